@@ -1,0 +1,70 @@
+"""Kernel API shapes."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from portal.models import Deadline, Department, Notification, Region, User
+from portal.services.workdays import WorkCalendar
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Region
+        fields = ["id", "code", "name", "kind"]
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.name")
+
+    class Meta:
+        model = Department
+        fields = ["id", "name", "short_name", "region", "kind", "credit_code", "is_bureau"]
+
+
+class MeSerializer(serializers.ModelSerializer):
+    department = DepartmentSerializer(allow_null=True)
+    roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "full_name", "department", "roles"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_roles(self, user) -> list[str]:
+        return sorted(user.role_set)
+
+
+class DeadlineSerializer(serializers.ModelSerializer):
+    department = serializers.CharField(source="department.name")
+    remaining_working_days = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deadline
+        fields = [
+            "id", "clock", "title", "department", "responsible_role", "started_on", "working_days", "due_on",
+            "provisional", "extended_days", "state", "closed_on", "closed_late", "url", "remaining_working_days",
+        ]
+
+    def get_remaining_working_days(self, deadline) -> int | None:
+        if not deadline.is_running:
+            return None
+        calendar = self.context.setdefault("calendar", WorkCalendar())
+        return calendar.remaining_working_days(deadline.due_on)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "url", "created_at", "read_at"]
+
+
+class WorkingDaysQuerySerializer(serializers.Serializer):
+    start = serializers.DateField()
+    days = serializers.IntegerField(min_value=0, max_value=366)
+
+
+class WorkingDaysResultSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    days = serializers.IntegerField()
+    due = serializers.DateField()
+    provisional = serializers.BooleanField()

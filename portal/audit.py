@@ -1,0 +1,169 @@
+"""The audit primitive every floor writes through: `audit.record(actor=…, action="app.entity.verb", obj=…)`.
+
+Writing is one INSERT in the caller's transaction (rolled back with it). The hash chain is built
+afterwards in batches by `seal_pending()` (a Celery beat job), the way X-Road seals its message
+log: a per-request lock on a chain head would serialise every data read of the platform.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from portal import context
+from portal.choices import AuditResult
+from portal.models import AuditChainLink, AuditEvent, AuditSeal
+
+GENESIS = "0" * 64
+_SEAL_LOCK = 0x4A5A_A0D1  # pg advisory lock key: one sealer at a time
+
+
+def record(
+    *,
+    actor,
+    action: str,
+    obj: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+    result: str = AuditResult.SUCCESS,
+    department=None,
+    actor_label: str | None = None,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    object_repr: str | None = None,
+) -> AuditEvent:
+    """Write one audit event in the current transaction.
+
+    `actor` is a User, or None for the system (then give `actor_label`, e.g. "system" or "client:…").
+    `department` defaults to the actor's department.
+    """
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    ctx = context.current()
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = obj.pk if object_id is None else object_id
+        object_repr = str(obj) if object_repr is None else object_repr
+    return AuditEvent.objects.create(
+        actor=actor if is_user else None,
+        actor_label=actor_label or (actor.get_username() if is_user else "system"),
+        role=",".join(sorted(actor.role_set)) if is_user else "",
+        department=department if department is not None else (actor.department if is_user else None),
+        action=action,
+        object_type=object_type or "",
+        object_id="" if object_id is None else str(object_id),
+        object_repr=(object_repr or "")[:300],
+        data=_jsonable(data or {}),
+        ip=ctx.ip,
+        request_id=ctx.request_id,
+        result=result,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    """Dates, decimals and lazy strings as JSON-safe values, so callers can pass model values as they are."""
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+_CANONICAL_FIELDS = (
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "role",
+    "department_id",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "data",
+    "ip",
+    "request_id",
+    "result",
+)
+
+
+def canonical_json(row: dict[str, Any]) -> str:
+    """The event as it is hashed: fixed keys, sorted, UTC ISO time, no whitespace."""
+    payload = {k: row[k] for k in _CANONICAL_FIELDS}
+    payload["occurred_at"] = row["occurred_at"].astimezone(timezone.UTC).isoformat()
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def chain_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical_json(row)).encode()).hexdigest()
+
+
+def seal_pending(*, batch: int = 5000) -> int:
+    """Chain up to `batch` committed, not yet chained events onto the chain head; returns how many.
+
+    Safe to run concurrently (an advisory lock lets one sealer work, the other returns 0) and
+    repeatedly. Events whose transaction has not committed yet are invisible here and are chained
+    by a later run, with a higher position than events of lower id already chained.
+    """
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SEAL_LOCK])
+            if not cur.fetchone()[0]:
+                return 0
+            cur.execute(
+                """
+                DELETE FROM portal_auditpending
+                 WHERE event_id IN (SELECT event_id FROM portal_auditpending ORDER BY event_id LIMIT %s)
+                RETURNING event_id
+                """,
+                [batch],
+            )
+            ids = [r[0] for r in cur.fetchall()]
+        if not ids:
+            return 0
+        head = AuditChainLink.objects.order_by("-seq").values("seq", "hash").first()
+        seq, prev = (head["seq"], head["hash"]) if head else (0, GENESIS)
+        rows = AuditEvent.objects.filter(id__in=ids).order_by("id").values(*_CANONICAL_FIELDS)
+        chained = []
+        for row in rows:
+            digest = chain_hash(prev, row)
+            chained.append((row["id"], prev, digest))
+            prev = digest
+        seal = AuditSeal.objects.create(
+            first_seq=seq + 1, last_seq=seq + len(chained), count=len(chained), head_hash=prev
+        )
+        links = [
+            AuditChainLink(seq=seq + i, event_id=event_id, prev_hash=before, hash=digest, seal=seal)
+            for i, (event_id, before, digest) in enumerate(chained, start=1)
+        ]
+        AuditChainLink.objects.bulk_create(links, batch_size=2000)
+        return len(links)
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    checked: int
+    broken_at_seq: int | None = None
+    reason: str = ""
+
+
+def verify_chain(*, links: Iterable[dict[str, Any]] | None = None) -> ChainCheck:
+    """Recompute the chain from the first position; report the first position whose hash does not hold."""
+    if links is None:
+        links = (
+            AuditChainLink.objects.order_by("seq")
+            .values("seq", "prev_hash", "hash", *(f"event__{f}" for f in _CANONICAL_FIELDS))
+            .iterator(chunk_size=5000)
+        )
+    prev, checked, expected_seq = GENESIS, 0, 1
+    for link in links:
+        row = {f: link[f"event__{f}"] for f in _CANONICAL_FIELDS}
+        if link["seq"] != expected_seq:
+            return ChainCheck(False, checked, link["seq"], "gap")
+        if link["prev_hash"] != prev:
+            return ChainCheck(False, checked, link["seq"], "prev_hash")
+        if chain_hash(prev, row) != link["hash"]:
+            return ChainCheck(False, checked, link["seq"], "hash")
+        prev, checked, expected_seq = link["hash"], checked + 1, expected_seq + 1
+    return ChainCheck(True, checked)

@@ -1,0 +1,42 @@
+"""Template context for the base layout: navigation by chapter, unread messages, the user's roles."""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from portal.choices import Role
+from portal.models import Notification
+
+# (label, url name, roles allowed or None for every signed-in user). Chapters add theirs as they land.
+NAVIGATION = [
+    (_("我的待办"), "home", None),
+    (_("数据目录"), "catalog:index", None),
+    (_("数据归集"), "aggregation:index", None),
+    (_("数据共享"), "sharing:index", None),
+    (_("安全管理"), "security:index", (Role.SECURITY_ADMIN, Role.AUDIT_ADMIN)),
+    (_("监督考核"), "supervision:index", (Role.ASSESSOR, Role.BUREAU_REVIEWER)),
+    (_("工作日历"), "calendar", (Role.SYSTEM_ADMIN,)),
+]
+
+
+def _url(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+def portal(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    nav = []
+    for label, name, roles in NAVIGATION:
+        url = _url(name)
+        if url and (roles is None or user.has_role(*roles)):
+            nav.append({"label": label, "url": url, "active": request.path == url or (url != "/" and request.path.startswith(url))})
+    return {
+        "nav": nav,
+        "unread_count": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
+        "user_roles": [Role(r).label for r in sorted(user.role_set)],
+        "is_system_admin": user.has_role(Role.SYSTEM_ADMIN),
+    }

@@ -1,0 +1,31 @@
+"""Binds the request's client IP and request id for the audit trail and echoes the id to the client."""
+
+from __future__ import annotations
+
+import re
+
+from portal import context
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def client_ip(request) -> str | None:
+    # Behind the reverse proxy of production, REMOTE_ADDR is the proxy; the proxy sets X-Real-IP.
+    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR") or None
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        offered = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = offered if _REQUEST_ID_RE.match(offered) else context.new_request_id()
+        request.request_id = request_id
+        token = context.bind(context.RequestContext(ip=client_ip(request), request_id=request_id))
+        try:
+            response = self.get_response(request)
+        finally:
+            context.reset(token)
+        response["X-Request-Id"] = request_id
+        return response

@@ -1,0 +1,24 @@
+"""Kernel models: organisations and people, the working-day calendar, deadlines, audit, notifications."""
+
+from .audit import AuditChainLink, AuditEvent, AuditPending, AuditSeal
+from .deadlines import Deadline
+from .notifications import Notification
+from .org import Department, Region, User, UserRole
+from .tokens import PersonalToken
+from .workdays import CalendarDay, CalendarYear
+
+__all__ = [
+    "AuditChainLink",
+    "AuditEvent",
+    "AuditPending",
+    "AuditSeal",
+    "CalendarDay",
+    "CalendarYear",
+    "Deadline",
+    "Department",
+    "Notification",
+    "PersonalToken",
+    "Region",
+    "User",
+    "UserRole",
+]

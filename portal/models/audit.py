@@ -1,0 +1,95 @@
+"""The audit trail (R29): append-only events, chained in batches by the sealer (see portal/audit.py)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.choices import AuditResult
+
+
+class AuditEvent(models.Model):
+    """Who (actor, role, department) did what (action) to which object, with what result, when, from where.
+
+    Rows are never updated or deleted (database triggers refuse it). Chaining happens afterwards, in
+    AuditChainLink, so writing an event never waits on a chain-head lock.
+    """
+
+    occurred_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("操作主体"), max_length=150)
+    role = models.CharField(_("角色"), max_length=200, blank=True)
+    department = models.ForeignKey(
+        "portal.Department", verbose_name=_("部门"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(_("事件类型"), max_length=100, db_index=True)
+    object_type = models.CharField(_("对象类型"), max_length=100, blank=True)
+    object_id = models.CharField(_("对象编号"), max_length=64, blank=True)
+    object_repr = models.CharField(_("对象"), max_length=300, blank=True)
+    data = models.JSONField(_("详情"), default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("IP地址"), null=True, blank=True)
+    request_id = models.CharField(_("请求编号"), max_length=64, blank=True)
+    result = models.CharField(_("结果"), max_length=10, choices=AuditResult.choices, default=AuditResult.SUCCESS)
+
+    class Meta:
+        verbose_name = _("审计事件")
+        verbose_name_plural = _("审计事件")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="portal_audit_object_idx"),
+            models.Index(fields=["actor", "occurred_at"], name="portal_audit_actor_idx"),
+        ]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+
+class AuditSeal(models.Model):
+    """One sealer run: a contiguous range of chain positions and the chain head after it."""
+
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    count = models.PositiveIntegerField()
+    head_hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("审计封存批次")
+        verbose_name_plural = _("审计封存批次")
+        ordering = ["-last_seq"]
+        default_permissions = ("view",)
+
+
+class AuditChainLink(models.Model):
+    """Position `seq` of the hash chain: hash = SHA-256(prev_hash + canonical JSON of the event)."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="link")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    seal = models.ForeignKey(AuditSeal, on_delete=models.PROTECT, related_name="links")
+
+    class Meta:
+        ordering = ["seq"]
+        default_permissions = ("view",)
+
+
+class AuditPending(models.Model):
+    """Events not yet chained; filled by an AFTER INSERT trigger, drained by the sealer.
+
+    Commit order is not id order: a transaction can commit an event with a lower id after the sealer
+    chained higher ones. The queue makes that harmless — whatever is committed gets chained next run.
+    """
+
+    event = models.OneToOneField(AuditEvent, on_delete=models.CASCADE, primary_key=True, related_name="+")
+
+    class Meta:
+        default_permissions = ()

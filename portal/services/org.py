@@ -1,0 +1,189 @@
+"""Organisations and people: departments, users, roles (R2, R5) — the system admin's use cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from portal import audit
+from portal.choices import ADMIN_ROLES, Role
+from portal.errors import PermissionDenied, PortalError, RoleConflict
+from portal.models import Department, Region, User, UserRole
+from portal.validators import credit_code_problem, normalise_code
+
+DEPARTMENT_FIELDS = ("name", "short_name", "region", "kind", "credit_code", "is_bureau", "is_active")
+USER_FIELDS = ("full_name", "phone", "email", "department", "is_active")
+ROLE_MANAGERS = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN)
+
+
+def _require(actor, *roles: str) -> None:
+    if actor is None or not actor.has_role(*roles):
+        raise PermissionDenied()
+
+
+def _snapshot(obj, fields) -> dict[str, Any]:
+    return {f: getattr(obj, f"{f}_id") if f in ("region", "department") else getattr(obj, f) for f in fields}
+
+
+def _clean_department(values: dict[str, Any], *, instance: Department | None = None) -> dict[str, Any]:
+    if "credit_code" in values:
+        values["credit_code"] = normalise_code(values["credit_code"])
+        problem = credit_code_problem(values["credit_code"])
+        if problem:
+            raise PortalError(problem, code="invalid", errors={"credit_code": [problem]})
+        clash = Department.objects.filter(credit_code=values["credit_code"])
+        if instance:
+            clash = clash.exclude(pk=instance.pk)
+        if clash.exists():
+            msg = _("统一社会信用代码已被“%(d)s”使用") % {"d": clash.first()}
+            raise PortalError(msg, errors={"credit_code": [msg]})
+    if "name" in values:
+        clash = Department.objects.filter(name=values["name"])
+        if instance:
+            clash = clash.exclude(pk=instance.pk)
+        if clash.exists():
+            msg = _("部门名称已存在")
+            raise PortalError(msg, errors={"name": [msg]})
+    return values
+
+
+def department_create(*, actor: User, **values: Any) -> Department:
+    """Register a department. Raises PermissionDenied (not system admin), PortalError (bad credit code, name)."""
+    _require(actor, Role.SYSTEM_ADMIN)
+    with transaction.atomic():
+        department = Department.objects.create(**_clean_department(values))
+        audit.record(
+            actor=actor, action="portal.department.created", obj=department,
+            data={"after": _snapshot(department, DEPARTMENT_FIELDS)},
+        )
+    return department
+
+
+def department_update(*, actor: User, department: Department, **values: Any) -> Department:
+    """Change a department's fields; the audit event carries before and after of what changed."""
+    _require(actor, Role.SYSTEM_ADMIN)
+    with transaction.atomic():
+        department = Department.objects.select_for_update().get(pk=department.pk)
+        values = _clean_department(values, instance=department)
+        before = _snapshot(department, DEPARTMENT_FIELDS)
+        for field, value in values.items():
+            setattr(department, field, value)
+        after = _snapshot(department, DEPARTMENT_FIELDS)
+        changed = [f for f in DEPARTMENT_FIELDS if before[f] != after[f]]
+        if changed:
+            department.save(update_fields=changed)
+            audit.record(
+                actor=actor, action="portal.department.updated", obj=department,
+                data={"before": {f: before[f] for f in changed}, "after": {f: after[f] for f in changed}},
+            )
+    return department
+
+
+def department_set_head(*, actor: User, department: Department, head: User | None) -> Department:
+    """Record the department's 主要负责人 (R5.2); the head must belong to the department."""
+    _require(actor, Role.SYSTEM_ADMIN)
+    if head is not None and head.department_id != department.pk:
+        raise PortalError(_("主要负责人须为本部门人员"), code="head_not_member")
+    with transaction.atomic():
+        department = Department.objects.select_for_update().get(pk=department.pk)
+        before = department.head_id
+        department.head = head
+        department.save(update_fields=["head"])
+        audit.record(
+            actor=actor, action="portal.department.head_set", obj=department,
+            data={"before": before, "after": head.pk if head else None},
+        )
+    return department
+
+
+def user_create(*, actor: User, username: str, password: str, roles: tuple[str, ...] = (), **values: Any) -> User:
+    """Create an account with its roles. Raises PermissionDenied, PortalError (password policy, username taken)."""
+    _require(actor, Role.SYSTEM_ADMIN)
+    if User.objects.filter(username=username).exists():
+        raise PortalError(_("用户名已存在"), errors={"username": [_("用户名已存在")]})
+    user = User(username=username, **values)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise PortalError(" ".join(exc.messages), errors={"password": exc.messages}) from exc
+    user.set_password(password)
+    with transaction.atomic():
+        user.save()
+        audit.record(actor=actor, action="portal.user.created", obj=user, data={"after": _snapshot(user, USER_FIELDS)})
+        for role in roles:
+            role_grant(actor=actor, user=user, role=role)
+    return user
+
+
+def user_update(*, actor: User, user: User, **values: Any) -> User:
+    """Change a user's profile, department or active flag (deactivation instead of deletion keeps the audit trail)."""
+    _require(actor, Role.SYSTEM_ADMIN)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        before = _snapshot(user, USER_FIELDS)
+        for field, value in values.items():
+            setattr(user, field, value)
+        after = _snapshot(user, USER_FIELDS)
+        changed = [f for f in USER_FIELDS if before[f] != after[f]]
+        if changed:
+            user.save(update_fields=changed)
+            audit.record(
+                actor=actor, action="portal.user.updated", obj=user,
+                data={"before": {f: before[f] for f in changed}, "after": {f: after[f] for f in changed}},
+            )
+    return user
+
+
+def _check_role_fits(user: User, role: str) -> None:
+    department = user.department
+    if role in (Role.DEPT_STAFF, Role.DEPT_HEAD) and department is None:
+        raise PortalError(_("部门角色须先为用户指定所属部门"), code="department_required")
+    if role == Role.COUNTY_BUREAU and not (department and department.is_bureau and not department.region.is_city):
+        raise PortalError(_("县(市)区大数据管理部门角色只能授予县(市)区大数据管理部门的人员"), code="role_scope")
+    if role == Role.BUREAU_REVIEWER and not (department and department.is_bureau and department.region.is_city):
+        raise PortalError(_("市大数据局审核员角色只能授予市政务服务和大数据管理局的人员"), code="role_scope")
+
+
+def role_grant(*, actor: User, user: User, role: str) -> UserRole:
+    """Give `user` a role. Raises RoleConflict when it would join two of the three admin roles
+    (三员分立), PermissionDenied when the actor may not manage roles or grants to itself.
+    """
+    _require(actor, *ROLE_MANAGERS)
+    if role not in Role.values:
+        raise PortalError(_("角色无效"))
+    if actor.pk == user.pk:
+        raise PermissionDenied(_("不能为自己授予角色"))
+    _check_role_fits(user, role)
+    with transaction.atomic():
+        held = set(UserRole.objects.select_for_update().filter(user=user).values_list("role", flat=True))
+        if role in held:
+            raise PortalError(_("用户已拥有该角色"), code="role_held")
+        if role in ADMIN_ROLES and held.intersection(ADMIN_ROLES):
+            raise RoleConflict()
+        try:
+            with transaction.atomic():
+                granted = UserRole.objects.create(user=user, role=role, granted_by=actor)
+        except IntegrityError as exc:  # a concurrent grant raced us; the partial unique index decides
+            raise RoleConflict() from exc
+        user.__dict__.pop("role_set", None)
+        audit.record(actor=actor, action="portal.role.granted", obj=user, data={"role": role})
+    return granted
+
+
+def role_revoke(*, actor: User, user: User, role: str) -> None:
+    """Take a role away. Raises PortalError when the user does not hold it."""
+    _require(actor, *ROLE_MANAGERS)
+    with transaction.atomic():
+        deleted, _n = UserRole.objects.filter(user=user, role=role).delete()
+        if not deleted:
+            raise PortalError(_("用户没有该角色"), code="role_not_held")
+        user.__dict__.pop("role_set", None)
+        audit.record(actor=actor, action="portal.role.revoked", obj=user, data={"role": role})
+
+
+def region_get(code: str) -> Region:
+    return Region.objects.get(code=code)

@@ -1,0 +1,22 @@
+"""Kernel beat jobs: thin adapters over services."""
+
+from celery import shared_task
+
+from portal import audit
+from portal.services.deadlines import deadline_sweep
+
+
+@shared_task(name="portal.tasks.deadline_sweep")
+def deadline_sweep_task() -> dict:
+    result = deadline_sweep(request_id=f"celery:{deadline_sweep_task.request.id or '-'}")
+    return {"reminded": result.reminded, "overdue": result.overdue, "notified": result.notified}
+
+
+@shared_task(name="portal.tasks.audit_seal")
+def audit_seal_task() -> int:
+    from django.conf import settings
+
+    total = 0
+    while sealed := audit.seal_pending(batch=settings.PORTAL["AUDIT_SEAL_BATCH"]):
+        total += sealed
+    return total

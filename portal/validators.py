@@ -1,0 +1,103 @@
+"""Validators for Chinese identifiers and the password policy.
+
+The ID-number and credit-code checks are our own: python-stdnum rejects real IDs whose area code
+was created after the birth year and credit codes whose first 8 characters are not digits
+(reference/cn-standards.md §2.3); we use stdnum's check-digit functions where they are right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from stdnum.cn import ric
+
+_USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+_RIC_RE = re.compile(r"^[1-9]\d{5}(18|19|20)\d{2}\d{4}\d{3}[\dX]$")
+_PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82 83 91".split()
+)
+
+
+def uscc_check_char(first17: str) -> str:
+    """GB 32100-2015 check character of the first 17 characters of a credit code."""
+    total = sum(_USCC_CHARSET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_CHARSET[(31 - total % 31) % 31]
+
+
+def normalise_code(value: str) -> str:
+    return (value or "").strip().upper()
+
+
+def credit_code_problem(value: str) -> str | None:
+    """Why `value` is not a valid 统一社会信用代码, or None when it is."""
+    code = normalise_code(value)
+    if len(code) != 18:
+        return str(_("统一社会信用代码应为18位，当前为%(n)d位") % {"n": len(code)})
+    if not _USCC_RE.match(code):
+        return str(_("统一社会信用代码含有不允许的字符（不使用 I、O、Z、S、V；第3–8位为行政区划码数字）"))
+    expected = uscc_check_char(code[:17])
+    if code[17] != expected:
+        return str(
+            _("统一社会信用代码校验位错误：按 GB 32100 加权模31计算，第18位应为“%(c)s”")
+            % {"c": expected}
+        )
+    return None
+
+
+def validate_credit_code(value: str) -> None:
+    problem = credit_code_problem(value)
+    if problem:
+        raise ValidationError(problem, code="credit_code")
+
+
+def id_number_problem(value: str, *, today: dt.date | None = None) -> str | None:
+    """Why `value` is not a valid 18-digit 公民身份号码 (GB 11643), or None when it is.
+
+    The area code is checked only for a known province prefix: stdnum's per-birth-year area check
+    rejects real numbers (cn-standards §2.3), so it is not a gate here.
+    """
+    number = normalise_code(value)
+    if len(number) != 18:
+        return str(_("身份证号应为18位，当前为%(n)d位") % {"n": len(number)})
+    if not _RIC_RE.match(number) or number[:2] not in _PROVINCES:
+        return str(_("身份证号格式错误（前17位应为数字，首两位为省级代码）"))
+    try:
+        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return str(_("身份证号中的出生日期不存在"))
+    if born > (today or dt.date.today()):
+        return str(_("身份证号中的出生日期晚于今天"))
+    expected = ric.calc_check_digit(number)  # stdnum takes the whole number and ignores its last char
+    if number[17] != expected:
+        return str(_("身份证号校验码错误：按 GB 11643 计算，第18位应为“%(c)s”") % {"c": expected})
+    return None
+
+
+def validate_id_number(value: str) -> None:
+    problem = id_number_problem(value)
+    if problem:
+        raise ValidationError(problem, code="id_number")
+
+
+class CharacterClassValidator:
+    """等保 8.1.4.1 a: a password mixes at least three of upper case, lower case, digits and symbols."""
+
+    def validate(self, password: str, user=None) -> None:
+        classes = [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
+        if sum(classes) < 3:
+            raise ValidationError(
+                _("密码须至少包含大写字母、小写字母、数字、符号中的三类。"), code="password_classes"
+            )
+
+    def get_help_text(self) -> str:
+        return str(_("密码须至少包含大写字母、小写字母、数字、符号中的三类。"))

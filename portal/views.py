@@ -1,0 +1,206 @@
+"""Kernel pages: login/logout, the "my pending work" dashboard, messages, the working-day calendar, tokens."""
+
+from __future__ import annotations
+
+import calendar as pycal
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal.choices import Role
+from portal.errors import PortalError
+from portal.forms import CalendarDayForm, CalendarYearConfirmForm, LoginForm, TokenForm
+from portal.models import CalendarDay, CalendarYear, Deadline, Notification
+from portal.services import auth as auth_services
+from portal.services.calendar import (
+    calendar_change_impact,
+    calendar_day_set,
+    calendar_year_confirm,
+    unconfirmed_years_ahead,
+)
+from portal.services.notifications import notification_mark_read
+from portal.services.tokens import token_create, token_revoke
+from portal.services.workdays import WorkCalendar, local_today
+from portal.shortcuts import role_required
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "portal/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        auth_services.login_succeeded(user=form.get_user())
+        return response
+
+    def form_invalid(self, form):
+        auth_services.login_failed(username=form.data.get("username", ""))
+        return super().form_invalid(form)
+
+
+def logout_view(request):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if request.user.is_authenticated:
+        auth_services.logged_out(user=request.user)
+    return auth_views.LogoutView.as_view()(request)
+
+
+def healthz(request):
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def _with_remaining(deadlines, calendar: WorkCalendar, today: dt.date):
+    rows = []
+    for d in deadlines:
+        remaining = calendar.remaining_working_days(d.due_on, today)
+        rows.append({"deadline": d, "remaining": remaining, "overdue_days": -remaining, "overdue": today > d.due_on})
+    return rows
+
+
+@login_required
+def home(request):
+    """My pending work: running clocks assigned to me, soonest first; supervisors also see their scope."""
+    user, today, cal = request.user, local_today(), WorkCalendar()
+    mine = Deadline.objects.running().assigned_to(user).select_related("department").order_by("due_on", "id")
+    context = {"mine": _with_remaining(mine[:200], cal, today), "today": today}
+    if user.has_role(Role.COUNTY_BUREAU, Role.BUREAU_REVIEWER, Role.ASSESSOR):
+        scope = Deadline.objects.running().restrict(user, "view").select_related("department")
+        context["scope_overdue"] = _with_remaining(scope.filter(due_on__lt=today).order_by("due_on")[:100], cal, today)
+        context["scope_open_count"] = scope.count()
+    if user.has_role(Role.SYSTEM_ADMIN):
+        context["unconfirmed_years"] = unconfirmed_years_ahead(today=today)
+    return render(request, "portal/home.html", context)
+
+
+@login_required
+def notifications(request):
+    if request.method == "POST":
+        notification_mark_read(user=request.user, notification_id=_int_or_none(request.POST.get("id")))
+        return redirect("notifications")
+    items = Notification.objects.filter(recipient=request.user)[:200]
+    return render(request, "portal/notifications.html", {"items": items})
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@role_required(Role.SYSTEM_ADMIN)
+def calendar_view(request, year: int | None = None):
+    """The working-day calendar of a year, month by month, with its exceptions and confirmation state."""
+    today = local_today()
+    year = year or today.year
+    cal = WorkCalendar()
+    exceptions = {d.date: d for d in CalendarDay.objects.filter(date__year=year)}
+    months = []
+    for month in range(1, 13):
+        weeks = []
+        for week in pycal.Calendar().monthdatescalendar(year, month):
+            weeks.append(
+                [
+                    {
+                        "date": d,
+                        "in_month": d.month == month,
+                        "workday": cal.is_workday(d),
+                        "exception": exceptions.get(d),
+                        "today": d == today,
+                    }
+                    for d in week
+                ]
+            )
+        months.append({"month": month, "weeks": weeks})
+    context = {
+        "year": year,
+        "months": months,
+        "confirmed": CalendarYear.objects.filter(year=year).first(),
+        "exceptions": sorted(exceptions.values(), key=lambda d: d.date),
+        "day_form": CalendarDayForm(initial={"date": dt.date(year, 1, 1) if year != today.year else today}),
+        "confirm_form": CalendarYearConfirmForm(initial={"year": year}),
+        "years": range(today.year - 1, today.year + 3),
+        "unconfirmed_years": unconfirmed_years_ahead(today=today),
+        "provisional_count": Deadline.objects.running().filter(provisional=True).count(),
+    }
+    return render(request, "portal/calendar.html", context)
+
+
+@role_required(Role.SYSTEM_ADMIN)
+def calendar_day_edit(request):
+    """Two steps: show which running deadlines the change would have moved, then save on confirmation."""
+    form = CalendarDayForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "portal/calendar_day.html", {"form": form})
+    data = form.cleaned_data
+    kind = data["kind"] or None
+    if not data["confirmed"]:
+        impacts = calendar_change_impact(day=data["date"], kind=kind)
+        confirm = CalendarDayForm(initial={**data, "confirmed": True})
+        return render(request, "portal/calendar_day.html", {"form": confirm, "impacts": impacts, "preview": True})
+    try:
+        impacts = calendar_day_set(
+            actor=request.user, day=data["date"], kind=kind, name=data["name"], basis=data["basis"]
+        )
+    except PortalError as exc:
+        form.add_error(None, str(exc.detail))
+        return render(request, "portal/calendar_day.html", {"form": form})
+    messages.success(
+        request,
+        _("已保存 %(date)s。%(n)d 个进行中事项的截止日期保持不变。") % {"date": data["date"], "n": len(impacts)},
+    )
+    return redirect("calendar-year", year=data["date"].year)
+
+
+@role_required(Role.SYSTEM_ADMIN)
+@require_POST
+def calendar_year_confirm_view(request):
+    form = CalendarYearConfirmForm(request.POST)
+    if form.is_valid():
+        try:
+            moved = calendar_year_confirm(
+                actor=request.user, year=form.cleaned_data["year"], basis=form.cleaned_data["basis"]
+            )
+        except PortalError as exc:
+            messages.error(request, str(exc.detail))
+        else:
+            messages.success(
+                request,
+                _("已确认 %(year)d 年节假日安排，重新计算了 %(n)d 个暂定截止日期。")
+                % {"year": form.cleaned_data["year"], "n": len(moved)},
+            )
+        return redirect("calendar-year", year=form.cleaned_data["year"])
+    messages.error(request, " ".join(m for errs in form.errors.values() for m in errs))
+    return redirect("calendar")
+
+
+@login_required
+def tokens(request):
+    raw = None
+    form = TokenForm(request.POST or None)
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            try:
+                token_revoke(actor=request.user, token_id=_int_or_none(request.POST["revoke"]) or 0)
+                messages.success(request, _("令牌已吊销"))
+            except PortalError as exc:
+                messages.error(request, str(exc.detail))
+            return redirect("tokens")
+        if form.is_valid():
+            _token, raw = token_create(
+                actor=request.user, name=form.cleaned_data["name"], valid_days=form.cleaned_data["valid_days"]
+            )
+            form = TokenForm()
+    context = {"form": form, "raw": raw, "tokens": request.user.tokens.all()}
+    return render(request, "portal/tokens.html", context)

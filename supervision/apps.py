@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SupervisionConfig(AppConfig):
+    """Chapters 6–7 and the policy note: assessment, violations, rectification, projects."""
+
+    name = "supervision"
+    verbose_name = _("监督考核")

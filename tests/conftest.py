@@ -1,0 +1,95 @@
+"""Shared fixtures: the kernel's roles as ready-made users, API clients, audit helpers."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from portal.choices import Role
+from portal.models import AuditEvent
+from tests.factories import DepartmentFactory, bureau_department, county_bureau_department, make_user
+
+
+@pytest.fixture
+def bureau(db):
+    return bureau_department()
+
+
+@pytest.fixture
+def system_admin(bureau):
+    return make_user(Role.SYSTEM_ADMIN, department=bureau, username="sysadmin")
+
+
+@pytest.fixture
+def reviewer(bureau):
+    return make_user(Role.BUREAU_REVIEWER, department=bureau, username="reviewer")
+
+
+@pytest.fixture
+def dept(db):
+    return DepartmentFactory(name="焦作市公安局(测试)", short_name="市公安局")
+
+
+@pytest.fixture
+def other_dept(db):
+    return DepartmentFactory(name="焦作市民政局(测试)", short_name="市民政局")
+
+
+@pytest.fixture
+def staff(dept):
+    return make_user(Role.DEPT_STAFF, department=dept, username="staff")
+
+
+@pytest.fixture
+def head(dept):
+    user = make_user(Role.DEPT_HEAD, department=dept, username="head")
+    dept.head = user
+    dept.save(update_fields=["head"])
+    return user
+
+
+@pytest.fixture
+def other_staff(other_dept):
+    return make_user(Role.DEPT_STAFF, department=other_dept, username="other_staff")
+
+
+@pytest.fixture
+def county_bureau_user(db):
+    return make_user(Role.COUNTY_BUREAU, department=county_bureau_department("410821"), username="county")
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def api_as():
+    """api_as(user) -> an APIClient logged in as that user (session auth)."""
+
+    def _login(user):
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def web_as(client):
+    """web_as(user) -> Django test client logged in as that user."""
+
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+def audit_events(action: str | None = None):
+    qs = AuditEvent.objects.order_by("id")
+    return list(qs.filter(action=action) if action else qs)
+
+
+@pytest.fixture
+def audit_log():
+    """audit_log() -> all events so far; audit_log("app.entity.verb") -> events of that action."""
+    return audit_events

@@ -1,0 +1,75 @@
+"""factory_boy factories for the kernel; chapter factories live beside their tests and reuse these."""
+
+import factory
+from factory.django import DjangoModelFactory
+
+from portal.choices import Role
+from portal.demo import demo_credit_code
+from portal.models import Department, Region, User, UserRole
+
+PASSWORD = "Test@Passw0rd!"
+
+
+class RegionFactory(DjangoModelFactory):
+    class Meta:
+        model = Region
+        django_get_or_create = ("code",)
+
+    code = "410800"
+    name = "焦作市"
+    kind = "city"
+
+
+def city() -> Region:
+    return Region.objects.get(code="410800")
+
+
+def region(code: str) -> Region:
+    return Region.objects.get(code=code)
+
+
+class DepartmentFactory(DjangoModelFactory):
+    class Meta:
+        model = Department
+
+    name = factory.Sequence(lambda n: f"测试部门{n}")
+    short_name = factory.Sequence(lambda n: f"测试{n}")
+    region = factory.LazyFunction(city)
+    kind = "government"
+    credit_code = factory.Sequence(lambda n: demo_credit_code("410800", 9000 + n))
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    full_name = factory.Faker("name", locale="zh_CN")
+    department = factory.SubFactory(DepartmentFactory)
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        self.save()
+        for role in extracted or ():
+            UserRole.objects.create(user=self, role=role)
+        self.__dict__.pop("role_set", None)
+
+
+def make_user(*roles: str, department: Department | None = None, **kwargs) -> User:
+    """A user holding `roles` in `department` (a new department when not given)."""
+    if department is not None:
+        kwargs["department"] = department
+    return UserFactory(roles=roles, **kwargs)
+
+
+def bureau_department() -> Department:
+    return DepartmentFactory(name="焦作市政务服务和大数据管理局(测试)", short_name="市大数据局", is_bureau=True)
+
+
+def county_bureau_department(region_code: str = "410821") -> Department:
+    return DepartmentFactory(region=region(region_code), is_bureau=True)
+
+
+__all__ = ["PASSWORD", "DepartmentFactory", "Role", "UserFactory", "bureau_department", "make_user", "region"]
