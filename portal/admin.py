@@ -57,7 +57,8 @@ class DepartmentAdmin(SystemAdminOnly, admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "head":
             department_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = User.objects.filter(department_id=department_id) if department_id else User.objects.none()
+            members = User.objects.filter(department_id=department_id)
+            kwargs["queryset"] = members if department_id else User.objects.none()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -79,7 +80,7 @@ class UserRoleFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError(str(RoleConflict.default_detail))
 
 
-class UserRoleInline(admin.TabularInline):
+class UserRoleInline(SystemAdminOnly, admin.TabularInline):
     model = UserRole
     formset = UserRoleFormSet
     fk_name = "user"
@@ -129,6 +130,8 @@ class UserAdmin(SystemAdminOnly, admin.ModelAdmin):
             obj._state.adding = False
 
     def save_formset(self, request, form, formset, change):
+        # Roles change only through the service (三员分立, audit); the admin's own bookkeeping stays empty.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         user = User.objects.get(pk=form.instance.pk)
         for inline_form in formset.forms:
             if not inline_form.has_changed() and not inline_form.cleaned_data.get("DELETE"):

@@ -7,6 +7,7 @@ log: a per-request lock on a chain head would serialise every data read of the p
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.utils import timezone
 
 from portal import context
 from portal.choices import AuditResult
@@ -90,7 +90,7 @@ _CANONICAL_FIELDS = (
 def canonical_json(row: dict[str, Any]) -> str:
     """The event as it is hashed: fixed keys, sorted, UTC ISO time, no whitespace."""
     payload = {k: row[k] for k in _CANONICAL_FIELDS}
-    payload["occurred_at"] = row["occurred_at"].astimezone(timezone.UTC).isoformat()
+    payload["occurred_at"] = row["occurred_at"].astimezone(dt.UTC).isoformat()
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 

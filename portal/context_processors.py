@@ -33,7 +33,8 @@ def portal(request):
     for label, name, roles in NAVIGATION:
         url = _url(name)
         if url and (roles is None or user.has_role(*roles)):
-            nav.append({"label": label, "url": url, "active": request.path == url or (url != "/" and request.path.startswith(url))})
+            active = request.path == url or (url != "/" and request.path.startswith(url))
+            nav.append({"label": label, "url": url, "active": active})
     return {
         "nav": nav,
         "unread_count": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),

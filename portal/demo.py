@@ -10,7 +10,7 @@ from portal.models import Department, Region, User, UserRole
 from portal.services import org
 from portal.validators import uscc_check_char
 
-DEMO_PASSWORD = "Jiaozuo@2026"
+DEMO_PASSWORD = "Jiaozuo@2026"  # noqa: S105 — printed on purpose: demo accounts only
 
 # (name, short name, kind, is_bureau) — municipal departments of 焦作市.
 CITY_DEPARTMENTS = [

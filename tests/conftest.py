@@ -93,3 +93,15 @@ def audit_events(action: str | None = None):
 def audit_log():
     """audit_log() -> all events so far; audit_log("app.entity.verb") -> events of that action."""
     return audit_events
+
+
+@pytest.fixture
+def freeze_today(monkeypatch):
+    """freeze_today(date): the portal's "today" (timezone.localdate) becomes `date` for this test."""
+    from django.utils import timezone
+
+    def _freeze(day):
+        monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: day)
+        return day
+
+    return _freeze

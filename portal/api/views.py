@@ -44,10 +44,8 @@ class DeadlineViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         qs = Deadline.objects.select_related("department")
         user = self.request.user
-        if self.request.query_params.get("scope") == "all":
-            qs = qs.restrict(user, "view")
-        else:
-            qs = qs.assigned_to(user)
+        all_in_scope = self.request.query_params.get("scope") == "all"
+        qs = qs.restrict(user, "view") if all_in_scope else qs.assigned_to(user)
         if self.request.query_params.get("state") != "closed":
             qs = qs.running()
         return qs.order_by("due_on", "id")

@@ -67,6 +67,9 @@ class AuditSeal(models.Model):
         ordering = ["-last_seq"]
         default_permissions = ("view",)
 
+    def __str__(self) -> str:
+        return f"{self.first_seq}–{self.last_seq}"
+
 
 class AuditChainLink(models.Model):
     """Position `seq` of the hash chain: hash = SHA-256(prev_hash + canonical JSON of the event)."""
@@ -81,6 +84,9 @@ class AuditChainLink(models.Model):
         ordering = ["seq"]
         default_permissions = ("view",)
 
+    def __str__(self) -> str:
+        return f"#{self.seq}"
+
 
 class AuditPending(models.Model):
     """Events not yet chained; filled by an AFTER INSERT trigger, drained by the sealer.
@@ -93,3 +99,6 @@ class AuditPending(models.Model):
 
     class Meta:
         default_permissions = ()
+
+    def __str__(self) -> str:
+        return str(self.event_id)

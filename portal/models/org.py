@@ -42,7 +42,9 @@ class Department(models.Model):
     name = models.CharField(_("部门名称"), max_length=100, unique=True)
     short_name = models.CharField(_("简称"), max_length=30)
     region = models.ForeignKey(Region, verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="departments")
-    kind = models.CharField(_("机构类型"), max_length=20, choices=DepartmentKind.choices, default=DepartmentKind.GOVERNMENT)
+    kind = models.CharField(
+        _("机构类型"), max_length=20, choices=DepartmentKind.choices, default=DepartmentKind.GOVERNMENT
+    )
     credit_code = models.CharField(
         _("统一社会信用代码"), max_length=18, unique=True, validators=[validate_credit_code]
     )

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.choices import DeadlineState, Role
@@ -56,8 +55,9 @@ def deadline_open(
         due_on=due.date,
         provisional=due.provisional,
         url=url or (case.get_absolute_url() if hasattr(case, "get_absolute_url") else ""),
-        state=DeadlineState.OVERDUE if due.date < local_today() else DeadlineState.OPEN,
-        overdue_at=timezone.now() if due.date < local_today() else None,
+        # Opened OPEN even when already past due (a late-recorded trigger): the sweep marks it
+        # overdue and tells the department, like any other overdue clock.
+        state=DeadlineState.OPEN,
     )
 
 
@@ -94,7 +94,9 @@ def deadline_extend(*, case: models.Model, clock: str, working_days: int, reason
     if deadline.due_on >= local_today():
         deadline.state, deadline.overdue_at = DeadlineState.OPEN, None
     deadline.save(
-        update_fields=["due_on", "provisional", "extended_days", "extension_reason", "reminded_at", "state", "overdue_at"]
+        update_fields=[
+            "due_on", "provisional", "extended_days", "extension_reason", "reminded_at", "state", "overdue_at"
+        ]
     )
     return deadline
 
@@ -112,8 +114,9 @@ def deadline_recompute_provisional(*, year: int) -> list[dict]:
         due = cal.add_working_days(deadline.started_on, deadline.working_days + deadline.extended_days)
         before = deadline.due_on
         deadline.due_on, deadline.provisional = due.date, due.provisional
-        deadline.state = DeadlineState.OVERDUE if due.date < today else DeadlineState.OPEN
-        deadline.save(update_fields=["due_on", "provisional", "state"])
+        if due.date >= today:  # no longer late; a still-late clock is left to the sweep
+            deadline.state, deadline.overdue_at = DeadlineState.OPEN, None
+        deadline.save(update_fields=["due_on", "provisional", "state", "overdue_at"])
         if before != due.date:
             changed.append({"deadline": deadline.pk, "before": before.isoformat(), "after": due.date.isoformat()})
     return changed

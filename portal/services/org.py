@@ -123,7 +123,7 @@ def user_update(*, actor: User, user: User, **values: Any) -> User:
     """Change a user's profile, department or active flag (deactivation instead of deletion keeps the audit trail)."""
     _require(actor, Role.SYSTEM_ADMIN)
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
         before = _snapshot(user, USER_FIELDS)
         for field, value in values.items():
             setattr(user, field, value)

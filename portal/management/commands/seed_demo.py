@@ -24,7 +24,7 @@ class Command(BaseCommand):
             except ModuleNotFoundError:
                 continue
             module.seed(self.stdout)
-        self.stdout.write(self.style.SUCCESS("演示账号 / demo accounts (password for all: %s)" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"演示账号 / demo accounts (password for all: {DEMO_PASSWORD})"))
         width = max(len(u) for u, _n, _r in accounts)
         for username, full_name, roles in accounts:
             self.stdout.write(f"  {username.ljust(width)}  {roles}  ({full_name})")
