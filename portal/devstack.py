@@ -281,11 +281,11 @@ def start_embedded_redis(redis_dir: Path, services: Services, *, persist: bool) 
 def configured_redis(url: str, services: Services) -> None:
     services.env["REDIS_URL"] = url
     broker = os.environ.get("CELERY_BROKER_URL")
-    if broker:
-        services.env["CELERY_BROKER_URL"] = broker
-    elif url.startswith("unix://"):
-        # The settings default the broker to REDIS_URL, which kombu cannot parse for a socket.
-        services.env["CELERY_BROKER_URL"] = "redis+socket://" + url.removeprefix("unix://")
+    if not broker:
+        # kombu cannot parse unix://, its name for a socket is redis+socket://.
+        broker = "redis+socket://" + url.removeprefix("unix://") if url.startswith("unix://") else url
+    # Always explicit: otherwise the settings would pick up a stale broker from var/portal.env.
+    services.env["CELERY_BROKER_URL"] = broker
 
 
 def resolve_for_up(services: Services) -> None:
@@ -325,6 +325,7 @@ def resolve_for_test(services: Services) -> None:
         services.notes.append("Redis:      REDIS_URL from the environment")
     elif redis_pings(("127.0.0.1", 6379)):
         services.env["REDIS_URL"] = "redis://127.0.0.1:6379/15"  # db 15: never a developer's db 0
+        services.env["CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/15"
         services.notes.append("Redis:      the local server on 127.0.0.1:6379, db 15")
     else:
         redis_url, broker_url = start_embedded_redis(VAR / "redistest", services, persist=False)
@@ -402,12 +403,19 @@ def manage(args: list[str], env: dict[str, str], *, capture: bool = False) -> st
         text=True,
     )
     captured: list[str] = []
-    if capture:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            print(line, end="", flush=True)
-            captured.append(line)
-    if proc.wait() != 0:
+    try:
+        if capture:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                print(line, end="", flush=True)
+                captured.append(line)
+        proc.wait()
+    except BaseException:
+        # Interrupted: a terminal Ctrl-C reached the step too, but a SIGTERM sent to us alone did not.
+        proc.terminate()
+        proc.wait()
+        raise
+    if proc.returncode != 0:
         raise DevstackError(f"manage.py {' '.join(args)} failed with exit code {proc.returncode}")
     return "".join(captured)
 
@@ -631,11 +639,15 @@ def cmd_test(pytest_args: list[str]) -> int:
                 say(f"    {note}")
             ensure_browser_packages()
             env = django_env(services, "portal.settings.test")
-            env.setdefault("PORTAL_CHROMIUM", str(CHROMIUM))
+            env.setdefault("CHROMIUM_PATH", str(CHROMIUM))  # tests/browser/conftest.py reads it
             argv = [PYTHON, "-m", "pytest", *pytest_args]
             header(" ".join(["pytest", *pytest_args]))
-            # pytest shares our process group, so Ctrl-C reaches it directly and it reports as usual.
-            return subprocess.run(argv, cwd=ROOT, env=env, check=False).returncode
+            pytest = subprocess.Popen(argv, cwd=ROOT, env=env)
+            # pytest shares our process group, so a terminal Ctrl-C reaches it directly and it prints its
+            # summary: we must not kill it for that. A SIGTERM sent to us alone is passed on.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, lambda _signum, _frame: pytest.terminate())
+            return pytest.wait()
         except Interrupted as exc:
             say(f"\n==> {exc}: stopping")
             return 130

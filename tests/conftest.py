@@ -1,4 +1,9 @@
-"""Shared fixtures: the kernel's roles as ready-made users, API clients, audit helpers."""
+"""Shared fixtures: the kernel's roles as ready-made users, API clients, audit helpers.
+
+Reference data (regions, the working-day calendar) comes from migrations. A test that needs real
+commits must use `@pytest.mark.django_db(transaction=True, serialized_rollback=True)`: a plain
+transactional test's flush would wipe that data for every transactional test after it.
+"""
 
 import pytest
 from rest_framework.test import APIClient

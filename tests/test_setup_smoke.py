@@ -6,6 +6,7 @@ database, so it uses none of pytest-django's database fixtures.
 """
 
 import atexit
+import logging
 import os
 import subprocess
 import sys
@@ -20,6 +21,10 @@ with warnings.catch_warnings():
     # platformdirs warns at pgserver's import when XDG_RUNTIME_DIR is unset (CI); it then uses /tmp.
     warnings.simplefilter("ignore")
     import pgserver
+
+# pgserver logs every pg_ctl call at INFO, and Django's LOGGING sends INFO to a stream pytest may have
+# closed by the time an interrupted run tears the server down.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "portal_smoke"  # not jiaozuo_portal: the launcher must create a missing database itself

@@ -9,9 +9,6 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
-# ./portal.sh up writes the URLs of the services it started (embedded or configured) here.
-if (BASE_DIR / "var" / "portal.env").exists():
-    environ.Env.read_env(BASE_DIR / "var" / "portal.env", overwrite=False)
 
 SECRET_KEY = env("SECRET_KEY")
 DEBUG = env.bool("DEBUG", default=False)

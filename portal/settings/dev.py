@@ -1,6 +1,15 @@
 """Local development: ./portal.sh up."""
 
 import os
+from pathlib import Path
+
+import environ
+
+# ./portal.sh up writes the URLs of the services it started (embedded or configured) here, so a
+# plain `manage.py shell` talks to the same database; real environment variables still win.
+_PORTAL_ENV = Path(__file__).resolve().parents[2] / "var" / "portal.env"
+if _PORTAL_ENV.exists():
+    environ.Env.read_env(_PORTAL_ENV, overwrite=False)
 
 os.environ.setdefault("SECRET_KEY", "dev-only-not-secret-jiaozuo-portal")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiaozuo_portal")

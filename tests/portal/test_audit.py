@@ -62,7 +62,7 @@ def test_verification_finds_a_changed_event(staff):
     assert (check.ok, check.broken_at_seq, check.reason) == (False, 2, "hash")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_late_commit_with_a_lower_id_is_chained_next_run():
     """Commit order is not id order: the sealer must neither skip nor double such an event."""
     import psycopg
