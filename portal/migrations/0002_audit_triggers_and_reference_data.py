@@ -60,24 +60,10 @@ def add_regions(apps, schema_editor):
 
 
 def seed_calendar(apps, schema_editor):
-    from chinese_calendar import constants
+    from portal.services.calendar import calendar_seed_from_library
 
-    from portal.services.calendar import HOLIDAY_NAMES
-
-    CalendarDay = apps.get_model("portal", "CalendarDay")
-    CalendarYear = apps.get_model("portal", "CalendarYear")
-    rows = [(d, "holiday", n) for d, n in constants.holidays.items()]
-    rows += [(d, "workday", n) for d, n in constants.workdays.items()]
-    CalendarDay.objects.bulk_create(
-        [
-            CalendarDay(date=d, kind=k, name=HOLIDAY_NAMES.get(n, n), basis="chinese-calendar", source="library")
-            for d, k, n in rows
-        ],
-        ignore_conflicts=True,
-    )
-    CalendarYear.objects.bulk_create(
-        [CalendarYear(year=y, basis="chinese-calendar", source="library") for y in sorted({d.year for d, _k, _n in rows})],
-        ignore_conflicts=True,
+    calendar_seed_from_library(
+        day_model=apps.get_model("portal", "CalendarDay"), year_model=apps.get_model("portal", "CalendarYear")
     )
 
 

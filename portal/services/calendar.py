@@ -34,24 +34,24 @@ def _require_admin(actor) -> None:
         raise PermissionDenied()
 
 
-def calendar_seed_from_library() -> list[int]:
+def calendar_seed_from_library(*, day_model=CalendarDay, year_model=CalendarYear) -> list[int]:
     """Fill the calendar from chinese-calendar for every year it covers that is not in the table yet.
 
-    Never overwrites a year that exists (the admin's table wins). Returns the years added.
+    Never overwrites a year that exists (the admin's table wins). Returns the years added. The
+    models are parameters so the data migration can pass its historical models.
     """
     from chinese_calendar import constants
 
-    known = set(CalendarYear.objects.values_list("year", flat=True))
-    days = [
-        (d, DayKind.HOLIDAY, name) for d, name in constants.holidays.items()
-    ] + [(d, DayKind.WORKDAY, name) for d, name in constants.workdays.items()]
+    days = [(d, DayKind.HOLIDAY, name) for d, name in constants.holidays.items()]
+    days += [(d, DayKind.WORKDAY, name) for d, name in constants.workdays.items()]
+    known = set(year_model.objects.values_list("year", flat=True))
     years = sorted({d.year for d, _k, _n in days} - known)
     if not years:
         return []
     with transaction.atomic():
-        CalendarDay.objects.bulk_create(
+        day_model.objects.bulk_create(
             [
-                CalendarDay(
+                day_model(
                     date=d, kind=kind, name=HOLIDAY_NAMES.get(name, name), source=CalendarSource.LIBRARY,
                     basis="chinese-calendar",
                 )
@@ -60,8 +60,8 @@ def calendar_seed_from_library() -> list[int]:
             ],
             ignore_conflicts=True,
         )
-        CalendarYear.objects.bulk_create(
-            [CalendarYear(year=y, source=CalendarSource.LIBRARY, basis="chinese-calendar") for y in years],
+        year_model.objects.bulk_create(
+            [year_model(year=y, source=CalendarSource.LIBRARY, basis="chinese-calendar") for y in years],
             ignore_conflicts=True,
         )
     return years
