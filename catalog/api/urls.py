@@ -1,0 +1,15 @@
+"""/api/v1/catalog/: entries (SPEC §9.2) with their filing and review actions, and update cases."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+app_name = "catalog-api"
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("entries", views.CatalogEntryViewSet, basename="entry")
+router.register("update-cases", views.UpdateCaseViewSet, basename="update-case")
+
+urlpatterns = [path("", include(router.urls))]

@@ -1,0 +1,116 @@
+"""Access helpers: load an object inside the caller's scope (404 outside it), then check the action (403).
+
+The scope rules live in querysets.py (`.restrict(user, action)`); these helpers only combine them the way
+every view, API action and service needs: invisible -> NotFound, visible but not allowed -> PermissionDenied.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from portal.errors import NotFound, PermissionDenied
+
+from .models import CatalogEntry, CatalogUpdateCase, DemandItem
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _access(model, user, obj_id, action: str, *, for_update: bool, select_related=()):
+    pk = _int(obj_id)
+    if pk is None:
+        raise NotFound()
+    qs = model.objects.restrict(user, action).filter(pk=pk)
+    if select_related:
+        qs = qs.select_related(*select_related)
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    obj = qs.first()
+    if obj is not None:
+        return obj
+    # Changing is the owning department's business: to anyone else the object might as well not exist.
+    # A workflow step (sign-off, review) by someone who can see the object is a plain "not yours".
+    if action not in ("view", "change") and model.objects.restrict(user, "view").filter(pk=pk).exists():
+        raise PermissionDenied(_("您无权对该对象执行此操作"))
+    raise NotFound()
+
+
+def access_entry_by_id(user, entry_id, *, action: str = "view", for_update: bool = False) -> CatalogEntry:
+    """The entry if `user` may `action` it.
+
+    NotFound outside the view scope and for "change" by anyone but the provider's staff; PermissionDenied
+    for a workflow step (signoff / county_review / bureau_review) the user may see but not take.
+    """
+    return _access(
+        CatalogEntry,
+        user,
+        entry_id,
+        action,
+        for_update=for_update,
+        select_related=("provider__region", "classification"),
+    )
+
+
+def access_entry_by_resource(user, resource: str, *, action: str = "view") -> CatalogEntry:
+    """The entry by its URL-safe resource code (SPEC §9.2 `{resource}`), or by id for one not yet coded."""
+    resource = (resource or "").strip()
+    if resource.isdigit():
+        return access_entry_by_id(user, resource, action=action)
+    entry = (
+        CatalogEntry.objects.restrict(user, "view")
+        .select_related("provider__region", "classification")
+        .filter(code=resource.replace("-", "/", 1))
+        .first()
+    )
+    if entry is None:
+        raise NotFound()
+    if action != "view":
+        return access_entry_by_id(user, entry.pk, action=action)
+    return entry
+
+
+def access_demand_by_id(user, demand_id, *, action: str = "view", for_update: bool = False) -> DemandItem:
+    return _access(
+        DemandItem, user, demand_id, action, for_update=for_update, select_related=("department", "provider")
+    )
+
+
+def access_update_case_by_id(user, case_id, *, action: str = "view", for_update: bool = False) -> CatalogUpdateCase:
+    return _access(
+        CatalogUpdateCase,
+        user,
+        case_id,
+        action,
+        for_update=for_update,
+        select_related=("entry__provider__region", "entry__classification", "department"),
+    )
+
+
+def entry_actions(user, entry: CatalogEntry) -> set[str]:
+    """Which transitions `user` may start on `entry` now (drives the buttons; services re-check)."""
+    from portal.choices import Role
+
+    from .choices import EDITABLE_STATES, EntryState
+    from .querysets import STAFF_ROLES, county_region_id, is_head_of
+
+    actions: set[str] = set()
+    if not user.is_authenticated:
+        return actions
+    own = user.department_id == entry.provider_id and user.has_role(*STAFF_ROLES)
+    if own and entry.state in EDITABLE_STATES:
+        actions |= {"edit", "submit"}
+        if entry.version == 0:
+            actions.add("delete")
+    if entry.state == EntryState.SIGNOFF and is_head_of(user, entry.provider_id):
+        actions |= {"sign_off", "return"}
+    if entry.state == EntryState.COUNTY_REVIEW and county_region_id(user) == entry.provider.region_id:
+        actions |= {"county_pass", "return"}
+    if entry.state == EntryState.BUREAU_REVIEW and user.has_role(Role.BUREAU_REVIEWER):
+        actions |= {"approve", "return"}
+    if own and entry.state == EntryState.APPROVED:
+        actions.add("update_case")
+    return actions
