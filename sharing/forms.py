@@ -1,0 +1,116 @@
+"""Sharing web forms (validation of values; the services re-check every rule)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.choices import ExchangeMethod, ShareType
+from catalog.models import CatalogEntry
+from portal.forms import BootstrapMixin
+from portal.models import Department
+
+from .choices import ATTACHMENT_EXTENSIONS, ATTACHMENT_MAX_BYTES, Purpose
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files]
+        for f in cleaned:
+            ext = f.name.rsplit(".", 1)[-1].lower() if "." in f.name else ""
+            if ext not in ATTACHMENT_EXTENSIONS:
+                raise forms.ValidationError(_("附件只能是 PDF、JPG、PNG 或 DOCX 文件"))
+            if f.size > ATTACHMENT_MAX_BYTES:
+                raise forms.ValidationError(_("附件不能超过 10 MB"))
+        return cleaned
+
+
+def _date(label):
+    return forms.DateField(label=label, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class SharingRequestForm(BootstrapMixin, forms.Form):
+    legal_basis = forms.CharField(label=_("法律政策依据"), widget=forms.Textarea(attrs={"rows": 2}))
+    duty_basis = forms.CharField(label=_("职责依据"), widget=forms.Textarea(attrs={"rows": 2}))
+    business_need = forms.CharField(label=_("业务需求"), widget=forms.Textarea(attrs={"rows": 3}))
+    purpose = forms.ChoiceField(label=_("用途"), choices=Purpose.choices)
+    purpose_detail = forms.CharField(label=_("用途说明"), max_length=200, required=False)
+    items = forms.MultipleChoiceField(label=_("申请信息项"), widget=forms.CheckboxSelectMultiple)
+    methods = forms.MultipleChoiceField(label=_("共享方式"), widget=forms.CheckboxSelectMultiple)
+    valid_from = _date(_("使用期限起"))
+    valid_to = _date(_("使用期限止"))
+    attachments = MultipleFileField(
+        label=_("附件"), required=False, help_text=_("依据文件、公函等，PDF/JPG/PNG/DOCX，每个不超过 10 MB")
+    )
+
+    def __init__(self, *args, entry: CatalogEntry, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entry = entry
+        self.fields["items"].choices = [
+            (i.name, f"{i.name}（{i.get_data_type_display()}）" + (_("·基础项，无需申请") if i.is_base_item else ""))
+            for i in entry.items.all()
+        ]
+        labels = dict(ExchangeMethod.choices)
+        self.fields["methods"].choices = [(m, labels.get(m, m)) for m in entry.exchange_methods]
+        for name in ("items", "methods"):
+            self.fields[name].widget.attrs["class"] = "form-check-input"
+        today = timezone.localdate()
+        self.fields["valid_from"].initial = today
+        self.fields["valid_to"].initial = today.replace(year=today.year + 1) - dt.timedelta(days=1)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("valid_from") and data.get("valid_to") and data["valid_from"] > data["valid_to"]:
+            self.add_error("valid_to", _("结束日期不能早于开始日期"))
+        if data.get("purpose") == Purpose.OTHER and not data.get("purpose_detail"):
+            self.add_error("purpose_detail", _("用途为“其他”时请说明"))
+        return data
+
+
+class CommentForm(BootstrapMixin, forms.Form):
+    body = forms.CharField(label=_("意见"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ApproveForm(BootstrapMixin, forms.Form):
+    items = forms.MultipleChoiceField(label=_("批准的信息项"), widget=forms.CheckboxSelectMultiple)
+    valid_from = _date(_("有效期起"))
+    valid_to = _date(_("有效期止"))
+    comment = forms.CharField(label=_("审核意见"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, request_obj, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].choices = [(n, n) for n in request_obj.items]
+        self.fields["items"].initial = list(request_obj.items)
+        self.fields["items"].widget.attrs["class"] = "form-check-input"
+        self.fields["valid_from"].initial = request_obj.valid_from
+        self.fields["valid_to"].initial = request_obj.valid_to
+
+
+class ReasonForm(BootstrapMixin, forms.Form):
+    reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ApiClientForm(BootstrapMixin, forms.Form):
+    department = forms.ModelChoiceField(label=_("所属部门"), queryset=Department.objects.filter(is_active=True))
+    name = forms.CharField(label=_("系统名称"), max_length=100)
+    rate_per_minute = forms.IntegerField(label=_("每分钟调用上限"), min_value=1, max_value=100_000, initial=600)
+    contact = forms.CharField(label=_("联系人及电话"), max_length=100, required=False)
+
+
+class CatalogFilterForm(BootstrapMixin, forms.Form):
+    q = forms.CharField(label=_("搜索"), required=False)
+    share_type = forms.ChoiceField(label=_("共享类型"), required=False, choices=[("", _("全部")), *ShareType.choices])
+    method = forms.ChoiceField(label=_("共享方式"), required=False,
+                               choices=[("", _("全部")), *ExchangeMethod.choices])
+    provider = forms.ModelChoiceField(label=_("提供部门"), required=False,
+                                      queryset=Department.objects.filter(is_active=True))

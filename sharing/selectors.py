@@ -1,0 +1,161 @@
+"""Sharing read side: the shared catalog, request lists and the review queue, grants, API clients."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from catalog.choices import EntryState, ShareType
+from catalog.models import CatalogEntry
+from catalog.selectors import master_catalog
+from portal.choices import Clock, Role
+from portal.models import Deadline, User
+from portal.services.workdays import WorkCalendar, local_today
+
+from .choices import GrantState, RequestState
+from .models import ApiClient, Grant, SharingRequest
+
+
+def shared_catalog(*, user: User, filters: dict | None = None) -> QuerySet[CatalogEntry]:
+    """共享目录 (R21.1): published entries with their sharing type, condition and exchange methods.
+
+    The bureau's approval is the publication (EntryState.APPROVED is "已发布"); filters: q, share_type,
+    provider, classification, method (an exchange method the entry offers).
+    """
+    filters = dict(filters or {})
+    method = filters.pop("method", None)
+    qs = master_catalog(user=user, filters=filters).filter(is_secret=False)
+    if method:
+        qs = qs.filter(exchange_methods__contains=[method])
+    return qs.annotate(item_count=Count("items"))
+
+
+def shared_catalog_counts(*, user: User) -> dict[str, int]:
+    """Published entries per sharing type, for the catalog's tabs."""
+    rows = (
+        CatalogEntry.objects.restrict(user, "view").filter(state=EntryState.APPROVED, is_secret=False)
+        .values("share_type").annotate(n=Count("id"))
+    )
+    counts = {t.value: 0 for t in ShareType}
+    counts.update({r["share_type"]: r["n"] for r in rows})
+    return counts
+
+
+def department_standing(*, department_id: int | None, entry_ids: list[int]) -> dict[str, set[int]]:
+    """Of `entry_ids`: which the department holds a grant valid today on, and which it has a request pending for."""
+    if not department_id or not entry_ids:
+        return {"granted": set(), "pending": set()}
+    today = local_today()
+    granted = Grant.objects.filter(
+        consumer_id=department_id, entry_id__in=entry_ids, state=GrantState.ACTIVE,
+        valid_from__lte=today, valid_to__gte=today,
+    ).values_list("entry_id", flat=True)
+    pending = SharingRequest.objects.filter(
+        consumer_id=department_id, entry_id__in=entry_ids, state=RequestState.SUBMITTED
+    ).values_list("entry_id", flat=True)
+    return {"granted": set(granted), "pending": set(pending)}
+
+
+REQUEST_BOXES = ("mine", "provider", "review", "all")
+
+
+def sharing_request_list(*, user: User, filters: dict | None = None) -> QuerySet[SharingRequest]:
+    """Requests the user may see; box: mine (my department asked), provider (asked of my department),
+    review (waiting for a bureau decision), all; state filter."""
+    filters = filters or {}
+    qs = SharingRequest.objects.restrict(user, "view").select_related("consumer", "entry__provider")
+    box = filters.get("box")
+    if box == "mine":
+        qs = qs.filter(consumer_id=user.department_id)
+    elif box == "provider":
+        qs = qs.filter(entry__provider_id=user.department_id)
+    elif box == "review":
+        qs = qs.filter(state=RequestState.SUBMITTED) if user.has_role(Role.BUREAU_REVIEWER) else qs.none()
+    if filters.get("state") in RequestState.values:
+        qs = qs.filter(state=filters["state"])
+    return qs.order_by("-id")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    request: SharingRequest
+    deadline: Deadline | None
+    remaining: int | None
+
+    @property
+    def overdue(self) -> bool:
+        return self.remaining is not None and self.remaining < 0
+
+    @property
+    def overdue_days(self) -> int:
+        return -self.remaining if self.overdue else 0
+
+
+def review_queue(*, user: User, today: dt.date | None = None) -> list[QueueRow]:
+    """Requests waiting for the bureau, oldest due first, with remaining working days (negative = overdue)."""
+    if not user.has_role(Role.BUREAU_REVIEWER):
+        return []
+    today = today or local_today()
+    reqs = list(
+        SharingRequest.objects.restrict(user, "review").filter(state=RequestState.SUBMITTED)
+        .select_related("consumer", "entry__provider").order_by("submitted_on", "id")
+    )
+    from django.contrib.contenttypes.models import ContentType
+
+    ct = ContentType.objects.get_for_model(SharingRequest)
+    deadlines = {
+        d.case_id: d for d in Deadline.objects.running().filter(
+            case_type=ct, clock=Clock.SHARING_REVIEW, case_id__in=[str(r.pk) for r in reqs])
+    }
+    cal = WorkCalendar()
+    rows = []
+    for r in reqs:
+        d = deadlines.get(str(r.pk))
+        rows.append(QueueRow(r, d, cal.remaining_working_days(d.due_on, today) if d else None))
+    rows.sort(key=lambda row: (row.deadline.due_on if row.deadline else dt.date.max, row.request.pk))
+    return rows
+
+
+def request_detail(req: SharingRequest) -> dict[str, Any]:
+    """Comments, attachments, the review clock and the grant of one request."""
+    from portal.models import Deadline as D
+
+    return {
+        "comments": list(req.comments.select_related("author", "department")),
+        "attachments": list(req.attachments.all()),
+        "deadline": D.objects.for_case(req).filter(clock=Clock.SHARING_REVIEW).order_by("-id").first(),
+        "grant": Grant.objects.filter(request=req).first(),
+    }
+
+
+def grant_list(*, user, filters: dict | None = None) -> QuerySet[Grant]:
+    """Grants the user may see; filters: state, box (mine = my department's, provider = of my entries)."""
+    filters = filters or {}
+    qs = Grant.objects.restrict(user, "view").select_related("consumer", "entry__provider", "request")
+    if filters.get("box") == "mine":
+        qs = qs.filter(consumer_id=user.department_id)
+    elif filters.get("box") == "provider":
+        qs = qs.filter(entry__provider_id=user.department_id)
+    if filters.get("state") in GrantState.values:
+        qs = qs.filter(state=filters["state"])
+    return qs.order_by("-id")
+
+
+def api_client_list(*, user: User) -> QuerySet[ApiClient]:
+    return ApiClient.objects.restrict(user).select_related("department").order_by("-id")
+
+
+def entry_with_items(entry_id: int, user: User) -> CatalogEntry | None:
+    """A published entry visible to the user, with its items in order (None when there is none)."""
+    from catalog.models import DataItem
+
+    return (
+        CatalogEntry.objects.restrict(user, "view")
+        .filter(Q(pk=entry_id), state=EntryState.APPROVED, is_secret=False)
+        .select_related("provider", "classification")
+        .prefetch_related(Prefetch("items", queryset=DataItem.objects.order_by("position")))
+        .first()
+    )

@@ -1,0 +1,146 @@
+"""Sharing fixtures: published entries of each sharing type, grants, API clients and signed-call helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import secrets
+import time
+
+import pytest
+from django.utils import timezone
+
+from catalog.choices import EntryState, ShareType
+from catalog.models import CatalogEntry, Classification, DataItem
+from portal.choices import Role
+from security.signing import sign
+from sharing import services
+from sharing.choices import GrantState, Purpose, RequestState
+from sharing.models import Grant, SharingRequest
+from tests.factories import make_user
+
+_seq = itertools.count(1)
+
+ITEMS = [
+    # name, data type, base item, subject key
+    ("统一社会信用代码", "C", True, True),
+    ("企业名称", "C", True, False),
+    ("法定代表人", "C", False, False),
+    ("注册资本", "Y", False, False),
+    ("成立日期", "D", False, False),
+]
+
+
+@pytest.fixture(autouse=True)
+def _city_bureau(bureau):
+    """Every sharing test has the city bureau (owner of the review clock)."""
+    return bureau
+
+
+@pytest.fixture
+def security_admin(bureau):
+    return make_user(Role.SECURITY_ADMIN, department=bureau, username="secadmin")
+
+
+@pytest.fixture
+def make_entry(dept):
+    """make_entry(provider=dept, share_type="2", methods=[...], items=ITEMS, state=approved) -> a published entry."""
+
+    def _make(provider=None, share_type=ShareType.CONDITIONAL, methods=("api", "query", "download"), items=ITEMS,
+              state=EntryState.APPROVED, name=None):
+        provider = provider or dept
+        n = next(_seq)
+        entry = CatalogEntry.objects.create(
+            code=f"303/{provider.credit_code}{n:04d}" if state == EntryState.APPROVED else None,
+            classification=Classification.objects.get(code="303"),
+            name=name or f"企业登记信息{n}",
+            provider=provider,
+            provider_code=provider.credit_code,
+            summary="市场主体登记信息",
+            format_class="db",
+            format_type="PostgreSQL",
+            share_type=share_type,
+            share_condition="仅用于行政审批" if share_type == ShareType.CONDITIONAL else "",
+            no_share_basis="涉及商业秘密" if share_type == ShareType.NONE else "",
+            exchange_methods=list(methods),
+            update_cycle="daily",
+            state=state,
+            version=1 if state == EntryState.APPROVED else 0,
+            approved_at=timezone.now() if state == EntryState.APPROVED else None,
+        )
+        for pos, (item, dtype, base, key) in enumerate(items, start=1):
+            DataItem.objects.create(entry=entry, position=pos, name=item, data_type=dtype, is_base_item=base,
+                                    is_subject_key=key)
+        return entry
+
+    return _make
+
+
+@pytest.fixture
+def make_grant(reviewer, staff):
+    """make_grant(consumer, entry, items, methods=("api",), valid_from, valid_to, state) -> Grant (ORM only)."""
+
+    def _make(consumer, entry, items, methods=("api",), valid_from=None, valid_to=None, state=GrantState.ACTIVE,
+              purpose=Purpose.COLLABORATION):
+        today = timezone.localdate()
+        valid_from = valid_from or today - dt.timedelta(days=30)
+        valid_to = valid_to or today + dt.timedelta(days=30)
+        req = SharingRequest.objects.create(
+            consumer=consumer, entry=entry, legal_basis="《焦作市政务数据资源管理暂行办法》第十九条",
+            duty_basis="行政审批职责", business_need="核验", purpose=purpose, items=list(items),
+            methods=list(methods), valid_from=valid_from, valid_to=valid_to, state=RequestState.APPROVED,
+            submitted_on=today, created_by=staff,
+        )
+        return Grant.objects.create(
+            request=req, consumer=consumer, entry=entry, items=list(items), purpose=purpose, methods=list(methods),
+            valid_from=valid_from, valid_to=valid_to, state=state, approved_by=reviewer,
+            revoked_at=timezone.now() if state == GrantState.REVOKED else None,
+        )
+
+    return _make
+
+
+def request_values(**overrides):
+    today = timezone.localdate()
+    values = {
+        "legal_basis": "《焦作市政务数据资源管理暂行办法》第十九条",
+        "duty_basis": "负责企业信用监管",
+        "business_need": "核验企业法定代表人信息",
+        "purpose": Purpose.VERIFICATION,
+        "purpose_detail": "",
+        "items": ["法定代表人", "注册资本"],
+        "methods": ["api"],
+        "valid_from": today,
+        "valid_to": today + dt.timedelta(days=365),
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.fixture
+def api_client_row(security_admin, other_dept):
+    """(ApiClient of other_dept, its secret)."""
+    return services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="民政业务系统",
+                                        rate_per_minute=600)
+
+
+def signed_headers(client_id: str, secret: str, method: str, path: str, query: str = "", body: bytes = b"",
+                   *, timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
+    """Django test-client keyword headers (HTTP_X_…) of a correctly signed call."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    nonce = nonce or secrets.token_hex(16)
+    return {
+        "HTTP_X_CLIENT_ID": client_id,
+        "HTTP_X_TIMESTAMP": ts,
+        "HTTP_X_NONCE": nonce,
+        "HTTP_X_SIGNATURE": sign(secret, method, path, query, ts, nonce, body),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Nonces and throttle counters live in this test run's Redis db: start every test empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

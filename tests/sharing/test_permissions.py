@@ -1,0 +1,254 @@
+"""Permission matrix over every sharing page and endpoint: anonymous, outsider, consumer, provider, reviewer, admin.
+
+Outside the caller's scope answers 404 (not 403); inside the scope but not allowed answers 403.
+"""
+
+import pytest
+from django.urls import reverse
+
+from catalog.choices import EntryState
+from sharing import services
+
+from .conftest import request_values
+
+pytestmark = pytest.mark.django_db
+
+ACTORS = ["anonymous", "staff", "head", "other_staff", "county_bureau_user", "reviewer", "security_admin"]
+
+
+@pytest.fixture
+def world(make_entry, other_staff, staff, head, reviewer, security_admin, county_bureau_user, settings, tmp_path):
+    """A published conditional entry of `dept` (staff/head), a request by `other_dept` (other_staff), a grant."""
+    settings.MEDIA_ROOT = tmp_path
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    entry = make_entry()
+    draft = make_entry(state=EntryState.DRAFT)
+    req = services.sharing_request_submit(
+        actor=other_staff, entry_id=entry.pk, values=request_values(),
+        attachments=[SimpleUploadedFile("a.pdf", b"%PDF-1.4")])
+    req2 = services.sharing_request_submit(actor=other_staff, entry_id=entry.pk, values=request_values())
+    grant = services.sharing_request_approve(actor=reviewer, request_id=req2.pk)
+    client, _ = services.api_client_register(actor=security_admin, department_id=other_staff.department_id,
+                                             name="系统")
+    return {"entry": entry, "draft": draft, "req": req, "grant": grant, "client": client,
+            "attachment": req.attachments.get()}
+
+
+def who(request, name):
+    return None if name == "anonymous" else request.getfixturevalue(name)
+
+
+def get_as(client, user, url):
+    client.logout()
+    if user is not None:
+        client.force_login(user)
+    return client.get(url)
+
+
+OK, NF, LOGIN = 200, 404, 302
+
+PAGES = {
+    # name: (url builder, expected per actor in ACTORS order)
+    "index": (lambda w: reverse("sharing:index"), [LOGIN, OK, OK, OK, OK, OK, OK]),
+    "interface": (lambda w: reverse("sharing:interface-spec", args=[w["entry"].pk]), [LOGIN, OK, OK, OK, OK, OK, OK]),
+    "interface-draft": (lambda w: reverse("sharing:interface-spec", args=[w["draft"].pk]),
+                        [LOGIN, NF, NF, NF, NF, NF, NF]),
+    "request-new": (lambda w: reverse("sharing:request-new", args=[w["entry"].pk]), [LOGIN, OK, OK, OK, NF, NF, NF]),
+    "request-list": (lambda w: reverse("sharing:request-list"), [LOGIN, OK, OK, OK, OK, OK, OK]),
+    "request-detail": (lambda w: reverse("sharing:request-detail", args=[w["req"].pk]),
+                       [LOGIN, OK, OK, OK, NF, OK, NF]),
+    "attachment": (lambda w: reverse("sharing:attachment", args=[w["attachment"].pk]),
+                   [LOGIN, OK, OK, OK, NF, OK, NF]),
+    "review-queue": (lambda w: reverse("sharing:review-queue"), [LOGIN, NF, NF, NF, NF, OK, NF]),
+    "grant-list": (lambda w: reverse("sharing:grant-list"), [LOGIN, OK, OK, OK, OK, OK, OK]),
+    "client-list": (lambda w: reverse("sharing:client-list"), [LOGIN, NF, NF, NF, NF, NF, OK]),
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("actor", ACTORS)
+def test_pages(client, request, world, page, actor):
+    build, expected = PAGES[page]
+    response = get_as(client, who(request, actor), build(world))
+    assert response.status_code == expected[ACTORS.index(actor)], (page, actor)
+
+
+FORBIDDEN = 403
+POSTS = {
+    # name: (url builder, data, expected per actor) — 302 = done (redirect back with a message)
+    "comment": (lambda w: reverse("sharing:request-comment", args=[w["req"].pk]), {"body": "意见"},
+                [LOGIN, 302, 302, FORBIDDEN, NF, FORBIDDEN, NF]),
+    "approve": (lambda w: reverse("sharing:request-approve", args=[w["req"].pk]),
+                lambda w: {"items": w["req"].items, "valid_from": w["req"].valid_from.isoformat(),
+                           "valid_to": w["req"].valid_to.isoformat()},
+                [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NF, 302, NF]),
+    "client-resume": (lambda w: reverse("sharing:client-resume", args=[w["client"].pk]), {},
+                      [LOGIN, NF, NF, NF, NF, NF, 302]),
+    "reject": (lambda w: reverse("sharing:request-reject", args=[w["req"].pk]), {"reason": "理由"},
+               [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NF, 302, NF]),
+    "withdraw": (lambda w: reverse("sharing:request-withdraw", args=[w["req"].pk]), {},
+                 [LOGIN, FORBIDDEN, FORBIDDEN, 302, NF, FORBIDDEN, NF]),
+    "revoke": (lambda w: reverse("sharing:grant-revoke", args=[w["grant"].pk]), {"reason": "理由"},
+               [LOGIN, 302, 302, FORBIDDEN, NF, 302, NF]),
+    "client-suspend": (lambda w: reverse("sharing:client-suspend", args=[w["client"].pk]), {"reason": "理由"},
+                       [LOGIN, NF, NF, NF, NF, NF, 302]),
+    "client-rotate": (lambda w: reverse("sharing:client-rotate", args=[w["client"].pk]), {},
+                      [LOGIN, NF, NF, NF, NF, NF, OK]),
+}
+
+
+@pytest.mark.parametrize("action", POSTS)
+@pytest.mark.parametrize("actor", ACTORS)
+def test_posts(client, request, world, action, actor):
+    build, data, expected = POSTS[action]
+    user = who(request, actor)
+    client.logout()
+    if user is not None:
+        client.force_login(user)
+    response = client.post(build(world), data(world) if callable(data) else data)
+    assert response.status_code == expected[ACTORS.index(actor)], (action, actor)
+
+
+def test_approve_page_flow(web_as, world, reviewer, audit_log):
+    req = world["req"]
+    url = reverse("sharing:request-approve", args=[req.pk])
+    response = web_as(reviewer).post(url, {"items": ["注册资本"], "valid_from": req.valid_from.isoformat(),
+                                           "valid_to": req.valid_to.isoformat(), "comment": "同意"})
+    assert response.status_code == 302
+    req.refresh_from_db()
+    assert req.state == "approved" and req.grant.items == ["注册资本"]
+
+
+def test_register_client_shows_secret_once(web_as, security_admin, other_dept):
+    response = web_as(security_admin).post(reverse("sharing:client-list"), {
+        "department": other_dept.pk, "name": "新系统", "rate_per_minute": 100, "contact": ""})
+    assert response.status_code == 200 and b'data-testid="secret"' in response.content
+    assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
+    again = web_as(security_admin).get(reverse("sharing:client-list"))
+    assert b'data-testid="secret"' not in again.content
+
+
+def test_request_form_submits(web_as, other_staff, world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    entry = world["entry"]
+    values = request_values()
+    response = web_as(other_staff).post(reverse("sharing:request-new", args=[entry.pk]), {
+        **{k: v for k, v in values.items() if k not in ("valid_from", "valid_to")},
+        "valid_from": values["valid_from"].isoformat(), "valid_to": values["valid_to"].isoformat(),
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def test_catalog_page_filters_by_sharing_type(web_as, staff, make_entry):
+    make_entry(name="无条件资源甲", share_type="1")
+    make_entry(name="有条件资源乙", share_type="2")
+    page = web_as(staff).get(reverse("sharing:index") + "?share_type=1").content.decode()
+    assert "无条件资源甲" in page and "有条件资源乙" not in page
+
+
+def test_review_queue_marks_overdue(web_as, reviewer, world, freeze_today):
+    import datetime as dt
+
+    freeze_today(world["req"].submitted_on + dt.timedelta(days=40))
+    page = web_as(reviewer).get(reverse("sharing:review-queue")).content.decode()
+    assert 'data-testid="overdue"' in page and "table-danger" in page
+
+
+def test_interface_spec_shows_fields_and_signed_example(web_as, other_staff, world):
+    page = web_as(other_staff).get(reverse("sharing:interface-spec", args=[world["entry"].pk])).content.decode()
+    assert "法定代表人" in page and "X-Signature" in page and world["entry"].resource_key in page
+    assert 'data-testid="readable"' in page  # what the caller's department may read now (base items + grant)
+
+
+# ---------------------------------------------------------------- API
+
+
+API_LIST = {
+    "requests": "/api/v1/sharing/requests/",
+    "grants": "/api/v1/sharing/grants/",
+}
+VISIBLE = {  # how many rows each actor sees (2 requests, 1 grant)
+    "requests": [None, 2, 2, 2, 0, 2, 0],
+    "grants": [None, 1, 1, 1, 0, 1, 0],
+}
+
+
+@pytest.mark.parametrize("endpoint", API_LIST)
+@pytest.mark.parametrize("actor", ACTORS)
+def test_api_lists(api_client, api_as, request, world, endpoint, actor):
+    user = who(request, actor)
+    response = (api_as(user) if user else api_client).get(API_LIST[endpoint])
+    expected = VISIBLE[endpoint][ACTORS.index(actor)]
+    if expected is None:
+        assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+    else:
+        assert response.status_code == 200 and len(response.json()["results"]) == expected
+
+
+API_ACTIONS = {
+    "request-detail": ("get", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/", None,
+                       [401, 200, 200, 200, 404, 200, 404]),
+    "approve": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/approve/", {},
+                [401, 403, 403, 403, 404, 200, 404]),
+    "reject": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/reject/", {"reason": "x"},
+               [401, 403, 403, 403, 404, 200, 404]),
+    "comment": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/comment/", {"body": "x"},
+                [401, 200, 200, 403, 404, 403, 404]),
+    "withdraw": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/withdraw/", {},
+                 [401, 403, 403, 200, 404, 403, 404]),
+    "create": ("post", lambda w: "/api/v1/sharing/requests/", "values", [401, 400, 400, 201, 403, 403, 403]),
+    "interface": ("get", lambda w: f"/api/v1/sharing/interface/{w['entry'].resource_key}/", None,
+                  [401, 200, 200, 200, 200, 200, 200]),
+    "interface-draft": ("get", lambda w: f"/api/v1/sharing/interface/{w['draft'].pk}/", None,
+                        [401, 404, 404, 404, 404, 404, 404]),
+    "grant-detail": ("get", lambda w: f"/api/v1/sharing/grants/{w['grant'].pk}/", None,
+                     [401, 200, 200, 200, 404, 200, 404]),
+    "revoke": ("post", lambda w: f"/api/v1/sharing/grants/{w['grant'].pk}/revoke/", {"reason": "x"},
+               [401, 200, 200, 403, 404, 200, 404]),
+}
+
+
+@pytest.mark.parametrize("name", API_ACTIONS)
+@pytest.mark.parametrize("actor", ACTORS)
+def test_api_actions(api_client, api_as, request, world, name, actor):
+    method, build, data, expected = API_ACTIONS[name]
+    user = who(request, actor)
+    client = api_as(user) if user else api_client
+    if data == "values":
+        v = request_values()
+        data = {**v, "entry": world["entry"].pk, "valid_from": v["valid_from"].isoformat(),
+                "valid_to": v["valid_to"].isoformat()}
+    response = getattr(client, method)(build(world), data, format="json") if method == "post" else client.get(
+        build(world))
+    assert response.status_code == expected[ACTORS.index(actor)], (name, actor, response.content[:300])
+    assert response.status_code < 400 or set(response.json()) >= {"code", "detail"}
+
+
+@pytest.mark.parametrize("endpoint", API_LIST)
+def test_list_query_counts_do_not_grow_with_rows(api_as, reviewer, staff, other_staff, make_entry, endpoint):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_rows(n):
+        for _ in range(n):
+            req = services.sharing_request_submit(actor=other_staff, entry_id=make_entry().pk,
+                                                  values=request_values())
+            services.sharing_request_comment(actor=staff, request_id=req.pk, body="意见")
+            services.sharing_request_approve(actor=reviewer, request_id=req.pk)
+
+    client = api_as(reviewer)
+    add_rows(1)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(API_LIST[endpoint]).status_code == 200
+    add_rows(4)
+    with CaptureQueriesContext(connection) as five:
+        assert len(client.get(API_LIST[endpoint]).json()["results"]) == 5
+    assert len(five) == len(one)
+
+
+def test_catalog_page_shows_own_grants(web_as, other_staff, make_entry, make_grant):
+    entry = make_entry(name="已授权资源")
+    make_grant(other_staff.department, entry, ["法定代表人"])
+    page = web_as(other_staff).get(reverse("sharing:index")).content.decode()
+    assert 'data-testid="granted"' in page

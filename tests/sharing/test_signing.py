@@ -1,0 +1,255 @@
+"""The signed-call scheme of API clients (SPEC §9.1): signature, clock window, replay, suspension, throttles."""
+
+import json
+import time
+
+import pytest
+
+from portal.choices import AuditResult
+from security.signing import canonical_request, sign, sorted_query
+from sharing import services
+
+from .conftest import signed_headers
+
+pytestmark = pytest.mark.django_db
+
+GRANTS = "/api/v1/sharing/grants/"
+
+
+@pytest.fixture
+def signed_get(api_client, api_client_row):
+    client, secret = api_client_row
+
+    def _get(path=GRANTS, query="", **overrides):
+        headers = signed_headers(client.client_id, secret, "GET", path, query)
+        headers.update(overrides)
+        return api_client.get(path + (f"?{query}" if query else ""), **headers)
+
+    return _get
+
+
+def refused(audit_log):
+    return list(audit_log("security.signature.refused"))
+
+
+def test_canonical_request_and_sorted_query():
+    assert sorted_query("b=2&a=3&a=1&c=") == "a=1&a=3&b=2&c="
+    assert sorted_query("q=%E4%BC%81%E4%B8%9A+x") == "q=%E4%BC%81%E4%B8%9A%20x"
+    assert canonical_request("get", "/p/", "", "1", "n" * 16, b"") == (
+        "GET\n/p/\n\n1\n" + "n" * 16 + "\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    # A fixed vector integrators can check their implementation against.
+    assert sign("secret", "GET", "/api/v1/catalog/entries/", "sharing_type=2", "1767225600", "0123456789abcdef",
+                b"") == sign("secret", "GET", "/api/v1/catalog/entries/", "sharing_type=2", "1767225600",
+                             "0123456789abcdef", b"")
+
+
+def test_signed_call_succeeds_as_the_clients_department(signed_get, make_entry, make_grant, other_dept, dept,
+                                                        api_client_row):
+    mine = make_grant(other_dept, make_entry(), ["法定代表人"])
+    make_grant(dept, make_entry(provider=other_dept), ["法定代表人"])  # another department's grant
+    response = signed_get()
+    assert response.status_code == 200, response.content
+    assert [g["id"] for g in response.json()["results"]] == [mine.pk]
+    client, _ = api_client_row
+    client.refresh_from_db()
+    assert client.last_used_at is not None
+
+
+def test_query_order_does_not_matter(api_client, api_client_row):
+    client, secret = api_client_row
+    headers = signed_headers(client.client_id, secret, "GET", GRANTS, "state=active&box=mine")
+    response = api_client.get(GRANTS + "?box=mine&state=active", **headers)
+    assert response.status_code == 200
+
+
+def test_wrong_signature(signed_get, audit_log):
+    response = signed_get(HTTP_X_SIGNATURE="0" * 64)
+    assert response.status_code == 401
+    assert response.json()["code"] == "signature_invalid" and set(response.json()) == {"code", "detail"}
+    [event] = refused(audit_log)
+    assert event.result == AuditResult.DENIED and event.data["reason"] == "signature_mismatch"
+    assert event.actor is None and event.actor_label.startswith("client:jzc_")
+
+
+def test_query_tampering_is_refused(api_client, api_client_row):
+    client, secret = api_client_row
+    headers = signed_headers(client.client_id, secret, "GET", GRANTS, "box=mine")
+    assert api_client.get(GRANTS + "?box=provider", **headers).json()["code"] == "signature_invalid"
+
+
+def test_body_tampering_is_refused(api_client, api_client_row):
+    client, secret = api_client_row
+    path = "/api/v1/sharing/requests/"
+    signed_body = json.dumps({"entry": 1}).encode()
+    headers = signed_headers(client.client_id, secret, "POST", path, "", signed_body)
+    response = api_client.post(path, data=json.dumps({"entry": 2}), content_type="application/json", **headers)
+    assert response.status_code == 401 and response.json()["code"] == "signature_invalid"
+    # Correctly signed, it is authenticated — and refused by permission (a client files no requests).
+    headers = signed_headers(client.client_id, secret, "POST", path, "", signed_body)
+    response = api_client.post(path, data=signed_body, content_type="application/json", **headers)
+    assert response.status_code in (400, 403) and response.json()["code"] != "signature_invalid"
+
+
+@pytest.mark.parametrize("offset", [-301, 301, 100_000])
+def test_skewed_clock(api_client, api_client_row, offset, audit_log):
+    client, secret = api_client_row
+    headers = signed_headers(client.client_id, secret, "GET", GRANTS, timestamp=int(time.time()) + offset)
+    response = api_client.get(GRANTS, **headers)
+    assert response.status_code == 401 and response.json()["code"] == "signature_invalid"
+    assert "300" in response.json()["detail"]
+    assert refused(audit_log)[0].data["reason"] == "timestamp_skew"
+
+
+def test_within_window_is_fine(api_client, api_client_row):
+    client, secret = api_client_row
+    headers = signed_headers(client.client_id, secret, "GET", GRANTS, timestamp=int(time.time()) - 290)
+    assert api_client.get(GRANTS, **headers).status_code == 200
+
+
+def test_non_numeric_timestamp(signed_get):
+    assert signed_get(HTTP_X_TIMESTAMP="yesterday").json()["code"] == "signature_invalid"
+
+
+def test_replayed_nonce(api_client, api_client_row, audit_log):
+    client, secret = api_client_row
+    headers = signed_headers(client.client_id, secret, "GET", GRANTS)
+    assert api_client.get(GRANTS, **headers).status_code == 200
+    response = api_client.get(GRANTS, **headers)
+    assert response.status_code == 401 and response.json()["code"] == "replayed"
+    assert refused(audit_log)[0].data["code"] == "replayed"
+
+
+def test_a_refused_call_does_not_burn_the_nonce(api_client, api_client_row):
+    client, secret = api_client_row
+    nonce = "a" * 32
+    bad = signed_headers(client.client_id, "wrong-secret", "GET", GRANTS, nonce=nonce)
+    assert api_client.get(GRANTS, **bad).json()["code"] == "signature_invalid"
+    good = signed_headers(client.client_id, secret, "GET", GRANTS, nonce=nonce)
+    assert api_client.get(GRANTS, **good).status_code == 200
+
+
+@pytest.mark.parametrize("nonce", ["short", "x" * 65, "有中文的随机串有中文的随机串有中文"])
+def test_malformed_nonce(api_client, api_client_row, nonce):
+    client, secret = api_client_row
+    headers = signed_headers(client.client_id, secret, "GET", GRANTS, nonce="n" * 16)
+    headers["HTTP_X_NONCE"] = nonce
+    assert api_client.get(GRANTS, **headers).json()["code"] == "signature_invalid"
+
+
+def test_unknown_client_and_missing_headers(api_client, audit_log):
+    headers = signed_headers("jzc_doesnotexist", "x", "GET", GRANTS)
+    response = api_client.get(GRANTS, **headers)
+    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+    response = api_client.get(GRANTS, HTTP_X_CLIENT_ID="jzc_doesnotexist")
+    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+    response = api_client.get(GRANTS, HTTP_X_CLIENT_ID="bad id with spaces")
+    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+    assert [e.data["reason"] for e in refused(audit_log)] == ["unknown_client", "headers_missing",
+                                                              "client_id_malformed"]
+
+
+def test_suspended_client(signed_get, security_admin, api_client_row, audit_log):
+    client, _secret = api_client_row
+    services.api_client_suspend(actor=security_admin, client_pk=client.pk, reason="疑似泄露")
+    response = signed_get()
+    assert response.status_code == 403 and response.json()["code"] == "client_suspended"
+    assert refused(audit_log)[0].data["reason"] == "suspended"
+    services.api_client_resume(actor=security_admin, client_pk=client.pk)
+    assert signed_get().status_code == 200
+
+
+def test_rotated_secret_stops_the_old_one(api_client, security_admin, api_client_row):
+    client, old = api_client_row
+    _client, new = services.api_client_rotate_secret(actor=security_admin, client_pk=client.pk)
+    assert api_client.get(GRANTS, **signed_headers(client.client_id, old, "GET", GRANTS)).status_code == 401
+    assert api_client.get(GRANTS, **signed_headers(client.client_id, new, "GET", GRANTS)).status_code == 200
+
+
+def test_per_client_throttle(api_client, security_admin, other_dept, audit_log):
+    client, secret = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="慢系统",
+                                                  rate_per_minute=2)
+    codes = [api_client.get(GRANTS, **signed_headers(client.client_id, secret, "GET", GRANTS)).status_code
+             for _ in range(4)]
+    assert codes == [200, 200, 429, 429]
+    response = api_client.get(GRANTS, **signed_headers(client.client_id, secret, "GET", GRANTS))
+    assert response.json()["code"] == "throttled"
+    [event] = audit_log("security.signature.throttled")  # one event per client per minute, not one per call
+    assert event.result == AuditResult.DENIED and event.department_id == other_dept.pk
+
+
+def test_throttle_is_per_client(api_client, security_admin, other_dept):
+    a, sa = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="A", rate_per_minute=1)
+    b, sb = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="B", rate_per_minute=1)
+    assert api_client.get(GRANTS, **signed_headers(a.client_id, sa, "GET", GRANTS)).status_code == 200
+    assert api_client.get(GRANTS, **signed_headers(a.client_id, sa, "GET", GRANTS)).status_code == 429
+    assert api_client.get(GRANTS, **signed_headers(b.client_id, sb, "GET", GRANTS)).status_code == 200
+
+
+def test_staff_session_and_anonymous_are_untouched(api_as, api_client, other_staff):
+    for _ in range(3):
+        assert api_as(other_staff).get(GRANTS).status_code == 200
+    response = api_client.get(GRANTS)
+    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+
+
+def test_kernel_me_endpoint_does_not_crash_for_a_client(signed_get):
+    response = signed_get(path="/api/v1/me/")
+    assert response.status_code == 200
+    assert response.json()["username"].startswith("client:jzc_")
+
+
+@pytest.mark.parametrize("signature", ["é" * 64, "Z" * 64, "ab", ""])
+def test_garbage_signature_never_crashes(signed_get, signature):
+    response = signed_get(HTTP_X_SIGNATURE=signature)
+    assert response.status_code == 401
+    assert response.json()["code"] in {"signature_invalid", "not_authenticated"}
+
+
+def test_uppercase_hex_signature_is_accepted(api_client, api_client_row):
+    client, secret = api_client_row
+    headers = signed_headers(client.client_id, secret, "GET", GRANTS)
+    headers["HTTP_X_SIGNATURE"] = headers["HTTP_X_SIGNATURE"].upper()
+    assert api_client.get(GRANTS, **headers).status_code == 200
+
+
+def test_replay_guard_down_fails_closed(signed_get, monkeypatch):
+    from security import signing
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(signing.cache, "add", broken)
+    response = signed_get()
+    assert response.status_code == 503 and response.json()["code"] == "unavailable"
+
+
+def test_throttle_store_down_fails_open(signed_get, monkeypatch):
+    from security.signing import ClientRateThrottle
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(ClientRateThrottle.cache, "get", broken)
+    # cache.add (nonce) still works: only the throttle's reads fail
+    assert signed_get().status_code == 200
+
+
+def test_purpose_header_decoding(rf):
+    from urllib.parse import quote
+
+    from security.signing import purpose_of
+
+    text = "业务协同：核验企业信息"
+    assert purpose_of(rf.get("/", HTTP_X_PURPOSE=quote(text))) == text
+    assert purpose_of(rf.get("/", HTTP_X_PURPOSE=text.encode().decode("latin-1"))) == text  # raw UTF-8 via WSGI
+    assert purpose_of(rf.get("/")) == ""
+
+
+def test_interface_spec_api_for_a_client(signed_get, make_entry):
+    entry = make_entry()
+    response = signed_get(path=f"/api/v1/sharing/interface/{entry.resource_key}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["resource"] == entry.resource_key and [f["name"] for f in body["fields"]][:2] == ["统一社会信用代码",
+                                                                                                 "企业名称"]
+    assert body["example"]["headers"]["X-Signature"]
