@@ -15,4 +15,7 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
     path("calendar/working-days/", views.WorkingDaysView.as_view(), name="api-working-days"),
     path("", include(router.urls)),
+    path("catalog/", include("catalog.api.urls")),
+    path("", include("aggregation.api.urls")),
+    path("sharing/", include("sharing.api.urls")),
 ]

@@ -18,7 +18,7 @@ from django.db import connection, models, transaction
 
 from portal import context
 from portal.choices import AuditResult
-from portal.models import AuditChainLink, AuditEvent, AuditSeal
+from portal.models import AuditChainLink, AuditEvent, AuditSeal, User
 
 GENESIS = "0" * 64
 _SEAL_LOCK = 0x4A5A_A0D1  # pg advisory lock key: one sealer at a time
@@ -39,20 +39,25 @@ def record(
 ) -> AuditEvent:
     """Write one audit event in the current transaction.
 
-    `actor` is a User, or None for the system (then give `actor_label`, e.g. "system" or "client:…").
+    `actor` is a User, a machine principal (anything authenticated with `get_username()` and
+    `department`, e.g. a signed API client), or None for the system (then give `actor_label`).
     `department` defaults to the actor's department.
     """
-    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    is_person = isinstance(actor, User) and actor.is_authenticated
+    if actor is not None and not is_person and getattr(actor, "is_authenticated", False):
+        # A machine principal (e.g. a signed API client): its name and department, no user row.
+        actor_label = actor_label or actor.get_username()
+        department = department if department is not None else getattr(actor, "department", None)
     ctx = context.current()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = obj.pk if object_id is None else object_id
         object_repr = str(obj) if object_repr is None else object_repr
     return AuditEvent.objects.create(
-        actor=actor if is_user else None,
-        actor_label=actor_label or (actor.get_username() if is_user else "system"),
-        role=",".join(sorted(actor.role_set)) if is_user else "",
-        department=department if department is not None else (actor.department if is_user else None),
+        actor=actor if is_person else None,
+        actor_label=actor_label or (actor.get_username() if is_person else "system"),
+        role=",".join(sorted(actor.role_set)) if is_person else "",
+        department=department if department is not None else (actor.department if is_person else None),
         action=action,
         object_type=object_type or "",
         object_id="" if object_id is None else str(object_id),

@@ -1,5 +1,20 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
+
+
+def field_keys_check(app_configs, **kwargs):
+    """Refuse to start (manage.py check, migrate, runserver, gunicorn preload) with unusable field keys."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from security import crypto
+
+    try:
+        crypto.cipher()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), hint="FIELD_ENCRYPTION_KEYS / BLIND_INDEX_KEY: see .env.example",
+                             id="security.E001")]
+    return []
 
 
 class SecurityConfig(AppConfig):
@@ -7,3 +22,6 @@ class SecurityConfig(AppConfig):
 
     name = "security"
     verbose_name = _("安全管理")
+
+    def ready(self):
+        checks.register(field_keys_check)

@@ -120,6 +120,8 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # API clients' signed calls (SPEC §9.1); answers None unless X-Client-Id is present.
+        "security.signing.ClientSignatureAuthentication",
         # Token first: its WWW-Authenticate header makes unauthenticated calls answer 401, not 403.
         "portal.api.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -130,6 +132,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per API client, rate from its own row (ApiClient.rate_per_minute), counted in the Redis cache.
+    "DEFAULT_THROTTLE_CLASSES": ["security.signing.ClientRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "焦作市大数据平台门户 API",
@@ -154,9 +158,35 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "portal.deadline_sweep": {"task": "portal.tasks.deadline_sweep", "schedule": crontab(minute="*/15")},
     "portal.audit_seal": {"task": "portal.tasks.audit_seal", "schedule": timedelta(seconds=30)},
+    "sharing.grant_expire": {"task": "sharing.tasks.grant_expire", "schedule": crontab(minute=5)},
+    "aggregation.ingest_reap": {"task": "aggregation.tasks.ingest_reap", "schedule": timedelta(minutes=1)},
+    "aggregation.datasets_sync": {"task": "aggregation.tasks.datasets_sync", "schedule": timedelta(minutes=10)},
+    # R15.1 data quality figures, nightly (after the day's loads; set-based, idempotent per dataset and day).
+    "aggregation.quality_nightly": {"task": "aggregation.quality_nightly", "schedule": crontab(hour=2, minute=30)},
+}
+
+# Field encryption at rest (R28.3, security/crypto.py): "kid:base64url(32 bytes)" comma-separated, the first
+# encrypts, all decrypt (rotation: put the new key first, run `manage.py rotate_field_keys`, drop the old one).
+FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS")
+BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
+
+AGGREGATION = {
+    # Uploads larger than this are refused before a job starts (bytes).
+    "MAX_UPLOAD_BYTES": env.int("AGGREGATION_MAX_UPLOAD_BYTES", default=2 * 1024**3),
+    # XLSX: refuse archives that unpack to more than this, or with a higher compression ratio (zip bombs).
+    "MAX_XLSX_UNPACKED_BYTES": env.int("AGGREGATION_MAX_XLSX_UNPACKED_BYTES", default=2 * 1024**3),
+    "MAX_XLSX_RATIO": 200,
+    # A running job whose heartbeat is older than this is marked failed by the reaper (seconds).
+    "STALE_JOB_SECONDS": env.int("AGGREGATION_STALE_JOB_SECONDS", default=300),
+    # Processes that parse/validate/encrypt beside the one that COPYs (1 = all in the job's process).
+    "INGEST_WORKERS": env.int("AGGREGATION_INGEST_WORKERS", default=1),
 }
 
 PORTAL = {
+    # Working days the bureau has to decide a sharing request (R19.3, 国发〔2016〕51号: 10).
+    "SHARING_REVIEW_WORKING_DAYS": env.int("SHARING_REVIEW_WORKING_DAYS", default=10),
+    # The consumer is reminded this many days before a grant ends, so it can apply again in time.
+    "SHARING_GRANT_NOTICE_DAYS": 30,
     # Reminders go out this many working days before a deadline falls due (SPEC R0.4).
     "REMINDER_WORKING_DAYS": 2,
     # The sealer chains at most this many audit events per transaction.

@@ -13,6 +13,9 @@ if _PORTAL_ENV.exists():
 
 os.environ.setdefault("SECRET_KEY", "dev-only-not-secret-jiaozuo-portal")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiaozuo_portal")
+# Fixed, public, non-secret field keys: never use them outside development and tests.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dev1:z4Qy6oafOP75odaBtQBV_i2liNZCBdxNtaVcZ1isaAw")
+os.environ.setdefault("BLIND_INDEX_KEY", "kiOaw4n4bFzbhDrubuPcRM5Q0OS7WswK7scsAAyyX4I")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 from .base import *  # noqa: F403

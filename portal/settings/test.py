@@ -4,6 +4,9 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiaozuo_portal")
+# Fixed, public, non-secret field keys: never use them outside development and tests.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "test1:KprsXFZGTWgT8t8xSdDfLbJDBbcgiHAz0bmxVBz52KU")
+os.environ.setdefault("BLIND_INDEX_KEY", "Do8hQCKqWuJDTk5QRSLGlC2kI3BAVYp4H_liMSKAN3I")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 from .base import *  # noqa: F403

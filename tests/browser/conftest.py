@@ -32,6 +32,11 @@ def browser():
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # ORM calls made while the loop ran used that context's connection: close it here, or the
+        # session outlives the test and the test database cannot be dropped at the end of the run.
+        from django.db import connections
+
+        connections.close_all()
 
 
 @pytest.fixture

@@ -30,8 +30,8 @@ def test_login_dashboard_and_language_switch(live_server, page, screenshot):
     assert "已超期" in row.inner_text()
     screenshot("dashboard-zh")
 
-    page.select_option("select[name=language]", "en")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():  # the switch posts the form; wait for the page it lands on
+        page.select_option("select[name=language]", "en")
     assert page.locator("h1").inner_text() == "My pending work"
     screenshot("dashboard-en")
 

@@ -106,3 +106,16 @@ def test_login_success_and_failure_are_audited(client, staff, audit_log):
     (ok,) = audit_log("portal.auth.login")
     assert (failed.actor, failed.actor_label, failed.result) == (None, "staff", "failure")
     assert ok.actor == staff
+
+
+def test_a_machine_principal_is_recorded_by_name_and_department(dept):
+    class Principal:
+        is_authenticated = True
+        department = dept
+
+        def get_username(self):
+            return "client:abc"
+
+    event = audit.record(actor=Principal(), action="portal.test.read")
+    event.refresh_from_db()
+    assert (event.actor, event.actor_label, event.department, event.role) == (None, "client:abc", dept, "")
