@@ -7,3 +7,7 @@ class AggregationConfig(AppConfig):
 
     name = "aggregation"
     verbose_name = _("数据归集")
+
+    def ready(self):
+        # Celery autodiscovers only `tasks.py`; the verification/quality/theme jobs live beside it.
+        from . import uses_tasks  # noqa: F401

@@ -1,0 +1,168 @@
+"""Who may read which pooled data, and in what form: the one place the uses part decides visibility and masking.
+
+Two questions, two functions, each to be extended (not bypassed) by the sharing chapter when grants land:
+
+- `datasets_visible(user)`: which datasets' records a person may open at all. The provider's role scope
+  (own department, own region for a county bureau, the whole city for the bureau), plus every approved
+  **unconditional** resource for any signed-in department member (R19.1), plus — through the base
+  databases only — base data items, which R19.2 makes unconditional whatever the entry's sharing type.
+  Outside this: 404.
+- `full_values_allowed(user, dataset)`: whether the person sees personal items in full. True only for
+  the provider department's own data staff and head (they produced the data and must be able to
+  correct it, R14.2). **Nobody else, yet** — not the bureau, not a county bureau, not a consuming
+  department: their screens, exports and API answers are masked (R28.3, cn-standards §4.2). The
+  sharing chapter will extend this function with grants that include the full field.
+
+The thin wrappers around the storage part's crypto and masking live here too, so a rename on their side is a
+one-line change on ours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from portal.choices import Role
+from portal.permissions import NOTHING, department_scope_q
+
+STAFF_ROLES = (Role.DEPT_STAFF, Role.DEPT_HEAD)
+UNCONDITIONAL = "1"  # catalog.choices.ShareType.UNCONDITIONAL; a literal keeps this module import-light
+
+
+def signed_in(user) -> bool:
+    return user is not None and user.is_authenticated and bool(user.role_set)
+
+
+# Roles that read pooled data at all (masked where personal). The platform admins (system, security, audit) do
+# not: 三员分立 keeps them away from citizens' data.
+DATA_READER_ROLES = (Role.DEPT_STAFF, Role.DEPT_HEAD, Role.COUNTY_BUREAU, Role.BUREAU_REVIEWER, Role.ASSESSOR)
+
+
+def reads_data(user) -> bool:
+    return signed_in(user) and user.has_role(*DATA_READER_ROLES)
+
+
+def is_department_member(user) -> bool:
+    """Data staff or head of some department: the people who consume and provide data."""
+    return signed_in(user) and bool(user.department_id) and user.has_role(*STAFF_ROLES)
+
+
+def is_provider_staff(user, department_id) -> bool:
+    """Data staff or head of the provider department (who answers verification cases, R14.2)."""
+    return is_department_member(user) and user.department_id == department_id
+
+
+def is_head_of(user, department_id) -> bool:
+    """The provider's 主要负责人: holds the head role in that department, or is its recorded head (R14.3)."""
+    if not signed_in(user) or user.department_id != department_id:
+        return False
+    return user.has_role(Role.DEPT_HEAD) or user.department.head_id == user.pk
+
+
+def dataset_scope_q(user, path: str = "") -> Q:
+    """A Q over Dataset (prefixed with `path`, e.g. "record__dataset") of the datasets the user may open."""
+    if not signed_in(user):
+        return NOTHING
+    prefix = f"{path}__" if path else ""
+    q = department_scope_q(user, f"{prefix}department")
+    if not q:  # city-wide scope: everything (an empty Q OR-ed with another would narrow it to the other)
+        return q
+    if is_department_member(user) or user.has_role(Role.COUNTY_BUREAU, Role.BUREAU_REVIEWER, Role.ASSESSOR):
+        q |= Q(**{f"{prefix}entry__share_type": UNCONDITIONAL, f"{prefix}entry__state": "approved"})
+    return q
+
+
+def datasets_visible(user):
+    """Datasets whose records `user` may open (404 for the rest)."""
+    from .models import Dataset
+
+    return Dataset.objects.filter(dataset_scope_q(user))
+
+
+def full_values_allowed(user, dataset) -> bool:
+    """Whether `user` sees personal items of `dataset` unmasked: provider staff only, for now (module docstring)."""
+    return is_provider_staff(user, dataset.department_id)
+
+
+# --------------------------------------------------------------------------------------------------
+# Values as people see them
+
+
+def blind_index_hex(key: str) -> str:
+    from security.crypto import blind_index
+
+    return blind_index(normalise_key(key)).hex()
+
+
+def key_hash_of(key: str) -> bytes:
+    from security.crypto import blind_index
+
+    return blind_index(normalise_key(key))
+
+
+def normalise_key(key: str) -> str:
+    return (key or "").strip().upper()
+
+
+def hash_hex(value) -> str:
+    return bytes(value).hex() if value is not None else ""
+
+
+def decrypt(token: Any) -> Any:
+    from security.crypto import decrypt as _decrypt
+    from security.crypto import is_encrypted
+
+    if isinstance(token, str) and is_encrypted(token):
+        return _decrypt(token)
+    return token
+
+
+def sensitivity(item_name: str, data_type: str = "C") -> str | None:
+    from security.masking import sensitivity_of
+
+    return sensitivity_of(item_name, data_type)
+
+
+def mask(value: Any, kind: str) -> Any:
+    from security.masking import mask as _mask
+
+    if value in (None, ""):
+        return value
+    return _mask(str(value), kind)
+
+
+def key_display(dataset, key_plain: str, *, full: bool) -> str:
+    """The subject key as shown: masked by its kind unless full (a credit code is public registration data)."""
+    if full or not key_plain:
+        return key_plain
+    kind = _key_mask_kind(dataset, dataset.key_item_name)
+    return mask(key_plain, kind) if kind else key_plain
+
+
+def _key_mask_kind(dataset, item_name: str, data_type: str = "C") -> str | None:
+    # An ID number is personal; a credit code is public registration data (mask() leaves it as it is); an
+    # "other" key (不动产单元号, 证照编号) is masked only when its name marks it personal.
+    if dataset.key_kind in ("id_number", "credit_code"):
+        return dataset.key_kind
+    return sensitivity(item_name, data_type)
+
+
+def display_value(dataset, item_name: str, stored: Any, *, full: bool, data_type: str = "C") -> Any:
+    """One stored value as the user may see it: decrypted, then masked when personal and not `full`."""
+    encrypted_items = set(dataset.encrypted_items or ())
+    kind = sensitivity(item_name, data_type)
+    if item_name == dataset.key_item_name:
+        kind = _key_mask_kind(dataset, item_name, data_type)
+    plain = decrypt(stored) if item_name in encrypted_items or item_name == dataset.key_item_name else stored
+    if not full and kind is not None:
+        return mask(plain, kind)  # masking needs the plain text; it never leaves this function unmasked
+    return plain
+
+
+def display_values(dataset, data: dict, *, full: bool, items=None) -> dict:
+    """All (or the named) items of a stored row as the user may see them, in the catalog's item order."""
+    types = dict(dataset.entry.items.values_list("name", "data_type")) if items is None else dict(items)
+    names = list(types) or list(data)
+    return {name: display_value(dataset, name, data.get(name), full=full, data_type=types.get(name, "C"))
+            for name in names}

@@ -1,0 +1,41 @@
+"""API shapes of the storage part: provider push input/output, ingestion jobs."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..models import IngestJob
+
+
+class RejectionSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="行号（从 1 起，对应请求数组中的位置）")
+    item = serializers.CharField(help_text="信息项")
+    value = serializers.CharField(allow_blank=True, help_text="值（个人信息已脱敏）")
+    reason = serializers.CharField(help_text="原因")
+
+
+class PushResultSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    inserted = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    errors = RejectionSerializer(many=True)
+
+
+class IngestJobSerializer(serializers.ModelSerializer):
+    resource = serializers.CharField(source="dataset.entry.resource_key", read_only=True)
+    dataset_name = serializers.CharField(source="dataset.entry.name", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    created_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = IngestJob
+        fields = [
+            "id", "resource", "dataset", "dataset_name", "original_name", "size", "format", "encoding", "mode",
+            "status", "status_display", "progress", "total_rows", "accepted_rows", "rejected_rows",
+            "duplicate_rows", "inserted_rows", "updated_rows", "unchanged_rows", "log", "attempts", "created_by",
+            "created_at", "started_at", "finished_at",
+        ]
+        read_only_fields = fields

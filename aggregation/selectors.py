@@ -1,0 +1,131 @@
+"""Read side of the storage part: datasets in scope, records by key, plain values, integrity check."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from security import crypto
+
+from .ingest import row_digest
+from .models import Dataset, IngestJob, Record
+
+
+def dataset_list(*, user, department_id: int | None = None) -> QuerySet[Dataset]:
+    qs = Dataset.objects.restrict(user, "view").select_related("entry", "department")
+    if department_id:
+        qs = qs.filter(department_id=department_id)
+    return qs.order_by("department__name", "entry__code")
+
+
+def pool_entries(*, user, department_id: int | None = None):
+    """Approved entries in the user's scope with their dataset (None before the first load): the pool page."""
+    from catalog.choices import EntryState
+    from catalog.models import CatalogEntry
+    from portal.permissions import department_scope_q
+
+    qs = (
+        CatalogEntry.objects.filter(state=EntryState.APPROVED).filter(department_scope_q(user, "provider"))
+        .select_related("provider", "dataset")
+    )
+    if department_id:
+        qs = qs.filter(provider_id=department_id)
+    return qs.order_by("provider__name", "code")
+
+
+def job_list(*, user, dataset: Dataset | None = None) -> QuerySet[IngestJob]:
+    qs = IngestJob.objects.restrict(user, "view").select_related("dataset__entry", "created_by")
+    if dataset is not None:
+        qs = qs.filter(dataset=dataset)
+    return qs.order_by("-id")
+
+
+def record_get(*, dataset: Dataset, key: str) -> Record | None:
+    """The record of a subject key by its blind index (a B-tree lookup, no decryption), deleted ones included."""
+    return Record.objects.filter(dataset=dataset, key_hash=crypto.blind_index(key)).first()
+
+
+def record_values(record: Record, *, decrypt: bool) -> dict[str, Any]:
+    """The record's values by item name; encrypted items in plain text when `decrypt`, else as stored."""
+    if not decrypt:
+        return dict(record.data)
+    cipher = crypto.cipher()
+    out = {}
+    for name, value in record.data.items():
+        if isinstance(value, str) and crypto.is_encrypted(value):
+            try:
+                out[name] = cipher.decrypt(value)
+            except crypto.DecryptionError:
+                out[name] = None
+        else:
+            out[name] = value
+    return out
+
+
+def record_page(*, dataset: Dataset, after_id: int | None = None, limit: int = 50) -> list[Record]:
+    """Keyset page of a dataset's live records (id order; uses the unique index's dataset prefix)."""
+    qs = Record.objects.filter(dataset=dataset, deleted_at__isnull=True).order_by("id")
+    if after_id:
+        qs = qs.filter(id__gt=after_id)
+    return list(qs[:limit])
+
+
+@dataclass
+class IntegrityReport:
+    checked: int
+    digest_mismatch: list[int]  # changed around the application (digest no longer matches the plain values)
+    history_mismatch: list[int]  # current values differ from the last history row (changed without history)
+    missing_records: list[int]  # record ids in history but no longer in the table (deleted around the app)
+    undecryptable: list[int]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.digest_mismatch or self.history_mismatch or self.missing_records or self.undecryptable)
+
+
+def record_integrity(*, dataset: Dataset, limit: int | None = None) -> IntegrityReport:
+    """Show unauthorised changes and deletions of a dataset's records (R35.5).
+
+    Every change made by the application writes a history row in the same statement and a keyed row digest;
+    SQL by hand can do neither, so: digest ≠ HMAC(plain values), current data ≠ last history `after`, or a
+    history row pointing at a record that no longer exists.
+    """
+    cipher = crypto.cipher()
+    report = IntegrityReport(0, [], [], [], [])
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT r.id FROM aggregation_record r
+             WHERE r.dataset_id = %s AND r.data IS DISTINCT FROM (
+                   SELECT h.after FROM aggregation_recordhistory h WHERE h.record_id = r.id ORDER BY h.id DESC LIMIT 1)
+               AND r.deleted_at IS NULL
+            """,
+            [dataset.pk],
+        )
+        report.history_mismatch = [r[0] for r in cur.fetchall()]
+        cur.execute(
+            """
+            SELECT DISTINCT h.record_id FROM aggregation_recordhistory h
+             WHERE h.dataset_id = %s AND NOT EXISTS (SELECT 1 FROM aggregation_record r WHERE r.id = h.record_id)
+            """,
+            [dataset.pk],
+        )
+        report.missing_records = [r[0] for r in cur.fetchall()]
+    qs = Record.objects.filter(dataset=dataset).order_by("id").values_list("id", "data", "row_hash")
+    for n, (rid, data, stored_hash) in enumerate(qs.iterator(chunk_size=5000)):
+        if limit is not None and n >= limit:
+            break
+        report.checked += 1
+        try:
+            plain = {k: (cipher.decrypt(v) if crypto.is_encrypted(v) else v) for k, v in data.items()}
+        except crypto.DecryptionError:
+            report.undecryptable.append(rid)
+            continue
+        plain = {k: v if isinstance(v, str) else json.dumps(v) for k, v in plain.items() if v not in (None, "")}
+        if bytes(row_digest(cipher, plain)) != bytes(stored_hash):
+            report.digest_mismatch.append(rid)
+    return report

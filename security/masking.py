@@ -1,0 +1,67 @@
+"""Display masking (脱敏, R28.3; cn-standards §4.2). Mask on screens and exports, never in the database."""
+
+from __future__ import annotations
+
+import re
+
+KINDS = ("id_number", "credit_code", "name", "phone", "address", "generic")
+
+# Order matters: the first matching rule names the kind.
+_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"统一社会信用代码|信用代码|组织机构代码|注册号"), "credit_code"),
+    (re.compile(r"身份证|证件号|身份号码|公民身份"), "id_number"),
+    (re.compile(r"手机|电话|联系方式|移动号码"), "phone"),
+    (re.compile(r"住址|地址|居住地|户籍地|住所"), "address"),
+    (re.compile(r"银行卡|账号|账户"), "generic"),
+    # 姓名 of a person; names of organisations (单位名称, 企业名称) are public registration data.
+    (re.compile(r"^(?!.*(单位|企业|机构|组织|项目|资源|商品|产品|字段))(.*姓名|.*人名称|姓名.*|.*(联系人|代表人|负责人|户主|监护人))$"),
+     "name"),
+)
+
+
+def sensitivity_of(item_name: str, data_type: str = "C") -> str | None:
+    """The masking kind of a data item judged personal by its name; None for non-personal items."""
+    name = (item_name or "").strip()
+    if not name or data_type not in ("C", "M", ""):
+        return None
+    for pattern, kind in _RULES:
+        if pattern.search(name):
+            return None if kind == "credit_code" else kind
+    return None
+
+
+_ADDRESS_HEAD = re.compile(
+    r"^((?:[^\d]*?(?:省|自治区))?(?:[^\d]*?市)?(?:[^\d]*?(?:区|县|市))?(?:[^\d]*?(?:街道|镇|乡))?)"
+)
+
+
+def mask(value: str, kind: str) -> str:
+    """The value as shown to someone whose grant does not include the full field."""
+    if value is None:
+        return ""
+    text = str(value)
+    if not text:
+        return text
+    if kind == "credit_code":
+        return text
+    if kind == "id_number":
+        return _keep(text, 6, 4) if len(text) > 10 else _keep(text, 1, 1)
+    if kind == "phone":
+        return _keep(text, 3, 4) if len(text) >= 8 else _keep(text, 1, 1)
+    if kind == "name":
+        if len(text) == 1:
+            return "*"
+        if len(text) == 2:
+            return text[0] + "*"
+        return text[0] + "*" * (len(text) - 2) + text[-1]
+    if kind == "address":
+        # Keep the administrative part (…省/市/区/县/镇/乡/街道), mask the rest (门牌).
+        head = _ADDRESS_HEAD.match(text).group(1) or text[: min(6, len(text) // 2)]
+        return head + "*" * max(len(text) - len(head), 1)
+    return _keep(text, 1, 1) if len(text) > 2 else "*" * len(text)
+
+
+def _keep(text: str, head: int, tail: int) -> str:
+    if len(text) <= head + tail:
+        return "*" * len(text)
+    return text[:head] + "*" * (len(text) - head - tail) + text[-tail:]

@@ -1,0 +1,86 @@
+"""Jobs through a real Celery worker, and a worker killed mid-job (nothing half-written, re-run idempotent)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from aggregation import services
+from aggregation.choices import JobStatus
+from aggregation.demo import POPULATION_ITEMS, generated_rows
+from aggregation.models import IngestJob, Record, RecordHistory
+from portal.celery import app
+from tests.aggregation.test_storage_fixtures import *  # noqa: F403
+from tests.aggregation.test_storage_fixtures import csv_bytes, ids, make_entry, person, upload
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(predicate, timeout=30.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_upload_runs_on_the_worker(staff, people_entry):
+    app.conf.task_always_eager = False
+    with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1, loglevel="WARNING"):
+        job = services.ingest_job_create(actor=staff, entry=people_entry,
+                                         upload=upload(csv_bytes([person(k) for k in ids(5)])))
+        assert wait_for(lambda: IngestJob.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED)
+    assert Record.objects.filter(dataset=job.dataset).count() == 5
+
+
+def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, monkeypatch):
+    entry = make_entry(dept, "户籍人口信息", [(i["name"], i["data_type"], i.get("length"),
+                                          i.get("is_subject_key", False), i.get("is_base_item", False))
+                                         for i in POPULATION_ITEMS])
+    header = [i["name"] for i in POPULATION_ITEMS]
+    rows = list(generated_rows(POPULATION_ITEMS, 60_000, seed=5))
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    monkeypatch.setattr(services, "_enqueue", lambda job: None)  # the job runs in the child below
+    job = services.ingest_job_create(actor=staff, entry=entry, upload=upload(buf.getvalue().encode()))
+    assert job.status == JobStatus.PENDING and job.mapping
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test", "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+           "DATABASE_URL": f"postgres://{connection.settings_dict['USER']}@{connection.settings_dict['HOST']}:"
+                           f"{connection.settings_dict['PORT']}/{connection.settings_dict['NAME']}",
+           "AGGREGATION_INGEST_WORKERS": "1", "PYTHONPATH": str(ROOT)}
+    code = ("import django; django.setup(); from aggregation.services import ingest_job_run; "
+            f"ingest_job_run(job_id={job.pk})")
+    child = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)  # noqa: S603
+    try:
+        assert wait_for(lambda: IngestJob.objects.get(pk=job.pk).total_rows > 0, timeout=60)
+        os.kill(child.pid, signal.SIGKILL)  # the worker dies mid-job
+    finally:
+        child.wait(timeout=30)
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING and 0 < job.total_rows < 60_000
+    assert Record.objects.count() == 0 and RecordHistory.objects.count() == 0  # nothing half-written
+
+    assert services.ingest_reap(now=timezone.now() + timedelta(minutes=10)) == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    services.ingest_job_rerun(actor=staff, job_id=job.pk)
+    job = services.ingest_job_run(job_id=job.pk)
+    assert job.status == JobStatus.SUCCEEDED and job.inserted_rows == 60_000
+    assert Record.objects.count() == 60_000 and RecordHistory.objects.count() == 60_000

@@ -1,0 +1,139 @@
+"""Pages of the storage part: permission matrix (anonymous, wrong department, right department, bureau,
+county bureau), the upload → mapping → progress flow, masking on the dataset page, audited reads."""
+
+import pytest
+from django.urls import reverse
+
+from aggregation.models import IngestJob
+from tests.aggregation.test_storage_fixtures import *  # noqa: F403
+from tests.aggregation.test_storage_fixtures import csv_bytes, ids, person, submit, upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loaded(staff, people_entry):
+    keys = ids(3)
+    rows = [person(keys[0], "王小明"), person(keys[1], "李娜"), person("41080219900307123", "坏")]
+    job = submit(staff, people_entry, csv_bytes(rows), mode="load_valid")
+    assert job.status == "succeeded"
+    return job
+
+
+def pages(job):
+    return {
+        "index": reverse("aggregation:index"),
+        "upload": reverse("aggregation:upload", args=[job.dataset.entry_id]),
+        "dataset": reverse("aggregation:dataset-detail", args=[job.dataset_id]),
+        "job": reverse("aggregation:job-detail", args=[job.pk]),
+        "progress": reverse("aggregation:job-progress", args=[job.pk]),
+        "report": reverse("aggregation:job-report", args=[job.pk]),
+    }
+
+
+MATRIX = {
+    # who: expected status per page (302 = to the login page)
+    "anonymous": {"index": 302, "upload": 302, "dataset": 302, "job": 302, "progress": 302, "report": 302},
+    "staff": {"index": 200, "upload": 200, "dataset": 200, "job": 200, "progress": 200, "report": 200},
+    "head": {"index": 200, "upload": 404, "dataset": 200, "job": 200, "progress": 200, "report": 200},
+    "other_staff": {"index": 200, "upload": 404, "dataset": 404, "job": 404, "progress": 404, "report": 404},
+    "county_bureau_user": {"index": 200, "upload": 404, "dataset": 404, "job": 404, "progress": 404, "report": 404},
+    "reviewer": {"index": 200, "upload": 404, "dataset": 200, "job": 200, "progress": 200, "report": 200},
+}
+
+
+@pytest.mark.parametrize("who", list(MATRIX))
+def test_permission_matrix(who, request, client, loaded):
+    if who != "anonymous":
+        client.force_login(request.getfixturevalue(who))
+    for page, url in pages(loaded).items():
+        response = client.get(url)
+        assert response.status_code == MATRIX[who][page], (who, page)
+        if response.status_code == 302:
+            assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("who", ["other_staff", "reviewer", "head"])
+def test_only_provider_staff_may_post(who, request, client, loaded):
+    client.force_login(request.getfixturevalue(who))
+    urls = pages(loaded)
+    assert client.post(urls["upload"], {"file": upload(b"x"), "mode": "all_or_nothing"}).status_code == 404
+    expected = 404 if who == "other_staff" else 302
+    before = IngestJob.objects.get(pk=loaded.pk).status
+    assert client.post(reverse("aggregation:job-rerun", args=[loaded.pk])).status_code == expected
+    assert IngestJob.objects.get(pk=loaded.pk).status == before
+
+
+def test_dataset_page_masks_and_audits_the_read(web_as, staff, loaded, audit_log):
+    response = web_as(staff).get(pages(loaded)["dataset"])
+    html = response.content.decode()
+    assert "王*明" in html and "李*" in html and "王小明" not in html
+    key = ids(3)[0]
+    assert key not in html and key[:6] + "********" + key[-4:] in html
+    assert "13812345678" not in html and "138****5678" in html
+    event = audit_log("aggregation.dataset.viewed")[-1]
+    assert event.actor == staff and event.data["rows"] == 2
+
+
+def test_index_lists_the_pool_and_jobs(web_as, staff, loaded):
+    html = web_as(staff).get(reverse("aggregation:index")).content.decode()
+    assert "户籍人口信息" in html and f'data-testid="upload-{loaded.dataset.entry_id}"' in html
+    assert loaded.original_name in html
+
+
+def test_upload_mapping_and_progress_flow(web_as, staff, people_entry, audit_log):
+    client = web_as(staff)
+    key = ids(1)[0]
+    content = csv_bytes([[key, "张三"]], header=["身份证号", "名字"])
+    response = client.post(reverse("aggregation:upload", args=[people_entry.pk]),
+                           {"file": upload(content), "mode": "all_or_nothing", "encoding": ""})
+    job = IngestJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("aggregation:job-detail", args=[job.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-testid="mapping-form"' in page and "身份证号" in page
+    progress = client.get(reverse("aggregation:job-progress", args=[job.pk])).content.decode()
+    assert "hx-get" not in progress  # waiting for the mapping: nothing to poll
+    response = client.post(reverse("aggregation:job-detail", args=[job.pk]),
+                           {"col_0": "", "col_1": "姓名", "mode": "all_or_nothing"})
+    assert "公民身份号码" in response.content.decode() and 'data-testid="mapping-error"' in response.content.decode()
+    response = client.post(reverse("aggregation:job-detail", args=[job.pk]),
+                           {"col_0": "公民身份号码", "col_1": "姓名", "mode": "all_or_nothing"})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == "pending" and job.mapping == {"身份证号": "公民身份号码", "名字": "姓名"}
+    progress = client.get(reverse("aggregation:job-progress", args=[job.pk])).content.decode()
+    assert 'hx-trigger="every 1s"' in progress and "progress-bar" in progress
+    from aggregation.services import ingest_job_run
+
+    ingest_job_run(job_id=job.pk)
+    progress = client.get(reverse("aggregation:job-progress", args=[job.pk])).content.decode()
+    assert "hx-get" not in progress and "100%" in progress and "已完成" in progress
+
+
+def test_upload_errors_show_on_the_form(web_as, staff, people_entry, settings):
+    settings.AGGREGATION = {**settings.AGGREGATION, "MAX_UPLOAD_BYTES": 10}
+    response = web_as(staff).post(reverse("aggregation:upload", args=[people_entry.pk]),
+                                  {"file": upload(b"0123456789ABCDEF"), "mode": "all_or_nothing"})
+    assert response.status_code == 200 and "上限" in response.content.decode()
+
+
+def test_report_download_is_audited(web_as, staff, loaded, audit_log):
+    response = web_as(staff).get(pages(loaded)["report"])
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert body.splitlines()[0] == "行号,列,值,原因" and "身份证号应为18位" in body
+    assert audit_log("aggregation.job.report_downloaded")
+
+
+def test_integrity_page_shows_tampering(web_as, reviewer, other_staff, loaded, audit_log):
+    from django.db import connection
+
+    url = reverse("aggregation:dataset-integrity", args=[loaded.dataset_id])
+    assert web_as(other_staff).get(url).status_code == 404
+    client = web_as(reviewer)
+    assert 'data-testid="integrity-ok"' in client.get(url).content.decode()
+    with connection.cursor() as cur:
+        cur.execute("UPDATE aggregation_record SET data = data || '{\"性别\": \"女\"}' WHERE dataset_id = %s",
+                    [loaded.dataset_id])
+    html = client.get(url).content.decode()
+    assert 'data-testid="integrity-problems"' in html and "行摘要不符" in html
+    assert audit_log("aggregation.dataset.integrity_checked")[-1].data["ok"] is False
