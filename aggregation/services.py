@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.one_source import base_item_claimant
 from portal import audit
 from portal.choices import Role
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
@@ -33,7 +34,6 @@ from . import ingest
 from .choices import JobFormat, JobMode, JobStatus, KeyKind
 from .ingest import IngestError, Plan, RowProcessor
 from .models import Dataset, IngestJob, Record
-from .one_source import base_item_claimant
 from .validation import key_kind_of
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def _refresh_encrypted_items(dataset: Dataset) -> Plan:
 def one_source_problems(dataset: Dataset) -> list[str]:
     """R12.1: base data items of this entry already provided by another entry (the existing source named)."""
     problems = []
-    for item in dataset.entry.items.filter(is_base_item=True).order_by("position"):
+    for item in dataset.entry.items.filter(is_base_item=True, is_subject_key=False).order_by("position"):
         claim = base_item_claimant(item.name, dataset.entry_id)
         if claim is not None:
             department, entry = claim

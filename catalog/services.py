@@ -54,6 +54,7 @@ from .models import (
     DemandItem,
     ResponsibilityItem,
 )
+from .one_source import base_item_claimant
 from .permissions import access_demand_by_id, access_entry_by_id, access_update_case_by_id
 from .querysets import STAFF_ROLES
 
@@ -266,6 +267,22 @@ def entry_problems(values: dict[str, Any], items: list[dict[str, Any]]) -> dict[
                 subject_key_at = i
         if len(item["description"]) > 500:
             add(f"{key}.description", _("说明不能超过 500 个字"))
+    return problems
+
+
+def one_source_problems(entry_id: int | None, items: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """R12.1 一数一源: a base data item already published by an earlier source is refused, naming it."""
+    problems: dict[str, list[str]] = {}
+    for i, item in enumerate(items):
+        if not item.get("is_base_item") or item.get("is_subject_key"):
+            continue  # a subject key refers to the subject; it does not claim to provide it
+        claim = base_item_claimant(item.get("name", ""), entry_id)
+        if claim:
+            department, source = claim
+            problems[f"items.{i}.is_base_item"] = [
+                _("基础数据项“%(item)s”已由%(dept)s的“%(entry)s”（%(code)s）提供，一数一源，请改为申请共享")
+                % {"item": item.get("name", ""), "dept": department.name, "entry": source.name, "code": source.code}
+            ]
     return problems
 
 
@@ -518,7 +535,8 @@ def catalog_entry_submit(*, actor: User, entry_id: int, comment: str = "") -> Ca
         entry = access_entry_by_id(actor, entry_id, action="change", for_update=True)
         if entry.state not in EDITABLE_STATES:
             raise InvalidTransition(_("只有草稿或退回的条目可以提交"))
-        _raise_problems(entry_problems(_entry_values(entry), _entry_items(entry)))
+        items = _entry_items(entry)
+        _raise_problems(entry_problems(_entry_values(entry), items) or one_source_problems(entry.pk, items))
         before = entry.state
         entry.state = EntryState.SIGNOFF
         entry.save(update_fields=["state", "updated_at"])
@@ -673,8 +691,8 @@ def catalog_entry_approve(
                 entry.share_condition = _text(share_condition)
             if no_share_basis is not None:
                 entry.no_share_basis = _text(no_share_basis)
-        problems = entry_problems(_entry_values(entry), _entry_items(entry))
-        _raise_problems(problems)
+        items = _entry_items(entry)
+        _raise_problems(entry_problems(_entry_values(entry), items) or one_source_problems(entry.pk, items))
         today = local_today()
         entry.state = EntryState.APPROVED
         entry.version += 1
@@ -950,7 +968,7 @@ def update_case_approve(*, actor: User, case_id: int, comment: str = "") -> Cata
         values = dict(case.proposed.get("values", {}))
         items = case.proposed.get("items", [])
         values["classification"] = entry.classification
-        _raise_problems(entry_problems(values, items))
+        _raise_problems(entry_problems(values, items) or one_source_problems(entry.pk, items))
         changes = update_case_changes(case)
         changed = _apply_values(entry, clean_values(values))
         entry.version += 1

@@ -3,7 +3,7 @@
 import pytest
 
 from aggregation import services
-from aggregation.one_source import base_item_claimant
+from catalog.one_source import base_item_claimant
 from tests.aggregation.test_storage_fixtures import *  # noqa: F403
 from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, csv_bytes, ids, make_entry, person, upload
 
@@ -20,7 +20,9 @@ def test_claimant_is_the_senior_approved_source(dept, other_dept, people_entry):
     assert base_item_claimant("姓名", people_entry.pk) is None  # the senior source is not refused
     assert base_item_claimant("性别", rival.pk) is None  # not a base item
     draft = make_entry(other_dept, "草稿", PEOPLE_ITEMS, state="draft")
-    assert base_item_claimant("公民身份号码", draft.pk)[1] == people_entry  # what approval must check
+    assert base_item_claimant("姓名", draft.pk)[1] == people_entry  # what submission and approval check
+    # The subject key is how every dataset about a person refers to them, not a claim to provide it.
+    assert base_item_claimant("公民身份号码", draft.pk) is None
     assert base_item_claimant("姓名", None)[1] == people_entry
 
 

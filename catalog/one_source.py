@@ -1,9 +1,11 @@
 """One data, one source (R12.1): a base data item has exactly one authoritative provider.
 
-Plain SQL over the catalog's tables, with no import of the catalog app, so the catalog's entry checks and
-approval can call it too (dependencies point aggregation → catalog; this module is the exception that the
-catalog may import). The authoritative source of a base item is the approved entry that published it first;
-an entry not yet approved is refused by any approved claimant, an approved one only by a senior claimant.
+Plain SQL over the catalog's tables. The catalog refuses a second claimant when an entry is submitted
+or approved; the aggregation chapter's ingestion and push refuse data for it (dependencies point
+aggregation → catalog). The authoritative source of a base item is the approved entry that published
+it first; an entry not yet approved is refused by any approved claimant, an approved one only by a
+senior claimant. A subject key (ID number, credit code) is how other departments' records refer to the
+subject, not a claim to provide it, so key items are neither claims nor claimants.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ _SQL = """
 SELECT e.id, e.provider_id
   FROM catalog_dataitem i
   JOIN catalog_catalogentry e ON e.id = i.entry_id
- WHERE i.is_base_item AND lower(btrim(i.name)) = lower(btrim(%(name)s)) AND e.state = 'approved'
+ WHERE i.is_base_item AND NOT i.is_subject_key
+   AND lower(btrim(i.name)) = lower(btrim(%(name)s)) AND e.state = 'approved'
    AND (%(excluding)s::bigint IS NULL OR e.id <> %(excluding)s::bigint)
    AND (%(excluding_provider)s::bigint IS NULL OR e.provider_id <> %(excluding_provider)s::bigint)
    AND NOT EXISTS (
@@ -52,7 +55,7 @@ def base_item_sources() -> dict[str, tuple[int, int]]:
             """
             SELECT DISTINCT ON (lower(btrim(i.name))) i.name, e.provider_id, e.id
               FROM catalog_dataitem i JOIN catalog_catalogentry e ON e.id = i.entry_id
-             WHERE i.is_base_item AND e.state = 'approved'
+             WHERE i.is_base_item AND NOT i.is_subject_key AND e.state = 'approved'
              ORDER BY lower(btrim(i.name)), e.publish_date NULLS LAST, e.id
             """
         )
