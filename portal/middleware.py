@@ -29,3 +29,27 @@ class RequestContextMiddleware:
             context.reset(token)
         response["X-Request-Id"] = request_id
         return response
+
+
+class LanguageMiddleware:
+    """Simplified Chinese unless the user picked another language with the switch (its cookie).
+
+    Django's LocaleMiddleware would follow the browser's Accept-Language; a government portal
+    speaks Chinese first whatever the browser says (SPEC: zh-hans first, English second).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.utils import translation
+
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        translation.deactivate()
+        return response

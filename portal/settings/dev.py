@@ -18,7 +18,7 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dev1:z4Qy6oafOP75odaBtQBV_i2liNZ
 os.environ.setdefault("BLIND_INDEX_KEY", "kiOaw4n4bFzbhDrubuPcRM5Q0OS7WswK7scsAAyyX4I")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 
-from .base import *  # noqa: F403
+from .base import *  # noqa: E402, F403
 
 DEBUG = env.bool("DEBUG", default=True)  # noqa: F405
 ALLOWED_HOSTS = ["*"]

@@ -146,3 +146,8 @@ def test_admin_refuses_a_second_admin_role(web_as, system_admin, bureau):
     assert response.status_code == 200
     assert "三员分立" in response.content.decode()
     assert list(user.roles.values_list("role", flat=True)) == ["security_admin"]
+
+
+def test_chinese_is_the_default_whatever_the_browser_asks(client):
+    body = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="zh-hans"' in body and "登录" in body
