@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils.translation import gettext as _
 
 from portal.choices import DeadlineState, Role
@@ -40,25 +40,27 @@ def deadline_open(
     """
     started_on = started_on or local_today()
     due = (calendar or WorkCalendar()).add_working_days(started_on, working_days)
-    case_type = ContentType.objects.get_for_model(case)
-    if Deadline.objects.running().filter(case_type=case_type, case_id=str(case.pk), clock=clock).exists():
-        raise InvalidTransition(_("该事项的此类时限已在计时中"), code="deadline_running")
-    return Deadline.objects.create(
-        case_type=case_type,
-        case_id=str(case.pk),
-        clock=clock,
-        title=title[:200],
-        department=department,
-        responsible_role=responsible_role,
-        started_on=started_on,
-        working_days=working_days,
-        due_on=due.date,
-        provisional=due.provisional,
-        url=url or (case.get_absolute_url() if hasattr(case, "get_absolute_url") else ""),
-        # Opened OPEN even when already past due (a late-recorded trigger): the sweep marks it
-        # overdue and tells the department, like any other overdue clock.
-        state=DeadlineState.OPEN,
-    )
+    values = {
+        "case_type": ContentType.objects.get_for_model(case),
+        "case_id": str(case.pk),
+        "clock": clock,
+        "title": title[:200],
+        "department": department,
+        "responsible_role": responsible_role,
+        "started_on": started_on,
+        "working_days": working_days,
+        "due_on": due.date,
+        "provisional": due.provisional,
+        "url": url or (case.get_absolute_url() if hasattr(case, "get_absolute_url") else ""),
+        # OPEN even when already past due (a late-recorded trigger): the sweep marks it overdue and
+        # tells the department, like any other overdue clock.
+        "state": DeadlineState.OPEN,
+    }
+    try:
+        with transaction.atomic():  # the partial unique index (one running clock per case and kind) decides
+            return Deadline.objects.create(**values)
+    except IntegrityError as exc:
+        raise InvalidTransition(_("该事项的此类时限已在计时中"), code="deadline_running") from exc
 
 
 def _running(case: models.Model, clock: str) -> Deadline | None:
