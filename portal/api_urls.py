@@ -4,6 +4,8 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from portal.api import views
+from sharing.data_api import RecordDetailView
+from sharing.export import ExportView
 
 router = DefaultRouter()
 router.register("regions", views.RegionViewSet, basename="region")
@@ -17,5 +19,7 @@ urlpatterns = [
     path("", include(router.urls)),
     path("catalog/", include("catalog.api.urls")),
     path("", include("aggregation.api.urls")),
+    path("data/<str:resource>/records/<str:key>/", RecordDetailView.as_view(), name="data-record-detail"),
+    path("data/<str:resource>/export/", ExportView.as_view(), name="data-export"),
     path("sharing/", include("sharing.api.urls")),
 ]

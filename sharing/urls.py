@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .online_query import online_query_view
 
 app_name = "sharing"
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("review/", views.review_queue, name="review-queue"),
     path("grants/", views.grant_list, name="grant-list"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),
+    path("query/", online_query_view, name="online-query"),
     path("clients/", views.client_list, name="client-list"),
     path("clients/<int:pk>/suspend/", views.client_suspend, name="client-suspend"),
     path("clients/<int:pk>/resume/", views.client_resume, name="client-resume"),

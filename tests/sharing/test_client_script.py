@@ -49,11 +49,21 @@ def test_example_client_against_live_server(live_server, security_admin, other_d
         list(wrong.grants())
     assert exc.value.status == 401 and exc.value.code == "signature_invalid"
 
-    # The consumer's GET data endpoint comes next session; until then pull() meets a clean JSON refusal
-    # (404, or 405 beside the provider's POST push endpoint), not a crash.
+    # pull() follows the data interface's signed `next` cursors to the end (granted items only).
+    import random
+
+    from aggregation import services as agg
+    from aggregation.demo import credit_code
+
+    rng = random.Random(7)
+    codes = sorted({credit_code(rng) for _ in range(5)})
+    firms = [{"统一社会信用代码": c, "企业名称": f"企业{n}", "法定代表人": "王五"} for n, c in enumerate(codes)]
+    agg.records_upsert(actor=None, dataset=agg.dataset_ensure(entry=grants[0].entry), rows=firms)
+    rows = list(client.pull(grants[0].entry.resource_key, fields=["统一社会信用代码", "法定代表人"], limit=2))
+    assert sorted(r["统一社会信用代码"] for r in rows) == codes and all(r["法定代表人"] == "王五" for r in rows)
     with pytest.raises(jz.ApiError) as exc:
-        list(client.pull(grants[0].entry.resource_key, fields=["法定代表人"]))
-    assert exc.value.status in (404, 405)
+        list(client.pull(grants[0].entry.resource_key, fields=["注册资本"]))
+    assert exc.value.status == 403 and exc.value.code == "no_grant"
 
     services.api_client_suspend(actor=security_admin, client_pk=client_row.pk, reason="演练")
     with pytest.raises(jz.ApiError) as exc:

@@ -1,0 +1,477 @@
+"""The data exchange methods of the sharing chapter (SPEC §9.2, R22.1, R25.1): pull, online query, bulk download.
+
+One preparation (`prepare_call`) for every data call, so the three methods refuse and audit alike:
+
+1. the resource by its code; an unknown or unpublished one answers 404 `not_found` (read_permission);
+2. the grant policy, `sharing.access.authorize_read`, asked for exactly the items the call touches —
+   the projected items (`fields`, default: all the caller may read) and the items it filters on —
+   so an item outside the grant answers 403 `no_grant` / `grant_expired` (audited there);
+3. the caller's own input: `X-Purpose` (required), `limit` (1–5 000), `cursor`, `since`, filter values;
+   every refusal here answers 400 `invalid` and writes one `sharing.data.refused` event.
+
+A call that passes writes one `sharing.data.read` event: caller (person or API client), department, grant,
+basis, purpose, resource, items, masked items, row count, method, cursor/since (filter names, never values).
+
+Masking (what "full" means): `Permission` has no masked/full notion, so an item is returned *in full* when
+the caller reads its own resource (basis "provider") or the item is named in the grant the call is made
+under. Personal items (stored encrypted, or personal by `sensitivity_of`) read on any other basis — an
+unconditional resource, base items read without a grant — are returned masked (`security.masking.mask`).
+Items the policy does not allow are never returned at all. Only projected encrypted items are decrypted.
+
+Pagination (keyset, no OFFSET; constant time per page however deep, migration aggregation 0004):
+- without `since`: live rows in id order, cursor = (dataset, id), index (dataset_id, id). Rows inserted
+  while a consumer pages get higher ids, so the rows that existed at the start are neither skipped nor
+  doubled; changes to a row do not move it.
+- with `since`: rows changed after `since` in (updated_at, id) order, deleted rows included (values
+  omitted, `deleted: true`), cursor = (dataset, updated_at, id), index (dataset_id, updated_at, id).
+  A row changed while paging moves to the end and is delivered again (upserts by key are idempotent).
+  For an incremental sync, pass the last `updated_at` received minus a minute (a transaction that commits
+  late carries its start time).
+The cursor is opaque: base64url of a small JSON object bound to the dataset; anything else is `invalid`.
+
+Filters: `?<item>=<value>` exact match on declared, readable items. The subject key goes through the
+blind index (`key_hash`, the unique B-tree); other encrypted items cannot be filtered (`invalid`); clear
+items compare `data->>'item'` as text. There is no GIN index on `data`, so a clear-item filter is
+evaluated while walking the dataset's id index (a selective filter on a huge dataset scans more rows
+per page; the key filter is always one index lookup).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models.fields.json import KT
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from aggregation.api.views import RecordPushView
+from aggregation.models import Dataset, Record
+from catalog.choices import ExchangeMethod
+from catalog.models import CatalogEntry
+from portal import audit
+from portal.choices import AuditResult
+from portal.errors import NotFound, PortalError
+from security import crypto
+from security.masking import mask, sensitivity_of
+from security.signing import ClientPrincipal, audit_actor, purpose_of
+
+from .access import NoGrant, Permission, authorize_read
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 5000
+RESERVED_PARAMS = frozenset({"fields", "limit", "cursor", "since", "format", "bom"})
+
+
+# --------------------------------------------------------------------------------------------- preparation
+
+
+@dataclass
+class DataCall:
+    """A data call that passed the policy: what to read, how to show it, what to audit."""
+
+    user: Any
+    entry: CatalogEntry
+    dataset: Dataset | None
+    permission: Permission
+    method: str
+    purpose: str
+    projection: list[str]
+    filters: dict[str, str] = field(default_factory=dict)
+    since: dt.datetime | None = None
+    limit: int = DEFAULT_LIMIT
+    cursor: tuple | None = None
+    cursor_given: bool = False
+    mask_kinds: dict[str, str] = field(default_factory=dict)
+    encrypted: frozenset[str] = frozenset()
+
+    @property
+    def grant_id(self) -> int | None:
+        return self.permission.grant.pk if self.permission.grant else None
+
+    def audit_data(self, rows: int, **extra) -> dict:
+        return {
+            "resource": self.entry.code or str(self.entry.pk), "grant": self.grant_id,
+            "basis": self.permission.basis, "purpose": self.purpose, "items": self.projection,
+            "masked": sorted(self.mask_kinds), "rows": rows, "method": self.method,
+            "cursor": self.cursor_given, "since": self.since.isoformat() if self.since else None,
+            "filters": sorted(self.filters), **extra,
+        }
+
+    def record_read(self, rows: int, *, result: str = AuditResult.SUCCESS, **extra) -> None:
+        audit.record(**audit_actor(self.user), action="sharing.data.read", obj=self.entry, result=result,
+                     data=self.audit_data(rows, **extra))
+
+
+def find_entry(resource: str) -> CatalogEntry | None:
+    """The entry by its URL-safe code (or id before it has one), whatever its state: the policy judges that."""
+    resource = (resource or "").strip()
+    qs = CatalogEntry.objects.select_related("provider")
+    if resource.isdigit():
+        return qs.filter(pk=int(resource)).first()
+    if not resource or len(resource) > 100:
+        return None
+    return qs.filter(code=resource.replace("-", "/", 1)).first()
+
+
+def refuse(user, *, entry: CatalogEntry | None, resource: str, method: str, purpose: str, exc: PortalError,
+           items=None) -> PortalError:
+    """Audit a refusal found outside the grant policy (bad input, unknown resource); returns `exc` to raise."""
+    target = {"obj": entry} if entry is not None else {"object_type": "catalog.catalogentry",
+                                                        "object_id": "", "object_repr": resource[:100]}
+    audit.record(
+        **audit_actor(user), action="sharing.data.refused", result=AuditResult.DENIED, **target,
+        data={"code": exc.code, "method": method, "items": items, "purpose": purpose[:200],
+              "resource": resource[:100],
+              "errors": {k: [str(m) for m in v] for k, v in (exc.errors or {}).items()}},
+    )
+    return exc
+
+
+def _invalid(message: str, name: str) -> PortalError:
+    return PortalError(message, code="invalid", errors={name: [message]})
+
+
+def _split_fields(raw: str | None) -> list[str] | None:
+    if raw is None:
+        return None
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    return list(dict.fromkeys(names))
+
+
+def prepare_call(request, resource: str, *, method: str, params=None, paged: bool = False,
+                 filters_allowed: bool = True) -> DataCall:
+    """Resolve, authorize (audited) and validate one data call; raises PortalError (already audited)."""
+    user = request.user
+    params = request.query_params if params is None else params
+    purpose = purpose_of(request)
+    entry = find_entry(resource)
+    person_without_role = not isinstance(user, ClientPrincipal) and not getattr(user, "role_set", None)
+    if entry is None or person_without_role:
+        # A person with no role sees no data at all (as in the catalog); an unknown resource is 404 too.
+        raise refuse(user, entry=entry, resource=resource, method=method, purpose=purpose, exc=NotFound())
+
+    def bad(message: str, name: str, items=None) -> PortalError:
+        return refuse(user, entry=entry, resource=resource, method=method, purpose=purpose,
+                      exc=_invalid(message, name), items=items)
+
+    fields = _split_fields(params.get("fields"))
+    filters = {k: params.get(k) for k in params if k not in RESERVED_PARAMS}
+    if fields is not None and not fields:
+        raise bad(_("fields 不能为空"), "fields")
+    if filters and not filters_allowed:
+        names = "、".join(sorted(filters))[:200]
+        raise bad(_("不支持的参数：%(names)s") % {"names": names}, "params")
+    if fields is not None:
+        wanted = list(dict.fromkeys([*fields, *filters]))
+        permission = authorize_read(user=user, entry=entry, items=wanted, method=method, purpose=purpose)
+        projection = [n for n in permission.items if n in set(fields)]
+    else:
+        permission = authorize_read(user=user, entry=entry, items=None, method=method, purpose=purpose)
+        outside = [n for n in filters if n not in permission.items]
+        if outside:
+            # Unknown names answer `invalid`, known but not granted ones `no_grant` (both audited there).
+            authorize_read(user=user, entry=entry, items=[*permission.items, *outside], method=method,
+                           purpose=purpose)
+            raise refuse(user, entry=entry, resource=resource, method=method, purpose=purpose,
+                         exc=NoGrant(errors={"items": outside}), items=outside)
+        projection = list(permission.items)
+
+    if not purpose:
+        raise bad(_("请在请求头 X-Purpose 中说明本次调用的业务用途"), "X-Purpose", projection)
+
+    dataset = Dataset.objects.filter(entry=entry).first()
+    call = DataCall(user=user, entry=entry, dataset=dataset, permission=permission, method=method,
+                    purpose=purpose, projection=projection)
+
+    for name, value in filters.items():
+        if value is None or value == "" or len(value) > 500:
+            raise bad(_("筛选条件“%(item)s”的值无效") % {"item": name}, name, projection)
+        if dataset is not None and name in dataset.encrypted_items and name != dataset.key_item_name:
+            message = _("加密存储的信息项“%(item)s”不能作为筛选条件，请按主体标识筛选") % {"item": name}
+            raise bad(message, name, projection)
+    call.filters = filters
+
+    raw_since = params.get("since")
+    if raw_since is not None:
+        parsed = None
+        try:
+            parsed = parse_datetime(raw_since.strip().replace(" ", "+"))
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise bad(_("since 须为 ISO 8601 时间，例如 2026-01-01T08:00:00+08:00"), "since", projection)
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        call.since = parsed
+
+    if paged:
+        raw_limit = params.get("limit")
+        if raw_limit is not None:
+            try:
+                limit = int(raw_limit)
+            except (TypeError, ValueError):
+                limit = 0
+            if not 1 <= limit <= MAX_LIMIT:
+                raise bad(_("limit 须为 1 至 %(max)d 之间的整数") % {"max": MAX_LIMIT}, "limit", projection)
+            call.limit = limit
+        raw_cursor = params.get("cursor")
+        if raw_cursor is not None:
+            call.cursor_given = True
+            call.cursor = decode_cursor(raw_cursor, dataset_id=dataset.pk if dataset else None,
+                                        incremental=call.since is not None)
+            if call.cursor is None or (call.since is not None and call.cursor[0] <= call.since):
+                raise bad(_("cursor 无效，请使用上一页返回的 next 链接"), "cursor", projection)
+
+    if dataset is not None:
+        call.encrypted = frozenset(dataset.encrypted_items) | {dataset.key_item_name}
+        call.mask_kinds = mask_kinds(entry, dataset, permission, projection)
+    return call
+
+
+def mask_kinds(entry: CatalogEntry, dataset: Dataset, permission: Permission, projection: list[str]) -> dict:
+    """Projected personal items the caller reads masked, with their masking kind (see the module docstring)."""
+    if permission.basis == "provider":
+        return {}
+    full = set(permission.grant.items) if permission.grant is not None else set()
+    types = dict(entry.items.values_list("name", "data_type"))
+    kinds = {}
+    for name in projection:
+        if name in full:
+            continue
+        if name == dataset.key_item_name:
+            kind = {"id_number": "id_number", "credit_code": "credit_code"}.get(dataset.key_kind, "generic")
+        else:
+            kind = sensitivity_of(name, types.get(name, "C"))
+            if kind is None and name in dataset.encrypted_items:
+                kind = "generic"
+        if kind is not None:
+            kinds[name] = kind
+    return kinds
+
+
+# --------------------------------------------------------------------------------------------- cursor
+
+
+def encode_cursor(dataset_id: int, last_id: int, updated_at: dt.datetime | None = None) -> str:
+    payload = {"d": dataset_id, "i": last_id}
+    if updated_at is not None:
+        payload["t"] = updated_at.astimezone(dt.UTC).isoformat()
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(value: str, *, dataset_id: int | None, incremental: bool) -> tuple | None:
+    """(id,) or (updated_at, id) from an opaque cursor of this dataset and mode; None when malformed."""
+    if not value or len(value) > 200:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict) or payload.get("d") != dataset_id or dataset_id is None:
+        return None
+    last_id = payload.get("i")
+    if not isinstance(last_id, int) or isinstance(last_id, bool) or not 0 < last_id < 2**63:
+        return None
+    if not incremental:
+        return None if "t" in payload else (last_id,)
+    stamp = payload.get("t")
+    if not isinstance(stamp, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return (moment, last_id)
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def records_queryset(call: DataCall):
+    """The call's rows in keyset order (no page bound): live rows by id, or changes since `since`."""
+    ds = call.dataset
+    qs = Record.objects.filter(dataset_id=ds.pk)
+    if call.since is None:
+        qs = qs.filter(deleted_at__isnull=True)
+        if call.cursor:
+            # A row comparison rather than `id > n`: only the (dataset_id, id) index can start there, so the
+            # planner cannot pick the primary key and filter its way through other datasets' interleaved rows.
+            qs = qs.extra(where=["(aggregation_record.dataset_id, aggregation_record.id) > (%s, %s)"],
+                          params=[ds.pk, call.cursor[0]])
+        qs = qs.order_by("dataset_id", "id")
+    else:
+        if not call.cursor:
+            qs = qs.filter(updated_at__gt=call.since)
+        else:
+            # The cursor's time is that of a row already delivered (> since): the row comparison alone is the
+            # index's start key; with `updated_at > since` beside it PostgreSQL may start from `since` instead
+            # and filter its way to the cursor (a page deep in the sync would cost O(depth)).
+            qs = qs.extra(
+                where=["(aggregation_record.dataset_id, aggregation_record.updated_at, aggregation_record.id)"
+                       " > (%s, %s, %s)"],
+                params=[ds.pk, call.cursor[0], call.cursor[1]],
+            )
+        qs = qs.order_by("dataset_id", "updated_at", "id")
+    for n, (name, value) in enumerate(call.filters.items()):
+        if name == ds.key_item_name:
+            qs = qs.filter(key_hash=crypto.blind_index(value))
+        else:
+            alias = f"_f{n}"
+            qs = qs.alias(**{alias: KT(f"data__{name}")}).filter(**{alias: value})
+    return qs.values_list("id", "data", "updated_at", "deleted_at")
+
+
+class RowRenderer:
+    """Plain, projected, masked values of stored rows; decrypts only projected encrypted items."""
+
+    def __init__(self, call: DataCall):
+        self.call = call
+        self.cipher = crypto.cipher()
+        self.projection = call.projection
+        self.decrypt = [n for n in call.projection if n in call.encrypted]
+        self.masks = call.mask_kinds
+
+    def values(self, data: dict) -> dict:
+        out = {}
+        for name in self.projection:
+            value = data.get(name)
+            if value is not None and name in self.call.encrypted and isinstance(value, str) \
+                    and crypto.is_encrypted(value):
+                try:
+                    value = self.cipher.decrypt(value)
+                except crypto.DecryptionError:
+                    value = None
+            kind = self.masks.get(name)
+            if kind and value not in (None, ""):
+                value = mask(str(value), kind)
+            out[name] = value
+        return out
+
+
+def verification_fields(flagged: bool) -> dict:
+    from aggregation.verification import VERIFICATION_NOTICE
+
+    if flagged:
+        return {"under_verification": True, "verification_notice": str(VERIFICATION_NOTICE)}
+    return {"under_verification": False}
+
+
+def read_page(call: DataCall) -> tuple[list[dict], str | None]:
+    """One page of results and the cursor of the next one (None on the last page)."""
+    from aggregation.verification import records_under_verification
+
+    if call.dataset is None:
+        return [], None
+    rows = list(records_queryset(call)[: call.limit + 1])
+    more = len(rows) > call.limit
+    rows = rows[: call.limit]
+    flagged = records_under_verification([r[0] for r in rows])
+    renderer = RowRenderer(call)
+    results = []
+    for rid, data, updated_at, deleted_at in rows:
+        if deleted_at is not None:
+            row = {"deleted": True}
+        else:
+            row = renderer.values(data)
+            if call.since is not None:
+                row["deleted"] = False
+        row["updated_at"] = updated_at.isoformat()
+        row.update(verification_fields(rid in flagged))
+        results.append(row)
+    cursor = None
+    if more and rows:
+        last = rows[-1]
+        cursor = encode_cursor(call.dataset.pk, last[0], last[2] if call.since is not None else None)
+    return results, cursor
+
+
+def next_url(request, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    pairs = [(k, v) for k, values in request.query_params.lists() if k != "cursor" for v in values]
+    pairs.append(("cursor", cursor))
+    return request.build_absolute_uri(request.path) + "?" + urlencode(pairs)
+
+
+def subject_record(call: DataCall, key: str):
+    """The live record of one subject key (blind index lookup), or None."""
+    from aggregation.selectors import record_get
+
+    if call.dataset is None or not key or len(key) > 100:
+        return None
+    record = record_get(dataset=call.dataset, key=key)
+    if record is None or record.deleted_at is not None:
+        return None
+    return record
+
+
+def subject_values(call: DataCall, record) -> dict:
+    from aggregation.verification import records_under_verification
+
+    row = RowRenderer(call).values(record.data)
+    row["updated_at"] = record.updated_at.isoformat()
+    row.update(verification_fields(record.pk in records_under_verification([record.pk])))
+    return row
+
+
+# --------------------------------------------------------------------------------------------- API views
+
+_PURPOSE = OpenApiParameter("X-Purpose", str, OpenApiParameter.HEADER, required=True,
+                            description="本次调用的业务用途（记录在审计日志中）")
+_FIELDS = OpenApiParameter("fields", str, required=False, description="逗号分隔的信息项；缺省为有权读取的全部信息项")
+
+
+class RecordsView(RecordPushView):
+    """/api/v1/data/{resource}/records/ — GET: pull (data interface); POST: the provider's push (AGG-1)."""
+
+    @extend_schema(
+        summary="数据接口：分页拉取（游标分页、字段投影、精确筛选、增量）",
+        description=(
+            "返回 {\"results\": [...], \"next\": 下一页链接或 null}。`fields` 缺省为有权读取的全部信息项；"
+            "`limit` 缺省 100，最大 5000；`cursor` 取自 next 链接，不透明；`since`（ISO 8601 时间）只返回此后"
+            "变更的行（含已删除行，`deleted: true`）；其余参数按信息项精确筛选（主体标识经盲索引）。"
+            "授权外的信息项返回 403 no_grant；参数错误返回 400 invalid。每次调用都记录审计日志。"
+        ),
+        parameters=[_PURPOSE, _FIELDS, OpenApiParameter("limit", int, required=False),
+                    OpenApiParameter("cursor", str, required=False),
+                    OpenApiParameter("since", OpenApiTypes.DATETIME, required=False)],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request, resource: str):
+        call = prepare_call(request, resource, method=ExchangeMethod.API, paged=True)
+        results, cursor = read_page(call)
+        call.record_read(len(results), limit=call.limit)
+        return Response({"results": results, "next": next_url(request, cursor)})
+
+
+class RecordDetailView(APIView):
+    """GET /api/v1/data/{resource}/records/{key}/ — online query of one subject (在线查询)."""
+
+    @extend_schema(
+        summary="在线查询：按身份证号 / 统一社会信用代码查询一个主体", operation_id="data_record_query",
+        description="返回有权读取的信息项；无此主体返回 404 not_found。每次查询都记录审计日志。",
+        parameters=[_PURPOSE, _FIELDS], responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request, resource: str, key: str):
+        call = prepare_call(request, resource, method=ExchangeMethod.QUERY, filters_allowed=False)
+        record = subject_record(call, key)
+        if record is None:
+            call.record_read(0, found=False)
+            raise NotFound(_("没有该主体的数据"))
+        row = subject_values(call, record)
+        call.record_read(1, found=True)
+        return Response(row)
