@@ -91,8 +91,11 @@ def record_integrity(*, dataset: Dataset, limit: int | None = None) -> Integrity
     """Show unauthorised changes and deletions of a dataset's records (R35.5).
 
     Every change made by the application writes a history row in the same statement and a keyed row digest;
-    SQL by hand can do neither, so: digest ≠ HMAC(plain values), current data ≠ last history `after`, or a
-    history row pointing at a record that no longer exists.
+    SQL by hand can do neither, so: digest ≠ keyed digest of the plain values, or the plain subject key ≠ the
+    blind index the row is filed under (a row copied from another record); current data ≠ what the last history
+    row says the record became — its `after`, or for an insert recorded without a copy, the inserted version
+    (version 1, sealed by the row digest written in the same statement); or a history row pointing at a record
+    that no longer exists.
     """
     cipher = crypto.cipher()
     report = IntegrityReport(0, [], [], [], [])
@@ -100,13 +103,15 @@ def record_integrity(*, dataset: Dataset, limit: int | None = None) -> Integrity
         cur.execute(
             """
             SELECT r.id FROM aggregation_record r
-             WHERE r.dataset_id = %s AND r.data IS DISTINCT FROM (
-                   SELECT h.after FROM aggregation_recordhistory h WHERE h.record_id = r.id ORDER BY h.id DESC LIMIT 1)
-               AND r.deleted_at IS NULL
+              LEFT JOIN LATERAL (SELECT h.op, h.after FROM aggregation_recordhistory h
+                                  WHERE h.record_id = r.id ORDER BY h.id DESC LIMIT 1) h ON true
+             WHERE r.dataset_id = %s AND r.deleted_at IS NULL
+               AND CASE WHEN h.op = 'insert' AND h.after IS NULL THEN r.version <> 1
+                        ELSE r.data IS DISTINCT FROM h.after END
             """,
             [dataset.pk],
         )
-        report.history_mismatch = [r[0] for r in cur.fetchall()]
+        history_mismatch = {r[0] for r in cur.fetchall()}
         cur.execute(
             """
             SELECT DISTINCT h.record_id FROM aggregation_recordhistory h
@@ -115,8 +120,10 @@ def record_integrity(*, dataset: Dataset, limit: int | None = None) -> Integrity
             [dataset.pk],
         )
         report.missing_records = [r[0] for r in cur.fetchall()]
-    qs = Record.objects.filter(dataset=dataset).order_by("id").values_list("id", "data", "row_hash")
-    for n, (rid, data, stored_hash) in enumerate(qs.iterator(chunk_size=5000)):
+    key_item = dataset.key_item_name
+    qs = Record.objects.filter(dataset=dataset).order_by("id").values_list("id", "data", "row_hash", "key_hash",
+                                                                           "version", "deleted_at")
+    for n, (rid, data, stored_hash, key_hash, version, deleted_at) in enumerate(qs.iterator(chunk_size=5000)):
         if limit is not None and n >= limit:
             break
         report.checked += 1
@@ -126,6 +133,29 @@ def record_integrity(*, dataset: Dataset, limit: int | None = None) -> Integrity
             report.undecryptable.append(rid)
             continue
         plain = {k: v if isinstance(v, str) else json.dumps(v) for k, v in plain.items() if v not in (None, "")}
-        if bytes(row_digest(cipher, plain)) != bytes(stored_hash):
+        key_ok = key_item in plain and cipher.blind_index(plain[key_item]) == bytes(key_hash)
+        if bytes(row_digest(cipher, plain)) != bytes(stored_hash) or not key_ok:
             report.digest_mismatch.append(rid)
+            if version == 1 and deleted_at is None:
+                # Still the inserted version: its history row references it (sealed by the digest), so the values
+                # no longer being what was inserted is a change without history as well.
+                history_mismatch.add(rid)
+    report.history_mismatch = sorted(history_mismatch)
     return report
+
+
+def history_rows(record: Record, rows) -> list[tuple[Any, dict | None, dict | None]]:
+    """(history row, before, after) for `rows` (history rows of `record`, any order, ending with its newest).
+
+    An insert written by the bulk statements does not copy the row (`after` is NULL): it references the inserted
+    version, which is the `before` of the record's next history row, or the record's current data while there is
+    no next row. Other rows carry their own before/after.
+    """
+    ordered = sorted(rows, key=lambda h: h.pk)
+    out = []
+    for i, h in enumerate(ordered):
+        after = h.after
+        if after is None and h.op == "insert":
+            after = ordered[i + 1].before if i + 1 < len(ordered) else record.data
+        out.append((h, h.before, after))
+    return out

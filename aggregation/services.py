@@ -559,13 +559,6 @@ class UpsertResult:
         return self.inserted + self.updated + self.unchanged
 
 
-_UPSERT_RETURNING = ingest.UPSERT_SQL.replace(
-    "RETURNING op\n)\nSELECT count(*) FILTER (WHERE op = 'insert'), count(*) FILTER (WHERE op = 'update') FROM hist",
-    "RETURNING record_id, id, op\n)\nSELECT record_id, id, op FROM hist ORDER BY record_id",
-)
-assert _UPSERT_RETURNING != ingest.UPSERT_SQL, "UPSERT_SQL changed: update _UPSERT_RETURNING"
-
-
 def records_upsert(
     *, actor, dataset: Dataset, rows: list[dict[str, Any]], reason: str = "", job=None, all_or_nothing: bool = False
 ) -> UpsertResult:
@@ -610,12 +603,11 @@ def records_upsert(
         cur.close()
         now = timezone.now()
         with connection.cursor() as c:
-            c.execute(
-                _UPSERT_RETURNING.format(stage=stage),
-                {"ds": dataset.pk, "actor": getattr(actor, "pk", None), "job": getattr(job, "pk", job),
-                 "reason": reason, "now": now},
+            changes = ingest.upsert_from_stage(
+                c, stage, dataset_id=dataset.pk, actor_id=getattr(actor, "pk", None), job_id=getattr(job, "pk", job),
+                reason=reason, now=now, changes=True, copy_inserts=True,
             )
-            result.changes = [Change(r, h, op) for r, h, op in c.fetchall()]
+            result.changes = [Change(r, h, op) for r, h, op in changes]
             c.execute(f"DROP TABLE {stage}")
         result.inserted = sum(1 for ch in result.changes if ch.op == "insert")
         result.updated = sum(1 for ch in result.changes if ch.op == "update")

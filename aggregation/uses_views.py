@@ -91,10 +91,13 @@ def record_detail(request, dataset_pk: int, pk: int):
     items = list(dataset.entry.items.order_by("position").values_list("name", "data_type"))
     shown = access.display_values(dataset, record.data, full=full, items=items)
     shown[dataset.key_item_name] = access.key_display(dataset, access.decrypt(record.key_enc), full=full)
+    from .selectors import history_rows
+
+    newest = (RecordHistory.objects.filter(record_id=record.pk, dataset_id=dataset.pk)
+              .select_related("actor").order_by("-id")[:50])
+    # An insert's history row may reference the inserted version instead of copying it (selectors.history_rows).
     history = [
-        {"h": h, "items": _changed_items(h.before, h.after)}
-        for h in RecordHistory.objects.filter(record_id=record.pk, dataset_id=dataset.pk)
-        .select_related("actor").order_by("-id")[:50]
+        {"h": h, "items": _changed_items(before, after)} for h, before, after in reversed(history_rows(record, newest))
     ]
     flags = verification.verification_flags(record)
     cases = VerificationCase.objects.restrict(user).filter(record_id=record.pk).select_related("requester")[:20]

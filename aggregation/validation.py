@@ -124,11 +124,67 @@ def key_kind_of(item_name: str, data_type: str = "C") -> str:
     return KeyKind.OTHER
 
 
+_ID_DIGITS = frozenset("0123456789X")
+_ID_CENTURIES = frozenset({"18", "19", "20"})
+
+
+def _id_number_checker() -> Callable[[str], tuple[str, str | None]]:
+    """portal.validators.id_number_problem with a fast path for the common case (measured ≈ 0.5 µs instead of
+    ≈ 2.5 µs a value): a plain-ASCII 18-character number that passes every rule of id_number_problem — format
+    (`^[1-9]\\d{5}(18|19|20)\\d{2}\\d{4}\\d{3}[\\dX]$`), province prefix, existing birth date not after
+    today, GB 11643 check digit (the same `int(first17, 13)` formula as stdnum) — is accepted here; anything
+    else goes to id_number_problem, which gives the verdict and the reason. tests/aggregation/test_ingest_fast.py
+    compares both on valid, invalid and edge-case numbers."""
+    from portal.validators import _PROVINCES
+
+    born_ok: dict[str, bool] = {}  # birth date string → exists (a few tens of thousands of distinct days)
+    state = {"today": "", "calls": 0}
+
+    def check(text: str) -> tuple[str, str | None]:
+        text = text.upper()
+        if (len(text) == 18 and text.isascii() and text[:17].isdigit() and text[17] in _ID_DIGITS
+                and text[0] != "0" and text[6:8] in _ID_CENTURIES and text[:2] in _PROVINCES):
+            calls = state["calls"] = state["calls"] + 1
+            if calls % 8192 == 1:
+                state["today"] = dt.date.today().strftime("%Y%m%d")
+            born = text[6:14]
+            ok = born_ok.get(born)
+            if ok is None:
+                try:
+                    dt.date(int(born[:4]), int(born[4:6]), int(born[6:]))
+                    ok = True
+                except ValueError:
+                    ok = False
+                if len(born_ok) > 100_000:
+                    born_ok.clear()
+                born_ok[born] = ok
+            if ok and born <= state["today"]:
+                checksum = (1 - 2 * int(text[:17], 13)) % 11
+                if text[17] == ("X" if checksum == 10 else str(checksum)):
+                    return text, None
+        return text, id_number_problem(text)
+
+    return check
+
+
+def memoised(fn: Callable[[str], tuple[str, str | None]], limit: int = 100_000):
+    """A pure converter with a bounded cache (dates repeat: a 1 M-row file has ≈ 25 000 distinct birth dates)."""
+    cache: dict[str, tuple[str, str | None]] = {}
+
+    def check(text: str) -> tuple[str, str | None]:
+        result = cache.get(text)
+        if result is None:
+            if len(cache) > limit:
+                cache.clear()
+            result = cache[text] = fn(text)
+        return result
+
+    return check
+
+
 def _key_checker(kind: str, length: int | None) -> Callable[[str], tuple[str, str | None]]:
     if kind == KeyKind.ID_NUMBER:
-        def check(text: str) -> tuple[str, str | None]:
-            text = text.upper()
-            return text, id_number_problem(text)
+        check = _id_number_checker()
     elif kind == KeyKind.CREDIT_CODE:
         def check(text: str) -> tuple[str, str | None]:
             text = text.upper()

@@ -3,13 +3,14 @@
     .venv/bin/python bench/ingest.py [--rows 1000000] [--workers N] [--keep]
 
 Creates its own database (`jz_bench_ingest` on the server of DATABASE_URL, default the local server), runs
-the migrations, creates one approved 户籍人口信息 entry (12 items, 公民身份号码 key, 7 personal items
-encrypted), writes a UTF-8 CSV of generated people (valid check digits, 4108xx area codes), then times:
+the migrations, creates one approved 户籍人口信息 entry (12 items, 公民身份号码 key; 公民身份号码, 姓名 and
+户籍地址 encrypted), writes a UTF-8 CSV of generated people (valid check digits, 4108xx area codes), then times:
 
 1. raw `COPY … FROM STDIN (FORMAT csv, HEADER)` of the file into an all-text table (the floor);
 2. the pipeline, first load: encoding detection, CSV parse, cleaning, GB 11643 validation, AES-GCM of
-   the key and personal items, blind index, row digest, COPY into a temp stage table, dedupe, and the one
-   INSERT … ON CONFLICT … RETURNING → history INSERT statement (`services.ingest_job_run`);
+   the key and personal items, blind index, row digest, COPY into a temp stage table, dedupe, then in one
+   transaction the UPDATE of changed keys → their history rows and the INSERT of new keys → theirs
+   (`services.ingest_job_run`);
 3. the pipeline again on the same file (every row unchanged: nothing written, nothing doubled);
 4. the pipeline on the file with 10 % of rows changed (update + history).
 

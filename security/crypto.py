@@ -108,6 +108,29 @@ class FieldCipher:
             return prefix + b2a(nonce + aes.encrypt(nonce, text.encode(), None), newline=False).translate(
                 table).decode("ascii").rstrip("=")
 
+        seal = aes.encrypt
+
+        def many(texts) -> list:
+            """encrypt() over a list (None for empty values), one interpreter frame for the whole list."""
+            out = []
+            append = out.append
+            fixed = state["field"]
+            n = state["n"]
+            for text in texts:
+                if not text:
+                    append(None)
+                    continue
+                n += 1
+                if n >= 0xFFFFFFFF:
+                    fixed = state["field"] = os.urandom(8)
+                    n = 1
+                nonce = fixed + n.to_bytes(4, "big")
+                append(prefix + b2a(nonce + seal(nonce, text.encode(), None), newline=False).translate(
+                    table).decode("ascii").rstrip("="))
+            state["n"] = n
+            return out
+
+        encrypt.many = many
         return encrypt
 
     def decrypt(self, token: str) -> str:
