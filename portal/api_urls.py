@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from portal.api import views
+from sharing import verify_views
 from sharing.data_api import RecordDetailView
 from sharing.export import ExportView
 
@@ -22,4 +23,5 @@ urlpatterns = [
     path("data/<str:resource>/records/<str:key>/", RecordDetailView.as_view(), name="data-record-detail"),
     path("data/<str:resource>/export/", ExportView.as_view(), name="data-export"),
     path("sharing/", include("sharing.api.urls")),
+    path("verify/", include(verify_views.api_urlpatterns)),
 ]

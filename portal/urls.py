@@ -21,6 +21,7 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("aggregation/", include("aggregation.urls")),
     path("sharing/", include("sharing.urls")),
+    path("verify/", include("sharing.verify_views")),  # R26.1 public document verification page
     path("admin/", portal_admin_site.urls),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

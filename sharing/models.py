@@ -212,3 +212,4 @@ class ApiClient(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state == ClientState.ACTIVE
+from .models_push import *  # noqa: E402, F403

@@ -106,6 +106,7 @@ def _answer(user, entry: CatalogEntry, permission, purpose: str, key: str) -> Re
         answer.under_verification = row.pop("under_verification")
         answer.verification_notice = row.pop("verification_notice", "")
         row.pop("updated_at", None)
+        row.pop("integrity", None)  # R26.1 signature: for API consumers, not the counter page
         answer.values = row
     call.record_read(1 if record is not None else 0, found=record is not None, page="online-query")
     return answer

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import push_views, views
 from .online_query import online_query_view
 
 app_name = "sharing"
@@ -24,4 +24,9 @@ urlpatterns = [
     path("clients/<int:pk>/suspend/", views.client_suspend, name="client-suspend"),
     path("clients/<int:pk>/resume/", views.client_resume, name="client-resume"),
     path("clients/<int:pk>/rotate/", views.client_rotate, name="client-rotate"),
+    path("push/", push_views.push_list, name="push-list"),
+    path("push/<int:pk>/", push_views.push_detail, name="push-detail"),
+    path("push/<int:pk>/run/", push_views.push_run_now, name="push-run"),
+    path("push/<int:pk>/pause/", push_views.push_pause, name="push-pause"),
+    path("push/<int:pk>/resume/", push_views.push_resume, name="push-resume"),
 ]

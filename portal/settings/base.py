@@ -163,12 +163,15 @@ CELERY_BEAT_SCHEDULE = {
     "aggregation.datasets_sync": {"task": "aggregation.tasks.datasets_sync", "schedule": timedelta(minutes=10)},
     # R15.1 data quality figures, nightly (after the day's loads; set-based, idempotent per dataset and day).
     "aggregation.quality_nightly": {"task": "aggregation.quality_nightly", "schedule": crontab(hour=2, minute=30)},
+    "sharing.push_due": {"task": "sharing.tasks.push_due", "schedule": timedelta(minutes=1)},  # R22.1 database push
 }
 
 # Field encryption at rest (R28.3, security/crypto.py): "kid:base64url(32 bytes)" comma-separated, the first
 # encrypts, all decrypt (rotation: put the new key first, run `manage.py rotate_field_keys`, drop the old one).
 FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS")
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
+# R26.1 document signatures (security/documents.py): base64 of the raw 32-byte Ed25519 private key.
+DOCUMENT_SIGNING_KEY = env("DOCUMENT_SIGNING_KEY")
 
 AGGREGATION = {
     # Uploads larger than this are refused before a job starts (bytes).
