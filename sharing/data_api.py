@@ -63,6 +63,7 @@ from portal import audit
 from portal.choices import AuditResult
 from portal.errors import NotFound, PortalError
 from security import crypto
+from security.documents import attach_integrity
 from security.masking import mask, sensitivity_of
 from security.signing import ClientPrincipal, audit_actor, purpose_of
 
@@ -116,7 +117,8 @@ class DataCall:
 def find_entry(resource: str) -> CatalogEntry | None:
     """The entry by its URL-safe code (or id before it has one), whatever its state: the policy judges that."""
     resource = (resource or "").strip()
-    qs = CatalogEntry.objects.select_related("provider")
+    # The dataset and classification come along (one query): every data call reads them.
+    qs = CatalogEntry.objects.select_related("provider", "classification", "dataset")
     if resource.isdigit():
         return qs.filter(pk=int(resource)).first()
     if not resource or len(resource) > 100:
@@ -190,7 +192,10 @@ def prepare_call(request, resource: str, *, method: str, params=None, paged: boo
     if not purpose:
         raise bad(_("请在请求头 X-Purpose 中说明本次调用的业务用途"), "X-Purpose", projection)
 
-    dataset = Dataset.objects.filter(entry=entry).first()
+    try:
+        dataset = entry.dataset
+    except Dataset.DoesNotExist:
+        dataset = None
     call = DataCall(user=user, entry=entry, dataset=dataset, permission=permission, method=method,
                     purpose=purpose, projection=projection)
 
@@ -244,6 +249,8 @@ def mask_kinds(entry: CatalogEntry, dataset: Dataset, permission: Permission, pr
     if permission.basis == "provider":
         return {}
     full = set(permission.grant.items) if permission.grant is not None else set()
+    if all(name in full for name in projection):
+        return {}
     types = dict(entry.items.values_list("name", "data_type"))
     kinds = {}
     for name in projection:
@@ -370,32 +377,75 @@ def verification_fields(flagged: bool) -> dict:
     return {"under_verification": False}
 
 
+# json_build_object takes at most 100 arguments: wider projections read the whole `data` instead.
+_MAX_SQL_PROJECTION = 50
+
+
+_STAMP_SQL = """to_char("aggregation_record"."updated_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')"""
+
+
+def _iso_stamp(text: str) -> str:
+    """`updated_at.isoformat()` of the UTC datetime Django would load, from its _STAMP_SQL text."""
+    return (text[:-7] if text.endswith(".000000") else text) + "+00:00"
+
+
+def projected_queryset(call: DataCall):
+    """records_queryset with `data` cut to the projected items in SQL (JSON text, projection order; a missing
+    item is null) and `updated_at` as text: PostgreSQL extracts what the page shows, Python parses only that
+    (a page of 1 000 rows spent ≈ 4 ms loading timestamps only to print them again)."""
+    from django.db.models import TextField
+    from django.db.models.expressions import RawSQL
+
+    qs = records_queryset(call)
+    if len(call.projection) > _MAX_SQL_PROJECTION:
+        return qs, False
+    args = ", ".join(['%s, "aggregation_record"."data" -> %s'] * len(call.projection))
+    params = [p for name in call.projection for p in (name, name)]
+    values = RawSQL(f"json_build_object({args})::text", params, output_field=TextField())  # noqa: S611 — names are params
+    stamp = RawSQL(_STAMP_SQL, (), output_field=TextField())  # noqa: S611 — constant SQL
+    return qs.annotate(_values=values, _stamp=stamp).values_list("id", "_values", "_stamp", "deleted_at"), True
+
+
 def read_page(call: DataCall) -> tuple[list[dict], str | None]:
     """One page of results and the cursor of the next one (None on the last page)."""
     from aggregation.verification import records_under_verification
 
     if call.dataset is None:
         return [], None
-    rows = list(records_queryset(call)[: call.limit + 1])
+    qs, projected = projected_queryset(call)
+    rows = list(qs[: call.limit + 1])
     more = len(rows) > call.limit
     rows = rows[: call.limit]
     flagged = records_under_verification([r[0] for r in rows])
     renderer = RowRenderer(call)
+    # Rows whose projection has nothing to decrypt or mask are the projected JSON object as it is.
+    plain = projected and not any(n in call.encrypted or n in call.mask_kinds for n in call.projection)
+    values = renderer.values
+    loads = json.loads
+    marks = {False: verification_fields(False), True: verification_fields(True)}
+    since = call.since is not None
+    iso = _iso_stamp if projected else dt.datetime.isoformat
     results = []
     for rid, data, updated_at, deleted_at in rows:
         if deleted_at is not None:
             row = {"deleted": True}
         else:
-            row = renderer.values(data)
-            if call.since is not None:
+            if projected:
+                data = loads(data)
+            row = data if plain else values(data)
+            if since:
                 row["deleted"] = False
-        row["updated_at"] = updated_at.isoformat()
-        row.update(verification_fields(rid in flagged))
+        row["updated_at"] = iso(updated_at)
+        row.update(marks[rid in flagged])
+        attach_integrity(call, row)  # R26.1: signed records of licences, documents, contracts
         results.append(row)
     cursor = None
     if more and rows:
         last = rows[-1]
-        cursor = encode_cursor(call.dataset.pk, last[0], last[2] if call.since is not None else None)
+        moment = None
+        if since:
+            moment = dt.datetime.fromisoformat(_iso_stamp(last[2])) if projected else last[2]
+        cursor = encode_cursor(call.dataset.pk, last[0], moment)
     return results, cursor
 
 
@@ -409,11 +459,11 @@ def next_url(request, cursor: str | None) -> str | None:
 
 def subject_record(call: DataCall, key: str):
     """The live record of one subject key (blind index lookup), or None."""
-    from aggregation.selectors import record_get
-
     if call.dataset is None or not key or len(key) > 100:
         return None
-    record = record_get(dataset=call.dataset, key=key)
+    # aggregation.selectors.record_get's lookup, reading only the columns served.
+    record = (Record.objects.filter(dataset=call.dataset, key_hash=crypto.blind_index(key))
+              .only("id", "data", "updated_at", "deleted_at").first())
     if record is None or record.deleted_at is not None:
         return None
     return record
@@ -425,6 +475,7 @@ def subject_values(call: DataCall, record) -> dict:
     row = RowRenderer(call).values(record.data)
     row["updated_at"] = record.updated_at.isoformat()
     row.update(verification_fields(record.pk in records_under_verification([record.pk])))
+    attach_integrity(call, row)  # R26.1
     return row
 
 

@@ -21,7 +21,9 @@ One `sharing.data.read` event per download, written when the stream ends with th
 
 from __future__ import annotations
 
+import binascii
 import csv
+import functools
 import io
 import itertools
 import re
@@ -112,25 +114,212 @@ class _Counter:
 
 
 def csv_stream(call: DataCall, trace: dict, *, bom: bool, counter: _Counter):
+    head = ("\ufeff" if bom else "") + "# " + trace_line(trace).replace("\n", " ") + "\r\n"
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def flush() -> bytes:
-        data = buffer.getvalue().encode("utf-8")
-        buffer.seek(0)
-        buffer.truncate()
-        return data
-
-    head = "\ufeff" if bom else ""
-    buffer.write(head + "# " + trace_line(trace).replace("\n", " ") + "\r\n")
-    writer.writerow([*call.projection, VERIFICATION_COLUMN])
-    yield flush()
-    for chunk in export_rows(call):
-        for row in chunk:
-            writer.writerow([_cell(v) for v in row])
-        counter.rows += len(chunk)
-        yield flush()
+    csv.writer(buffer, lineterminator="\r\n").writerow([*call.projection, VERIFICATION_COLUMN])
+    yield (head + buffer.getvalue()).encode("utf-8")
+    if call.dataset is not None:
+        yield from _csv_body(call, counter)
     counter.completed = True
+
+
+# --------------------------------------------------------------------------------------------- CSV body
+#
+# The rows come from ONE `COPY (SELECT …) TO STDOUT (FORMAT csv)` of the slice in keyset order (the pull's
+# query, `records_queryset`, deleted rows left out): PostgreSQL renders the clear items — projection,
+# formula-injection guard (`_cell`), quoting — so a slice with nothing to decrypt or mask is passed through as
+# it comes, joined into blocks of CHUNK_ROWS rows (≈ 100–500 KiB; one CopyData message is one row, and a
+# response write per row would cost more than the COPY itself). Items to decrypt (and mask) are selected as
+# their stored tokens and rendered in Python on the bytes of each row: AES-GCM with the key ring resolved
+# once, the masking of `RowRenderer`, then `_cell` and CSV quoting. The R14.4 flag column comes from the open
+# verification cases of the dataset, read once before the stream.
+#
+# Same output as `csv.writer` over `_cell(value)`: both quote a field holding `,` `"` CR or LF (PostgreSQL's
+# CSV quoting rule is the csv module's QUOTE_MINIMAL); an empty or missing value is an empty unquoted field
+# (NULLIF(…, '')); PostgreSQL's LF line ends become CRLF (row by row when a block holds a quoted field, which
+# may hold a line break of its own). Stored values are the cleaned strings of ingestion and push
+# (aggregation.validation). `str.isdigit` after a leading `-` is the set of code points for which it holds.
+
+MAX_BLOCK = 1024 * 1024  # a block is CHUNK_ROWS rows (≈ 100–500 KiB), or less when rows are wide
+# `_cell` in SQL, cheapest test first: a first character from A (65) up, or one of . / 0-9 : ; < (46–60), needs
+# nothing; otherwise the prefix for = + @ TAB CR, and for - unless a digit follows; '' becomes NULL (unquoted).
+_GUARDED = ("CASE WHEN ascii({v}) >= 65 THEN {v} WHEN ascii({v}) BETWEEN 46 AND 60 THEN {v} ELSE NULLIF(CASE "
+            "ascii({v}) WHEN 61 THEN '''' || {v} WHEN 43 THEN '''' || {v} WHEN 64 THEN '''' || {v} WHEN 9 THEN "
+            "'''' || {v} WHEN 13 THEN '''' || {v} WHEN 45 THEN CASE WHEN ascii(substr({v}, 2, 1)) "
+            "= ANY('{digits}'::int[]) THEN {v} ELSE '''' || {v} END ELSE {v} END, '') END")
+_TOKEN_B = re.compile(rb"^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9_-]{38,}={0,2}$")
+_NEEDS_QUOTES = re.compile(rb'[,"\r\n]')
+_FORMULA_BYTES = tuple(h.encode() for h in _FORMULA_HEAD)
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
+@functools.cache
+def _digits() -> str:
+    """The code points `str.isdigit` accepts (ASCII and others: full-width, superscripts, …) as an SQL array."""
+    return "{" + ",".join(str(i) for i in range(0x110000) if chr(i).isdigit()) + "}"
+
+
+def _copy_sql(call: DataCall, python_items: set[str]) -> tuple[str, list]:
+    """COPY of the slice: one column per projected item (clear ones rendered), then the R14.4 flag."""
+    from django.db.models import TextField
+    from django.db.models.expressions import RawSQL
+
+    from aggregation.models_uses import VerificationCase, VerificationState
+
+    qs = records_queryset(call)
+    if call.since is not None:
+        qs = qs.filter(deleted_at__isnull=True)
+    aliases = {f"c{i}": RawSQL('"aggregation_record"."data" ->> %s', (name,), output_field=TextField())
+               for i, name in enumerate(call.projection)}
+    inner, params = qs.annotate(**aliases).values_list("id", *aliases).query.sql_with_params()
+    flagged = sorted(VerificationCase.objects.filter(dataset_id=call.dataset.pk, state=VerificationState.OPEN)
+                     .values_list("record_id", flat=True).distinct())
+    cols = []
+    for i, name in enumerate(call.projection):
+        v = f's."c{i}"'
+        cols.append(f"NULLIF({v}, '')" if name in python_items else _GUARDED.format(v=v, digits=_digits()))
+    cols.append("CASE WHEN s.id = ANY('{" + ",".join(str(int(i)) for i in flagged) + "}'::bigint[]) THEN '是' END"
+                if flagged else "NULL")
+    # OFFSET 0 keeps the subquery (and its keyset order) as it is, so each item is extracted once.
+    sql = f"COPY (SELECT {', '.join(cols)} FROM ({inner} OFFSET 0) s) TO STDOUT (FORMAT csv)"  # noqa: S608 — our SQL; values are params
+    return sql, list(params)
+
+
+def _csv_body(call: DataCall, counter: _Counter):
+    from django.db import connection
+
+    python_items = {n for n in call.projection if n in call.encrypted or n in call.mask_kinds}
+    sql, params = _copy_sql(call, python_items)
+    connection.ensure_connection()
+    cursor = connection.connection.cursor()
+    try:
+        with cursor.copy(sql, params) as copy:
+            if python_items:
+                yield from _rendered_blocks(call, copy, python_items, counter)
+            else:
+                yield from _passed_blocks(copy, counter)
+    finally:
+        cursor.close()
+
+
+def _crlf(rows: list) -> bytes:
+    """Rows of PostgreSQL (each ending in LF) as CSV rows with CRLF line ends."""
+    block = b"".join(rows)
+    if b'"' not in block:
+        return block.replace(b"\n", b"\r\n")  # no quoted field, so no line break inside a value
+    return b"".join([bytes(row[:-1]) + b"\r\n" for row in rows])
+
+
+def _passed_blocks(copy, counter: _Counter):
+    rows: list = []
+    append = rows.append
+    size = 0
+    for row in copy:
+        append(row)
+        size += len(row)
+        if len(rows) == CHUNK_ROWS or size >= MAX_BLOCK:
+            counter.rows += len(rows)
+            yield _crlf(rows)
+            rows = []
+            append = rows.append
+            size = 0
+    if rows:
+        counter.rows += len(rows)
+        yield _crlf(rows)
+
+
+def _quoted(value: bytes) -> bytes:
+    if _NEEDS_QUOTES.search(value):
+        return b'"' + value.replace(b'"', b'""') + b'"'
+    return value
+
+
+def _guarded(value: bytes) -> bytes:
+    """`_cell` on UTF-8 bytes."""
+    if value.startswith(_FORMULA_BYTES):
+        return b"'" + value
+    if value.startswith(b"-"):
+        second = value[1:2]
+        if second and second[0] >= 0x80:
+            return _cell(value.decode()).encode()
+        if not second.isdigit():
+            return b"'" + value
+    return value
+
+
+_PADDING = (b"", b"===", b"==", b"=")
+
+
+def _rendered_blocks(call: DataCall, copy, python_items: set[str], counter: _Counter):
+    """Decrypt (and mask) the token columns of each row; the clear columns stay as PostgreSQL rendered them.
+
+    A stored value of an encrypted item is decrypted when it is a token of a known key (`crypto.is_encrypted`),
+    shown as it is otherwise, and empty when the token does not authenticate (as `RowRenderer.values`)."""
+    from cryptography.exceptions import InvalidTag
+
+    from security import crypto
+    from security.masking import mask
+
+    ring = {kid.encode(): aes.decrypt for kid, aes in crypto.cipher()._by_kid.items()}
+    ring_get = ring.get
+    a2b = binascii.a2b_base64
+    token_match = _TOKEN_B.match
+    from_urlsafe = _FROM_URLSAFE
+    padding = _PADDING
+    needs_quotes = _NEEDS_QUOTES.search
+    formula = _FORMULA_BYTES
+    columns = [(i, call.mask_kinds.get(name), name in call.encrypted)
+               for i, name in enumerate(call.projection) if name in python_items]
+    raw_columns = {i for i, _kind, _enc in columns}
+    width = len(call.projection) + 1
+    failures = (InvalidTag, binascii.Error, ValueError)
+
+    def parsed(row: bytes) -> list[bytes]:
+        """A row holding a quoted field: parsed; token columns unquoted, clear columns re-quoted as rendered."""
+        values = next(csv.reader(io.StringIO(row.decode())))
+        return [value.encode() if i in raw_columns else _quoted(value.encode()) for i, value in enumerate(values)]
+
+    out: list[bytes] = []
+    append = out.append
+    size = 0
+    n = 0
+    for row in copy:
+        row = bytes(row)
+        fields = parsed(row) if b'"' in row else row[:-1].split(b",")
+        if len(fields) != width:  # pragma: no cover — a column count PostgreSQL does not send
+            raise ValueError("unexpected COPY row")
+        for i, kind, encrypted in columns:
+            value = fields[i]
+            if not value:
+                continue
+            if encrypted:
+                kid, _sep, body = value.partition(b":")
+                decrypt = ring_get(kid)
+                if decrypt is not None and token_match(value):
+                    try:
+                        raw = a2b(body.translate(from_urlsafe) + padding[len(body) & 3])
+                        value = decrypt(raw[:12], raw[12:], None)
+                    except failures:
+                        fields[i] = b""
+                        continue
+            if kind:
+                value = mask(value.decode(), kind).encode()
+            if value.startswith(formula) or value.startswith(b"-"):
+                value = _guarded(value)
+            fields[i] = b'"' + value.replace(b'"', b'""') + b'"' if needs_quotes(value) else value
+        line = b",".join(fields) + b"\r\n"
+        append(line)
+        size += len(line)
+        n += 1
+        if n == CHUNK_ROWS or size >= MAX_BLOCK:
+            counter.rows += n
+            yield b"".join(out)
+            out = []
+            append = out.append
+            size = n = 0
+    if out:
+        counter.rows += n
+        yield b"".join(out)
 
 
 def xlsx_stream(call: DataCall, trace: dict, *, counter: _Counter):
