@@ -74,10 +74,14 @@ def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, mon
     finally:
         child.wait(timeout=30)
     job.refresh_from_db()
-    assert job.status == JobStatus.RUNNING and 0 < job.total_rows < 60_000
+    # Killed while running, before the job's one commit: every row may already be parsed and staged
+    # (the parser got fast), but none may be in the pool.
+    assert job.status == JobStatus.RUNNING and 0 < job.total_rows <= 60_000
     assert Record.objects.count() == 0 and RecordHistory.objects.count() == 0  # nothing half-written
 
-    assert services.ingest_reap(now=timezone.now() + timedelta(minutes=10)) == 1
+    # The dead worker's server backend keeps its row locks until PostgreSQL notices the lost client
+    # (at the end of the statement it was running); the reaper skips locked jobs and gets it next round.
+    assert wait_for(lambda: services.ingest_reap(now=timezone.now() + timedelta(minutes=10)) == 1, timeout=60)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     services.ingest_job_rerun(actor=staff, job_id=job.pk)
