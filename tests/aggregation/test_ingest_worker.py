@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,18 +20,11 @@ from aggregation.models import IngestJob, Record, RecordHistory
 from portal.celery import app
 from tests.aggregation.test_storage_fixtures import *  # noqa: F403
 from tests.aggregation.test_storage_fixtures import csv_bytes, ids, make_entry, person, upload
+from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def wait_for(predicate, timeout=30.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_upload_runs_on_the_worker(staff, people_entry):
