@@ -86,6 +86,12 @@ class CatalogEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         )
         return Response(s.EntryDetailSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
+    def _transition(self, request, serializer_class, service):
+        """Validate the body, run the workflow service on this entry, answer with the entry."""
+        payload = serializer_class(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return self._detail(service(actor=request.user, entry_id=self._entry_id(), **payload.validated_data))
+
     def _entry_id(self, action_name: str = "view") -> int:
         return access_entry_by_resource(self.request.user, self.kwargs["resource"]).pk
 
@@ -136,10 +142,7 @@ class CatalogEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     )
     @action(detail=True, methods=["post"])
     def submit(self, request, resource=None):
-        payload = s.CommentSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        entry = services.catalog_entry_submit(actor=request.user, entry_id=self._entry_id(), **payload.validated_data)
-        return self._detail(entry)
+        return self._transition(request, s.CommentSerializer, services.catalog_entry_submit)
 
     @extend_schema(
         summary="部门负责人签发（县级部门转县级初审，市级部门转市局审核）",
@@ -149,10 +152,7 @@ class CatalogEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     )
     @action(detail=True, methods=["post"], url_path="sign-off")
     def sign_off(self, request, resource=None):
-        payload = s.CommentSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        entry = services.catalog_entry_sign_off(actor=request.user, entry_id=self._entry_id(), **payload.validated_data)
-        return self._detail(entry)
+        return self._transition(request, s.CommentSerializer, services.catalog_entry_sign_off)
 
     @extend_schema(
         summary="县级初审通过（转市局审核）",
@@ -162,12 +162,7 @@ class CatalogEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     )
     @action(detail=True, methods=["post"], url_path="county-pass")
     def county_pass(self, request, resource=None):
-        payload = s.CommentSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        entry = services.catalog_entry_county_pass(
-            actor=request.user, entry_id=self._entry_id(), **payload.validated_data
-        )
-        return self._detail(entry)
+        return self._transition(request, s.CommentSerializer, services.catalog_entry_county_pass)
 
     @extend_schema(
         summary="退回（签发、县级初审或市局审核环节）",
@@ -177,10 +172,7 @@ class CatalogEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     )
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, resource=None):
-        payload = s.ReturnSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        entry = services.catalog_entry_return(actor=request.user, entry_id=self._entry_id(), **payload.validated_data)
-        return self._detail(entry)
+        return self._transition(request, s.ReturnSerializer, services.catalog_entry_return)
 
     @extend_schema(
         summary="市局审核通过并发布（可审定共享类型）",
@@ -191,10 +183,7 @@ class CatalogEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, resource=None):
-        payload = s.ApproveSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        entry = services.catalog_entry_approve(actor=request.user, entry_id=self._entry_id(), **payload.validated_data)
-        return self._detail(entry)
+        return self._transition(request, s.ApproveSerializer, services.catalog_entry_approve)
 
     @extend_schema(summary="已发布的历史版本", responses=s.VersionSerializer(many=True), parameters=[RESOURCE])
     @action(detail=True, methods=["get"], pagination_class=None)
