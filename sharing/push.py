@@ -32,10 +32,12 @@ Every run leaves a receipt (PushRun) and one audit event, `sharing.push.delivere
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 import time
 
 import psycopg
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -85,6 +87,7 @@ ERRORS = {
         "目标表已存在但结构不符（需 record_id、data、updated_at、deleted、pushed_at 列）"),
     "target_write_failed": gettext_lazy("写入前置库失败"),
     "dsn_invalid": gettext_lazy("前置库连接串无效"),
+    "host_not_allowed": gettext_lazy("前置库地址不在平台允许的范围内"),
     "interrupted": gettext_lazy("推送进程中断，下次推送将从上次确认的水位继续"),
     "internal_error": gettext_lazy("推送时发生内部错误"),
 }
@@ -117,9 +120,37 @@ def parse_dsn(dsn: str) -> dict:
     host = parts.get("host") or parts.get("hostaddr")
     if not host or not parts.get("dbname") or set(parts) - DSN_KEYWORDS:
         raise bad
-    if any(h.strip().startswith(("/", "@")) for h in host.split(",")):
+    hosts = [h.strip() for h in host.split(",")]
+    if any(h.startswith(("/", "@")) for h in hosts):
         raise bad  # a Unix socket is the platform's own machine, not the consumer's 前置库
+    refused = [h for h in hosts if not host_allowed(h)]
+    if refused:
+        # Without this, department staff could make the platform probe any address it can reach.
+        msg = _("前置库地址不在平台允许的范围内，请联系市大数据局登记前置库地址")
+        raise PortalError(msg, code="host_not_allowed", errors={"dsn": [msg]})
     return parts
+
+
+def host_allowed(host: str) -> bool:
+    """Whether `host` (a name or an IP) is a registered 前置库 address: PORTAL["PUSH_ALLOWED_HOSTS"] lists
+    host names and IP networks (CIDR); an empty list allows nothing."""
+    host = host.strip().strip("[]").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for allowed in settings.PORTAL["PUSH_ALLOWED_HOSTS"]:
+        allowed = allowed.strip().lower()
+        if address is None:
+            if host == allowed:
+                return True
+            continue
+        try:
+            if address in ipaddress.ip_network(allowed, strict=False):
+                return True
+        except ValueError:
+            continue  # a host name entry; an IP never matches it
+    return False
 
 
 def target_label(parts: dict) -> str:
@@ -304,8 +335,8 @@ def _connect(dsn: str):
         parse_dsn(dsn)  # stored DSNs were checked at creation; check again (rules may have tightened since)
         return psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT, application_name="jiaozuo-portal-push",
                                options=f"-c statement_timeout={TARGET_STATEMENT_TIMEOUT_MS}")
-    except PortalError:
-        raise PushFailed("dsn_invalid") from None
+    except PortalError as exc:
+        raise PushFailed("host_not_allowed" if exc.code == "host_not_allowed" else "dsn_invalid") from None
     except psycopg.OperationalError as exc:
         text = str(exc).lower()
         state = getattr(exc, "sqlstate", None) or ""

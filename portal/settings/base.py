@@ -190,6 +190,9 @@ PORTAL = {
     "SHARING_REVIEW_WORKING_DAYS": env.int("SHARING_REVIEW_WORKING_DAYS", default=10),
     # The consumer is reminded this many days before a grant ends, so it can apply again in time.
     "SHARING_GRANT_NOTICE_DAYS": 30,
+    # Where database push may connect: the consumers' registered 前置库 host names and IP networks (CIDR),
+    # comma-separated. Empty (the production default) allows no push target at all.
+    "PUSH_ALLOWED_HOSTS": env.list("PUSH_ALLOWED_HOSTS", default=[]),
     # Reminders go out this many working days before a deadline falls due (SPEC R0.4).
     "REMINDER_WORKING_DAYS": 2,
     # The sealer chains at most this many audit events per transaction.

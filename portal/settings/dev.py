@@ -16,6 +16,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiaozu
 # Fixed, public, non-secret field keys: never use them outside development and tests.
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dev1:z4Qy6oafOP75odaBtQBV_i2liNZCBdxNtaVcZ1isaAw")
 os.environ.setdefault("BLIND_INDEX_KEY", "kiOaw4n4bFzbhDrubuPcRM5Q0OS7WswK7scsAAyyX4I")
+os.environ.setdefault("PUSH_ALLOWED_HOSTS", "127.0.0.1,::1,localhost")
 os.environ.setdefault("DOCUMENT_SIGNING_KEY", "a2lIzhPZ4EHQZJTZBp3wz0wMb4L3SSOEzftbW_NoP7Q")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -7,6 +7,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiaozu
 # Fixed, public, non-secret field keys: never use them outside development and tests.
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "test1:KprsXFZGTWgT8t8xSdDfLbJDBbcgiHAz0bmxVBz52KU")
 os.environ.setdefault("BLIND_INDEX_KEY", "Do8hQCKqWuJDTk5QRSLGlC2kI3BAVYp4H_liMSKAN3I")
+os.environ.setdefault("PUSH_ALLOWED_HOSTS", "127.0.0.1,::1,localhost")
 os.environ.setdefault("DOCUMENT_SIGNING_KEY", "Ar0hCzBqqQJJnPVQ7j3BBaqbNEknXQdbqBSCvpPeLmk")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 

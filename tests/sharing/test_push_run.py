@@ -206,3 +206,30 @@ def test_only_the_consumer_staff_subscribe_their_push_grants(people_push, other_
     with pytest.raises(PortalError) as info:
         subscribe(other_staff, api_only, "postgresql://u@127.0.0.1/db")
     assert info.value.code == "no_grant"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("dsn", [
+    "postgresql://u@10.0.0.8:5432/db",  # a private address nobody registered
+    "postgresql://u@metadata.internal/db",
+    "postgresql://u@127.0.0.1,10.0.0.8/db",  # one refused host in a multi-host DSN is enough
+])
+def test_push_connects_only_to_registered_front_end_databases(people_push, other_staff, dsn, settings, audit_log):
+    from portal.errors import PortalError
+
+    settings.PORTAL = {**settings.PORTAL, "PUSH_ALLOWED_HOSTS": ["127.0.0.1", "192.168.50.0/24", "qzk.example.gov"]}
+    _entry, grant, _keys = people_push
+    with pytest.raises(PortalError) as info:
+        subscribe(other_staff, grant, dsn)
+    assert info.value.code == "host_not_allowed" and "dsn" in info.value.errors
+    assert not PushSubscription.objects.exists() and not audit_log("sharing.push.created")
+
+
+def test_host_allowed_matches_names_and_networks(settings):
+    from sharing.push import host_allowed
+
+    settings.PORTAL = {**settings.PORTAL, "PUSH_ALLOWED_HOSTS": ["192.168.50.0/24", "QZK.example.gov", "::1"]}
+    assert host_allowed("192.168.50.7") and host_allowed("qzk.example.gov") and host_allowed("[::1]")
+    assert not host_allowed("192.168.51.7") and not host_allowed("example.gov") and not host_allowed("127.0.0.1")
+    settings.PORTAL = {**settings.PORTAL, "PUSH_ALLOWED_HOSTS": []}
+    assert not host_allowed("192.168.50.7")  # nothing registered: no push target at all
