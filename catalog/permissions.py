@@ -6,37 +6,17 @@ every view, API action and service needs: invisible -> NotFound, visible but not
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-
-from portal.errors import NotFound, PermissionDenied
+from portal.errors import NotFound
+from portal.permissions import access_by_id
 
 from .models import CatalogEntry, CatalogUpdateCase, DemandItem
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _access(model, user, obj_id, action: str, *, for_update: bool, select_related=()):
-    pk = _int(obj_id)
-    if pk is None:
-        raise NotFound()
-    qs = model.objects.restrict(user, action).filter(pk=pk)
-    if select_related:
-        qs = qs.select_related(*select_related)
-    if for_update:
-        qs = qs.select_for_update(of=("self",))
-    obj = qs.first()
-    if obj is not None:
-        return obj
     # Changing is the owning department's business: to anyone else the object might as well not exist.
     # A workflow step (sign-off, review) by someone who can see the object is a plain "not yours".
-    if action not in ("view", "change") and model.objects.restrict(user, "view").filter(pk=pk).exists():
-        raise PermissionDenied(_("您无权对该对象执行此操作"))
-    raise NotFound()
+    return access_by_id(model, user, obj_id, action, for_update=for_update, select_related=select_related,
+                        hidden_actions=("view", "change"))
 
 
 def access_entry_by_id(user, entry_id, *, action: str = "view", for_update: bool = False) -> CatalogEntry:

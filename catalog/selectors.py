@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.choices import Role
 from portal.models import Department, User
+from portal.permissions import int_or_none
 
 from .choices import (
     CYCLE_DAYS,
@@ -32,12 +33,6 @@ from .search import search_entries
 LIST_FILTERS = ("q", "state", "provider", "classification", "share_type", "update_cycle", "region", "format_class")
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
 
 def catalog_entry_list(*, user: User, filters: dict | None = None) -> QuerySet[CatalogEntry]:
     """Entries `user` may see, filtered; ranked by relevance when `q` is given, otherwise by code.
@@ -53,15 +48,15 @@ def catalog_entry_list(*, user: User, filters: dict | None = None) -> QuerySet[C
     )
     if filters.get("state"):
         qs = qs.filter(state=filters["state"])
-    if _int(filters.get("provider")):
-        qs = qs.filter(provider_id=_int(filters["provider"]))
+    if int_or_none(filters.get("provider")):
+        qs = qs.filter(provider_id=int_or_none(filters["provider"]))
     if filters.get("classification"):
         qs = qs.filter(classification__code__startswith=str(filters["classification"]).strip())
     for name in ("share_type", "update_cycle", "format_class"):
         if filters.get(name):
             qs = qs.filter(**{name: filters[name]})
-    if _int(filters.get("region")):
-        qs = qs.filter(provider__region_id=_int(filters["region"]))
+    if int_or_none(filters.get("region")):
+        qs = qs.filter(provider__region_id=int_or_none(filters["region"]))
     query = (filters.get("q") or "").strip()
     if query:
         return search_entries(qs, query)
@@ -280,8 +275,8 @@ def demand_list(*, user: User, filters: dict | None = None) -> QuerySet[DemandIt
     )
     if filters.get("state"):
         qs = qs.filter(state=filters["state"])
-    if _int(filters.get("department")):
-        qs = qs.filter(department_id=_int(filters["department"]))
+    if int_or_none(filters.get("department")):
+        qs = qs.filter(department_id=int_or_none(filters["department"]))
     if filters.get("addressed"):
         qs = qs.filter(provider_id=user.department_id)
     return qs.order_by("-id")

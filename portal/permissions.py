@@ -7,8 +7,10 @@ city-scoped role everything. Objects outside the scope answer 404, not 403 (SPEC
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from portal.choices import ROLE_SCOPE, Role, Scope
+from portal.errors import NotFound, PermissionDenied
 
 NOTHING = Q(pk__in=[])
 
@@ -38,3 +40,33 @@ def sees_department(user, department) -> bool:
     if Scope.REGION in scopes and user.department_id and user.department.region_id == department.region_id:
         return True
     return Scope.DEPARTMENT in scopes and user.department_id == department.pk
+
+
+def int_or_none(value) -> int | None:
+    """An id from a URL, form or query string, or None when it is not an integer."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def access_by_id(model, user, obj_id, action: str, *, for_update: bool = False, select_related=(),
+                 hidden_actions=("view",)):
+    """The object of `model` with id `obj_id` if `model.objects.restrict(user, action)` holds it.
+
+    Raises NotFound when the user cannot see it at all, or when `action` is one of `hidden_actions`
+    (to anyone else the object might as well not exist); PermissionDenied for an action on an object
+    the user can see but may not act on (a workflow step that is not theirs).
+    """
+    pk = int_or_none(obj_id)
+    if pk is None:
+        raise NotFound()
+    qs = model.objects.restrict(user, action).filter(pk=pk).select_related(*select_related)
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    obj = qs.first()
+    if obj is not None:
+        return obj
+    if action not in hidden_actions and model.objects.restrict(user, "view").filter(pk=pk).exists():
+        raise PermissionDenied(_("您无权对该对象执行此操作"))
+    raise NotFound()

@@ -18,6 +18,7 @@ from portal.choices import Role
 from portal.errors import PortalError
 from portal.forms import CalendarDayForm, CalendarYearConfirmForm, LoginForm, TokenForm
 from portal.models import CalendarDay, CalendarYear, Deadline, Notification
+from portal.permissions import int_or_none
 from portal.services import auth as auth_services
 from portal.services.calendar import (
     calendar_change_impact,
@@ -86,17 +87,11 @@ def home(request):
 @login_required
 def notifications(request):
     if request.method == "POST":
-        notification_mark_read(user=request.user, notification_id=_int_or_none(request.POST.get("id")))
+        notification_mark_read(user=request.user, notification_id=int_or_none(request.POST.get("id")))
         return redirect("notifications")
     items = Notification.objects.filter(recipient=request.user)[:200]
     return render(request, "portal/notifications.html", {"items": items})
 
-
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @role_required(Role.SYSTEM_ADMIN)
@@ -192,7 +187,7 @@ def tokens(request):
     if request.method == "POST":
         if "revoke" in request.POST:
             try:
-                token_revoke(actor=request.user, token_id=_int_or_none(request.POST["revoke"]) or 0)
+                token_revoke(actor=request.user, token_id=int_or_none(request.POST["revoke"]) or 0)
                 messages.success(request, _("令牌已吊销"))
             except PortalError as exc:
                 messages.error(request, str(exc.detail))

@@ -49,6 +49,7 @@ from catalog.choices import ExchangeMethod
 from portal import audit
 from portal.choices import AuditResult
 from portal.errors import NotFound, PermissionDenied, PortalError
+from portal.permissions import int_or_none
 from portal.services.workdays import local_today
 from security import crypto
 
@@ -166,16 +167,10 @@ def check_table(table: str) -> str:
     return table
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
 
 def access_subscription_by_id(user, subscription_id, *, action: str = "view", for_update: bool = False):
     """The subscription if `user` may `action` it: NotFound outside the view scope, PermissionDenied inside."""
-    pk = _int(subscription_id)
+    pk = int_or_none(subscription_id)
     if pk is None:
         raise NotFound()
     qs = PushSubscription.objects.restrict(user, action).filter(pk=pk).select_related("grant__entry", "consumer")
@@ -210,15 +205,15 @@ def push_subscription_create(*, actor, grant_id, dsn: str, table: str, interval_
     """
     if not (actor.is_authenticated and actor.has_role(*STAFF_ROLES) and actor.department_id):
         raise PermissionDenied(_("只有使用部门的数据专员或负责人可以订阅数据库推送"))
-    grant = pushable_grants(actor).filter(pk=_int(grant_id) or 0).first()
+    grant = pushable_grants(actor).filter(pk=int_or_none(grant_id) or 0).first()
     if grant is None:
-        if Grant.objects.filter(pk=_int(grant_id) or 0, consumer_id=actor.department_id).exists():
+        if Grant.objects.filter(pk=int_or_none(grant_id) or 0, consumer_id=actor.department_id).exists():
             raise PortalError(_("该授权当前无效或不包含数据库推送方式"), code="no_grant",
                               errors={"grant": [_("授权无效")]})
         raise NotFound()
     parts = parse_dsn(dsn)
     table = check_table(table)
-    interval = _int(interval_minutes)
+    interval = int_or_none(interval_minutes)
     if interval is None or not 1 <= interval <= 10080:
         raise PortalError(_("推送间隔应在 1 至 10080 分钟之间"), errors={"interval_minutes": [_("超出范围")]})
     label = target_label(parts)
@@ -439,8 +434,11 @@ def push_run(*, subscription_id: int, trigger: str = "schedule", actor_id: int |
     is in progress or it does not exist. Never raises for a failure of the target: the receipt records it."""
     from .data_api import DataCall, mask_kinds
 
-    sub = PushSubscription.objects.select_related("grant__entry", "consumer").filter(pk=_int(subscription_id) or 0) \
+    sub = (
+        PushSubscription.objects.select_related("grant__entry", "consumer")
+        .filter(pk=int_or_none(subscription_id) or 0)
         .first()
+    )
     if sub is None or (trigger == "schedule" and not sub.active):
         return None  # paused after the beat job claimed it
     lock = _LOCK_BASE + sub.pk

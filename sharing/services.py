@@ -26,6 +26,7 @@ from portal import context as request_context
 from portal.choices import Clock, Role
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import Department, User
+from portal.permissions import int_or_none
 from portal.services.deadlines import deadline_close, deadline_open
 from portal.services.notifications import department_recipients, notify
 from portal.services.workdays import local_today
@@ -49,12 +50,6 @@ MAX_PERIOD_DAYS = 3 * 366  # a grant is reviewed again at least every three year
 def review_working_days() -> int:
     return int(settings.PORTAL.get("SHARING_REVIEW_WORKING_DAYS", 10))
 
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _reviewers() -> list[User]:
@@ -149,7 +144,7 @@ def sharing_request_submit(
     if not (actor.is_authenticated and actor.has_role(*STAFF_ROLES) and actor.department_id):
         raise PermissionDenied(_("只有部门数据专员或负责人可以提交共享申请"))
     entry = (
-        CatalogEntry.objects.filter(pk=_int(entry_id) or 0, state=EntryState.APPROVED, is_secret=False)
+        CatalogEntry.objects.filter(pk=int_or_none(entry_id) or 0, state=EntryState.APPROVED, is_secret=False)
         .select_related("provider").first()
     )
     if entry is None:
@@ -425,7 +420,7 @@ def _require_security_admin(actor: User) -> None:
 def _lock_client(actor: User, client_pk) -> ApiClient:
     _require_security_admin(actor)
     client = (
-        ApiClient.objects.restrict(actor).filter(pk=_int(client_pk) or 0)
+        ApiClient.objects.restrict(actor).filter(pk=int_or_none(client_pk) or 0)
         .select_related("department").select_for_update(of=("self",)).first()
     )
     if client is None:
@@ -438,7 +433,7 @@ def api_client_register(
 ) -> tuple[ApiClient, str]:
     """A security admin registers a department's system; returns (client, secret to show once)."""
     _require_security_admin(actor)
-    department = Department.objects.filter(pk=_int(department_id) or 0, is_active=True).first()
+    department = Department.objects.filter(pk=int_or_none(department_id) or 0, is_active=True).first()
     if department is None:
         raise PortalError(_("请选择部门"), errors={"department": [_("部门不存在或已停用")]})
     name = (name or "").strip()

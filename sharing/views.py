@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from catalog.choices import ExchangeMethod, ShareType
 from portal.choices import Role
 from portal.errors import NotFound, PermissionDenied, PortalError
+from portal.permissions import int_or_none
 from portal.shortcuts import role_required
 
 from . import selectors, services
@@ -35,13 +36,6 @@ from .interface import interface_spec
 from .models import Grant, SharingAttachment, SharingRequest
 from .permissions import access_request_by_id
 from .querysets import STAFF_ROLES
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _http(exc: PortalError):
@@ -238,7 +232,7 @@ def request_withdraw(request, pk: int):
 
 @login_required
 def attachment_download(request, pk: int):
-    att = SharingAttachment.objects.filter(pk=_int(pk) or 0).select_related("request").first()
+    att = SharingAttachment.objects.filter(pk=int_or_none(pk) or 0).select_related("request").first()
     if att is None or not SharingRequest.objects.restrict(request.user, "view").filter(pk=att.request_id).exists():
         raise Http404
     return FileResponse(att.file.open("rb"), as_attachment=True, filename=att.original_name)
