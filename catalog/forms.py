@@ -21,7 +21,7 @@ from .choices import (
     UpdateCycle,
     UpdateTrigger,
 )
-from .models import Classification
+from .models import ENTRY_FIELDS, Classification
 
 _SPLIT = re.compile(r"[\s,，、;；]+")
 
@@ -119,23 +119,7 @@ class EntryForm(BootstrapMixin, forms.Form):
 
     @staticmethod
     def initial_from_snapshot(values: dict) -> dict:
-        data = {
-            k: values.get(k)
-            for k in (
-                "name",
-                "summary",
-                "format_class",
-                "format_type",
-                "share_type",
-                "share_condition",
-                "no_share_basis",
-                "exchange_methods",
-                "open_type",
-                "open_condition",
-                "update_cycle",
-                "is_secret",
-            )
-        }
+        data = {k: values.get(k) for k in ENTRY_FIELDS if k not in ("classification", "related_codes")}
         data["classification"] = (
             Classification.objects.filter(code=values.get("classification")).values_list("pk", flat=True).first()
         )

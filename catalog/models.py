@@ -31,6 +31,25 @@ from .choices import (
 )
 from .querysets import CatalogEntryQuerySet, DemandItemQuerySet, ResponsibilityItemQuerySet, UpdateCaseQuerySet
 
+# The entry fields a department fills in (values dict keys); the rest is set by the services.
+ENTRY_FIELDS = (
+    "classification",
+    "name",
+    "summary",
+    "format_class",
+    "format_type",
+    "share_type",
+    "share_condition",
+    "no_share_basis",
+    "exchange_methods",
+    "open_type",
+    "open_condition",
+    "update_cycle",
+    "related_codes",
+    "is_secret",
+)
+ITEM_FIELDS = ("name", "data_type", "length", "is_subject_key", "is_base_item", "description")
+
 
 class Classification(models.Model):
     """A node of the bureau-maintained 类/项/目/细目 tree; `code` is the whole 前段码 prefix down to it."""

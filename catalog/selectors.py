@@ -26,7 +26,7 @@ from .choices import (
     ShareType,
     UpdateCycle,
 )
-from .models import CatalogEntry, CatalogUpdateCase, DataItem, DemandItem, ResponsibilityItem
+from .models import ENTRY_FIELDS, CatalogEntry, CatalogUpdateCase, DataItem, DemandItem, ResponsibilityItem
 from .querysets import county_region_id, is_head_of
 from .search import search_entries
 
@@ -152,21 +152,8 @@ def display_value(field: str, value: Any) -> str:
     return str(value)
 
 
-_DIFF_FIELDS = (
-    "classification",
-    "name",
-    "summary",
-    "format_class",
-    "format_type",
-    "share_type",
-    "share_condition",
-    "no_share_basis",
-    "exchange_methods",
-    "open_type",
-    "open_condition",
-    "update_cycle",
-    "related_codes",
-)
+# What a version diff compares: every filed field but the secrecy flag (a published entry is never secret).
+_DIFF_FIELDS = tuple(f for f in ENTRY_FIELDS if f != "is_secret")
 
 
 def version_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

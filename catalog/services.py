@@ -45,6 +45,8 @@ from .choices import (
     UpdateTrigger,
 )
 from .models import (
+    ENTRY_FIELDS,
+    ITEM_FIELDS,
     CatalogEntry,
     CatalogEntryVersion,
     CatalogReview,
@@ -63,24 +65,6 @@ BUREAU_REVIEW_DAYS = 5  # the bureau's review of a filed entry
 UPDATE_APPLY_DAYS = 10  # R10.1
 UPDATE_REVIEW_DAYS = 5  # R10.2
 
-# The entry fields a department fills in (values dict keys); the rest is set by the services.
-ENTRY_FIELDS = (
-    "classification",
-    "name",
-    "summary",
-    "format_class",
-    "format_type",
-    "share_type",
-    "share_condition",
-    "no_share_basis",
-    "exchange_methods",
-    "open_type",
-    "open_condition",
-    "update_cycle",
-    "related_codes",
-    "is_secret",
-)
-ITEM_FIELDS = ("name", "data_type", "length", "is_subject_key", "is_base_item", "description")
 _TEXT_LIMITS = {"name": 200, "format_type": 100}
 CODE_PATTERN = re.compile(r"^[1-3][0-9]{0,15}/[0-9A-Z]{1,47}$")
 
