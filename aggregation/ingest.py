@@ -769,6 +769,7 @@ WITH ins AS (
     SELECT %(ds)s, s.key_hash, s.key_enc, s.data, s.row_hash, 1, %(now)s, %(now)s
       FROM {stage} s
      WHERE NOT EXISTS (SELECT 1 FROM aggregation_record r WHERE r.dataset_id = %(ds)s AND r.key_hash = s.key_hash)
+     ORDER BY s.key_hash  -- in index order: the unique index's pages fill one after the other, not at random
     RETURNING id{ins_data}
 ), hist AS (
     INSERT INTO aggregation_recordhistory (record_id, dataset_id, op, before, after, actor_id, job_id, reason,
