@@ -25,3 +25,6 @@ class SecurityConfig(AppConfig):
 
     def ready(self):
         checks.register(field_keys_check)
+        # Connects the receivers that invalidate the signed-call client cache on every save of an API client or a
+        # department, in every process (web, worker, shell), not only in those that happen to import it.
+        from security import signing  # noqa: F401

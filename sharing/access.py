@@ -11,21 +11,29 @@ moment of the read; nothing caches a yes. Status codes, decided once here:
   and no other grant covers the call);
 - the entry does not offer the exchange method at all → 403 `method_not_offered`;
 - an item name the entry does not have → 400 `invalid`.
+
+A data call reads everything the policy looks at in ONE statement (`entry_for_read`: the entry with its provider,
+classification and dataset, the declared items and the calling department's grants) and passes the items and grants
+on as `ReadFacts`; they are read afresh by every call, so a grant revoked or run out is refused by the next call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.choices import EntryState, ExchangeMethod, ShareType
-from catalog.models import CatalogEntry
+from catalog.models import CatalogEntry, Classification
 from portal.errors import NotFound, PortalError
 from portal.models import Department
+from security.signing import audit_actor  # also connects the API-client cache's invalidation in every process
 
 from .choices import GrantState
 from .models import Grant
@@ -69,6 +77,182 @@ class Permission:
         return self.grant.purpose if self.grant else ""
 
 
+@dataclass(frozen=True)
+class ReadFacts:
+    """The rest of read_permission's input, read in the statement that read the entry (`entry_for_read`).
+
+    `declared`: (name, is_base_item, data_type) of every item in position order; `grants`: the department's grants
+    on the entry, latest end first (the rows as they are at the moment of the call: nothing here is cached).
+    """
+
+    entry_id: int
+    department_id: int | None
+    declared: tuple[tuple[str, bool, str], ...]
+    grants: tuple[Grant, ...]
+
+    def applies(self, entry: CatalogEntry, department: Department) -> bool:
+        return self.entry_id == entry.pk and self.department_id is not None and self.department_id == department.pk
+
+
+# ---------------------------------------------------------------------------------------- the one statement
+
+
+def _prepares() -> bool:
+    return connection.vendor == "postgresql" and settings.PORTAL.get("PREPARED_READS", True)
+
+
+@cache
+def _cursor_classes():
+    """(psycopg cursor that prepares, Django's debug wrapper that logs its statements): built once per process."""
+    from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
+    from django.db.backends.utils import CursorWrapper
+
+    class PreparingCursor(ServerBindingCursor):
+        """Server-side parameters, statement prepared on first use (psycopg keeps up to 100 per connection)."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+
+    class LoggingWrapper(CursorDebugWrapper):
+        """Logs the statement with its parameters (psycopg keeps no client-side text of a prepared statement)."""
+
+        def execute(self, sql, params=None):
+            with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+                return CursorWrapper.execute(self, sql, params)
+
+    return PreparingCursor, LoggingWrapper
+
+
+def read_cursor():
+    """A cursor of the default connection for the data calls' hot reads, whose statements PostgreSQL plans once per
+    connection instead of once per call (planning the entry statement cost 3× executing it).
+
+    Django disables prepared statements by default for the sake of transaction-pooling proxies (pgbouncer < 1.21);
+    the portal connects to PostgreSQL directly. PORTAL["PREPARED_READS"] = False turns this off. Only these cursors
+    prepare (Django's own cursors bind on the client and never do). Wrapped like every Django cursor: errors
+    translated, statements logged when Django logs queries.
+    """
+    if not _prepares():
+        return connection.cursor()
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, register_tzloader
+    from django.db.backends.utils import CursorWrapper
+    from psycopg.pq import Format
+
+    preparing, logging = _cursor_classes()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        conn = connection.connection
+        if conn.prepare_threshold is None:  # Django's "never": only an explicit prepare=True prepares now
+            conn.prepare_threshold = 2**31 - 1
+        raw = preparing(conn)
+        if connection.timezone != conn.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
+            register_tzloader(connection.timezone, raw)  # as DatabaseWrapper.create_cursor does
+    return (logging if connection.queries_logged else CursorWrapper)(raw, connection)
+
+
+class _Reader:
+    """SELECT list of one model's concrete columns and the instance from them (the ORM's own field converters)."""
+
+    def __init__(self, model, alias: str):
+        self.model = model
+        fields = model._meta.concrete_fields
+        qn = connection.ops.quote_name
+        self.sql = ", ".join(f"{alias}.{qn(f.column)}" for f in fields)
+        self.width = len(fields)
+        self.attnames = [f.attname for f in fields]
+        self.converters = []
+        for n, f in enumerate(fields):
+            col = f.get_col(alias)
+            convs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if convs:
+                self.converters.append((n, col, convs))
+
+    def build(self, values: list):
+        for n, col, convs in self.converters:
+            for conv in convs:
+                values[n] = conv(values[n], col, connection)
+        return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, values)
+
+
+# The grant columns the policy and the audit read (in the model's field order, as Model.from_db takes them); the
+# others stay deferred.
+_GRANT_FIELDS = ("id", "consumer_id", "entry_id", "items", "purpose", "methods", "valid_from", "valid_to", "state")
+
+_ENTRY_SQL = """
+SELECT {columns},
+       (SELECT json_agg(json_build_array(i.name, i.is_base_item, i.data_type) ORDER BY i.position)
+          FROM catalog_dataitem i
+         WHERE i.entry_id = e.id),
+       (SELECT json_agg(json_build_array(g.id, g.items, g.purpose, g.methods, g.valid_from, g.valid_to, g.state)
+                        ORDER BY g.valid_to DESC, g.id DESC)
+          FROM sharing_grant g
+         WHERE g.consumer_id = %s AND g.entry_id = e.id)
+  FROM catalog_catalogentry e
+  JOIN catalog_classification c ON c.id = e.classification_id
+  JOIN portal_department p ON p.id = e.provider_id
+  LEFT JOIN aggregation_dataset d ON d.entry_id = e.id
+ WHERE {where}
+ ORDER BY e.id
+ LIMIT 1"""
+
+
+@cache
+def _statement(by: str):
+    """(readers, SQL) of entry_for_read, built once per process; `by` is "id" or "code"."""
+    from aggregation.models import Dataset
+
+    readers = (_Reader(CatalogEntry, "e"), _Reader(Classification, "c"), _Reader(Department, "p"),
+               _Reader(Dataset, "d"))
+    where = {"id": "e.id = %s", "code": "e.code = %s"}[by]
+    return readers, _ENTRY_SQL.format(columns=", ".join(r.sql for r in readers), where=where)
+
+
+def entry_for_read(*, pk: int | None = None, code: str | None = None,
+                   department_id: int | None = None) -> tuple[CatalogEntry | None, ReadFacts | None]:
+    """The entry by id or code, whatever its state, with its provider, classification and dataset loaded (as
+    `select_related` would), and the ReadFacts of `department_id` on it — one statement, nothing cached."""
+    readers, sql = _statement("id" if pk is not None else "code")
+    with read_cursor() as cur:
+        cur.execute(sql, [department_id, pk if pk is not None else code])
+        row = cur.fetchone()
+    if row is None:
+        return None, None
+    values, at = list(row), 0
+    parts = []
+    for reader in readers:
+        parts.append(values[at:at + reader.width])
+        at += reader.width
+    items, grants = values[at], values[at + 1]
+    entry_reader, class_reader, provider_reader, dataset_reader = readers
+    entry = entry_reader.build(parts[0])
+    meta = CatalogEntry._meta
+    meta.get_field("classification").set_cached_value(entry, class_reader.build(parts[1]))
+    meta.get_field("provider").set_cached_value(entry, provider_reader.build(parts[2]))
+    if parts[3][0] is None:
+        meta.get_field("dataset").set_cached_value(entry, None)  # entry.dataset raises DoesNotExist, as usual
+    else:
+        dataset = dataset_reader.build(parts[3])
+        meta.get_field("dataset").set_cached_value(entry, dataset)
+        dataset_reader.model._meta.get_field("entry").set_cached_value(dataset, entry)
+    facts = ReadFacts(
+        entry_id=entry.pk,
+        department_id=department_id,
+        declared=tuple((name, bool(base), data_type) for name, base, data_type in items or ()),
+        grants=tuple(
+            Grant.from_db(DEFAULT_DB_ALIAS, _GRANT_FIELDS,
+                          [gid, department_id, entry.pk, g_items, purpose, methods, dt.date.fromisoformat(start),
+                           dt.date.fromisoformat(end), state])
+            for gid, g_items, purpose, methods, start, end, state in grants or ()
+        ),
+    )
+    return entry, facts
+
+
+# ---------------------------------------------------------------------------------------- the policy
+
+
 def _local_day(at: dt.datetime | None) -> dt.date:
     return timezone.localdate(at) if at is not None else timezone.localdate()
 
@@ -80,18 +264,25 @@ def read_permission(
     items: list[str] | None,
     method: str,
     at: dt.datetime | None = None,
+    facts: ReadFacts | None = None,
 ) -> Permission:
     """Which of `items` (None: all the department may read) `department` may read from `entry` by `method` at `at`.
 
     Raises NotFound (404) for an unpublished entry, PortalError `invalid` for unknown items or method,
     MethodNotOffered, NoGrant and GrantExpired (403) for calls outside a grant. Base data items are
     always readable (R19.2); unconditional entries are readable whole without a request (R19.1).
+    `facts`: the items and grants as `entry_for_read` read them with the entry (otherwise they are queried here).
     """
     if entry.state != EntryState.APPROVED or entry.is_secret:
         raise NotFound()
     if method not in ExchangeMethod.values:
         raise PortalError(_("未知的共享方式"), code="invalid", errors={"method": [_("未知的共享方式")]})
-    declared = list(entry.items.order_by("position").values_list("name", "is_base_item"))
+    if facts is not None and not facts.applies(entry, department):
+        facts = None
+    if facts is not None:
+        declared = [(name, base) for name, base, _type in facts.declared]
+    else:
+        declared = list(entry.items.order_by("position").values_list("name", "is_base_item"))
     all_names = [name for name, _base in declared]
     if items is not None:
         if not items:
@@ -119,9 +310,10 @@ def read_permission(
         return Permission(entry, department, method, tuple(wanted), None, "unconditional")
 
     day = _local_day(at)
-    grants = list(
-        Grant.objects.filter(consumer=department, entry=entry).order_by("-valid_to", "-id")
-    )
+    if facts is not None:
+        grants = list(facts.grants)
+    else:
+        grants = list(Grant.objects.filter(consumer=department, entry=entry).order_by("-valid_to", "-id"))
     valid = [g for g in grants if g.is_valid_on(day) and method in g.methods]
     if items is None:
         # Default projection: the base items plus what the widest valid grant covers.
@@ -169,6 +361,7 @@ def authorize_read(
     method: str,
     purpose: str = "",
     at: dt.datetime | None = None,
+    facts: ReadFacts | None = None,
 ) -> Permission:
     """read_permission for the caller of a data call (a person or an API client), auditing every refusal.
 
@@ -179,13 +372,12 @@ def authorize_read(
     """
     from portal import audit
     from portal.choices import AuditResult
-    from security.signing import audit_actor
 
     department = getattr(user, "department", None)
     try:
         if department is None:
             raise NoGrant(_("调用者不属于任何部门"))
-        return read_permission(department=department, entry=entry, items=items, method=method, at=at)
+        return read_permission(department=department, entry=entry, items=items, method=method, at=at, facts=facts)
     except PortalError as exc:
         audit.record(
             **audit_actor(user),

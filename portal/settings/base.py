@@ -197,6 +197,9 @@ PORTAL = {
     "REMINDER_WORKING_DAYS": 2,
     # The sealer chains at most this many audit events per transaction.
     "AUDIT_SEAL_BATCH": 5000,
+    # The data calls' hot reads as server-side prepared statements (sharing.access.read_cursor). Turn off behind a
+    # transaction-pooling proxy that cannot keep them (pgbouncer before 1.21 in transaction mode).
+    "PREPARED_READS": env.bool("PORTAL_PREPARED_READS", default=True),
 }
 
 LOGGING = {

@@ -214,24 +214,32 @@ def test_uppercase_hex_signature_is_accepted(api_client, api_client_row):
 
 
 def test_replay_guard_down_fails_closed(signed_get, monkeypatch):
+    import socket
+
+    import redis
+
     from security import signing
 
-    def broken(*args, **kwargs):
-        raise ConnectionError("redis down")
-
-    monkeypatch.setattr(signing.cache, "add", broken)
+    with socket.socket() as s:  # a port where nothing listens: a real connection failure
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dead = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    monkeypatch.setattr(signing, "_store", lambda: dead)
     response = signed_get()
     assert response.status_code == 503 and response.json()["code"] == "unavailable"
 
 
-def test_throttle_store_down_fails_open(signed_get, monkeypatch):
-    from security.signing import ClientRateThrottle
+def test_throttle_store_down_fails_open(signed_get, api_client_row):
+    from django.core.cache import cache
 
-    def broken(*args, **kwargs):
-        raise ConnectionError("redis down")
+    from security import signing
 
-    monkeypatch.setattr(ClientRateThrottle.cache, "get", broken)
-    # cache.add (nonce) still works: only the throttle's reads fail
+    # The counter's commands fail (INCR of a value that is not a number), the nonce's SET NX in the same round trip
+    # still works: the call goes through.
+    client, _secret = api_client_row
+    window = int(time.time() // signing.RATE_WINDOW_SECONDS)
+    for w in (window, window + 1):
+        cache.set(signing._rate_name(client.client_id, w), "not a number", timeout=120)
     assert signed_get().status_code == 200
 
 
