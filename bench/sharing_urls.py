@@ -3,7 +3,9 @@
 - /bench/baseline/lookup/<key>/ — a minimal DRF endpoint: no auth, one indexed lookup (blind index), one audit
   insert, the stored JSON returned as is (the online-query baseline);
 - /bench/baseline/pull/?after=<id>&limit=n — a minimal raw-SQL JSON endpoint: keyset query + serialisation of
-  the projected clear items, no auth, no audit (the pull baseline).
+  the projected clear items, no auth, no audit (the pull baseline). `id > after` beside the row comparison makes
+  (dataset_id, after) the index scan's start key (with `dataset_id = d` alone as the first column's key, the scan
+  starts at the dataset's first entry and its cost grows with the depth: see sharing.data_api.records_queryset).
 """
 
 import json
@@ -43,8 +45,8 @@ def pull(request):
     with connection.cursor() as cur:
         cur.execute(
             "SELECT id, data, updated_at FROM aggregation_record WHERE dataset_id = %s AND deleted_at IS NULL"
-            " AND (dataset_id, id) > (%s, %s) ORDER BY dataset_id, id LIMIT %s",
-            [DATASET_ID, DATASET_ID, after, limit])
+            " AND id > %s AND (dataset_id, id) > (%s, %s) ORDER BY dataset_id, id LIMIT %s",
+            [DATASET_ID, after, DATASET_ID, after, limit])
         rows = cur.fetchall()
     results = []
     for _rid, data, updated_at in rows:

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
@@ -141,6 +142,24 @@ class FieldCipher:
         try:
             raw = _b64decode(body)
             return aes.decrypt(raw[:12], raw[12:], None).decode()
+        except (InvalidTag, binascii.Error, ValueError) as exc:
+            raise DecryptionError("token does not authenticate") from exc
+
+    def raw_decryptors(self) -> dict[str, Callable[[bytes, bytes, None], bytes]]:
+        """kid → `AESGCM.decrypt(nonce, sealed, None)` of every listed key, for bulk readers that parse tokens
+        themselves (same format and semantics as `decrypt`; InvalidTag when a value does not authenticate)."""
+        return {kid: aes.decrypt for kid, aes in self._by_kid.items()}
+
+    def open_many(self, bodies: list) -> list[bytes]:
+        """The plaintext bytes of many tokens of the CURRENT key, in one interpreter frame. Each is given as its
+        body (the token after "<kid>:") in standard base64 (`-_` → `+/`) and padded; `=` beyond the padding is
+        ignored, so appending "==" to every body will do. All or nothing: DecryptionError when any body does not
+        decode or authenticate (the caller then decides value by value). A bulk read (the CSV export) spends most
+        of its time here: ≈ 1 µs a value, nearly all of it `AESGCM.decrypt` (a cipher context per call)."""
+        decrypt = self._current.decrypt
+        a2b = binascii.a2b_base64
+        try:
+            return [decrypt(raw[:12], raw[12:], None) for raw in map(a2b, bodies)]
         except (InvalidTag, binascii.Error, ValueError) as exc:
             raise DecryptionError("token does not authenticate") from exc
 

@@ -3,11 +3,11 @@
 The caller's slice — the items the grant policy allows (`fields`, default all readable), exact filters and
 `since` as in the pull — streamed in constant memory:
 
-- rows come from a PostgreSQL server-side cursor (`QuerySet.iterator(chunk_size=…)`: a named cursor, WITH HOLD
-  outside a transaction), 2 000 at a time; each chunk is rendered, flagged (R14.4) and written out before the
-  next one is fetched, so memory does not grow with the number of rows;
-- CSV is produced chunk by chunk into the response; XLSX through openpyxl's write-only workbook (rows go to
-  its temporary XML file, not to memory) into a temporary file, which is then streamed in 64 KiB blocks.
+- CSV: one `COPY (SELECT …) TO STDOUT` of the slice, read off the connection and written out 2 000 rows at a
+  time (see "CSV body" below), so memory does not grow with the number of rows;
+- XLSX: rows from a PostgreSQL server-side cursor (`QuerySet.iterator(chunk_size=…)`), 2 000 at a time, rendered
+  and flagged (R14.4) through openpyxl's write-only workbook (rows go to its temporary XML file, not to memory)
+  into a temporary file, which is then streamed in 64 KiB blocks.
 
 Masking is the pull's (sharing.data_api: items named in the grant in full, other personal items masked).
 Trace (R25.1 "bulk files carry a trace of who, which grant, when"): a trace id (also in the audit event),
@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import binascii
 import csv
-import functools
 import io
 import itertools
 import re
+import secrets
+import select
 import tempfile
 import uuid
 
@@ -126,41 +127,80 @@ def csv_stream(call: DataCall, trace: dict, *, bom: bool, counter: _Counter):
 # --------------------------------------------------------------------------------------------- CSV body
 #
 # The rows come from ONE `COPY (SELECT …) TO STDOUT (FORMAT csv)` of the slice in keyset order (the pull's
-# query, `records_queryset`, deleted rows left out): PostgreSQL renders the clear items — projection,
-# formula-injection guard (`_cell`), quoting — so a slice with nothing to decrypt or mask is passed through as
-# it comes, joined into blocks of CHUNK_ROWS rows (≈ 100–500 KiB; one CopyData message is one row, and a
-# response write per row would cost more than the COPY itself). Items to decrypt (and mask) are selected as
-# their stored tokens and rendered in Python on the bytes of each row: AES-GCM with the key ring resolved
-# once, the masking of `RowRenderer`, then `_cell` and CSV quoting. The R14.4 flag column comes from the open
-# verification cases of the dataset, read once before the stream.
+# query, `records_queryset`, deleted rows left out), read straight off the connection (`_copy_blocks`: libpq's
+# CopyData messages — one per row — appended to one buffer, CHUNK_ROWS rows a block; a response write per row
+# would cost more than the COPY itself). PostgreSQL selects each clear item as it is stored (`data ->> item`: the
+# raw COPY's own work), and each block is then finished in a few passes over its bytes in C:
 #
-# Same output as `csv.writer` over `_cell(value)`: both quote a field holding `,` `"` CR or LF (PostgreSQL's
-# CSV quoting rule is the csv module's QUOTE_MINIMAL); an empty or missing value is an empty unquoted field
-# (NULLIF(…, '')); PostgreSQL's LF line ends become CRLF (row by row when a block holds a quoted field, which
-# may hold a line break of its own). Stored values are the cleaned strings of ingestion and push
-# (aggregation.validation). `str.isdigit` after a leading `-` is the set of code points for which it holds.
+# - CSV quoting is PostgreSQL's, which is the csv module's QUOTE_MINIMAL (a field holding `,` `"` CR or LF is
+#   quoted), so a block whose bytes hold no `"` has nothing quoted, no empty string (PostgreSQL writes '' as `""`;
+#   ours, like a missing value, is an empty unquoted field) and no line break inside a value: its LF line ends
+#   become CRLF by one `bytes.replace`;
+# - the formula-injection guard (`_cell`: `'` before a value starting with = + @ TAB CR, or with - unless a digit
+#   follows) is needed only where a field starts with one of those: one `bytes.translate` maps every field
+#   separator (`,` and LF) to `,` and every such first character to `=`, so `,=` (or `=` first) finds them all;
+# - a block with either (a `"` anywhere, or a field starting with a guarded character — a negative number
+#   included) is rendered row by row instead (`_Blocks.careful`): parsed where a row holds a quote, guarded and
+#   re-quoted field by field, CRLF after each row.
+#
+# Items to decrypt (and mask) come as stored too, each cell between two markers (`%s || value || %s`; the marker
+# is random per download: `\x1f` + 12 hex digits + `\x1f`, nothing CSV quotes), so a block without quotes split
+# on the marker holds the row-major cells at its odd positions and the clear text between them at its even ones
+# (a marker count other than two per cell — a value holding the marker — sends the block row by row). Each
+# column of cells is then rendered at once (`_Blocks.column`): when every non-empty value of the column is a token
+# of the current key (crypto's pattern without `=` padding: checked on the joined column by `count`, `replace`
+# and `translate`), the bodies go base64url → base64 in the same passes and are decrypted in one frame
+# (`FieldCipher.open_many`: ≈ 1 µs a value, the bulk of the work), masked, checked for the guard and quoting on
+# the joined values, and put back; anything else (another key's token, plain text in an encrypted item, a value
+# that does not authenticate, a clear item to mask) is rendered value by value exactly as before (`_Blocks.cell`:
+# a token of a known key is decrypted, any other value shown as it is, a token that does not authenticate is an
+# empty field). PostgreSQL does no per-value work beyond the raw COPY's (a guard, a token check or a base64 step
+# in SQL cost more than the COPY itself: its regex ≈ 10 µs a token). The R14.4 flag column comes from the open
+# verification cases of the dataset, read once before the stream. Stored values are the cleaned strings of
+# ingestion and push (aggregation.validation).
 
 MAX_BLOCK = 1024 * 1024  # a block is CHUNK_ROWS rows (≈ 100–500 KiB), or less when rows are wide
-# `_cell` in SQL, cheapest test first: a first character from A (65) up, or one of . / 0-9 : ; < (46–60), needs
-# nothing; otherwise the prefix for = + @ TAB CR, and for - unless a digit follows; '' becomes NULL (unquoted).
-_GUARDED = ("CASE WHEN ascii({v}) >= 65 THEN {v} WHEN ascii({v}) BETWEEN 46 AND 60 THEN {v} ELSE NULLIF(CASE "
-            "ascii({v}) WHEN 61 THEN '''' || {v} WHEN 43 THEN '''' || {v} WHEN 64 THEN '''' || {v} WHEN 9 THEN "
-            "'''' || {v} WHEN 13 THEN '''' || {v} WHEN 45 THEN CASE WHEN ascii(substr({v}, 2, 1)) "
-            "= ANY('{digits}'::int[]) THEN {v} ELSE '''' || {v} END ELSE {v} END, '') END")
 _TOKEN_B = re.compile(rb"^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9_-]{38,}={0,2}$")
 _NEEDS_QUOTES = re.compile(rb'[,"\r\n]')
 _FORMULA_BYTES = tuple(h.encode() for h in _FORMULA_HEAD)
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
-@functools.cache
-def _digits() -> str:
-    """The code points `str.isdigit` accepts (ASCII and others: full-width, superscripts, …) as an SQL array."""
-    return "{" + ",".join(str(i) for i in range(0x110000) if chr(i).isdigit()) + "}"
+def _standard_table() -> bytes:
+    """base64url → standard base64 (`-_` → `+/`), any other byte → `!`; NUL (the separator of joined values) stays."""
+    table = bytearray(b"!" * 256)
+    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789\x00":
+        table[c] = c
+    table[ord("-")], table[ord("_")] = ord("+"), ord("/")
+    return bytes(table)
 
 
-def _copy_sql(call: DataCall, python_items: set[str]) -> tuple[str, list]:
-    """COPY of the slice: one column per projected item (clear ones rendered), then the R14.4 flag."""
+_TO_STANDARD = _standard_table()
+_PADDING = (b"", b"===", b"==", b"=")
+
+
+def _scan_table(separators: bytes, heads: bytes, quoting: bytes = b"") -> bytes:
+    """A `bytes.translate` table: field separators → `,`, guarded first characters → `=`, `quoting` → `Q`,
+    everything else → `.`."""
+    table = bytearray(b"." * 256)
+    for c in separators:
+        table[c] = ord(",")
+    for c in heads:
+        table[c] = ord("=")
+    for c in quoting:
+        table[c] = ord("Q")
+    return bytes(table)
+
+
+# PostgreSQL's CSV rows (CR is quoted, so it never starts an unquoted field; a block with a quote is not scanned).
+_ROW_SCAN = _scan_table(b",\n", b"=+@\t-")
+# Decrypted values joined by NUL (which no text holds).
+_VALUE_SCAN = _scan_table(b"\x00", b"=+@\t-", b',"\r\n')
+
+
+def _copy_sql(call: DataCall, python_items: set[str], marker: str) -> tuple[str, list]:
+    """COPY of the slice: one column per projected item as stored (marked when rendered in Python), then the R14.4
+    flag."""
     from django.db.models import TextField
     from django.db.models.expressions import RawSQL
 
@@ -169,63 +209,84 @@ def _copy_sql(call: DataCall, python_items: set[str]) -> tuple[str, list]:
     qs = records_queryset(call)
     if call.since is not None:
         qs = qs.filter(deleted_at__isnull=True)
-    aliases = {f"c{i}": RawSQL('"aggregation_record"."data" ->> %s', (name,), output_field=TextField())
-               for i, name in enumerate(call.projection)}
-    inner, params = qs.annotate(**aliases).values_list("id", *aliases).query.sql_with_params()
     flagged = sorted(VerificationCase.objects.filter(dataset_id=call.dataset.pk, state=VerificationState.OPEN)
                      .values_list("record_id", flat=True).distinct())
-    cols = []
-    for i, name in enumerate(call.projection):
-        v = f's."c{i}"'
-        cols.append(f"NULLIF({v}, '')" if name in python_items else _GUARDED.format(v=v, digits=_digits()))
-    cols.append("CASE WHEN s.id = ANY('{" + ",".join(str(int(i)) for i in flagged) + "}'::bigint[]) THEN '是' END"
-                if flagged else "NULL")
-    # OFFSET 0 keeps the subquery (and its keyset order) as it is, so each item is extracted once.
-    sql = f"COPY (SELECT {', '.join(cols)} FROM ({inner} OFFSET 0) s) TO STDOUT (FORMAT csv)"  # noqa: S608 — our SQL; values are params
-    return sql, list(params)
+    flag = ("CASE WHEN {id} = ANY('{{" + ",".join(str(int(i)) for i in flagged) + "}}'::bigint[]) THEN '是' END"
+            if flagged else "NULL")
+    item = '"aggregation_record"."data" ->> %s'
+    columns = {f"c{i}": RawSQL(f"%s || COALESCE({item}, '') || %s" if name in python_items else item,  # noqa: S611
+                               (marker, name, marker) if name in python_items else (name,), output_field=TextField())
+               for i, name in enumerate(call.projection)}  # a marked cell's NULL is its empty value
+    columns["flag"] = RawSQL(flag.format(id='"aggregation_record"."id"'), (), output_field=TextField())  # noqa: S611 — ids are ints
+    inner, params = qs.annotate(**columns).values_list(*columns).query.sql_with_params()
+    return f"COPY ({inner}) TO STDOUT (FORMAT csv)", list(params)
+
+
+def _copy_blocks(conn):
+    """The COPY's rows in blocks: (bytes of up to CHUNK_ROWS rows, each ending in LF; their number).
+
+    psycopg's `Copy.read()` costs ≈ 0.7 µs a row (a generator and a wait per CopyData message); this reads the
+    messages off libpq directly (`PGconn.get_copy_data`, non-blocking, waiting on the socket only when nothing
+    is buffered) and takes the COPY's final result as psycopg does. Called inside `cursor.copy(…)`, which still
+    cancels and drains the COPY when the stream is closed early."""
+    from psycopg import errors, pq
+
+    pgconn = conn.pgconn
+    get = pgconn.get_copy_data
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN)
+    wait = poller.poll
+    consume = pgconn.consume_input
+    buffer = bytearray()
+    rows = 0
+    while True:
+        size, data = get(1)
+        if size > 0:
+            buffer += data
+            rows += 1
+            if rows == CHUNK_ROWS or len(buffer) >= MAX_BLOCK:
+                yield bytes(buffer), rows
+                buffer.clear()
+                rows = 0
+        elif size == 0:  # nothing buffered yet
+            wait()
+            consume()
+        else:  # -1: the COPY is over; its result says how
+            break
+    results = []
+    while True:
+        while pgconn.is_busy():
+            wait()
+            consume()
+        result = pgconn.get_result()
+        if result is None:
+            break
+        results.append(result)
+    failed = [r for r in results if r.status != pq.ExecStatus.COMMAND_OK]
+    if failed:
+        raise errors.error_from_result(failed[0], encoding=conn.info.encoding)
+    if rows:
+        yield bytes(buffer), rows
 
 
 def _csv_body(call: DataCall, counter: _Counter):
     from django.db import connection
 
     python_items = {n for n in call.projection if n in call.encrypted or n in call.mask_kinds}
-    sql, params = _copy_sql(call, python_items)
+    marker = "\x1f" + secrets.token_hex(6) + "\x1f"
+    sql, params = _copy_sql(call, python_items, marker)
     connection.ensure_connection()
-    cursor = connection.connection.cursor()
+    conn = connection.connection
+    cursor = conn.cursor()
+    blocks = _Blocks(call, python_items, marker.encode())
+    render = blocks.rendered if python_items else blocks.passed
     try:
-        with cursor.copy(sql, params) as copy:
-            if python_items:
-                yield from _rendered_blocks(call, copy, python_items, counter)
-            else:
-                yield from _passed_blocks(copy, counter)
+        with cursor.copy(sql, params):
+            for block, rows in _copy_blocks(conn):
+                counter.rows += rows
+                yield render(block, rows)
     finally:
         cursor.close()
-
-
-def _crlf(rows: list) -> bytes:
-    """Rows of PostgreSQL (each ending in LF) as CSV rows with CRLF line ends."""
-    block = b"".join(rows)
-    if b'"' not in block:
-        return block.replace(b"\n", b"\r\n")  # no quoted field, so no line break inside a value
-    return b"".join([bytes(row[:-1]) + b"\r\n" for row in rows])
-
-
-def _passed_blocks(copy, counter: _Counter):
-    rows: list = []
-    append = rows.append
-    size = 0
-    for row in copy:
-        append(row)
-        size += len(row)
-        if len(rows) == CHUNK_ROWS or size >= MAX_BLOCK:
-            counter.rows += len(rows)
-            yield _crlf(rows)
-            rows = []
-            append = rows.append
-            size = 0
-    if rows:
-        counter.rows += len(rows)
-        yield _crlf(rows)
 
 
 def _quoted(value: bytes) -> bytes:
@@ -247,79 +308,160 @@ def _guarded(value: bytes) -> bytes:
     return value
 
 
-_PADDING = (b"", b"===", b"==", b"=")
+def _finished(value: bytes) -> bytes:
+    """A value's CSV field: guarded (`_cell`), then quoted if needed."""
+    if value.startswith(_FORMULA_BYTES) or value.startswith(b"-"):
+        value = _guarded(value)
+    return _quoted(value)
 
 
-def _rendered_blocks(call: DataCall, copy, python_items: set[str], counter: _Counter):
-    """Decrypt (and mask) the token columns of each row; the clear columns stay as PostgreSQL rendered them.
+def _rows_of(block: bytes) -> list[bytes]:
+    """The rows of a block (each without its LF): lines joined again where a LF sits inside a quoted field (odd
+    number of quotes so far — PostgreSQL doubles a quote inside a field, so the parity says where one is)."""
+    rows: list[bytes] = []
+    pending = b""
+    inside = False
+    for line in block.split(b"\n")[:-1]:
+        pending = pending + b"\n" + line if inside else line
+        if line.count(b'"') & 1:
+            inside = not inside
+        if not inside:
+            rows.append(pending)
+    if inside:  # pragma: no cover — PostgreSQL closes its quotes
+        raise ValueError("unexpected COPY row")
+    return rows
 
-    A stored value of an encrypted item is decrypted when it is a token of a known key (`crypto.is_encrypted`),
-    shown as it is otherwise, and empty when the token does not authenticate (as `RowRenderer.values`)."""
-    from cryptography.exceptions import InvalidTag
 
-    from security import crypto
-    from security.masking import mask
+class _Blocks:
+    """Turns the COPY's blocks into the download's CSV bytes (see the comment above `MAX_BLOCK`)."""
 
-    ring = {kid.encode(): aes.decrypt for kid, aes in crypto.cipher()._by_kid.items()}
-    ring_get = ring.get
-    a2b = binascii.a2b_base64
-    token_match = _TOKEN_B.match
-    from_urlsafe = _FROM_URLSAFE
-    padding = _PADDING
-    needs_quotes = _NEEDS_QUOTES.search
-    formula = _FORMULA_BYTES
-    columns = [(i, call.mask_kinds.get(name), name in call.encrypted)
-               for i, name in enumerate(call.projection) if name in python_items]
-    raw_columns = {i for i, _kind, _enc in columns}
-    width = len(call.projection) + 1
-    failures = (InvalidTag, binascii.Error, ValueError)
+    def __init__(self, call: DataCall, python_items: set[str], marker: bytes):
+        from security import crypto
 
-    def parsed(row: bytes) -> list[bytes]:
-        """A row holding a quoted field: parsed; token columns unquoted, clear columns re-quoted as rendered."""
-        values = next(csv.reader(io.StringIO(row.decode())))
-        return [value.encode() if i in raw_columns else _quoted(value.encode()) for i, value in enumerate(values)]
+        cipher = crypto.cipher()
+        self.open_many = cipher.open_many
+        self.ring = {kid.encode(): dec for kid, dec in cipher.raw_decryptors().items()}
+        self.prefix = cipher.current_kid.encode() + b":"
+        self.marker = marker
+        self.width = len(call.projection) + 1
+        # (position in the row, masking kind, encrypted) of each marked column, in row order.
+        self.columns = [(i, call.mask_kinds.get(name), name in call.encrypted)
+                        for i, name in enumerate(call.projection) if name in python_items]
 
-    out: list[bytes] = []
-    append = out.append
-    size = 0
-    n = 0
-    for row in copy:
-        row = bytes(row)
-        fields = parsed(row) if b'"' in row else row[:-1].split(b",")
-        if len(fields) != width:  # pragma: no cover — a column count PostgreSQL does not send
-            raise ValueError("unexpected COPY row")
-        for i, kind, encrypted in columns:
-            value = fields[i]
-            if not value:
-                continue
-            if encrypted:
-                kid, _sep, body = value.partition(b":")
-                decrypt = ring_get(kid)
-                if decrypt is not None and token_match(value):
-                    try:
-                        raw = a2b(body.translate(from_urlsafe) + padding[len(body) & 3])
-                        value = decrypt(raw[:12], raw[12:], None)
-                    except failures:
-                        fields[i] = b""
-                        continue
-            if kind:
-                value = mask(value.decode(), kind).encode()
-            if value.startswith(formula) or value.startswith(b"-"):
-                value = _guarded(value)
-            fields[i] = b'"' + value.replace(b'"', b'""') + b'"' if needs_quotes(value) else value
-        line = b",".join(fields) + b"\r\n"
-        append(line)
-        size += len(line)
-        n += 1
-        if n == CHUNK_ROWS or size >= MAX_BLOCK:
-            counter.rows += n
-            yield b"".join(out)
-            out = []
-            append = out.append
-            size = n = 0
-    if out:
-        counter.rows += n
-        yield b"".join(out)
+    # ------------------------------------------------------------------ clear items only
+
+    def passed(self, block: bytes, rows: int) -> bytes:
+        scan = block.translate(_ROW_SCAN)
+        if b'"' in block or scan.startswith(b"=") or b",=" in scan:
+            return self.careful(block)
+        return block.replace(b"\n", b"\r\n")
+
+    # ------------------------------------------------------------------ with items to decrypt or mask
+
+    def rendered(self, block: bytes, rows: int) -> bytes:
+        if b'"' in block:
+            return self.careful(block)
+        parts = block.replace(b"\n", b"\r\n").split(self.marker)
+        width = len(self.columns)
+        if len(parts) != 2 * rows * width + 1:  # a value holding the marker
+            return self.careful(block)
+        # The clear fields are the text between the cells (each such text starts at a field separator, or at the
+        # block's start): scanned without the cells, which are most of the bytes.
+        scan = b"".join(parts[0::2]).translate(_ROW_SCAN)
+        if scan.startswith(b"=") or b",=" in scan:
+            return self.careful(block)
+        cells = parts[1::2]
+        for j, (_i, kind, encrypted) in enumerate(self.columns):
+            cells[j::width] = self.column(cells[j::width], kind, encrypted)
+        parts[1::2] = cells
+        return b"".join(parts)
+
+    def column(self, values: list[bytes], kind: str | None, encrypted: bool) -> list[bytes]:
+        """The CSV fields of one column's stored values in a block: tokens of the current key decrypted in bulk
+        when every non-empty value is one, value by value (`cell`) otherwise."""
+        from security import crypto
+        from security.masking import mask
+
+        if not encrypted:
+            return [self.cell(v, kind, encrypted) for v in values]
+        present = values if b"" not in values else [v for v in values if v]
+        bodies = self.bodies(present) if present else None
+        if bodies is None:
+            return [self.cell(v, kind, encrypted) for v in values]
+        try:
+            plain = self.open_many(bodies)
+        except crypto.DecryptionError:
+            return [self.cell(v, kind, encrypted) for v in values]
+        if kind:
+            plain = [mask(v.decode(), kind).encode() for v in plain]
+        scan = b"\x00".join(plain).translate(_VALUE_SCAN)
+        if b"Q" in scan or scan.startswith(b"=") or b",=" in scan:
+            plain = [_finished(v) for v in plain]
+        if present is values:
+            return plain
+        fields = iter(plain)
+        return [next(fields) if v else b"" for v in values]
+
+    def bodies(self, values: list[bytes]) -> list[bytes] | None:
+        """The bodies of `values` as standard base64 (`==` appended, which decoding tolerates) when every value is a
+        token of the current key (crypto's token pattern, without `=` padding), else None — in a few passes in C:
+        each value starts with "<current kid>:" and holds it once, the rest is base64url of ≥ 38 characters."""
+        prefix = self.prefix
+        joined = b"\x00".join(values)
+        if not joined.startswith(prefix) or joined.count(b"\x00" + prefix) != len(values) - 1:
+            return None
+        rest = joined.replace(prefix, b"")
+        if len(rest) != len(joined) - len(values) * len(prefix):
+            return None
+        standard = rest.translate(_TO_STANDARD)
+        if b"!" in standard:
+            return None
+        bodies = (standard.replace(b"\x00", b"==\x00") + b"==").split(b"\x00")
+        return bodies if min(map(len, bodies)) >= 38 + 2 else None
+
+    def cell(self, value: bytes, kind: str | None, encrypted: bool) -> bytes:
+        """One stored value's CSV field. A value of an encrypted item is decrypted when it is a token of a known
+        key (`crypto.is_encrypted`), shown as it is otherwise, and empty when the token does not authenticate (as
+        `RowRenderer.values`); masked items are masked after."""
+        from cryptography.exceptions import InvalidTag
+
+        from security.masking import mask
+
+        if not value:
+            return b""
+        if encrypted:
+            kid, _sep, body = value.partition(b":")
+            decrypt = self.ring.get(kid)
+            if decrypt is not None and _TOKEN_B.match(value):  # (`$` also matches before a final LF)
+                body = body.strip()  # as crypto.decrypt
+                try:
+                    raw = binascii.a2b_base64(body.translate(_FROM_URLSAFE) + _PADDING[len(body) & 3])
+                    value = decrypt(raw[:12], raw[12:], None)
+                except (InvalidTag, binascii.Error, ValueError):
+                    return b""
+        if kind:
+            value = mask(value.decode(), kind).encode()
+        return _finished(value)
+
+    # ------------------------------------------------------------------ row by row
+
+    def careful(self, block: bytes) -> bytes:
+        """A block holding a quote, a guarded first character or a stray marker: field by field."""
+        marked = {i: (kind, encrypted) for i, kind, encrypted in self.columns}
+        cut = len(self.marker)
+        out = []
+        for row in _rows_of(block):
+            quoted = b'"' in row
+            fields = [v.encode() for v in next(csv.reader([row.decode()]))] if quoted else row.split(b",")
+            if len(fields) != self.width:  # pragma: no cover — a column count PostgreSQL does not send
+                raise ValueError("unexpected COPY row")
+            for i, value in enumerate(fields):
+                if i in marked:
+                    fields[i] = self.cell(value[cut:-cut], *marked[i])
+                elif value:
+                    fields[i] = _finished(value)
+            out.append(b",".join(fields) + b"\r\n")
+        return b"".join(out)
 
 
 def xlsx_stream(call: DataCall, trace: dict, *, counter: _Counter):

@@ -279,13 +279,22 @@ def test_online_query_api(people, other_staff, make_grant, api_as, audit_log, st
     assert events[0].data["grant"] == grant.pk and keys[4] not in json.dumps(events[0].data, ensure_ascii=False)
 
 
-def test_rows_under_verification_carry_the_notice(people, other_staff, make_grant, api_as, monkeypatch):
-    from aggregation import verification
+def open_verification_case(record, requester):
+    """A real open verification case (R14) on `record`, filed by `requester` (a user of the consuming side)."""
+    from aggregation.models_uses import VerificationCase
 
+    dataset = record.dataset
+    return VerificationCase.objects.create(
+        record=record, dataset=dataset, provider=dataset.entry.provider, requester=requester.department,
+        key_hash=record.key_hash, fields=["性别"], description="有疑义", received_on=timezone.localdate(),
+        created_by=requester)
+
+
+def test_rows_under_verification_carry_the_notice(people, other_staff, make_grant, api_as):
     entry, _keys = people
     make_grant(other_staff.department, entry, ["性别"], methods=("api", "query"))
     first = Record.objects.filter(dataset=entry.dataset).order_by("id").first()
-    monkeypatch.setattr(verification, "records_under_verification", lambda ids: {first.pk} & set(ids))
+    open_verification_case(first, other_staff)
     rows = get(api_as(other_staff), url(entry)).json()["results"]
     assert rows[0]["under_verification"] is True and "核校" in rows[0]["verification_notice"]
     assert rows[1]["under_verification"] is False and "verification_notice" not in rows[1]
@@ -406,12 +415,53 @@ def test_pages_are_index_range_scans_without_offset_or_sort(people, other_staff,
         with connection.cursor() as cur:
             cur.execute("SET LOCAL enable_seqscan = off")
             cur.execute("SET LOCAL enable_sort = off")
+            cur.execute("SET LOCAL enable_incremental_sort = off")  # a dataset too big to sort (as seqscan/sort)
             cur.execute("EXPLAIN " + sql, params)
             plans[mode] = "\n".join(r[0] for r in cur.fetchall())
         assert "OFFSET" not in sql.upper()
         assert "Sort" not in plans[mode] and "Index" in plans[mode], plans[mode]
     assert "aggregation_record_ds_changed_id_idx" in plans["since"] and "ROW(" in plans["since"], plans["since"]
     assert "aggregation_record_ds_id_idx" in plans["id"] and "ROW(" in plans["id"], plans["id"]
+
+
+def test_a_deep_page_reads_as_little_as_the_first(people, make_entry, dept):
+    """The index scan of a page starts AT the cursor, not at the dataset's first entry (which the planner does when
+    `dataset_id = d` is the start key beside the row comparison): a page deep in 20 000 rows — interleaved with
+    another dataset's, all with one `updated_at` as after a bulk load — reads no more buffers than the first page.
+    (EXPLAIN ANALYZE buffer counts, not times.)"""
+    from django.db import connection
+
+    from sharing.access import read_permission
+    from sharing.data_api import DataCall, records_queryset
+
+    entry, _keys = people
+    other = agg.dataset_ensure(entry=make_entry(provider=dept, items=PEOPLE, name="另一资源"))
+    moment = timezone.now() - dt.timedelta(hours=1)
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO aggregation_record (dataset_id, key_hash, key_enc, data, row_hash, version, created_at,"
+            " updated_at) SELECT CASE WHEN g %% 2 = 0 THEN %s ELSE %s END, sha256(g::text::bytea), '',"
+            " '{\"性别\": \"男\"}', '\\x00', 1, %s, %s FROM generate_series(1, 40000) g",
+            [entry.dataset.pk, other.pk, moment, moment])
+        cur.execute("ANALYZE aggregation_record")
+    deep = Record.objects.filter(dataset=entry.dataset).order_by("-id").values_list("id", flat=True)[300]
+    permission = read_permission(department=entry.provider, entry=entry, items=None, method="api")
+
+    def buffers(since, cursor) -> int:
+        call = DataCall(user=None, entry=entry, dataset=entry.dataset, permission=permission, method="api",
+                        purpose="x", projection=list(permission.items), since=since, cursor=cursor)
+        sql, params = records_queryset(call)[:101].query.sql_with_params()
+        with connection.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
+            plan = cur.fetchone()[0]
+        plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+        assert plan["Actual Rows"] == 101, plan
+        return plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
+
+    since = moment - dt.timedelta(minutes=1)
+    for first, deeper in ((buffers(None, None), buffers(None, (deep,))),
+                          (buffers(since, None), buffers(since, (moment, deep)))):
+        assert deeper <= first + 2, (first, deeper)
 
 
 def test_staff_personal_token_pull(people, other_staff, make_grant, api_client, audit_log):
