@@ -14,14 +14,16 @@ router.register("departments", views.DepartmentViewSet, basename="department")
 router.register("deadlines", views.DeadlineViewSet, basename="deadline")
 router.register("notifications", views.NotificationViewSet, basename="notification")
 
+# The data calls first: they are the hot path, and Django tries patterns in order (no pattern above them matches
+# their paths, so the order changes no answer).
 urlpatterns = [
+    path("data/<str:resource>/records/<str:key>/", RecordDetailView.as_view(), name="data-record-detail"),
+    path("data/<str:resource>/export/", ExportView.as_view(), name="data-export"),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("calendar/working-days/", views.WorkingDaysView.as_view(), name="api-working-days"),
     path("", include(router.urls)),
     path("catalog/", include("catalog.api.urls")),
     path("", include("aggregation.api.urls")),
-    path("data/<str:resource>/records/<str:key>/", RecordDetailView.as_view(), name="data-record-detail"),
-    path("data/<str:resource>/export/", ExportView.as_view(), name="data-export"),
     path("sharing/", include("sharing.api.urls")),
     path("verify/", include(verify_views.api_urlpatterns)),
 ]

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from portal import context
 from portal.choices import AuditResult
+from portal.db import prepared_cursor
 from portal.models import AuditChainLink, AuditEvent, AuditSeal, User
 
 GENESIS = "0" * 64
@@ -53,25 +55,41 @@ def record(
         object_type = object_type or obj._meta.label_lower
         object_id = obj.pk if object_id is None else object_id
         object_repr = str(obj) if object_repr is None else object_repr
-    return AuditEvent.objects.create(
+    if department is None and is_person:
+        department = actor.department_id
+    event = AuditEvent(
+        occurred_at=timezone.now(),
         actor=actor if is_person else None,
         actor_label=actor_label or (actor.get_username() if is_person else "system"),
         role=",".join(sorted(actor.role_set)) if is_person else "",
-        department=department if department is not None else (actor.department if is_person else None),
+        department_id=getattr(department, "pk", department),
         action=action,
         object_type=object_type or "",
         object_id="" if object_id is None else str(object_id),
         object_repr=(object_repr or "")[:300],
-        data=_jsonable(data or {}),
-        ip=ctx.ip,
+        data=data or {},
+        ip=ctx.ip or None,
         request_id=ctx.request_id,
         result=result,
     )
+    # One prepared INSERT instead of Model.save(): every data call writes an event, and the ORM's save machinery
+    # plus PostgreSQL's parse and plan of a new statement were a fifth of an online query's cost.
+    payload = json.dumps(event.data, default=str, ensure_ascii=False)
+    with prepared_cursor() as cur:
+        cur.execute(_INSERT, [event.occurred_at, event.actor_id, event.actor_label, event.role, event.department_id,
+                              event.action, event.object_type, event.object_id, event.object_repr, payload,
+                              event.ip, event.request_id, event.result])
+        event.pk = cur.fetchone()[0]
+    event.data = json.loads(payload)  # as it was stored: dates, decimals and lazy strings as JSON values
+    event._state.adding = False
+    return event
 
 
-def _jsonable(value: Any) -> Any:
-    """Dates, decimals and lazy strings as JSON-safe values, so callers can pass model values as they are."""
-    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+_INSERT = (
+    "INSERT INTO portal_auditevent (occurred_at, actor_id, actor_label, role, department_id, action, object_type,"
+    " object_id, object_repr, data, ip, request_id, result)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s, %s) RETURNING id"
+)
 
 
 _CANONICAL_FIELDS = (

@@ -7,6 +7,7 @@ from portal import views
 from portal.admin import portal_admin_site
 
 urlpatterns = [
+    path("api/v1/", include("portal.api_urls")),  # first: machine clients' calls are most of the traffic
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
@@ -23,7 +24,6 @@ urlpatterns = [
     path("sharing/", include("sharing.urls")),
     path("verify/", include("sharing.verify_views")),  # R26.1 public document verification page
     path("admin/", portal_admin_site.urls),
-    path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

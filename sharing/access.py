@@ -23,7 +23,6 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from catalog.choices import EntryState, ExchangeMethod, ShareType
 from catalog.models import CatalogEntry, Classification
+from portal.db import prepared_cursor
 from portal.errors import NotFound, PortalError
 from portal.models import Department
 from security.signing import audit_actor  # also connects the API-client cache's invalidation in every process
@@ -97,61 +97,6 @@ class ReadFacts:
 # ---------------------------------------------------------------------------------------- the one statement
 
 
-def _prepares() -> bool:
-    return connection.vendor == "postgresql" and settings.PORTAL.get("PREPARED_READS", True)
-
-
-@cache
-def _cursor_classes():
-    """(psycopg cursor that prepares, Django's debug wrapper that logs its statements): built once per process."""
-    from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
-    from django.db.backends.utils import CursorWrapper
-
-    class PreparingCursor(ServerBindingCursor):
-        """Server-side parameters, statement prepared on first use (psycopg keeps up to 100 per connection)."""
-
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
-
-    class LoggingWrapper(CursorDebugWrapper):
-        """Logs the statement with its parameters (psycopg keeps no client-side text of a prepared statement)."""
-
-        def execute(self, sql, params=None):
-            with self.debug_sql(self.db.ops.compose_sql(sql, params)):
-                return CursorWrapper.execute(self, sql, params)
-
-    return PreparingCursor, LoggingWrapper
-
-
-def read_cursor():
-    """A cursor of the default connection for the data calls' hot reads, whose statements PostgreSQL plans once per
-    connection instead of once per call (planning the entry statement cost 3× executing it).
-
-    Django disables prepared statements by default for the sake of transaction-pooling proxies (pgbouncer < 1.21);
-    the portal connects to PostgreSQL directly. PORTAL["PREPARED_READS"] = False turns this off. Only these cursors
-    prepare (Django's own cursors bind on the client and never do). Wrapped like every Django cursor: errors
-    translated, statements logged when Django logs queries.
-    """
-    if not _prepares():
-        return connection.cursor()
-    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, register_tzloader
-    from django.db.backends.utils import CursorWrapper
-    from psycopg.pq import Format
-
-    preparing, logging = _cursor_classes()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        conn = connection.connection
-        if conn.prepare_threshold is None:  # Django's "never": only an explicit prepare=True prepares now
-            conn.prepare_threshold = 2**31 - 1
-        raw = preparing(conn)
-        if connection.timezone != conn.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
-            register_tzloader(connection.timezone, raw)  # as DatabaseWrapper.create_cursor does
-    return (logging if connection.queries_logged else CursorWrapper)(raw, connection)
-
-
 class _Reader:
     """SELECT list of one model's concrete columns and the instance from them (the ORM's own field converters)."""
 
@@ -214,7 +159,7 @@ def entry_for_read(*, pk: int | None = None, code: str | None = None,
     """The entry by id or code, whatever its state, with its provider, classification and dataset loaded (as
     `select_related` would), and the ReadFacts of `department_id` on it — one statement, nothing cached."""
     readers, sql = _statement("id" if pk is not None else "code")
-    with read_cursor() as cur:
+    with prepared_cursor() as cur:
         cur.execute(sql, [department_id, pk if pk is not None else code])
         row = cur.fetchone()
     if row is None:

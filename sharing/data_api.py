@@ -61,13 +61,14 @@ from catalog.choices import ExchangeMethod
 from catalog.models import CatalogEntry
 from portal import audit
 from portal.choices import AuditResult
+from portal.db import prepared_cursor
 from portal.errors import NotFound, PortalError
 from security import crypto
 from security.documents import attach_integrity
 from security.masking import mask, sensitivity_of
 from security.signing import ClientPrincipal, audit_actor, purpose_of
 
-from .access import NoGrant, Permission, ReadFacts, authorize_read, entry_for_read, read_cursor
+from .access import NoGrant, Permission, ReadFacts, authorize_read, entry_for_read
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
@@ -524,7 +525,7 @@ def subject_record(call: DataCall, key: str):
 
     if call.dataset is None or not key or len(key) > 100:
         return None
-    with read_cursor() as cur:
+    with prepared_cursor() as cur:
         cur.execute(_SUBJECT_SQL, [VerificationState.OPEN.value, call.dataset.pk, crypto.blind_index(key)])
         row = cur.fetchone()
     if row is None or row[3] is not None:

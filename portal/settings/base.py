@@ -75,6 +75,9 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, with the health check skipped for a connection used moments ago (portal/dbbackend/base.py).
+    DATABASES["default"]["ENGINE"] = "portal.dbbackend"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
@@ -197,7 +200,7 @@ PORTAL = {
     "REMINDER_WORKING_DAYS": 2,
     # The sealer chains at most this many audit events per transaction.
     "AUDIT_SEAL_BATCH": 5000,
-    # The data calls' hot reads as server-side prepared statements (sharing.access.read_cursor). Turn off behind a
+    # The data calls' hot reads and the audit insert as server-side prepared statements (portal.db). Turn off behind a
     # transaction-pooling proxy that cannot keep them (pgbouncer before 1.21 in transaction mode).
     "PREPARED_READS": env.bool("PORTAL_PREPARED_READS", default=True),
 }

@@ -154,15 +154,15 @@ def test_one_redis_round_trip_and_no_client_query_per_call(call, monkeypatch):
     with CaptureQueriesContext(connection) as first:
         assert call().status_code == 200  # loads the client row (and records last_used_at)
     assert sum("sharing_apiclient" in q["sql"] for q in first.captured_queries) == 2
-    pipelines = []
+    commands = []
     store = signing._store()
-    original = store.pipeline
-    monkeypatch.setattr(store, "pipeline", lambda *a, **k: pipelines.append(1) or original(*a, **k))
+    original = store.execute_command
+    monkeypatch.setattr(store, "execute_command", lambda *a, **k: commands.append(a[0]) or original(*a, **k))
     with CaptureQueriesContext(connection) as second:
         assert call().status_code == 200
     assert not any("sharing_apiclient" in q["sql"] for q in second.captured_queries)
     assert len(second.captured_queries) == len(first.captured_queries) - 2
-    assert pipelines == [1]
+    assert commands == ["EVALSHA"]  # nonce, counter and client generation: one command, one round trip
 
 
 # ---------------------------------------------------------------- the counter throttle

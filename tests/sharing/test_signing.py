@@ -224,7 +224,7 @@ def test_replay_guard_down_fails_closed(signed_get, monkeypatch):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     dead = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
-    monkeypatch.setattr(signing, "_store", lambda: dead)
+    monkeypatch.setattr(signing, "_store_and_script", lambda: (dead, dead.register_script(signing._SPEND)))
     response = signed_get()
     assert response.status_code == 503 and response.json()["code"] == "unavailable"
 
