@@ -794,7 +794,7 @@ def upsert_from_stage(cursor, stage: str, *, dataset_id: int, actor_id, job_id, 
     """
     if not _IDENT.match(stage):
         raise ValueError(f"bad stage table name {stage!r}")
-    cursor.execute("SET LOCAL work_mem = '256MB'")
+    cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.AGGREGATION.get("INGEST_WORK_MEM", "256MB")])
     params = {"ds": dataset_id, "actor": actor_id, "job": job_id, "reason": reason, "now": now}
     select = _CHANGES if changes else _COUNT
     results = []

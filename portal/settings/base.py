@@ -186,6 +186,10 @@ AGGREGATION = {
     "STALE_JOB_SECONDS": env.int("AGGREGATION_STALE_JOB_SECONDS", default=300),
     # Processes that parse/validate/encrypt beside the one that COPYs (1 = all in the job's process).
     "INGEST_WORKERS": env.int("AGGREGATION_INGEST_WORKERS", default=1),
+    # work_mem of the upsert transaction (SET LOCAL): enough to sort and hash a million staged rows in memory
+    # (256MB spilled to disk: first load of 1 M rows 19 s → 15 s of writing, an unchanged re-load 8.7 s → 4.8 s).
+    # A cap per sort or hash, not an allocation; lower it on a small database server.
+    "INGEST_WORK_MEM": env.str("AGGREGATION_INGEST_WORK_MEM", default="1536MB"),
 }
 
 PORTAL = {
