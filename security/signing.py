@@ -16,8 +16,8 @@ when X-Client-Id is present, so staff sessions and personal tokens are untouched
 stable code (`not_authenticated`, `signature_invalid`, `replayed`, `client_suspended`, `throttled`) and
 writes an audit event; the secret never leaves this module in clear.
 
-Cost of a correctly signed call: one Redis round trip (nonce SET NX, the client's rate counter, the client-cache
-generation, pipelined) and no database query while the process's copy of the client row is valid — see
+Cost of a correctly signed call: one Redis command (a script: nonce SET NX, the client's rate counter, the
+client-cache generation) and no database query while the process's copy of the client row is valid — see
 `_KnownClient` for when it is re-read: on the next call after any ApiClient or Department is saved (suspend,
 resume, rotate, …), and at the latest CLIENT_CACHE_SECONDS (5 s) after a change that bypassed the ORM.
 """
@@ -187,8 +187,8 @@ def audit_actor(user) -> dict:
 # ---------------------------------------------------------------- the call store (one Redis round trip a call)
 
 # A correctly signed call costs ONE Redis round trip (`_spend`): its nonce's SET NX EX, the client's rate counter
-# (INCR + EXPIRE of this minute's counter, GET of the previous minute's) and the generation of the client cache, sent
-# together in one pipeline. Keys go through the default cache's key function (the same nonce keys as cache.add
+# (INCR + EXPIRE of this minute's counter, GET of the previous minute's) and the generation of the client cache, run
+# together by one script (_SPEND, below). Keys go through the default cache's key function (the same nonce keys as cache.add
 # wrote before), values are plain integers.
 RATE_WINDOW_SECONDS = 60
 # How long a process trusts its copy of a client row without asking anything (see _KnownClient).
