@@ -188,8 +188,8 @@ def audit_actor(user) -> dict:
 
 # A correctly signed call costs ONE Redis round trip (`_spend`): its nonce's SET NX EX, the client's rate counter
 # (INCR + EXPIRE of this minute's counter, GET of the previous minute's) and the generation of the client cache, run
-# together by one script (_SPEND, below). Keys go through the default cache's key function (the same nonce keys as cache.add
-# wrote before), values are plain integers.
+# together by one script (_SPEND, below). Keys go through the default cache's key function (the same nonce keys as
+# cache.add wrote before), values are plain integers.
 RATE_WINDOW_SECONDS = 60
 # How long a process trusts its copy of a client row without asking anything (see _KnownClient).
 CLIENT_CACHE_SECONDS = 5.0
