@@ -134,36 +134,68 @@ SELECT {columns},
                         ORDER BY g.valid_to DESC, g.id DESC)
           FROM sharing_grant g
          WHERE g.consumer_id = %s AND g.entry_id = e.id)
+{subject_columns}
   FROM catalog_catalogentry e
   JOIN catalog_classification c ON c.id = e.classification_id
   JOIN portal_department p ON p.id = e.provider_id
-  LEFT JOIN aggregation_dataset d ON d.entry_id = e.id
+  LEFT JOIN aggregation_dataset d ON d.entry_id = e.id{subject_join}
  WHERE {where}
  ORDER BY e.id
  LIMIT 1"""
 
+# The online query's record, read in the same statement (one round trip fewer per call): the subject's row by the unique
+# (dataset_id, key_hash) index and whether it has an open verification case (R14.4). It is only handed over after the
+# policy has allowed the call (sharing.data_api.subject_record); a refused call never sees it.
+_SUBJECT_COLUMNS = ",\n       s.id, s.data, s.updated_at, s.deleted_at, s.flagged"
+_SUBJECT_JOIN = """
+  LEFT JOIN LATERAL (
+        SELECT r.id, r.data, r.updated_at, r.deleted_at,
+               EXISTS (SELECT 1 FROM aggregation_verificationcase v
+                        WHERE v.record_id = r.id AND v.state = %s) AS flagged
+          FROM aggregation_record r
+         WHERE r.dataset_id = d.id AND r.key_hash = %s
+         LIMIT 1) s ON true"""
+
 
 @cache
-def _statement(by: str):
-    """(readers, SQL) of entry_for_read, built once per process; `by` is "id" or "code"."""
+def _statement(by: str, subject: bool = False):
+    """(readers, SQL) of entry_for_read, built once per process; `by` is "id" or "code"; `subject`: with the record."""
     from aggregation.models import Dataset
 
     readers = (_Reader(CatalogEntry, "e"), _Reader(Classification, "c"), _Reader(Department, "p"),
                _Reader(Dataset, "d"))
     where = {"id": "e.id = %s", "code": "e.code = %s"}[by]
-    return readers, _ENTRY_SQL.format(columns=", ".join(r.sql for r in readers), where=where)
+    return readers, _ENTRY_SQL.format(columns=", ".join(r.sql for r in readers), where=where,
+                                      subject_columns=_SUBJECT_COLUMNS if subject else "",
+                                      subject_join=_SUBJECT_JOIN if subject else "")
 
 
 def entry_for_read(*, pk: int | None = None, code: str | None = None,
                    department_id: int | None = None) -> tuple[CatalogEntry | None, ReadFacts | None]:
     """The entry by id or code, whatever its state, with its provider, classification and dataset loaded (as
     `select_related` would), and the ReadFacts of `department_id` on it — one statement, nothing cached."""
-    readers, sql = _statement("id" if pk is not None else "code")
+    entry, facts, _subject = entry_and_subject_for_read(pk=pk, code=code, department_id=department_id)
+    return entry, facts
+
+
+def entry_and_subject_for_read(*, pk: int | None = None, code: str | None = None, department_id: int | None = None,
+                               key_hash: bytes | None = None, open_state: str = ""):
+    """entry_for_read, plus — when `key_hash` is given — the dataset's record of that blind index in the same statement:
+    (entry, facts, (id, data, updated_at, deleted_at, has an open case of state `open_state`) or None). The caller
+    hands the record out only after the policy allowed the call."""
+    subject = key_hash is not None
+    readers, sql = _statement("id" if pk is not None else "code", subject)
+    params = [department_id, *((open_state, key_hash) if subject else ()), pk if pk is not None else code]
     with prepared_cursor() as cur:
-        cur.execute(sql, [department_id, pk if pk is not None else code])
+        cur.execute(sql, params)
         row = cur.fetchone()
     if row is None:
-        return None, None
+        return None, None, None
+    record = None
+    if subject:
+        row, record = row[:-5], row[-5:]
+        if record[0] is None:
+            record = None
     values, at = list(row), 0
     parts = []
     for reader in readers:
@@ -192,7 +224,7 @@ def entry_for_read(*, pk: int | None = None, code: str | None = None,
             for gid, g_items, purpose, methods, start, end, state in grants or ()
         ),
     )
-    return entry, facts
+    return entry, facts, record
 
 
 # ---------------------------------------------------------------------------------------- the policy

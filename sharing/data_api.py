@@ -68,7 +68,7 @@ from security.documents import attach_integrity
 from security.masking import mask, sensitivity_of
 from security.signing import ClientPrincipal, audit_actor, purpose_of
 
-from .access import NoGrant, Permission, ReadFacts, authorize_read, entry_for_read
+from .access import NoGrant, Permission, ReadFacts, authorize_read, entry_and_subject_for_read
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
@@ -96,6 +96,8 @@ class DataCall:
     cursor_given: bool = False
     mask_kinds: dict[str, str] = field(default_factory=dict)
     encrypted: frozenset[str] = frozenset()
+    # The online query's record, read with the entry (prepare_call's `subject_key`): (key, row or None).
+    prefetched: tuple | None = None
 
     @property
     def grant_id(self) -> int | None:
@@ -120,21 +122,26 @@ def find_entry(resource: str) -> CatalogEntry | None:
     return entry_and_facts(resource, department_id=None)[0]
 
 
-def entry_and_facts(resource: str, *, department_id: int | None) -> tuple[CatalogEntry | None, ReadFacts | None]:
-    """find_entry, and the ReadFacts of `department_id` on the entry, in ONE statement (sharing.access.entry_for_read):
+def entry_and_facts(resource: str, *, department_id: int | None,
+                    key_hash: bytes | None = None) -> tuple[CatalogEntry | None, ReadFacts | None, tuple | None]:
+    """find_entry, and the ReadFacts of `department_id` on the entry, in ONE statement (entry_and_subject_for_read):
     the entry with its provider, classification and dataset (every data call reads them), its declared items and the
-    department's grants on it — the policy's whole input, read at the moment of the call. (None, None): no entry.
+    department's grants on it — the policy's whole input, read at the moment of the call — and, with `key_hash`, the
+    record of that subject (see subject_record). (None, None, None): no entry.
     """
+    from aggregation.models_uses import VerificationState
+
     resource = (resource or "").strip()
+    read = {"department_id": department_id, "key_hash": key_hash, "open_state": VerificationState.OPEN.value}
     if resource.isdigit():
         try:
             pk = int(resource)
         except ValueError:  # digits int() does not read (e.g. "²")
-            return None, None
-        return entry_for_read(pk=pk, department_id=department_id)
+            return None, None, None
+        return entry_and_subject_for_read(pk=pk, **read)
     if not resource or len(resource) > 100:
-        return None, None
-    return entry_for_read(code=resource.replace("-", "/", 1), department_id=department_id)
+        return None, None, None
+    return entry_and_subject_for_read(code=resource.replace("-", "/", 1), **read)
 
 
 def refuse(user, *, entry: CatalogEntry | None, resource: str, method: str, purpose: str, exc: PortalError,
@@ -163,12 +170,17 @@ def _split_fields(raw: str | None) -> list[str] | None:
 
 
 def prepare_call(request, resource: str, *, method: str, params=None, paged: bool = False,
-                 filters_allowed: bool = True) -> DataCall:
-    """Resolve, authorize (audited) and validate one data call; raises PortalError (already audited)."""
+                 filters_allowed: bool = True, subject_key: str | None = None) -> DataCall:
+    """Resolve, authorize (audited) and validate one data call; raises PortalError (already audited).
+
+    `subject_key` (the online query): the subject's record is read in the entry's statement and kept on the call for
+    subject_record, which hands it out only because this function returned (the policy allowed the call)."""
     user = request.user
     params = request.query_params if params is None else params
     purpose = purpose_of(request)
-    entry, facts = entry_and_facts(resource, department_id=getattr(user, "department_id", None))
+    key_hash = crypto.blind_index(subject_key) if subject_key and len(subject_key) <= 100 else None
+    entry, facts, subject = entry_and_facts(resource, department_id=getattr(user, "department_id", None),
+                                            key_hash=key_hash)
     person_without_role = not isinstance(user, ClientPrincipal) and not getattr(user, "role_set", None)
     if entry is None or person_without_role:
         # A person with no role sees no data at all (as in the catalog); an unknown resource is 404 too.
@@ -209,7 +221,8 @@ def prepare_call(request, resource: str, *, method: str, params=None, paged: boo
     except Dataset.DoesNotExist:
         dataset = None
     call = DataCall(user=user, entry=entry, dataset=dataset, permission=permission, method=method,
-                    purpose=purpose, projection=projection)
+                    purpose=purpose, projection=projection,
+                    prefetched=(subject_key, subject) if key_hash is not None else None)
 
     for name, value in filters.items():
         if value is None or value == "" or len(value) > 500:
@@ -525,9 +538,12 @@ def subject_record(call: DataCall, key: str):
 
     if call.dataset is None or not key or len(key) > 100:
         return None
-    with prepared_cursor() as cur:
-        cur.execute(_SUBJECT_SQL, [VerificationState.OPEN.value, call.dataset.pk, crypto.blind_index(key)])
-        row = cur.fetchone()
+    if call.prefetched is not None and call.prefetched[0] == key:
+        row = call.prefetched[1]  # read with the entry (prepare_call), same columns as _SUBJECT_SQL
+    else:
+        with prepared_cursor() as cur:
+            cur.execute(_SUBJECT_SQL, [VerificationState.OPEN.value, call.dataset.pk, crypto.blind_index(key)])
+            row = cur.fetchone()
     if row is None or row[3] is not None:
         return None
     rid, data, updated_at, deleted_at, flagged = row
@@ -589,7 +605,7 @@ class RecordDetailView(APIView):
         parameters=[_PURPOSE, _FIELDS], responses=OpenApiTypes.OBJECT,
     )
     def get(self, request, resource: str, key: str):
-        call = prepare_call(request, resource, method=ExchangeMethod.QUERY, filters_allowed=False)
+        call = prepare_call(request, resource, method=ExchangeMethod.QUERY, filters_allowed=False, subject_key=key)
         record = subject_record(call, key)
         if record is None:
             call.record_read(0, found=False)

@@ -288,15 +288,32 @@ def test_expired_grant_is_refused_by_the_next_query(people, call, api_client_row
     assert refused.status_code == 403 and refused.json()["code"] == "grant_expired"
 
 
-def test_online_query_is_three_statements(people, call, api_client_row, make_grant, django_assert_num_queries):
+def test_online_query_is_two_statements(people, call, api_client_row, make_grant, django_assert_num_queries):
     entry, keys = people
     client, _secret = api_client_row
     make_grant(client.department, entry, [n for n, *_ in PEOPLE], methods=("query",))
     assert call(query_url(entry, keys[2])).status_code == 200
-    # entry + items + grants; record + its open verification case; the audit event.
-    with django_assert_num_queries(3):
+    # entry + items + grants + the record + its open verification case; the audit event.
+    with django_assert_num_queries(2):
         row = call(query_url(entry, keys[2])).json()
     assert row["公民身份号码"] == keys[2] and row["under_verification"] is False
+
+
+def test_the_record_read_with_the_entry_is_the_subjects(people, other_dept, make_grant):
+    from aggregation.models import Record
+    from aggregation.models_uses import VerificationState
+    from security import crypto
+    from sharing.access import entry_and_subject_for_read
+
+    entry, keys = people
+    make_grant(other_dept, entry, ["性别"], methods=("query",))
+    wanted = Record.objects.get(dataset=entry.dataset, key_hash=crypto.blind_index(keys[1]))
+    read = {"department_id": other_dept.pk, "open_state": VerificationState.OPEN.value}
+    fast, facts, record = entry_and_subject_for_read(code=entry.code, key_hash=crypto.blind_index(keys[1]), **read)
+    assert (fast.pk, facts.entry_id) == (entry.pk, entry.pk) and record[0] == wanted.pk
+    assert record[3] is None and record[4] is False  # not deleted, no open verification case
+    assert entry_and_subject_for_read(code=entry.code, key_hash=crypto.blind_index("nobody"), **read)[2] is None
+    assert entry_and_subject_for_read(code=entry.code, **read)[2] is None  # no key: no record read at all
 
 
 # ---------------------------------------------------------------- entry_for_read = the ORM's reads
