@@ -137,6 +137,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Per API client, rate from its own row (ApiClient.rate_per_minute), counted in the Redis cache.
     "DEFAULT_THROTTLE_CLASSES": ["security.signing.ClientRateThrottle"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api.negotiation.FirstRendererNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "焦作市大数据平台门户 API",
