@@ -146,15 +146,17 @@ SELECT {columns},
 # The online query's record, read in the same statement (one round trip fewer per call): the subject's row by the unique
 # (dataset_id, key_hash) index and whether it has an open verification case (R14.4). It is only handed over after the
 # policy has allowed the call (sharing.data_api.subject_record); a refused call never sees it.
-_SUBJECT_COLUMNS = ",\n       s.id, s.data, s.updated_at, s.deleted_at, s.flagged"
-_SUBJECT_JOIN = """
-  LEFT JOIN LATERAL (
+# SUBJECT_SQL is also the online query's own lookup (sharing.data_api.subject_record) with `{dataset}` = %s; parameters:
+# the open state, [the dataset id,] the blind index.
+SUBJECT_SQL = """
         SELECT r.id, r.data, r.updated_at, r.deleted_at,
                EXISTS (SELECT 1 FROM aggregation_verificationcase v
                         WHERE v.record_id = r.id AND v.state = %s) AS flagged
           FROM aggregation_record r
-         WHERE r.dataset_id = d.id AND r.key_hash = %s
-         LIMIT 1) s ON true"""
+         WHERE r.dataset_id = {dataset} AND r.key_hash = %s
+         LIMIT 1"""
+_SUBJECT_COLUMNS = ",\n       s.id, s.data, s.updated_at, s.deleted_at, s.flagged"
+_SUBJECT_JOIN = "\n  LEFT JOIN LATERAL (" + SUBJECT_SQL.format(dataset="d.id") + ") s ON true"
 
 
 @cache

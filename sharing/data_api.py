@@ -68,7 +68,7 @@ from security.documents import attach_integrity
 from security.masking import mask, sensitivity_of
 from security.signing import ClientPrincipal, audit_actor, purpose_of
 
-from .access import NoGrant, Permission, ReadFacts, authorize_read, entry_and_subject_for_read
+from .access import SUBJECT_SQL, NoGrant, Permission, ReadFacts, authorize_read, entry_and_subject_for_read
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
@@ -520,13 +520,8 @@ def next_url(request, cursor: str | None) -> str | None:
 
 # aggregation.selectors.record_get's lookup (the unique (dataset_id, key_hash) index), reading only the columns served,
 # and whether the record has an open verification case (R14.4; aggregation.verification.records_under_verification's
-# condition) in the same statement.
-_SUBJECT_SQL = """
-SELECT r.id, r.data, r.updated_at, r.deleted_at,
-       EXISTS (SELECT 1 FROM aggregation_verificationcase v WHERE v.record_id = r.id AND v.state = %s)
-  FROM aggregation_record r
- WHERE r.dataset_id = %s AND r.key_hash = %s
- LIMIT 1"""
+# condition) in the same statement: the statement prepare_call also reads with the entry (access.SUBJECT_SQL).
+_SUBJECT_SQL = SUBJECT_SQL.format(dataset="%s")
 _SUBJECT_FIELDS = ("id", "data", "updated_at", "deleted_at")
 
 
@@ -539,7 +534,7 @@ def subject_record(call: DataCall, key: str):
     if call.dataset is None or not key or len(key) > 100:
         return None
     if call.prefetched is not None and call.prefetched[0] == key:
-        row = call.prefetched[1]  # read with the entry (prepare_call), same columns as _SUBJECT_SQL
+        row = call.prefetched[1]  # read with the entry (prepare_call), by the same SUBJECT_SQL
     else:
         with prepared_cursor() as cur:
             cur.execute(_SUBJECT_SQL, [VerificationState.OPEN.value, call.dataset.pk, crypto.blind_index(key)])
