@@ -5,8 +5,9 @@ Shape of a load (why it is fast and crash-safe):
 1. The file is streamed (never loaded whole): CSV through the csv module over a decoding text stream, XLSX
    through openpyxl's read-only reader, JSON through an incremental array/JSON-Lines decoder.
 2. Rows go in batches through `RowProcessor` — cleaning, validation, AES-GCM encryption of the subject key
-   and personal items, blind index and row digest — optionally in worker processes (fork) while this
-   process keeps reading and COPYing, and come back as ready-made COPY text plus the rejections.
+   and personal items, blind index and row digest — and come back as ready-made COPY text plus the rejections.
+   A large CSV file is read by several processes, each taking byte ranges of it (aggregation.parallel), while
+   this process COPYs what they return in file order.
 3. Accepted rows are COPYed into a session-local TEMP table (not WAL-logged). Duplicate keys in the file are
    removed there (the last occurrence wins).
 4. One transaction (`upsert_from_stage`, called by the finishing service) runs two set-based statements: an
@@ -24,7 +25,6 @@ import hashlib
 import hmac
 import io
 import json
-import multiprocessing
 import os
 import re
 import zipfile
@@ -292,38 +292,6 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-# Worker processes get the processor by fork (module global), then only batches travel.
-_PROCESSOR: RowProcessor | None = None
-
-
-def _work(batch: tuple[int, list[list]]) -> BatchResult:
-    assert _PROCESSOR is not None
-    return _PROCESSOR.process(*batch)
-
-
-def process_batches(processor: RowProcessor, batches: Iterator[tuple[int, list[list]]], *, workers: int):
-    """Yield BatchResults in order; with workers > 1 the batches are processed by forked processes."""
-    global _PROCESSOR
-    if workers <= 1:
-        for batch in batches:
-            yield processor.process(*batch)
-        return
-    _PROCESSOR = processor
-    try:
-        pool = multiprocessing.get_context("fork").Pool(workers)
-    except (AssertionError, OSError, ValueError):  # e.g. inside a daemonic worker process
-        _PROCESSOR = None
-        for batch in batches:
-            yield processor.process(*batch)
-        return
-    try:
-        yield from pool.imap(_work, batches, chunksize=1)
-    finally:
-        pool.terminate()
-        pool.join()
-        _PROCESSOR = None
-
-
 def batched(rows: Iterator[list], *, first_row_no: int, size: int = BATCH_ROWS) -> Iterator[tuple[int, list[list]]]:
     batch: list[list] = []
     start = first_row_no
@@ -478,14 +446,12 @@ class CsvSource(Source):
         buffered = io.BufferedReader(self._counter, buffer_size=1 << 20)
         self._text = io.TextIOWrapper(buffered, encoding=detected, newline="", errors="strict")
         first_line = sample[:65536].decode(detected, errors="ignore").split("\n", 1)[0]
-        dialect = csv.excel
-        if first_line.count("\t") > first_line.count(","):
-            dialect = csv.excel_tab
+        self.dialect = "excel-tab" if first_line.count("\t") > first_line.count(",") else "excel"
         # Full-width digits/letters/spaces become half-width before parsing, a text block at a time: one regex
         # search over 64 KB finds whether the block has any at all (str.translate with a mapping costs ≈ 4 µs a
         # line on CJK text even when it changes nothing). The translation never produces a delimiter or a quote,
         # so CSV parsing is unaffected.
-        self._reader = csv.reader(_half_width_lines(self._text), dialect)
+        self._reader = csv.reader(_half_width_lines(self._text), self.dialect)
         self.pretranslated = True
         try:
             header = next(self._reader)
@@ -847,7 +813,9 @@ def raw_cursor():
 
 
 def worker_count(size: int) -> int:
-    wanted = int(settings.AGGREGATION.get("INGEST_WORKERS", 1))
+    """Processes for a CSV file of `size` bytes (aggregation.parallel): AGGREGATION["INGEST_WORKERS"], 0 = one per
+    core; small files are read by the job's own process (starting a worker costs about a second)."""
+    wanted = int(settings.AGGREGATION.get("INGEST_WORKERS", 0)) or os.cpu_count() or 1
     if size < PARALLEL_MIN_BYTES or wanted <= 1:
         return 1
-    return min(wanted, os.cpu_count() or 1)
+    return wanted

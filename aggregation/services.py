@@ -30,7 +30,7 @@ from portal.choices import Role
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from security.masking import mask, sensitivity_of
 
-from . import ingest
+from . import ingest, parallel
 from .choices import JobFormat, JobMode, JobStatus, KeyKind
 from .ingest import IngestError, Plan, RowProcessor
 from .models import Dataset, IngestJob, Record
@@ -336,54 +336,44 @@ def ingest_job_run(*, job_id: int) -> IngestJob | None:
 
 
 def _stage_file(job: IngestJob, plan: Plan, stage: str):
-    """Stream the file through the processor into the stage table; returns counts and the report file."""
-    source = ingest.open_source(Path(job.file.path), job.format, encoding=job.encoding or None)
-    counts = _Counts()
+    """Stream the file through the processor into the stage table; returns counts and the report file.
+
+    A large CSV file is processed by worker processes (aggregation.parallel); if one of their cuts turns out to lie
+    inside a quoted field, what they staged is discarded and the file is read again by this process alone."""
+    path = Path(job.file.path)
+    source = ingest.open_source(path, job.format, encoding=job.encoding or None)
     report = tempfile.NamedTemporaryFile(  # noqa: SIM115 — handed to _finish / _end
         "w", suffix=".csv", delete=False, encoding="utf-8-sig", newline=""
     )
-    writer = csv.writer(report)
-    writer.writerow([_("行号"), _("列"), _("值"), _("原因")])
-    masks = {c: (sensitivity_of(n) or ("id_number" if n == plan.key_item and plan.key_kind == KeyKind.ID_NUMBER
-                                       else None)) for c, n in job.mapping.items()}
     try:
         processor = RowProcessor(plan, source.columns, job.mapping)
         processor.pretranslated = source.pretranslated
-        workers = ingest.worker_count(job.size)
         cur = ingest.raw_cursor()
         ingest.stage_create(cur, stage)
-        load = True
-        started = last = time.monotonic()
-        batches = ingest.batched(source.rows(), first_row_no=2)
-        writer_ = ingest.StageWriter(cur, stage)
-        try:
-            for result in ingest.process_batches(processor, batches, workers=workers):
-                counts.total += result.rows
-                counts.accepted += result.accepted
-                if result.rejections:
-                    counts.rejected += len({r[0] for r in result.rejections})
-                    for row_no, column, value, reason in result.rejections:
-                        kind = masks.get(column)
-                        writer.writerow([row_no, column, mask(value, kind) if kind else value, reason])
-                    if job.mode == JobMode.ALL_OR_NOTHING:
-                        load = False  # keep validating for the report; nothing will be loaded
-                if load and result.copy_text:
-                    writer_.write(result.copy_text)
-                now = time.monotonic()
-                if now - last >= PROGRESS_EVERY:
-                    last = now
-                    writer_.pause()
-                    _progress(job, counts, int(source.position() * 90))
-            writer_.pause()
-        except BaseException as exc:
-            writer_.abort(exc)
-            raise
+        started = time.monotonic()
+        workers = ingest.worker_count(job.size) if job.format == JobFormat.CSV else 1
+        the_layout = parallel.layout(path, source) if workers > 1 else None
+        how = _("%(w)d 个进程") % {"w": workers} if the_layout else _("单进程")
+        if the_layout:
+            chunks = parallel.results(path, source, the_layout, plan, source.columns, job.mapping, workers)
+            try:
+                counts, load = _stage_results(job, plan, chunks, cur, stage, report)
+            except parallel.Unsplittable:
+                how = _("单进程（文件的切分点落在引号内的字段中）")
+                cur.execute(f"TRUNCATE {stage}")
+                report.seek(0)
+                report.truncate()
+                the_layout = None
+        if not the_layout:
+            batches = ingest.batched(source.rows(), first_row_no=2)
+            chunks = (parallel.Chunk(processor.process(*batch), -1) for batch in batches)
+            counts, load = _stage_results(job, plan, chunks, cur, stage, report, source=source)
         report.close()
         read_s = time.monotonic() - started
         duplicates = ingest.stage_dedupe(cur, stage) if load else 0
         cur.close()
-        notes = [*source.notes, _("读取、清洗、校验、加密并暂存 %(n)d 行：%(s).1f 秒；去重 %(d).1f 秒")
-                 % {"n": counts.total, "s": read_s, "d": time.monotonic() - started - read_s}]
+        notes = [*source.notes, _("读取、清洗、校验、加密并暂存 %(n)d 行（%(how)s）：%(s).1f 秒；去重 %(d).1f 秒")
+                 % {"n": counts.total, "how": how, "s": read_s, "d": time.monotonic() - started - read_s}]
         return counts, report.name, duplicates, notes
     except BaseException:
         report.close()
@@ -391,6 +381,46 @@ def _stage_file(job: IngestJob, plan: Plan, stage: str):
         raise
     finally:
         source.close()
+
+
+def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, *, source=None):
+    """COPY processed chunks into the stage table and their rejections into the report; (counts, load)."""
+    writer = csv.writer(report)
+    writer.writerow([_("行号"), _("列"), _("值"), _("原因")])
+    masks = {c: (sensitivity_of(n) or ("id_number" if n == plan.key_item and plan.key_kind == KeyKind.ID_NUMBER
+                                       else None)) for c, n in job.mapping.items()}
+    counts = _Counts()
+    load = True
+    last = time.monotonic()
+    stage_writer = ingest.StageWriter(cur, stage)
+    try:
+        for chunk in chunks:
+            result = chunk.result
+            counts.total += result.rows
+            counts.accepted += result.accepted
+            if result.rejections:
+                counts.rejected += len({r[0] for r in result.rejections})
+                for row_no, column, value, reason in result.rejections:
+                    kind = masks.get(column)
+                    writer.writerow([row_no, column, mask(value, kind) if kind else value, reason])
+                if job.mode == JobMode.ALL_OR_NOTHING:
+                    load = False  # keep validating for the report; nothing will be loaded
+            if load and result.copy_text:
+                stage_writer.write(result.copy_text)
+            now = time.monotonic()
+            if now - last >= PROGRESS_EVERY:
+                last = now
+                stage_writer.pause()
+                position = source.position() if source is not None else chunk.end / max(job.size, 1)
+                _progress(job, counts, int(position * 90))
+        stage_writer.pause()
+    except (IngestError, parallel.Unsplittable):
+        stage_writer.pause()  # what was written is well-formed; the stage is emptied or dropped next
+        raise
+    except BaseException as exc:
+        stage_writer.abort(exc)
+        raise
+    return counts, load
 
 
 def _progress(job: IngestJob, counts: _Counts, percent: int) -> None:

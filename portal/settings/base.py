@@ -186,7 +186,7 @@ AGGREGATION = {
     # A running job whose heartbeat is older than this is marked failed by the reaper (seconds).
     "STALE_JOB_SECONDS": env.int("AGGREGATION_STALE_JOB_SECONDS", default=300),
     # Processes that parse/validate/encrypt beside the one that COPYs (1 = all in the job's process).
-    "INGEST_WORKERS": env.int("AGGREGATION_INGEST_WORKERS", default=1),
+    "INGEST_WORKERS": env.int("AGGREGATION_INGEST_WORKERS", default=0),  # 0: one per core (aggregation.parallel)
     # work_mem of the upsert transaction (SET LOCAL): enough to sort and hash a million staged rows in memory
     # (256MB spilled to disk: first load of 1 M rows 19 s → 15 s of writing, an unchanged re-load 8.7 s → 4.8 s).
     # A cap per sort or hash, not an allocation; lower it on a small database server.

@@ -263,26 +263,6 @@ def test_validate_value_uses_portal_validators():
     assert "校验位" in validate_value(code, "91110000600037341A")
 
 
-def test_parallel_processing_gives_the_same_rows_in_order(people_entry, settings):
-    from aggregation.demo import generated_rows
-
-    dataset = services.dataset_ensure(entry=people_entry)
-    plan = ingest.plan_for(dataset)
-    columns = [i[0] for i in PEOPLE_ITEMS]
-    items = [{"name": n, "data_type": t, "is_subject_key": k} for n, t, _l, k, _b in PEOPLE_ITEMS]
-    rows = [list(r) for r in generated_rows(items, 9000, seed=3)]
-    rows[10][0] = "bad"
-    processor = ingest.RowProcessor(plan, columns, {c: c for c in columns})
-
-    def lines(workers):
-        results = list(ingest.process_batches(processor, ingest.batched(iter(rows), first_row_no=2), workers=workers))
-        keys = [line.split("\t")[:2] for r in results for line in r.copy_text.splitlines()]
-        return keys, [x for r in results for x in r.rejections]
-
-    assert lines(1) == lines(2)
-    assert len(lines(2)[0]) == 8999 and lines(2)[1][0][0] == 12
-
-
 def test_json_lines_and_empty_json(staff, people_entry):
     keys = ids(2)
     lines = "\n".join(json.dumps({"公民身份号码": k, "姓名": "张三"}, ensure_ascii=False) for k in keys)
