@@ -36,7 +36,22 @@ def test_upload_runs_on_the_worker(staff, people_entry):
     assert Record.objects.filter(dataset=job.dataset).count() == 5
 
 
-def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, monkeypatch):
+def _parallel_children(media_root: str) -> list[int]:
+    """Live `python -m aggregation.parallel` processes started for this test (recognised by its MEDIA_ROOT)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if b"aggregation.parallel" in cmdline and f"MEDIA_ROOT={media_root}".encode() in environ.split(b"\0"):
+            found.append(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, monkeypatch, workers):
     entry = make_entry(dept, "户籍人口信息", [(i["name"], i["data_type"], i.get("length"),
                                           i.get("is_subject_key", False), i.get("is_base_item", False))
                                          for i in POPULATION_ITEMS])
@@ -56,15 +71,24 @@ def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, mon
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test", "MEDIA_ROOT": str(settings.MEDIA_ROOT),
            "DATABASE_URL": f"postgres://{connection.settings_dict['USER']}@{connection.settings_dict['HOST']}:"
                            f"{connection.settings_dict['PORT']}/{connection.settings_dict['NAME']}",
-           "AGGREGATION_INGEST_WORKERS": "1", "PYTHONPATH": str(ROOT)}
+           "AGGREGATION_INGEST_WORKERS": workers, "PYTHONPATH": str(ROOT)}
     code = ("import django; django.setup(); from aggregation.services import ingest_job_run; "
             f"ingest_job_run(job_id={job.pk})")
     child = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)  # noqa: S603
     try:
-        assert wait_for(lambda: IngestJob.objects.get(pk=job.pk).total_rows > 0, timeout=60)
+        seen: set[int] = set()  # parser processes seen while the job runs (each lives ≥ 1 s: Django's setup)
+
+        def running() -> bool:
+            seen.update(_parallel_children(str(settings.MEDIA_ROOT)))
+            return IngestJob.objects.get(pk=job.pk).total_rows > 0
+
+        assert wait_for(running, timeout=60)
+        assert len(seen) == (2 if workers == "2" else 0)
         os.kill(child.pid, signal.SIGKILL)  # the worker dies mid-job
     finally:
         child.wait(timeout=30)
+    # Its parser processes (2 workers: the file is 10 MB) end too: their next write finds the pipe closed.
+    assert wait_for(lambda: not _parallel_children(str(settings.MEDIA_ROOT)), timeout=60)
     job.refresh_from_db()
     # Killed while running, before the job's one commit: every row may already be parsed and staged
     # (the parser got fast), but none may be in the pool.
