@@ -23,6 +23,7 @@ class AuditEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # portal_audit_actor_idx (actor, occurred_at) serves every lookup by actor
     )
     actor_label = models.CharField(_("操作主体"), max_length=150)
     role = models.CharField(_("角色"), max_length=200, blank=True)
