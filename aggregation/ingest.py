@@ -672,12 +672,14 @@ _IDENT = re.compile(r"^agg_[a-z]+_[0-9a-f]+$")
 
 
 def stage_create(cursor, name: str, *, on_commit_drop: bool = False) -> None:
+    """The stage table. `data` is the row's JSON as text: it is parsed into jsonb by the UPDATE/INSERT, i.e. only for
+    the rows that are written — a daily re-load whose rows are mostly unchanged no longer parses them all."""
     if not _IDENT.match(name):
         raise ValueError(f"bad stage table name {name!r}")
     cursor.execute(f"DROP TABLE IF EXISTS {name}")
     cursor.execute(
         f"CREATE TEMP TABLE {name} (row_no bigint NOT NULL, key_hash bytea NOT NULL, key_enc text NOT NULL, "
-        f"data jsonb NOT NULL, row_hash bytea NOT NULL)" + (" ON COMMIT DROP" if on_commit_drop else "")
+        f"data text NOT NULL, row_hash bytea NOT NULL)" + (" ON COMMIT DROP" if on_commit_drop else "")
     )
 
 
@@ -709,7 +711,7 @@ def stage_dedupe(cursor, name: str) -> int:
 # JSONB); these two take ≈ 11 s, of which ≈ 7 s is the record INSERT into its indexes.
 UPDATE_SQL = """
 WITH chg AS MATERIALIZED (
-    SELECT r.id, r.data AS prior_data, s.key_enc, s.data, s.row_hash
+    SELECT r.id, r.data AS prior_data, s.key_enc, s.data::jsonb AS data, s.row_hash
       FROM {stage} s
       JOIN aggregation_record r ON r.dataset_id = %(ds)s AND r.key_hash = s.key_hash
      WHERE r.row_hash IS DISTINCT FROM s.row_hash OR r.deleted_at IS NOT NULL
@@ -732,7 +734,7 @@ WITH chg AS MATERIALIZED (
 INSERT_SQL = """
 WITH ins AS (
     INSERT INTO aggregation_record (dataset_id, key_hash, key_enc, data, row_hash, version, created_at, updated_at)
-    SELECT %(ds)s, s.key_hash, s.key_enc, s.data, s.row_hash, 1, %(now)s, %(now)s
+    SELECT %(ds)s, s.key_hash, s.key_enc, s.data::jsonb, s.row_hash, 1, %(now)s, %(now)s
       FROM {stage} s
      WHERE NOT EXISTS (SELECT 1 FROM aggregation_record r WHERE r.dataset_id = %(ds)s AND r.key_hash = s.key_hash)
      ORDER BY s.key_hash  -- in index order: the unique index's pages fill one after the other, not at random
