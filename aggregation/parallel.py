@@ -180,11 +180,14 @@ def serve() -> None:
     """Worker process: read one pickled task from stdin, write one pickled result per range to stdout."""
     import django
 
+    # The results go through the original stdout; anything else printed (by Django, a library, a warning) goes to
+    # stderr instead, where it cannot corrupt them.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     django.setup()
     task = pickle.load(sys.stdin.buffer)  # noqa: S301 — written by the parent job, through a pipe
     processor = RowProcessor(task["plan"], task["columns"], task["mapping"])
     processor.pretranslated = True
-    out = sys.stdout.buffer
     for index, start, end in task["ranges"]:
         payload = pickle.dumps(
             process_range(processor, task["path"], task["encoding"], task["dialect"], index, start, end,
