@@ -209,7 +209,7 @@ def results(path: Path, source: ingest.CsvSource, the_layout: Layout, plan: Plan
             mapping: dict[str, str], workers: int) -> Iterator[Chunk]:
     """Process the ranges in `workers` processes; yield them in file order. Raises Unsplittable or IngestError."""
     ranges = the_layout.ranges
-    workers = max(1, min(workers, len(ranges)))
+    workers = min(workers, len(ranges))
     procs = []
     # manage.py, wsgi.py and the Celery app all set the variable; settings.SETTINGS_MODULE is None under overrides.
     settings_module = os.environ.get("DJANGO_SETTINGS_MODULE") or settings.SETTINGS_MODULE

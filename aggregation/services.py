@@ -353,6 +353,8 @@ def _stage_file(job: IngestJob, plan: Plan, stage: str):
         started = time.monotonic()
         workers = ingest.worker_count(job.size) if job.format == JobFormat.CSV else 1
         the_layout = parallel.layout(path, source) if workers > 1 else None
+        if the_layout:
+            workers = min(workers, len(the_layout.ranges))
         how = _("%(w)d 个进程") % {"w": workers} if the_layout else _("单进程")
         if the_layout:
             chunks = parallel.results(path, source, the_layout, plan, source.columns, job.mapping, workers)
