@@ -137,3 +137,31 @@ def test_works_inside_a_daemonic_pool_process(people_entry, tmp_path):
     plan = ingest.plan_for(services.dataset_ensure(entry=people_entry))
     with billiard.Pool(1) as pool:
         assert pool.apply(_in_pool_child, (str(path), plan)) == processed(path, plan, 1)
+
+
+def test_layout_cuts_after_line_feeds_and_declines_what_it_cannot_cut(tmp_path):
+    rows = [person(k) for k in ids(60)]
+    path = tmp_path / "people.csv"
+    path.write_bytes(csv_bytes(rows, newline="\r\n", bom=True))
+    source = ingest.CsvSource(path)
+    the_layout = parallel.layout(path, source, chunk=512)
+    source.close()
+    data = path.read_bytes()
+    assert the_layout.data_start == data.index(b"\r\n") + 2  # after the BOM and the header line
+    starts = [a for a, _b in the_layout.ranges]
+    ends = [b for _a, b in the_layout.ranges]
+    assert starts == [the_layout.data_start, *ends[:-1]] and ends[-1] == len(data)  # contiguous, the whole data part
+    assert all(data[end - 1:end] == b"\n" for end in ends)
+
+    def declined(content: bytes) -> bool:
+        other = tmp_path / "other.csv"
+        other.write_bytes(content)
+        src = ingest.CsvSource(other)
+        try:
+            return parallel.layout(other, src, chunk=512) is None
+        finally:
+            src.close()
+
+    assert declined(csv_bytes(rows, newline="\r"))  # bare CR line ends
+    assert declined(b"\xff\xfe" + csv_bytes(rows).decode().encode("utf-16-le"))  # UTF-16: b"\n" is half a character
+    assert declined(csv_bytes(rows[:3]))  # one range only: nothing to share
