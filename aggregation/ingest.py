@@ -423,6 +423,15 @@ def _half_width_lines(text, block: int = 1 << 16) -> Iterator[str]:
         yield from io.StringIO(rest, newline="")
 
 
+def decoding_error(line: int, encoding: str) -> IngestError:
+    """A CSV file that stops decoding near `line` (read by one process or by aggregation.parallel)."""
+    return IngestError(f"文件在第 {line} 行附近无法按 {encoding} 解码：文件中混有不同编码的内容")
+
+
+def csv_error(line: int, problem: str) -> IngestError:
+    return IngestError(f"CSV 格式错误（第 {line} 行附近）：{problem}")
+
+
 class CsvSource(Source):
     def __init__(self, path: Path, *, encoding: str | None = None):
         self.notes = []
@@ -467,11 +476,9 @@ class CsvSource(Source):
         try:
             yield from self._reader
         except UnicodeDecodeError as exc:
-            raise IngestError(
-                f"文件在第 {self._reader.line_num} 行附近无法按 {self.encoding} 解码：文件中混有不同编码的内容"
-            ) from exc
+            raise decoding_error(self._reader.line_num, self.encoding) from exc
         except csv.Error as exc:
-            raise IngestError(f"CSV 格式错误（第 {self._reader.line_num} 行附近）：{exc}") from exc
+            raise csv_error(self._reader.line_num, str(exc)) from exc
 
     def position(self) -> float:
         return min(self._counter.count / self.size, 1.0) if self.size else 1.0

@@ -40,7 +40,7 @@ from pathlib import Path
 from django.conf import settings
 
 from . import ingest
-from .ingest import _FULL_WIDTH, BATCH_ROWS, HALF_WIDTH, BatchResult, IngestError, Plan, RowProcessor
+from .ingest import _FULL_WIDTH, BATCH_ROWS, HALF_WIDTH, BatchResult, Plan, RowProcessor
 
 CHUNK_BYTES = 4 << 20
 # Encodings in which b"\n" only ever encodes the line feed (never a byte of a longer character).
@@ -59,7 +59,7 @@ class Layout:
 
     encoding: str
     dialect: str
-    data_start: int
+    header_lines: int  # line feeds before the data part (for the file's line numbers in error messages)
     ranges: list[tuple[int, int]]
 
 
@@ -100,7 +100,7 @@ def layout(path: Path, source: ingest.CsvSource, *, chunk: int | None = None) ->
             ranges.append((pos, size))
     if len(ranges) < 2:
         return None
-    return Layout(encoding, source.dialect, start, ranges)
+    return Layout(encoding, source.dialect, sample.count(b"\n", 0, start), ranges)
 
 
 def _header_end(sample: bytes, encoding: str, dialect: str) -> int | None:
@@ -205,8 +205,8 @@ class Chunk:
     end: int
 
 
-def results(path: Path, source: ingest.CsvSource, the_layout: Layout, plan: Plan, columns: list[str],
-            mapping: dict[str, str], workers: int) -> Iterator[Chunk]:
+def results(path: Path, source: ingest.CsvSource, the_layout: Layout, plan: Plan, mapping: dict[str, str],
+            workers: int) -> Iterator[Chunk]:
     """Process the ranges in `workers` processes; yield them in file order. Raises Unsplittable or IngestError."""
     ranges = the_layout.ranges
     workers = min(workers, len(ranges))
@@ -219,23 +219,22 @@ def results(path: Path, source: ingest.CsvSource, the_layout: Layout, plan: Plan
                 [sys.executable, "-m", "aggregation.parallel"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 cwd=settings.BASE_DIR, env={**os.environ, "DJANGO_SETTINGS_MODULE": settings_module}))
         for w, proc in enumerate(procs):  # after starting them all: a task larger than a pipe waits for its reader
-            task = {"plan": plan, "columns": columns, "mapping": mapping, "path": str(path),
+            task = {"plan": plan, "columns": source.columns, "mapping": mapping, "path": str(path),
                     "encoding": the_layout.encoding, "dialect": the_layout.dialect, "last": len(ranges) - 1,
                     "ranges": [(i, *ranges[i]) for i in range(w, len(ranges), workers)]}
             proc.stdin.write(pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL))
             proc.stdin.close()
         first_row = 2  # the header is record 1
-        line = _lines_before(path, the_layout.data_start)
+        line = the_layout.header_lines
         for index in range(len(ranges)):
             message = _receive(procs[index % workers])
             kind = message[0]
             if kind == "split":
                 raise Unsplittable
             if kind == "decode":
-                raise IngestError(
-                    f"文件在第 {line + message[2]} 行附近无法按 {source.encoding} 解码：文件中混有不同编码的内容")
+                raise ingest.decoding_error(line + message[2], source.encoding)
             if kind == "csv":
-                raise IngestError(f"CSV 格式错误（第 {line + message[2]} 行附近）：{message[3]}")
+                raise ingest.csv_error(line + message[2], message[3])
             _ok, _index, records, lines, result = message
             base = (index + 1) << _SHIFT
             shift = first_row - base
@@ -257,11 +256,6 @@ def _receive(proc: subprocess.Popen):
         proc.wait()
         raise RuntimeError(f"ingest worker process ended unexpectedly (exit code {proc.returncode})")
     return pickle.loads(proc.stdout.read(_HEADER.unpack(head)[0]))  # noqa: S301 — our own child's output
-
-
-def _lines_before(path: Path, offset: int) -> int:
-    with open(path, "rb") as fh:
-        return fh.read(offset).count(b"\n")
 
 
 if __name__ == "__main__":

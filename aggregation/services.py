@@ -357,7 +357,7 @@ def _stage_file(job: IngestJob, plan: Plan, stage: str):
             workers = min(workers, len(the_layout.ranges))
         how = _("%(w)d 个进程") % {"w": workers} if the_layout else _("单进程")
         if the_layout:
-            chunks = parallel.results(path, source, the_layout, plan, source.columns, job.mapping, workers)
+            chunks = parallel.results(path, source, the_layout, plan, job.mapping, workers)
             try:
                 counts, load = _stage_results(job, plan, chunks, cur, stage, report)
             except parallel.Unsplittable:

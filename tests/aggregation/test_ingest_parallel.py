@@ -59,7 +59,7 @@ def processed(path: Path, plan, workers: int):
             return stage_view(processor.process(*b) for b in ingest.batched(source.rows(), first_row_no=2))
         the_layout = parallel.layout(path, source, chunk=1024)
         assert the_layout is not None and len(the_layout.ranges) > 4
-        chunks = parallel.results(path, source, the_layout, plan, source.columns, mapping, workers)
+        chunks = parallel.results(path, source, the_layout, plan, mapping, workers)
         return stage_view(c.result for c in chunks)
     finally:
         source.close()
@@ -123,8 +123,7 @@ def _in_pool_child(path: str, plan) -> tuple:
     source = ingest.CsvSource(Path(path))
     try:
         the_layout = parallel.layout(Path(path), source, chunk=1024)
-        chunks = parallel.results(Path(path), source, the_layout, plan, source.columns,
-                                  {c: c for c in source.columns}, 2)
+        chunks = parallel.results(Path(path), source, the_layout, plan, {c: c for c in source.columns}, 2)
         return stage_view(c.result for c in chunks)
     finally:
         source.close()
@@ -147,10 +146,10 @@ def test_layout_cuts_after_line_feeds_and_declines_what_it_cannot_cut(tmp_path):
     the_layout = parallel.layout(path, source, chunk=512)
     source.close()
     data = path.read_bytes()
-    assert the_layout.data_start == data.index(b"\r\n") + 2  # after the BOM and the header line
     starts = [a for a, _b in the_layout.ranges]
     ends = [b for _a, b in the_layout.ranges]
-    assert starts == [the_layout.data_start, *ends[:-1]] and ends[-1] == len(data)  # contiguous, the whole data part
+    assert starts[0] == data.index(b"\r\n") + 2 and the_layout.header_lines == 1  # after the BOM and the header line
+    assert starts == [starts[0], *ends[:-1]] and ends[-1] == len(data)  # contiguous, the whole data part
     assert all(data[end - 1:end] == b"\n" for end in ends)
 
     def declined(content: bytes) -> bool:
