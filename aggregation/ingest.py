@@ -743,7 +743,7 @@ WITH ins AS (
     INSERT INTO aggregation_record (dataset_id, key_hash, key_enc, data, row_hash, version, created_at, updated_at)
     SELECT %(ds)s, s.key_hash, s.key_enc, s.data::jsonb, s.row_hash, 1, %(now)s, %(now)s
       FROM {stage} s
-     WHERE NOT EXISTS (SELECT 1 FROM aggregation_record r WHERE r.dataset_id = %(ds)s AND r.key_hash = s.key_hash)
+    {new_keys_only}
      ORDER BY s.key_hash  -- in index order: the unique index's pages fill one after the other, not at random
     RETURNING id{ins_data}
 ), hist AS (
@@ -755,6 +755,11 @@ WITH ins AS (
 {select}
 """
 
+# Keys of the stage that the dataset does not hold yet; left out when the dataset holds no record at all (a first
+# load): the anti-join then finds nothing and cost ≈ 12 % of a first load's write (2.6 of 22.4 s per million).
+_NEW_KEYS_ONLY = (
+    "WHERE NOT EXISTS (SELECT 1 FROM aggregation_record r WHERE r.dataset_id = %(ds)s AND r.key_hash = s.key_hash)"
+)
 _COUNT = "SELECT count(*) FROM hist"
 _CHANGES = "SELECT record_id, id, op FROM hist"
 
@@ -763,7 +768,8 @@ def upsert_from_stage(cursor, stage: str, *, dataset_id: int, actor_id, job_id, 
                       changes: bool = False, copy_inserts: bool = False):
     """(inserted, updated) — or, with `changes`, the list of (record_id, history_id, op) ordered by record id.
 
-    Two statements (UPDATE_SQL, then INSERT_SQL); run them inside the caller's transaction, with the dataset locked.
+    Two statements (UPDATE_SQL, then INSERT_SQL; into a dataset that holds no record yet, the INSERT alone and without
+    its anti-join); run them inside the caller's transaction, with the dataset locked.
     `copy_inserts`: an insert's history row copies the row into `after` (small upserts: pushes, corrections);
     without it, it references the inserted version (bulk loads; see above).
     """
@@ -772,10 +778,16 @@ def upsert_from_stage(cursor, stage: str, *, dataset_id: int, actor_id, job_id, 
     cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.AGGREGATION.get("INGEST_WORK_MEM", "256MB")])
     params = {"ds": dataset_id, "actor": actor_id, "job": job_id, "reason": reason, "now": now}
     select = _CHANGES if changes else _COUNT
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM aggregation_record WHERE dataset_id = %s)", [dataset_id])
+    holds_records = cursor.fetchone()[0]
     results = []
     for sql in (UPDATE_SQL, INSERT_SQL):
+        if sql is UPDATE_SQL and not holds_records:
+            results.append([] if changes else 0)  # nothing to update in an empty dataset
+            continue
         cursor.execute(sql.format(stage=stage, select=select, ins_data=", data" if copy_inserts else "",
-                                  ins_after="data" if copy_inserts else "NULL"), params)
+                                  ins_after="data" if copy_inserts else "NULL",
+                                  new_keys_only=_NEW_KEYS_ONLY if holds_records else ""), params)
         results.append(cursor.fetchall() if changes else int(cursor.fetchone()[0]))
     if changes:
         return sorted(results[0] + results[1])

@@ -48,6 +48,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=None, help="processes for parse/validate/encrypt")
+    parser.add_argument("--floor", action="store_true",
+                        help="after the first load, time what its write costs without the parse (see floor())")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
@@ -168,6 +170,8 @@ def run(args) -> None:
         return job
 
     timed("pipeline, first load:", path)
+    if args.floor:
+        floor(dataset.pk, raw_s, args.rows)
     timed("pipeline, same file again:", path)
     # 10 % changed: every tenth row gets another 文化程度.
     changed = tmp / "people_changed.csv"
@@ -188,6 +192,76 @@ def run(args) -> None:
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def floor(dataset_id: int, raw_s: float, rows: int) -> None:
+    """What a first load's write costs with the parse taken away: the rows the first load stored, as its stage held
+    them (key_hash, key_enc, data as text, row_hash), written into an empty dataset by four statements, each in its
+    own transaction rolled back afterwards (a CHECKPOINT and a VACUUM between them, not timed):
+
+    1. the heap alone: INSERT … SELECT into a new table shaped like aggregation_record, no index — text → jsonb,
+       the WAL of a logged table: the least any durable JSONB storage pays per row;
+    2. the same, then the record table's indexes built after the load (what a per-dataset partition loaded while
+       detached would pay);
+    3. INSERT into aggregation_record with its indexes kept up row by row, no history;
+    4. the pipeline's own statements (ingest.upsert_from_stage: records + their history rows).
+
+    Each is printed next to the raw COPY FROM of the file in the same run: a pipeline cannot be faster than its
+    write, so these bound the rows/s any parser, however fast, could reach on this machine with that storage."""
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    from aggregation import ingest
+
+    print(f"\nwhere a first load's write goes ({rows:,} rows, no parsing; each step rolled back):")
+    with connection.cursor() as cur:
+        cur.execute("CREATE UNLOGGED TABLE floor_stage AS SELECT id AS row_no, key_hash, key_enc, data::text AS data, "
+                    "row_hash FROM aggregation_record WHERE dataset_id = %s", [dataset_id])
+        cur.execute("VACUUM ANALYZE floor_stage")
+        cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'aggregation_record'")
+        index_defs = [d.replace(" ON public.aggregation_record ", " ON floor_heap ") for (d,) in cur.fetchall()]
+        cur.execute("SELECT max(id) FROM aggregation_dataset")
+        empty_ds = cur.fetchone()[0] + 1000  # a dataset id that holds no record (no FK constraint on records)
+    columns = "dataset_id, key_hash, key_enc, data, row_hash, version, created_at, updated_at"
+    select = f"SELECT {empty_ds}, key_hash, key_enc, data::jsonb, row_hash, 1, now(), now() FROM floor_stage"
+
+    def heap(cur):
+        cur.execute("CREATE TABLE floor_heap (LIKE aggregation_record INCLUDING DEFAULTS)")
+        cur.execute(f"INSERT INTO floor_heap (id, {columns}) SELECT nextval('aggregation_record_id_seq'), "  # noqa: S608
+                    + select.removeprefix("SELECT "))
+
+    def heap_then_indexes(cur):
+        heap(cur)
+        for definition in index_defs:
+            cur.execute(definition.replace("INDEX aggregation_record_", "INDEX floor_heap_"))
+
+    def indexed(cur):
+        cur.execute(f"INSERT INTO aggregation_record ({columns}) {select} ORDER BY key_hash")  # noqa: S608
+
+    def pipeline(cur):
+        ingest.upsert_from_stage(cur, "floor_stage", dataset_id=empty_ds, actor_id=None, job_id=None,
+                                 reason="floor", now=timezone.now())
+
+    steps = [("1. heap only (jsonb, WAL, no index)", heap),
+             ("2. heap, then its 4 indexes built", heap_then_indexes),
+             ("3. into aggregation_record, indexed", indexed),
+             ("4. the pipeline's write (+ history)", pipeline)]
+    work_mem = settings.AGGREGATION.get("INGEST_WORK_MEM", "256MB")
+    for label, step in steps:
+        with connection.cursor() as cur:
+            cur.execute("CHECKPOINT")
+            cur.execute("VACUUM aggregation_record")
+            cur.execute("BEGIN")
+            cur.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
+            t = time.perf_counter()
+            step(cur)
+            s = time.perf_counter() - t
+            cur.execute("ROLLBACK")
+        print(f"  {label:<40} {s:6.2f} s  {rows / s:>10,.0f} rows/s   ({s / raw_s:.1f}× raw COPY)")
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE floor_stage")
+        cur.execute("VACUUM aggregation_record")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,23 @@ def test_records_upsert_inserts_updates_and_keeps_history(staff, people_entry):
     assert dataset.row_count == 2
 
 
+def test_a_first_load_inserts_every_key_although_other_datasets_hold_the_same_keys(staff, dept, people_entry):
+    # A dataset that holds no record yet is loaded by the INSERT alone (no anti-join): the emptiness is per dataset.
+    from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, make_entry
+
+    residents = make_entry(dept, "居住证信息", [(n, t, length, key, False) for n, t, length, key, _b in PEOPLE_ITEMS])
+    first, second = services.dataset_ensure(entry=people_entry), services.dataset_ensure(entry=residents)
+    a, b = ids(2)
+    services.records_upsert(actor=staff, dataset=first, rows=[{"公民身份号码": a}, {"公民身份号码": b}])
+    loaded = services.records_upsert(actor=staff, dataset=second, rows=[
+        {"公民身份号码": a, "姓名": "甲"}, {"公民身份号码": b}, {"公民身份号码": a, "姓名": "乙"}])
+    assert (loaded.inserted, loaded.updated) == (2, 0)
+    assert record_values(record_get(dataset=second, key=a), decrypt=True)["姓名"] == "乙"  # the last occurrence
+    again = services.records_upsert(actor=staff, dataset=second, rows=[{"公民身份号码": a, "姓名": "丙"}])
+    assert (again.inserted, again.updated) == (0, 1)
+    assert Record.objects.filter(dataset=second).count() == 2 and Record.objects.filter(dataset=first).count() == 2
+
+
 def test_all_or_nothing_upsert_writes_nothing_on_a_bad_row(staff, people_entry):
     dataset = services.dataset_ensure(entry=people_entry)
     result = services.records_upsert(actor=staff, dataset=dataset, all_or_nothing=True,
