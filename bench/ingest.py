@@ -216,15 +216,15 @@ def floor(dataset_id: int, raw_s: float, rows: int) -> None:
 
     print(f"\nwhere a first load's write goes ({rows:,} rows, no parsing; each step rolled back):")
     with connection.cursor() as cur:
-        cur.execute("CREATE UNLOGGED TABLE floor_stage AS SELECT id AS row_no, key_hash, key_enc, data::text AS data, "
+        cur.execute("CREATE UNLOGGED TABLE agg_floor_0 AS SELECT id AS row_no, key_hash, key_enc, data::text AS data, "
                     "row_hash FROM aggregation_record WHERE dataset_id = %s", [dataset_id])
-        cur.execute("VACUUM ANALYZE floor_stage")
+        cur.execute("VACUUM ANALYZE agg_floor_0")
         cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'aggregation_record'")
         index_defs = [d.replace(" ON public.aggregation_record ", " ON floor_heap ") for (d,) in cur.fetchall()]
         cur.execute("SELECT max(id) FROM aggregation_dataset")
         empty_ds = cur.fetchone()[0] + 1000  # a dataset id that holds no record (no FK constraint on records)
     columns = "dataset_id, key_hash, key_enc, data, row_hash, version, created_at, updated_at"
-    select = f"SELECT {empty_ds}, key_hash, key_enc, data::jsonb, row_hash, 1, now(), now() FROM floor_stage"
+    select = f"SELECT {empty_ds}, key_hash, key_enc, data::jsonb, row_hash, 1, now(), now() FROM agg_floor_0"
 
     def heap(cur):
         cur.execute("CREATE TABLE floor_heap (LIKE aggregation_record INCLUDING DEFAULTS)")
@@ -240,7 +240,7 @@ def floor(dataset_id: int, raw_s: float, rows: int) -> None:
         cur.execute(f"INSERT INTO aggregation_record ({columns}) {select} ORDER BY key_hash")  # noqa: S608
 
     def pipeline(cur):
-        ingest.upsert_from_stage(cur, "floor_stage", dataset_id=empty_ds, actor_id=None, job_id=None,
+        ingest.upsert_from_stage(cur, "agg_floor_0", dataset_id=empty_ds, actor_id=None, job_id=None,
                                  reason="floor", now=timezone.now())
 
     steps = [("1. heap only (jsonb, WAL, no index)", heap),
@@ -260,7 +260,7 @@ def floor(dataset_id: int, raw_s: float, rows: int) -> None:
             cur.execute("ROLLBACK")
         print(f"  {label:<40} {s:6.2f} s  {rows / s:>10,.0f} rows/s   ({s / raw_s:.1f}× raw COPY)")
     with connection.cursor() as cur:
-        cur.execute("DROP TABLE floor_stage")
+        cur.execute("DROP TABLE agg_floor_0")
         cur.execute("VACUUM aggregation_record")
 
 
