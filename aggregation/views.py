@@ -113,7 +113,8 @@ def job_detail(request, pk: int):
 def job_progress(request, pk: int):
     """The progress bar fragment the job page polls (htmx, every second until the job ends)."""
     job = _job(request.user, pk)
-    return render(request, "aggregation/_job_progress.html", {"job": job})
+    can_load = _can_load(request.user, job.dataset.department_id)
+    return render(request, "aggregation/_job_progress.html", {"job": job, "can_load": can_load})
 
 
 @login_required
