@@ -27,7 +27,7 @@ from portal.shortcuts import role_required
 
 from . import access, basedb, quality, verification
 from . import theme as themes
-from .models_uses import ThemeDatabase, VerificationCase, VerificationState
+from .models_uses import ThemeDatabase, ThemeJobStatus, VerificationCase, VerificationState
 from .uses_forms import (
     ConfirmForm,
     CorrectForm,
@@ -460,7 +460,12 @@ def theme_job(request, pk: int, job_pk: int):
     job = theme_obj.jobs.filter(pk=job_pk).first()
     if job is None:
         raise Http404
-    return render(request, "aggregation/uses_theme_job.html", {"theme": theme_obj, "job": job})
+    response = render(request, "aggregation/uses_theme_job.html", {"theme": theme_obj, "job": job})
+    if request.htmx and job.status not in (ThemeJobStatus.PENDING, ThemeJobStatus.RUNNING):
+        # The poll saw the build end: the page's rows and counts are from before it, so htmx reloads the page once
+        # (the reloaded page shows the ended job without polling it).
+        response["HX-Refresh"] = "true"
+    return response
 
 
 # --------------------------------------------------------------------------------------------------
