@@ -228,7 +228,7 @@ def floor(dataset_id: int, raw_s: float, rows: int) -> None:
 
     def heap(cur):
         cur.execute("CREATE TABLE floor_heap (LIKE aggregation_record INCLUDING DEFAULTS)")
-        cur.execute(f"INSERT INTO floor_heap (id, {columns}) SELECT nextval('aggregation_record_id_seq'), "  # noqa: S608
+        cur.execute(f"INSERT INTO floor_heap (id, {columns}) SELECT nextval('aggregation_record_id_seq'), "
                     + select.removeprefix("SELECT "))
 
     def heap_then_indexes(cur):
@@ -237,7 +237,7 @@ def floor(dataset_id: int, raw_s: float, rows: int) -> None:
             cur.execute(definition.replace("INDEX aggregation_record_", "INDEX floor_heap_"))
 
     def indexed(cur):
-        cur.execute(f"INSERT INTO aggregation_record ({columns}) {select} ORDER BY key_hash")  # noqa: S608
+        cur.execute(f"INSERT INTO aggregation_record ({columns}) {select} ORDER BY key_hash")
 
     def pipeline(cur):
         ingest.upsert_from_stage(cur, "agg_floor_0", dataset_id=empty_ds, actor_id=None, job_id=None,

@@ -92,6 +92,12 @@ class ExchangeMethod(models.TextChoices):
     PUSH = "push", _("数据库推送")
 
 
+def exchange_method_labels(codes) -> list[str]:
+    """["api", "query"] → ["数据接口", "在线查询"] (an unknown code stays as it is)."""
+    labels = dict(ExchangeMethod.choices)
+    return [str(labels.get(m, m)) for m in codes]
+
+
 GUIDE_SHARE_MODE = {
     ExchangeMethod.API: "接口",
     ExchangeMethod.QUERY: "接口",

@@ -7,7 +7,7 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import BootstrapMixin
+from portal.forms import BootstrapMixin, DateInput
 from portal.models import Department
 
 from .choices import (
@@ -274,7 +274,7 @@ class UpdateCaseOpenForm(BootstrapMixin, forms.Form):
     trigger_kind = forms.ChoiceField(label=_("更新原因"), choices=UpdateTrigger.choices)
     trigger_date = forms.DateField(
         label=_("发生日期"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text=_("法律法规修改或职能变化之日；须自该日起 10 个工作日内提交申请"),
     )
     trigger_document = forms.CharField(label=_("依据文件"), max_length=200, help_text=_("法规名称或文件文号"))

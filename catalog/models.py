@@ -201,10 +201,9 @@ class CatalogEntry(models.Model):
         return self.state in (EntryState.DRAFT, EntryState.RETURNED)
 
     def get_exchange_methods_display(self) -> list[str]:
-        from .choices import ExchangeMethod
+        from .choices import exchange_method_labels
 
-        labels = dict(ExchangeMethod.choices)
-        return [str(labels.get(m, m)) for m in self.exchange_methods]
+        return exchange_method_labels(self.exchange_methods)
 
 
 class DataItem(models.Model):

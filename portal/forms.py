@@ -24,13 +24,23 @@ class BootstrapMixin:
                 widget.attrs.setdefault("class", "form-control")
 
 
+class DateInput(forms.DateInput):
+    """The browser's date picker (<input type="date">). Its value must be ISO (YYYY-MM-DD) whatever the language:
+    Django's localised format (e.g. 2026/12/02) leaves the field empty, so an initial date would be lost."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
 class LoginForm(AuthenticationForm):
     username = forms.CharField(label=_("用户名"), widget=forms.TextInput(attrs={"autofocus": True}))
     password = forms.CharField(label=_("密码"), strip=False, widget=forms.PasswordInput)
 
 
 class CalendarDayForm(BootstrapMixin, forms.Form):
-    date = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("日期"), widget=DateInput())
     kind = forms.ChoiceField(
         label=_("类型"),
         choices=[("", _("普通日（取消例外）")), *DayKind.choices],

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.choices import ExchangeMethod, ShareType
 from catalog.models import CatalogEntry
-from portal.forms import BootstrapMixin
+from portal.forms import BootstrapMixin, DateInput
 from portal.models import Department
 
 from .choices import ATTACHMENT_EXTENSIONS, ATTACHMENT_MAX_BYTES, Purpose
@@ -36,7 +36,7 @@ class MultipleFileField(forms.FileField):
 
 
 def _date(label):
-    return forms.DateField(label=label, widget=forms.DateInput(attrs={"type": "date"}))
+    return forms.DateField(label=label, widget=DateInput())
 
 
 class SharingRequestForm(BootstrapMixin, forms.Form):

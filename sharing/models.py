@@ -9,6 +9,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from catalog.choices import exchange_method_labels
+
 from .choices import ClientState, GrantState, Purpose, RequestState
 from .querysets import ApiClientQuerySet, GrantQuerySet, SharingRequestQuerySet
 
@@ -68,6 +70,9 @@ class SharingRequest(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("sharing:request-detail", args=[self.pk])
+
+    def get_methods_display(self) -> list[str]:
+        return exchange_method_labels(self.methods)
 
 
 class SharingComment(models.Model):
@@ -170,6 +175,9 @@ class Grant(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("sharing:grant-list") + f"#grant-{self.pk}"
+
+    def get_methods_display(self) -> list[str]:
+        return exchange_method_labels(self.methods)
 
     def is_valid_on(self, day) -> bool:
         return self.state == GrantState.ACTIVE and self.valid_from <= day <= self.valid_to

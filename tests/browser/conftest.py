@@ -49,10 +49,11 @@ def page(browser):
 
 @pytest.fixture
 def screenshot(page):
-    def _shot(name: str) -> Path:
+    def _shot(name: str, of=None) -> Path:
+        """A full-page PNG of `of` (a page of another browser context), by default of the `page` fixture."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (of or page).screenshot(path=str(path), full_page=True)
         return path
 
     return _shot
