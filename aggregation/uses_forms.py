@@ -47,12 +47,28 @@ class VerificationFileForm(BootstrapMixin, forms.Form):
         self.fields["fields_"].widget.attrs.pop("class", None)
 
 
-class ExtensionRequestForm(BootstrapMixin, forms.Form):
+class CaseActionForm(BootstrapMixin, forms.Form):
+    """One of the forms side by side on a verification case's page. Their element ids carry the form's `id_prefix`:
+    the correction and the confirmation both have an "explanation", and with one shared id the label of the second
+    pointed at the first form's field (field names, and so the POST handlers, are unchanged)."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ExtensionRequestForm(CaseActionForm):
+    id_prefix = "extension"
+
     working_days = forms.IntegerField(label=_("延长工作日数"), min_value=1, max_value=10, initial=10)
     reason = forms.CharField(label=_("延期理由"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
-class ExtensionDecideForm(BootstrapMixin, forms.Form):
+class ExtensionDecideForm(CaseActionForm):
+    id_prefix = "decide"
+
     approve = forms.TypedChoiceField(
         label=_("审批意见"), coerce=lambda v: v == "1", choices=[("1", _("同意延期")), ("0", _("不同意"))],
         widget=forms.RadioSelect,
@@ -62,14 +78,18 @@ class ExtensionDecideForm(BootstrapMixin, forms.Form):
     )
 
 
-class ConfirmForm(BootstrapMixin, forms.Form):
+class ConfirmForm(CaseActionForm):
+    id_prefix = "confirm"
+
     explanation = forms.CharField(
         label=_("核实情况说明"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000,
         help_text=_("说明核实的依据，数据为什么是正确的"),
     )
 
 
-class CorrectForm(BootstrapMixin, forms.Form):
+class CorrectForm(CaseActionForm):
+    id_prefix = "correct"
+
     explanation = forms.CharField(
         label=_("更正说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
     )

@@ -138,8 +138,22 @@ class DataItemForm(BootstrapMixin, forms.Form):
     is_base_item = forms.BooleanField(label=_("基础项"), required=False)
     description = forms.CharField(label=_("说明"), max_length=500, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The items table shows each label once, in its header: every cell's control carries it for screen readers.
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("aria-label", field.label)
 
-DataItemFormSet = forms.formset_factory(DataItemForm, extra=0, can_delete=True, max_num=500, validate_max=True)
+
+class _DataItemBaseFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget.attrs["aria-label"] = _("删除")
+
+
+DataItemFormSet = forms.formset_factory(DataItemForm, formset=_DataItemBaseFormSet, extra=0, can_delete=True,
+                                        max_num=500, validate_max=True)
 
 
 def items_initial(items) -> list[dict]:

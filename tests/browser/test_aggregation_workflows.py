@@ -119,3 +119,57 @@ def test_clerk_builds_a_theme_and_sees_its_rows_when_the_build_ends(live_server,
     assert "已完成" in page.locator("[data-testid=theme-job]").inner_text()
     assert "主体数 3" in page.locator("p.text-muted.small").first.inner_text()
     screenshot("theme-built")
+
+
+def test_verification_case_filed_extended_by_the_head_and_answered(live_server, browser, screenshot, person_dataset,
+                                                                   person_record, staff, head, other_staff, tmp_path,
+                                                                   settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+    def session(username):
+        page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+        log_in(page, live_server, username)
+        return page
+
+    # The consuming department's clerk disputes a name, with a scanned certificate as evidence.
+    evidence = tmp_path / "户籍证明.png"
+    evidence.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    consumer = session(other_staff.username)
+    consumer.goto(live_server.url + reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.pk]))
+    with consumer.expect_navigation():
+        consumer.get_by_role("link", name="发起数据校核").click()
+    consumer.get_by_label("姓名").check()
+    consumer.get_by_label("疑义或错误说明").fill("姓名应为“张三丰”，见户籍证明")
+    consumer.get_by_label("证明材料").set_input_files(str(evidence))
+    with consumer.expect_navigation():
+        consumer.get_by_role("button", name="提交").click()
+    case_url = consumer.url
+    assert "户籍证明.png" in consumer.content()
+    consumer.goto(live_server.url + reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.pk]))
+    assert consumer.locator("[data-testid=under-verification]").is_visible()  # R14.4: every reader sees it
+
+    # The provider asks for 5 more working days; its head approves.
+    provider = session(staff.username)
+    provider.goto(case_url)
+    provider.get_by_label("延长工作日数").fill("5")
+    provider.get_by_label("延期理由").fill("需调取纸质档案核对")
+    with provider.expect_navigation():
+        provider.get_by_role("button", name="提交延期申请").click()
+    chief = session(head.username)
+    chief.goto(case_url)
+    chief.get_by_label("同意延期").check()
+    chief.get_by_label("意见", exact=True).fill("同意")
+    with chief.expect_navigation():
+        chief.get_by_role("button", name="提交审批意见").click()
+    assert "同意" in chief.locator("body").inner_text()
+
+    # The provider checks the archive and answers: the data is correct.
+    provider.goto(case_url)
+    provider.get_by_label("核实情况说明").fill("经核对纸质户籍档案，姓名登记无误")
+    with provider.expect_navigation():
+        provider.get_by_role("button", name="确认无误并办结").click()
+    screenshot("verification-answered", of=provider)
+    body = provider.locator("body").inner_text()
+    assert "经核对纸质户籍档案，姓名登记无误" in body
+    consumer.goto(live_server.url + reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.pk]))
+    assert consumer.locator("[data-testid=under-verification]").count() == 0
