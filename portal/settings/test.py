@@ -21,3 +21,5 @@ ALLOWED_HOSTS = ["*"]
 # Parallel runs (pytest -n): each worker's cache keys (nonces, throttle counters, the API-client generation) under its
 # own prefix in the one Redis db, so one worker's clean-up does not wipe another's keys mid-test.
 CACHES["default"]["KEY_PREFIX"] = os.environ.get("PYTEST_XDIST_WORKER", "")  # noqa: F405
+# Every page any test renders is checked for duplicate ids, labels that name nothing and non-ISO date inputs.
+MIDDLEWARE = [*MIDDLEWARE, "portal.html_checks.HtmlIntegrityMiddleware"]  # noqa: F405

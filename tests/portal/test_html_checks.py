@@ -1,0 +1,34 @@
+"""The page checks the test settings run on every rendered page (portal.html_checks)."""
+
+import pytest
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+from portal.html_checks import HtmlIntegrityMiddleware, problems
+
+
+def test_a_sound_page_has_no_problems():
+    assert problems('<label for="a">A</label><input id="a"><input type="date" name="d" value="2026-12-02">'
+                    '<input type="date" name="e" value="">') == []
+
+
+def test_duplicate_ids_dangling_labels_and_localised_dates_are_named():
+    found = problems('<form><label for="id_x">说明</label><textarea id="id_x"></textarea></form>'
+                     '<form><label for="id_x">说明</label><textarea id="id_x"></textarea></form>'
+                     '<label for="nowhere">?</label><input type="date" name="valid_from" value="2026/12/02">')
+    assert found == ["id 'id_x' is used 2 times", "<label for='nowhere'> names no element",
+                     "date input valid_from='2026/12/02' is not YYYY-MM-DD"]
+
+
+def test_template_content_is_not_part_of_the_page():
+    # A formset's empty row lives in a <template> with the same ids as the row a script will make from it.
+    assert problems('<input id="items-0-name"><template><input id="items-0-name"></template>') == []
+
+
+def test_the_middleware_fails_a_bad_page_and_passes_others():
+    request = RequestFactory().get("/x/")
+    bad = HtmlIntegrityMiddleware(lambda r: HttpResponse('<i id="a"></i><b id="a"></b>'))
+    with pytest.raises(AssertionError, match="/x/: id 'a' is used 2 times"):
+        bad(request)
+    json = HtmlIntegrityMiddleware(lambda r: HttpResponse('<i id="a"></i><b id="a"></b>', content_type="text/plain"))
+    assert json(request).status_code == 200
