@@ -756,7 +756,7 @@ WITH ins AS (
 """
 
 # Keys of the stage that the dataset does not hold yet; left out when the dataset holds no record at all (a first
-# load): the anti-join then finds nothing and cost ≈ 14 % of a first load's write (2.8 of 20.3 s per million).
+# load): the anti-join then finds nothing and cost ≈ 14 % of a first load's write (2.8 of 20.3 s per million rows).
 _NEW_KEYS_ONLY = (
     "WHERE NOT EXISTS (SELECT 1 FROM aggregation_record r WHERE r.dataset_id = %(ds)s AND r.key_hash = s.key_hash)"
 )
