@@ -8,21 +8,32 @@ from portal.html_checks import HtmlIntegrityMiddleware, problems
 
 
 def test_a_sound_page_has_no_problems():
-    assert problems('<label for="a">A</label><input id="a"><input type="date" name="d" value="2026-12-02">'
-                    '<input type="date" name="e" value="">') == []
+    assert problems('<label for="a">A</label><input id="a"><input type="date" name="d" value="2026-12-02" title="D">'
+                    '<label>E <input type="date" name="e" value=""></label><select name="s" aria-label="S"></select>'
+                    '<input type="hidden" name="h"><button type="submit">OK</button><input type="submit" value="OK">'
+                    ) == []
 
 
 def test_duplicate_ids_dangling_labels_and_localised_dates_are_named():
     found = problems('<form><label for="id_x">说明</label><textarea id="id_x"></textarea></form>'
                      '<form><label for="id_x">说明</label><textarea id="id_x"></textarea></form>'
-                     '<label for="nowhere">?</label><input type="date" name="valid_from" value="2026/12/02">')
+                     '<label for="nowhere">?</label>'
+                     '<label>起 <input type="date" name="valid_from" value="2026/12/02"></label>')
     assert found == ["id 'id_x' is used 2 times", "<label for='nowhere'> names no element",
                      "date input valid_from='2026/12/02' is not YYYY-MM-DD"]
 
 
+def test_a_control_named_only_by_its_placeholder_or_a_heading_has_no_label():
+    found = problems('<h2>驳回</h2><textarea name="reason"></textarea>'
+                     '<input name="q" placeholder="搜索"><label for="other">x</label><select id="s" name="s"></select>'
+                     '<input id="other">')
+    assert found == ["<textarea name='reason'> has no label", "<input name='q'> has no label",
+                     "<select name='s'> has no label"]
+
+
 def test_template_content_is_not_part_of_the_page():
     # A formset's empty row lives in a <template> with the same ids as the row a script will make from it.
-    assert problems('<input id="items-0-name"><template><input id="items-0-name"></template>') == []
+    assert problems('<input id="items-0-name" aria-label="名称"><template><input id="items-0-name"></template>') == []
 
 
 def test_the_middleware_fails_a_bad_page_and_passes_others():
