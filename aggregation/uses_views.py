@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from portal import audit
 from portal.choices import Role
+from portal.db import one_snapshot
 from portal.errors import NotFound, PermissionDenied, PortalError
 from portal.models import Deadline, Department
 from portal.services.workdays import WorkCalendar, local_today
@@ -420,18 +421,21 @@ def theme_edit(request, pk: int):
 
 @login_required
 def theme_detail(request, pk: int):
-    """Browse a built theme (keyset pages of 50, masked), its definition and its build jobs."""
-    try:
-        theme_obj = themes.access_theme_by_id(request.user, pk)
-    except NotFound as exc:
-        _not_found(exc)
-    after = request.GET.get("after", "")
-    page = themes.theme_rows_page(actor=request.user, theme=theme_obj, after=int(after) if after.isdigit() else None)
-    can_change = ThemeDatabase.objects.restrict(request.user, "change").filter(pk=theme_obj.pk).exists()
-    return render(request, "aggregation/uses_theme_detail.html", {
-        "theme": theme_obj, "page": page, "jobs": theme_obj.jobs.all()[:10], "can_change": can_change,
-        "sources": theme_obj.sources.select_related("dataset__entry", "dataset__department"),
-    })
+    """Browse a built theme (keyset pages of 50, masked), its definition and its build jobs — all read from one
+    snapshot, so the count, the rows and the jobs agree even while a build commits."""
+    with one_snapshot():
+        try:
+            theme_obj = themes.access_theme_by_id(request.user, pk)
+        except NotFound as exc:
+            _not_found(exc)
+        after = request.GET.get("after", "")
+        page = themes.theme_rows_page(actor=request.user, theme=theme_obj,
+                                      after=int(after) if after.isdigit() else None)
+        can_change = ThemeDatabase.objects.restrict(request.user, "change").filter(pk=theme_obj.pk).exists()
+        return render(request, "aggregation/uses_theme_detail.html", {
+            "theme": theme_obj, "page": page, "jobs": theme_obj.jobs.all()[:10], "can_change": can_change,
+            "sources": theme_obj.sources.select_related("dataset__entry", "dataset__department"),
+        })
 
 
 @login_required

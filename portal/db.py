@@ -7,10 +7,11 @@ prepared once per connection (planning the data call's entry statement cost 3× 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import cache
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 
 @cache
@@ -67,3 +68,18 @@ def prepared_cursor():
         if db.timezone != conn.adapters.get_loader(*tz_key).timezone:
             register_tzloader(db.timezone, raw)  # as DatabaseWrapper.create_cursor does
     return (logging if db.queries_logged else plain)(raw, db)
+
+
+@contextmanager
+def one_snapshot():
+    """A transaction whose statements all read the same snapshot (REPEATABLE READ), for a page assembled from several
+    queries: without it each statement sees the commits made before it, so a build committing between two of them
+    showed its new rows under the old count. Writes inside (an audit event) are fine: they insert new rows only.
+    Inside a transaction that is already open, that transaction's isolation applies (it cannot change any more)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    outermost = not db.in_atomic_block
+    with transaction.atomic():
+        if outermost and db.vendor == "postgresql":
+            with db.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield

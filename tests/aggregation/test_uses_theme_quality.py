@@ -191,3 +191,30 @@ def test_nightly_job_and_report_page(known_dataset, person_records, staff, other
     assert len(bureau) == 2 and {r["dataset_name"] for r in bureau} == {"质量测试", "户籍人口基本信息"}
     filtered = api_as(reviewer).get(reverse("aggregation-quality-list"), {"department": other_staff.department_id})
     assert filtered.json() == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # like every other transactional test
+def test_theme_page_reads_one_snapshot_while_a_build_commits(person_dataset, person_records, staff, web_as,
+                                                             monkeypatch):
+    import psycopg
+    from django.db import connection
+
+    from aggregation import uses_views
+
+    t = theme.theme_save(actor=staff, name="人口", key_kind="id_number",
+                         sources=[{"dataset": person_dataset.pk, "items": ["姓名"]}])
+    theme.theme_build(job_id=ThemeBuildJob.objects.create(theme=t, created_by=staff).pk)
+    original = uses_views.themes.theme_rows_page
+
+    def commit_between(**kwargs):
+        # Another session replaces the theme's rows and count after the page has read the theme, before its rows.
+        params = connection.get_connection_params()
+        with psycopg.connect(**{k: v for k, v in params.items() if k != "context"}, autocommit=True) as other:
+            other.execute(f"DELETE FROM {ThemeRow._meta.db_table} WHERE theme_id = %s", [t.pk])  # noqa: S608
+            other.execute("UPDATE aggregation_themedatabase SET row_count = 0 WHERE id = %s", [t.pk])
+        return original(**kwargs)
+
+    monkeypatch.setattr(uses_views.themes, "theme_rows_page", commit_between)
+    body = web_as(staff).get(reverse("aggregation:theme-detail", args=[t.pk])).content.decode()
+    assert "主体数 2" in body and body.count('data-testid="theme-data-row"') == 2  # one snapshot: before the commit
+    assert ThemeRow.objects.filter(theme=t).count() == 0  # and the commit did happen

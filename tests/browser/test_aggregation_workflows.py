@@ -60,7 +60,7 @@ def test_clerk_imports_a_gbk_csv_maps_a_column_and_loads_the_valid_rows(live_ser
 
     # The page polls the fragment (htmx) until the worker has finished: no reload by the clerk.
     status = page.locator("[data-testid=job-status]")
-    page.wait_for_selector("[data-testid=job-progress][data-finished]", timeout=30_000)
+    page.wait_for_selector("[data-testid=job-progress][data-finished]", timeout=60_000)
     assert status.inner_text() == "未导入（存在问题行）"
     assert "仅导入有效行" in page.locator("[data-testid=job-log]").inner_text()
     assert Record.objects.count() == 0  # all or nothing
@@ -76,7 +76,7 @@ def test_clerk_imports_a_gbk_csv_maps_a_column_and_loads_the_valid_rows(live_ser
 
     with page.expect_navigation():
         page.click("[data-testid=rerun-valid]")
-    page.wait_for_selector("[data-testid=job-progress][data-finished]", timeout=30_000)
+    page.wait_for_selector("[data-testid=job-progress][data-finished]", timeout=60_000)
     assert page.locator("[data-testid=job-status]").inner_text() == "已完成"
     assert page.locator("[data-testid=job-counts]").inner_text().split("\n")[1].replace(" ", "") == "3/0/0"
     screenshot("import-loaded")
@@ -110,7 +110,7 @@ def test_clerk_builds_a_theme_and_sees_its_rows_when_the_build_ends(live_server,
     # the rows — no reload by the clerk.
     app.conf.task_always_eager = False
     with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1, loglevel="WARNING"):
-        page.wait_for_selector("[data-testid=theme-data-row]", timeout=30_000)
+        page.wait_for_selector("[data-testid=theme-data-row]", timeout=60_000)
     assert page.evaluate("performance.getEntriesByType('navigation')[0].type") == "reload"
     rows = page.locator("[data-testid=theme-data-row]")
     assert rows.count() == 3  # any source: 2 people, one of them married, plus a married person not in the first
