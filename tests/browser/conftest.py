@@ -40,11 +40,31 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    yield page
-    context.close()
+def new_page(browser):
+    """new_page() -> a page in a browser context of its own (its own session: one per person in a workflow).
+
+    Every script error, console error and failed request (a missing vendored asset, a 500 behind an htmx poll) on
+    any of these pages fails the test at teardown."""
+    contexts, errors = [], []
+
+    def _new():
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(f"{page.url}: script error {exc}"))
+        page.on("console", lambda msg: msg.type == "error" and errors.append(f"{page.url}: console {msg.text}"))
+        page.on("response", lambda r: r.status >= 500 and errors.append(f"{r.url}: HTTP {r.status}"))
+        return page
+
+    yield _new
+    for context in contexts:
+        context.close()
+    assert not errors, "\n".join(errors)
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
 
 
 @pytest.fixture

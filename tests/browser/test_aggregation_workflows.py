@@ -121,13 +121,13 @@ def test_clerk_builds_a_theme_and_sees_its_rows_when_the_build_ends(live_server,
     screenshot("theme-built")
 
 
-def test_verification_case_filed_extended_by_the_head_and_answered(live_server, browser, screenshot, person_dataset,
+def test_verification_case_filed_extended_by_the_head_and_answered(live_server, new_page, screenshot, person_dataset,
                                                                    person_record, staff, head, other_staff, tmp_path,
                                                                    settings):
     settings.MEDIA_ROOT = tmp_path / "media"
 
     def session(username):
-        page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+        page = new_page()
         log_in(page, live_server, username)
         return page
 
@@ -173,3 +173,27 @@ def test_verification_case_filed_extended_by_the_head_and_answered(live_server, 
     assert "经核对纸质户籍档案，姓名登记无误" in body
     consumer.goto(live_server.url + reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.pk]))
     assert consumer.locator("[data-testid=under-verification]").count() == 0
+
+
+def test_bureau_reads_the_quality_report_with_its_chart(live_server, page, screenshot, person_dataset, person_records,
+                                                        reviewer, other_dept, other_staff):
+    from aggregation import quality
+
+    marriage = make_dataset(other_dept, name="婚姻登记信息", items=[
+        ("身份证号码", "C", True, False), ("婚姻状况", "C", False, True)])
+    load(marriage, [{"身份证号码": id_number(1), "婚姻状况": "已婚"}, {"身份证号码": id_number(2)}], actor=other_staff)
+    for dataset in (person_dataset, marriage):
+        quality.quality_compute(dataset=dataset)
+    log_in(page, live_server, reviewer.username)
+    page.goto(live_server.url + reverse("aggregation:quality-report"))
+    assert page.locator("[data-testid=quality-row]").count() == 2
+    # The chart library is served from the portal itself (closed network) and draws one bar group per department.
+    assert page.evaluate("Chart.getChart('quality-chart').data.labels.length") == 2
+    with page.expect_navigation():  # choosing a department filters at once
+        page.get_by_label("部门", exact=True).select_option(label=other_dept.name)
+    assert page.locator("[data-testid=quality-row]").count() == 1
+    assert "婚姻登记信息" in page.locator("[data-testid=quality-row]").inner_text()
+    # The bars are the table's figures: completeness 75 % (one of two 婚姻状况 empty), validity 100 %, on time.
+    assert page.evaluate("Chart.getChart('quality-chart').data.datasets.map(d => d.data)") == [[75], [100], [100]]
+    page.wait_for_timeout(1500)  # the bars grow in (Chart.js animation) before the picture is taken
+    screenshot("quality-report")

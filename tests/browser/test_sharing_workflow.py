@@ -18,7 +18,7 @@ from tests.sharing.test_data_api import PEOPLE, PHONE, load, rows_for
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def test_request_review_and_counter_query(live_server, browser, screenshot, bureau, reviewer, dept, staff,
+def test_request_review_and_counter_query(live_server, new_page, screenshot, bureau, reviewer, dept, staff,
                                           other_dept, other_staff, make_entry):  # noqa: F811
     entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息", share_type=ShareType.CONDITIONAL,
                        methods=("api", "query"))
@@ -27,7 +27,7 @@ def test_request_review_and_counter_query(live_server, browser, screenshot, bure
     make_user(Role.DEPT_STAFF, department=bureau, username="bureau_clerk")  # the bureau has staff of its own
 
     def session(username):
-        page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+        page = new_page()
         log_in(page, live_server, username)
         return page
 

@@ -4,7 +4,7 @@ import pytest
 
 from catalog.models import CatalogEntry, Classification
 from portal.choices import Role
-from tests.browser.conftest import browser, page, screenshot  # noqa: F401 — the browser fixtures
+from tests.browser.conftest import browser, new_page, page, screenshot  # noqa: F401 — the browser fixtures
 from tests.factories import PASSWORD, DepartmentFactory, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
