@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from portal import audit
 from portal.choices import Role
+from portal.db import one_snapshot
 from portal.errors import PortalError
 from security import crypto
 from security.masking import mask, sensitivity_of
@@ -144,7 +145,13 @@ def job_rerun(request, pk: int):
 
 @login_required
 def dataset_detail(request, pk: int):
-    """A dataset's rows, keyset-paged, personal items masked (the read is audited)."""
+    """A dataset's rows, keyset-paged, personal items masked (the read is audited). The count, the rows and the jobs
+    are read from one snapshot: a load committing meanwhile cannot show its rows under the old count."""
+    with one_snapshot():
+        return _dataset_page(request, pk)
+
+
+def _dataset_page(request, pk: int):
     dataset = Dataset.objects.restrict(request.user, "view").select_related("entry", "department").filter(pk=pk).first()
     if dataset is None:
         raise Http404

@@ -11,3 +11,15 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+def commit_elsewhere(*statements: tuple[str, list]) -> None:
+    """Run (sql, params) statements in another database session and commit them: a concurrent writer, for tests of
+    what a page reads while someone else commits (use with django_db(transaction=True))."""
+    import psycopg
+    from django.db import connection
+
+    params = {k: v for k, v in connection.get_connection_params().items() if k != "context"}
+    with psycopg.connect(**params, autocommit=True) as other:
+        for sql, args in statements:
+            other.execute(sql, args)

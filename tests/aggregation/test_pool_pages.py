@@ -137,3 +137,22 @@ def test_integrity_page_shows_tampering(web_as, reviewer, other_staff, loaded, a
     html = client.get(url).content.decode()
     assert 'data-testid="integrity-problems"' in html and "行摘要不符" in html
     assert audit_log("aggregation.dataset.integrity_checked")[-1].data["ok"] is False
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # another session commits while the page reads
+def test_dataset_page_reads_one_snapshot_while_a_load_commits(web_as, staff, people_entry, monkeypatch):
+    from aggregation import selectors
+    from tests.support import commit_elsewhere
+
+    job = submit(staff, people_entry, csv_bytes([person(k) for k in ids(2)]))
+    original = selectors.record_page
+
+    def commit_between(**kwargs):
+        # After the page has read the dataset (its count), before its rows: another session removes both rows.
+        commit_elsewhere(("UPDATE aggregation_record SET deleted_at = now() WHERE dataset_id = %s", [job.dataset_id]),
+                         ("UPDATE aggregation_dataset SET row_count = 0 WHERE id = %s", [job.dataset_id]))
+        return original(**kwargs)
+
+    monkeypatch.setattr(selectors, "record_page", commit_between)
+    body = web_as(staff).get(reverse("aggregation:dataset-detail", args=[job.dataset_id])).content.decode()
+    assert "2 条记录" in body and body.count('data-testid="record-row"') == 2

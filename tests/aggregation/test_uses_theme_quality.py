@@ -14,6 +14,7 @@ from portal.errors import NotFound, PermissionDenied, PortalError
 from security.crypto import blind_index, encrypt
 from tests.aggregation.test_uses_fixtures import *  # noqa: F403
 from tests.aggregation.test_uses_fixtures import PERSON_ITEMS, id_number, load, make_dataset
+from tests.support import commit_elsewhere
 
 
 @pytest.fixture
@@ -196,9 +197,6 @@ def test_nightly_job_and_report_page(known_dataset, person_records, staff, other
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # like every other transactional test
 def test_theme_page_reads_one_snapshot_while_a_build_commits(person_dataset, person_records, staff, web_as,
                                                              monkeypatch):
-    import psycopg
-    from django.db import connection
-
     from aggregation import uses_views
 
     t = theme.theme_save(actor=staff, name="人口", key_kind="id_number",
@@ -208,10 +206,8 @@ def test_theme_page_reads_one_snapshot_while_a_build_commits(person_dataset, per
 
     def commit_between(**kwargs):
         # Another session replaces the theme's rows and count after the page has read the theme, before its rows.
-        params = connection.get_connection_params()
-        with psycopg.connect(**{k: v for k, v in params.items() if k != "context"}, autocommit=True) as other:
-            other.execute(f"DELETE FROM {ThemeRow._meta.db_table} WHERE theme_id = %s", [t.pk])  # noqa: S608
-            other.execute("UPDATE aggregation_themedatabase SET row_count = 0 WHERE id = %s", [t.pk])
+        commit_elsewhere((f"DELETE FROM {ThemeRow._meta.db_table} WHERE theme_id = %s", [t.pk]),  # noqa: S608
+                         ("UPDATE aggregation_themedatabase SET row_count = 0 WHERE id = %s", [t.pk]))
         return original(**kwargs)
 
     monkeypatch.setattr(uses_views.themes, "theme_rows_page", commit_between)
