@@ -778,18 +778,17 @@ def upsert_from_stage(cursor, stage: str, *, dataset_id: int, actor_id, job_id, 
     select = _CHANGES if changes else _COUNT
     cursor.execute("SELECT EXISTS (SELECT 1 FROM aggregation_record WHERE dataset_id = %s)", [dataset_id])
     holds_records = cursor.fetchone()[0]
-    results = []
-    for sql in (UPDATE_SQL, INSERT_SQL):
-        if sql is UPDATE_SQL and not holds_records:
-            results.append([] if changes else 0)  # nothing to update in an empty dataset
-            continue
+
+    def run(sql: str):
         cursor.execute(sql.format(stage=stage, select=select, ins_data=", data" if copy_inserts else "",
                                   ins_after="data" if copy_inserts else "NULL",
                                   new_keys_only=_NEW_KEYS_ONLY if holds_records else ""), params)
-        results.append(cursor.fetchall() if changes else int(cursor.fetchone()[0]))
+        return cursor.fetchall() if changes else int(cursor.fetchone()[0])
+
+    updated = run(UPDATE_SQL) if holds_records else ([] if changes else 0)  # nothing to update in an empty dataset
+    inserted = run(INSERT_SQL)
     if changes:
-        return sorted(results[0] + results[1])
-    updated, inserted = results
+        return sorted(updated + inserted)
     return inserted, updated
 
 

@@ -420,22 +420,21 @@ def theme_edit(request, pk: int):
 
 
 @login_required
+@one_snapshot()
 def theme_detail(request, pk: int):
     """Browse a built theme (keyset pages of 50, masked), its definition and its build jobs — all read from one
     snapshot, so the count, the rows and the jobs agree even while a build commits."""
-    with one_snapshot():
-        try:
-            theme_obj = themes.access_theme_by_id(request.user, pk)
-        except NotFound as exc:
-            _not_found(exc)
-        after = request.GET.get("after", "")
-        page = themes.theme_rows_page(actor=request.user, theme=theme_obj,
-                                      after=int(after) if after.isdigit() else None)
-        can_change = ThemeDatabase.objects.restrict(request.user, "change").filter(pk=theme_obj.pk).exists()
-        return render(request, "aggregation/uses_theme_detail.html", {
-            "theme": theme_obj, "page": page, "jobs": theme_obj.jobs.all()[:10], "can_change": can_change,
-            "sources": theme_obj.sources.select_related("dataset__entry", "dataset__department"),
-        })
+    try:
+        theme_obj = themes.access_theme_by_id(request.user, pk)
+    except NotFound as exc:
+        _not_found(exc)
+    after = request.GET.get("after", "")
+    page = themes.theme_rows_page(actor=request.user, theme=theme_obj, after=int(after) if after.isdigit() else None)
+    can_change = ThemeDatabase.objects.restrict(request.user, "change").filter(pk=theme_obj.pk).exists()
+    return render(request, "aggregation/uses_theme_detail.html", {
+        "theme": theme_obj, "page": page, "jobs": theme_obj.jobs.all()[:10], "can_change": can_change,
+        "sources": theme_obj.sources.select_related("dataset__entry", "dataset__department"),
+    })
 
 
 @login_required

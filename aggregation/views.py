@@ -144,14 +144,10 @@ def job_rerun(request, pk: int):
 
 
 @login_required
+@one_snapshot()
 def dataset_detail(request, pk: int):
     """A dataset's rows, keyset-paged, personal items masked (the read is audited). The count, the rows and the jobs
     are read from one snapshot: a load committing meanwhile cannot show its rows under the old count."""
-    with one_snapshot():
-        return _dataset_page(request, pk)
-
-
-def _dataset_page(request, pk: int):
     dataset = Dataset.objects.restrict(request.user, "view").select_related("entry", "department").filter(pk=pk).first()
     if dataset is None:
         raise Http404

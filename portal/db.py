@@ -75,7 +75,8 @@ def one_snapshot():
     """A transaction whose statements all read the same snapshot (REPEATABLE READ), for a page assembled from several
     queries: without it each statement sees the commits made before it, so a build committing between two of them
     showed its new rows under the old count. Writes inside (an audit event) are fine: they insert new rows only.
-    Inside a transaction that is already open, that transaction's isolation applies (it cannot change any more)."""
+    Inside a transaction that is already open, that transaction's isolation applies (it cannot change any more).
+    Also a view decorator: `@one_snapshot()` (each call opens its own transaction)."""
     db = connections[DEFAULT_DB_ALIAS]
     outermost = not db.in_atomic_block
     with transaction.atomic():

@@ -68,6 +68,23 @@ def page(new_page):
 
 
 @pytest.fixture
+def signed_in(live_server, new_page):
+    """signed_in(username) -> a new page (a session of its own) signed in as that user through the login form."""
+    from tests.factories import PASSWORD
+
+    def _open(username: str):
+        page = new_page()
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        return page
+
+    return _open
+
+
+@pytest.fixture
 def screenshot(page):
     def _shot(name: str, of=None) -> Path:
         """A full-page PNG of `of` (a page of another browser context), by default of the `page` fixture."""

@@ -18,21 +18,13 @@ from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, csv_bytes, ids
 from tests.aggregation.test_storage_fixtures import make_entry as storage_entry
 from tests.aggregation.test_uses_fixtures import *  # noqa: F403
 from tests.aggregation.test_uses_fixtures import id_number, load, make_dataset
-from tests.factories import PASSWORD, DepartmentFactory, make_user
+from tests.factories import DepartmentFactory, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-
-
-def test_clerk_imports_a_gbk_csv_maps_a_column_and_loads_the_valid_rows(live_server, live_worker, page, screenshot,
-                                                                          tmp_path, settings):
+def test_clerk_imports_a_gbk_csv_maps_a_column_and_loads_the_valid_rows(live_server, live_worker, signed_in,
+                                                                          screenshot, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     dept = DepartmentFactory(name="焦作市公安局(浏览器测试)", short_name="市公安局")
     make_user(Role.DEPT_STAFF, department=dept, username="import_clerk")
@@ -44,7 +36,7 @@ def test_clerk_imports_a_gbk_csv_maps_a_column_and_loads_the_valid_rows(live_ser
     upload = tmp_path / "人口.csv"
     upload.write_bytes(csv_bytes(rows, header=["证件号", "姓名", "性别"], encoding="gbk", newline="\r\n"))
 
-    log_in(page, live_server, "import_clerk")
+    page = signed_in("import_clerk")
 
     page.goto(live_server.url + reverse("aggregation:upload", args=[entry.pk]))
     page.set_input_files("input[type=file]", str(upload))
@@ -64,7 +56,7 @@ def test_clerk_imports_a_gbk_csv_maps_a_column_and_loads_the_valid_rows(live_ser
     assert status.inner_text() == "未导入（存在问题行）"
     assert "仅导入有效行" in page.locator("[data-testid=job-log]").inner_text()
     assert Record.objects.count() == 0  # all or nothing
-    screenshot("import-rejected")
+    screenshot("import-rejected", of=page)
 
     with page.expect_download() as download:
         page.click("[data-testid=report-link]")
@@ -79,20 +71,21 @@ def test_clerk_imports_a_gbk_csv_maps_a_column_and_loads_the_valid_rows(live_ser
     page.wait_for_selector("[data-testid=job-progress][data-finished]", timeout=60_000)
     assert page.locator("[data-testid=job-status]").inner_text() == "已完成"
     assert page.locator("[data-testid=job-counts]").inner_text().split("\n")[1].replace(" ", "") == "3/0/0"
-    screenshot("import-loaded")
+    screenshot("import-loaded", of=page)
 
     job = IngestJob.objects.get()
     assert (job.inserted_rows, job.rejected_rows, job.encoding.lower()) == (3, 1, "gb18030")
     assert Record.objects.filter(dataset=job.dataset).count() == 3
 
 
-def test_clerk_builds_a_theme_and_sees_its_rows_when_the_build_ends(live_server, page, screenshot, person_dataset,
-                                                                    person_records, staff, other_dept, other_staff):
+def test_clerk_builds_a_theme_and_sees_its_rows_when_the_build_ends(live_server, signed_in, screenshot,
+                                                                    person_dataset, person_records, staff, other_dept,
+                                                                    other_staff):
     marriage = make_dataset(other_dept, name="婚姻登记信息", items=[
         ("身份证号码", "C", True, False), ("婚姻状况", "C", False, True), ("配偶姓名", "C", False, False)])
     load(marriage, [{"身份证号码": id_number(1), "婚姻状况": "已婚", "配偶姓名": "王芳"},
                     {"身份证号码": id_number(3), "婚姻状况": "未婚"}], actor=other_staff)
-    log_in(page, live_server, staff.username)
+    page = signed_in(staff.username)
 
     page.goto(live_server.url + reverse("aggregation:theme-create"))
     page.fill("input[name=name]", "婚育服务")
@@ -118,23 +111,18 @@ def test_clerk_builds_a_theme_and_sees_its_rows_when_the_build_ends(live_server,
     assert "张三" in table and "已婚" in table and "未婚" in table
     assert "已完成" in page.locator("[data-testid=theme-job]").inner_text()
     assert "主体数 3" in page.locator("p.text-muted.small").first.inner_text()
-    screenshot("theme-built")
+    screenshot("theme-built", of=page)
 
 
-def test_verification_case_filed_extended_by_the_head_and_answered(live_server, new_page, screenshot, person_dataset,
+def test_verification_case_filed_extended_by_the_head_and_answered(live_server, signed_in, screenshot, person_dataset,
                                                                    person_record, staff, head, other_staff, tmp_path,
                                                                    settings):
     settings.MEDIA_ROOT = tmp_path / "media"
 
-    def session(username):
-        page = new_page()
-        log_in(page, live_server, username)
-        return page
-
     # The consuming department's clerk disputes a name, with a scanned certificate as evidence.
     evidence = tmp_path / "户籍证明.png"
     evidence.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
-    consumer = session(other_staff.username)
+    consumer = signed_in(other_staff.username)
     consumer.goto(live_server.url + reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.pk]))
     with consumer.expect_navigation():
         consumer.get_by_role("link", name="发起数据校核").click()
@@ -149,13 +137,13 @@ def test_verification_case_filed_extended_by_the_head_and_answered(live_server, 
     assert consumer.locator("[data-testid=under-verification]").is_visible()  # R14.4: every reader sees it
 
     # The provider asks for 5 more working days; its head approves.
-    provider = session(staff.username)
+    provider = signed_in(staff.username)
     provider.goto(case_url)
     provider.get_by_label("延长工作日数").fill("5")
     provider.get_by_label("延期理由").fill("需调取纸质档案核对")
     with provider.expect_navigation():
         provider.get_by_role("button", name="提交延期申请").click()
-    chief = session(head.username)
+    chief = signed_in(head.username)
     chief.goto(case_url)
     chief.get_by_label("同意延期").check()
     chief.get_by_label("意见", exact=True).fill("同意")
@@ -175,8 +163,8 @@ def test_verification_case_filed_extended_by_the_head_and_answered(live_server, 
     assert consumer.locator("[data-testid=under-verification]").count() == 0
 
 
-def test_bureau_reads_the_quality_report_with_its_chart(live_server, page, screenshot, person_dataset, person_records,
-                                                        reviewer, other_dept, other_staff):
+def test_bureau_reads_the_quality_report_with_its_chart(live_server, signed_in, screenshot, person_dataset,
+                                                        person_records, reviewer, other_dept, other_staff):
     from aggregation import quality
 
     marriage = make_dataset(other_dept, name="婚姻登记信息", items=[
@@ -184,7 +172,7 @@ def test_bureau_reads_the_quality_report_with_its_chart(live_server, page, scree
     load(marriage, [{"身份证号码": id_number(1), "婚姻状况": "已婚"}, {"身份证号码": id_number(2)}], actor=other_staff)
     for dataset in (person_dataset, marriage):
         quality.quality_compute(dataset=dataset)
-    log_in(page, live_server, reviewer.username)
+    page = signed_in(reviewer.username)
     page.goto(live_server.url + reverse("aggregation:quality-report"))
     assert page.locator("[data-testid=quality-row]").count() == 2
     # The chart library is served from the portal itself (closed network) and draws one bar group per department.
@@ -196,4 +184,4 @@ def test_bureau_reads_the_quality_report_with_its_chart(live_server, page, scree
     # The bars are the table's figures: completeness 75 % (one of two 婚姻状况 empty), validity 100 %, on time.
     assert page.evaluate("Chart.getChart('quality-chart').data.datasets.map(d => d.data)") == [[75], [100], [100]]
     page.wait_for_timeout(1500)  # the bars grow in (Chart.js animation) before the picture is taken
-    screenshot("quality-report")
+    screenshot("quality-report", of=page)

@@ -10,7 +10,6 @@ from catalog.choices import ShareType
 from portal.choices import Role
 from sharing.models import Grant
 from tests.aggregation.test_storage_fixtures import ids
-from tests.browser.test_aggregation_workflows import log_in
 from tests.factories import make_user
 from tests.sharing.conftest import make_entry  # noqa: F401 — the fixture
 from tests.sharing.test_data_api import PEOPLE, PHONE, load, rows_for
@@ -18,7 +17,7 @@ from tests.sharing.test_data_api import PEOPLE, PHONE, load, rows_for
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def test_request_review_and_counter_query(live_server, new_page, screenshot, bureau, reviewer, dept, staff,
+def test_request_review_and_counter_query(live_server, signed_in, screenshot, bureau, reviewer, dept, staff,
                                           other_dept, other_staff, make_entry):  # noqa: F811
     entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息", share_type=ShareType.CONDITIONAL,
                        methods=("api", "query"))
@@ -26,13 +25,8 @@ def test_request_review_and_counter_query(live_server, new_page, screenshot, bur
     load(entry, staff, rows_for(keys))
     make_user(Role.DEPT_STAFF, department=bureau, username="bureau_clerk")  # the bureau has staff of its own
 
-    def session(username):
-        page = new_page()
-        log_in(page, live_server, username)
-        return page
-
     # 1. The consumer's clerk files the request.
-    clerk = session(other_staff.username)
+    clerk = signed_in(other_staff.username)
     clerk.goto(live_server.url + reverse("sharing:request-new", args=[entry.pk]))
     clerk.get_by_label("法律政策依据").fill("《焦作市政务数据资源管理暂行办法》第十九条")
     clerk.get_by_label("职责依据").fill("负责最低生活保障审核")
@@ -50,7 +44,7 @@ def test_request_review_and_counter_query(live_server, new_page, screenshot, bur
     request_url = clerk.url
 
     # 2. The bureau's reviewer finds it in the queue and approves the phone number only.
-    reviewer_page = session(reviewer.username)
+    reviewer_page = signed_in(reviewer.username)
     reviewer_page.goto(live_server.url + reverse("sharing:review-queue"))
     reviewer_page.locator("tbody tr", has_text=entry.name).get_by_role("link").click()
     reviewer_page.wait_for_url(request_url)
