@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -51,7 +50,9 @@ def _parallel_children(media_root: str) -> list[int]:
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, monkeypatch, workers):
+def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, monkeypatch, workers, settings,
+                                                                 tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # its own: parser processes are recognised by it (xdist runs both cases)
     entry = make_entry(dept, "户籍人口信息", [(i["name"], i["data_type"], i.get("length"),
                                           i.get("is_subject_key", False), i.get("is_base_item", False))
                                          for i in POPULATION_ITEMS])
