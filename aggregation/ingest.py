@@ -5,7 +5,8 @@ Shape of a load (why it is fast and crash-safe):
 1. The file is streamed (never loaded whole): CSV through the csv module over a decoding text stream, XLSX
    through openpyxl's read-only reader, JSON through an incremental array/JSON-Lines decoder.
 2. Rows go in batches through `RowProcessor` — cleaning, validation, AES-GCM encryption of the subject key
-   and personal items, blind index and row digest — and come back as ready-made COPY text plus the rejections.
+   and personal items, their masked forms (Record.masked), blind index and row digest — and come back as
+   ready-made COPY text plus the rejections.
    A large CSV file is read by several processes, each taking byte ranges of it (aggregation.parallel), while
    this process COPYs what they return in file order.
 3. Accepted rows are COPYed into a session-local TEMP table (not WAL-logged). Duplicate keys in the file are
@@ -36,15 +37,15 @@ from charset_normalizer import from_bytes
 from django.conf import settings
 from django.db import connection
 
-from security.crypto import FieldCipher
-from security.masking import sensitivity_of
+from security.crypto import DecryptionError, FieldCipher, is_encrypted
+from security.masking import item_mask_kind, mask, mask_many, sensitivity_of
 
 from .choices import JobFormat, KeyKind
 from .validation import HALF_WIDTH, converter, memoised
 
 BATCH_ROWS = 4000
 SAMPLE_BYTES = 1 << 20
-STAGE_COLUMNS = "row_no, key_hash, key_enc, data, row_hash"
+STAGE_COLUMNS = "row_no, key_hash, key_enc, data, masked, row_hash"
 
 
 class IngestError(Exception):
@@ -62,6 +63,7 @@ class ItemSpec:
     length: int | None
     is_key: bool
     encrypt: bool
+    mask_kind: str | None = None  # security.masking.item_mask_kind: the stored masked form's kind
 
 
 @dataclass
@@ -87,13 +89,22 @@ def encrypted_item_names(items: Iterable) -> list[str]:
     return names
 
 
+def item_specs(items: Iterable, *, key_kind: str, encrypted_items: Iterable[str]) -> list[ItemSpec]:
+    """The ItemSpecs of catalog data items (anything with name, data_type, length and is_subject_key)."""
+    items = list(items)
+    encrypted = set(encrypted_items) | set(encrypted_item_names(items))
+    return [
+        ItemSpec(i.name, i.data_type, i.length, bool(i.is_subject_key), i.name in encrypted,
+                 item_mask_kind(i.name, i.data_type, encrypted=i.name in encrypted,
+                                key_kind=key_kind if i.is_subject_key else None))
+        for i in items
+    ]
+
+
 def plan_for(dataset) -> Plan:
     """The current data items of the dataset's entry as a Plan (the catalog is the schema, R11.1)."""
-    items = list(dataset.entry.items.order_by("position"))
-    encrypted = set(dataset.encrypted_items) | set(encrypted_item_names(items))
-    specs = [
-        ItemSpec(i.name, i.data_type, i.length, bool(i.is_subject_key), i.name in encrypted) for i in items
-    ]
+    specs = item_specs(dataset.entry.items.order_by("position"), key_kind=dataset.key_kind,
+                       encrypted_items=dataset.encrypted_items)
     return Plan(
         dataset_id=dataset.pk,
         key_item=dataset.key_item_name,
@@ -102,6 +113,58 @@ def plan_for(dataset) -> Plan:
         keys_spec=settings.FIELD_ENCRYPTION_KEYS,
         blind_key=settings.BLIND_INDEX_KEY,
     )
+
+
+def mask_kinds_of(specs: Iterable[ItemSpec]) -> dict[str, str]:
+    """{item: masking kind} of the items whose masked forms the pipeline stores (Record.masked)."""
+    return {i.name: i.mask_kind for i in specs if i.mask_kind}
+
+
+def masked_forms(data: dict, kinds: dict[str, str], cipher: FieldCipher) -> dict[str, dict[str, str]]:
+    """A stored row's masked forms, {kind: {item: masked}} — what RowProcessor writes with the row, computed from
+    the stored values (tokens decrypted; a token that does not authenticate has none): for rows stored before
+    masked forms were (migration 0006), or after a catalog update changed an item's kind (`remask`)."""
+    out: dict[str, dict[str, str]] = {}
+    for name, kind in kinds.items():
+        value = data.get(name)
+        if value is None or value == "":
+            continue
+        text = str(value)  # as sharing.data_api.RowRenderer
+        if is_encrypted(text):
+            try:
+                text = cipher.decrypt(text)
+            except DecryptionError:
+                continue
+        out.setdefault(kind, {})[name] = mask(text, kind)
+    return out
+
+
+def remask(dataset_id: int, kinds: dict[str, str], *, batch: int = 2000) -> int:
+    """Recompute the stored masked forms of a dataset's records for the items' masking `kinds` (mask_kinds_of);
+    the number of rows whose forms changed."""
+    cipher = FieldCipher(settings.FIELD_ENCRYPTION_KEYS, settings.BLIND_INDEX_KEY)
+    changed = 0
+    last = 0
+    with connection.cursor() as cur:
+        while True:
+            cur.execute("SELECT id, data, masked FROM aggregation_record WHERE dataset_id = %s AND id > %s "
+                        "ORDER BY id LIMIT %s", [dataset_id, last, batch])
+            rows = cur.fetchall()
+            if not rows:
+                return changed
+            last = rows[-1][0]
+            updates = []
+            for rid, data, stored in rows:
+                data = json.loads(data) if isinstance(data, str) else data
+                stored = json.loads(stored) if isinstance(stored, str) else stored
+                forms = masked_forms(data, kinds, cipher)
+                if forms != stored:
+                    updates.append((rid, json.dumps(forms, ensure_ascii=False)))
+            if updates:
+                cur.execute("UPDATE aggregation_record r SET masked = u.masked::jsonb "
+                            "FROM unnest(%s::bigint[], %s::text[]) AS u(id, masked) WHERE r.id = u.id",
+                            [[u[0] for u in updates], [u[1] for u in updates]])
+                changed += len(updates)
 
 
 def row_digest(cipher: FieldCipher, plain: dict[str, str]) -> bytes:
@@ -157,7 +220,7 @@ class RowProcessor:
             if check is not None and spec.data_type in ("D", "T") and not spec.is_key:
                 check = memoised(check)  # pure, and dates repeat a lot
             slot = (index, column, spec.name, json.dumps(spec.name, ensure_ascii=False) + ":", check, spec.encrypt,
-                    spec.length or 0)
+                    spec.length or 0, spec.mask_kind)
             if spec.is_key:
                 key_slot = slot
             else:
@@ -181,7 +244,6 @@ class RowProcessor:
         blind_key = self.cipher.blind_key
         hmac_digest = hmac.digest
         blake2b = hashlib.blake2b
-        dumps = json.dumps
         half = HALF_WIDTH
         width = self.width
         rows = [r if len(r) == width else [*r[:width], *([None] * (width - len(r)))] for r in rows]
@@ -203,7 +265,7 @@ class RowProcessor:
                     for v in col
                 ]
 
-        key_index, key_column, key_name, key_json, key_check, _enc, _len = self.key_slot
+        key_index, key_column, key_name, key_json, key_check, _enc, _len, key_mask = self.key_slot
         raw_keys = cols[key_index]
         key_texts = clean(raw_keys)
         numeric_key = self.plan.key_kind != KeyKind.OTHER
@@ -223,8 +285,8 @@ class RowProcessor:
 
         piece_cols = []
         part_cols = []
-        escaped = False  # whether some JSON value carries a backslash escape (COPY text doubles backslashes)
-        for index, column, name, name_json, check, enc, length in self.slots:
+        masked_cols: dict[str, list[list]] = {}  # masking kind → its items' `"name":"masked"` columns
+        for index, column, name, name_json, check, enc, length, kind in self.slots:
             texts = clean(cols[index])
             if check is None:
                 if length and max(map(len, texts), default=0) > length:  # one C pass; the loop only when needed
@@ -239,40 +301,65 @@ class RowProcessor:
                         problems.append((i, index, column, r[0], r[1]))
             prefix = name + "\x1f"
             part_cols.append([prefix + t if t else None for t in texts])
+            if kind:
+                masked_cols.setdefault(kind, []).append(_json_pieces(name_json, texts, mask_many(texts, kind)))
             if enc:
                 piece_cols.append([name_json + '"' + e + '"' if e else None for e in encrypt_many(texts)])
-            elif _plain_json("".join(texts)):  # the whole column needs no JSON escaping (checked in one pass)
-                piece_cols.append([name_json + '"' + t + '"' if t else None for t in texts])
             else:
-                escaped = True
-                piece_cols.append([
-                    (name_json + '"' + t + '"' if _plain_json(t)
-                     # PostgreSQL's jsonb refuses \u0000; other control characters are escaped by dumps.
-                     else name_json + dumps(t.replace("\x00", ""), ensure_ascii=False)) if t else None
-                    for t in texts
-                ])
+                piece_cols.append(_json_pieces(name_json, texts, texts))
         bad.update(p[0] for p in problems)
         key_encs = encrypt_many([None if i in bad else t for i, t in enumerate(key_texts)] if bad else key_texts)
         piece_cols.append([key_json + '"' + e + '"' if e else None for e in key_encs])
         key_prefix = key_name + "\x1f"
         part_cols.insert(self.key_position, [key_prefix + t for t in key_texts])
+        if key_mask:
+            key_masks = _json_pieces(key_json, key_texts, mask_many(key_texts, key_mask))
+            masked_cols.setdefault(key_mask, []).append(key_masks)
+        masked = _masked_objects(masked_cols, len(rows))
 
         out: list[str] = []
         append = out.append
         rs = "\x1e"
-        for i, pieces, parts in zip(range(len(rows)), zip(*piece_cols, strict=True), zip(*part_cols, strict=True),
-                                    strict=True):
+        for i, pieces, parts, masks in zip(range(len(rows)), zip(*piece_cols, strict=True),
+                                           zip(*part_cols, strict=True), masked, strict=True):
             if i in bad:
                 continue
             data = "{" + ",".join(filter(None, pieces)) + "}"
-            if escaped and "\\" in data:
+            if "\\" in data:  # a JSON escape: COPY's text format doubles backslashes
                 data = data.replace("\\", "\\\\")
+            if "\\" in masks:
+                masks = masks.replace("\\", "\\\\")
             digest = blake2b(rs.join(filter(None, parts)).encode(), key=blind_key, digest_size=32).hexdigest()
             key_hash = hmac_digest(blind_key, key_texts[i].upper().encode(), "sha256").hex()
-            append(f"{first_row_no + i}\t\\\\x{key_hash}\t{key_encs[i]}\t{data}\t\\\\x{digest}\n")
+            append(f"{first_row_no + i}\t\\\\x{key_hash}\t{key_encs[i]}\t{data}\t{masks}\t\\\\x{digest}\n")
         problems.sort(key=lambda p: (p[0], p[1]))
         rejections = [(first_row_no + i, column, value, reason) for i, _c, column, value, reason in problems]
         return BatchResult("".join(out), len(out), rejections, len(rows) - len(blank))
+
+
+def _json_pieces(name_json: str, texts: list[str], values: list[str]) -> list[str | None]:
+    """`"name":"value"` for each value whose text is not empty (None for the others), JSON-escaped where needed."""
+    if _plain_json("".join(values)):  # the whole column needs no escaping (checked in one pass)
+        return [name_json + '"' + v + '"' if t else None for t, v in zip(texts, values, strict=True)]
+    # PostgreSQL's jsonb refuses \u0000; other control characters are escaped by dumps.
+    return [(name_json + ('"' + v + '"' if _plain_json(v) else json.dumps(v.replace("\x00", ""), ensure_ascii=False)))
+            if t else None for t, v in zip(texts, values, strict=True)]
+
+
+def _masked_objects(columns: dict[str, list[list]], rows: int) -> list[str]:
+    """Each row's stored masked forms as JSON text, {kind: {item: masked}} (Record.masked), from the columns of
+    `"item":"masked"` pieces of each kind."""
+    if not columns:
+        return ["{}"] * rows
+    groups = []
+    for kind, cols in columns.items():
+        head = json.dumps(kind) + ":{"
+        if len(cols) == 1:
+            groups.append([head + p + "}" if p else None for p in cols[0]])
+        else:
+            groups.append([head + ",".join(filter(None, ps)) + "}" if any(ps) else None
+                           for ps in zip(*cols, strict=True)])
+    return ["{" + ",".join(filter(None, gs)) + "}" for gs in zip(*groups, strict=True)]
 
 
 def _cell_text(value) -> str:
@@ -684,7 +771,8 @@ def stage_create(cursor, name: str, *, on_commit_drop: bool = False) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {name}")
     cursor.execute(
         f"CREATE TEMP TABLE {name} (row_no bigint NOT NULL, key_hash bytea NOT NULL, key_enc text NOT NULL, "
-        f"data text NOT NULL, row_hash bytea NOT NULL)" + (" ON COMMIT DROP" if on_commit_drop else "")
+        f"data text NOT NULL, masked text NOT NULL, row_hash bytea NOT NULL)"
+        + (" ON COMMIT DROP" if on_commit_drop else "")
     )
 
 
@@ -716,13 +804,13 @@ def stage_dedupe(cursor, name: str) -> int:
 # JSONB); these two take ≈ 11 s, of which ≈ 7 s is the record INSERT into its indexes.
 UPDATE_SQL = """
 WITH chg AS MATERIALIZED (
-    SELECT r.id, r.data AS prior_data, s.key_enc, s.data::jsonb AS data, s.row_hash
+    SELECT r.id, r.data AS prior_data, s.key_enc, s.data::jsonb AS data, s.masked::jsonb AS masked, s.row_hash
       FROM {stage} s
       JOIN aggregation_record r ON r.dataset_id = %(ds)s AND r.key_hash = s.key_hash
      WHERE r.row_hash IS DISTINCT FROM s.row_hash OR r.deleted_at IS NOT NULL
 ), up AS (
     UPDATE aggregation_record r
-       SET key_enc = c.key_enc, data = c.data, row_hash = c.row_hash, version = r.version + 1,
+       SET key_enc = c.key_enc, data = c.data, masked = c.masked, row_hash = c.row_hash, version = r.version + 1,
            updated_at = %(now)s, deleted_at = NULL
       FROM chg c
      WHERE r.id = c.id
@@ -738,8 +826,9 @@ WITH chg AS MATERIALIZED (
 
 INSERT_SQL = """
 WITH ins AS (
-    INSERT INTO aggregation_record (dataset_id, key_hash, key_enc, data, row_hash, version, created_at, updated_at)
-    SELECT %(ds)s, s.key_hash, s.key_enc, s.data::jsonb, s.row_hash, 1, %(now)s, %(now)s
+    INSERT INTO aggregation_record (dataset_id, key_hash, key_enc, data, masked, row_hash, version, created_at,
+                                    updated_at)
+    SELECT %(ds)s, s.key_hash, s.key_enc, s.data::jsonb, s.masked::jsonb, s.row_hash, 1, %(now)s, %(now)s
       FROM {stage} s
     {new_keys_only}
      ORDER BY s.key_hash  -- in index order: the unique index's pages fill one after the other, not at random

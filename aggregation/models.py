@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -93,6 +94,12 @@ class Record(models.Model):
     key_hash = models.BinaryField(_("主体标识盲索引"), max_length=32)
     key_enc = models.TextField(_("主体标识（密文）"))
     data = models.JSONField(_("数据"))
+    # The masked form of each personal value by masking kind, {kind: {item: masked}} (security.masking): what a
+    # reader without a full grant is shown, so that a masked export reads it instead of decrypting. Written with
+    # `data` by the pipeline (ingest.RowProcessor); a value whose kind has changed since (catalog update) or that
+    # has no stored form is decrypted and masked when read.
+    masked = models.JSONField(_("脱敏形式"), default=dict, db_default=Value({}, output_field=models.JSONField()),
+                              blank=True)
     row_hash = models.BinaryField(_("行摘要"), max_length=32)
     version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(_("创建时间"), db_default=Now())

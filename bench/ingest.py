@@ -196,8 +196,8 @@ def run(args) -> None:
 
 def floor(dataset_id: int, raw_s: float, rows: int) -> None:
     """What a first load's write costs with the parse taken away: the rows the first load stored, as its stage held
-    them (key_hash, key_enc, data as text, row_hash), written into an empty dataset by four statements, each in its
-    own transaction rolled back afterwards (a CHECKPOINT and a VACUUM between them, not timed):
+    them (key_hash, key_enc, data and masked as text, row_hash), written into an empty dataset by four statements,
+    each in its own transaction rolled back afterwards (a CHECKPOINT and a VACUUM between them, not timed):
 
     1. the heap alone: INSERT … SELECT into a new table shaped like aggregation_record, no index — text → jsonb,
        the WAL of a logged table: the least any durable JSONB storage pays per row;
@@ -217,14 +217,15 @@ def floor(dataset_id: int, raw_s: float, rows: int) -> None:
     print(f"\nwhere a first load's write goes ({rows:,} rows, no parsing; each step rolled back):")
     with connection.cursor() as cur:
         cur.execute("CREATE UNLOGGED TABLE agg_floor_0 AS SELECT id AS row_no, key_hash, key_enc, data::text AS data, "
-                    "row_hash FROM aggregation_record WHERE dataset_id = %s", [dataset_id])
+                    "masked::text AS masked, row_hash FROM aggregation_record WHERE dataset_id = %s", [dataset_id])
         cur.execute("VACUUM ANALYZE agg_floor_0")
         cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'aggregation_record'")
         index_defs = [d.replace(" ON public.aggregation_record ", " ON floor_heap ") for (d,) in cur.fetchall()]
         cur.execute("SELECT max(id) FROM aggregation_dataset")
         empty_ds = cur.fetchone()[0] + 1000  # a dataset id that holds no record (no FK constraint on records)
-    columns = "dataset_id, key_hash, key_enc, data, row_hash, version, created_at, updated_at"
-    select = f"SELECT {empty_ds}, key_hash, key_enc, data::jsonb, row_hash, 1, now(), now() FROM agg_floor_0"
+    columns = "dataset_id, key_hash, key_enc, data, masked, row_hash, version, created_at, updated_at"
+    select = (f"SELECT {empty_ds}, key_hash, key_enc, data::jsonb, masked::jsonb, row_hash, 1, now(), now() "
+              "FROM agg_floor_0")
 
     def heap(cur):
         cur.execute("CREATE TABLE floor_heap (LIKE aggregation_record INCLUDING DEFAULTS)")

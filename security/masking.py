@@ -1,4 +1,11 @@
-"""Display masking (脱敏, R28.3; cn-standards §4.2). Mask on screens and exports, never in the database."""
+"""Display masking (脱敏, R28.3; cn-standards §4.2): what a reader without a full grant is shown.
+
+A value is never replaced by its mask in the database: the true value stays there, encrypted. Each row's masked
+forms are stored *beside* it (aggregation.models.Record.masked, written by the ingest pipeline): a mask depends
+only on the value and the item's kind (`item_mask_kind`), never on the reader, so a masked export reads them as
+they are instead of decrypting every value to mask it (sharing.export). They are exactly what every masked grant
+shows. Masks are idempotent (masking a masked value changes nothing), which lets readers mask whatever they read.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +37,19 @@ def sensitivity_of(item_name: str, data_type: str = "C") -> str | None:
     return None
 
 
+KEY_KINDS = {"id_number": "id_number", "credit_code": "credit_code"}  # a dataset's key_kind → masking kind
+
+
+def item_mask_kind(name: str, data_type: str = "C", *, key_kind: str | None = None,
+                   encrypted: bool = False) -> str | None:
+    """The masking kind of a dataset's item: the subject key's by the dataset's key kind (`key_kind` given for the key
+    only; a credit code shows as it is), a personal item's by its name, "generic" for any other item stored
+    encrypted; None when the item is shown as it is."""
+    if key_kind is not None:
+        return KEY_KINDS.get(key_kind, "generic")
+    return sensitivity_of(name, data_type) or ("generic" if encrypted else None)
+
+
 _ADDRESS_HEAD = re.compile(
     r"^((?:[^\d]*?(?:省|自治区))?(?:[^\d]*?市)?(?:[^\d]*?(?:区|县|市))?(?:[^\d]*?(?:街道|镇|乡))?)"
 )
@@ -59,6 +79,18 @@ def mask(value: str, kind: str) -> str:
         head = _ADDRESS_HEAD.match(text).group(1) or text[: min(6, len(text) // 2)]
         return head + "*" * max(len(text) - len(head), 1)
     return _keep(text, 1, 1) if len(text) > 2 else "*" * len(text)
+
+
+def mask_many(values: list[str], kind: str) -> list[str]:
+    """`mask` of each value; the common shapes (18-character ID numbers, 11-digit phone numbers) in one expression
+    (the ingest pipeline masks every personal value it stores)."""
+    if kind == "credit_code":
+        return list(values)
+    if kind == "id_number":
+        return [v[:6] + "********" + v[14:] if len(v) == 18 else mask(v, kind) for v in values]
+    if kind == "phone":
+        return [v[:3] + "****" + v[7:] if len(v) == 11 else mask(v, kind) for v in values]
+    return [mask(v, kind) for v in values]
 
 
 def _keep(text: str, head: int, tail: int) -> str:

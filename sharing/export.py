@@ -143,16 +143,21 @@ def csv_stream(call: DataCall, trace: dict, *, bom: bool, counter: _Counter):
 #   included) is rendered row by row instead (`_Blocks.careful`): parsed where a row holds a quote, guarded and
 #   re-quoted field by field, CRLF after each row.
 #
-# Items to decrypt (and mask) come as stored too, each cell between two markers (`%s || value || %s`; the marker
+# Items read masked come as their stored masked forms (`masked -> kind ->> item`, Record.masked, written with the row by
+# the pipeline; security.masking): clear text like any other, nothing to decrypt — unless a row has none for that kind
+# (stored before migration 0006 backfilled, or the item's kind changed since), whose cell then comes marked as below
+# and is decrypted and masked in the block's row-by-row rendering.
+#
+# Items to decrypt come as stored too, each cell between two markers (`%s || value || %s`; the marker
 # is random per download: `\x1f` + 12 hex digits + `\x1f`, nothing CSV quotes), so a block without quotes split
 # on the marker holds the row-major cells at its odd positions and the clear text between them at its even ones
 # (a marker count other than two per cell — a value holding the marker — sends the block row by row). Each
 # column of cells is then rendered at once (`_Blocks.column`): when every non-empty value of the column is a token
 # of the current key (crypto's pattern without `=` padding: checked on the joined column by `count`, `replace`
 # and `translate`), the bodies go base64url → base64 in the same passes and are decrypted in one frame
-# (`FieldCipher.open_many`: ≈ 1 µs a value, the bulk of the work), masked, checked for the guard and quoting on
+# (`FieldCipher.open_many`: ≈ 1 µs a value, the bulk of the work), checked for the guard and quoting on
 # the joined values, and put back; anything else (another key's token, plain text in an encrypted item, a value
-# that does not authenticate, a clear item to mask) is rendered value by value exactly as before (`_Blocks.cell`:
+# that does not authenticate) is rendered value by value exactly as before (`_Blocks.cell`:
 # a token of a known key is decrypted, any other value shown as it is, a token that does not authenticate is an
 # empty field). PostgreSQL does no per-value work beyond the raw COPY's (a guard, a token check or a base64 step
 # in SQL cost more than the COPY itself: its regex ≈ 10 µs a token). The R14.4 flag column comes from the open
@@ -198,9 +203,10 @@ _ROW_SCAN = _scan_table(b",\n", b"=+@\t-")
 _VALUE_SCAN = _scan_table(b"\x00", b"=+@\t-", b',"\r\n')
 
 
-def _copy_sql(call: DataCall, python_items: set[str], marker: str) -> tuple[str, list]:
-    """COPY of the slice: one column per projected item as stored (marked when rendered in Python), then the R14.4
-    flag."""
+def _copy_sql(call: DataCall, decrypted: set[str], stored_masks: dict[str, str], marker: str) -> tuple[str, list]:
+    """COPY of the slice: one column per projected item, then the R14.4 flag. An item is read as stored; marked when
+    it is to be decrypted in Python (`decrypted`); an item read masked (`stored_masks`: item → kind) as its stored
+    masked form (Record.masked), or — a row stored without one for that kind — marked, to be masked in Python."""
     from django.db.models import TextField
     from django.db.models.expressions import RawSQL
 
@@ -214,9 +220,20 @@ def _copy_sql(call: DataCall, python_items: set[str], marker: str) -> tuple[str,
     flag = ("CASE WHEN {id} = ANY('{{" + ",".join(str(int(i)) for i in flagged) + "}}'::bigint[]) THEN '是' END"
             if flagged else "NULL")
     item = '"aggregation_record"."data" ->> %s'
-    columns = {f"c{i}": RawSQL(f"%s || COALESCE({item}, '') || %s" if name in python_items else item,  # noqa: S611
-                               (marker, name, marker) if name in python_items else (name,), output_field=TextField())
-               for i, name in enumerate(call.projection)}  # a marked cell's NULL is its empty value
+    marked = f"%s || COALESCE({item}, '') || %s"  # a marked cell's NULL is its empty value
+    # A row without the stored form: its value marked (NULL when it has none, as `||` with NULL is NULL).
+    masked = f'COALESCE("aggregation_record"."masked" -> %s ->> %s, %s || ({item}) || %s)'
+
+    def column(name: str) -> RawSQL:
+        if name in stored_masks:
+            sql, params = masked, (stored_masks[name], name, marker, name, marker)
+        elif name in decrypted:
+            sql, params = marked, (marker, name, marker)
+        else:
+            sql, params = item, (name,)
+        return RawSQL(sql, params, output_field=TextField())  # noqa: S611 — names and markers are parameters
+
+    columns = {f"c{i}": column(name) for i, name in enumerate(call.projection)}
     columns["flag"] = RawSQL(flag.format(id='"aggregation_record"."id"'), (), output_field=TextField())  # noqa: S611 — ids are ints
     inner, params = qs.annotate(**columns).values_list(*columns).query.sql_with_params()
     return f"COPY ({inner}) TO STDOUT (FORMAT csv)", list(params)
@@ -239,15 +256,17 @@ def _copy_blocks(conn):
     consume = pgconn.consume_input
     buffer = bytearray()
     rows = 0
+    held = 0
     while True:
         size, data = get(1)
         if size > 0:
             buffer += data
             rows += 1
-            if rows == CHUNK_ROWS or len(buffer) >= MAX_BLOCK:
+            held += size
+            if rows == CHUNK_ROWS or held >= MAX_BLOCK:
                 yield bytes(buffer), rows
                 buffer.clear()
-                rows = 0
+                rows = held = 0
         elif size == 0:  # nothing buffered yet
             wait()
             consume()
@@ -272,14 +291,15 @@ def _copy_blocks(conn):
 def _csv_body(call: DataCall, counter: _Counter):
     from django.db import connection
 
-    python_items = {n for n in call.projection if n in call.encrypted or n in call.mask_kinds}
+    stored_masks = {n: call.mask_kinds[n] for n in call.projection if n in call.mask_kinds}
+    decrypted = {n for n in call.projection if n in call.encrypted and n not in stored_masks}
     marker = "\x1f" + secrets.token_hex(6) + "\x1f"
-    sql, params = _copy_sql(call, python_items, marker)
+    sql, params = _copy_sql(call, decrypted, stored_masks, marker)
     connection.ensure_connection()
     conn = connection.connection
     cursor = conn.cursor()
-    blocks = _Blocks(call, python_items, marker.encode())
-    render = blocks.rendered if python_items else blocks.passed
+    blocks = _Blocks(call, decrypted, stored_masks, marker.encode())
+    render = blocks.rendered if decrypted else blocks.passed
     try:
         with cursor.copy(sql, params):
             for block, rows in _copy_blocks(conn):
@@ -335,7 +355,7 @@ def _rows_of(block: bytes) -> list[bytes]:
 class _Blocks:
     """Turns the COPY's blocks into the download's CSV bytes (see the comment above `MAX_BLOCK`)."""
 
-    def __init__(self, call: DataCall, python_items: set[str], marker: bytes):
+    def __init__(self, call: DataCall, decrypted: set[str], stored_masks: dict[str, str], marker: bytes):
         from security import crypto
 
         cipher = crypto.cipher()
@@ -344,15 +364,18 @@ class _Blocks:
         self.prefix = cipher.current_kid.encode() + b":"
         self.marker = marker
         self.width = len(call.projection) + 1
-        # (position in the row, masking kind, encrypted) of each marked column, in row order.
-        self.columns = [(i, call.mask_kinds.get(name), name in call.encrypted)
-                        for i, name in enumerate(call.projection) if name in python_items]
+        # The columns to decrypt (each of their cells is marked), by position in the row.
+        self.columns = [i for i, name in enumerate(call.projection) if name in decrypted]
+        # position → (masking kind, encrypted) of every column whose cells may be marked: those, and the masked
+        # items (a row stored without the masked form; see `_copy_sql`).
+        self.marked = {i: (stored_masks.get(name), name in call.encrypted) for i, name in enumerate(call.projection)
+                       if name in decrypted or name in stored_masks}
 
     # ------------------------------------------------------------------ clear items only
 
     def passed(self, block: bytes, rows: int) -> bytes:
         scan = block.translate(_ROW_SCAN)
-        if b'"' in block or scan.startswith(b"=") or b",=" in scan:
+        if b'"' in block or scan.startswith(b"=") or b",=" in scan or (self.marked and self.marker in block):
             return self.careful(block)
         return block.replace(b"\n", b"\r\n")
 
@@ -363,7 +386,7 @@ class _Blocks:
             return self.careful(block)
         parts = block.replace(b"\n", b"\r\n").split(self.marker)
         width = len(self.columns)
-        if len(parts) != 2 * rows * width + 1:  # a value holding the marker
+        if len(parts) != 2 * rows * width + 1:  # a masked cell to mask here, or a value holding the marker
             return self.careful(block)
         # The clear fields are the text between the cells (each such text starts at a field separator, or at the
         # block's start): scanned without the cells, which are most of the bytes.
@@ -371,29 +394,24 @@ class _Blocks:
         if scan.startswith(b"=") or b",=" in scan:
             return self.careful(block)
         cells = parts[1::2]
-        for j, (_i, kind, encrypted) in enumerate(self.columns):
-            cells[j::width] = self.column(cells[j::width], kind, encrypted)
+        for j in range(width):
+            cells[j::width] = self.column(cells[j::width])
         parts[1::2] = cells
         return b"".join(parts)
 
-    def column(self, values: list[bytes], kind: str | None, encrypted: bool) -> list[bytes]:
-        """The CSV fields of one column's stored values in a block: tokens of the current key decrypted in bulk
-        when every non-empty value is one, value by value (`cell`) otherwise."""
+    def column(self, values: list[bytes]) -> list[bytes]:
+        """The CSV fields of one decrypted column's stored values in a block: tokens of the current key decrypted in
+        bulk when every non-empty value is one, value by value (`cell`) otherwise."""
         from security import crypto
-        from security.masking import mask
 
-        if not encrypted:
-            return [self.cell(v, kind, encrypted) for v in values]
         present = values if b"" not in values else [v for v in values if v]
         bodies = self.bodies(present) if present else None
         if bodies is None:
-            return [self.cell(v, kind, encrypted) for v in values]
+            return [self.cell(v, None, True) for v in values]
         try:
             plain = self.open_many(bodies)
         except crypto.DecryptionError:
-            return [self.cell(v, kind, encrypted) for v in values]
-        if kind:
-            plain = [mask(v.decode(), kind).encode() for v in plain]
+            return [self.cell(v, None, True) for v in values]
         scan = b"\x00".join(plain).translate(_VALUE_SCAN)
         if b"Q" in scan or scan.startswith(b"=") or b",=" in scan:
             plain = [_finished(v) for v in plain]
@@ -446,9 +464,11 @@ class _Blocks:
     # ------------------------------------------------------------------ row by row
 
     def careful(self, block: bytes) -> bytes:
-        """A block holding a quote, a guarded first character or a stray marker: field by field."""
-        marked = {i: (kind, encrypted) for i, kind, encrypted in self.columns}
-        cut = len(self.marker)
+        """A block holding a quote, a guarded first character, a masked item's cell to mask or a stray marker: field
+        by field."""
+        marked = self.marked
+        marker = self.marker
+        cut = len(marker)
         out = []
         for row in _rows_of(block):
             quoted = b'"' in row
@@ -456,7 +476,7 @@ class _Blocks:
             if len(fields) != self.width:  # pragma: no cover — a column count PostgreSQL does not send
                 raise ValueError("unexpected COPY row")
             for i, value in enumerate(fields):
-                if i in marked:
+                if i in marked and len(value) >= 2 * cut and value.startswith(marker) and value.endswith(marker):
                     fields[i] = self.cell(value[cut:-cut], *marked[i])
                 elif value:
                     fields[i] = _finished(value)

@@ -32,3 +32,29 @@ def test_mask(value, kind, expected):
 )
 def test_sensitivity_of(name, kind):
     assert sensitivity_of(name, "C") == kind
+
+
+VALUES = ["410802199003071239", "41080219900307123X", "4108021990", "13812345678", "0391-3568888", "张三", "李小明",
+          "欧阳娜娜", "王", "河南省焦作市解放区民主路12号", "民主路12号", "焦作市", "北京路", "ab", "a", '"王\\', "6222 0000 1234"]
+
+
+@pytest.mark.parametrize("kind", ["id_number", "phone", "name", "address", "generic", "credit_code"])
+def test_masks_are_idempotent_and_mask_many_agrees(kind):
+    """Readers mask whatever they read, stored masked forms included: masking a masked value changes nothing."""
+    from security.masking import mask_many
+
+    masked = [mask(v, kind) for v in VALUES]
+    assert [mask(m, kind) for m in masked] == masked
+    assert mask_many(VALUES, kind) == masked
+
+
+def test_item_mask_kind():
+    from security.masking import item_mask_kind
+
+    assert item_mask_kind("公民身份号码", key_kind="id_number") == "id_number"
+    assert item_mask_kind("统一社会信用代码", key_kind="credit_code") == "credit_code"
+    assert item_mask_kind("档案编号", key_kind="other") == "generic"
+    assert item_mask_kind("联系电话", "C") == "phone"
+    assert item_mask_kind("出生日期", "D", encrypted=True) == "generic"  # encrypted, not personal by name
+    assert item_mask_kind("出生日期", "D") is None
+    assert item_mask_kind("性别", "C") is None

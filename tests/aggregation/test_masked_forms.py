@@ -1,0 +1,107 @@
+"""Record.masked: the masked form of each personal value, written with the row by every writer (file load, push),
+equal to masking the decrypted value, and recomputed by `ingest.remask` (migration 0006, catalog changes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aggregation import ingest, services
+from aggregation.models import Record
+from aggregation.selectors import record_values
+from security.masking import mask
+from tests.aggregation.test_storage_fixtures import *  # noqa: F403
+from tests.aggregation.test_storage_fixtures import FIRM_ITEMS, codes, csv_bytes, ids, person, submit
+
+pytestmark = pytest.mark.django_db
+
+# PEOPLE_ITEMS: the key (an ID number), 姓名 (name), 户籍地址 (address) and 联系电话 (phone) are personal.
+PEOPLE_KINDS = {"公民身份号码": "id_number", "姓名": "name", "户籍地址": "address", "联系电话": "phone"}
+
+
+def expected_forms(record: Record, kinds: dict[str, str]) -> dict:
+    plain = record_values(record, decrypt=True)
+    out: dict[str, dict[str, str]] = {}
+    for name, kind in kinds.items():
+        if plain.get(name):
+            out.setdefault(kind, {})[name] = mask(plain[name], kind)
+    return out
+
+
+def test_a_file_load_stores_each_personal_values_masked_form(staff, people_entry):
+    numbers = ids(4)
+    rows = [
+        person(numbers[0]),
+        person(numbers[1], "欧阳娜娜", 联系电话="0391-3568888"),  # a landline: not the 11-digit fast path
+        person(numbers[2], '"王\\', 户籍地址=""),  # a quote and a backslash kept by the mask; no address
+        person(numbers[3], "李四", 户籍地址="解放路\t8号"),
+    ]
+    job = submit(staff, people_entry, csv_bytes(rows))
+    assert job.status == "succeeded", job.error
+    plan = ingest.plan_for(people_entry.dataset)
+    assert ingest.mask_kinds_of(plan.items) == PEOPLE_KINDS
+    stored = Record.objects.filter(dataset__entry=people_entry)
+    records = {record_values(r, decrypt=True)["公民身份号码"]: r for r in stored}
+    assert len(records) == 4
+    for record in records.values():
+        assert record.masked == expected_forms(record, PEOPLE_KINDS)
+    first = records[numbers[0]].masked
+    assert first == {"id_number": {"公民身份号码": numbers[0][:6] + "********" + numbers[0][-4:]},
+                     "name": {"姓名": "张*"}, "address": {"户籍地址": "河南省焦作市解放区******"},
+                     "phone": {"联系电话": "138****5678"}}
+    third = records[numbers[2]].masked
+    assert third["name"] == {"姓名": '"*\\'} and "address" not in third
+    assert records[numbers[1]].masked["phone"] == {"联系电话": mask("0391-3568888", "phone")}
+    assert records[numbers[0]].data["姓名"] != "张三"  # the value itself stays encrypted
+
+
+def test_a_push_and_an_update_write_the_masked_forms_too(staff, people_entry):
+    number = ids(1, start=9)[0]
+    submit(staff, people_entry, csv_bytes([person(number)]))
+    dataset = people_entry.dataset
+    result = services.records_upsert(actor=staff, dataset=dataset, rows=[
+        {"公民身份号码": number, "姓名": "张小三", "性别": "男", "联系电话": "13900001111"},
+        {"公民身份号码": ids(1, start=10)[0], "姓名": "赵六"},
+    ])
+    assert (result.inserted, result.updated) == (1, 1)
+    for record in Record.objects.filter(dataset=dataset):
+        assert record.masked == expected_forms(record, PEOPLE_KINDS)
+    updated = Record.objects.get(dataset=dataset, version=2)
+    assert updated.masked["name"] == {"姓名": "张*三"} and updated.masked["phone"] == {"联系电话": "139****1111"}
+    assert "address" not in updated.masked  # the push left the address out: the row no longer holds one
+
+
+def test_a_credit_code_key_is_stored_as_it_is_shown(staff, firm_entry, other_staff):
+    code = codes(1)[0]
+    header = [i[0] for i in FIRM_ITEMS]
+    job = submit(other_staff, firm_entry, csv_bytes([[code, "焦作某某有限公司", "100", "2020-01-01", "焦作市"]],
+                                                    header=header))
+    assert job.status == "succeeded", job.error
+    record = Record.objects.get(dataset__entry=firm_entry)
+    # A credit code is public registration data, shown as it is (cn-standards §4.2); 住所 is masked as an address.
+    assert record.masked == {"credit_code": {"统一社会信用代码": code}, "address": {"住所": "焦作市*"}}
+    assert record.data["统一社会信用代码"] != code  # the key itself stays encrypted
+
+
+def test_remask_recomputes_missing_and_stale_forms_and_leaves_correct_ones(staff, people_entry):
+    numbers = ids(3, start=20)
+    submit(staff, people_entry, csv_bytes([person(n) for n in numbers]))
+    dataset = people_entry.dataset
+    records = list(Record.objects.filter(dataset=dataset).order_by("id"))
+    Record.objects.filter(pk=records[0].pk).update(masked={})  # stored before migration 0006
+    Record.objects.filter(pk=records[1].pk).update(masked={"generic": {"姓名": "张*"}})  # an older kind
+    kinds = ingest.mask_kinds_of(ingest.plan_for(dataset).items)
+    assert ingest.remask(dataset.pk, kinds, batch=2) == 2
+    for record in Record.objects.filter(dataset=dataset):
+        assert record.masked == expected_forms(record, PEOPLE_KINDS)
+    assert ingest.remask(dataset.pk, kinds) == 0
+
+
+def test_the_row_digest_and_reload_ignore_the_masked_forms(staff, people_entry):
+    """Reloading the same file changes nothing (the masked forms are not part of what is compared)."""
+    content = csv_bytes([person(n) for n in ids(3, start=30)])
+    submit(staff, people_entry, content)
+    before = {r.pk: (r.version, r.masked) for r in Record.objects.filter(dataset__entry=people_entry)}
+    job = submit(staff, people_entry, content)
+    assert (job.inserted_rows, job.updated_rows) == (0, 0)
+    assert {r.pk: (r.version, r.masked) for r in Record.objects.filter(dataset__entry=people_entry)} == before
+
