@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import hmac
 import io
+import itertools
 import json
 import os
 import re
@@ -285,7 +286,7 @@ class RowProcessor:
 
         piece_cols = []
         part_cols = []
-        masked_cols: dict[str, list[list]] = {}  # masking kind → its items' `"name":"masked"` columns
+        masked_cols: dict[str, list[tuple]] = {}  # masking kind → (name_json, texts, masked texts) of its items
         for index, column, name, name_json, check, enc, length, kind in self.slots:
             texts = clean(cols[index])
             if check is None:
@@ -302,7 +303,7 @@ class RowProcessor:
             prefix = name + "\x1f"
             part_cols.append([prefix + t if t else None for t in texts])
             if kind:
-                masked_cols.setdefault(kind, []).append(_json_pieces(name_json, texts, mask_many(texts, kind)))
+                masked_cols.setdefault(kind, []).append((name_json, texts, mask_many(texts, kind)))
             if enc:
                 piece_cols.append([name_json + '"' + e + '"' if e else None for e in encrypt_many(texts)])
             else:
@@ -313,20 +314,21 @@ class RowProcessor:
         key_prefix = key_name + "\x1f"
         part_cols.insert(self.key_position, [key_prefix + t for t in key_texts])
         if key_mask:
-            key_masks = _json_pieces(key_json, key_texts, mask_many(key_texts, key_mask))
-            masked_cols.setdefault(key_mask, []).append(key_masks)
-        masked = _masked_objects(masked_cols, len(rows))
+            masked_cols.setdefault(key_mask, []).append((key_json, key_texts, mask_many(key_texts, key_mask)))
+        # (`repeat` never ends: the loop below zips it with strict=False)
+        masked = zip(*_masked_columns(masked_cols), strict=True) if masked_cols else itertools.repeat(())
 
         out: list[str] = []
         append = out.append
         rs = "\x1e"
         for i, pieces, parts, masks in zip(range(len(rows)), zip(*piece_cols, strict=True),
-                                           zip(*part_cols, strict=True), masked, strict=True):
+                                           zip(*part_cols, strict=True), masked, strict=False):
             if i in bad:
                 continue
             data = "{" + ",".join(filter(None, pieces)) + "}"
             if "\\" in data:  # a JSON escape: COPY's text format doubles backslashes
                 data = data.replace("\\", "\\\\")
+            masks = "{" + ",".join(filter(None, masks)) + "}"
             if "\\" in masks:
                 masks = masks.replace("\\", "\\\\")
             digest = blake2b(rs.join(filter(None, parts)).encode(), key=blind_key, digest_size=32).hexdigest()
@@ -337,29 +339,30 @@ class RowProcessor:
         return BatchResult("".join(out), len(out), rejections, len(rows) - len(blank))
 
 
-def _json_pieces(name_json: str, texts: list[str], values: list[str]) -> list[str | None]:
-    """`"name":"value"` for each value whose text is not empty (None for the others), JSON-escaped where needed."""
+def _json_pieces(name_json: str, texts: list[str], values: list[str], tail: str = "") -> list[str | None]:
+    """`"name":"value"` + tail for each value whose text is not empty (None for the others), JSON-escaped where
+    needed."""
     if _plain_json("".join(values)):  # the whole column needs no escaping (checked in one pass)
-        return [name_json + '"' + v + '"' if t else None for t, v in zip(texts, values, strict=True)]
+        return [name_json + '"' + v + '"' + tail if t else None for t, v in zip(texts, values, strict=True)]
     # PostgreSQL's jsonb refuses \u0000; other control characters are escaped by dumps.
-    return [(name_json + ('"' + v + '"' if _plain_json(v) else json.dumps(v.replace("\x00", ""), ensure_ascii=False)))
-            if t else None for t, v in zip(texts, values, strict=True)]
+    return [(name_json + ('"' + v + '"' if _plain_json(v) else json.dumps(v.replace("\x00", ""), ensure_ascii=False))
+             + tail) if t else None for t, v in zip(texts, values, strict=True)]
 
 
-def _masked_objects(columns: dict[str, list[list]], rows: int) -> list[str]:
-    """Each row's stored masked forms as JSON text, {kind: {item: masked}} (Record.masked), from the columns of
-    `"item":"masked"` pieces of each kind."""
-    if not columns:
-        return ["{}"] * rows
-    groups = []
-    for kind, cols in columns.items():
+def _masked_columns(columns: dict[str, list[tuple]]) -> list[list[str | None]]:
+    """The stored masked forms (Record.masked, {kind: {item: masked}}) as one column of `"kind":{…}` pieces per
+    kind (None where a row has no value of that kind), from each kind's (name_json, texts, masked texts)."""
+    out = []
+    for kind, items in columns.items():
         head = json.dumps(kind) + ":{"
-        if len(cols) == 1:
-            groups.append([head + p + "}" if p else None for p in cols[0]])
+        if len(items) == 1:  # the usual case: one piece per value
+            name_json, texts, values = items[0]
+            out.append(_json_pieces(head + name_json, texts, values, "}"))
         else:
-            groups.append([head + ",".join(filter(None, ps)) + "}" if any(ps) else None
-                           for ps in zip(*cols, strict=True)])
-    return ["{" + ",".join(filter(None, gs)) + "}" for gs in zip(*groups, strict=True)]
+            pieces = [_json_pieces(*item) for item in items]
+            out.append([head + ",".join(filter(None, ps)) + "}" if any(ps) else None
+                        for ps in zip(*pieces, strict=True)])
+    return out
 
 
 def _cell_text(value) -> str:

@@ -82,14 +82,16 @@ def mask(value: str, kind: str) -> str:
 
 
 def mask_many(values: list[str], kind: str) -> list[str]:
-    """`mask` of each value; the common shapes (18-character ID numbers, 11-digit phone numbers) in one expression
-    (the ingest pipeline masks every personal value it stores)."""
+    """`mask` of each value; the common shapes (18-character ID numbers, 11-digit phone numbers, names of three or
+    more characters) in one expression (the ingest pipeline masks every personal value it stores)."""
     if kind == "credit_code":
         return list(values)
     if kind == "id_number":
         return [v[:6] + "********" + v[14:] if len(v) == 18 else mask(v, kind) for v in values]
     if kind == "phone":
         return [v[:3] + "****" + v[7:] if len(v) == 11 else mask(v, kind) for v in values]
+    if kind == "name":
+        return [v[0] + "*" * (len(v) - 2) + v[-1] if len(v) > 2 else mask(v, kind) for v in values]
     return [mask(v, kind) for v in values]
 
 
