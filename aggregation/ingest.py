@@ -343,6 +343,8 @@ def _json_pieces(name_json: str, texts: list[str], values: list[str], tail: str 
     """`"name":"value"` + tail for each value whose text is not empty (None for the others), JSON-escaped where
     needed."""
     if _plain_json("".join(values)):  # the whole column needs no escaping (checked in one pass)
+        if values is texts and not tail:  # a clear item's own values (most columns of a load)
+            return [name_json + '"' + t + '"' if t else None for t in texts]
         return [name_json + '"' + v + '"' + tail if t else None for t, v in zip(texts, values, strict=True)]
     # PostgreSQL's jsonb refuses \u0000; other control characters are escaped by dumps.
     return [(name_json + ('"' + v + '"' if _plain_json(v) else json.dumps(v.replace("\x00", ""), ensure_ascii=False))

@@ -15,8 +15,9 @@ basis, purpose, resource, items, masked items, row count, method, cursor/since (
 Masking (what "full" means): `Permission` has no masked/full notion, so an item is returned *in full* when
 the caller reads its own resource (basis "provider") or the item is named in the grant the call is made
 under. Personal items (stored encrypted, or personal by `sensitivity_of`) read on any other basis — an
-unconditional resource, base items read without a grant — are returned masked (`security.masking.mask`).
-Items the policy does not allow are never returned at all. Only projected encrypted items are decrypted.
+unconditional resource, base items read without a grant — are returned masked (`security.masking.mask`): a page
+reads the masked forms stored with each row (Record.masked) and decrypts only what it returns in full (or a row
+stored without the form). Items the policy does not allow are never returned at all.
 
 Pagination (keyset, no OFFSET; constant time per page however deep, migration aggregation 0004):
 - without `since`: live rows in id order, cursor = (dataset, id), index (dataset_id, id). Rows inserted
@@ -435,13 +436,13 @@ _DATA = '"aggregation_record"."data"'
 
 
 def projected_queryset(call: DataCall):
-    """records_queryset reading only what the page shows, in SQL: each projected item as text (`data ->> item`; a
-    missing item is NULL), `updated_at` as _STAMP_SQL text and the R14.4 flag. Python builds each row's dict from
-    the texts (no JSON parsing: `json_build_object(…)::text` + json.loads cost ≈ 4 ms of server time and ≈ 3 ms of
-    Python per 1 000-row page, `->>` ≈ 1 ms in all). A row holding any value that is not a string — stored values
-    are the cleaned strings of ingestion and push, so normally none — also comes as the JSON object of its
-    projected items (projection order, missing → null), which then wins, so numbers, booleans and nested values
-    keep their JSON type.
+    """records_queryset reading only what the page shows, in SQL: each projected item as text (`data ->> item`, or
+    its stored masked form when read masked; a missing item is NULL), `updated_at` as _STAMP_SQL text and the R14.4
+    flag. Python builds each row's dict from the texts (no JSON parsing: `json_build_object(…)::text` + json.loads
+    cost ≈ 4 ms of server time and ≈ 3 ms of Python per 1 000-row page, `->>` ≈ 1 ms in all). A row holding any
+    value that is not a string — stored values are the cleaned strings of ingestion and push, so normally none —
+    also comes as the JSON object of its projected items (projection order, missing → null), which then wins, so
+    numbers, booleans and nested values keep their JSON type.
 
     Rows are (id, updated_at, deleted_at, flagged, json, *texts) when the second result is True; with more than
     _MAX_SQL_PROJECTION items (id, datetime, deleted_at, flagged, stored `data` dict)."""
@@ -454,8 +455,15 @@ def projected_queryset(call: DataCall):
     flag = RawSQL(_FLAG_SQL, (VerificationState.OPEN.value,), output_field=BooleanField())  # noqa: S611 — constant SQL
     if len(call.projection) > _MAX_SQL_PROJECTION:
         return qs.annotate(_flag=flag).values_list("id", "updated_at", "deleted_at", "_flag", "data"), False
-    texts = {f"_v{i}": RawSQL(f"{_DATA} ->> %s", (name,), output_field=TextField())  # noqa: S611 — names are params
-             for i, name in enumerate(call.projection)}
+    def text(name: str) -> RawSQL:
+        # An item read masked: the row's stored masked form (Record.masked; masking it again changes nothing), or the
+        # stored value to decrypt and mask when the row has none of that kind.
+        if name in call.mask_kinds:
+            return RawSQL(f'COALESCE("aggregation_record"."masked" -> %s ->> %s, {_DATA} ->> %s)',  # noqa: S611
+                          (call.mask_kinds[name], name, name), output_field=TextField())
+        return RawSQL(f"{_DATA} ->> %s", (name,), output_field=TextField())  # noqa: S611 — names are params
+
+    texts = {f"_v{i}": text(name) for i, name in enumerate(call.projection)}
     args = ", ".join([f"%s, {_DATA} -> %s"] * len(call.projection))
     params = [_NOT_TEXT, *(p for name in call.projection for p in (name, name))]
     exact = RawSQL(f"CASE WHEN jsonb_path_exists({_DATA}, %s::jsonpath) THEN json_build_object({args})::text END",  # noqa: S611 — names are params
