@@ -142,12 +142,16 @@ def masked_forms(data: dict, kinds: dict[str, str], cipher: FieldCipher) -> dict
 
 def remask(dataset_id: int, kinds: dict[str, str], *, batch: int = 2000) -> int:
     """Recompute the stored masked forms of a dataset's records for the items' masking `kinds` (mask_kinds_of);
-    the number of rows whose forms changed."""
+    the number of rows whose forms changed. Each batch is read and written holding the dataset's row locked, as a
+    load does, so no load writes a batch's rows between the read and the write."""
+    from django.db import transaction
+
     cipher = FieldCipher(settings.FIELD_ENCRYPTION_KEYS, settings.BLIND_INDEX_KEY)
     changed = 0
     last = 0
-    with connection.cursor() as cur:
-        while True:
+    while True:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SELECT 1 FROM aggregation_dataset WHERE id = %s FOR UPDATE", [dataset_id])
             cur.execute("SELECT id, data, masked FROM aggregation_record WHERE dataset_id = %s AND id > %s "
                         "ORDER BY id LIMIT %s", [dataset_id, last, batch])
             rows = cur.fetchall()

@@ -62,6 +62,9 @@ class Dataset(models.Model):
     key_item_name = models.CharField(_("主体标识信息项"), max_length=100)
     key_kind = models.CharField(_("主体标识类型"), max_length=20, choices=KeyKind.choices)
     encrypted_items = models.JSONField(_("加密存储的信息项"), default=list, blank=True)
+    # {item: masking kind} that the records' stored masked forms (Record.masked) follow; services.masked_forms_sync
+    # recomputes the forms when the catalog changes an item's kind.
+    mask_kinds = models.JSONField(_("脱敏形式的类型"), default=dict, blank=True)
     row_count = models.PositiveBigIntegerField(_("记录数"), default=0)
     last_loaded_at = models.DateTimeField(_("最近归集时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -61,14 +61,16 @@ def dataset_ensure(*, entry) -> Dataset:
     if key is None:
         raise PortalError(_("目录条目没有标记主体标识信息项（身份证号码或统一社会信用代码等），不能归集数据"),
                           code="no_subject_key")
+    key_kind = key_kind_of(key.name, key.data_type)
     with transaction.atomic():
         dataset, created = Dataset.objects.get_or_create(
             entry=entry,
             defaults={
                 "department_id": entry.provider_id,
                 "key_item_name": key.name,
-                "key_kind": key_kind_of(key.name, key.data_type),
+                "key_kind": key_kind,
                 "encrypted_items": ingest.encrypted_item_names(items),
+                "mask_kinds": ingest.mask_kinds_of(ingest.item_specs(items, key_kind=key_kind, encrypted_items=())),
             },
         )
         if created:
@@ -94,7 +96,26 @@ def datasets_sync() -> int:
             created += 1
         except PortalError:
             log.warning("entry %s: no dataset", entry.pk)
+    for dataset in Dataset.objects.select_related("entry", "department").order_by("pk"):
+        masked_forms_sync(dataset)
     return created
+
+
+def masked_forms_sync(dataset: Dataset) -> int:
+    """Recompute the records' stored masked forms (Record.masked) when the masking kinds of the dataset's items have
+    changed since they were stored (a catalog update); the number of rows changed. Until then a read decrypts and
+    masks the values whose form is missing. Audits aggregation.dataset.remasked when the kinds changed.
+    """
+    kinds = ingest.mask_kinds_of(ingest.plan_for(dataset).items)
+    if kinds == dataset.mask_kinds:
+        return 0
+    changed = ingest.remask(dataset.pk, kinds)
+    with transaction.atomic():
+        Dataset.objects.filter(pk=dataset.pk).update(mask_kinds=kinds)
+        audit.record(actor=None, action="aggregation.dataset.remasked", obj=dataset, department=dataset.department,
+                     data={"kinds": kinds, "previous": dataset.mask_kinds, "rows": changed})
+    dataset.mask_kinds = kinds
+    return changed
 
 
 def _refresh_encrypted_items(dataset: Dataset) -> Plan:

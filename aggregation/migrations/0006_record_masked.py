@@ -13,7 +13,9 @@ def backfill(apps, schema_editor):
     for dataset in Dataset.objects.order_by("pk"):
         specs = ingest.item_specs(DataItem.objects.filter(entry_id=dataset.entry_id), key_kind=dataset.key_kind,
                                   encrypted_items=dataset.encrypted_items)
-        ingest.remask(dataset.pk, ingest.mask_kinds_of(specs))
+        kinds = ingest.mask_kinds_of(specs)
+        ingest.remask(dataset.pk, kinds)
+        Dataset.objects.filter(pk=dataset.pk).update(mask_kinds=kinds)
 
 
 class Migration(migrations.Migration):
@@ -27,6 +29,11 @@ class Migration(migrations.Migration):
             model_name='record',
             name='masked',
             field=models.JSONField(blank=True, db_default=models.Value({}, output_field=models.JSONField()), default=dict, verbose_name="脱敏形式"),
+        ),
+        migrations.AddField(
+            model_name='dataset',
+            name='mask_kinds',
+            field=models.JSONField(blank=True, default=dict, verbose_name='脱敏形式的类型'),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True),
     ]

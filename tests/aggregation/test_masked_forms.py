@@ -105,3 +105,28 @@ def test_the_row_digest_and_reload_ignore_the_masked_forms(staff, people_entry):
     assert (job.inserted_rows, job.updated_rows) == (0, 0)
     assert {r.pk: (r.version, r.masked) for r in Record.objects.filter(dataset__entry=people_entry)} == before
 
+
+
+def test_a_catalog_change_of_an_items_kind_is_followed_by_the_stored_forms(staff, people_entry, audit_log):
+    """Datasets record the kinds their stored forms follow; when a catalog update changes an item's kind, the beat
+    job (datasets_sync → masked_forms_sync) recomputes the forms, once, and audits it."""
+    from catalog.models import DataItem
+
+    submit(staff, people_entry, csv_bytes([person(n) for n in ids(3, start=40)]))
+    dataset = people_entry.dataset
+    assert dataset.mask_kinds == PEOPLE_KINDS  # set when the dataset was created
+    assert services.masked_forms_sync(dataset) == 0 and not audit_log("aggregation.dataset.remasked")
+
+    # 联系电话 becomes a number item: no longer personal by its name, still stored encrypted → masked as "generic".
+    DataItem.objects.filter(entry=people_entry, name="联系电话").update(data_type="N")
+    services.datasets_sync()
+    dataset.refresh_from_db()
+    kinds = {**PEOPLE_KINDS, "联系电话": "generic"}
+    assert dataset.mask_kinds == kinds
+    for record in Record.objects.filter(dataset=dataset):
+        assert record.masked == expected_forms(record, kinds)
+        assert record.masked["generic"] == {"联系电话": "1*********8"}
+    event = audit_log("aggregation.dataset.remasked")[-1]
+    assert event.data["rows"] == 3 and event.data["previous"]["联系电话"] == "phone"
+    services.datasets_sync()
+    assert len(audit_log("aggregation.dataset.remasked")) == 1
