@@ -17,10 +17,9 @@ from portal.choices import Role
 from portal.db import one_snapshot
 from portal.errors import PortalError
 from security import crypto
-from security.masking import mask, sensitivity_of
+from security.masking import item_mask_kind, mask
 
 from . import selectors, services
-from .choices import KeyKind
 from .forms import MappingForm, UploadForm
 from .models import Dataset, IngestJob
 
@@ -157,13 +156,9 @@ def dataset_detail(request, pk: int):
     has_next = len(records) > PAGE
     records = records[:PAGE]
     items = list(dataset.entry.items.order_by("position").values_list("name", "data_type"))
-    kinds = {}
-    for name, data_type in items:
-        if name == dataset.key_item_name:
-            kinds[name] = "id_number" if dataset.key_kind == KeyKind.ID_NUMBER else (
-                None if dataset.key_kind == KeyKind.CREDIT_CODE else "generic")
-        else:
-            kinds[name] = sensitivity_of(name, data_type) or ("generic" if name in dataset.encrypted_items else None)
+    kinds = {name: item_mask_kind(name, data_type, encrypted=name in dataset.encrypted_items,
+                                  key_kind=dataset.key_kind if name == dataset.key_item_name else None)
+             for name, data_type in items}
     cipher = crypto.cipher()
     rows = []
     for record in records:

@@ -66,7 +66,7 @@ from portal.db import prepared_cursor
 from portal.errors import NotFound, PortalError
 from security import crypto
 from security.documents import attach_integrity
-from security.masking import mask, sensitivity_of
+from security.masking import item_mask_kind, mask
 from security.signing import ClientPrincipal, audit_actor, purpose_of
 
 from .access import SUBJECT_SQL, NoGrant, Permission, ReadFacts, authorize_read, entry_and_subject_for_read
@@ -282,12 +282,9 @@ def mask_kinds(entry: CatalogEntry, dataset: Dataset, permission: Permission, pr
     for name in projection:
         if name in full:
             continue
-        if name == dataset.key_item_name:
-            kind = {"id_number": "id_number", "credit_code": "credit_code"}.get(dataset.key_kind, "generic")
-        else:
-            kind = sensitivity_of(name, types.get(name, "C"))
-            if kind is None and name in dataset.encrypted_items:
-                kind = "generic"
+        # The kinds the pipeline stores masked forms under (ingest.item_specs): the export reads them by kind.
+        kind = item_mask_kind(name, types.get(name, "C"), encrypted=name in dataset.encrypted_items,
+                              key_kind=dataset.key_kind if name == dataset.key_item_name else None)
         if kind is not None:
             kinds[name] = kind
     return kinds
