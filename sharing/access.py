@@ -151,11 +151,12 @@ SELECT {columns},
 SUBJECT_SQL = """
         SELECT r.id, r.data, r.updated_at, r.deleted_at,
                EXISTS (SELECT 1 FROM aggregation_verificationcase v
-                        WHERE v.record_id = r.id AND v.state = %s) AS flagged
+                        WHERE v.record_id = r.id AND v.state = %s) AS flagged,
+               r.masked
           FROM aggregation_record r
          WHERE r.dataset_id = {dataset} AND r.key_hash = %s
          LIMIT 1"""
-_SUBJECT_COLUMNS = ",\n       s.id, s.data, s.updated_at, s.deleted_at, s.flagged"
+_SUBJECT_COLUMNS = ",\n       s.id, s.data, s.updated_at, s.deleted_at, s.flagged, s.masked"
 _SUBJECT_JOIN = "\n  LEFT JOIN LATERAL (" + SUBJECT_SQL.format(dataset="d.id") + ") s ON true"
 
 
@@ -183,8 +184,8 @@ def entry_for_read(*, pk: int | None = None, code: str | None = None,
 def entry_and_subject_for_read(*, pk: int | None = None, code: str | None = None, department_id: int | None = None,
                                key_hash: bytes | None = None, open_state: str = ""):
     """entry_for_read, plus — when `key_hash` is given — the dataset's record of that blind index in the same statement:
-    (entry, facts, (id, data, updated_at, deleted_at, has an open case of state `open_state`) or None). The caller
-    hands the record out only after the policy allowed the call."""
+    (entry, facts, (id, data, updated_at, deleted_at, has an open case of state `open_state`, masked forms) or None).
+    The caller hands the record out only after the policy allowed the call."""
     subject = key_hash is not None
     readers, sql = _statement("id" if pk is not None else "code", subject)
     params = [department_id, *((open_state, key_hash) if subject else ()), pk if pk is not None else code]
@@ -195,7 +196,7 @@ def entry_and_subject_for_read(*, pk: int | None = None, code: str | None = None
         return None, None, None
     record = None
     if subject:
-        row, record = row[:-5], row[-5:]
+        row, record = row[:-6], row[-6:]
         if record[0] is None:
             record = None
     values, at = list(row), 0

@@ -15,9 +15,10 @@ basis, purpose, resource, items, masked items, row count, method, cursor/since (
 Masking (what "full" means): `Permission` has no masked/full notion, so an item is returned *in full* when
 the caller reads its own resource (basis "provider") or the item is named in the grant the call is made
 under. Personal items (stored encrypted, or personal by `sensitivity_of`) read on any other basis — an
-unconditional resource, base items read without a grant — are returned masked (`security.masking.mask`): a page
-reads the masked forms stored with each row (Record.masked) and decrypts only what it returns in full (or a row
-stored without the form). Items the policy does not allow are never returned at all.
+unconditional resource, base items read without a grant — are returned masked (`security.masking.mask`): every
+read (page, online query, download, push) takes the masked forms stored with each row (Record.masked) and decrypts
+only what it returns in full (or a row stored without the form: `RowRenderer.values`). Items the policy does not
+allow are never returned at all.
 
 Pagination (keyset, no OFFSET; constant time per page however deep, migration aggregation 0004):
 - without `since`: live rows in id order, cursor = (dataset, id), index (dataset_id, id). Rows inserted
@@ -372,7 +373,7 @@ def records_queryset(call: DataCall):
         else:
             alias = f"_f{n}"
             qs = qs.alias(**{alias: KT(f"data__{name}")}).filter(**{alias: value})
-    return qs.values_list("id", "data", "updated_at", "deleted_at")
+    return qs.values_list("id", "data", "updated_at", "deleted_at", "masked")
 
 
 class RowRenderer:
@@ -382,12 +383,19 @@ class RowRenderer:
         self.call = call
         self.cipher = crypto.cipher()
         self.projection = call.projection
-        self.decrypt = [n for n in call.projection if n in call.encrypted]
         self.masks = call.mask_kinds
 
-    def values(self, data: dict) -> dict:
+    def values(self, data: dict, masked: dict | None = None) -> dict:
+        """`data` rendered. `masked`: the row's stored masked forms (Record.masked); an item read masked is its form of
+        that kind when the row has one (nothing to decrypt: the form is what masking the value gives)."""
         out = {}
         for name in self.projection:
+            kind = self.masks.get(name)
+            if kind and masked:
+                form = masked.get(kind, {}).get(name)
+                if form is not None:
+                    out[name] = form
+                    continue
             value = data.get(name)
             if value is not None and name in self.call.encrypted and isinstance(value, str) \
                     and crypto.is_encrypted(value):
@@ -395,7 +403,6 @@ class RowRenderer:
                     value = self.cipher.decrypt(value)
                 except crypto.DecryptionError:
                     value = None
-            kind = self.masks.get(name)
             if kind and value not in (None, ""):
                 value = mask(str(value), kind)
             out[name] = value
@@ -442,7 +449,7 @@ def projected_queryset(call: DataCall):
     numbers, booleans and nested values keep their JSON type.
 
     Rows are (id, updated_at, deleted_at, flagged, json, *texts) when the second result is True; with more than
-    _MAX_SQL_PROJECTION items (id, datetime, deleted_at, flagged, stored `data` dict)."""
+    _MAX_SQL_PROJECTION items (id, datetime, deleted_at, flagged, stored `data` dict, stored `masked` dict)."""
     from django.db.models import BooleanField, TextField
     from django.db.models.expressions import RawSQL
 
@@ -451,7 +458,8 @@ def projected_queryset(call: DataCall):
     qs = records_queryset(call)
     flag = RawSQL(_FLAG_SQL, (VerificationState.OPEN.value,), output_field=BooleanField())  # noqa: S611 — constant SQL
     if len(call.projection) > _MAX_SQL_PROJECTION:
-        return qs.annotate(_flag=flag).values_list("id", "updated_at", "deleted_at", "_flag", "data"), False
+        return qs.annotate(_flag=flag).values_list("id", "updated_at", "deleted_at", "_flag", "data",
+                                                           "masked"), False
     def text(name: str) -> RawSQL:
         # An item read masked: the row's stored masked form (Record.masked; masking it again changes nothing), or the
         # stored value to decrypt and mask when the row has none of that kind.
@@ -495,9 +503,11 @@ def read_page(call: DataCall) -> tuple[list[dict], str | None]:
         if deleted_at is not None:
             row = {"deleted": True}
         else:
-            if projected:
-                data = dict(zip(names, texts, strict=True)) if data is None else loads(data)
-            row = data if plain else values(data)
+            if projected:  # masked items are already their stored forms where the row has them
+                data, forms = dict(zip(names, texts, strict=True)) if data is None else loads(data), None
+            else:
+                forms = texts[0]
+            row = data if plain else values(data, forms)
             if since:
                 row["deleted"] = False
         row["updated_at"] = iso(updated_at)
@@ -527,7 +537,11 @@ def next_url(request, cursor: str | None) -> str | None:
 # and whether the record has an open verification case (R14.4; aggregation.verification.records_under_verification's
 # condition) in the same statement: the statement prepare_call also reads with the entry (access.SUBJECT_SQL).
 _SUBJECT_SQL = SUBJECT_SQL.format(dataset="%s")
-_SUBJECT_FIELDS = ("id", "data", "updated_at", "deleted_at")
+_SUBJECT_FIELDS = ("id", "data", "masked", "updated_at", "deleted_at")  # in Record's field order, as from_db reads them
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def subject_record(call: DataCall, key: str):
@@ -546,9 +560,9 @@ def subject_record(call: DataCall, key: str):
             row = cur.fetchone()
     if row is None or row[3] is not None:
         return None
-    rid, data, updated_at, deleted_at, flagged = row
+    rid, data, updated_at, deleted_at, flagged, masked = row
     record = Record.from_db(connection.alias, _SUBJECT_FIELDS,
-                            [rid, json.loads(data) if isinstance(data, str) else data, updated_at, deleted_at])
+                            [rid, _json(data), _json(masked), updated_at, deleted_at])
     record.under_verification = flagged
     return record
 
@@ -556,7 +570,7 @@ def subject_record(call: DataCall, key: str):
 def subject_values(call: DataCall, record) -> dict:
     from aggregation.verification import records_under_verification
 
-    row = RowRenderer(call).values(record.data)
+    row = RowRenderer(call).values(record.data, record.masked)
     row["updated_at"] = record.updated_at.isoformat()
     flagged = getattr(record, "under_verification", None)
     if flagged is None:  # a record not read by subject_record

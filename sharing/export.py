@@ -100,10 +100,10 @@ def export_rows(call: DataCall):
             return
         flagged = records_under_verification([r[0] for r in chunk if r[3] is None])
         out = []
-        for rid, data, _updated, deleted_at in chunk:
+        for rid, data, _updated, deleted_at, masked in chunk:
             if deleted_at is not None:
                 continue  # a download is the current slice: deleted rows are not part of it
-            values = renderer.values(data)
+            values = renderer.values(data, masked)
             out.append([*(values[n] for n in call.projection), "是" if rid in flagged else ""])
         yield out
 

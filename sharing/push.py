@@ -384,11 +384,11 @@ def _render_batch(call, rows) -> list[tuple]:
     flagged = records_under_verification([r[0] for r in rows])
     renderer = RowRenderer(call)
     out = []
-    for rid, data, updated_at, deleted_at in rows:
+    for rid, data, updated_at, deleted_at, masked in rows:
         if deleted_at is not None:
             row = {"deleted": True}
         else:
-            row = renderer.values(data)
+            row = renderer.values(data, masked)
             row["deleted"] = False
         row["updated_at"] = updated_at.isoformat()
         row.update(verification_fields(rid in flagged))

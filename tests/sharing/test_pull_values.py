@@ -26,7 +26,9 @@ def mixed(make_entry, dept, staff):
     load(entry, staff, rows_for(keys))
     records = list(Record.objects.filter(dataset=entry.dataset).order_by("id"))
     odd = records[3]
-    Record.objects.filter(pk=odd.pk).update(data={**odd.data, **ODD, "姓名": None})
+    # (No masked form of a value that is null, as the pipeline stores none.)
+    forms = {kind: {i: v for i, v in items.items() if i != "姓名"} for kind, items in odd.masked.items()}
+    Record.objects.filter(pk=odd.pk).update(data={**odd.data, **ODD, "姓名": None}, masked=forms)
     lacking = records[5]
     Record.objects.filter(pk=lacking.pk).update(data={k: v for k, v in lacking.data.items() if k != "联系电话"})
     return entry, records
