@@ -497,8 +497,10 @@ def _quality_chart(reports, *, by_department: bool) -> dict:
 
 @login_required
 @role_required(*SCOPED_ROLES)
+@one_snapshot()
 def quality_report(request):
-    """The department's datasets with their latest figures; county bureaus their region, the bureau everything."""
+    """The department's datasets with their latest figures; county bureaus their region, the bureau everything. One
+    snapshot: a dataset is either measured or pending, whatever the nightly job commits meanwhile."""
     user = request.user
     department = request.GET.get("department", "")
     department_id = int(department) if department.isdigit() else None

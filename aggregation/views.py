@@ -36,8 +36,9 @@ def _can_load(user, department_id) -> bool:
 
 
 @login_required
+@one_snapshot()
 def index(request):
-    """部门数据资源池: approved entries in scope, their datasets, recent jobs."""
+    """部门数据资源池: approved entries in scope, their datasets, recent jobs (one snapshot: counts and jobs agree)."""
     _signed_in_with_role(request)
     department_id = request.GET.get("department")
     department_id = int(department_id) if department_id and department_id.isdigit() else None

@@ -156,3 +156,22 @@ def test_dataset_page_reads_one_snapshot_while_a_load_commits(web_as, staff, peo
     monkeypatch.setattr(selectors, "record_page", commit_between)
     body = web_as(staff).get(reverse("aggregation:dataset-detail", args=[job.dataset_id])).content.decode()
     assert "2 条记录" in body and body.count('data-testid="record-row"') == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # another session commits while the page reads
+def test_pool_index_reads_one_snapshot_while_a_load_commits(web_as, staff, people_entry, monkeypatch):
+    from aggregation import selectors
+    from tests.support import commit_elsewhere
+
+    job = submit(staff, people_entry, csv_bytes([person(k) for k in ids(2)]))
+    original = selectors.job_list
+
+    def commit_between(**kwargs):
+        # After the page has read the pool (its counts), before the jobs: another load commits its counts.
+        commit_elsewhere(("UPDATE aggregation_dataset SET row_count = 4321 WHERE id = %s", [job.dataset_id]),
+                         ("UPDATE aggregation_ingestjob SET accepted_rows = 4319 WHERE id = %s", [job.pk]))
+        return original(**kwargs)
+
+    monkeypatch.setattr(selectors, "job_list", commit_between)
+    body = web_as(staff).get(reverse("aggregation:index")).content.decode()
+    assert "4,319" not in body and "4319" not in body and "2 / 0" in body

@@ -214,3 +214,20 @@ def test_theme_page_reads_one_snapshot_while_a_build_commits(person_dataset, per
     body = web_as(staff).get(reverse("aggregation:theme-detail", args=[t.pk])).content.decode()
     assert "主体数 2" in body and body.count('data-testid="theme-data-row"') == 2  # one snapshot: before the commit
     assert ThemeRow.objects.filter(theme=t).count() == 0  # and the commit did happen
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # another session commits while the page reads
+def test_quality_page_reads_one_snapshot_while_reports_change(known_dataset, staff, web_as, monkeypatch):
+    from tests.support import commit_elsewhere
+
+    quality.quality_compute(dataset=known_dataset, day=timezone.localdate())
+    original = quality.datasets_without_report
+
+    def commit_between(user, **kwargs):
+        # After the page has read the reports, before the datasets without one: another session drops the report.
+        commit_elsewhere(("DELETE FROM aggregation_qualityreport WHERE dataset_id = %s", [known_dataset.pk]))
+        return original(user, **kwargs)
+
+    monkeypatch.setattr(quality, "datasets_without_report", commit_between)
+    body = web_as(staff).get(reverse("aggregation:quality-report")).content.decode()
+    assert body.count('data-testid="quality-row"') == 1 and 'data-testid="quality-pending"' not in body
