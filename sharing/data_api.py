@@ -458,8 +458,8 @@ def projected_queryset(call: DataCall):
     qs = records_queryset(call)
     flag = RawSQL(_FLAG_SQL, (VerificationState.OPEN.value,), output_field=BooleanField())  # noqa: S611 — constant SQL
     if len(call.projection) > _MAX_SQL_PROJECTION:
-        return qs.annotate(_flag=flag).values_list("id", "updated_at", "deleted_at", "_flag", "data",
-                                                           "masked"), False
+        columns = ("id", "updated_at", "deleted_at", "_flag", "data", "masked")
+        return qs.annotate(_flag=flag).values_list(*columns), False
     def text(name: str) -> RawSQL:
         # An item read masked: the row's stored masked form (Record.masked; masking it again changes nothing), or the
         # stored value to decrypt and mask when the row has none of that kind.
