@@ -23,3 +23,15 @@ def commit_elsewhere(*statements: tuple[str, list]) -> None:
     with psycopg.connect(**params, autocommit=True) as other:
         for sql, args in statements:
             other.execute(sql, args)
+
+
+def commit_before(monkeypatch, owner, name: str, *statements: tuple[str, list]) -> None:
+    """Make `owner.name` (a function a page calls between two of its reads) first commit `statements` in another
+    session (commit_elsewhere), then run as before: a concurrent writer committing in the middle of the page."""
+    original = getattr(owner, name)
+
+    def committing_first(*args, **kwargs):
+        commit_elsewhere(*statements)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, committing_first)

@@ -142,18 +142,13 @@ def test_integrity_page_shows_tampering(web_as, reviewer, other_staff, loaded, a
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # another session commits while the page reads
 def test_dataset_page_reads_one_snapshot_while_a_load_commits(web_as, staff, people_entry, monkeypatch):
     from aggregation import selectors
-    from tests.support import commit_elsewhere
+    from tests.support import commit_before
 
     job = submit(staff, people_entry, csv_bytes([person(k) for k in ids(2)]))
-    original = selectors.record_page
-
-    def commit_between(**kwargs):
-        # After the page has read the dataset (its count), before its rows: another session removes both rows.
-        commit_elsewhere(("UPDATE aggregation_record SET deleted_at = now() WHERE dataset_id = %s", [job.dataset_id]),
-                         ("UPDATE aggregation_dataset SET row_count = 0 WHERE id = %s", [job.dataset_id]))
-        return original(**kwargs)
-
-    monkeypatch.setattr(selectors, "record_page", commit_between)
+    # After the page has read the dataset (its count), before its rows: another session removes both rows.
+    commit_before(monkeypatch, selectors, "record_page",
+                  ("UPDATE aggregation_record SET deleted_at = now() WHERE dataset_id = %s", [job.dataset_id]),
+                  ("UPDATE aggregation_dataset SET row_count = 0 WHERE id = %s", [job.dataset_id]))
     body = web_as(staff).get(reverse("aggregation:dataset-detail", args=[job.dataset_id])).content.decode()
     assert "2 条记录" in body and body.count('data-testid="record-row"') == 2
 
@@ -161,17 +156,12 @@ def test_dataset_page_reads_one_snapshot_while_a_load_commits(web_as, staff, peo
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # another session commits while the page reads
 def test_pool_index_reads_one_snapshot_while_a_load_commits(web_as, staff, people_entry, monkeypatch):
     from aggregation import selectors
-    from tests.support import commit_elsewhere
+    from tests.support import commit_before
 
     job = submit(staff, people_entry, csv_bytes([person(k) for k in ids(2)]))
-    original = selectors.job_list
-
-    def commit_between(**kwargs):
-        # After the page has read the pool (its counts), before the jobs: another load commits its counts.
-        commit_elsewhere(("UPDATE aggregation_dataset SET row_count = 4321 WHERE id = %s", [job.dataset_id]),
-                         ("UPDATE aggregation_ingestjob SET accepted_rows = 4319 WHERE id = %s", [job.pk]))
-        return original(**kwargs)
-
-    monkeypatch.setattr(selectors, "job_list", commit_between)
+    # After the page has read the pool (its counts), before the jobs: another load commits its counts.
+    commit_before(monkeypatch, selectors, "job_list",
+                  ("UPDATE aggregation_dataset SET row_count = 4321 WHERE id = %s", [job.dataset_id]),
+                  ("UPDATE aggregation_ingestjob SET accepted_rows = 4319 WHERE id = %s", [job.pk]))
     body = web_as(staff).get(reverse("aggregation:index")).content.decode()
     assert "4,319" not in body and "4319" not in body and "2 / 0" in body

@@ -14,7 +14,7 @@ from portal.errors import NotFound, PermissionDenied, PortalError
 from security.crypto import blind_index, encrypt
 from tests.aggregation.test_uses_fixtures import *  # noqa: F403
 from tests.aggregation.test_uses_fixtures import PERSON_ITEMS, id_number, load, make_dataset
-from tests.support import commit_elsewhere
+from tests.support import commit_before
 
 
 @pytest.fixture
@@ -202,15 +202,10 @@ def test_theme_page_reads_one_snapshot_while_a_build_commits(person_dataset, per
     t = theme.theme_save(actor=staff, name="人口", key_kind="id_number",
                          sources=[{"dataset": person_dataset.pk, "items": ["姓名"]}])
     theme.theme_build(job_id=ThemeBuildJob.objects.create(theme=t, created_by=staff).pk)
-    original = uses_views.themes.theme_rows_page
-
-    def commit_between(**kwargs):
-        # Another session replaces the theme's rows and count after the page has read the theme, before its rows.
-        commit_elsewhere((f"DELETE FROM {ThemeRow._meta.db_table} WHERE theme_id = %s", [t.pk]),  # noqa: S608
-                         ("UPDATE aggregation_themedatabase SET row_count = 0 WHERE id = %s", [t.pk]))
-        return original(**kwargs)
-
-    monkeypatch.setattr(uses_views.themes, "theme_rows_page", commit_between)
+    # Another session replaces the theme's rows and count after the page has read the theme, before its rows.
+    commit_before(monkeypatch, uses_views.themes, "theme_rows_page",
+                  (f"DELETE FROM {ThemeRow._meta.db_table} WHERE theme_id = %s", [t.pk]),  # noqa: S608
+                  ("UPDATE aggregation_themedatabase SET row_count = 0 WHERE id = %s", [t.pk]))
     body = web_as(staff).get(reverse("aggregation:theme-detail", args=[t.pk])).content.decode()
     assert "主体数 2" in body and body.count('data-testid="theme-data-row"') == 2  # one snapshot: before the commit
     assert ThemeRow.objects.filter(theme=t).count() == 0  # and the commit did happen
@@ -218,16 +213,9 @@ def test_theme_page_reads_one_snapshot_while_a_build_commits(person_dataset, per
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # another session commits while the page reads
 def test_quality_page_reads_one_snapshot_while_reports_change(known_dataset, staff, web_as, monkeypatch):
-    from tests.support import commit_elsewhere
-
     quality.quality_compute(dataset=known_dataset, day=timezone.localdate())
-    original = quality.datasets_without_report
-
-    def commit_between(user, **kwargs):
-        # After the page has read the reports, before the datasets without one: another session drops the report.
-        commit_elsewhere(("DELETE FROM aggregation_qualityreport WHERE dataset_id = %s", [known_dataset.pk]))
-        return original(user, **kwargs)
-
-    monkeypatch.setattr(quality, "datasets_without_report", commit_between)
+    # After the page has read the reports, before the datasets without one: another session drops the report.
+    commit_before(monkeypatch, quality, "datasets_without_report",
+                  ("DELETE FROM aggregation_qualityreport WHERE dataset_id = %s", [known_dataset.pk]))
     body = web_as(staff).get(reverse("aggregation:quality-report")).content.decode()
     assert body.count('data-testid="quality-row"') == 1 and 'data-testid="quality-pending"' not in body
