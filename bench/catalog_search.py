@@ -254,7 +254,7 @@ def clerk():
 
 def master_search(user, query: str):
     """Exactly what the master catalog page runs for a search: selectors.master_catalog -> search_entries."""
-    from catalog import selectors
+    from catalog.selectors import entries as selectors
 
     return selectors.master_catalog(user=user, filters={"q": query})
 

@@ -23,9 +23,18 @@ from portal.models import Department, User, UserRole
 from portal.services import org
 from portal.services.workdays import local_today
 
-from . import services
 from .choices import EntryState, ExchangeMethod, FormatClass, OpenType, ShareType, UpdateTrigger
-from .models import CatalogEntry, CatalogUpdateCase, Classification, DemandItem
+from .models import ENTRY_FIELDS, ITEM_FIELDS, CatalogEntry, CatalogUpdateCase, Classification, DemandItem
+from .services.demands import demand_item_save, demand_item_submit
+from .services.entries import (
+    catalog_entry_approve,
+    catalog_entry_county_pass,
+    catalog_entry_return,
+    catalog_entry_save,
+    catalog_entry_sign_off,
+    catalog_entry_submit,
+)
+from .services.update_cases import update_case_open, update_case_save, update_case_submit
 
 # One block per department (short name); per resource: "- 名称 | 更新周期", "  = 摘要", "  + 信息项、…".
 # An item ending in * is the subject key (主体标识); in # a base data item (基础信息项, R12.1: only in the
@@ -987,29 +996,29 @@ def _walk(entry: CatalogEntry, target: str, staff: User, head: User, reviewer: U
     """Move a fresh draft to `target` with the services a person would use at each step."""
     if target == EntryState.DRAFT:
         return
-    services.catalog_entry_submit(actor=staff, entry_id=entry.pk, comment="请审核签发")
+    catalog_entry_submit(actor=staff, entry_id=entry.pk, comment="请审核签发")
     if target == EntryState.SIGNOFF:
         return
-    services.catalog_entry_sign_off(actor=head, entry_id=entry.pk, comment="同意报送")
+    catalog_entry_sign_off(actor=head, entry_id=entry.pk, comment="同意报送")
     is_county = not entry.provider.region.is_city
     if is_county:
         if target == EntryState.COUNTY_REVIEW:
             return
         if target == EntryState.RETURNED:
-            services.catalog_entry_return(
+            catalog_entry_return(
                 actor=county, entry_id=entry.pk, comment="部分信息项未填写数据长度，请补充后重新报送"
             )
             return
-        services.catalog_entry_county_pass(actor=county, entry_id=entry.pk, comment="初审通过，报市局审核")
+        catalog_entry_county_pass(actor=county, entry_id=entry.pk, comment="初审通过，报市局审核")
     if target == EntryState.BUREAU_REVIEW:
         return
     if target == EntryState.RETURNED:
-        services.catalog_entry_return(
+        catalog_entry_return(
             actor=reviewer, entry_id=entry.pk,
             comment="共享条件表述过于笼统，请写明可共享的部门范围、信息项和使用用途后重新报送",
         )
         return
-    services.catalog_entry_approve(actor=reviewer, entry_id=entry.pk, comment="审核通过，予以发布")
+    catalog_entry_approve(actor=reviewer, entry_id=entry.pk, comment="审核通过，予以发布")
 
 
 def seed(stdout) -> None:
@@ -1044,7 +1053,7 @@ def seed(stdout) -> None:
             target = EntryState.COUNTY_REVIEW
         values, items = entry_payload(res, index, classifications[_classification_code(res, dept.kind)], dept.kind)
         with transaction.atomic():
-            entry = services.catalog_entry_save(actor=staff, department=dept, values=values, items=items)
+            entry = catalog_entry_save(actor=staff, department=dept, values=values, items=items)
             _walk(entry, target, staff, head, reviewer, county)
         created += 1
     demands = _seed_demands(accounts, departments)
@@ -1070,13 +1079,13 @@ def _seed_demands(accounts, departments) -> int:
             continue
         staff = accounts[dept.pk][0]
         with transaction.atomic():
-            demand = services.demand_item_save(
+            demand = demand_item_save(
                 actor=staff, department=dept,
                 values={"needed_data": needed, "item_names": names, "purpose": purpose, "legal_basis": basis,
                         "provider": departments.get(provider_short) if provider_short else None},
             )
             if submit:
-                services.demand_item_submit(actor=staff, demand_id=demand.pk)
+                demand_item_submit(actor=staff, demand_id=demand.pk)
         made += 1
     return made
 
@@ -1091,17 +1100,17 @@ def _seed_update_cases(accounts, departments) -> int:
             continue
         staff = accounts[dept.pk][0]
         with transaction.atomic():
-            case = services.update_case_open(
+            case = update_case_open(
                 actor=staff, entry_id=entry.pk, trigger_kind=trigger, trigger_date=today - dt.timedelta(days=days_ago),
                 trigger_document=document, trigger_description=f"依据新规定，需在目录中增加信息项「{new_item}」",
             )
-            values = {name: getattr(entry, name) for name in services.ENTRY_FIELDS}
-            items = [{f: getattr(i, f) for f in services.ITEM_FIELDS} for i in entry.items.order_by("position")]
+            values = {name: getattr(entry, name) for name in ENTRY_FIELDS}
+            items = [{f: getattr(i, f) for f in ITEM_FIELDS} for i in entry.items.order_by("position")]
             data_type, length = item_type(new_item)
             items.append({"name": new_item, "data_type": data_type, "length": length, "is_subject_key": False,
                           "is_base_item": False, "description": "依据新规定增加"})
-            services.update_case_save(actor=staff, case_id=case.pk, values=values, items=items)
+            update_case_save(actor=staff, case_id=case.pk, values=values, items=items)
             if submit:
-                services.update_case_submit(actor=staff, case_id=case.pk)
+                update_case_submit(actor=staff, case_id=case.pk)
         made += 1
     return made

@@ -6,7 +6,9 @@ every view, API action and service needs: invisible -> NotFound, visible but not
 
 from __future__ import annotations
 
-from portal.errors import NotFound
+from django.utils.translation import gettext as _
+
+from portal.errors import NotFound, PermissionDenied
 from portal.permissions import access_by_id
 
 from .models import CatalogEntry, CatalogUpdateCase, DemandItem
@@ -68,6 +70,17 @@ def access_update_case_by_id(user, case_id, *, action: str = "view", for_update:
         for_update=for_update,
         select_related=("entry__provider__region", "entry__classification", "department"),
     )
+
+
+def require_department_staff(actor, department) -> None:
+    """Only the data staff or head of `department` files for it: PermissionDenied for other roles, NotFound
+    for another department (its lists might as well not exist)."""
+    from .querysets import STAFF_ROLES
+
+    if not (actor.is_authenticated and actor.has_role(*STAFF_ROLES)):
+        raise PermissionDenied(_("只有部门数据专员或负责人可以填报目录"))
+    if department is None or actor.department_id != department.pk:
+        raise NotFound()
 
 
 def entry_actions(user, entry: CatalogEntry) -> set[str]:

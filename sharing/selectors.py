@@ -10,7 +10,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from catalog.choices import EntryState, ShareType
 from catalog.models import CatalogEntry
-from catalog.selectors import master_catalog
+from catalog.selectors.entries import master_catalog
 from portal.choices import Clock, Role
 from portal.models import Deadline, User
 from portal.services.workdays import WorkCalendar, local_today

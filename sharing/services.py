@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from catalog.choices import EntryState, ExchangeMethod, ShareType
 from catalog.models import CatalogEntry
-from catalog.services import city_bureau
+from catalog.services.entries import city_bureau
 from portal import audit
 from portal import context as request_context
 from portal.choices import Clock, Role

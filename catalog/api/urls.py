@@ -3,13 +3,14 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from .views.entries import CatalogEntryViewSet
+from .views.update_cases import UpdateCaseViewSet
 
 app_name = "catalog-api"
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-router.register("entries", views.CatalogEntryViewSet, basename="entry")
-router.register("update-cases", views.UpdateCaseViewSet, basename="update-case")
+router.register("entries", CatalogEntryViewSet, basename="entry")
+router.register("update-cases", UpdateCaseViewSet, basename="update-case")
 
 urlpatterns = [path("", include(router.urls))]

@@ -2,9 +2,15 @@
 
 import pytest
 
-from catalog import services
+from catalog import hooks
 from catalog.choices import ShareType
 from catalog.models import Classification
+from catalog.services.entries import (
+    catalog_entry_approve,
+    catalog_entry_save,
+    catalog_entry_sign_off,
+    catalog_entry_submit,
+)
 from portal.choices import Role
 from tests.factories import DepartmentFactory, make_user, region
 
@@ -57,12 +63,27 @@ def entry_items(*names, key="统一社会信用代码"):
 
 
 @pytest.fixture
+def data_arrivals(monkeypatch):
+    """Stands in for the aggregation chapter's data-arrivals provider (catalog.hooks) during one test:
+    data_arrivals(provider) registers `provider`, data_arrivals(None) leaves none registered; restored afterwards."""
+    monkeypatch.setattr(hooks, "_providers", dict(hooks._providers))
+
+    def _set(provider):
+        if provider is None:
+            hooks._providers.pop("data_arrivals", None)
+        else:
+            hooks.register_data_arrivals(provider)
+
+    return _set
+
+
+@pytest.fixture
 def make_entry(staff):
     """make_entry(user=staff, items=None, **values) -> a saved draft of the user's department."""
 
     def _make(user=None, items=None, **values):
         user = user or staff
-        return services.catalog_entry_save(
+        return catalog_entry_save(
             actor=user,
             department=user.department,
             values=entry_values(**values),
@@ -78,8 +99,8 @@ def bureau_review_entry(make_entry, staff, head, bureau):
 
     def _make(**values):
         entry = make_entry(**values)
-        services.catalog_entry_submit(actor=staff, entry_id=entry.pk)
-        return services.catalog_entry_sign_off(actor=head, entry_id=entry.pk)
+        catalog_entry_submit(actor=staff, entry_id=entry.pk)
+        return catalog_entry_sign_off(actor=head, entry_id=entry.pk)
 
     return _make
 
@@ -88,7 +109,7 @@ def bureau_review_entry(make_entry, staff, head, bureau):
 def approved_entry(bureau_review_entry, reviewer):
     def _make(**values):
         entry = bureau_review_entry(**values)
-        return services.catalog_entry_approve(actor=reviewer, entry_id=entry.pk)
+        return catalog_entry_approve(actor=reviewer, entry_id=entry.pk)
 
     return _make
 

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from catalog import services
 from catalog.choices import DemandState
-from catalog.selectors import duplicate_sources, gap_list
+from catalog.selectors.demands import duplicate_sources, gap_list
+from catalog.services.demands import demand_item_close, demand_item_delete, demand_item_save, demand_item_submit
 from portal.errors import InvalidTransition, NotFound, PortalError
 from tests.catalog.conftest import entry_items
 
@@ -29,7 +29,7 @@ def demand(user, **values):
         "provider": None,
     }
     data.update(values)
-    return services.demand_item_save(actor=user, department=user.department, values=data)
+    return demand_item_save(actor=user, department=user.department, values=data)
 
 
 def test_a_demand_already_met_shows_its_source(approved_entry, other_staff, audit_log):
@@ -49,17 +49,17 @@ def test_matching_by_text_and_not_own_department(approved_entry, other_staff, st
 
 def test_submit_gap_list_and_rematch_on_publication(approved_entry, other_staff, staff, reviewer, audit_log):
     item = demand(other_staff, needed_data="不动产登记信息", item_names=["不动产权证号"], provider=staff.department)
-    services.demand_item_submit(actor=other_staff, demand_id=item.pk)
+    demand_item_submit(actor=other_staff, demand_id=item.pk)
     item.refresh_from_db()
     assert item.state == DemandState.SUBMITTED and audit_log("catalog.demand.submitted")
     assert staff.notifications.filter(url=item.get_absolute_url()).exists()
     assert list(gap_list(user=reviewer)) == [item]
     with pytest.raises(InvalidTransition):
-        services.demand_item_submit(actor=other_staff, demand_id=item.pk)
+        demand_item_submit(actor=other_staff, demand_id=item.pk)
     # the provider publishes a matching entry: the gap closes
     approved_entry(name="不动产登记簿信息", items=entry_items("不动产权证号"))
     assert list(gap_list(user=reviewer)) == []
-    services.demand_item_close(actor=reviewer, demand_id=item.pk, note="已申请共享")
+    demand_item_close(actor=reviewer, demand_id=item.pk, note="已申请共享")
     item.refresh_from_db()
     assert item.state == DemandState.CLOSED and audit_log("catalog.demand.closed")
 
@@ -70,16 +70,16 @@ def test_demand_rules_and_scope(other_staff, staff, reviewer):
     assert {"purpose", "provider"} <= set(exc.value.errors)
     item = demand(other_staff)
     with pytest.raises(NotFound):
-        services.demand_item_submit(actor=staff, demand_id=item.pk)
+        demand_item_submit(actor=staff, demand_id=item.pk)
     with pytest.raises(NotFound):
-        services.demand_item_delete(actor=reviewer, demand_id=item.pk)
-    services.demand_item_submit(actor=other_staff, demand_id=item.pk)
+        demand_item_delete(actor=reviewer, demand_id=item.pk)
+    demand_item_submit(actor=other_staff, demand_id=item.pk)
     with pytest.raises(NotFound):  # neither its department nor addressed to it
-        services.demand_item_close(actor=staff, demand_id=item.pk, note="x")
+        demand_item_close(actor=staff, demand_id=item.pk, note="x")
     with pytest.raises(PortalError):
-        services.demand_item_close(actor=reviewer, demand_id=item.pk, note="")
+        demand_item_close(actor=reviewer, demand_id=item.pk, note="")
     with pytest.raises(InvalidTransition):
-        services.demand_item_delete(actor=other_staff, demand_id=item.pk)
+        demand_item_delete(actor=other_staff, demand_id=item.pk)
 
 
 def test_duplicate_sources_ignore_subject_keys_and_own_entries(approved_entry, staff, other_staff):

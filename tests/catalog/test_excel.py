@@ -7,9 +7,10 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from catalog import excel, services
 from catalog.choices import EntryState, ShareType
+from catalog.excel import columns, container, exports, importing
 from catalog.models import CatalogEntry, DataItem
+from catalog.services.entries import entry_snapshot
 from portal.choices import AuditResult
 from portal.models import AuditEvent
 from tests.catalog.conftest import entry_items
@@ -17,8 +18,8 @@ from tests.factories import DepartmentFactory, Role, make_user
 
 pytestmark = pytest.mark.django_db
 
-ENTRY_HEADERS = [c.header for c in excel.entry_columns()]
-ITEM_HEADERS = [c.header for c in excel.item_columns()]
+ENTRY_HEADERS = [c.header for c in columns.entry_columns()]
+ITEM_HEADERS = [c.header for c in columns.item_columns()]
 
 
 # ---------------------------------------------------------------- building workbooks
@@ -54,11 +55,11 @@ def default_items(seq=1):
 
 def build(entries, items, mutate=None) -> bytes:
     """A workbook made from the real blank template, with these rows; `mutate(wb)` may break it."""
-    wb = load_workbook(excel.template_file().file)
+    wb = load_workbook(exports.template_file().file)
     for row in entries:
-        wb[excel.ENTRY_SHEET].append(row)
+        wb[columns.ENTRY_SHEET].append(row)
     for row in items:
-        wb[excel.ITEM_SHEET].append(row)
+        wb[columns.ITEM_SHEET].append(row)
     if mutate:
         mutate(wb)
     out = io.BytesIO()
@@ -67,7 +68,7 @@ def build(entries, items, mutate=None) -> bytes:
 
 
 def run_import(user, data, filename="目录清单.xlsx"):
-    return excel.import_catalog(actor=user, department=user.department, data=data, filename=filename)
+    return importing.import_catalog(actor=user, department=user.department, data=data, filename=filename)
 
 
 def has_error(result, sheet, row, column, text):
@@ -80,7 +81,7 @@ def snapshot(department):
     """The department's entries as comparable documents (values + items), by name; codes and provider left out."""
     docs = {}
     for entry in CatalogEntry.objects.filter(provider=department).select_related("classification", "provider"):
-        doc = services.entry_snapshot(entry)
+        doc = entry_snapshot(entry)
         for key in ("code", "provider", "provider_code", "publish_date"):
             doc["values"].pop(key)
         docs[entry.name] = doc
@@ -99,7 +100,7 @@ def sheet_values(data: bytes, sheet: str):
 
 
 def test_template_layout_dropdowns_and_note_sheet(db):
-    data = excel.template_file().file.read()
+    data = exports.template_file().file.read()
     wb = load_workbook(io.BytesIO(data))
     assert wb.sheetnames == ["信息资源", "信息项", "说明"]
     assert [c.value for c in wb["信息资源"][1]] == ENTRY_HEADERS
@@ -117,7 +118,7 @@ def test_template_layout_dropdowns_and_note_sheet(db):
 
 
 def test_blank_template_imports_nothing(staff):
-    result = run_import(staff, excel.template_file().file.read())
+    result = run_import(staff, exports.template_file().file.read())
     assert not result.ok
     assert has_error(result, "信息资源", 2, "", "没有信息资源数据")
     assert CatalogEntry.objects.count() == 0
@@ -285,7 +286,7 @@ BAD_INPUTS = {
         ("信息资源", 2, "E", "只能导入本部门"),
     ),
     "legacy .xls": (
-        lambda d: excel._OLE_MAGIC + bytes(4096),
+        lambda d: container._OLE_MAGIC + bytes(4096),
         ("文件", None, "", "旧版 Excel 97-2003（.xls）"),
     ),
     "renamed .txt": (
@@ -320,7 +321,7 @@ def test_bad_input_is_reported_by_cell_and_nothing_imported(case, staff, dept, a
 
 
 def test_too_large_file_refused_before_parsing(staff):
-    result = run_import(staff, b"PK\x03\x04" + bytes(excel.MAX_FILE_BYTES))
+    result = run_import(staff, b"PK\x03\x04" + bytes(container.MAX_FILE_BYTES))
     assert has_error(result, "文件", None, "", "文件过大")
 
 
@@ -375,7 +376,7 @@ def filed(staff, make_entry):
 
 
 def _export(user):
-    return excel.export_department_list(actor=user, department=user.department).file.read()
+    return exports.export_department_list(actor=user, department=user.department).file.read()
 
 
 def test_round_trip_reimport_is_identical_and_changes_nothing(staff, dept, filed, audit_log):
@@ -491,7 +492,7 @@ def test_other_department_cannot_import_into_someone_elses_list(web_as, other_st
 def test_department_export_is_audited(web_as, staff, dept, filed, audit_log):
     response = web_as(staff).get(reverse("catalog:excel-export"))
     assert response.status_code == 200
-    assert response["Content-Type"] == excel.XLSX_CONTENT_TYPE and "attachment" in response["Content-Disposition"]
+    assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE and "attachment" in response["Content-Disposition"]
     rows = sheet_values(b"".join(response.streaming_content), "信息资源")
     assert sorted(r[2] for r in rows[1:]) == sorted(e.name for e in filed)
     [event] = audit_log("catalog.excel.exported")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from catalog import services
 from catalog.choices import EntryState
+from catalog.services.entries import catalog_entry_approve, catalog_entry_submit
 from portal.choices import Role
 from portal.errors import PortalError
 from tests.catalog.conftest import entry_items
@@ -23,13 +23,13 @@ def base_items(*names):
 def test_a_second_claimant_is_refused_at_submission_naming_the_source(bureau_review_entry, reviewer, make_entry):
     first = bureau_review_entry(name="企业登记信息")
     first.items.filter(name="企业名称").update(is_base_item=True)
-    services.catalog_entry_approve(actor=reviewer, entry_id=first.pk)
+    catalog_entry_approve(actor=reviewer, entry_id=first.pk)
 
     other = DepartmentFactory()
     other_staff = make_user(Role.DEPT_STAFF, department=other)
     second = make_entry(user=other_staff, name="企业名录", items=base_items("企业名称"))
     with pytest.raises(PortalError) as err:
-        services.catalog_entry_submit(actor=other_staff, entry_id=second.pk)
+        catalog_entry_submit(actor=other_staff, entry_id=second.pk)
     message = next(iter(err.value.errors.values()))[0]
     assert "企业名称" in message and first.provider.name in message and first.code in message
     second.refresh_from_db()
@@ -38,7 +38,7 @@ def test_a_second_claimant_is_refused_at_submission_naming_the_source(bureau_rev
 
 def test_subject_keys_are_shared_references_not_claims(bureau_review_entry, reviewer, make_entry):
     first = bureau_review_entry(name="企业登记信息")  # its subject key 统一社会信用代码 is marked base
-    services.catalog_entry_approve(actor=reviewer, entry_id=first.pk)
+    catalog_entry_approve(actor=reviewer, entry_id=first.pk)
     other_staff = make_user(Role.DEPT_STAFF, department=DepartmentFactory())
     second = make_entry(user=other_staff, name="企业纳税信息", items=entry_items("纳税额"))
-    assert services.catalog_entry_submit(actor=other_staff, entry_id=second.pk).state == EntryState.SIGNOFF
+    assert catalog_entry_submit(actor=other_staff, entry_id=second.pk).state == EntryState.SIGNOFF

@@ -1,12 +1,11 @@
-"""Chinese search (catalog.search) and responsibility fulfilment."""
+"""Chinese search (catalog.search)."""
 
 import datetime as dt
 
 import pytest
 
-from catalog import search, selectors
-from catalog.choices import Fulfilment
-from catalog.models import CatalogEntry, ResponsibilityItem
+from catalog import search
+from catalog.models import CatalogEntry
 from tests.catalog.conftest import entry_items
 
 pytestmark = pytest.mark.django_db
@@ -55,19 +54,3 @@ def test_reindex_after_raw_changes(make_entry):
     assert not search.search_entries(CatalogEntry.objects.all(), "社会保障").exists()
     assert search.reindex([entry.pk]) == 1
     assert search.search_entries(CatalogEntry.objects.all(), "社会保障").get() == entry
-
-
-def test_fulfilment_statuses(approved_entry, monkeypatch):
-    entry = approved_entry(update_cycle="weekly")
-    lines = list(ResponsibilityItem.objects.filter(entry=entry))
-    today = dt.date(2026, 11, 25)
-    monkeypatch.setattr(selectors, "_data_arrivals", lambda ids: None)
-    assert {line.status for line in selectors.fulfilment(lines, today=today)} == {Fulfilment.FILED}
-    monkeypatch.setattr(selectors, "_data_arrivals", lambda ids: {})
-    assert {line.status for line in selectors.fulfilment(lines, today=today)} == {Fulfilment.NO_DATA}
-    fresh = dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
-    monkeypatch.setattr(selectors, "_data_arrivals", lambda ids: {entry.pk: fresh})
-    assert {line.status for line in selectors.fulfilment(lines, today=today)} == {Fulfilment.ON_TIME}
-    stale = dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)
-    monkeypatch.setattr(selectors, "_data_arrivals", lambda ids: {entry.pk: stale})
-    assert {line.status for line in selectors.fulfilment(lines, today=today)} == {Fulfilment.LATE}

@@ -5,9 +5,16 @@ import datetime as dt
 
 import pytest
 
-from catalog import services
 from catalog.choices import UpdateCaseState
 from catalog.models import CatalogEntryVersion, ResponsibilityItem
+from catalog.services.update_cases import (
+    update_case_approve,
+    update_case_open,
+    update_case_return,
+    update_case_save,
+    update_case_submit,
+    update_case_withdraw,
+)
 from portal.choices import Clock, DeadlineState
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import Deadline
@@ -30,7 +37,7 @@ def published(freeze_today, approved_entry):
 
 
 def open_case(staff, entry, trigger=TRIGGER):
-    return services.update_case_open(
+    return update_case_open(
         actor=staff,
         entry_id=entry.pk,
         trigger_kind="law_amended",
@@ -40,7 +47,7 @@ def open_case(staff, entry, trigger=TRIGGER):
 
 
 def propose(staff, case, *names):
-    return services.update_case_save(
+    return update_case_save(
         actor=staff, case_id=case.pk, values=entry_values(update_cycle="weekly"), items=entry_items(*names)
     )
 
@@ -57,7 +64,7 @@ def test_clocks_across_national_day(published, staff, reviewer, bureau, freeze_t
 
     propose(staff, case, "企业名称", "注册资本")
     assert audit_log("catalog.update_case.updated")
-    services.update_case_submit(actor=staff, case_id=case.pk)
+    update_case_submit(actor=staff, case_id=case.pk)
     case.refresh_from_db()
     assert case.state == UpdateCaseState.SUBMITTED and case.submitted_on == D(2026, 9, 30)
     apply.refresh_from_db()
@@ -68,7 +75,7 @@ def test_clocks_across_national_day(published, staff, reviewer, bureau, freeze_t
     assert audit_log("catalog.update_case.submitted")[0].data["applied_late"] is False
 
     freeze_today(D(2026, 10, 14))  # one working day late
-    services.update_case_approve(actor=reviewer, case_id=case.pk, comment="同意")
+    update_case_approve(actor=reviewer, case_id=case.pk, comment="同意")
     review.refresh_from_db()
     assert review.state == DeadlineState.CLOSED and review.closed_late
     case.refresh_from_db()
@@ -80,9 +87,9 @@ def test_approval_updates_entry_and_responsibility_list_together(published, staf
     kept = published.items.get(name="企业名称").pk
     case = open_case(staff, published)
     propose(staff, case, "企业名称", "注册资本")
-    services.update_case_submit(actor=staff, case_id=case.pk)
+    update_case_submit(actor=staff, case_id=case.pk)
     freeze_today(D(2026, 10, 9))
-    services.update_case_approve(actor=reviewer, case_id=case.pk)
+    update_case_approve(actor=reviewer, case_id=case.pk)
     published.refresh_from_db()
     assert published.version == 2 and published.update_cycle == "weekly"
     assert published.code.startswith("303/")
@@ -94,7 +101,7 @@ def test_approval_updates_entry_and_responsibility_list_together(published, staf
     assert retired.retired_on == D(2026, 10, 9)
     v1, v2 = CatalogEntryVersion.objects.filter(entry=published).order_by("number")
     assert v2.update_case == case and v2.snapshot["values"]["update_cycle"] == "weekly"
-    from catalog.selectors import version_diff
+    from catalog.selectors.entries import version_diff
 
     diff = version_diff(v1.snapshot, v2.snapshot)
     assert diff["items"]["added"] == ["注册资本"] and diff["items"]["removed"] == ["法定代表人"]
@@ -113,7 +120,7 @@ def test_late_application_is_recorded(published, staff, freeze_today, audit_log)
     assert apply.state == DeadlineState.OVERDUE
     assert staff.notifications.filter(deadline=apply).exists()
     propose(staff, case, "企业名称")
-    services.update_case_submit(actor=staff, case_id=case.pk)
+    update_case_submit(actor=staff, case_id=case.pk)
     apply.refresh_from_db()
     assert apply.closed_late
     assert audit_log("catalog.update_case.submitted")[0].data["applied_late"] is True
@@ -123,15 +130,15 @@ def test_return_and_resubmit(published, staff, reviewer, freeze_today, audit_log
     freeze_today(D(2026, 9, 30))
     case = open_case(staff, published)
     propose(staff, case, "企业名称", "注册资本")
-    services.update_case_submit(actor=staff, case_id=case.pk)
+    update_case_submit(actor=staff, case_id=case.pk)
     with pytest.raises(PortalError):
-        services.update_case_return(actor=reviewer, case_id=case.pk, comment="")
-    services.update_case_return(actor=reviewer, case_id=case.pk, comment="请补充依据")
+        update_case_return(actor=reviewer, case_id=case.pk, comment="")
+    update_case_return(actor=reviewer, case_id=case.pk, comment="请补充依据")
     case.refresh_from_db()
     assert case.state == UpdateCaseState.RETURNED
     assert clock(case, Clock.CATALOG_UPDATE_REVIEW).state == DeadlineState.CLOSED
     assert audit_log("catalog.update_case.returned")[0].data["comment"] == "请补充依据"
-    services.update_case_submit(actor=staff, case_id=case.pk)
+    update_case_submit(actor=staff, case_id=case.pk)
     running = Deadline.objects.for_case(case).filter(clock=Clock.CATALOG_UPDATE_REVIEW).running()
     assert running.count() == 1
 
@@ -152,30 +159,30 @@ def test_rules(published, staff, other_staff, reviewer, freeze_today, make_entry
         open_case(staff, published)
     assert exc.value.code == "update_case_running"
     with pytest.raises(PortalError) as exc:
-        services.update_case_submit(actor=staff, case_id=case.pk)
+        update_case_submit(actor=staff, case_id=case.pk)
     assert exc.value.code == "no_changes"
     with pytest.raises(PortalError) as exc:
-        services.update_case_save(
+        update_case_save(
             actor=staff, case_id=case.pk, values=entry_values(classification="101"), items=entry_items()
         )
     assert "classification" in exc.value.errors
     with pytest.raises(PermissionDenied):
-        services.update_case_approve(actor=staff, case_id=case.pk)
+        update_case_approve(actor=staff, case_id=case.pk)
     with pytest.raises(InvalidTransition):
-        services.update_case_approve(actor=reviewer, case_id=case.pk)
+        update_case_approve(actor=reviewer, case_id=case.pk)
 
 
 def test_approve_twice_and_withdraw(published, staff, reviewer, freeze_today, audit_log):
     freeze_today(D(2026, 9, 30))
     case = open_case(staff, published)
     propose(staff, case, "企业名称")
-    services.update_case_submit(actor=staff, case_id=case.pk)
-    services.update_case_approve(actor=reviewer, case_id=case.pk)
+    update_case_submit(actor=staff, case_id=case.pk)
+    update_case_approve(actor=reviewer, case_id=case.pk)
     with pytest.raises(InvalidTransition) as exc:
-        services.update_case_approve(actor=reviewer, case_id=case.pk)
+        update_case_approve(actor=reviewer, case_id=case.pk)
     assert exc.value.code == "already_approved"
     second = open_case(staff, published)
-    services.update_case_withdraw(actor=staff, case_id=second.pk, reason="经核实目录无需变更")
+    update_case_withdraw(actor=staff, case_id=second.pk, reason="经核实目录无需变更")
     second.refresh_from_db()
     assert second.state == UpdateCaseState.WITHDRAWN
     assert clock(second, Clock.CATALOG_UPDATE_APPLY).state == DeadlineState.CLOSED

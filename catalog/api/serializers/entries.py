@@ -1,4 +1,4 @@
-"""Catalog API shapes: entries (list / detail with items and interface documentation), inputs of transitions."""
+"""Catalog entry API shapes: list / detail with items and interface documentation, inputs of filing and review."""
 
 from __future__ import annotations
 
@@ -6,18 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from catalog.choices import (
-    GUIDE_SHARE_MODE,
-    DataType,
-    ExchangeMethod,
-    FormatClass,
-    OpenType,
-    ShareType,
-    UpdateCaseState,
-    UpdateCycle,
-    UpdateTrigger,
-)
-from catalog.models import CatalogEntry, CatalogEntryVersion, CatalogUpdateCase, DataItem
+from catalog.choices import GUIDE_SHARE_MODE, DataType, ExchangeMethod, FormatClass, OpenType, ShareType, UpdateCycle
+from catalog.models import CatalogEntry, CatalogEntryVersion, DataItem
 
 
 class DepartmentRefSerializer(serializers.Serializer):
@@ -195,41 +185,3 @@ class VersionSerializer(serializers.ModelSerializer):
         model = CatalogEntryVersion
         fields = ["number", "approved_at", "approved_by", "update_case", "snapshot"]
 
-
-class UpdateCaseSerializer(serializers.ModelSerializer):
-    entry = serializers.CharField(source="entry.resource_key")
-    department = serializers.CharField(source="department.name")
-    state_label = serializers.CharField(source="get_state_display")
-
-    class Meta:
-        model = CatalogUpdateCase
-        fields = [
-            "id",
-            "entry",
-            "department",
-            "trigger_kind",
-            "trigger_date",
-            "trigger_document",
-            "trigger_description",
-            "state",
-            "state_label",
-            "submitted_on",
-            "decided_at",
-            "comment",
-            "proposed",
-        ]
-
-
-class UpdateCaseOpenSerializer(serializers.Serializer):
-    entry = serializers.CharField(help_text="资源标识（resource）")
-    trigger_kind = serializers.ChoiceField(choices=UpdateTrigger.choices)
-    trigger_date = serializers.DateField()
-    trigger_document = serializers.CharField(max_length=200)
-    trigger_description = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class UpdateCaseProposalSerializer(EntryInputSerializer):
-    classification = serializers.CharField(required=False, help_text="不可变更；省略即可")
-
-
-__all__ = ["UpdateCaseState"]

@@ -8,9 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from catalog import services
 from catalog.choices import EntryState
 from catalog.models import CatalogEntry, Classification
+from catalog.services.demands import demand_item_save, demand_item_submit
+from catalog.services.entries import catalog_entry_save, catalog_entry_sign_off, catalog_entry_submit
+from catalog.services.update_cases import update_case_open
 from tests.catalog.conftest import entry_items, entry_values
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +31,7 @@ def world(
     """A city department's draft, a county department's draft, a published entry, and the people."""
     published = approved_entry(name="户籍人口基本信息")
     draft = make_entry(name="城市部门草稿")
-    county_draft = services.catalog_entry_save(
+    county_draft = catalog_entry_save(
         actor=county_staff,
         department=county_staff.department,
         values=entry_values(name="县级部门草稿"),
@@ -374,7 +376,7 @@ def test_demand_and_update_case_pages(client, world, freeze_today):
     from catalog.models import DemandItem
 
     staff, other = world["users"]["staff"], world["users"]["other_staff"]
-    demand = services.demand_item_save(
+    demand = demand_item_save(
         actor=staff,
         department=staff.department,
         values={"needed_data": "婚姻登记信息", "purpose": "核验", "legal_basis": "职责", "provider": other.department},
@@ -382,7 +384,7 @@ def test_demand_and_update_case_pages(client, world, freeze_today):
     draft_matrix = {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404}
     check(client, world, "get", reverse("catalog:demand-detail", args=[demand.pk]), draft_matrix)
     check(client, world, "get", reverse("catalog:demand-edit", args=[demand.pk]), {**draft_matrix, "reviewer": 404})
-    services.demand_item_submit(actor=staff, demand_id=demand.pk)
+    demand_item_submit(actor=staff, demand_id=demand.pk)
     # once submitted, the department it is addressed to sees it too
     check(
         client,
@@ -393,7 +395,7 @@ def test_demand_and_update_case_pages(client, world, freeze_today):
     )
     assert DemandItem.objects.get().state == "submitted"
 
-    case = services.update_case_open(
+    case = update_case_open(
         actor=staff,
         entry_id=world["published"].pk,
         trigger_kind="law_amended",
@@ -456,11 +458,11 @@ def test_update_case_through_the_pages(client, approved_entry, staff, reviewer, 
 def test_county_bureau_region_summary_and_pre_review_page(
     client, county_staff, county_head, county_bureau_user, bureau, reviewer
 ):
-    entry = services.catalog_entry_save(
+    entry = catalog_entry_save(
         actor=county_staff, department=county_staff.department, values=entry_values(), items=entry_items()
     )
-    services.catalog_entry_submit(actor=county_staff, entry_id=entry.pk)
-    services.catalog_entry_sign_off(actor=county_head, entry_id=entry.pk)
+    catalog_entry_submit(actor=county_staff, entry_id=entry.pk)
+    catalog_entry_sign_off(actor=county_head, entry_id=entry.pk)
     client.force_login(county_bureau_user)
     page = client.get(reverse("catalog:region")).content.decode()
     assert county_staff.department.name in page

@@ -1,42 +1,16 @@
-"""Catalog web forms: an entry with its data items (inline formset), review decisions, demands, update cases."""
+"""Entry forms: an entry with its data items (inline formset), review decisions, the list filters."""
 
 from __future__ import annotations
-
-import re
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import BootstrapMixin, DateInput
+from portal.forms import BootstrapMixin
 from portal.models import Department
 
-from .choices import (
-    FORMAT_TYPES,
-    DataType,
-    EntryState,
-    ExchangeMethod,
-    FormatClass,
-    OpenType,
-    ShareType,
-    UpdateCycle,
-    UpdateTrigger,
-)
-from .models import ENTRY_FIELDS, Classification
-
-_SPLIT = re.compile(r"[\s,，、;；]+")
-
-
-def split_list(text: str) -> list[str]:
-    return [p for p in _SPLIT.split(text or "") if p]
-
-
-class ClassificationChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.code} {'　' * (obj.level - 2)}{obj.name}"
-
-
-def _textarea(rows=2):
-    return forms.Textarea(attrs={"rows": rows})
+from ..choices import FORMAT_TYPES, DataType, EntryState, ExchangeMethod, FormatClass, OpenType, ShareType, UpdateCycle
+from ..models import ENTRY_FIELDS, Classification
+from .base import ClassificationChoiceField, split_list, textarea
 
 
 class EntryForm(BootstrapMixin, forms.Form):
@@ -48,29 +22,29 @@ class EntryForm(BootstrapMixin, forms.Form):
         help_text=_("类/项/目/细目；资源代码按分类、本部门代码和顺序号自动生成"),
     )
     name = forms.CharField(label=_("信息资源名称"), max_length=200)
-    summary = forms.CharField(label=_("信息资源摘要"), widget=_textarea(3))
+    summary = forms.CharField(label=_("信息资源摘要"), widget=textarea(3))
     format_class = forms.ChoiceField(label=_("格式分类"), choices=FormatClass.choices)
     format_type = forms.CharField(
         label=_("格式类型"), max_length=100, widget=forms.TextInput(attrs={"list": "format-types"})
     )
     share_type = forms.ChoiceField(label=_("共享类型"), choices=ShareType.choices)
     share_condition = forms.CharField(
-        label=_("共享条件"), required=False, widget=_textarea(), help_text=_("有条件共享时必填：共享范围、条件和用途")
+        label=_("共享条件"), required=False, widget=textarea(), help_text=_("有条件共享时必填：共享范围、条件和用途")
     )
     no_share_basis = forms.CharField(
         label=_("不予共享依据"),
         required=False,
-        widget=_textarea(),
+        widget=textarea(),
         help_text=_("不予共享时必填：法律、行政法规或党中央、国务院政策依据"),
     )
     exchange_methods = forms.MultipleChoiceField(
         label=_("共享方式"), choices=ExchangeMethod.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
     open_type = forms.ChoiceField(label=_("开放属性"), choices=OpenType.choices, initial=OpenType.CLOSED)
-    open_condition = forms.CharField(label=_("开放条件"), required=False, widget=_textarea())
+    open_condition = forms.CharField(label=_("开放条件"), required=False, widget=textarea())
     update_cycle = forms.ChoiceField(label=_("更新周期"), choices=UpdateCycle.choices)
     related_codes = forms.CharField(
-        label=_("关联资源代码"), required=False, help_text=_("多个代码用逗号或换行分隔"), widget=_textarea(1)
+        label=_("关联资源代码"), required=False, help_text=_("多个代码用逗号或换行分隔"), widget=textarea(1)
     )
     is_secret = forms.BooleanField(
         label=_("涉密"), required=False, help_text=_("涉密政务数据资源不得在大数据平台编目报送")
@@ -78,7 +52,7 @@ class EntryForm(BootstrapMixin, forms.Form):
     duplicate_note = forms.CharField(
         label=_("重复采集说明"),
         required=False,
-        widget=_textarea(),
+        widget=textarea(),
         help_text=_("信息项与其他部门已提供的数据重复、仍需自行采集时，说明法律依据或理由"),
     )
     confirm_duplicates = forms.BooleanField(required=False, widget=forms.HiddenInput)
@@ -183,36 +157,17 @@ def formset_items(formset) -> tuple[list[dict], list[int]]:
     return items, where
 
 
-def apply_errors(form, formset, errors: dict, where: list[int]) -> None:
-    """Put a service's `errors` (entry_problems keys) back onto the form and the formset rows."""
-    for key, messages in errors.items():
-        match = re.fullmatch(r"items\.(\d+)\.(\w+)", key)
-        if match and formset is not None:
-            index, field = int(match.group(1)), match.group(2)
-            target = formset.forms[where[index]] if index < len(where) else None
-            if target is not None:
-                for message in messages:
-                    target.add_error(field if field in target.fields else None, message)
-                continue
-        field = key if key in form.fields else None
-        for message in messages:
-            if key == "items" and formset is not None:
-                formset._non_form_errors = formset.error_class([*formset.non_form_errors(), message])
-            else:
-                form.add_error(field, message)
-
-
 class CommentForm(BootstrapMixin, forms.Form):
-    comment = forms.CharField(label=_("意见"), required=False, widget=_textarea())
+    comment = forms.CharField(label=_("意见"), required=False, widget=textarea())
 
 
 class ApproveForm(BootstrapMixin, forms.Form):
     """The bureau confirms or changes the sharing type (R18.1) while approving."""
 
     share_type = forms.ChoiceField(label=_("审定共享类型"), choices=ShareType.choices)
-    share_condition = forms.CharField(label=_("共享条件"), required=False, widget=_textarea())
-    no_share_basis = forms.CharField(label=_("不予共享依据"), required=False, widget=_textarea())
-    comment = forms.CharField(label=_("审核意见"), required=False, widget=_textarea())
+    share_condition = forms.CharField(label=_("共享条件"), required=False, widget=textarea())
+    no_share_basis = forms.CharField(label=_("不予共享依据"), required=False, widget=textarea())
+    comment = forms.CharField(label=_("审核意见"), required=False, widget=textarea())
 
 
 class EntryFilterForm(BootstrapMixin, forms.Form):
@@ -248,59 +203,3 @@ class EntryFilterForm(BootstrapMixin, forms.Form):
             data["provider"] = data["provider"].pk
         return data
 
-
-class DemandForm(BootstrapMixin, forms.Form):
-    needed_data = forms.CharField(label=_("所需数据"), max_length=200, help_text=_("如：企业营业执照信息"))
-    item_names = forms.CharField(
-        label=_("所需信息项"),
-        required=False,
-        widget=_textarea(1),
-        help_text=_("多个信息项用逗号或顿号分隔，如：统一社会信用代码、企业名称"),
-    )
-    purpose = forms.CharField(label=_("用途"), widget=_textarea())
-    legal_basis = forms.CharField(label=_("依据"), widget=_textarea(), help_text=_("法律法规或部门职责依据"))
-    provider = forms.ModelChoiceField(
-        label=_("提供部门"),
-        queryset=Department.objects.none(),
-        required=False,
-        help_text=_("不清楚由哪个部门提供时可不选"),
-    )
-
-    def __init__(self, *args, department=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        qs = Department.objects.filter(is_active=True).select_related("region").order_by("region__code", "name")
-        if department is not None:
-            qs = qs.exclude(pk=department.pk)
-        self.fields["provider"].queryset = qs
-        self.fields["provider"].empty_label = _("不清楚")
-
-    def values(self) -> dict:
-        data = dict(self.cleaned_data)
-        data["item_names"] = split_list(data.get("item_names", ""))
-        return data
-
-
-class NoteForm(BootstrapMixin, forms.Form):
-    note = forms.CharField(label=_("说明"), widget=_textarea())
-
-
-class UpdateCaseOpenForm(BootstrapMixin, forms.Form):
-    trigger_kind = forms.ChoiceField(label=_("更新原因"), choices=UpdateTrigger.choices)
-    trigger_date = forms.DateField(
-        label=_("发生日期"),
-        widget=DateInput(),
-        help_text=_("法律法规修改或职能变化之日；须自该日起 10 个工作日内提交申请"),
-    )
-    trigger_document = forms.CharField(label=_("依据文件"), max_length=200, help_text=_("法规名称或文件文号"))
-    trigger_description = forms.CharField(label=_("变化说明"), required=False, widget=_textarea())
-
-
-class ClassificationForm(BootstrapMixin, forms.Form):
-    parent = ClassificationChoiceField(label=_("上级分类"), queryset=Classification.objects.none())
-    code_part = forms.CharField(label=_("本级代码"), max_length=4, help_text=_("项 2 位、目 3 位、细目 2–4 位数字"))
-    name = forms.CharField(label=_("分类名称"), max_length=100)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = Classification.objects.filter(level__lte=3, is_active=True).order_by("code")
-        self.fields["parent"].label_from_instance = lambda c: f"{c.code} {c.name}"

@@ -3,27 +3,21 @@ and the master catalog export. Thin: the work and the audit events are in catalo
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from catalog import excel
-from catalog.querysets import STAFF_ROLES
 from portal.choices import Role
 from portal.shortcuts import role_required
 
-
-class ImportForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("目录清单文件（.xlsx）"),
-        help_text=gettext_lazy("使用本页下载的模板填写；单个文件不超过 20 MB。"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx", "class": "form-control"}),
-    )
+from ..excel.container import MAX_FILE_BYTES
+from ..excel.exports import XLSX_CONTENT_TYPE, ExportFile, export_department_list, export_master, template_file
+from ..excel.importing import import_catalog
+from ..forms.excel import ImportForm
+from ..querysets import STAFF_ROLES
 
 
 def _department_or_404(request):
@@ -32,9 +26,9 @@ def _department_or_404(request):
     return request.user.department
 
 
-def _xlsx_response(export: excel.ExportFile) -> FileResponse:
+def _xlsx_response(export: ExportFile) -> FileResponse:
     return FileResponse(
-        export.file, as_attachment=True, filename=export.filename, content_type=excel.XLSX_CONTENT_TYPE
+        export.file, as_attachment=True, filename=export.filename, content_type=XLSX_CONTENT_TYPE
     )
 
 
@@ -59,10 +53,10 @@ def excel_import(request):
         form = ImportForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
-            if upload.size > excel.MAX_FILE_BYTES:
-                form.add_error("file", _("文件过大，上限为 %(max)s MB") % {"max": excel.MAX_FILE_BYTES // 1024 // 1024})
+            if upload.size > MAX_FILE_BYTES:
+                form.add_error("file", _("文件过大，上限为 %(max)s MB") % {"max": MAX_FILE_BYTES // 1024 // 1024})
             else:
-                result = excel.import_catalog(
+                result = import_catalog(
                     actor=request.user, department=department, data=upload.read(), filename=upload.name
                 )
                 if result.ok:
@@ -88,17 +82,17 @@ def excel_import(request):
 def excel_export(request):
     """The caller's department's catalog list (every state) in the template layout."""
     department = _department_or_404(request)
-    return _xlsx_response(excel.export_department_list(actor=request.user, department=department))
+    return _xlsx_response(export_department_list(actor=request.user, department=department))
 
 
 @require_GET
 @login_required
 def excel_template(request):
     """The blank template with drop-downs and the「说明」sheet (no data: not audited)."""
-    return _xlsx_response(excel.template_file())
+    return _xlsx_response(template_file())
 
 
-# The master catalog page's filters (catalog.views.master passes the same names to selectors.master_catalog).
+# The master catalog page's filters (views.entries.master passes the same names to selectors.entries.master_catalog).
 MASTER_FILTERS = ("q", "provider", "classification", "share_type", "update_cycle")
 
 
@@ -107,4 +101,4 @@ MASTER_FILTERS = ("q", "provider", "classification", "share_type", "update_cycle
 def master_export(request):
     """The master catalog as .xlsx, with the same filters and search as the master catalog page."""
     filters = {key: request.GET.get(key, "").strip() for key in MASTER_FILTERS if request.GET.get(key, "").strip()}
-    return _xlsx_response(excel.export_master(actor=request.user, filters=filters))
+    return _xlsx_response(export_master(actor=request.user, filters=filters))

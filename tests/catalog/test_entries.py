@@ -1,13 +1,21 @@
-"""Catalog services: filing rules, each workflow transition (state, audit event, clocks), versions."""
+"""Catalog entries: filing, each workflow transition (state, audit event, clocks), versions."""
 
 import datetime as dt
 
 import pytest
 from django.db import IntegrityError, transaction
 
-from catalog import services
 from catalog.choices import EntryState, ReviewDecision, ShareType
-from catalog.models import CatalogEntry, CatalogEntryVersion, Classification, ResponsibilityItem
+from catalog.models import CatalogEntry, CatalogEntryVersion, ResponsibilityItem
+from catalog.services.entries import (
+    catalog_entry_approve,
+    catalog_entry_county_pass,
+    catalog_entry_delete,
+    catalog_entry_return,
+    catalog_entry_save,
+    catalog_entry_sign_off,
+    catalog_entry_submit,
+)
 from portal.choices import Clock, DeadlineState
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import Deadline
@@ -25,54 +33,6 @@ def _today(freeze_today):
 def clocks(case, clock=None):
     qs = Deadline.objects.for_case(case)
     return list(qs.filter(clock=clock) if clock else qs)
-
-
-# ---------------------------------------------------------------- entry_problems (pure rules)
-
-
-def test_valid_values_have_no_problems(db):
-    assert services.entry_problems(entry_values(), entry_items()) == {}
-
-
-@pytest.mark.parametrize(
-    ("overrides", "key"),
-    [
-        ({"share_type": ShareType.CONDITIONAL}, "share_condition"),
-        ({"share_type": ShareType.NONE, "exchange_methods": []}, "no_share_basis"),
-        ({"is_secret": True}, "is_secret"),
-        ({"name": ""}, "name"),
-        ({"classification": None}, "classification"),
-        ({"classification": "3"}, "classification"),  # a 类 alone is not enough
-        ({"format_class": "xls"}, "format_class"),
-        ({"exchange_methods": []}, "exchange_methods"),
-        ({"open_type": "conditional"}, "open_condition"),
-        ({"related_codes": ["not a code"]}, "related_codes"),
-        ({"related_codes": ["303/11410800MA0000000X9999"]}, "related_codes"),
-    ],
-)
-def test_entry_rules(overrides, key):
-    assert key in services.entry_problems(entry_values(**overrides), entry_items())
-
-
-def test_item_rules():
-    items = entry_items("企业名称", "企业名称")
-    items.append({"name": "", "data_type": "Q", "length": -1, "is_subject_key": True})
-    problems = services.entry_problems(entry_values(), items)
-    assert set(problems) == {
-        "items.2.name",
-        "items.3.name",
-        "items.3.data_type",
-        "items.3.length",
-        "items.3.is_subject_key",
-    }
-    assert "items" in services.entry_problems(entry_values(format_class="db"), [])
-    assert services.entry_problems(entry_values(format_class="doc", format_type="pdf"), []) == {}
-
-
-def test_classification_by_code_or_pk():
-    cls = Classification.objects.get(code="101")
-    assert services.entry_problems(entry_values(classification="101"), entry_items()) == {}
-    assert services.entry_problems(entry_values(classification=cls.pk), entry_items()) == {}
 
 
 # ---------------------------------------------------------------- save
@@ -93,7 +53,7 @@ def test_create_issues_a_code_and_audits(make_entry, staff, dept, audit_log):
 def test_update_keeps_item_rows_and_reissues_code_before_first_approval(make_entry, staff, audit_log):
     entry = make_entry()
     kept = entry.items.get(name="企业名称").pk
-    updated = services.catalog_entry_save(
+    updated = catalog_entry_save(
         actor=staff,
         department=staff.department,
         entry=entry,
@@ -109,7 +69,7 @@ def test_update_keeps_item_rows_and_reissues_code_before_first_approval(make_ent
 
 def test_invalid_values_raise_with_errors(staff):
     with pytest.raises(PortalError) as exc:
-        services.catalog_entry_save(
+        catalog_entry_save(
             actor=staff,
             department=staff.department,
             values=entry_values(share_type=ShareType.NONE, exchange_methods=[]),
@@ -121,10 +81,10 @@ def test_invalid_values_raise_with_errors(staff):
 
 def test_cannot_file_for_another_department(staff, other_dept, make_entry, other_staff):
     with pytest.raises(NotFound):
-        services.catalog_entry_save(actor=staff, department=other_dept, values=entry_values(), items=entry_items())
+        catalog_entry_save(actor=staff, department=other_dept, values=entry_values(), items=entry_items())
     entry = make_entry()
     with pytest.raises(NotFound):
-        services.catalog_entry_save(
+        catalog_entry_save(
             actor=other_staff,
             department=other_staff.department,
             values=entry_values(),
@@ -146,7 +106,7 @@ def test_database_enforces_the_sharing_rules(make_entry):
 
 def test_delete_draft(make_entry, staff, audit_log):
     entry = make_entry()
-    services.catalog_entry_delete(actor=staff, entry_id=entry.pk)
+    catalog_entry_delete(actor=staff, entry_id=entry.pk)
     assert not CatalogEntry.objects.filter(pk=entry.pk).exists()
     assert audit_log("catalog.entry.deleted")[0].object_id == str(entry.pk)
     # the code is not handed out again
@@ -158,7 +118,7 @@ def test_delete_draft(make_entry, staff, audit_log):
 
 def test_submit(make_entry, staff, head, audit_log):
     entry = make_entry()
-    services.catalog_entry_submit(actor=staff, entry_id=entry.pk)
+    catalog_entry_submit(actor=staff, entry_id=entry.pk)
     entry.refresh_from_db()
     assert entry.state == EntryState.SIGNOFF
     (event,) = audit_log("catalog.entry.submitted")
@@ -171,22 +131,22 @@ def test_submit(make_entry, staff, head, audit_log):
 def test_submitting_another_departments_entry_is_not_found(make_entry, other_staff):
     entry = make_entry()
     with pytest.raises(NotFound):
-        services.catalog_entry_submit(actor=other_staff, entry_id=entry.pk)
+        catalog_entry_submit(actor=other_staff, entry_id=entry.pk)
 
 
 def test_only_the_head_signs_off(make_entry, staff, reviewer):
     entry = make_entry()
-    services.catalog_entry_submit(actor=staff, entry_id=entry.pk)
+    catalog_entry_submit(actor=staff, entry_id=entry.pk)
     with pytest.raises(PermissionDenied):
-        services.catalog_entry_sign_off(actor=staff, entry_id=entry.pk)
+        catalog_entry_sign_off(actor=staff, entry_id=entry.pk)
     with pytest.raises(PermissionDenied):
-        services.catalog_entry_sign_off(actor=reviewer, entry_id=entry.pk)
+        catalog_entry_sign_off(actor=reviewer, entry_id=entry.pk)
 
 
 def test_sign_off_of_a_city_department_opens_the_bureau_clock(make_entry, staff, head, bureau, audit_log):
     entry = make_entry()
-    services.catalog_entry_submit(actor=staff, entry_id=entry.pk)
-    services.catalog_entry_sign_off(actor=head, entry_id=entry.pk, comment="同意报送")
+    catalog_entry_submit(actor=staff, entry_id=entry.pk)
+    catalog_entry_sign_off(actor=head, entry_id=entry.pk, comment="同意报送")
     entry.refresh_from_db()
     assert entry.state == EntryState.BUREAU_REVIEW
     (event,) = audit_log("catalog.entry.signed_off")
@@ -199,9 +159,9 @@ def test_sign_off_of_a_city_department_opens_the_bureau_clock(make_entry, staff,
 
 def test_bureau_missing_is_a_clear_error(make_entry, staff, head):
     entry = make_entry()
-    services.catalog_entry_submit(actor=staff, entry_id=entry.pk)
+    catalog_entry_submit(actor=staff, entry_id=entry.pk)
     with pytest.raises(PortalError) as exc:
-        services.catalog_entry_sign_off(actor=head, entry_id=entry.pk)
+        catalog_entry_sign_off(actor=head, entry_id=entry.pk)
     assert exc.value.code == "bureau_missing"
     entry.refresh_from_db()
     assert entry.state == EntryState.SIGNOFF  # rolled back
@@ -210,37 +170,37 @@ def test_bureau_missing_is_a_clear_error(make_entry, staff, head):
 def test_county_department_goes_through_its_county_bureau(
     county_staff, county_head, county_bureau_user, other_county_bureau_user, reviewer, bureau, audit_log
 ):
-    entry = services.catalog_entry_save(
+    entry = catalog_entry_save(
         actor=county_staff, department=county_staff.department, values=entry_values(), items=entry_items()
     )
-    services.catalog_entry_submit(actor=county_staff, entry_id=entry.pk)
-    services.catalog_entry_sign_off(actor=county_head, entry_id=entry.pk)
+    catalog_entry_submit(actor=county_staff, entry_id=entry.pk)
+    catalog_entry_sign_off(actor=county_head, entry_id=entry.pk)
     entry.refresh_from_db()
     assert entry.state == EntryState.COUNTY_REVIEW
     assert clocks(entry) == []
     assert county_bureau_user.notifications.exists()
     with pytest.raises(NotFound):  # another county's bureau does not even see it
-        services.catalog_entry_county_pass(actor=other_county_bureau_user, entry_id=entry.pk)
+        catalog_entry_county_pass(actor=other_county_bureau_user, entry_id=entry.pk)
     with pytest.raises(InvalidTransition):  # the city reviewer sees it but waits for the county
-        services.catalog_entry_approve(actor=reviewer, entry_id=entry.pk)
-    services.catalog_entry_county_pass(actor=county_bureau_user, entry_id=entry.pk, comment="初审通过")
+        catalog_entry_approve(actor=reviewer, entry_id=entry.pk)
+    catalog_entry_county_pass(actor=county_bureau_user, entry_id=entry.pk, comment="初审通过")
     entry.refresh_from_db()
     assert entry.state == EntryState.BUREAU_REVIEW
     (event,) = audit_log("catalog.entry.county_passed")
     assert event.actor == county_bureau_user
     assert len(clocks(entry, Clock.CATALOG_REVIEW)) == 1
-    services.catalog_entry_approve(actor=reviewer, entry_id=entry.pk)
+    catalog_entry_approve(actor=reviewer, entry_id=entry.pk)
     entry.refresh_from_db()
     assert entry.state == EntryState.APPROVED
 
 
 def test_county_bureau_returns(county_staff, county_head, county_bureau_user, audit_log):
-    entry = services.catalog_entry_save(
+    entry = catalog_entry_save(
         actor=county_staff, department=county_staff.department, values=entry_values(), items=entry_items()
     )
-    services.catalog_entry_submit(actor=county_staff, entry_id=entry.pk)
-    services.catalog_entry_sign_off(actor=county_head, entry_id=entry.pk)
-    services.catalog_entry_return(actor=county_bureau_user, entry_id=entry.pk, comment="摘要不完整")
+    catalog_entry_submit(actor=county_staff, entry_id=entry.pk)
+    catalog_entry_sign_off(actor=county_head, entry_id=entry.pk)
+    catalog_entry_return(actor=county_bureau_user, entry_id=entry.pk, comment="摘要不完整")
     entry.refresh_from_db()
     assert entry.state == EntryState.RETURNED
     assert audit_log("catalog.entry.returned")[0].data["stage"] == "county"
@@ -248,7 +208,7 @@ def test_county_bureau_returns(county_staff, county_head, county_bureau_user, au
 
 def test_approve(bureau_review_entry, reviewer, staff, audit_log):
     entry = bureau_review_entry()
-    services.catalog_entry_approve(actor=reviewer, entry_id=entry.pk, comment="同意")
+    catalog_entry_approve(actor=reviewer, entry_id=entry.pk, comment="同意")
     entry.refresh_from_db()
     assert entry.state == EntryState.APPROVED and entry.version == 1
     assert entry.publish_date == D(2026, 11, 25)
@@ -267,9 +227,9 @@ def test_approve(bureau_review_entry, reviewer, staff, audit_log):
 
 def test_approving_twice_is_refused_with_a_stable_code(bureau_review_entry, reviewer):
     entry = bureau_review_entry()
-    services.catalog_entry_approve(actor=reviewer, entry_id=entry.pk)
+    catalog_entry_approve(actor=reviewer, entry_id=entry.pk)
     with pytest.raises(InvalidTransition) as exc:
-        services.catalog_entry_approve(actor=reviewer, entry_id=entry.pk)
+        catalog_entry_approve(actor=reviewer, entry_id=entry.pk)
     assert exc.value.code == "already_approved"
     assert CatalogEntryVersion.objects.filter(entry=entry).count() == 1
 
@@ -277,9 +237,9 @@ def test_approving_twice_is_refused_with_a_stable_code(bureau_review_entry, revi
 def test_bureau_changes_the_sharing_type(bureau_review_entry, reviewer, audit_log):
     entry = bureau_review_entry()
     with pytest.raises(PortalError) as exc:
-        services.catalog_entry_approve(actor=reviewer, entry_id=entry.pk, share_type=ShareType.CONDITIONAL)
+        catalog_entry_approve(actor=reviewer, entry_id=entry.pk, share_type=ShareType.CONDITIONAL)
     assert "share_condition" in exc.value.errors
-    services.catalog_entry_approve(
+    catalog_entry_approve(
         actor=reviewer, entry_id=entry.pk, share_type=ShareType.CONDITIONAL, share_condition="仅限市场监管执法使用"
     )
     entry.refresh_from_db()
@@ -292,24 +252,24 @@ def test_bureau_changes_the_sharing_type(bureau_review_entry, reviewer, audit_lo
 def test_bureau_returns_and_the_clock_closes(bureau_review_entry, reviewer, staff, head, audit_log):
     entry = bureau_review_entry()
     with pytest.raises(PortalError) as exc:
-        services.catalog_entry_return(actor=reviewer, entry_id=entry.pk, comment=" ")
+        catalog_entry_return(actor=reviewer, entry_id=entry.pk, comment=" ")
     assert exc.value.code == "comment_required"
-    services.catalog_entry_return(actor=reviewer, entry_id=entry.pk, comment="共享类型依据不足")
+    catalog_entry_return(actor=reviewer, entry_id=entry.pk, comment="共享类型依据不足")
     entry.refresh_from_db()
     assert entry.state == EntryState.RETURNED
     (clock,) = clocks(entry, Clock.CATALOG_REVIEW)
     assert clock.state == DeadlineState.CLOSED
     assert entry.reviews.last().comment == "共享类型依据不足"
     # resubmission: a new review clock
-    services.catalog_entry_submit(actor=staff, entry_id=entry.pk)
-    services.catalog_entry_sign_off(actor=head, entry_id=entry.pk)
+    catalog_entry_submit(actor=staff, entry_id=entry.pk)
+    catalog_entry_sign_off(actor=head, entry_id=entry.pk)
     assert [c.state for c in clocks(entry, Clock.CATALOG_REVIEW)] == [DeadlineState.CLOSED, DeadlineState.OPEN]
 
 
 def test_head_may_return_instead_of_signing(make_entry, staff, head):
     entry = make_entry()
-    services.catalog_entry_submit(actor=staff, entry_id=entry.pk)
-    services.catalog_entry_return(actor=head, entry_id=entry.pk, comment="补充摘要")
+    catalog_entry_submit(actor=staff, entry_id=entry.pk)
+    catalog_entry_return(actor=head, entry_id=entry.pk, comment="补充摘要")
     entry.refresh_from_db()
     assert entry.state == EntryState.RETURNED
 
@@ -323,7 +283,7 @@ def test_published_code_is_immutable_and_entry_not_deletable(approved_entry, sta
     with pytest.raises(IntegrityError), transaction.atomic():
         CatalogEntryVersion.objects.filter(entry=entry).update(number=9)
     with pytest.raises(InvalidTransition):
-        services.catalog_entry_save(
+        catalog_entry_save(
             actor=staff, department=staff.department, values=entry_values(), items=entry_items(), entry=entry
         )
 
@@ -332,5 +292,5 @@ def test_secret_entries_cannot_reach_the_platform(make_entry, staff):
     entry = make_entry()
     CatalogEntry.objects.filter(pk=entry.pk).update(is_secret=True)  # e.g. flagged by a secrecy review
     with pytest.raises(PortalError) as exc:
-        services.catalog_entry_submit(actor=staff, entry_id=entry.pk)
+        catalog_entry_submit(actor=staff, entry_id=entry.pk)
     assert "is_secret" in exc.value.errors

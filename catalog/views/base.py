@@ -1,0 +1,70 @@
+"""What every catalog page uses: service calls mapped to 404 / 403 / a message, the sub-navigation, paging."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+
+from portal.choices import Role
+from portal.errors import NotFound, PermissionDenied, PortalError
+
+from ..models import CatalogEntry
+from ..querysets import STAFF_ROLES
+
+PAGE_SIZE = 50
+
+
+def access_or_404(fn, *args, **kwargs):
+    """Call an access helper: NotFound -> 404, PermissionDenied -> 403."""
+    try:
+        return fn(*args, **kwargs)
+    except NotFound as exc:
+        raise Http404 from exc
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.detail)) from exc
+
+
+def run_service(request, fn, **kwargs):
+    """Run a service. 404/403 as for access; any other refusal becomes an error message (returns None)."""
+    try:
+        return fn(**kwargs), None
+    except NotFound as exc:
+        raise Http404 from exc
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.detail)) from exc
+    except PortalError as exc:
+        return None, exc
+
+
+def render_page(request, template: str, context: dict):
+    """render() plus the flags the catalog's sub-navigation needs (which tabs the user's roles open)."""
+    user = request.user
+    context["catalog_nav"] = {
+        "staff": can_file(user),
+        "region": user.has_role(Role.COUNTY_BUREAU, Role.BUREAU_REVIEWER, Role.ASSESSOR),
+        "reviewer": user.has_role(Role.BUREAU_REVIEWER),
+        "current": request.resolver_match.url_name if request.resolver_match else "",
+    }
+    return render(request, template, context)
+
+
+def paginate(request, queryset):
+    """The `?page=` page of `queryset`, PAGE_SIZE rows a page."""
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def can_file(user) -> bool:
+    """Data staff or head of a department: may file entries and demands for it."""
+    return user.has_role(*STAFF_ROLES) and bool(user.department_id)
+
+
+def sharing_request_url(entry: CatalogEntry) -> str:
+    """Where to ask for a sharing request of `entry` (the sharing chapter's form)."""
+    try:
+        return reverse("sharing:request-new", args=[entry.pk])
+    except NoReverseMatch:
+        return entry.get_absolute_url()
+
