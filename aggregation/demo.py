@@ -219,9 +219,9 @@ def write_csv(path: Path, header: list[str], rows, *, encoding: str = "utf-8", c
 
 def _entry(provider_short: str, name: str, cls_code: str, items: list[dict], stdout):
     """The approved entry (looked up by provider and name), filed and published through catalog services if missing."""
-    from catalog.services import entries as catalog_services
     from catalog.choices import EntryState
     from catalog.models import CatalogEntry, Classification
+    from catalog.services import entries as catalog_services
     from portal.choices import Role
     from portal.models import Department, User
 
