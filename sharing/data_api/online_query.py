@@ -1,4 +1,4 @@
-"""Online query (在线查询, R22.1/R23.1) for a clerk at a counter: `sharing:online-query`.
+"""Online query (在线查询, R22.1/R23.1) for a clerk at a counter (the page: `sharing:online-query`).
 
 The clerk types an ID number or a unified social credit code, picks the purpose (and may narrow the search to
 one resource) and sees, per resource the department may read by the "online query" method, the items the
@@ -17,22 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django import forms
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.cache import never_cache
-
 from catalog.choices import EntryState, ExchangeMethod
 from catalog.models import CatalogEntry
 from portal.errors import PortalError
-from portal.forms import BootstrapMixin
 from portal.validators import credit_code_problem, id_number_problem
 
-from .access import authorize_read, read_permission
-from .choices import Purpose
-from .data_api import DataCall, mask_kinds, subject_record, subject_values
+from ..policy import authorize_read, read_permission
+from .calls import DataCall, mask_kinds
+from .records import subject_record, subject_values
 
 
 def key_kind_of(key: str) -> str | None:
@@ -42,33 +34,6 @@ def key_kind_of(key: str) -> str | None:
     if len(key) == 18 and credit_code_problem(key) is None:
         return "credit_code"
     return None
-
-
-class OnlineQueryForm(BootstrapMixin, forms.Form):
-    key = forms.CharField(label=gettext_lazy("身份证号 / 统一社会信用代码"), max_length=18, min_length=18,
-                          widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}))
-    purpose = forms.ChoiceField(label=gettext_lazy("用途"), choices=Purpose.choices)
-    purpose_detail = forms.CharField(label=gettext_lazy("用途说明（办理事项）"), max_length=150, required=False)
-    resource = forms.ModelChoiceField(label=gettext_lazy("资源（可选）"), queryset=CatalogEntry.objects.none(),
-                                      required=False, empty_label=gettext_lazy("全部可查询的资源"))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["resource"].queryset = (
-            CatalogEntry.objects.filter(state=EntryState.APPROVED, is_secret=False, dataset__isnull=False)
-            .filter(dataset__key_kind__in=["id_number", "credit_code"]).order_by("code")
-        )
-
-    def clean_key(self):
-        key = self.cleaned_data["key"].strip().upper()
-        if key_kind_of(key) is None:
-            raise forms.ValidationError(_("请输入有效的18位身份证号或统一社会信用代码"))
-        return key
-
-    def purpose_text(self) -> str:
-        label = Purpose(self.cleaned_data["purpose"]).label
-        detail = self.cleaned_data.get("purpose_detail", "").strip()
-        return f"{label}：{detail}" if detail else str(label)
 
 
 @dataclass
@@ -133,17 +98,3 @@ def online_query(*, user, key: str, purpose: str, entry: CatalogEntry | None = N
             continue
         answers.append(_answer(user, candidate, permission, purpose, key))
     return answers
-
-
-@never_cache
-@login_required
-def online_query_view(request):
-    form = OnlineQueryForm(request.POST or None)
-    answers = None
-    if not getattr(request.user, "department_id", None) or not request.user.role_set:
-        return render(request, "sharing/online_query.html", {"form": None, "answers": None,
-                                                             "no_department": True}, status=403)
-    if request.method == "POST" and form.is_valid():
-        answers = online_query(user=request.user, key=form.cleaned_data["key"], purpose=form.purpose_text(),
-                               entry=form.cleaned_data.get("resource"))
-    return render(request, "sharing/online_query.html", {"form": form, "answers": answers})

@@ -1,79 +1,57 @@
-"""Bulk download (批量下载, R22.1/R25.1): GET /api/v1/data/{resource}/export/?format=csv|xlsx[&bom=1].
+"""The CSV body of a bulk download (sharing.export.download): one COPY of the slice, finished in blocks.
 
-The caller's slice — the items the grant policy allows (`fields`, default all readable), exact filters and
-`since` as in the pull — streamed in constant memory:
+The rows come from ONE `COPY (SELECT …) TO STDOUT (FORMAT csv)` of the slice in keyset order (the pull's
+query, `records_queryset`, deleted rows left out), read straight off the connection (`_copy_blocks`: libpq's
+CopyData messages — one per row — appended to one buffer, CHUNK_ROWS rows a block; a response write per row
+would cost more than the COPY itself). PostgreSQL selects each clear item as it is stored (`data ->> item`: the
+raw COPY's own work), and each block is then finished in a few passes over its bytes in C:
 
-- CSV: one `COPY (SELECT …) TO STDOUT` of the slice, read off the connection and written out 2 000 rows at a
-  time (see "CSV body" below), so memory does not grow with the number of rows;
-- XLSX: rows from a PostgreSQL server-side cursor (`QuerySet.iterator(chunk_size=…)`), 2 000 at a time, rendered
-  and flagged (R14.4) through openpyxl's write-only workbook (rows go to its temporary XML file, not to memory)
-  into a temporary file, which is then streamed in 64 KiB blocks.
+- CSV quoting is PostgreSQL's, which is the csv module's QUOTE_MINIMAL (a field holding `,` `"` CR or LF is
+  quoted), so a block whose bytes hold no `"` has nothing quoted, no empty string (PostgreSQL writes '' as `""`;
+  ours, like a missing value, is an empty unquoted field) and no line break inside a value: its LF line ends
+  become CRLF by one `bytes.replace`;
+- the formula-injection guard (`_cell`: `'` before a value starting with = + @ TAB CR, or with - unless a digit
+  follows) is needed only where a field starts with one of those: one `bytes.translate` maps every field
+  separator (`,` and LF) to `,` and every such first character to `=`, so `,=` (or `=` first) finds them all;
+- a block with either (a `"` anywhere, or a field starting with a guarded character — a negative number
+  included) is rendered row by row instead (`_Blocks.careful`): parsed where a row holds a quote, guarded and
+  re-quoted field by field, CRLF after each row.
 
-Masking is the pull's (sharing.data_api: items named in the grant in full, other personal items masked).
-Trace (R25.1 "bulk files carry a trace of who, which grant, when"): a trace id (also in the audit event),
-the caller, department, grant, purpose and time, written as `#` comment lines before the CSV header, and in
-the XLSX document properties plus a hidden last column `trace` on every row. `bom=1` prefixes the CSV with
-a UTF-8 BOM so Excel opens it as UTF-8.
+Items read masked come as their stored masked forms (`masked -> kind ->> item`, Record.masked, written with the row by
+the pipeline; security.masking): clear text like any other, nothing to decrypt — unless a row has none for that kind
+(stored before migration 0006 backfilled, or the item's kind changed since), whose cell then comes marked as below
+and is decrypted and masked in the block's row-by-row rendering.
 
-One `sharing.data.read` event per download, written when the stream ends with the number of rows written
-(result "failure" and `completed: false` when the stream broke off or the response was closed unread).
+Items to decrypt come as stored too, each cell between two markers (`%s || value || %s`; the marker
+is random per download: `\x1f` + 12 hex digits + `\x1f`, nothing CSV quotes), so a block without quotes split
+on the marker holds the row-major cells at its odd positions and the clear text between them at its even ones
+(a marker count other than two per cell — a value holding the marker — sends the block row by row). Each
+column of cells is then rendered at once (`_Blocks.column`): when every non-empty value of the column is a token
+of the current key (crypto's pattern without `=` padding: checked on the joined column by `count`, `replace`
+and `translate`), the bodies go base64url → base64 in the same passes and are decrypted in one frame
+(`FieldCipher.open_many`: ≈ 1 µs a value, the bulk of the work), checked for the guard and quoting on
+the joined values, and put back; anything else (another key's token, plain text in an encrypted item, a value
+that does not authenticate) is rendered value by value exactly as before (`_Blocks.cell`:
+a token of a known key is decrypted, any other value shown as it is, a token that does not authenticate is an
+empty field). PostgreSQL does no per-value work beyond the raw COPY's (a guard, a token check or a base64 step
+in SQL cost more than the COPY itself: its regex ≈ 10 µs a token). The R14.4 flag column comes from the open
+verification cases of the dataset, read once before the stream. Stored values are the cleaned strings of
+ingestion and push (aggregation.validation).
 """
 
 from __future__ import annotations
 
 import binascii
 import csv
-import io
-import itertools
 import re
 import secrets
 import select
-import tempfile
-import uuid
 
-from django.http import StreamingHttpResponse
-from django.utils import timezone
-from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.views import APIView
-
-from catalog.choices import ExchangeMethod
-from portal.choices import AuditResult
-
-from .data_api import _FIELDS, _PURPOSE, DataCall, RowRenderer, prepare_call, records_queryset, refuse
+from ..data_api.calls import DataCall
+from ..data_api.records import records_queryset
 
 CHUNK_ROWS = 2000
-BLOCK_BYTES = 64 * 1024
-FORMATS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-VERIFICATION_COLUMN = "核校中"
-TRACE_COLUMN = "trace"
-_ILLEGAL_XLSX = re.compile(r"[\000-\010\013\014\016-\037]")
 _FORMULA_HEAD = ("=", "+", "@", "\t", "\r")
-
-
-def trace_of(call: DataCall, trace_id: str) -> dict:
-    grant = call.permission.grant
-    user = call.user
-    return {
-        "trace": trace_id,
-        "user": user.get_username(),
-        "department": getattr(getattr(user, "department", None), "name", ""),
-        "grant": f"#{grant.pk}" if grant else _("无需授权（%(basis)s）") % {"basis": call.permission.basis},
-        "grant_purpose": grant.get_purpose_display() if grant else "",
-        "purpose": call.purpose,
-        "resource": f"{call.entry.code} {call.entry.name}",
-        "at": timezone.localtime().isoformat(timespec="seconds"),
-    }
-
-
-def trace_line(trace: dict) -> str:
-    return (
-        f"焦作市大数据平台门户 批量下载 | 资源: {trace['resource']} | 下载人: {trace['user']}（{trace['department']}）"
-        f" | 授权: {trace['grant']} {trace['grant_purpose']} | 用途: {trace['purpose']} | 时间: {trace['at']}"
-        f" | 追踪号: {trace['trace']}"
-    )
 
 
 def _cell(value) -> str:
@@ -85,84 +63,6 @@ def _cell(value) -> str:
         return "'" + text
     return text
 
-
-def export_rows(call: DataCall):
-    """Yield lists of rendered rows (one list per chunk of CHUNK_ROWS), read through a server-side cursor."""
-    from aggregation.verification import records_under_verification
-
-    if call.dataset is None:
-        return
-    renderer = RowRenderer(call)
-    rows = records_queryset(call).iterator(chunk_size=CHUNK_ROWS)
-    while True:
-        chunk = list(itertools.islice(rows, CHUNK_ROWS))
-        if not chunk:
-            return
-        flagged = records_under_verification([r[0] for r in chunk if r[3] is None])
-        out = []
-        for rid, data, _updated, deleted_at, masked in chunk:
-            if deleted_at is not None:
-                continue  # a download is the current slice: deleted rows are not part of it
-            values = renderer.values(data, masked)
-            out.append([*(values[n] for n in call.projection), "是" if rid in flagged else ""])
-        yield out
-
-
-class _Counter:
-    def __init__(self):
-        self.rows = 0
-        self.completed = False
-
-
-def csv_stream(call: DataCall, trace: dict, *, bom: bool, counter: _Counter):
-    head = ("\ufeff" if bom else "") + "# " + trace_line(trace).replace("\n", " ") + "\r\n"
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow([*call.projection, VERIFICATION_COLUMN])
-    yield (head + buffer.getvalue()).encode("utf-8")
-    if call.dataset is not None:
-        yield from _csv_body(call, counter)
-    counter.completed = True
-
-
-# --------------------------------------------------------------------------------------------- CSV body
-#
-# The rows come from ONE `COPY (SELECT …) TO STDOUT (FORMAT csv)` of the slice in keyset order (the pull's
-# query, `records_queryset`, deleted rows left out), read straight off the connection (`_copy_blocks`: libpq's
-# CopyData messages — one per row — appended to one buffer, CHUNK_ROWS rows a block; a response write per row
-# would cost more than the COPY itself). PostgreSQL selects each clear item as it is stored (`data ->> item`: the
-# raw COPY's own work), and each block is then finished in a few passes over its bytes in C:
-#
-# - CSV quoting is PostgreSQL's, which is the csv module's QUOTE_MINIMAL (a field holding `,` `"` CR or LF is
-#   quoted), so a block whose bytes hold no `"` has nothing quoted, no empty string (PostgreSQL writes '' as `""`;
-#   ours, like a missing value, is an empty unquoted field) and no line break inside a value: its LF line ends
-#   become CRLF by one `bytes.replace`;
-# - the formula-injection guard (`_cell`: `'` before a value starting with = + @ TAB CR, or with - unless a digit
-#   follows) is needed only where a field starts with one of those: one `bytes.translate` maps every field
-#   separator (`,` and LF) to `,` and every such first character to `=`, so `,=` (or `=` first) finds them all;
-# - a block with either (a `"` anywhere, or a field starting with a guarded character — a negative number
-#   included) is rendered row by row instead (`_Blocks.careful`): parsed where a row holds a quote, guarded and
-#   re-quoted field by field, CRLF after each row.
-#
-# Items read masked come as their stored masked forms (`masked -> kind ->> item`, Record.masked, written with the row by
-# the pipeline; security.masking): clear text like any other, nothing to decrypt — unless a row has none for that kind
-# (stored before migration 0006 backfilled, or the item's kind changed since), whose cell then comes marked as below
-# and is decrypted and masked in the block's row-by-row rendering.
-#
-# Items to decrypt come as stored too, each cell between two markers (`%s || value || %s`; the marker
-# is random per download: `\x1f` + 12 hex digits + `\x1f`, nothing CSV quotes), so a block without quotes split
-# on the marker holds the row-major cells at its odd positions and the clear text between them at its even ones
-# (a marker count other than two per cell — a value holding the marker — sends the block row by row). Each
-# column of cells is then rendered at once (`_Blocks.column`): when every non-empty value of the column is a token
-# of the current key (crypto's pattern without `=` padding: checked on the joined column by `count`, `replace`
-# and `translate`), the bodies go base64url → base64 in the same passes and are decrypted in one frame
-# (`FieldCipher.open_many`: ≈ 1 µs a value, the bulk of the work), checked for the guard and quoting on
-# the joined values, and put back; anything else (another key's token, plain text in an encrypted item, a value
-# that does not authenticate) is rendered value by value exactly as before (`_Blocks.cell`:
-# a token of a known key is decrypted, any other value shown as it is, a token that does not authenticate is an
-# empty field). PostgreSQL does no per-value work beyond the raw COPY's (a guard, a token check or a base64 step
-# in SQL cost more than the COPY itself: its regex ≈ 10 µs a token). The R14.4 flag column comes from the open
-# verification cases of the dataset, read once before the stream. Stored values are the cleaned strings of
-# ingestion and push (aggregation.validation).
 
 MAX_BLOCK = 1024 * 1024  # a block is CHUNK_ROWS rows (≈ 100–500 KiB), or less when rows are wide
 _TOKEN_B = re.compile(rb"^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9_-]{38,}={0,2}$")
@@ -288,7 +188,7 @@ def _copy_blocks(conn):
         yield bytes(buffer), rows
 
 
-def _csv_body(call: DataCall, counter: _Counter):
+def csv_body(call: DataCall, counter):
     from django.db import connection
 
     stored_masks = {n: call.mask_kinds[n] for n in call.projection if n in call.mask_kinds}
@@ -482,108 +382,3 @@ class _Blocks:
                     fields[i] = _finished(value)
             out.append(b",".join(fields) + b"\r\n")
         return b"".join(out)
-
-
-def xlsx_stream(call: DataCall, trace: dict, *, counter: _Counter):
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook(write_only=True)
-    props = workbook.properties
-    props.creator = trace["user"][:100]
-    props.title = trace["resource"][:200]
-    props.subject = _("批量下载")
-    props.description = trace_line(trace)
-    props.keywords = f"trace={trace['trace']}"
-    props.identifier = trace["trace"]
-    props.category = trace["grant"]
-    sheet = workbook.create_sheet(title="data")
-    trace_col = get_column_letter(len(call.projection) + 2)
-    sheet.column_dimensions[trace_col].hidden = True
-    sheet.append([*call.projection, VERIFICATION_COLUMN, TRACE_COLUMN])
-    for chunk in export_rows(call):
-        for row in chunk:
-            sheet.append([_ILLEGAL_XLSX.sub("", _cell(v)) for v in row] + [trace["trace"]])
-        counter.rows += len(chunk)
-    with tempfile.TemporaryFile() as handle:
-        workbook.save(handle)
-        handle.seek(0)
-        while block := handle.read(BLOCK_BYTES):
-            yield block
-    counter.completed = True
-
-
-class _AuditedStream:
-    """The file's blocks; writes the one read event when the stream ends, breaks off or is closed unread.
-
-    A class rather than a generator: Django calls `close()` on the response's content when the response is
-    closed, also when the client went away before the first block (a generator's `finally` would not run).
-    """
-
-    def __init__(self, stream, call: DataCall, counter: _Counter, extra: dict):
-        self.stream, self.call, self.counter, self.extra = stream, call, counter, extra
-        self.recorded = False
-
-    def __iter__(self):
-        try:
-            yield from self.stream
-        finally:
-            self._record()
-
-    def close(self) -> None:
-        self.stream.close()
-        self._record()
-
-    def _record(self) -> None:
-        if self.recorded:
-            return
-        self.recorded = True
-        completed = self.counter.completed
-        self.call.record_read(self.counter.rows, result=AuditResult.SUCCESS if completed else AuditResult.FAILURE,
-                              completed=completed, **self.extra)
-
-
-class ExportView(APIView):
-    """GET /api/v1/data/{resource}/export/?format=csv|xlsx — streamed bulk download of the caller's slice."""
-
-    def perform_content_negotiation(self, request, force=False):
-        # `format` is this endpoint's own parameter (csv|xlsx), not DRF's renderer override; errors stay JSON.
-        renderer = self.get_renderers()[0]
-        return renderer, renderer.media_type
-
-    @extend_schema(
-        summary="批量下载：流式 CSV / XLSX", operation_id="data_export",
-        description=(
-            "有权读取的信息项（授权外的个人信息项脱敏），可用 fields、since 与信息项精确筛选。文件内含追踪信息"
-            "（下载人、授权、时间、追踪号）：CSV 为表头前的 # 注释行，XLSX 为文档属性和隐藏的 trace 列。"
-            "`bom=1` 在 CSV 前加 UTF-8 BOM 以便 Excel 打开。"
-        ),
-        parameters=[_PURPOSE, _FIELDS,
-                    OpenApiParameter("format", str, enum=list(FORMATS), required=True),
-                    OpenApiParameter("bom", bool, required=False),
-                    OpenApiParameter("since", OpenApiTypes.DATETIME, required=False)],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY},
-    )
-    def get(self, request, resource: str):
-        call = prepare_call(request, resource, method=ExchangeMethod.DOWNLOAD)
-        fmt = request.query_params.get("format", "")
-        if fmt not in FORMATS:
-            message = _("format 须为 csv 或 xlsx")
-            from portal.errors import PortalError
-
-            raise refuse(request.user, entry=call.entry, resource=resource, method=call.method, purpose=call.purpose,
-                         exc=PortalError(message, code="invalid", errors={"format": [message]}),
-                         items=call.projection)
-        bom = request.query_params.get("bom", "") in ("1", "true", "yes")
-        trace_id = uuid.uuid4().hex
-        trace = trace_of(call, trace_id)
-        counter = _Counter()
-        stream = (csv_stream(call, trace, bom=bom, counter=counter) if fmt == "csv"
-                  else xlsx_stream(call, trace, counter=counter))
-        response = StreamingHttpResponse(
-            _AuditedStream(stream, call, counter, {"format": fmt, "trace": trace_id}), content_type=FORMATS[fmt])
-        name = f"{call.entry.resource_key}-{timezone.localdate():%Y%m%d}.{fmt}"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        response["X-Trace-Id"] = trace_id
-        response["Cache-Control"] = "no-store"
-        return response

@@ -11,33 +11,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["TABLE_NAME_RE", "PushRun", "PushRunStatus", "PushSubscription", "PushSubscriptionQuerySet"]
+from ..choices import PushRunStatus
+from ..querysets import PushSubscriptionQuerySet
 
 # A plain lower-case PostgreSQL identifier (quoted anyway when used): no schema, no quotes, ≤ 63 bytes.
 TABLE_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-class PushRunStatus(models.TextChoices):
-    RUNNING = "running", _("推送中")
-    SUCCEEDED = "succeeded", _("成功")
-    FAILED = "failed", _("失败")
-
-
-class PushSubscriptionQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view"):
-        """view: the consumer's scope (own department / region / city); change: the consumer's staff or head."""
-        from portal.choices import Role
-        from portal.permissions import department_scope_q
-
-        if user is None or not user.is_authenticated or not user.role_set:
-            return self.none()
-        if action == "view":
-            return self.filter(department_scope_q(user, "consumer"))
-        if action == "change":
-            if user.department_id and user.has_role(Role.DEPT_STAFF, Role.DEPT_HEAD):
-                return self.filter(consumer_id=user.department_id)
-            return self.none()
-        raise ValueError(f"unknown action {action!r}")
 
 
 class PushSubscription(models.Model):

@@ -1,4 +1,4 @@
-"""Chapter 4 tables: sharing requests (with comments and attachments), grants, API clients (R19, R28.1)."""
+"""Sharing requests (共享申请, R19.3) with their comments and attachments."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.choices import exchange_method_labels
 
-from .choices import ClientState, GrantState, Purpose, RequestState
-from .querysets import ApiClientQuerySet, GrantQuerySet, SharingRequestQuerySet
+from ..choices import Purpose, RequestState
+from ..querysets import SharingRequestQuerySet
 
 
 class SharingRequest(models.Model):
@@ -124,100 +124,3 @@ class SharingAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
-
-
-class Grant(models.Model):
-    """授权: consumer department × entry × items × purpose × methods × validity period, from an approved request."""
-
-    request = models.OneToOneField(SharingRequest, verbose_name=_("共享申请"), on_delete=models.PROTECT,
-                                   related_name="grant")
-    consumer = models.ForeignKey("portal.Department", verbose_name=_("使用部门"), on_delete=models.PROTECT,
-                                 related_name="sharing_grants")
-    entry = models.ForeignKey("catalog.CatalogEntry", verbose_name=_("目录条目"), on_delete=models.PROTECT,
-                              related_name="sharing_grants")
-    items = ArrayField(models.CharField(max_length=100), verbose_name=_("授权信息项"))
-    purpose = models.CharField(_("用途"), max_length=20, choices=Purpose.choices)
-    methods = ArrayField(models.CharField(max_length=20), verbose_name=_("共享方式"))
-    valid_from = models.DateField(_("有效期起"))
-    valid_to = models.DateField(_("有效期止"))
-    state = models.CharField(_("状态"), max_length=10, choices=GrantState.choices, default=GrantState.ACTIVE)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("批准人"), on_delete=models.PROTECT,
-                                    related_name="+")
-    created_at = models.DateTimeField(_("授权时间"), auto_now_add=True)
-    expired_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
-    reminded_at = models.DateTimeField(_("到期提醒时间"), null=True, blank=True)
-    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("撤销人"), null=True, blank=True,
-                                   on_delete=models.PROTECT, related_name="+")
-    revoke_reason = models.TextField(_("撤销理由"), blank=True)
-
-    objects = GrantQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("授权")
-        verbose_name_plural = _("授权")
-        ordering = ["-id"]
-        indexes = [
-            # read_permission's lookup: this department's grants on this entry.
-            models.Index(fields=["consumer", "entry", "state"], name="sharing_grant_lookup_idx"),
-            models.Index(fields=["state", "valid_to"], name="sharing_grant_expiry_idx"),
-        ]
-        constraints = [
-            models.CheckConstraint(condition=Q(valid_from__lte=F("valid_to")), name="sharing_grant_period"),
-            models.CheckConstraint(
-                condition=~Q(state=GrantState.REVOKED) | Q(revoked_at__isnull=False),
-                name="sharing_grant_revoked_has_time",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.consumer} · {self.entry.name}"
-
-    def get_absolute_url(self) -> str:
-        return reverse("sharing:grant-list") + f"#grant-{self.pk}"
-
-    def get_methods_display(self) -> list[str]:
-        return exchange_method_labels(self.methods)
-
-    def is_valid_on(self, day) -> bool:
-        return self.state == GrantState.ACTIVE and self.valid_from <= day <= self.valid_to
-
-
-class ApiClient(models.Model):
-    """接入系统 (R28.1): a consuming department's machine identity; signs every call with its secret.
-
-    The secret is stored encrypted (security.crypto) and shown once, at registration and at rotation.
-    """
-
-    client_id = models.CharField(_("客户端编号"), max_length=40, unique=True)
-    name = models.CharField(_("系统名称"), max_length=100)
-    department = models.ForeignKey("portal.Department", verbose_name=_("所属部门"), on_delete=models.PROTECT,
-                                   related_name="api_clients")
-    secret_enc = models.TextField(_("密钥（加密）"), editable=False)
-    state = models.CharField(_("状态"), max_length=10, choices=ClientState.choices, default=ClientState.ACTIVE)
-    rate_per_minute = models.PositiveIntegerField(_("每分钟调用上限"), default=600)
-    contact = models.CharField(_("联系人及电话"), max_length=100, blank=True)
-    suspend_reason = models.CharField(_("停用原因"), max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.PROTECT,
-                                   related_name="+")
-    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
-    secret_rotated_at = models.DateTimeField(_("密钥更换时间"), null=True, blank=True)
-    last_used_at = models.DateTimeField(_("最近调用"), null=True, blank=True)
-
-    objects = ApiClientQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("接入系统")
-        verbose_name_plural = _("接入系统")
-        ordering = ["-id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(rate_per_minute__gte=1), name="sharing_client_rate_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.client_id})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.state == ClientState.ACTIVE
-from .models_push import *  # noqa: E402, F403

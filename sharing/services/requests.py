@@ -1,4 +1,4 @@
-"""Sharing write side: one function per use case (R19.3 requests and grants, R28.1 API clients).
+"""Sharing requests (R19.3): submit, comment, approve (creating the grant), reject, withdraw.
 
 Each runs in one transaction, locks its row, checks the state, writes its audit event in the same
 transaction, opens/closes the sharing-review clock through the kernel's deadline service, and sends
@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
-from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,27 +20,19 @@ from catalog.choices import EntryState, ExchangeMethod, ShareType
 from catalog.models import CatalogEntry
 from catalog.services import city_bureau
 from portal import audit
-from portal import context as request_context
 from portal.choices import Clock, Role
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
-from portal.models import Department, User
+from portal.models import User
 from portal.permissions import int_or_none
 from portal.services.deadlines import deadline_close, deadline_open
-from portal.services.notifications import department_recipients, notify
+from portal.services.notifications import department_recipients
 from portal.services.workdays import local_today
-from security import crypto
 
-from .choices import (
-    ATTACHMENT_EXTENSIONS,
-    ATTACHMENT_MAX_BYTES,
-    ClientState,
-    GrantState,
-    Purpose,
-    RequestState,
-)
-from .models import ApiClient, Grant, SharingAttachment, SharingComment, SharingRequest
-from .permissions import access_grant_by_id, access_request_by_id
-from .querysets import STAFF_ROLES
+from ..choices import ATTACHMENT_EXTENSIONS, ATTACHMENT_MAX_BYTES, Purpose, RequestState
+from ..models import Grant, SharingAttachment, SharingComment, SharingRequest
+from ..permissions import access_request_by_id
+from ..querysets import STAFF_ROLES
+from .common import notify_on_commit
 
 MAX_PERIOD_DAYS = 3 * 366  # a grant is reviewed again at least every three years
 
@@ -51,21 +41,12 @@ def review_working_days() -> int:
     return int(settings.PORTAL.get("SHARING_REVIEW_WORKING_DAYS", 10))
 
 
-
 def _reviewers() -> list[User]:
     return list(User.objects.filter(is_active=True, roles__role=Role.BUREAU_REVIEWER).distinct())
 
 
-def _on_commit_notify(recipients: Iterable[User], title: str, url: str = "", body: str = "") -> None:
-    recipients = list(recipients)
-    transaction.on_commit(lambda: notify(recipients=recipients, title=title, body=body, url=url))
-
-
 def _lock_request(user: User, request_id, action: str) -> SharingRequest:
     return access_request_by_id(user, request_id, action=action, for_update=True)
-
-
-# ---------------------------------------------------------------- requests
 
 
 # What the first bytes of each allowed type look like (a renamed .exe is not a PDF, 等保 8.1.4.4).
@@ -199,7 +180,7 @@ def sharing_request_submit(
                   "attachments": len(files), "due_on": deadline.due_on},
         )
         title = _("新的共享申请：%(dept)s 申请 %(entry)s") % {"dept": req.consumer.name, "entry": entry.name}
-        _on_commit_notify([*department_recipients(entry.provider), *_reviewers()], title, req.get_absolute_url())
+        notify_on_commit([*department_recipients(entry.provider), *_reviewers()], title, req.get_absolute_url())
     return req
 
 
@@ -220,7 +201,7 @@ def sharing_request_comment(*, actor: User, request_id: int, body: str) -> Shari
         audit.record(actor=actor, action="sharing.request.commented", obj=req,
                      data={"comment": comment.pk, "body": body[:500]})
         title = _("提供部门对共享申请 #%(id)s 提出意见") % {"id": req.pk}
-        _on_commit_notify([*_reviewers(), *department_recipients(req.consumer)], title, req.get_absolute_url())
+        notify_on_commit([*_reviewers(), *department_recipients(req.consumer)], title, req.get_absolute_url())
     return comment
 
 
@@ -278,7 +259,7 @@ def sharing_request_approve(
                   "closed_late": bool(deadline and deadline.closed_late), "comment": req.decision_reason},
         )
         title = _("共享申请已批准：%(entry)s") % {"entry": req.entry.name}
-        _on_commit_notify([*department_recipients(req.consumer), *department_recipients(req.entry.provider)],
+        notify_on_commit([*department_recipients(req.consumer), *department_recipients(req.entry.provider)],
                           title, req.get_absolute_url())
     return grant
 
@@ -302,7 +283,7 @@ def sharing_request_reject(*, actor: User, request_id: int, reason: str) -> Shar
             data={"state": {"old": RequestState.SUBMITTED, "new": req.state}, "reason": reason,
                   "closed_late": bool(deadline and deadline.closed_late)},
         )
-        _on_commit_notify(department_recipients(req.consumer),
+        notify_on_commit(department_recipients(req.consumer),
                           _("共享申请被驳回：%(entry)s") % {"entry": req.entry.name}, req.get_absolute_url(), reason)
     return req
 
@@ -319,179 +300,3 @@ def sharing_request_withdraw(*, actor: User, request_id: int) -> SharingRequest:
         audit.record(actor=actor, action="sharing.request.withdrawn", obj=req,
                      data={"state": {"old": RequestState.SUBMITTED, "new": req.state}})
     return req
-
-
-# ---------------------------------------------------------------- grants
-
-
-def grant_revoke(*, actor: User, grant_id: int, reason: str) -> Grant:
-    """The provider department or a bureau reviewer revokes an active grant; reads stop at once."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise PortalError(_("撤销须说明理由"), errors={"reason": [_("此项必填")]})
-    with transaction.atomic():
-        grant = access_grant_by_id(actor, grant_id, action="revoke", for_update=True)
-        if grant.state == GrantState.REVOKED:
-            raise InvalidTransition(_("授权已撤销"))
-        before = grant.state
-        grant.state, grant.revoked_at, grant.revoked_by, grant.revoke_reason = (
-            GrantState.REVOKED, timezone.now(), actor, reason)
-        grant.save(update_fields=["state", "revoked_at", "revoked_by", "revoke_reason"])
-        audit.record(actor=actor, action="sharing.grant.revoked", obj=grant,
-                     data={"state": {"old": before, "new": grant.state}, "reason": reason},
-                     department=actor.department)
-        _on_commit_notify(department_recipients(grant.consumer),
-                          _("授权已撤销：%(entry)s") % {"entry": grant.entry.name}, grant.get_absolute_url(), reason)
-    return grant
-
-
-_EXPIRE_SQL = """
-WITH expired AS (
-    UPDATE sharing_grant
-       SET state = 'expired', expired_at = now()
-     WHERE state = 'active' AND valid_to < %(today)s
- RETURNING id, consumer_id, entry_id, valid_to
-), audited AS (
-    INSERT INTO portal_auditevent (occurred_at, actor_label, role, department_id, action, object_type,
-                                   object_id, object_repr, data, request_id, result)
-    SELECT now(), 'system', '', consumer_id, 'sharing.grant.expired', 'sharing.grant', id::text,
-           'grant #' || id::text, jsonb_build_object('entry', entry_id, 'valid_to', valid_to),
-           %(request_id)s, 'success'
-      FROM expired
- RETURNING 1
-)
-SELECT id FROM expired
-"""
-
-_REMIND_SQL = """
-UPDATE sharing_grant
-   SET reminded_at = now()
- WHERE state = 'active' AND reminded_at IS NULL AND valid_to >= %(today)s AND valid_to <= %(horizon)s
-RETURNING id
-"""
-
-
-def grant_expiry_notice_days() -> int:
-    return int(settings.PORTAL.get("SHARING_GRANT_NOTICE_DAYS", 30))
-
-
-def grant_expire_due(*, today: dt.date | None = None, request_id: str = "") -> int:
-    """Mark grants past their end date expired (one audit event each) and tell the consumer; returns how many.
-
-    Also reminds the consumer once, PORTAL["SHARING_GRANT_NOTICE_DAYS"] days ahead, so it can apply
-    again before its systems stop. Set-based statements; idempotent and safe to run concurrently (each
-    UPDATE re-checks its condition on the rows it locks). Reads never depend on this job:
-    read_permission checks the dates itself.
-    """
-    today = today or local_today()
-    with transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute(_EXPIRE_SQL, {"today": today,
-                                      "request_id": request_id or request_context.current().request_id})
-            expired_ids = [row[0] for row in cur.fetchall()]
-            cur.execute(_REMIND_SQL, {"today": today, "horizon": today + dt.timedelta(days=grant_expiry_notice_days())})
-            reminded_ids = [row[0] for row in cur.fetchall()]
-        grants = Grant.objects.filter(pk__in=expired_ids + reminded_ids).select_related("consumer", "entry")
-        for grant in grants:
-            if grant.pk in expired_ids:
-                title = _("授权已到期：%(entry)s") % {"entry": grant.entry.name}
-            else:
-                title = _("授权即将到期（%(day)s）：%(entry)s") % {"day": grant.valid_to.isoformat(),
-                                                              "entry": grant.entry.name}
-            _on_commit_notify(department_recipients(grant.consumer), title, grant.get_absolute_url(),
-                              _("如需继续使用，请重新提交共享申请。"))
-    return len(expired_ids)
-
-
-# ---------------------------------------------------------------- API clients
-
-CLIENT_ID_PREFIX = "jzc_"
-
-
-def _new_secret() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def _require_security_admin(actor: User) -> None:
-    if not (actor.is_authenticated and actor.has_role(Role.SECURITY_ADMIN)):
-        raise NotFound()
-
-
-def _lock_client(actor: User, client_pk) -> ApiClient:
-    _require_security_admin(actor)
-    client = (
-        ApiClient.objects.restrict(actor).filter(pk=int_or_none(client_pk) or 0)
-        .select_related("department").select_for_update(of=("self",)).first()
-    )
-    if client is None:
-        raise NotFound()
-    return client
-
-
-def api_client_register(
-    *, actor: User, department_id: int, name: str, rate_per_minute: int = 600, contact: str = ""
-) -> tuple[ApiClient, str]:
-    """A security admin registers a department's system; returns (client, secret to show once)."""
-    _require_security_admin(actor)
-    department = Department.objects.filter(pk=int_or_none(department_id) or 0, is_active=True).first()
-    if department is None:
-        raise PortalError(_("请选择部门"), errors={"department": [_("部门不存在或已停用")]})
-    name = (name or "").strip()
-    if not name:
-        raise PortalError(_("请填写系统名称"), errors={"name": [_("此项必填")]})
-    if not 1 <= int(rate_per_minute) <= 100_000:
-        raise PortalError(_("调用上限应在 1 至 100000 之间"), errors={"rate_per_minute": [_("超出范围")]})
-    secret = _new_secret()
-    with transaction.atomic():
-        client = ApiClient.objects.create(
-            client_id=CLIENT_ID_PREFIX + secrets.token_hex(12), name=name[:100], department=department,
-            secret_enc=crypto.encrypt(secret), rate_per_minute=int(rate_per_minute), contact=(contact or "")[:100],
-            created_by=actor,
-        )
-        audit.record(actor=actor, action="sharing.client.registered", obj=client,
-                     data={"client_id": client.client_id, "department": department.pk,
-                           "rate_per_minute": client.rate_per_minute},
-                     department=department)
-    return client, secret
-
-
-def api_client_suspend(*, actor: User, client_pk: int, reason: str) -> ApiClient:
-    """Stop a client at once (its next call answers `client_suspended`)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise PortalError(_("停用须说明原因"), errors={"reason": [_("此项必填")]})
-    with transaction.atomic():
-        client = _lock_client(actor, client_pk)
-        if client.state == ClientState.SUSPENDED:
-            raise InvalidTransition(_("该接入系统已停用"))
-        client.state, client.suspend_reason = ClientState.SUSPENDED, reason[:300]
-        client.save(update_fields=["state", "suspend_reason"])
-        audit.record(actor=actor, action="sharing.client.suspended", obj=client,
-                     data={"state": {"old": ClientState.ACTIVE, "new": client.state}, "reason": reason},
-                     department=client.department)
-    return client
-
-
-def api_client_resume(*, actor: User, client_pk: int) -> ApiClient:
-    with transaction.atomic():
-        client = _lock_client(actor, client_pk)
-        if client.state == ClientState.ACTIVE:
-            raise InvalidTransition(_("该接入系统未停用"))
-        client.state, client.suspend_reason = ClientState.ACTIVE, ""
-        client.save(update_fields=["state", "suspend_reason"])
-        audit.record(actor=actor, action="sharing.client.resumed", obj=client,
-                     data={"state": {"old": ClientState.SUSPENDED, "new": client.state}},
-                     department=client.department)
-    return client
-
-
-def api_client_rotate_secret(*, actor: User, client_pk: int) -> tuple[ApiClient, str]:
-    """Issue a new secret (the old one stops working at once); returns (client, new secret to show once)."""
-    secret = _new_secret()
-    with transaction.atomic():
-        client = _lock_client(actor, client_pk)
-        client.secret_enc, client.secret_rotated_at = crypto.encrypt(secret), timezone.now()
-        client.save(update_fields=["secret_enc", "secret_rotated_at"])
-        audit.record(actor=actor, action="sharing.client.secret_rotated", obj=client,
-                     data={"client_id": client.client_id}, department=client.department)
-    return client, secret

@@ -1,46 +1,33 @@
 """Database push pages (R22.1): the consumer department's subscriptions, their receipts, run now / pause / resume.
 
 Thin: each page loads through `PushSubscription.objects.restrict` (404 outside scope) and each POST calls one
-service of sharing.push. The DSN is write-only: it is never shown again (stored encrypted).
+service of sharing.services.push. The DSN is write-only: it is never shown again (stored encrypted).
 """
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal.errors import PortalError
-from portal.forms import BootstrapMixin
 
-from . import push
-from .models_push import PushSubscription
-from .views import _error_text, _http
-
-
-class PushSubscriptionForm(BootstrapMixin, forms.Form):
-    grant = forms.ModelChoiceField(label=gettext_lazy("授权"), queryset=PushSubscription.objects.none())
-    dsn = forms.CharField(
-        label=gettext_lazy("前置库连接串"), max_length=push.MAX_DSN_LENGTH,
-        help_text=gettext_lazy("postgresql://用户:口令@主机:端口/库名；加密保存，保存后不再显示"),
-        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
-    )
-    table = forms.CharField(label=gettext_lazy("目标表"), max_length=63,
-                            help_text=gettext_lazy("小写字母、数字、下划线；不存在时自动创建"))
-    interval_minutes = forms.IntegerField(label=gettext_lazy("推送间隔（分钟）"), min_value=1, max_value=10080,
-                                          initial=60)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["grant"].queryset = push.pushable_grants(user)
-        self.fields["grant"].label_from_instance = lambda g: f"#{g.pk} {g.entry.name}（{g.valid_to:%Y-%m-%d} 止）"
+from ..forms import PushSubscriptionForm
+from ..models import PushSubscription
+from ..permissions import access_subscription_by_id
+from ..selectors import pushable_grants
+from ..services.push import (
+    push_subscription_create,
+    push_subscription_pause,
+    push_subscription_resume,
+    push_subscription_run_now,
+)
+from .common import error_text, http_error
 
 
 @never_cache
@@ -48,16 +35,16 @@ class PushSubscriptionForm(BootstrapMixin, forms.Form):
 def push_list(request):
     """数据库推送: the subscriptions in the caller's scope; the consumer's staff subscribe their push grants here."""
     user = request.user
-    can_create = push.pushable_grants(user).exists() or request.method == "POST"
+    can_create = pushable_grants(user).exists() or request.method == "POST"
     form = PushSubscriptionForm(request.POST or None, user=user) if can_create else None
     if request.method == "POST" and form is not None and form.is_valid():
         data = form.cleaned_data
         try:
-            sub = push.push_subscription_create(actor=user, grant_id=data["grant"].pk, dsn=data["dsn"],
-                                                table=data["table"], interval_minutes=data["interval_minutes"])
+            sub = push_subscription_create(actor=user, grant_id=data["grant"].pk, dsn=data["dsn"],
+                                           table=data["table"], interval_minutes=data["interval_minutes"])
         except PortalError as exc:
-            _http(exc)
-            form.add_error(None, _error_text(exc))
+            http_error(exc)
+            form.add_error(None, error_text(exc))
         else:
             messages.success(request, _("已创建推送订阅，稍后将开始首次推送"))
             return redirect(sub.get_absolute_url())
@@ -71,7 +58,7 @@ def push_list(request):
 @login_required
 def push_detail(request, pk: int):
     try:
-        sub = push.access_subscription_by_id(request.user, pk)
+        sub = access_subscription_by_id(request.user, pk)
     except PortalError as exc:
         raise Http404 from exc
     runs = Paginator(sub.runs.order_by("-id"), 20).get_page(request.GET.get("page"))
@@ -83,8 +70,8 @@ def _post(request, pk: int, fn, success: str, **kwargs):
     try:
         fn(actor=request.user, subscription_id=pk, **kwargs)
     except PortalError as exc:
-        _http(exc)
-        messages.error(request, _error_text(exc))
+        http_error(exc)
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, success)
     return redirect("sharing:push-detail", pk=pk)
@@ -93,16 +80,16 @@ def _post(request, pk: int, fn, success: str, **kwargs):
 @login_required
 @require_POST
 def push_run_now(request, pk: int):
-    return _post(request, pk, push.push_subscription_run_now, _("已提交推送，稍后刷新查看回执"))
+    return _post(request, pk, push_subscription_run_now, _("已提交推送，稍后刷新查看回执"))
 
 
 @login_required
 @require_POST
 def push_pause(request, pk: int):
-    return _post(request, pk, push.push_subscription_pause, _("订阅已暂停"), reason=request.POST.get("reason", ""))
+    return _post(request, pk, push_subscription_pause, _("订阅已暂停"), reason=request.POST.get("reason", ""))
 
 
 @login_required
 @require_POST
 def push_resume(request, pk: int):
-    return _post(request, pk, push.push_subscription_resume, _("订阅已恢复，将从上次确认的水位继续推送"))
+    return _post(request, pk, push_subscription_resume, _("订阅已恢复，将从上次确认的水位继续推送"))
