@@ -9,7 +9,7 @@ grant policy allows for that subject — so the counter does not ask the citizen
   skipped silently (nothing was asked of them). With a resource: that one, a refusal is shown and audited.
 - Each resource read writes one `sharing.data.read` event (method "query", rows 0 or 1, purpose, grant);
   the subject key is looked up through the blind index and never written to the audit trail.
-- Values are shown as the API returns them (sharing.data_api: granted items in full, other personal items
+- Values are shown as the API returns them (sharing.data_api.records: granted items in full, other personal items
   masked); a record under verification carries the R14.4 notice.
 """
 

@@ -248,7 +248,7 @@ def next_url(request, cursor: str | None) -> str | None:
 
 # aggregation.selectors.record_get's lookup (the unique (dataset_id, key_hash) index), reading only the columns served,
 # and whether the record has an open verification case (R14.4; aggregation.verification.records_under_verification's
-# condition) in the same statement: the statement prepare_call also reads with the entry (access.SUBJECT_SQL).
+# condition) in the same statement: the statement prepare_call also reads with the entry (facts.SUBJECT_SQL).
 _SUBJECT_SQL = SUBJECT_SQL.format(dataset="%s")
 _SUBJECT_FIELDS = ("id", "data", "masked", "updated_at", "deleted_at")  # in Record's field order, as from_db reads them
 

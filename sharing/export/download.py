@@ -9,7 +9,7 @@ The caller's slice — the items the grant policy allows (`fields`, default all 
   and flagged (R14.4) through openpyxl's write-only workbook (rows go to its temporary XML file, not to memory)
   into a temporary file, which is then streamed in 64 KiB blocks.
 
-Masking is the pull's (sharing.data_api: items named in the grant in full, other personal items masked).
+Masking is the pull's (sharing.data_api.records: items named in the grant in full, other personal items masked).
 Trace (R25.1 "bulk files carry a trace of who, which grant, when"): a trace id (also in the audit event),
 the caller, department, grant, purpose and time, written as `#` comment lines before the CSV header, and in
 the XLSX document properties plus a hidden last column `trace` on every row. `bom=1` prefixes the CSV with

@@ -11,7 +11,7 @@ an interval. A run (`push_run`, called by the Celery task `sharing.tasks.push_ru
    time (index (dataset_id, updated_at, id)), up to a *horizon*: the start of the oldest transaction still
    open in our database (minus SETTLE). Rows get `updated_at` = their transaction's time, so a row committed
    late can never land below a watermark already passed;
-4. renders each row exactly as the pull does for that grant (sharing.data_api: granted items in full,
+4. renders each row exactly as the pull does for that grant (sharing.data_api.records: granted items in full,
    other personal items masked, only projected encrypted items decrypted, verification flags, the R26.1
    integrity signature of document resources);
 5. upserts each batch into the target (INSERT … ON CONFLICT (record_id) DO UPDATE, never over a newer row)

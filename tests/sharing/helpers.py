@@ -1,39 +1,88 @@
-"""Fixtures and helpers of the database-push tests (no tests here): a second database on the local server."""
+"""Helpers of the sharing tests (plain functions and constants; the fixtures are in conftest.py): data of a people
+resource and its calls, the export's URL and body, the database push's target database."""
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
+from urllib.parse import urlencode
 
 import psycopg
-import pytest
 from django.db import connection
+from django.utils import timezone
 from psycopg import sql
 
-from sharing import push
-from tests.aggregation.test_storage_fixtures import ids
-from tests.sharing.test_data_api import PEOPLE, load, rows_for
+from aggregation import services as agg
 
-__all__ = ["_no_settle", "people_push", "refused_dsn", "target_dsn", "target_rows"]
+PEOPLE = [
+    # name, data type, base item, subject key
+    ("公民身份号码", "C", True, True),
+    ("姓名", "C", True, False),
+    ("性别", "C", False, False),
+    ("联系电话", "C", False, False),
+    ("户籍地址", "C", False, False),
+]
+PHONE = "13903910000"
 
 
-def _server_dsn(dbname: str) -> str:
+def rows_for(keys, *, sex="男"):
+    return [{"公民身份号码": k, "姓名": f"张{n}明", "性别": sex, "联系电话": PHONE, "户籍地址": "焦作市解放区民主路1号"}
+            for n, k in enumerate(keys)]
+
+
+def load(entry, staff, rows):
+    dataset = agg.dataset_ensure(entry=entry)
+    result = agg.records_upsert(actor=staff, dataset=dataset, rows=rows)
+    assert not result.rejected, result.rejected
+    return dataset
+
+
+def url(entry, key=None, **params):
+    base = f"/api/v1/data/{entry.resource_key}/records/" + (f"{key}/" if key else "")
+    return base + ("?" + urlencode(params) if params else "")
+
+
+def get(client, path, purpose="行政审批：户籍核验"):
+    extra = {"HTTP_X_PURPOSE": purpose.encode().decode("latin-1")} if purpose else {}
+    return client.get(path, **extra)
+
+
+def pull_all(client, first):
+    """Follow `next` to the end: (all rows, number of pages)."""
+    rows, pages, response = [], 0, get(client, first)
+    while True:
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert set(body) == {"results", "next"}
+        rows += body["results"]
+        pages += 1
+        if not body["next"]:
+            return rows, pages
+        response = get(client, body["next"])
+
+
+def open_verification_case(record, requester):
+    """A real open verification case (R14) on `record`, filed by `requester` (a user of the consuming side)."""
+    from aggregation.models_uses import VerificationCase
+
+    dataset = record.dataset
+    return VerificationCase.objects.create(
+        record=record, dataset=dataset, provider=dataset.entry.provider, requester=requester.department,
+        key_hash=record.key_hash, fields=["性别"], description="有疑义", received_on=timezone.localdate(),
+        created_by=requester)
+
+
+def export_url(entry, query: str) -> str:
+    return f"/api/v1/data/{entry.resource_key}/export/?{query}"
+
+
+def body_of(response) -> bytes:
+    assert response.status_code == 200, response.content if not response.streaming else ""
+    return b"".join(response.streaming_content)
+
+
+def server_dsn(dbname: str) -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
     return f"postgresql://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{dbname}"
-
-
-@pytest.fixture
-def target_dsn():
-    """A fresh database (unique name) on the same server: the consumer's 前置库. Dropped afterwards."""
-    name = f"jz_push_target_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_server_dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield _server_dsn(name)
-    finally:
-        with psycopg.connect(_server_dsn("postgres"), autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def refused_dsn(dsn: str) -> str:
@@ -46,19 +95,3 @@ def target_rows(dsn: str, table: str) -> dict[int, tuple]:
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(sql.SQL("SELECT record_id, data, deleted FROM {}").format(sql.Identifier(table)))
         return {r[0]: (r[1], r[2]) for r in rows}
-
-
-@pytest.fixture(autouse=True)
-def _no_settle(monkeypatch):
-    # Rows of a test are stamped a moment before the run; production keeps a 2-second margin.
-    monkeypatch.setattr(push, "SETTLE", dt.timedelta(0))
-
-
-@pytest.fixture
-def people_push(make_entry, dept, staff, other_dept, make_grant):
-    """(entry keyed by ID number with 7 rows, offering api+push; a push grant of other_dept on 性别/联系电话; keys)."""
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息", methods=("api", "push"))
-    keys = ids(7, start=300)
-    load(entry, staff, rows_for(keys))
-    grant = make_grant(other_dept, entry, ["性别", "联系电话"], methods=("push",))
-    return entry, grant, keys

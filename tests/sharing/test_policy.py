@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from catalog.choices import EntryState, ShareType
 from portal.errors import NotFound, PortalError
-from sharing.access import GrantExpired, MethodNotOffered, NoGrant, read_permission
 from sharing.choices import GrantState
+from sharing.policy import GrantExpired, MethodNotOffered, NoGrant, read_permission
 
 pytestmark = pytest.mark.django_db
 
@@ -214,7 +214,7 @@ def test_authorize_read_audits_refusals_for_people_and_clients(make_entry, make_
                                                                audit_log):
     from portal.choices import AuditResult
     from security.signing import ClientPrincipal
-    from sharing.access import authorize_read
+    from sharing.policy import authorize_read
 
     entry = make_entry()
     with pytest.raises(NoGrant):

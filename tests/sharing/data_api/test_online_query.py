@@ -9,7 +9,7 @@ from catalog.choices import ShareType
 from portal.choices import Role
 from tests.aggregation.test_storage_fixtures import ids
 from tests.factories import make_user
-from tests.sharing.test_data_api import PEOPLE, PHONE, load, rows_for
+from tests.sharing.helpers import PEOPLE, PHONE, load, rows_for
 
 pytestmark = pytest.mark.django_db
 

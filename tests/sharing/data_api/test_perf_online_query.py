@@ -15,14 +15,15 @@ from django.utils import timezone
 from catalog.choices import EntryState, ShareType
 from portal.errors import PortalError
 from security import crypto, signing
-from sharing import services
-from sharing.access import entry_for_read, read_permission
 from sharing.choices import GrantState
+from sharing.data_api.facts import entry_for_read
 from sharing.models import ApiClient
+from sharing.policy import read_permission
+from sharing.services.clients import api_client_register, api_client_resume, api_client_suspend
+from sharing.services.grants import grant_revoke
 from tests.aggregation.test_storage_fixtures import ids
-from tests.sharing.test_data_api import PEOPLE, PHONE, load, rows_for
-
-from .conftest import signed_headers
+from tests.sharing.conftest import signed_headers
+from tests.sharing.helpers import PEOPLE, PHONE, load, rows_for
 
 pytestmark = pytest.mark.django_db
 
@@ -60,10 +61,10 @@ def test_suspension_refuses_the_next_call_of_a_cached_client(call, api_client_ro
     client, _secret = api_client_row
     assert call().status_code == 200
     assert client.client_id in signing._clients  # this process holds the row now
-    services.api_client_suspend(actor=security_admin, client_pk=client.pk, reason="疑似泄露")
+    api_client_suspend(actor=security_admin, client_pk=client.pk, reason="疑似泄露")
     response = call()
     assert response.status_code == 403 and response.json()["code"] == "client_suspended"
-    services.api_client_resume(actor=security_admin, client_pk=client.pk)
+    api_client_resume(actor=security_admin, client_pk=client.pk)
     assert call().status_code == 200
     assert refusal_reasons(audit_log) == ["suspended"]
 
@@ -129,7 +130,7 @@ def test_the_generation_is_bumped_again_after_commit(api_client_row, security_ad
     original = signing._bump_generation
     monkeypatch.setattr(signing, "_bump_generation", lambda: bumps.append(1) or original())
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.api_client_suspend(actor=security_admin, client_pk=client.pk, reason="停用")
+        api_client_suspend(actor=security_admin, client_pk=client.pk, reason="停用")
     assert len(bumps) == 1  # at the save: other processes re-read at once …
     for callback in callbacks:
         callback()
@@ -169,7 +170,7 @@ def test_one_redis_round_trip_and_no_client_query_per_call(call, monkeypatch):
 
 
 def test_counter_throttle_refuses_over_the_limit(api_client, security_admin, other_dept, audit_log):
-    client, secret = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="慢系统",
+    client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="慢系统",
                                                   rate_per_minute=3)
 
     def get():
@@ -187,7 +188,7 @@ def test_counter_throttle_refuses_over_the_limit(api_client, security_admin, oth
 
 def test_counter_throttle_weighs_the_previous_minute(api_client, security_admin, other_dept, monkeypatch):
     """Halfway through a minute, half of the previous minute's calls still count (no doubled rate at the turn)."""
-    client, secret = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="B",
+    client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="B",
                                                   rate_per_minute=10)
     window = int(time.time() // 60) + 1
     now = window * 60 + 30.0  # half a minute into a window
@@ -215,7 +216,7 @@ def test_throttle_counts_only_views_that_throttle_clients(api_client, security_a
     from rest_framework.test import APIRequestFactory
     from rest_framework.views import APIView
 
-    client, secret = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="C",
+    client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="C",
                                                   rate_per_minute=5)
 
     class Unthrottled(APIView):
@@ -237,7 +238,7 @@ def test_throttle_counts_only_views_that_throttle_clients(api_client, security_a
 @override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
 def test_a_cache_that_is_not_redis_still_guards_nonces_and_rates(api_client, security_admin, other_dept):
     assert signing._store() is None
-    client, secret = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="D",
+    client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="D",
                                                   rate_per_minute=2)
     headers = signed_headers(client.client_id, secret, "GET", GRANTS)
     assert api_client.get(GRANTS, **headers).status_code == 200
@@ -268,7 +269,7 @@ def test_revoked_grant_is_refused_by_the_next_query(people, call, api_client_row
     grant = make_grant(client.department, entry, ["联系电话"], methods=("query",))
     first = call(query_url(entry, keys[0]))
     assert first.status_code == 200 and first.json()["联系电话"] == PHONE
-    services.grant_revoke(actor=staff, grant_id=grant.pk, reason="业务已结束")
+    grant_revoke(actor=staff, grant_id=grant.pk, reason="业务已结束")
     # The default projection falls back to the base items (R19.2), read masked; asking for the item is refused.
     after = call(query_url(entry, keys[0]))
     assert after.status_code == 200 and "联系电话" not in after.json() and "*" in after.json()["公民身份号码"]
@@ -303,7 +304,7 @@ def test_the_record_read_with_the_entry_is_the_subjects(people, other_dept, make
     from aggregation.models import Record
     from aggregation.models_uses import VerificationState
     from security import crypto
-    from sharing.access import entry_and_subject_for_read
+    from sharing.data_api.facts import entry_and_subject_for_read
 
     entry, keys = people
     make_grant(other_dept, entry, ["性别"], methods=("query",))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.utils import timezone
@@ -19,31 +19,9 @@ from sharing.choices import GrantState
 from tests.aggregation.test_storage_fixtures import ids
 from tests.factories import make_user
 from tests.sharing.conftest import signed_headers
+from tests.sharing.helpers import PEOPLE, PHONE, get, load, open_verification_case, pull_all, rows_for, url
 
 pytestmark = pytest.mark.django_db
-
-PEOPLE = [
-    # name, data type, base item, subject key
-    ("公民身份号码", "C", True, True),
-    ("姓名", "C", True, False),
-    ("性别", "C", False, False),
-    ("联系电话", "C", False, False),
-    ("户籍地址", "C", False, False),
-]
-PHONE = "13903910000"
-
-
-def rows_for(keys, *, sex="男"):
-    return [{"公民身份号码": k, "姓名": f"张{n}明", "性别": sex, "联系电话": PHONE, "户籍地址": "焦作市解放区民主路1号"}
-            for n, k in enumerate(keys)]
-
-
-def load(entry, staff, rows):
-    dataset = agg.dataset_ensure(entry=entry)
-    result = agg.records_upsert(actor=staff, dataset=dataset, rows=rows)
-    assert not result.rejected, result.rejected
-    return dataset
-
 
 @pytest.fixture
 def people(make_entry, dept, staff):
@@ -51,30 +29,6 @@ def people(make_entry, dept, staff):
     keys = ids(7, start=50)
     load(entry, staff, rows_for(keys))
     return entry, keys
-
-
-def url(entry, key=None, **params):
-    base = f"/api/v1/data/{entry.resource_key}/records/" + (f"{key}/" if key else "")
-    return base + ("?" + urlencode(params) if params else "")
-
-
-def get(client, path, purpose="行政审批：户籍核验"):
-    extra = {"HTTP_X_PURPOSE": purpose.encode().decode("latin-1")} if purpose else {}
-    return client.get(path, **extra)
-
-
-def pull_all(client, first):
-    """Follow `next` to the end: (all rows, number of pages)."""
-    rows, pages, response = [], 0, get(client, first)
-    while True:
-        assert response.status_code == 200, response.content
-        body = response.json()
-        assert set(body) == {"results", "next"}
-        rows += body["results"]
-        pages += 1
-        if not body["next"]:
-            return rows, pages
-        response = get(client, body["next"])
 
 
 def test_pull_pages_with_cursor_default_projection_masking_and_audit(people, other_staff, make_grant, api_as,
@@ -279,17 +233,6 @@ def test_online_query_api(people, other_staff, make_grant, api_as, audit_log, st
     assert events[0].data["grant"] == grant.pk and keys[4] not in json.dumps(events[0].data, ensure_ascii=False)
 
 
-def open_verification_case(record, requester):
-    """A real open verification case (R14) on `record`, filed by `requester` (a user of the consuming side)."""
-    from aggregation.models_uses import VerificationCase
-
-    dataset = record.dataset
-    return VerificationCase.objects.create(
-        record=record, dataset=dataset, provider=dataset.entry.provider, requester=requester.department,
-        key_hash=record.key_hash, fields=["性别"], description="有疑义", received_on=timezone.localdate(),
-        created_by=requester)
-
-
 def test_rows_under_verification_carry_the_notice(people, other_staff, make_grant, api_as):
     entry, _keys = people
     make_grant(other_staff.department, entry, ["性别"], methods=("api", "query"))
@@ -401,8 +344,9 @@ def test_pages_are_index_range_scans_without_offset_or_sort(people, other_staff,
     """Constant time per page however deep: each page is a LIMIT over a B-tree range starting at the cursor."""
     from django.db import connection
 
-    from sharing.access import read_permission
-    from sharing.data_api import DataCall, records_queryset
+    from sharing.data_api.calls import DataCall
+    from sharing.data_api.records import records_queryset
+    from sharing.policy import read_permission
 
     entry, _keys = people
     permission = read_permission(department=entry.provider, entry=entry, items=None, method="api")
@@ -431,8 +375,9 @@ def test_a_deep_page_reads_as_little_as_the_first(people, make_entry, dept):
     (EXPLAIN ANALYZE buffer counts, not times.)"""
     from django.db import connection
 
-    from sharing.access import read_permission
-    from sharing.data_api import DataCall, records_queryset
+    from sharing.data_api.calls import DataCall
+    from sharing.data_api.records import records_queryset
+    from sharing.policy import read_permission
 
     entry, _keys = people
     other = agg.dataset_ensure(entry=make_entry(provider=dept, items=PEOPLE, name="另一资源"))

@@ -1,6 +1,6 @@
 """Pull (GET …/records/): the values of a page as stored, whichever way the page query reads them — items as text
 (`data ->> item`, the usual case), the projected JSON object of a row holding a value that is not a string, or the
-whole stored `data` for projections wider than sharing.data_api._MAX_SQL_PROJECTION."""
+whole stored `data` for projections wider than sharing.data_api.records._MAX_SQL_PROJECTION."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from aggregation.models import Record
 from tests.aggregation.test_storage_fixtures import ids
-from tests.sharing.test_data_api import PEOPLE, get, load, open_verification_case, pull_all, rows_for, url
+from tests.sharing.helpers import PEOPLE, get, load, open_verification_case, pull_all, rows_for, url
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +40,6 @@ def _pages(client, entry, **params):
 
 
 def test_values_keep_their_json_type_and_order(mixed, other_staff, make_grant, api_as, monkeypatch):
-    from sharing import data_api
-
     entry, _records = mixed
     make_grant(other_staff.department, entry, ["性别", "联系电话", "户籍地址"])
     client = api_as(other_staff)
@@ -55,7 +53,7 @@ def test_values_keep_their_json_type_and_order(mixed, other_staff, make_grant, a
     assert rows[5]["联系电话"] is None and rows[0]["性别"] == "男" and rows[0]["户籍地址"].startswith("焦作市")
     assert all(type(r["性别"]) is str for n, r in enumerate(rows) if n != 3)
     # The same page read through the whole stored `data` (a projection too wide for the SQL form).
-    monkeypatch.setattr(data_api, "_MAX_SQL_PROJECTION", 1)
+    monkeypatch.setattr("sharing.data_api.records._MAX_SQL_PROJECTION", 1)
     assert _pages(client, entry, fields=fields, limit=3) == rows
 
 
@@ -63,8 +61,6 @@ def test_wide_projection_fallback_is_the_same_page(mixed, other_staff, make_gran
     """Masked and decrypted items, deletions under `since`, the R14.4 flag: the same either way."""
     from aggregation import services as agg
     from security import crypto
-    from sharing import data_api
-
     entry, records = mixed
     make_grant(other_staff.department, entry, ["性别", "联系电话"])
     open_verification_case(records[1], other_staff)
@@ -75,7 +71,7 @@ def test_wide_projection_fallback_is_the_same_page(mixed, other_staff, make_gran
     assert plain[0][1]["under_verification"] is True and "verification_notice" in plain[0][1]
     assert "*" in plain[0][0]["公民身份号码"] and plain[0][3]["姓名"] is None
     assert plain[1][-1]["deleted"] is True and len(plain[0]) == 6 and len(plain[1]) == 7
-    monkeypatch.setattr(data_api, "_MAX_SQL_PROJECTION", 1)
+    monkeypatch.setattr("sharing.data_api.records._MAX_SQL_PROJECTION", 1)
     assert [_pages(client, entry, limit=2), _pages(client, entry, since=since, limit=4)] == plain
 
 

@@ -1,4 +1,4 @@
-"""Bulk CSV download: the COPY-based stream (sharing.export._csv_body) against the plain Python rendering of the
+"""Bulk CSV download: the COPY-based stream (sharing.export.csv_copy) against the plain Python rendering of the
 same slice (export_rows → `_cell` → csv.writer, as the XLSX download renders it), byte for byte, on values made to
 trip it: quotes, commas, line breaks, formula heads, `-` with and without a digit after it (also non-ASCII
 digits), empty and missing values, tokens of the current key, of an older key and of no known key, tampered
@@ -19,7 +19,7 @@ from aggregation import services as agg
 from aggregation.models import Record
 from catalog.choices import ShareType
 from security import crypto
-from tests.sharing.test_data_api import open_verification_case
+from tests.sharing.helpers import open_verification_case
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,8 @@ def _load(dataset, rows: int) -> list[Record]:
 
 
 def _reference(call) -> bytes:
-    from sharing.export import _cell, export_rows
+    from sharing.export.csv_copy import _cell
+    from sharing.export.download import export_rows
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -110,17 +111,18 @@ def _reference(call) -> bytes:
 @pytest.fixture
 def captured(monkeypatch):
     """The DataCall of each CSV download, as the view built it."""
-    from sharing import export
+    from sharing.export import download
 
     calls = []
-    original = export.csv_stream
+    original = download.csv_stream
 
     def spy(call, *args, **kwargs):
         calls.append(call)
         return original(call, *args, **kwargs)
 
-    monkeypatch.setattr(export, "csv_stream", spy)
-    monkeypatch.setattr(export, "CHUNK_ROWS", 7)  # many blocks: clean ones and row-by-row ones alternate
+    monkeypatch.setattr(download, "csv_stream", spy)
+    # Many blocks: clean ones and row-by-row ones alternate.
+    monkeypatch.setattr("sharing.export.csv_copy.CHUNK_ROWS", 7)
     return calls
 
 
@@ -170,14 +172,14 @@ def test_csv_body_is_the_python_rendering_byte_for_byte(make_entry, dept, staff,
 @override_settings(FIELD_ENCRYPTION_KEYS=f"{NEW_KEY},{OLD_KEY}")
 def test_masked_clear_items_and_a_stray_marker(make_entry, dept, other_staff, api_as, captured, monkeypatch):
     """A personal item stored in clear (masked, not decrypted), and a clear value that holds the stream's marker."""
-    from sharing import export
+    from sharing.export import csv_copy
 
     entry = make_entry(provider=dept, items=ITEMS, share_type=ShareType.UNCONDITIONAL, name="人口信息")
     dataset = agg.dataset_ensure(entry=entry)
     dataset.encrypted_items = ["公民身份号码", "姓名"]
     dataset.save(update_fields=["encrypted_items"])
     records = _load(dataset, 60)
-    monkeypatch.setattr(export.secrets, "token_hex", lambda n: "0123456789ab")
+    monkeypatch.setattr(csv_copy.secrets, "token_hex", lambda n: "0123456789ab")
     marker = "\x1f0123456789ab\x1f"
     Record.objects.filter(pk=records[2].pk).update(data={**records[2].data, "说明": f"x{marker}y"})
     Record.objects.filter(pk=records[30].pk).update(data={**records[30].data, "户籍地址": f"{marker}{marker}"})
@@ -194,7 +196,7 @@ def test_a_masked_download_reads_the_stored_masked_forms(make_entry, dept, other
     form, or with a form of another kind (the item's kind changed since), is decrypted and masked: the same bytes as
     the Python rendering either way."""
     from aggregation import ingest
-    from sharing import export
+    from sharing.export.csv_copy import _Blocks
 
     entry = make_entry(provider=dept, items=ITEMS, name="户籍人口信息")
     dataset = agg.dataset_ensure(entry=entry)
@@ -211,8 +213,8 @@ def test_a_masked_download_reads_the_stored_masked_forms(make_entry, dept, other
     make_grant(other_staff.department, entry, [n for n, _t, base, _k in ITEMS if not base], methods=("download",))
     consumer = api_as(other_staff)
     careful = []
-    original = export._Blocks.careful
-    monkeypatch.setattr(export._Blocks, "careful", lambda self, block: careful.append(1) or original(self, block))
+    original = _Blocks.careful
+    monkeypatch.setattr(_Blocks, "careful", lambda self, block: careful.append(1) or original(self, block))
     body, call = _download(consumer, entry, "format=csv", captured)
     assert set(call.mask_kinds) == {"公民身份号码", "姓名"}
     assert body == _reference(call)

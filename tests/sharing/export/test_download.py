@@ -13,7 +13,7 @@ from aggregation.models import Record
 from security import crypto
 from tests.aggregation.test_storage_fixtures import ids
 from tests.sharing.conftest import signed_headers
-from tests.sharing.test_data_api import PEOPLE, PHONE, load, rows_for
+from tests.sharing.helpers import PEOPLE, PHONE, body_of, export_url, load, rows_for
 
 pytestmark = pytest.mark.django_db
 
@@ -24,15 +24,6 @@ def people(make_entry, dept, staff):
     keys = ids(5, start=60)
     load(entry, staff, rows_for(keys))
     return entry, keys
-
-
-def export_url(entry, query: str) -> str:
-    return f"/api/v1/data/{entry.resource_key}/export/?{query}"
-
-
-def body_of(response) -> bytes:
-    assert response.status_code == 200, response.content if not response.streaming else ""
-    return b"".join(response.streaming_content)
 
 
 def test_csv_export_with_bom_trace_masking_and_audit(people, other_staff, make_grant, api_as, audit_log):

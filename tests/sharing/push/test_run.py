@@ -11,18 +11,18 @@ from django.utils import timezone
 from aggregation import services as agg
 from aggregation.models import Record
 from security import crypto
-from sharing import push
 from sharing.choices import GrantState
 from sharing.models import PushRun, PushSubscription
-from tests.sharing.test_data_api import PHONE, rows_for
-from tests.sharing.test_push_support import *  # noqa: F403  (fixtures: people_push, target_dsn, _no_settle)
-from tests.sharing.test_push_support import refused_dsn, target_rows
+from sharing.push import run as push_engine
+from sharing.services import push as push_services
+from tests.sharing.helpers import PHONE, refused_dsn, rows_for, target_rows
 
 TABLE = "hj_people"
 
 
 def subscribe(actor, grant, dsn, table=TABLE):
-    return push.push_subscription_create(actor=actor, grant_id=grant.pk, dsn=dsn, table=table, interval_minutes=30)
+    return push_services.push_subscription_create(actor=actor, grant_id=grant.pk, dsn=dsn, table=table,
+                                                  interval_minutes=30)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -35,8 +35,8 @@ def test_push_changes_only_survives_a_refusing_target_and_resumes_without_duplic
     assert target_dsn not in str(created.data) and created.data["table"] == TABLE
 
     # 1. First run, three batches of at most 3 rows: everything, rendered as the pull renders it.
-    monkeypatch.setattr(push, "BATCH", 3)
-    run = push.push_run(subscription_id=sub.pk)
+    monkeypatch.setattr(push_engine, "BATCH", 3)
+    run = push_engine.push_run(subscription_id=sub.pk)
     assert run.status == "succeeded" and run.rows == 7 and run.batches == 3 and run.error_code == ""
     rows = target_rows(target_dsn, TABLE)
     assert len(rows) == 7
@@ -53,12 +53,12 @@ def test_push_changes_only_survives_a_refusing_target_and_resumes_without_duplic
     assert delivered[0].data["masked"] == ["公民身份号码", "姓名"] and delivered[0].data["grant"] == grant.pk
 
     # 2. Nothing changed: nothing sent.
-    assert push.push_run(subscription_id=sub.pk).rows == 0
+    assert push_engine.push_run(subscription_id=sub.pk).rows == 0
 
     # 3. One row changed, one deleted: only those two.
     agg.records_upsert(actor=staff, dataset=entry.dataset, rows=rows_for([keys[1]], sex="女"))
     agg.record_delete(actor=staff, dataset=entry.dataset, key=keys[2], reason="注销")
-    run = push.push_run(subscription_id=sub.pk)
+    run = push_engine.push_run(subscription_id=sub.pk)
     assert (run.status, run.rows, run.deleted_rows) == ("succeeded", 2, 1)
     rows = target_rows(target_dsn, TABLE)
     assert len(rows) == 7
@@ -72,7 +72,7 @@ def test_push_changes_only_survives_a_refusing_target_and_resumes_without_duplic
     mark = (sub.watermark_at, sub.watermark_id)
     PushSubscription.objects.filter(pk=sub.pk).update(target_dsn_enc=crypto.encrypt(refused_dsn(target_dsn)))
     agg.records_upsert(actor=staff, dataset=entry.dataset, rows=rows_for([keys[3], keys[4]], sex="女"))
-    run = push.push_run(subscription_id=sub.pk)
+    run = push_engine.push_run(subscription_id=sub.pk)
     assert run.status == "failed" and run.error_code == "connection_refused" and run.rows == 0
     assert run.error_message and "127.0.0.1" not in run.error_message and "postgres" not in run.error_message
     sub.refresh_from_db()
@@ -84,14 +84,14 @@ def test_push_changes_only_survives_a_refusing_target_and_resumes_without_duplic
 
     # 5. Fixed: the next run resumes from the kept watermark, no duplicates.
     PushSubscription.objects.filter(pk=sub.pk).update(target_dsn_enc=crypto.encrypt(target_dsn))
-    run = push.push_run(subscription_id=sub.pk)
+    run = push_engine.push_run(subscription_id=sub.pk)
     assert (run.status, run.rows) == ("succeeded", 2) and (run.watermark_from_at, run.watermark_from_id) == mark
     rows = target_rows(target_dsn, TABLE)
     assert len(rows) == 7 and sum(1 for d, _x in rows.values() if d.get("性别") == "女") == 3
 
     # 6. Re-sending everything (a crash between the target's commit and ours) changes nothing: idempotent upsert.
     PushSubscription.objects.filter(pk=sub.pk).update(watermark_at=None, watermark_id=0)
-    run = push.push_run(subscription_id=sub.pk)
+    run = push_engine.push_run(subscription_id=sub.pk)
     assert run.rows == 7 and target_rows(target_dsn, TABLE) == rows
     assert PushRun.objects.filter(subscription=sub).count() == 6
 
@@ -101,8 +101,8 @@ def test_a_run_that_dies_mid_way_keeps_the_acknowledged_batches_and_resumes(peop
                                                                              monkeypatch):
     _entry, grant, _keys = people_push
     sub = subscribe(other_staff, grant, target_dsn)
-    monkeypatch.setattr(push, "BATCH", 3)
-    real = push._render_batch
+    monkeypatch.setattr(push_engine, "BATCH", 3)
+    real = push_engine._render_batch
     calls = {"n": 0}
 
     def flaky(call, rows):
@@ -111,15 +111,15 @@ def test_a_run_that_dies_mid_way_keeps_the_acknowledged_batches_and_resumes(peop
             raise RuntimeError("worker lost")
         return real(call, rows)
 
-    monkeypatch.setattr(push, "_render_batch", flaky)
-    run = push.push_run(subscription_id=sub.pk)
+    monkeypatch.setattr(push_engine, "_render_batch", flaky)
+    run = push_engine.push_run(subscription_id=sub.pk)
     assert (run.status, run.error_code, run.rows, run.batches) == ("failed", "internal_error", 3, 1)
     assert "worker lost" not in run.error_message
     assert len(target_rows(target_dsn, TABLE)) == 3
     sub.refresh_from_db()
     assert sub.watermark_id == run.watermark_to_id and sub.watermark_at is not None
-    monkeypatch.setattr(push, "_render_batch", real)
-    run = push.push_run(subscription_id=sub.pk)
+    monkeypatch.setattr(push_engine, "_render_batch", real)
+    run = push_engine.push_run(subscription_id=sub.pk)
     assert (run.status, run.rows) == ("succeeded", 4) and len(target_rows(target_dsn, TABLE)) == 7
 
 
@@ -131,7 +131,7 @@ def test_an_incompatible_existing_table_is_a_stable_error(people_push, target_ds
     with psycopg.connect(target_dsn) as conn:
         conn.execute("CREATE TABLE other_table (id int PRIMARY KEY, name text)")
     sub = subscribe(other_staff, grant, target_dsn, table="other_table")
-    run = push.push_run(subscription_id=sub.pk)
+    run = push_engine.push_run(subscription_id=sub.pk)
     assert (run.status, run.error_code) == ("failed", "target_table_mismatch")
 
 
@@ -149,14 +149,14 @@ def test_the_grant_is_checked_at_the_moment_of_the_run(people_push, other_staff,
     _entry, grant, _keys = people_push
     sub = subscribe(other_staff, grant, "postgresql://u:secret@127.0.0.1:1/db")
     Grant.objects.filter(pk=grant.pk).update(**change)
-    run = push.push_run(subscription_id=sub.pk)
+    run = push_engine.push_run(subscription_id=sub.pk)
     assert (run.status, run.error_code, run.rows) == ("failed", code, 0)
     sub.refresh_from_db()
     assert not sub.active and sub.paused_reason and sub.watermark_at is None
     event = audit_log("sharing.push.failed")[-1]
     assert event.data["code"] == code and event.data["paused"] is True and "secret" not in str(event.data)
     # A paused subscription is not run by the schedule.
-    assert push.push_run(subscription_id=sub.pk, trigger="schedule") is None
+    assert push_engine.push_run(subscription_id=sub.pk, trigger="schedule") is None
 
 
 @pytest.mark.django_db
@@ -167,8 +167,8 @@ def test_due_subscriptions_are_claimed_once(people_push, other_staff):
     paused = subscribe(other_staff, grant, "postgresql://u@127.0.0.1:1/db", table="c")
     PushSubscription.objects.filter(pk=later.pk).update(next_run_at=timezone.now() + dt.timedelta(minutes=5))
     PushSubscription.objects.filter(pk=paused.pk).update(active=False)
-    assert push.push_due(enqueue=False) == [due.pk]
-    assert push.push_due(enqueue=False) == []
+    assert push_services.push_due(enqueue=False) == [due.pk]
+    assert push_services.push_due(enqueue=False) == []
     due.refresh_from_db()
     assert due.next_run_at > timezone.now() + dt.timedelta(minutes=29)
 
@@ -226,7 +226,7 @@ def test_push_connects_only_to_registered_front_end_databases(people_push, other
 
 
 def test_host_allowed_matches_names_and_networks(settings):
-    from sharing.push import host_allowed
+    from sharing.push.target import host_allowed
 
     settings.PORTAL = {**settings.PORTAL, "PUSH_ALLOWED_HOSTS": ["192.168.50.0/24", "QZK.example.gov", "::1"]}
     assert host_allowed("192.168.50.7") and host_allowed("qzk.example.gov") and host_allowed("[::1]")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from sharing import push
 from sharing.models import PushSubscription
-from tests.sharing.test_push_support import *  # noqa: F403  (fixtures: people_push, _no_settle)
+from sharing.push import run as push_engine
+from sharing.services import push as push_services
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,8 @@ DSN = "postgresql://front:s3cret-pw@127.0.0.1:1/front"
 @pytest.fixture
 def sub(people_push, other_staff):
     _entry, grant, _keys = people_push
-    return push.push_subscription_create(actor=other_staff, grant_id=grant.pk, dsn=DSN, table="hj", interval_minutes=5)
+    return push_services.push_subscription_create(actor=other_staff, grant_id=grant.pk, dsn=DSN, table="hj",
+                                                  interval_minutes=5)
 
 
 def test_consumer_staff_subscribe_from_the_page_and_the_dsn_is_never_shown(people_push, other_staff, web_as,
@@ -54,17 +55,17 @@ def test_anonymous_is_sent_to_login(sub, client):
 
 def test_run_now_pause_resume(sub, other_staff, staff, reviewer, web_as, monkeypatch, audit_log,
                               django_capture_on_commit_callbacks):
-    from sharing import push_tasks
+    from sharing import tasks
 
     queued = []
-    monkeypatch.setattr(push_tasks.push_run_task, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(tasks.push_run_task, "delay", lambda *args: queued.append(args))
     client = web_as(other_staff)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("sharing:push-run", args=[sub.pk]))
     assert response.status_code == 302 and queued == [(sub.pk, "manual", other_staff.pk)]
     assert audit_log("sharing.push.requested")[0].actor_id == other_staff.pk
     # The queued run itself: the target refuses; the receipt shows it on the page.
-    run = push.push_run(subscription_id=sub.pk, trigger="manual", actor_id=other_staff.pk)
+    run = push_engine.push_run(subscription_id=sub.pk, trigger="manual", actor_id=other_staff.pk)
     assert run.error_code == "connection_refused"
     page = client.get(sub.get_absolute_url()).content.decode()
     assert "connection_refused" in page and "前置库拒绝连接" in page
@@ -81,12 +82,12 @@ def test_run_now_pause_resume(sub, other_staff, staff, reviewer, web_as, monkeyp
 
 
 def test_beat_task_claims_and_queues(sub, monkeypatch, django_capture_on_commit_callbacks):
-    from sharing import push_tasks
+    from sharing import tasks
     from sharing.tasks import push_due_task
 
     queued = []
-    monkeypatch.setattr(push_tasks.push_run_task, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(tasks.push_run_task, "delay", lambda *args: queued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         assert push_due_task() == 1
     assert queued == [(sub.pk, "schedule", None)]
-    assert push_tasks.push_run_task.name == "sharing.tasks.push_run"
+    assert tasks.push_run_task.name == "sharing.tasks.push_run"
