@@ -28,7 +28,7 @@ def _refusal(response) -> tuple[int, str, list]:
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        # The selection is judged first, then the grant policy, then the rest in the order filters, since, limit, cursor.
+        # The selection first, then the grant policy, then the rest in the order filters, since, limit, cursor.
         ({"fields": " , ", "limit": "abc"}, (400, "invalid", ["fields"])),
         ({"fields": "户籍地址", "limit": "abc"}, (403, "no_grant", ["items"])),
         ({"性别": "", "since": "yesterday", "limit": "0"}, (400, "invalid", ["性别"])),
