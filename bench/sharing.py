@@ -91,9 +91,9 @@ def setup(rows: int, extra_clients: int = 0) -> dict:
     from aggregation.services import dataset_ensure
     from catalog.models import CatalogEntry, Classification, DataItem
     from portal.choices import Role
-    from sharing import services
     from sharing.choices import GrantState, Purpose, RequestState
     from sharing.models import Grant, SharingRequest
+    from sharing.services.clients import api_client_register
     from tests.factories import DepartmentFactory, bureau_department, make_user
 
     bureau = bureau_department()
@@ -127,14 +127,14 @@ def setup(rows: int, extra_clients: int = 0) -> dict:
         Grant.objects.create(request=req, consumer=dept, entry=entry, items=items, purpose=Purpose.COLLABORATION,
                              methods=["api", "query", "download"], valid_from=req.valid_from,
                              valid_to=req.valid_to, state=GrantState.ACTIVE, approved_by=reviewer)
-        client, secret = services.api_client_register(actor=admin, department_id=dept.pk, name=f"bench {label}",
-                                                      rate_per_minute=100_000)
+        client, secret = api_client_register(actor=admin, department_id=dept.pk, name=f"bench {label}",
+                                             rate_per_minute=100_000)
         clients[label] = (client.client_id, secret)
         if label == "full":
             clients["pool"] = [clients[label]]
             for n in range(extra_clients):
-                client, secret = services.api_client_register(actor=admin, department_id=dept.pk,
-                                                              name=f"bench full {n + 2}", rate_per_minute=100_000)
+                client, secret = api_client_register(actor=admin, department_id=dept.pk,
+                                                     name=f"bench full {n + 2}", rate_per_minute=100_000)
                 clients["pool"].append((client.client_id, secret))
 
     # Load: the pipeline's own row processor (encryption, blind index, digest), COPY into a stage, one INSERT.

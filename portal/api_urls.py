@@ -4,9 +4,8 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from portal.api import views
-from sharing import verify_views
-from sharing.data_api import RecordDetailView
-from sharing.export import ExportView
+from sharing.api.urls import data_urlpatterns as sharing_data_urlpatterns
+from sharing.api.urls import verify_urlpatterns as sharing_verify_urlpatterns
 
 router = DefaultRouter()
 router.register("regions", views.RegionViewSet, basename="region")
@@ -17,13 +16,12 @@ router.register("notifications", views.NotificationViewSet, basename="notificati
 # The data calls first: they are the hot path, and Django tries patterns in order (no pattern above them matches
 # their paths, so the order changes no answer).
 urlpatterns = [
-    path("data/<str:resource>/records/<str:key>/", RecordDetailView.as_view(), name="data-record-detail"),
-    path("data/<str:resource>/export/", ExportView.as_view(), name="data-export"),
+    path("data/", include(sharing_data_urlpatterns)),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("calendar/working-days/", views.WorkingDaysView.as_view(), name="api-working-days"),
     path("", include(router.urls)),
     path("catalog/", include("catalog.api.urls")),
     path("", include("aggregation.api.urls")),
     path("sharing/", include("sharing.api.urls")),
-    path("verify/", include(verify_views.api_urlpatterns)),
+    path("verify/", include(sharing_verify_urlpatterns)),
 ]

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from portal import views
 from portal.admin import portal_admin_site
+from sharing.urls import verify_urlpatterns as sharing_verify_urlpatterns
 
 urlpatterns = [
     path("api/v1/", include("portal.api_urls")),  # first: machine clients' calls are most of the traffic
@@ -22,7 +23,7 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("aggregation/", include("aggregation.urls")),
     path("sharing/", include("sharing.urls")),
-    path("verify/", include("sharing.verify_views")),  # R26.1 public document verification page
+    path("verify/", include(sharing_verify_urlpatterns)),  # R26.1 public document verification page
     path("admin/", portal_admin_site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

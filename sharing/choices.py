@@ -34,6 +34,12 @@ class ClientState(models.TextChoices):
     SUSPENDED = "suspended", _("已停用")
 
 
+class PushRunStatus(models.TextChoices):
+    RUNNING = "running", _("推送中")
+    SUCCEEDED = "succeeded", _("成功")
+    FAILED = "failed", _("失败")
+
+
 # Attachments of a sharing request (basis documents, letters): ≤ 10 MB, these types only.
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_EXTENSIONS = ("pdf", "jpg", "jpeg", "png", "docx")

@@ -6,14 +6,20 @@ import datetime as dt
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from catalog.choices import ExchangeMethod, ShareType
+from catalog.choices import EntryState, ExchangeMethod, ShareType
 from catalog.models import CatalogEntry
 from portal.forms import BootstrapMixin, DateInput
 from portal.models import Department
 
 from .choices import ATTACHMENT_EXTENSIONS, ATTACHMENT_MAX_BYTES, Purpose
+from .data_api.online_query import key_kind_of
+from .models import PushSubscription
+from .push.target import MAX_DSN_LENGTH
+from .selectors import pushable_grants
+from .services.documents import MAX_BODY
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -114,3 +120,53 @@ class CatalogFilterForm(BootstrapMixin, forms.Form):
                                choices=[("", _("全部")), *ExchangeMethod.choices])
     provider = forms.ModelChoiceField(label=_("提供部门"), required=False,
                                       queryset=Department.objects.filter(is_active=True))
+
+
+class PushSubscriptionForm(BootstrapMixin, forms.Form):
+    grant = forms.ModelChoiceField(label=_("授权"), queryset=PushSubscription.objects.none())
+    dsn = forms.CharField(
+        label=_("前置库连接串"), max_length=MAX_DSN_LENGTH,
+        help_text=_("postgresql://用户:口令@主机:端口/库名；加密保存，保存后不再显示"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    table = forms.CharField(label=_("目标表"), max_length=63,
+                            help_text=_("小写字母、数字、下划线；不存在时自动创建"))
+    interval_minutes = forms.IntegerField(label=_("推送间隔（分钟）"), min_value=1, max_value=10080,
+                                          initial=60)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["grant"].queryset = pushable_grants(user)
+        self.fields["grant"].label_from_instance = lambda g: f"#{g.pk} {g.entry.name}（{g.valid_to:%Y-%m-%d} 止）"
+
+
+class OnlineQueryForm(BootstrapMixin, forms.Form):
+    key = forms.CharField(label=_("身份证号 / 统一社会信用代码"), max_length=18, min_length=18,
+                          widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}))
+    purpose = forms.ChoiceField(label=_("用途"), choices=Purpose.choices)
+    purpose_detail = forms.CharField(label=_("用途说明（办理事项）"), max_length=150, required=False)
+    resource = forms.ModelChoiceField(label=_("资源（可选）"), queryset=CatalogEntry.objects.none(),
+                                      required=False, empty_label=_("全部可查询的资源"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["resource"].queryset = (
+            CatalogEntry.objects.filter(state=EntryState.APPROVED, is_secret=False, dataset__isnull=False)
+            .filter(dataset__key_kind__in=["id_number", "credit_code"]).order_by("code")
+        )
+
+    def clean_key(self):
+        key = self.cleaned_data["key"].strip().upper()
+        if key_kind_of(key) is None:
+            raise forms.ValidationError(gettext("请输入有效的18位身份证号或统一社会信用代码"))
+        return key
+
+    def purpose_text(self) -> str:
+        label = Purpose(self.cleaned_data["purpose"]).label
+        detail = self.cleaned_data.get("purpose_detail", "").strip()
+        return f"{label}：{detail}" if detail else str(label)
+
+
+class VerifyForm(BootstrapMixin, forms.Form):
+    record = forms.CharField(label=_("记录（JSON，含 integrity 字段）"), max_length=MAX_BODY,
+                             widget=forms.Textarea(attrs={"rows": 12, "class": "font-monospace"}))

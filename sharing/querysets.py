@@ -6,7 +6,8 @@ department's scope (own department / own region / the whole city for bureau role
 - request "comment": data staff or head of the provider department;
 - request "review": bureau reviewers (the service refuses their own department's requests);
 - grant "revoke": the provider department's staff or head, or a bureau reviewer.
-API clients are managed by security admins only.
+API clients are managed by security admins only. Push subscriptions: seen in the consumer's scope, changed by the
+consumer department's staff or head.
 """
 
 from __future__ import annotations
@@ -69,3 +70,16 @@ class ApiClientQuerySet(models.QuerySet):
         if _signed_in(user) and user.has_role(Role.SECURITY_ADMIN):
             return self.all()
         return self.none()
+
+
+class PushSubscriptionQuerySet(models.QuerySet):
+    def restrict(self, user, action: str = "view"):
+        """view: the consumer's scope (own department / region / city); change: the consumer's staff or head."""
+        if not _signed_in(user):
+            return self.none()
+        if action == "view":
+            return self.filter(department_scope_q(user, "consumer"))
+        if action == "change":
+            q = _own_staff_q(user, "consumer")
+            return self.filter(q) if q is not None else self.none()
+        raise ValueError(f"unknown action {action!r}")

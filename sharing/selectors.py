@@ -1,4 +1,4 @@
-"""Sharing read side: the shared catalog, request lists and the review queue, grants, API clients."""
+"""Sharing read side: the shared catalog, request lists and the review queue, grants, API clients, push grants."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from catalog.choices import EntryState, ShareType
+from catalog.choices import EntryState, ExchangeMethod, ShareType
 from catalog.models import CatalogEntry
 from catalog.selectors.entries import master_catalog
 from portal.choices import Clock, Role
@@ -17,6 +17,7 @@ from portal.services.workdays import WorkCalendar, local_today
 
 from .choices import GrantState, RequestState
 from .models import ApiClient, Grant, SharingRequest
+from .querysets import STAFF_ROLES
 
 
 def shared_catalog(*, user: User, filters: dict | None = None) -> QuerySet[CatalogEntry]:
@@ -159,3 +160,13 @@ def entry_with_items(entry_id: int, user: User) -> CatalogEntry | None:
         .prefetch_related(Prefetch("items", queryset=DataItem.objects.order_by("position")))
         .first()
     )
+
+
+def pushable_grants(user):
+    """The user's department's grants that include the push method and are valid today."""
+    if not (user.is_authenticated and user.has_role(*STAFF_ROLES) and user.department_id):
+        return Grant.objects.none()
+    today = local_today()
+    return (Grant.objects.filter(consumer_id=user.department_id, state=GrantState.ACTIVE, valid_from__lte=today,
+                                 valid_to__gte=today, methods__contains=[ExchangeMethod.PUSH])
+            .select_related("entry").order_by("-id"))

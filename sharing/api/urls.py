@@ -1,15 +1,33 @@
-"""/api/v1/sharing/: requests and grants (the data endpoints live under /api/v1/data/)."""
+"""The sharing chapter's API routes, in three lists the root API URLconf mounts:
+
+- `urlpatterns` under /api/v1/sharing/: requests, grants, interface specifications;
+- `data_urlpatterns` under /api/v1/data/: the data calls (pull — one URL with the provider's push —, online query,
+  bulk download), mounted first (the hot path);
+- `verify_urlpatterns` under /api/v1/verify/: public verification of signed documents (R26.1).
+"""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from .views import data, documents, grants, interface, requests
 
 router = SimpleRouter()
-router.register("requests", views.SharingRequestViewSet, basename="sharing-request")
-router.register("grants", views.GrantViewSet, basename="sharing-grant")
+router.register("requests", requests.SharingRequestViewSet, basename="sharing-request")
+router.register("grants", grants.GrantViewSet, basename="sharing-grant")
 
 urlpatterns = [
-    path("interface/<str:resource>/", views.InterfaceSpecView.as_view(), name="sharing-interface-spec"),
+    path("interface/<str:resource>/", interface.InterfaceSpecView.as_view(), name="sharing-interface-spec"),
     *router.urls,
+]
+
+data_urlpatterns = [
+    # One URL, two exchange methods: GET is the pull, POST the provider's push (a subclass of aggregation's view).
+    path("<str:resource>/records/", data.RecordsView.as_view(), name="data-records"),
+    path("<str:resource>/records/<str:key>/", data.RecordDetailView.as_view(), name="data-record-detail"),
+    path("<str:resource>/export/", data.ExportView.as_view(), name="data-export"),
+]
+
+verify_urlpatterns = [
+    path("", documents.VerifyView.as_view(), name="document-verify"),
+    path("key/", documents.VerifyKeyView.as_view(), name="document-verify-key"),
 ]

@@ -12,7 +12,7 @@ from sharing.models import Grant
 from tests.aggregation.test_storage_fixtures import ids
 from tests.factories import make_user
 from tests.sharing.conftest import make_entry  # noqa: F401 — the fixture
-from tests.sharing.test_data_api import PEOPLE, PHONE, load, rows_for
+from tests.sharing.helpers import PEOPLE, PHONE, load, rows_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

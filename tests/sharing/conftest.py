@@ -1,4 +1,5 @@
-"""Sharing fixtures: published entries of each sharing type, grants, API clients and signed-call helpers."""
+"""Sharing fixtures: published entries of each sharing type, grants, API clients and signed-call helpers, the database
+push's target database (plain helpers: tests/sharing/helpers.py)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,24 @@ import datetime as dt
 import itertools
 import secrets
 import time
+import uuid
 
+import psycopg
 import pytest
 from django.utils import timezone
+from psycopg import sql
 
 from catalog.choices import EntryState, ShareType
 from catalog.models import CatalogEntry, Classification, DataItem
 from portal.choices import Role
 from security.signing import sign
-from sharing import services
 from sharing.choices import GrantState, Purpose, RequestState
 from sharing.models import Grant, SharingRequest
+from sharing.push import run as push_run
+from sharing.services.clients import api_client_register
+from tests.aggregation.test_storage_fixtures import ids
 from tests.factories import make_user
+from tests.sharing.helpers import PEOPLE, load, rows_for, server_dsn
 
 _seq = itertools.count(1)
 
@@ -120,7 +127,7 @@ def request_values(**overrides):
 @pytest.fixture
 def api_client_row(security_admin, other_dept):
     """(ApiClient of other_dept, its secret)."""
-    return services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="民政业务系统",
+    return api_client_register(actor=security_admin, department_id=other_dept.pk, name="民政业务系统",
                                         rate_per_minute=600)
 
 
@@ -150,3 +157,35 @@ def _clean_redis():
     if stale:
         store.delete(*stale)
     yield
+
+
+# ---------------------------------------------------------------- database push
+
+
+@pytest.fixture
+def target_dsn():
+    """A fresh database (unique name) on the same server: the consumer's 前置库. Dropped afterwards."""
+    name = f"jz_push_target_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_dsn("postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server_dsn(name)
+    finally:
+        with psycopg.connect(server_dsn("postgres"), autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(autouse=True)
+def _no_settle(monkeypatch):
+    # Rows of a test are stamped a moment before the run; production keeps a 2-second margin.
+    monkeypatch.setattr(push_run, "SETTLE", dt.timedelta(0))
+
+
+@pytest.fixture
+def people_push(make_entry, dept, staff, other_dept, make_grant):
+    """(entry keyed by ID number with 7 rows, offering api+push; a push grant of other_dept on 性别/联系电话; keys)."""
+    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息", methods=("api", "push"))
+    keys = ids(7, start=300)
+    load(entry, staff, rows_for(keys))
+    grant = make_grant(other_dept, entry, ["性别", "联系电话"], methods=("push",))
+    return entry, grant, keys

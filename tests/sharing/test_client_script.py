@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sharing import services
+from sharing.services.clients import api_client_register, api_client_suspend
 
 SCRIPT = Path(__file__).resolve().parents[2] / "clients" / "jiaozuo_client.py"
 
@@ -30,7 +30,7 @@ def test_script_uses_the_same_scheme_as_the_server():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_example_client_against_live_server(live_server, security_admin, other_dept, make_entry, make_grant):
     jz = load_client_module()
-    client_row, secret = services.api_client_register(actor=security_admin, department_id=other_dept.pk,
+    client_row, secret = api_client_register(actor=security_admin, department_id=other_dept.pk,
                                                       name="民政业务系统")
     grants = [make_grant(other_dept, make_entry(), ["法定代表人"]) for _ in range(3)]
     client = jz.JiaozuoClient(live_server.url, client_row.client_id, secret, purpose="业务协同：核验企业信息")
@@ -65,7 +65,7 @@ def test_example_client_against_live_server(live_server, security_admin, other_d
         list(client.pull(grants[0].entry.resource_key, fields=["注册资本"]))
     assert exc.value.status == 403 and exc.value.code == "no_grant"
 
-    services.api_client_suspend(actor=security_admin, client_pk=client_row.pk, reason="演练")
+    api_client_suspend(actor=security_admin, client_pk=client_row.pk, reason="演练")
     with pytest.raises(jz.ApiError) as exc:
         list(client.grants())
     assert exc.value.code == "client_suspended"

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from catalog.models import Classification
 from security import documents
 from tests.aggregation.test_storage_fixtures import ids
-from tests.sharing.test_data_api import PEOPLE, get, load, rows_for, url
+from tests.sharing.helpers import PEOPLE, get, load, rows_for, url
 
 pytestmark = pytest.mark.django_db
 

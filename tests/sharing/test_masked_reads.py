@@ -17,12 +17,10 @@ from openpyxl import load_workbook
 from aggregation.models import Record
 from security import crypto
 from security.masking import mask
-from sharing import push
+from sharing.push import run as push_engine
+from sharing.services import push as push_services
 from tests.aggregation.test_storage_fixtures import ids
-from tests.sharing.test_data_api import PEOPLE, get, load, pull_all, rows_for, url
-from tests.sharing.test_data_export import body_of, export_url
-from tests.sharing.test_push_support import *  # noqa: F403  (fixtures: target_dsn, _no_settle)
-from tests.sharing.test_push_support import target_rows
+from tests.sharing.helpers import PEOPLE, body_of, export_url, get, load, pull_all, rows_for, target_rows, url
 
 STORED = "王*明"  # what the first row's stored form of 姓名 is changed to (its value masks to 张*明)
 
@@ -48,12 +46,10 @@ def _names(rows) -> list[str]:
 @pytest.mark.django_db
 @pytest.mark.parametrize("widest", [None, 1], ids=["items-in-sql", "whole-data"])
 def test_pull_pages(people, other_staff, make_grant, api_as, monkeypatch, widest):
-    from sharing import data_api
-
     entry, keys = people
     make_grant(other_staff.department, entry, ["性别"])
     if widest:
-        monkeypatch.setattr(data_api, "_MAX_SQL_PROJECTION", widest)
+        monkeypatch.setattr("sharing.data_api.records._MAX_SQL_PROJECTION", widest)
     rows, _pages = pull_all(api_as(other_staff), url(entry, limit=2))
     assert _names(rows) == [STORED, "张*明", "张*明"]
     assert [r["公民身份号码"] for r in rows] == [mask(k, "id_number") for k in keys]
@@ -85,8 +81,8 @@ def test_xlsx_download(people, other_staff, make_grant, api_as):
 def test_push(people, target_dsn, other_staff, make_grant):
     entry, _keys = people
     grant = make_grant(other_staff.department, entry, ["性别"], methods=("push",))
-    sub = push.push_subscription_create(actor=other_staff, grant_id=grant.pk, dsn=target_dsn, table="hj_people",
-                                        interval_minutes=30)
-    assert push.push_run(subscription_id=sub.pk).rows == 3
+    sub = push_services.push_subscription_create(actor=other_staff, grant_id=grant.pk, dsn=target_dsn,
+                                                 table="hj_people", interval_minutes=30)
+    assert push_engine.push_run(subscription_id=sub.pk).rows == 3
     delivered = target_rows(target_dsn, "hj_people")
     assert [delivered[pk][0]["姓名"] for pk in sorted(delivered)] == [STORED, "张*明", "张*明"]

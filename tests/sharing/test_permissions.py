@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from catalog.choices import EntryState
-from sharing import services
-
-from .conftest import request_values
+from sharing.services.clients import api_client_register
+from sharing.services.requests import sharing_request_approve, sharing_request_comment, sharing_request_submit
+from tests.sharing.conftest import request_values
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +24,12 @@ def world(make_entry, other_staff, staff, head, reviewer, security_admin, county
 
     entry = make_entry()
     draft = make_entry(state=EntryState.DRAFT)
-    req = services.sharing_request_submit(
+    req = sharing_request_submit(
         actor=other_staff, entry_id=entry.pk, values=request_values(),
         attachments=[SimpleUploadedFile("a.pdf", b"%PDF-1.4")])
-    req2 = services.sharing_request_submit(actor=other_staff, entry_id=entry.pk, values=request_values())
-    grant = services.sharing_request_approve(actor=reviewer, request_id=req2.pk)
-    client, _ = services.api_client_register(actor=security_admin, department_id=other_staff.department_id,
+    req2 = sharing_request_submit(actor=other_staff, entry_id=entry.pk, values=request_values())
+    grant = sharing_request_approve(actor=reviewer, request_id=req2.pk)
+    client, _ = api_client_register(actor=security_admin, department_id=other_staff.department_id,
                                              name="系统")
     return {"entry": entry, "draft": draft, "req": req, "grant": grant, "client": client,
             "attachment": req.attachments.get()}
@@ -232,10 +232,10 @@ def test_list_query_counts_do_not_grow_with_rows(api_as, reviewer, staff, other_
 
     def add_rows(n):
         for _ in range(n):
-            req = services.sharing_request_submit(actor=other_staff, entry_id=make_entry().pk,
+            req = sharing_request_submit(actor=other_staff, entry_id=make_entry().pk,
                                                   values=request_values())
-            services.sharing_request_comment(actor=staff, request_id=req.pk, body="意见")
-            services.sharing_request_approve(actor=reviewer, request_id=req.pk)
+            sharing_request_comment(actor=staff, request_id=req.pk, body="意见")
+            sharing_request_approve(actor=reviewer, request_id=req.pk)
 
     client = api_as(reviewer)
     add_rows(1)

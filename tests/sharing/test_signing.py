@@ -7,9 +7,13 @@ import pytest
 
 from portal.choices import AuditResult
 from security.signing import canonical_request, sign, sorted_query
-from sharing import services
-
-from .conftest import signed_headers
+from sharing.services.clients import (
+    api_client_register,
+    api_client_resume,
+    api_client_rotate_secret,
+    api_client_suspend,
+)
+from tests.sharing.conftest import signed_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -151,23 +155,23 @@ def test_unknown_client_and_missing_headers(api_client, audit_log):
 
 def test_suspended_client(signed_get, security_admin, api_client_row, audit_log):
     client, _secret = api_client_row
-    services.api_client_suspend(actor=security_admin, client_pk=client.pk, reason="疑似泄露")
+    api_client_suspend(actor=security_admin, client_pk=client.pk, reason="疑似泄露")
     response = signed_get()
     assert response.status_code == 403 and response.json()["code"] == "client_suspended"
     assert refused(audit_log)[0].data["reason"] == "suspended"
-    services.api_client_resume(actor=security_admin, client_pk=client.pk)
+    api_client_resume(actor=security_admin, client_pk=client.pk)
     assert signed_get().status_code == 200
 
 
 def test_rotated_secret_stops_the_old_one(api_client, security_admin, api_client_row):
     client, old = api_client_row
-    _client, new = services.api_client_rotate_secret(actor=security_admin, client_pk=client.pk)
+    _client, new = api_client_rotate_secret(actor=security_admin, client_pk=client.pk)
     assert api_client.get(GRANTS, **signed_headers(client.client_id, old, "GET", GRANTS)).status_code == 401
     assert api_client.get(GRANTS, **signed_headers(client.client_id, new, "GET", GRANTS)).status_code == 200
 
 
 def test_per_client_throttle(api_client, security_admin, other_dept, audit_log):
-    client, secret = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="慢系统",
+    client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="慢系统",
                                                   rate_per_minute=2)
     codes = [api_client.get(GRANTS, **signed_headers(client.client_id, secret, "GET", GRANTS)).status_code
              for _ in range(4)]
@@ -179,8 +183,8 @@ def test_per_client_throttle(api_client, security_admin, other_dept, audit_log):
 
 
 def test_throttle_is_per_client(api_client, security_admin, other_dept):
-    a, sa = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="A", rate_per_minute=1)
-    b, sb = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="B", rate_per_minute=1)
+    a, sa = api_client_register(actor=security_admin, department_id=other_dept.pk, name="A", rate_per_minute=1)
+    b, sb = api_client_register(actor=security_admin, department_id=other_dept.pk, name="B", rate_per_minute=1)
     assert api_client.get(GRANTS, **signed_headers(a.client_id, sa, "GET", GRANTS)).status_code == 200
     assert api_client.get(GRANTS, **signed_headers(a.client_id, sa, "GET", GRANTS)).status_code == 429
     assert api_client.get(GRANTS, **signed_headers(b.client_id, sb, "GET", GRANTS)).status_code == 200

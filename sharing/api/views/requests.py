@@ -1,0 +1,81 @@
+"""/api/v1/sharing/requests/: sharing requests and their transitions (each an action calling one service)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from ...models import SharingRequest
+from ...selectors import sharing_request_list
+from ...services.requests import (
+    sharing_request_approve,
+    sharing_request_comment,
+    sharing_request_reject,
+    sharing_request_submit,
+    sharing_request_withdraw,
+)
+from .. import serializers as s
+
+
+class SharingRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """共享申请：本部门提出的、向本部门提出的（提供方）以及待市局审核的申请。
+
+    `box`: mine | provider | review | all; `state`: submitted | approved | rejected | withdrawn.
+    """
+
+    serializer_class = s.SharingRequestSerializer
+
+    def get_queryset(self):
+        filters = {"box": self.request.query_params.get("box"), "state": self.request.query_params.get("state")}
+        return sharing_request_list(user=self.request.user, filters=filters).prefetch_related(
+            "comments__author", "comments__department", "grant")
+
+    def _output(self, req: SharingRequest, code=status.HTTP_200_OK) -> Response:
+        # The actor has just passed the service's permission check on this request.
+        req = (
+            SharingRequest.objects.select_related("consumer", "entry__provider")
+            .prefetch_related("comments__author", "comments__department", "grant").get(pk=req.pk)
+        )
+        return Response(s.SharingRequestSerializer(req).data, status=code)
+
+    @extend_schema(request=s.SharingRequestInputSerializer, responses={201: s.SharingRequestSerializer},
+                   summary="提交共享申请")
+    def create(self, request):
+        data = s.SharingRequestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        req = sharing_request_submit(actor=request.user, entry_id=values.pop("entry"), values=values)
+        return self._output(req, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CommentInputSerializer, responses=s.SharingRequestSerializer, summary="提供部门提出意见")
+    @action(detail=True, methods=["post"])
+    def comment(self, request, pk=None):
+        data = s.CommentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sharing_request_comment(actor=request.user, request_id=pk, body=data.validated_data["body"])
+        return self._output(SharingRequest(pk=pk))
+
+    @extend_schema(request=s.ApproveInputSerializer, responses=s.SharingRequestSerializer,
+                   summary="批准（可缩小信息项和期限），生成授权")
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        data = s.ApproveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sharing_request_approve(actor=request.user, request_id=pk, **data.validated_data)
+        return self._output(SharingRequest(pk=pk))
+
+    @extend_schema(request=s.ReasonInputSerializer, responses=s.SharingRequestSerializer, summary="驳回（须说明理由）")
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        data = s.ReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sharing_request_reject(actor=request.user, request_id=pk, reason=data.validated_data["reason"])
+        return self._output(SharingRequest(pk=pk))
+
+    @extend_schema(request=None, responses=s.SharingRequestSerializer, summary="撤回申请")
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        sharing_request_withdraw(actor=request.user, request_id=pk)
+        return self._output(SharingRequest(pk=pk))

@@ -1,0 +1,238 @@
+"""Database push (数据库推送, R22.1): the run that fulfils a subscription (its services: sharing.services.push).
+
+A subscription = a grant × the consumer's own PostgreSQL database (前置库, DSN stored encrypted) × a table ×
+an interval. A run (`push_run`, called by the Celery task `sharing.tasks.push_run`):
+
+1. takes a per-subscription advisory lock (a second run of the same subscription returns at once); a run
+   left "running" by a dead worker is closed as `interrupted`;
+2. checks the grant at the moment of the run (revoked / not covering push → `no_grant`, run out →
+   `grant_expired`; then `read_permission` for the entry itself); a refusal pauses the subscription;
+3. reads the rows changed after the watermark (updated_at, id) in (updated_at, id) order, BATCH rows at a
+   time (index (dataset_id, updated_at, id)), up to a *horizon*: the start of the oldest transaction still
+   open in our database (minus SETTLE). Rows get `updated_at` = their transaction's time, so a row committed
+   late can never land below a watermark already passed;
+4. renders each row exactly as the pull does for that grant (sharing.data_api.records: granted items in full,
+   other personal items masked, only projected encrypted items decrypted, verification flags, the R26.1
+   integrity signature of document resources);
+5. upserts each batch into the target (INSERT … ON CONFLICT (record_id) DO UPDATE, never over a newer row)
+   in the target's transaction, commits there, then advances the watermark here. A crash between the two
+   re-sends one batch, which the upsert absorbs: delivery is idempotent and resumes where it stopped
+   (the target table: sharing.push.target).
+
+Every run leaves a receipt (PushRun) and one audit event, `sharing.push.delivered` or `sharing.push.failed`
+(stable error code; never the DSN, a password or a driver message).
+"""
+
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+import psycopg
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from catalog.choices import ExchangeMethod
+from portal import audit
+from portal.choices import AuditResult
+from portal.errors import PortalError
+from portal.permissions import int_or_none
+from security import crypto
+
+from ..choices import GrantState, PushRunStatus
+from ..data_api.calls import DataCall, mask_kinds
+from ..data_api.records import RowRenderer, records_queryset, verification_fields
+from ..models import Grant, PushRun, PushSubscription
+from ..policy import Permission, read_permission
+from .errors import ERRORS, PAUSING, PushFailed
+from .target import connect, ensure_table, upsert_sql
+
+logger = logging.getLogger(__name__)
+
+BATCH = 5000
+SETTLE = dt.timedelta(seconds=2)  # margin under the horizon for rows stamped by Python just before BEGIN
+_LOCK_BASE = 0x5055_5348 << 32  # "PUSH": advisory lock key = base + subscription id
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _grant_refusal(sub: PushSubscription, now: dt.datetime) -> tuple[str, Permission | None]:
+    """("", permission for the subscription's grant) or (error code, None), checked at the moment of the run."""
+    grant = Grant.objects.select_related("entry").get(pk=sub.grant_id)
+    day = timezone.localdate(now)
+    if grant.state == GrantState.REVOKED or ExchangeMethod.PUSH not in grant.methods:
+        return "no_grant", None
+    if grant.state == GrantState.EXPIRED or grant.valid_to < day:
+        return "grant_expired", None
+    if not grant.is_valid_on(day):
+        return "no_grant", None
+    entry = grant.entry
+    base_or_granted = set(grant.items) | set(entry.items.filter(is_base_item=True).values_list("name", flat=True))
+    wanted = [n for n in entry.items.order_by("position").values_list("name", flat=True) if n in base_or_granted]
+    try:
+        read_permission(department=sub.consumer, entry=entry, items=wanted, method=ExchangeMethod.PUSH, at=now)
+    except PortalError as exc:
+        return (exc.code if exc.code in ERRORS else "no_grant"), None
+    # Rendered for *this* grant: its items in full, other personal items masked (as the pull does).
+    return "", Permission(entry, sub.consumer, ExchangeMethod.PUSH, tuple(wanted), grant, "grant")
+
+
+def _horizon() -> dt.datetime:
+    """Rows stamped before this are committed: the oldest open transaction of our database bounds the read."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT LEAST(clock_timestamp(), (SELECT min(xact_start) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            " AND backend_type = 'client backend'))"
+        )
+        return cur.fetchone()[0] - SETTLE
+
+
+def _render_batch(call, rows) -> list[tuple]:
+    from aggregation.verification import records_under_verification
+    from security.documents import attach_integrity
+
+    flagged = records_under_verification([r[0] for r in rows])
+    renderer = RowRenderer(call)
+    out = []
+    for rid, data, updated_at, deleted_at, masked in rows:
+        if deleted_at is not None:
+            row = {"deleted": True}
+        else:
+            row = renderer.values(data, masked)
+            row["deleted"] = False
+        row["updated_at"] = updated_at.isoformat()
+        row.update(verification_fields(rid in flagged))
+        attach_integrity(call, row)
+        out.append((rid, Jsonb(row), updated_at, deleted_at is not None))
+    return out
+
+
+def _finish(run: PushRun, sub: PushSubscription, *, code: str = "", sqlstate: str = "", started: float,
+            call=None) -> PushRun:
+    """Close the receipt and write the run's one audit event (same transaction); pause on grant refusals."""
+    with transaction.atomic():
+        run.refresh_from_db()
+        run.finished_at = timezone.now()
+        run.duration_ms = int((time.monotonic() - started) * 1000)
+        run.status = PushRunStatus.FAILED if code else PushRunStatus.SUCCEEDED
+        run.error_code = code
+        run.error_message = str(ERRORS.get(code, "")) + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+        run.save(update_fields=["finished_at", "duration_ms", "status", "error_code", "error_message"])
+        fields = {"last_run_at": run.finished_at}
+        if code in PAUSING:
+            fields.update(active=False, paused_reason=str(ERRORS[code]))
+        PushSubscription.objects.filter(pk=sub.pk).update(**fields)
+        data = {
+            "run": run.pk, "grant": sub.grant_id, "resource": sub.grant.entry.code, "target": sub.target_label,
+            "table": sub.target_table, "trigger": run.trigger, "rows": run.rows, "deleted": run.deleted_rows,
+            "batches": run.batches, "duration_ms": run.duration_ms,
+            "watermark_from": [run.watermark_from_at, run.watermark_from_id],
+            "watermark_to": [run.watermark_to_at, run.watermark_to_id],
+        }
+        if call is not None:
+            data.update(items=call.projection, masked=sorted(call.mask_kinds), purpose=call.purpose)
+        if code:
+            data.update(code=code, sqlstate=sqlstate, paused=code in PAUSING)
+        audit.record(actor=run.requested_by, obj=sub,
+                     action="sharing.push.failed" if code else "sharing.push.delivered", department=sub.consumer,
+                     result=AuditResult.FAILURE if code else AuditResult.SUCCESS, data=data)
+    return run
+
+
+def push_run(*, subscription_id: int, trigger: str = "schedule", actor_id: int | None = None) -> PushRun | None:
+    """Run one subscription now (see the module docstring); returns its receipt, or None when another run of it
+    is in progress or it does not exist. Never raises for a failure of the target: the receipt records it."""
+    sub = (
+        PushSubscription.objects.select_related("grant__entry", "consumer")
+        .filter(pk=int_or_none(subscription_id) or 0)
+        .first()
+    )
+    if sub is None or (trigger == "schedule" and not sub.active):
+        return None  # paused after the beat job claimed it
+    lock = _LOCK_BASE + sub.pk
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s)", [lock])
+        if not cur.fetchone()[0]:
+            return None
+    started = time.monotonic()
+    try:
+        # We hold the lock: a run still "running" was left by a dead worker.
+        for stale in PushRun.objects.filter(subscription=sub, status=PushRunStatus.RUNNING):
+            _finish(stale, sub, code="interrupted", started=time.monotonic())
+        sub.refresh_from_db()
+        run = PushRun.objects.create(
+            subscription=sub, trigger=trigger[:10], requested_by_id=actor_id, watermark_from_at=sub.watermark_at,
+            watermark_from_id=sub.watermark_id, watermark_to_at=sub.watermark_at, watermark_to_id=sub.watermark_id,
+        )
+        call = None
+        try:
+            code, permission = _grant_refusal(sub, timezone.now())
+            if code:
+                raise PushFailed(code)
+            entry = permission.entry
+            dataset = getattr(entry, "dataset", None)
+            call = DataCall(user=None, entry=entry, dataset=dataset, permission=permission,
+                            method=ExchangeMethod.PUSH, purpose=sub.grant.get_purpose_display(),
+                            projection=list(permission.items))
+            if dataset is None:
+                return _finish(run, sub, started=started, call=call)
+            call.encrypted = frozenset(dataset.encrypted_items) | {dataset.key_item_name}
+            call.mask_kinds = mask_kinds(entry, dataset, permission, call.projection)
+            _deliver(sub, run, call)
+        except PushFailed as exc:
+            return _finish(run, sub, code=exc.code, sqlstate=exc.sqlstate, started=started, call=call)
+        except Exception:
+            logger.exception("push run %s of subscription %s failed", run.pk, sub.pk)
+            return _finish(run, sub, code="internal_error", started=started, call=call)
+        return _finish(run, sub, started=started, call=call)
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s)", [lock])
+
+
+def _deliver(sub: PushSubscription, run: PushRun, call) -> None:
+    horizon = _horizon()
+    try:
+        dsn = crypto.decrypt(sub.target_dsn_enc)
+    except crypto.DecryptionError:
+        raise PushFailed("dsn_invalid") from None
+    conn = connect(dsn)
+    try:
+        try:
+            ensure_table(conn, sub.target_table)
+        except psycopg.Error as exc:
+            raise PushFailed("target_permission_denied" if exc.sqlstate == "42501" else "target_write_failed",
+                             exc.sqlstate or "") from None
+        upsert = upsert_sql(sub.target_table)
+        mark = (sub.watermark_at, sub.watermark_id) if sub.watermark_at else None
+        while True:
+            call.since, call.cursor = (mark[0], mark) if mark else (_EPOCH, None)
+            rows = list(records_queryset(call).filter(updated_at__lt=horizon)[:BATCH])
+            if not rows:
+                return
+            params = _render_batch(call, rows)
+            try:
+                with conn.cursor() as cur:
+                    cur.executemany(upsert, params)
+                conn.commit()
+            except psycopg.Error as exc:
+                conn.rollback()
+                raise PushFailed("target_permission_denied" if exc.sqlstate == "42501" else "target_write_failed",
+                                 exc.sqlstate or "") from None
+            # Acknowledged by the target: advance the watermark here (a crash before this re-sends the batch).
+            last = rows[-1]
+            mark = (last[2], last[0])
+            deleted = sum(1 for r in rows if r[3] is not None)
+            with transaction.atomic():
+                PushSubscription.objects.filter(pk=sub.pk).update(watermark_at=mark[0], watermark_id=mark[1])
+                PushRun.objects.filter(pk=run.pk).update(
+                    rows=run.rows + len(rows), deleted_rows=run.deleted_rows + deleted, batches=run.batches + 1,
+                    watermark_to_at=mark[0], watermark_to_id=mark[1])
+            run.rows, run.deleted_rows, run.batches = run.rows + len(rows), run.deleted_rows + deleted, run.batches + 1
+            if len(rows) < BATCH:
+                return
+    finally:
+        conn.close()

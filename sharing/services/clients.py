@@ -1,0 +1,110 @@
+"""API clients (R28.1): a security admin registers, suspends, resumes a consuming system and rotates its secret."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import audit
+from portal.choices import Role
+from portal.errors import InvalidTransition, NotFound, PortalError
+from portal.models import Department, User
+from portal.permissions import int_or_none
+from security import crypto
+
+from ..choices import ClientState
+from ..models import ApiClient
+
+CLIENT_ID_PREFIX = "jzc_"
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _require_security_admin(actor: User) -> None:
+    if not (actor.is_authenticated and actor.has_role(Role.SECURITY_ADMIN)):
+        raise NotFound()
+
+
+def _lock_client(actor: User, client_pk) -> ApiClient:
+    _require_security_admin(actor)
+    client = (
+        ApiClient.objects.restrict(actor).filter(pk=int_or_none(client_pk) or 0)
+        .select_related("department").select_for_update(of=("self",)).first()
+    )
+    if client is None:
+        raise NotFound()
+    return client
+
+
+def api_client_register(
+    *, actor: User, department_id: int, name: str, rate_per_minute: int = 600, contact: str = ""
+) -> tuple[ApiClient, str]:
+    """A security admin registers a department's system; returns (client, secret to show once)."""
+    _require_security_admin(actor)
+    department = Department.objects.filter(pk=int_or_none(department_id) or 0, is_active=True).first()
+    if department is None:
+        raise PortalError(_("请选择部门"), errors={"department": [_("部门不存在或已停用")]})
+    name = (name or "").strip()
+    if not name:
+        raise PortalError(_("请填写系统名称"), errors={"name": [_("此项必填")]})
+    if not 1 <= int(rate_per_minute) <= 100_000:
+        raise PortalError(_("调用上限应在 1 至 100000 之间"), errors={"rate_per_minute": [_("超出范围")]})
+    secret = _new_secret()
+    with transaction.atomic():
+        client = ApiClient.objects.create(
+            client_id=CLIENT_ID_PREFIX + secrets.token_hex(12), name=name[:100], department=department,
+            secret_enc=crypto.encrypt(secret), rate_per_minute=int(rate_per_minute), contact=(contact or "")[:100],
+            created_by=actor,
+        )
+        audit.record(actor=actor, action="sharing.client.registered", obj=client,
+                     data={"client_id": client.client_id, "department": department.pk,
+                           "rate_per_minute": client.rate_per_minute},
+                     department=department)
+    return client, secret
+
+
+def api_client_suspend(*, actor: User, client_pk: int, reason: str) -> ApiClient:
+    """Stop a client at once (its next call answers `client_suspended`)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise PortalError(_("停用须说明原因"), errors={"reason": [_("此项必填")]})
+    with transaction.atomic():
+        client = _lock_client(actor, client_pk)
+        if client.state == ClientState.SUSPENDED:
+            raise InvalidTransition(_("该接入系统已停用"))
+        client.state, client.suspend_reason = ClientState.SUSPENDED, reason[:300]
+        client.save(update_fields=["state", "suspend_reason"])
+        audit.record(actor=actor, action="sharing.client.suspended", obj=client,
+                     data={"state": {"old": ClientState.ACTIVE, "new": client.state}, "reason": reason},
+                     department=client.department)
+    return client
+
+
+def api_client_resume(*, actor: User, client_pk: int) -> ApiClient:
+    with transaction.atomic():
+        client = _lock_client(actor, client_pk)
+        if client.state == ClientState.ACTIVE:
+            raise InvalidTransition(_("该接入系统未停用"))
+        client.state, client.suspend_reason = ClientState.ACTIVE, ""
+        client.save(update_fields=["state", "suspend_reason"])
+        audit.record(actor=actor, action="sharing.client.resumed", obj=client,
+                     data={"state": {"old": ClientState.SUSPENDED, "new": client.state}},
+                     department=client.department)
+    return client
+
+
+def api_client_rotate_secret(*, actor: User, client_pk: int) -> tuple[ApiClient, str]:
+    """Issue a new secret (the old one stops working at once); returns (client, new secret to show once)."""
+    secret = _new_secret()
+    with transaction.atomic():
+        client = _lock_client(actor, client_pk)
+        client.secret_enc, client.secret_rotated_at = crypto.encrypt(secret), timezone.now()
+        client.save(update_fields=["secret_enc", "secret_rotated_at"])
+        audit.record(actor=actor, action="sharing.client.secret_rotated", obj=client,
+                     data={"client_id": client.client_id}, department=client.department)
+    return client, secret

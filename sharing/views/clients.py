@@ -1,0 +1,77 @@
+"""API client pages (R28.1, security admin): register, suspend, resume, rotate the secret (shown once)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from portal.choices import Role
+from portal.errors import PortalError
+from portal.shortcuts import role_required
+
+from .. import selectors
+from ..forms import ApiClientForm, ReasonForm
+from ..services.clients import api_client_register, api_client_resume, api_client_rotate_secret, api_client_suspend
+from .common import error_text, http_error, run_service
+
+
+@role_required(Role.SECURITY_ADMIN)
+@never_cache
+def client_list(request):
+    """List and register; the secret of a new client is shown in this response only, never stored in clear."""
+    form = ApiClientForm(request.POST or None)
+    secret = new_client = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            new_client, secret = api_client_register(
+                actor=request.user, department_id=data["department"].pk, name=data["name"],
+                rate_per_minute=data["rate_per_minute"], contact=data["contact"],
+            )
+        except PortalError as exc:
+            http_error(exc)
+            form.add_error(None, error_text(exc))
+        else:
+            form = ApiClientForm()
+    return render(request, "sharing/client_list.html", {
+        "form": form, "clients": selectors.api_client_list(user=request.user), "secret": secret,
+        "new_client": new_client, "reason_form": ReasonForm(),
+    })
+
+
+@role_required(Role.SECURITY_ADMIN)
+@require_POST
+def client_suspend(request, pk: int):
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        run_service(request, api_client_suspend, _("接入系统已停用"), client_pk=pk,
+             reason=form.cleaned_data["reason"])
+    else:
+        messages.error(request, _("停用须说明原因"))
+    return redirect("sharing:client-list")
+
+
+@role_required(Role.SECURITY_ADMIN)
+@require_POST
+def client_resume(request, pk: int):
+    run_service(request, api_client_resume, _("接入系统已恢复"), client_pk=pk)
+    return redirect("sharing:client-list")
+
+
+@role_required(Role.SECURITY_ADMIN)
+@require_POST
+@never_cache
+def client_rotate(request, pk: int):
+    try:
+        client, secret = api_client_rotate_secret(actor=request.user, client_pk=pk)
+    except PortalError as exc:
+        http_error(exc)
+        messages.error(request, error_text(exc))
+        return redirect("sharing:client-list")
+    return render(request, "sharing/client_list.html", {
+        "form": ApiClientForm(), "clients": selectors.api_client_list(user=request.user), "secret": secret,
+        "new_client": client, "rotated": True, "reason_form": ReasonForm(),
+    })

@@ -1,0 +1,67 @@
+"""The data call's parameters (sharing.data_api.params): one serializer, refusals in the call's order."""
+
+from __future__ import annotations
+
+import pytest
+from django.http import QueryDict
+
+from sharing.data_api.params import DataCallParams
+from tests.aggregation.test_storage_fixtures import ids
+from tests.sharing.helpers import PEOPLE, get, load, rows_for, url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(make_entry, dept, staff):
+    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息")
+    keys = ids(3, start=40)
+    load(entry, staff, rows_for(keys))
+    return entry, keys
+
+
+def _refusal(response) -> tuple[int, str, list]:
+    body = response.json()
+    return response.status_code, body["code"], sorted(body.get("errors") or {})
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        # The selection first, then the grant policy, then the rest in the order filters, since, limit, cursor.
+        ({"fields": " , ", "limit": "abc"}, (400, "invalid", ["fields"])),
+        ({"fields": "户籍地址", "limit": "abc"}, (403, "no_grant", ["items"])),
+        ({"性别": "", "since": "yesterday", "limit": "0"}, (400, "invalid", ["性别"])),
+        ({"since": "yesterday", "limit": "0", "cursor": "x"}, (400, "invalid", ["since"])),
+        ({"limit": "0", "cursor": "x"}, (400, "invalid", ["limit"])),
+        ({"limit": "10.0"}, (400, "invalid", ["limit"])),
+        ({"limit": ""}, (400, "invalid", ["limit"])),
+        ({"cursor": ""}, (400, "invalid", ["cursor"])),
+    ],
+)
+def test_refusals_come_in_the_calls_order(people, other_staff, make_grant, api_as, audit_log, params, expected):
+    entry, _keys = people
+    make_grant(other_staff.department, entry, ["性别"])
+    assert _refusal(get(api_as(other_staff), url(entry, **params))) == expected
+    [refused] = audit_log("sharing.data.refused")
+    assert refused.data["code"] == expected[1]
+
+
+def test_the_online_query_takes_no_filters_and_ignores_paging(people, other_staff, make_grant, api_as):
+    entry, keys = people
+    make_grant(other_staff.department, entry, ["性别"], methods=("query",))
+    client = api_as(other_staff)
+    assert get(client, url(entry, keys[0], limit="abc", cursor="x")).status_code == 200
+    response = get(client, url(entry, keys[0], 性别="男", 姓名="x"))
+    assert _refusal(response) == (400, "invalid", ["params"])
+    assert response.json()["detail"] == "不支持的参数：姓名、性别"
+
+
+def test_values_of_a_valid_call():
+    params = DataCallParams(data=QueryDict("fields=b,a,b&since=2026-01-01T08:00:00 08:00&limit=7&性别=男"),
+                            context={"dataset": None, "paged": True, "filters_allowed": True})
+    assert params.is_valid(), params.errors
+    values = params.values
+    assert values["fields"] == ["b", "a"] and values["limit"] == 7 and values["cursor"] is None
+    assert values["since"].isoformat() == "2026-01-01T08:00:00+08:00" and not values["cursor_given"]
+    assert params.filters == {"性别": "男"}

@@ -1,0 +1,284 @@
+"""Bulk CSV download: the COPY-based stream (sharing.export.csv_copy) against the plain Python rendering of the
+same slice (export_rows → `_cell` → csv.writer, as the XLSX download renders it), byte for byte, on values made to
+trip it: quotes, commas, line breaks, formula heads, `-` with and without a digit after it (also non-ASCII
+digits), empty and missing values, tokens of the current key, of an older key and of no known key, tampered
+tokens, plain text in encrypted items, masked items, deleted rows, `since`, filters, BOM, an open verification
+case — in blocks small enough that clean and row-by-row blocks alternate."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from aggregation import services as agg
+from aggregation.models import Record
+from catalog.choices import ShareType
+from security import crypto
+from tests.sharing.helpers import open_verification_case
+
+pytestmark = pytest.mark.django_db
+
+ITEMS = [
+    # name, data type, base item, subject key
+    ("公民身份号码", "C", True, True),
+    ("姓名", "C", True, False),
+    ("性别", "C", False, False),
+    ("备注", "C", False, False),
+    ("户籍地址", "C", False, False),
+    ("说明", "C", False, False),
+]
+ENCRYPTED = ("公民身份号码", "姓名", "户籍地址")
+CLEAR = ("性别", "备注", "说明")
+
+NASTY = [
+    "", "plain", "中文", "a,b", 'say "hi"', '""', '"', "line1\nline2", "cr\rx", "crlf\r\nx", "trailing\n",
+    "=SUM(A1)", "+1", "@x", "\tx", "\rstart", "-", "-5", "-x", "-１", "-²", "-٣", "-a,b", '-"q"', "=,", "'quote",
+    "中文,逗号", "\x1fctl", "x\x1fy", "\\back\\", " space", "1975-06-03", "河南省焦作市博爱县某某路123号",
+]
+OLD_KEY = "test1:KprsXFZGTWgT8t8xSdDfLbJDBbcgiHAz0bmxVBz52KU"
+NEW_KEY = "test2:Zml4ZWQtdGVzdC1rZXktbm90LXNlY3JldC0zMmJ5dGU"
+
+
+def _tampered(token: str) -> str:
+    kid, body = token.split(":")
+    flipped = "A" if body[20] != "A" else "B"
+    return f"{kid}:{body[:20]}{flipped}{body[21:]}"
+
+
+def _encrypted_values(old_cipher) -> list:
+    """Stored values of an encrypted item: tokens (current and old key) of every nasty text, and the odd ones."""
+    cipher = crypto.cipher()
+    values = [cipher.encrypt(t) for t in NASTY] + [old_cipher.encrypt(t) for t in NASTY[:12]]
+    token = cipher.encrypt("被篡改")
+    values += [
+        _tampered(token), _tampered(old_cipher.encrypt("旧钥篡改")), "zz9:" + token.split(":")[1],
+        "test2:" + "!" * 40, token + "\n", token[:-3], "明文值", "=明文", "-明文", "", None,
+    ]
+    return values
+
+
+TAME = ["男", "女", "汉族", "1975-06-03", "4108223602037", "河南省焦作市博爱县", "户主", "未婚", "中专", "0.5", "x-1"]
+
+
+def _load(dataset, rows: int) -> list[Record]:
+    """`rows` records whose values change style every 7 rows (the block size of these tests): nasty clear values
+    and every kind of stored encrypted value (blocks rendered row by row); tame clear values with every kind of
+    encrypted value, or with tokens of nasty texts only, or with tokens of tame texts only (blocks split on the
+    marker: cells value by value, decrypted in bulk then finished value by value, decrypted in bulk)."""
+    from security.crypto import FieldCipher
+
+    old_cipher = FieldCipher(OLD_KEY, "Do8hQCKqWuJDTk5QRSLGlC2kI3BAVYp4H_liMSKAN3I")
+    cipher = crypto.cipher()
+    mixed = _encrypted_values(old_cipher)
+    nasty_tokens = [_tampered(cipher.encrypt("篡改")), *(cipher.encrypt(t) for t in NASTY if t)]  # bulk fails
+    tame_tokens = [cipher.encrypt(t) for t in TAME] + [None, ""]  # missing and empty beside the tokens
+    records = []
+    for n in range(rows):
+        style = (n // 7) % 4
+        clear = NASTY if style == 0 else TAME
+        encrypted = (mixed, mixed, nasty_tokens, tame_tokens)[style]
+        key = f"K{n:08d}"
+        data = {"公民身份号码": cipher.encrypt(key) if n % 7 or style > 1 else encrypted[n % len(encrypted)]}
+        for j, name in enumerate(CLEAR):
+            if style > 1 or (n + j) % 11 != 3:  # now and then missing
+                data[name] = clear[(n + 5 * j) % len(clear)]
+        for j, name in enumerate(("姓名", "户籍地址")):
+            value = encrypted[(n * 3 + j) % len(encrypted)]
+            if value is not None:
+                data[name] = value
+        records.append(Record(dataset=dataset, key_hash=crypto.blind_index(key), key_enc=cipher.encrypt(key),
+                              data=data, row_hash=b"\0" * 32))
+    return Record.objects.bulk_create(records)
+
+
+def _reference(call) -> bytes:
+    from sharing.export.csv_copy import _cell
+    from sharing.export.download import export_rows
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for chunk in export_rows(call):
+        for row in chunk:
+            writer.writerow([_cell(v) for v in row])
+    return buffer.getvalue().encode()
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """The DataCall of each CSV download, as the view built it."""
+    from sharing.export import download
+
+    calls = []
+    original = download.csv_stream
+
+    def spy(call, *args, **kwargs):
+        calls.append(call)
+        return original(call, *args, **kwargs)
+
+    monkeypatch.setattr(download, "csv_stream", spy)
+    # Many blocks: clean ones and row-by-row ones alternate.
+    monkeypatch.setattr("sharing.export.csv_copy.CHUNK_ROWS", 7)
+    return calls
+
+
+def _download(client, entry, query: str, captured) -> tuple[bytes, object]:
+    response = client.get(f"/api/v1/data/{entry.resource_key}/export/?{query}", HTTP_X_PURPOSE="x")
+    assert response.status_code == 200, response.content
+    raw = b"".join(response.streaming_content)
+    head, header, body = raw.split(b"\r\n", 2)
+    assert head.startswith(("\ufeff# " if "bom=1" in query else "# ").encode())
+    call = captured[-1]
+    assert header.decode().split(",") == [*call.projection, "核校中"]
+    return body, call
+
+
+@override_settings(FIELD_ENCRYPTION_KEYS=f"{NEW_KEY},{OLD_KEY}")
+def test_csv_body_is_the_python_rendering_byte_for_byte(make_entry, dept, staff, other_staff, make_grant, api_as,
+                                                        captured, audit_log):
+    entry = make_entry(provider=dept, items=ITEMS, name="户籍人口信息")
+    dataset = agg.dataset_ensure(entry=entry)
+    assert set(dataset.encrypted_items) == set(ENCRYPTED)
+    records = _load(dataset, 230)
+    open_verification_case(records[4], other_staff)
+    Record.objects.filter(pk=records[9].pk).update(deleted_at=timezone.now())
+    consumer = api_as(other_staff)
+    all_items = [name for name, *_ in ITEMS]
+    grant = make_grant(other_staff.department, entry, all_items, methods=("download",))
+
+    cases = [
+        (api_as(staff), "format=csv"),  # the provider: everything in full
+        (consumer, "format=csv&bom=1"),  # granted every item: in full
+        (consumer, "format=csv&fields=性别,备注,说明"),  # clear items only: passed through
+        (consumer, "format=csv&fields=说明,户籍地址,性别&性别=plain"),  # a filter
+        (consumer, "format=csv&since=" + (timezone.now() - dt.timedelta(days=1)).isoformat().replace("+", "%2B")),
+    ]
+    for client, query in cases:
+        body, call = _download(client, entry, query, captured)
+        assert body == _reference(call), query
+    grant.delete()
+    make_grant(other_staff.department, entry, [n for n, _t, base, _k in ITEMS if not base], methods=("download",))
+    body, call = _download(consumer, entry, "format=csv", captured)  # base items masked
+    assert set(call.mask_kinds) == {"公民身份号码", "姓名"}
+    assert body == _reference(call)
+    table = list(csv.reader(io.StringIO(body.decode(), newline="")))
+    assert len(table) == 229 and [row[-1] for row in table].count("是") == 1  # every live row; the flagged one
+
+
+@override_settings(FIELD_ENCRYPTION_KEYS=f"{NEW_KEY},{OLD_KEY}")
+def test_masked_clear_items_and_a_stray_marker(make_entry, dept, other_staff, api_as, captured, monkeypatch):
+    """A personal item stored in clear (masked, not decrypted), and a clear value that holds the stream's marker."""
+    from sharing.export import csv_copy
+
+    entry = make_entry(provider=dept, items=ITEMS, share_type=ShareType.UNCONDITIONAL, name="人口信息")
+    dataset = agg.dataset_ensure(entry=entry)
+    dataset.encrypted_items = ["公民身份号码", "姓名"]
+    dataset.save(update_fields=["encrypted_items"])
+    records = _load(dataset, 60)
+    monkeypatch.setattr(csv_copy.secrets, "token_hex", lambda n: "0123456789ab")
+    marker = "\x1f0123456789ab\x1f"
+    Record.objects.filter(pk=records[2].pk).update(data={**records[2].data, "说明": f"x{marker}y"})
+    Record.objects.filter(pk=records[30].pk).update(data={**records[30].data, "户籍地址": f"{marker}{marker}"})
+    body, call = _download(api_as(other_staff), entry, "format=csv", captured)
+    assert {"公民身份号码", "姓名", "户籍地址"} <= set(call.mask_kinds) and "户籍地址" not in call.encrypted
+    assert body == _reference(call)
+    assert marker.encode() in body  # shown as stored (masked where masked), never taken for a cell
+
+
+@override_settings(FIELD_ENCRYPTION_KEYS=f"{NEW_KEY},{OLD_KEY}")
+def test_a_masked_download_reads_the_stored_masked_forms(make_entry, dept, other_staff, make_grant, api_as, captured,
+                                                         monkeypatch):
+    """Masked items come as the rows' stored masked forms (Record.masked), not decrypted; a row stored without its
+    form, or with a form of another kind (the item's kind changed since), is decrypted and masked: the same bytes as
+    the Python rendering either way."""
+    from aggregation import ingest
+    from sharing.export.csv_copy import _Blocks
+
+    entry = make_entry(provider=dept, items=ITEMS, name="户籍人口信息")
+    dataset = agg.dataset_ensure(entry=entry)
+    records = _load(dataset, 230)
+    kinds = ingest.mask_kinds_of(ingest.plan_for(dataset).items)
+    assert kinds == {"公民身份号码": "id_number", "姓名": "name", "户籍地址": "address"}
+    cipher = crypto.cipher()
+    for n, record in enumerate(records):  # blocks of 7 rows: all stored, one of another kind, one without
+        forms = ingest.masked_forms(record.data, kinds, cipher)
+        block = (n // 7) % 3
+        record.masked = ({"generic": forms.get("name", {})} if block == 1 and n % 7 == 3
+                         else {} if block == 2 and n % 7 == 4 else forms)
+    Record.objects.bulk_update(records, ["masked"])
+    make_grant(other_staff.department, entry, [n for n, _t, base, _k in ITEMS if not base], methods=("download",))
+    consumer = api_as(other_staff)
+    careful = []
+    original = _Blocks.careful
+    monkeypatch.setattr(_Blocks, "careful", lambda self, block: careful.append(1) or original(self, block))
+    body, call = _download(consumer, entry, "format=csv", captured)
+    assert set(call.mask_kinds) == {"公民身份号码", "姓名"}
+    assert body == _reference(call)
+    assert 0 < len(careful) < 33  # of 33 blocks, those with all their forms stored and tame values went the fast way
+
+    # What is stored is what is shown (the value is not decrypted again): a stored form changed behind the
+    # pipeline's back shows as changed.
+    Record.objects.filter(pk=records[0].pk).update(masked={"id_number": {"公民身份号码": "STORED"}})
+    body, _call = _download(consumer, entry, "format=csv", captured)
+    assert body.split(b"\r\n")[0].split(b",")[0] == b"STORED"
+
+
+def test_empty_and_clear_only_slices(make_entry, dept, other_staff, make_grant, api_as, captured):
+    entry = make_entry(provider=dept, items=ITEMS, name="空资源")
+    dataset = agg.dataset_ensure(entry=entry)
+    make_grant(other_staff.department, entry, [name for name, *_ in ITEMS], methods=("download",))
+    client = api_as(other_staff)
+    assert _download(client, entry, "format=csv", captured)[0] == b""
+    cipher = crypto.cipher()
+    Record.objects.bulk_create([
+        Record(dataset=dataset, key_hash=crypto.blind_index(f"E{n}"), key_enc=cipher.encrypt(f"E{n}"),
+               data={"公民身份号码": cipher.encrypt(f"E{n}"), "性别": "男", "说明": f"第{n}行"},
+               row_hash=b"\0" * 32) for n in range(20)])
+    for query in ("format=csv", "format=csv&fields=性别,说明"):
+        body, call = _download(client, entry, query, captured)
+        assert body == _reference(call) and body.count(b"\r\n") == 20 and b"\r\n\r\n" not in body
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as served: no transaction around it
+@pytest.mark.parametrize("fields", ["性别,说明", ""])
+def test_a_download_closed_midway_leaves_the_connection_usable(make_entry, dept, other_staff, make_grant, api_as,
+                                                              captured, audit_log, fields):
+    """The stream reads the COPY off libpq itself: closed after its first block, psycopg still cancels and drains
+    the COPY, and the connection serves the next statements (the audit event, then a query)."""
+    from django.core.signals import request_finished
+    from django.db import close_old_connections, connection
+
+    entry = make_entry(provider=dept, items=ITEMS, name="半途资源")
+    _load(agg.dataset_ensure(entry=entry), 3000)
+    make_grant(other_staff.department, entry, [name for name, *_ in ITEMS], methods=("download",))
+    query = "format=csv" + (f"&fields={fields}" if fields else "")
+    response = api_as(other_staff).get(f"/api/v1/data/{entry.resource_key}/export/?{query}", HTTP_X_PURPOSE="x")
+    stream = iter(response.streaming_content)
+    next(stream), next(stream)  # the header, then the first block of rows
+    request_finished.disconnect(close_old_connections)  # as the test client does around a close
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    event = audit_log("sharing.data.read")[-1]
+    assert event.data["completed"] is False and event.data["rows"] == 7
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM aggregation_record WHERE dataset_id = %s", [entry.dataset.pk])
+        assert cur.fetchone() == (3000,)
+
+
+def test_bulk_decryption_helpers():
+    """security.crypto's helpers for bulk readers: the same plaintexts as `decrypt`, all or nothing."""
+    cipher = crypto.cipher()
+    texts = ["张三", "", "河南省焦作市解放区民主路1号", "x" * 500]
+    tokens = [cipher.encrypt(t) for t in texts]
+    bodies = [t.split(":", 1)[1].replace("-", "+").replace("_", "/").encode() + b"==" for t in tokens]
+    assert [p.decode() for p in cipher.open_many(bodies)] == texts == [crypto.decrypt(t) for t in tokens]
+    with pytest.raises(crypto.DecryptionError):
+        cipher.open_many([*bodies[:2], _tampered(tokens[2]).split(":", 1)[1].encode() + b"=="])
+    raw = crypto._b64decode(tokens[0].split(":", 1)[1])
+    assert cipher.raw_decryptors()[cipher.current_kid](raw[:12], raw[12:], None) == "张三".encode()

@@ -1,0 +1,97 @@
+"""Helpers of the sharing tests (plain functions and constants; the fixtures are in conftest.py): data of a people
+resource and its calls, the export's URL and body, the database push's target database."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import psycopg
+from django.db import connection
+from django.utils import timezone
+from psycopg import sql
+
+from aggregation import services as agg
+
+PEOPLE = [
+    # name, data type, base item, subject key
+    ("公民身份号码", "C", True, True),
+    ("姓名", "C", True, False),
+    ("性别", "C", False, False),
+    ("联系电话", "C", False, False),
+    ("户籍地址", "C", False, False),
+]
+PHONE = "13903910000"
+
+
+def rows_for(keys, *, sex="男"):
+    return [{"公民身份号码": k, "姓名": f"张{n}明", "性别": sex, "联系电话": PHONE, "户籍地址": "焦作市解放区民主路1号"}
+            for n, k in enumerate(keys)]
+
+
+def load(entry, staff, rows):
+    dataset = agg.dataset_ensure(entry=entry)
+    result = agg.records_upsert(actor=staff, dataset=dataset, rows=rows)
+    assert not result.rejected, result.rejected
+    return dataset
+
+
+def url(entry, key=None, **params):
+    base = f"/api/v1/data/{entry.resource_key}/records/" + (f"{key}/" if key else "")
+    return base + ("?" + urlencode(params) if params else "")
+
+
+def get(client, path, purpose="行政审批：户籍核验"):
+    extra = {"HTTP_X_PURPOSE": purpose.encode().decode("latin-1")} if purpose else {}
+    return client.get(path, **extra)
+
+
+def pull_all(client, first):
+    """Follow `next` to the end: (all rows, number of pages)."""
+    rows, pages, response = [], 0, get(client, first)
+    while True:
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert set(body) == {"results", "next"}
+        rows += body["results"]
+        pages += 1
+        if not body["next"]:
+            return rows, pages
+        response = get(client, body["next"])
+
+
+def open_verification_case(record, requester):
+    """A real open verification case (R14) on `record`, filed by `requester` (a user of the consuming side)."""
+    from aggregation.models_uses import VerificationCase
+
+    dataset = record.dataset
+    return VerificationCase.objects.create(
+        record=record, dataset=dataset, provider=dataset.entry.provider, requester=requester.department,
+        key_hash=record.key_hash, fields=["性别"], description="有疑义", received_on=timezone.localdate(),
+        created_by=requester)
+
+
+def export_url(entry, query: str) -> str:
+    return f"/api/v1/data/{entry.resource_key}/export/?{query}"
+
+
+def body_of(response) -> bytes:
+    assert response.status_code == 200, response.content if not response.streaming else ""
+    return b"".join(response.streaming_content)
+
+
+def server_dsn(dbname: str) -> str:
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgresql://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{dbname}"
+
+
+def refused_dsn(dsn: str) -> str:
+    """The same DSN on a port nobody listens on (connection refused)."""
+    s = connection.settings_dict
+    return dsn.replace(f":{s['PORT'] or 5432}/", ":1/")
+
+
+def target_rows(dsn: str, table: str) -> dict[int, tuple]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(sql.SQL("SELECT record_id, data, deleted FROM {}").format(sql.Identifier(table)))
+        return {r[0]: (r[1], r[2]) for r in rows}
