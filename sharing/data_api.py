@@ -57,7 +57,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aggregation.api.views import RecordPushView
+from aggregation.api.views.pools import RecordPushView
 from aggregation.models import Dataset, Record
 from catalog.choices import ExchangeMethod
 from catalog.models import CatalogEntry
@@ -131,7 +131,7 @@ def entry_and_facts(resource: str, *, department_id: int | None,
     department's grants on it — the policy's whole input, read at the moment of the call — and, with `key_hash`, the
     record of that subject (see subject_record). (None, None, None): no entry.
     """
-    from aggregation.models_uses import VerificationState
+    from aggregation.choices import VerificationState
 
     resource = (resource or "").strip()
     read = {"department_id": department_id, "key_hash": key_hash, "open_state": VerificationState.OPEN.value}
@@ -410,7 +410,7 @@ class RowRenderer:
 
 
 def verification_fields(flagged: bool) -> dict:
-    from aggregation.verification import VERIFICATION_NOTICE
+    from aggregation.selectors.verification import VERIFICATION_NOTICE
 
     if flagged:
         return {"under_verification": True, "verification_notice": str(VERIFICATION_NOTICE)}
@@ -453,7 +453,7 @@ def projected_queryset(call: DataCall):
     from django.db.models import BooleanField, TextField
     from django.db.models.expressions import RawSQL
 
-    from aggregation.models_uses import VerificationState
+    from aggregation.choices import VerificationState
 
     qs = records_queryset(call)
     flag = RawSQL(_FLAG_SQL, (VerificationState.OPEN.value,), output_field=BooleanField())  # noqa: S611 — constant SQL
@@ -548,7 +548,7 @@ def subject_record(call: DataCall, key: str):
     """The live record of one subject key (blind index lookup), or None; one statement, the R14.4 flag included."""
     from django.db import connection
 
-    from aggregation.models_uses import VerificationState
+    from aggregation.choices import VerificationState
 
     if call.dataset is None or not key or len(key) > 100:
         return None
@@ -568,7 +568,7 @@ def subject_record(call: DataCall, key: str):
 
 
 def subject_values(call: DataCall, record) -> dict:
-    from aggregation.verification import records_under_verification
+    from aggregation.selectors.verification import records_under_verification
 
     row = RowRenderer(call).values(record.data, record.masked)
     row["updated_at"] = record.updated_at.isoformat()

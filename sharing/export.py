@@ -88,7 +88,7 @@ def _cell(value) -> str:
 
 def export_rows(call: DataCall):
     """Yield lists of rendered rows (one list per chunk of CHUNK_ROWS), read through a server-side cursor."""
-    from aggregation.verification import records_under_verification
+    from aggregation.selectors.verification import records_under_verification
 
     if call.dataset is None:
         return
@@ -210,7 +210,8 @@ def _copy_sql(call: DataCall, decrypted: set[str], stored_masks: dict[str, str],
     from django.db.models import TextField
     from django.db.models.expressions import RawSQL
 
-    from aggregation.models_uses import VerificationCase, VerificationState
+    from aggregation.choices import VerificationState
+    from aggregation.models import VerificationCase
 
     qs = records_queryset(call)
     if call.since is not None:

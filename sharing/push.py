@@ -376,7 +376,7 @@ def _upsert_sql(table: str):
 
 
 def _render_batch(call, rows) -> list[tuple]:
-    from aggregation.verification import records_under_verification
+    from aggregation.selectors.verification import records_under_verification
     from security.documents import attach_integrity
 
     from .data_api import RowRenderer, verification_fields

@@ -10,7 +10,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 
-from aggregation import uses_tasks  # noqa: F401 — registers the theme task before the worker starts
+from aggregation import tasks  # noqa: F401 — registers the theme task before the worker starts
 from aggregation.models import IngestJob, Record
 from portal.celery import app
 from portal.choices import Role
@@ -165,7 +165,7 @@ def test_verification_case_filed_extended_by_the_head_and_answered(live_server, 
 
 def test_bureau_reads_the_quality_report_with_its_chart(live_server, signed_in, screenshot, person_dataset,
                                                         person_records, reviewer, other_dept, other_staff):
-    from aggregation import quality
+    from aggregation.services import quality
 
     marriage = make_dataset(other_dept, name="婚姻登记信息", items=[
         ("身份证号码", "C", True, False), ("婚姻状况", "C", False, True)])

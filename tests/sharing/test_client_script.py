@@ -52,7 +52,7 @@ def test_example_client_against_live_server(live_server, security_admin, other_d
     # pull() follows the data interface's signed `next` cursors to the end (granted items only).
     import random
 
-    from aggregation import services as agg
+    from aggregation.services import pools as agg
     from aggregation.demo import credit_code
 
     rng = random.Random(7)

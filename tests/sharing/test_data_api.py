@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from django.utils import timezone
 
-from aggregation import services as agg
+from aggregation.services import pools as agg
 from aggregation.models import Record
 from catalog.choices import EntryState, ShareType
 from portal.choices import Role
@@ -281,7 +281,7 @@ def test_online_query_api(people, other_staff, make_grant, api_as, audit_log, st
 
 def open_verification_case(record, requester):
     """A real open verification case (R14) on `record`, filed by `requester` (a user of the consuming side)."""
-    from aggregation.models_uses import VerificationCase
+    from aggregation.models import VerificationCase
 
     dataset = record.dataset
     return VerificationCase.objects.create(

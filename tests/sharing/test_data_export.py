@@ -124,7 +124,7 @@ def test_export_memory_does_not_grow_with_rows(make_entry, dept, other_staff, ap
     from catalog.choices import ShareType
 
     entry = make_entry(provider=dept, items=PEOPLE, share_type=ShareType.UNCONDITIONAL)
-    from aggregation import services as agg
+    from aggregation.services import pools as agg
 
     dataset = agg.dataset_ensure(entry=entry)
     client = api_as(other_staff)

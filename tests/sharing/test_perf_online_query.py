@@ -301,7 +301,7 @@ def test_online_query_is_two_statements(people, call, api_client_row, make_grant
 
 def test_the_record_read_with_the_entry_is_the_subjects(people, other_dept, make_grant):
     from aggregation.models import Record
-    from aggregation.models_uses import VerificationState
+    from aggregation.choices import VerificationState
     from security import crypto
     from sharing.access import entry_and_subject_for_read
 

@@ -61,7 +61,7 @@ def test_values_keep_their_json_type_and_order(mixed, other_staff, make_grant, a
 
 def test_wide_projection_fallback_is_the_same_page(mixed, other_staff, make_grant, api_as, monkeypatch, staff):
     """Masked and decrypted items, deletions under `since`, the R14.4 flag: the same either way."""
-    from aggregation import services as agg
+    from aggregation.services import pools as agg
     from security import crypto
     from sharing import data_api
 

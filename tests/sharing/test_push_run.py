@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from aggregation import services as agg
+from aggregation.services import pools as agg
 from aggregation.models import Record
 from security import crypto
 from sharing import push
