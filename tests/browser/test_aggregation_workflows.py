@@ -14,10 +14,8 @@ from aggregation import tasks  # noqa: F401 — registers the theme task before 
 from aggregation.models import IngestJob, Record
 from portal.celery import app
 from portal.choices import Role
-from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, csv_bytes, ids
-from tests.aggregation.test_storage_fixtures import make_entry as storage_entry
-from tests.aggregation.test_uses_fixtures import *  # noqa: F403
-from tests.aggregation.test_uses_fixtures import id_number, load, make_dataset
+from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, id_number, ids, load, make_dataset
+from tests.aggregation.builders import make_entry as storage_entry
 from tests.factories import DepartmentFactory, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

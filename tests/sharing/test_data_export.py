@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from aggregation.models import Record
 from security import crypto
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.sharing.conftest import signed_headers
 from tests.sharing.test_data_api import PEOPLE, PHONE, load, rows_for
 

@@ -15,8 +15,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from aggregation.services import pools as agg
 from aggregation.models import Record
+from aggregation.services import pools as agg
 from catalog.choices import ShareType
 from security import crypto
 from tests.sharing.test_data_api import open_verification_case

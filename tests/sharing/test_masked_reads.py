@@ -18,7 +18,7 @@ from aggregation.models import Record
 from security import crypto
 from security.masking import mask
 from sharing import push
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.sharing.test_data_api import PEOPLE, get, load, pull_all, rows_for, url
 from tests.sharing.test_data_export import body_of, export_url
 from tests.sharing.test_push_support import *  # noqa: F403  (fixtures: target_dsn, _no_settle)

@@ -19,7 +19,7 @@ from sharing import services
 from sharing.access import entry_for_read, read_permission
 from sharing.choices import GrantState
 from sharing.models import ApiClient
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.sharing.test_data_api import PEOPLE, PHONE, load, rows_for
 
 from .conftest import signed_headers
@@ -300,8 +300,8 @@ def test_online_query_is_two_statements(people, call, api_client_row, make_grant
 
 
 def test_the_record_read_with_the_entry_is_the_subjects(people, other_dept, make_grant):
-    from aggregation.models import Record
     from aggregation.choices import VerificationState
+    from aggregation.models import Record
     from security import crypto
     from sharing.access import entry_and_subject_for_read
 

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from aggregation.models import Record
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.sharing.test_data_api import PEOPLE, get, load, open_verification_case, pull_all, rows_for, url
 
 pytestmark = pytest.mark.django_db

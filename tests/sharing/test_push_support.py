@@ -11,7 +11,7 @@ from django.db import connection
 from psycopg import sql
 
 from sharing import push
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.sharing.test_data_api import PEOPLE, load, rows_for
 
 __all__ = ["_no_settle", "people_push", "refused_dsn", "target_dsn", "target_rows"]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from aggregation import theme, uses_tasks  # uses_tasks imported here registers the tasks before the worker starts
-from aggregation.models_uses import QualityReport, ThemeBuildJob
-from tests.aggregation.test_uses_fixtures import *  # noqa: F403
+from aggregation import tasks  # imported here registers the tasks before the worker starts
+from aggregation.models import QualityReport, ThemeBuildJob
+from aggregation.services import themes as theme
 from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -18,5 +18,5 @@ def test_theme_rebuild_and_quality_on_the_worker(live_worker, person_dataset, pe
     job = theme.theme_rebuild_request(actor=staff, theme_id=t.pk)  # enqueued on commit
     assert wait_for(lambda: ThemeBuildJob.objects.get(pk=job.pk).status == "succeeded")
     assert ThemeBuildJob.objects.get(pk=job.pk).row_count == 2
-    uses_tasks.quality_nightly_task.delay()
+    tasks.quality_nightly_task.delay()
     assert wait_for(lambda: QualityReport.objects.filter(dataset=person_dataset).exists())

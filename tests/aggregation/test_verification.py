@@ -6,16 +6,16 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from aggregation import verification as v
-from aggregation.models import Record, RecordHistory
-from aggregation.models_uses import ExtensionState, VerificationCase, VerificationState
+from aggregation.choices import ExtensionState, VerificationState
+from aggregation.models import Record, RecordHistory, VerificationCase
+from aggregation.selectors.verification import open_case_for
+from aggregation.services import verification as v
 from portal.choices import Clock, DeadlineState, Role
 from portal.errors import InvalidTransition, PermissionDenied, PortalError
 from portal.models import Deadline, Notification
 from portal.services.deadlines import deadline_sweep
 from security.crypto import decrypt
-from tests.aggregation.test_uses_fixtures import *  # noqa: F403
-from tests.aggregation.test_uses_fixtures import id_number
+from tests.aggregation.builders import id_number
 
 FILED_ON = dt.date(2026, 11, 25)  # a Wednesday; no holidays before mid-December
 DUE = dt.date(2026, 12, 9)  # 10 working days later
@@ -65,7 +65,7 @@ def test_filing_opens_the_10_day_clock_audits_and_notifies_after_commit(
     notes = Notification.objects.filter(url=case.get_absolute_url())
     recipients = set(notes.values_list("recipient__username", flat=True))
     assert recipients == {"staff", "head"}
-    assert v.open_case_for(person_record) == case
+    assert open_case_for(person_record) == case
 
 
 def test_provider_cannot_file_against_its_own_data(person_record, person_dataset, staff):
@@ -177,7 +177,7 @@ def test_correction_goes_through_upsert_with_history_linked_to_the_case(
     assert clock(case).state == DeadlineState.CLOSED and not clock(case).closed_late
     (event,) = audit_log("aggregation.verification.corrected")
     assert event.data["history"] == history.pk and "张叁" not in str(event.data)
-    assert v.open_case_for(record) is None
+    assert open_case_for(record) is None
     assert Notification.objects.filter(recipient__username="other_staff", url=case.get_absolute_url()).exists()
 
 
@@ -285,7 +285,7 @@ def test_web_flow_file_extend_and_answer(person_record, person_dataset, other_st
 
 
 def test_a_deleted_record_is_answered_not_corrected(case, staff, person_dataset):
-    from aggregation.services import record_delete
+    from aggregation.services.pools import record_delete
 
     record_delete(actor=staff, dataset=person_dataset, key=id_number(1), reason="重复登记")
     with pytest.raises(InvalidTransition) as exc:

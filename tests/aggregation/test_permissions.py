@@ -9,10 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from aggregation import theme, verification
+from aggregation.services import themes as theme
+from aggregation.services import verification
 from portal.choices import Role
-from tests.aggregation.test_uses_fixtures import *  # noqa: F403
-from tests.aggregation.test_uses_fixtures import PERSON_ITEMS, id_number, load, make_dataset
+from tests.aggregation.builders import PERSON_ITEMS, id_number, load, make_dataset
 from tests.factories import DepartmentFactory, make_user
 
 LOGIN = 302  # pages send anonymous visitors to the login page
@@ -184,7 +184,7 @@ def test_api(world, api):
 
 
 def test_list_query_counts_are_flat(world, api, staff, django_assert_max_num_queries):
-    from aggregation.quality import quality_compute_all
+    from aggregation.services.quality import quality_compute_all
 
     for n in range(3):  # more rows must not mean more queries
         theme.theme_save(actor=staff, name=f"主题{n}", key_kind="id_number",

@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from aggregation import basedb
+from aggregation.selectors import basedb
+from aggregation.services.basedb import subject_view
 from portal.errors import PortalError
-from tests.aggregation.test_uses_fixtures import *  # noqa: F403
-from tests.aggregation.test_uses_fixtures import credit_code, id_number, load, make_dataset
+from tests.aggregation.builders import credit_code, id_number, load, make_dataset
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def marriage(other_dept, other_staff, person_records):
 def test_population_view_merges_sources_with_source_and_time(
     marriage, person_dataset, other_staff, reviewer, audit_log
 ):
-    view = basedb.subject_view(actor=other_staff, kind="population", key=id_number(1).lower() + " ")
+    view = subject_view(actor=other_staff, kind="population", key=id_number(1).lower() + " ")
     assert view.found
     values = {v.item: v for v in view.values}
     assert set(values) == {"姓名", "性别", "户籍地址", "婚姻状况"}  # base items only, key not repeated
@@ -31,7 +31,7 @@ def test_population_view_merges_sources_with_source_and_time(
     assert values["婚姻状况"].value == "已婚" and values["婚姻状况"].source == marriage.department.name
     assert values["性别"].source == person_dataset.department.name and values["性别"].updated_at is not None
     assert view.key_display == id_number(1)  # other_staff's department provides this subject's marriage data
-    bureau_view = basedb.subject_view(actor=reviewer, kind="population", key=id_number(1))
+    bureau_view = subject_view(actor=reviewer, kind="population", key=id_number(1))
     assert bureau_view.key_display == id_number(1)[:6] + "*" * 8 + id_number(1)[-4:]
     assert {v.item: v.value for v in bureau_view.values}["姓名"] == "张*"
     event = audit_log("aggregation.subject.viewed")[0]
@@ -40,15 +40,15 @@ def test_population_view_merges_sources_with_source_and_time(
 
 
 def test_provider_staff_sees_own_values_in_full(person_records, staff):
-    view = basedb.subject_view(actor=staff, kind="population", key=id_number(1))
+    view = subject_view(actor=staff, kind="population", key=id_number(1))
     values = {v.item: v.value for v in view.values}
     assert values["姓名"] == "张三" and view.key_display == id_number(1)
 
 
 def test_invalid_and_unknown_keys(person_records, other_staff, audit_log):
     with pytest.raises(PortalError):
-        basedb.subject_view(actor=other_staff, kind="population", key="410802199001010011")
-    view = basedb.subject_view(actor=other_staff, kind="population", key=id_number(77))
+        subject_view(actor=other_staff, kind="population", key="410802199001010011")
+    view = subject_view(actor=other_staff, kind="population", key=id_number(77))
     assert not view.found and view.values == []
     assert audit_log("aggregation.subject.viewed")[-1].data["found"] is False
 
@@ -64,13 +64,13 @@ def test_legal_person_geo_and_licence_definitions(dept, other_staff, staff):
     ])
     load(licence, [{"证照编号": "JZ-2026-0001", "证照名称": "食品经营许可证", "持证主体": "焦作某某有限公司"}],
          actor=staff)
-    view = basedb.subject_view(actor=other_staff, kind="legal_person", key=credit_code(1))
+    view = subject_view(actor=other_staff, kind="legal_person", key=credit_code(1))
     values = {v.item: v.value for v in view.values}
     assert values == {"企业名称": "焦作某某有限公司", "法定代表人": "王*锤"}
     assert view.key_display == credit_code(1)  # a credit code is public registration data
     assert list(basedb.contributing_datasets(basedb.BASE_DATABASES["licence"])) == [licence]
     assert list(basedb.contributing_datasets(basedb.BASE_DATABASES["geo"])) == []
-    licence_view = basedb.subject_view(actor=other_staff, kind="licence", key="jz-2026-0001")
+    licence_view = subject_view(actor=other_staff, kind="licence", key="jz-2026-0001")
     assert {v.item for v in licence_view.values} == {"证照名称", "持证主体"}
 
 

@@ -4,11 +4,10 @@ import pytest
 from django.db import IntegrityError, InternalError, connection, transaction
 from django.db.utils import ProgrammingError
 
-from aggregation import services
 from aggregation.models import Record, RecordHistory
-from aggregation.selectors import record_get, record_integrity, record_values
-from tests.aggregation.test_storage_fixtures import *  # noqa: F403
-from tests.aggregation.test_storage_fixtures import ids
+from aggregation.selectors.pools import record_get, record_integrity, record_values
+from aggregation.services import pools as services
+from tests.aggregation.builders import ids
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +42,7 @@ def test_records_upsert_inserts_updates_and_keeps_history(staff, people_entry):
 
 def test_a_first_load_inserts_every_key_although_other_datasets_hold_the_same_keys(staff, dept, people_entry):
     # A dataset that holds no record yet is loaded by the INSERT alone (no anti-join): the emptiness is per dataset.
-    from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, make_entry
+    from tests.aggregation.builders import PEOPLE_ITEMS, make_entry
 
     residents = make_entry(dept, "居住证信息", [(n, t, length, key, False) for n, t, length, key, _b in PEOPLE_ITEMS])
     first, second = services.dataset_ensure(entry=people_entry), services.dataset_ensure(entry=residents)
@@ -109,7 +108,7 @@ def test_integrity_check_shows_changes_made_around_the_application(staff, people
 
 def test_datasets_sync_gives_every_approved_entry_a_dataset(dept, people_entry, audit_log):
     from aggregation.models import Dataset
-    from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, make_entry
+    from tests.aggregation.builders import PEOPLE_ITEMS, make_entry
 
     make_entry(dept, "草稿", PEOPLE_ITEMS, state="draft")
     make_entry(dept, "无主体标识", [("名称", "C", 10, False, False)])

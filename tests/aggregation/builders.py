@@ -1,7 +1,9 @@
-"""Fixtures of the storage part's tests (no tests here): approved entries, uploads, running jobs.
+"""Builders of the aggregation tests (plain functions, imported by name): catalog entries and datasets, subject
+keys, CSV files and uploads, a file loaded through a job, rows upserted through the pool's service.
 
-Imported by test_storage_*, test_ingest_*, test_push_*, test_one_source_*, test_pool_pages_* with
-`from tests.aggregation.test_storage_fixtures import *`.
+The fixtures built on them (approved entries, datasets with records) are in tests/aggregation/conftest.py.
+Entries are created directly in their approved state (the catalog's workflow has its own tests); datasets and
+records go through the aggregation services (dataset_ensure, records_upsert, ingest jobs), as in production.
 """
 
 from __future__ import annotations
@@ -9,14 +11,16 @@ from __future__ import annotations
 import io
 import itertools
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from stdnum.cn import ric
 
-from aggregation import services
 from aggregation.demo import credit_code as gen_credit_code
 from aggregation.demo import id_number as gen_id_number
 from aggregation.models import IngestJob
+from aggregation.services.ingest import ingest_job_create, ingest_job_run
 from catalog.models import CatalogEntry, Classification, DataItem
+from portal.demo import demo_credit_code
 
 _seq = itertools.count(1)
 
@@ -51,21 +55,6 @@ def make_entry(dept, name: str, items, *, cls: str = "101", state: str = "approv
         DataItem.objects.create(entry=entry, position=pos, name=item, data_type=data_type, length=length,
                                 is_subject_key=key, is_base_item=base)
     return entry
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def people_entry(dept):
-    return make_entry(dept, "户籍人口信息", PEOPLE_ITEMS)
-
-
-@pytest.fixture
-def firm_entry(other_dept):
-    return make_entry(other_dept, "企业登记信息", FIRM_ITEMS, cls="102")
 
 
 def ids(n: int, *, start: int = 0) -> list[str]:
@@ -112,7 +101,67 @@ def upload(content: bytes, name: str = "people.csv") -> SimpleUploadedFile:
 
 def submit(staff, entry, content: bytes, name: str = "people.csv", **kwargs) -> IngestJob:
     """Upload as `staff` and run the job in this process (the Celery task only calls ingest_job_run)."""
-    job = services.ingest_job_create(actor=staff, entry=entry, upload=upload(content, name), **kwargs)
+    job = ingest_job_create(actor=staff, entry=entry, upload=upload(content, name), **kwargs)
     if job.status == "pending" and job.mapping:
-        return services.ingest_job_run(job_id=job.pk)
+        return ingest_job_run(job_id=job.pk)
     return job
+
+
+_catalog_seq = itertools.count(1)
+
+
+def id_number(n: int, born: str = "19900101", area: str = "410802") -> str:
+    """A check-valid 18-digit ID number (GB 11643) for serial n."""
+    first17 = f"{area}{born}{n % 1000:03d}"
+    return first17 + ric.calc_check_digit(first17 + "0")
+
+
+def credit_code(n: int) -> str:
+    return demo_credit_code("410800", 7000 + n)
+
+
+PERSON_ITEMS = [
+    ("身份证号码", "C", True, True),
+    ("姓名", "C", False, True),
+    ("性别", "C", False, True),
+    ("户籍地址", "C", False, True),
+    ("联系电话", "C", False, False),
+]
+
+
+def _catalog_entry(department, *, name: str, items, classification: str = "101", share_type: str = "1",
+               update_cycle: str = "daily") -> CatalogEntry:
+    """An approved entry of `department`; items = [(name, data_type, is_subject_key, is_base_item)]."""
+    n = next(_catalog_seq)
+    entry = CatalogEntry.objects.create(
+        code=f"{classification}/{department.credit_code}{n:04d}", classification=Classification.objects.get(
+            code=classification), name=name, provider=department, provider_code=department.credit_code,
+        summary=name, format_class="db", format_type="PostgreSQL", share_type=share_type,
+        share_condition="依申请" if share_type == "2" else "", no_share_basis="依法" if share_type == "3" else "",
+        exchange_methods=["api"], update_cycle=update_cycle, state="approved", version=1,
+    )
+    for position, (item, data_type, key, base) in enumerate(items, start=1):
+        DataItem.objects.create(entry=entry, position=position, name=item, data_type=data_type, length=200,
+                                is_subject_key=key, is_base_item=base)
+    return entry
+
+
+def make_dataset(department, **kwargs):
+    from aggregation.services.pools import dataset_ensure
+
+    return dataset_ensure(entry=_catalog_entry(department, **kwargs))
+
+
+def load(dataset, rows, actor=None, reason="测试数据"):
+    """Upsert rows through the storage service; returns {normalised key: Record}."""
+    from aggregation.models import Record
+    from aggregation.services.pools import records_upsert
+
+    with transaction.atomic():
+        result = records_upsert(actor=actor, dataset=dataset, rows=rows, reason=reason)
+    assert not result.rejected, result.rejected
+    dataset.refresh_from_db()
+    from security.crypto import blind_index
+
+    keys = [row[dataset.key_item_name] for row in rows]
+    return {key: Record.objects.get(dataset=dataset, key_hash=blind_index(key)) for key in keys}
