@@ -429,9 +429,9 @@ def _iso_stamp(text: str) -> str:
     return (text[:-7] if text.endswith(".000000") else text) + "+00:00"
 
 
-# R14.4: whether the record has an open verification case (aggregation.verification.records_under_verification's
-# condition), evaluated in the page's own statement (one probe of the one-open-case index per row) rather than by a
-# second query with the page's 1 000 ids.
+# R14.4: whether the record has an open verification case (the condition of
+# aggregation.selectors.verification.records_under_verification), evaluated in the page's own statement (one probe of
+# the one-open-case index per row) rather than by a second query with the page's 1 000 ids.
 _FLAG_SQL = ('EXISTS (SELECT 1 FROM "aggregation_verificationcase" v'
              ' WHERE v."record_id" = "aggregation_record"."id" AND v."state" = %s)')
 # A stored value that is not a JSON string (or null): `->>` would give its JSON text, so such a row comes as JSON.
@@ -533,9 +533,10 @@ def next_url(request, cursor: str | None) -> str | None:
     return request.build_absolute_uri(request.path) + "?" + urlencode(pairs)
 
 
-# aggregation.selectors.record_get's lookup (the unique (dataset_id, key_hash) index), reading only the columns served,
-# and whether the record has an open verification case (R14.4; aggregation.verification.records_under_verification's
-# condition) in the same statement: the statement prepare_call also reads with the entry (access.SUBJECT_SQL).
+# aggregation.selectors.pools.record_get's lookup (the unique (dataset_id, key_hash) index), reading only the columns
+# served, and whether the record has an open verification case (R14.4; the condition of
+# aggregation.selectors.verification.records_under_verification) in the same statement: the statement prepare_call
+# also reads with the entry (access.SUBJECT_SQL).
 _SUBJECT_SQL = SUBJECT_SQL.format(dataset="%s")
 _SUBJECT_FIELDS = ("id", "data", "masked", "updated_at", "deleted_at")  # in Record's field order, as from_db reads them
 

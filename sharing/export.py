@@ -162,7 +162,7 @@ def csv_stream(call: DataCall, trace: dict, *, bom: bool, counter: _Counter):
 # empty field). PostgreSQL does no per-value work beyond the raw COPY's (a guard, a token check or a base64 step
 # in SQL cost more than the COPY itself: its regex ≈ 10 µs a token). The R14.4 flag column comes from the open
 # verification cases of the dataset, read once before the stream. Stored values are the cleaned strings of
-# ingestion and push (aggregation.validation).
+# ingestion and push (aggregation.ingest.validation).
 
 MAX_BLOCK = 1024 * 1024  # a block is CHUNK_ROWS rows (≈ 100–500 KiB), or less when rows are wide
 _TOKEN_B = re.compile(rb"^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9_-]{38,}={0,2}$")

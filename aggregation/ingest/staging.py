@@ -46,7 +46,7 @@ def stage_dedupe(cursor, name: str) -> int:
 # 2. INSERT_SQL — keys that do not exist yet: a plain INSERT … SELECT … WHERE NOT EXISTS, whose RETURNING id feeds
 #    the history INSERT. A bulk load's insert history row does not copy the row (`after` is NULL): it references the
 #    inserted version, which is the record's version 1 — the `before` of the record's next history row, or the
-#    record itself while there is none (selectors.history_rows resolves it; record_integrity checks it against the
+#    record itself while there is none (selectors.pools.history_rows resolves it; record_integrity checks it against the
 #    keyed row digest written in the same statement). That halves what a first load writes. Small upserts
 #    (records_upsert: pushes, corrections) still copy it (`copy_inserts`).
 #

@@ -251,8 +251,8 @@ def ingest_job_run(*, job_id: int) -> IngestJob | None:
 def _stage_file(job: IngestJob, plan: Plan, stage: str):
     """Stream the file through the processor into the stage table; returns counts and the report file.
 
-    A large CSV file is processed by worker processes (aggregation.parallel); if one of their cuts turns out to lie
-    inside a quoted field, what they staged is discarded and the file is read again by this process alone."""
+    A large CSV file is processed by worker processes (aggregation.ingest.parallel); if one of their cuts turns out to
+    lie inside a quoted field, what they staged is discarded and the file is read again by this process alone."""
     path = Path(job.file.path)
     source = readers.open_source(path, job.format, encoding=job.encoding or None)
     report = tempfile.NamedTemporaryFile(  # noqa: SIM115 — handed to _finish / _end

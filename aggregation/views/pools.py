@@ -137,7 +137,7 @@ def record_detail(request, dataset_pk: int, pk: int):
     shown[dataset.key_item_name] = access.key_display(dataset, access.decrypt(record.key_enc), full=full)
     newest = (RecordHistory.objects.filter(record_id=record.pk, dataset_id=dataset.pk)
               .select_related("actor").order_by("-id")[:50])
-    # An insert's history row may reference the inserted version instead of copying it (selectors.history_rows).
+    # An insert's history row may reference the inserted version instead of copying it (selectors.pools.history_rows).
     history = [
         {"h": h, "items": _changed_items(before, after)} for h, before, after in reversed(history_rows(record, newest))
     ]
