@@ -30,7 +30,6 @@ def form_errors(form, exc: PortalError) -> None:
         form.add_error(None, str(exc.detail))
 
 
-
 def visible_record(user, dataset_pk: int, pk: int):
     """The dataset and live record if the user may open them, else Http404."""
     dataset = datasets_visible(user).select_related("entry", "department").filter(pk=dataset_pk).first()
@@ -40,7 +39,6 @@ def visible_record(user, dataset_pk: int, pk: int):
     if record is None:
         raise Http404
     return dataset, record
-
 
 
 def is_data_staff_of(user, department_id) -> bool:

@@ -32,7 +32,6 @@ def _signed_in_with_role(request) -> None:
         raise Http404
 
 
-
 @login_required
 @one_snapshot()
 def index(request):

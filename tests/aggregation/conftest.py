@@ -28,7 +28,6 @@ def firm_entry(other_dept):
     return make_entry(other_dept, "企业登记信息", FIRM_ITEMS, cls="102")
 
 
-
 @pytest.fixture
 def other_head(other_dept):
     user = make_user(Role.DEPT_HEAD, department=other_dept, username="other_head")

@@ -24,7 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
 def test_upload_runs_on_the_worker(staff, people_entry):
     app.conf.task_always_eager = False
     with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1, loglevel="WARNING"):

@@ -107,7 +107,6 @@ def test_the_row_digest_and_reload_ignore_the_masked_forms(staff, people_entry):
     assert {r.pk: (r.version, r.masked) for r in Record.objects.filter(dataset__entry=people_entry)} == before
 
 
-
 def test_a_catalog_change_of_an_items_kind_is_followed_by_the_stored_forms(staff, people_entry, audit_log):
     """Datasets record the kinds their stored forms follow; when a catalog update changes an item's kind, the beat
     job (datasets_sync → masked_forms_sync) recomputes the forms, once, and audits it."""

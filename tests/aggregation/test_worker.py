@@ -10,8 +10,6 @@ from tests.support import wait_for
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-
-
 def test_theme_rebuild_and_quality_on_the_worker(live_worker, person_dataset, person_records, staff):
     t = theme.theme_save(actor=staff, name="人口", key_kind="id_number",
                          sources=[{"dataset": person_dataset.pk, "items": ["姓名", "性别"]}])
