@@ -2,11 +2,11 @@
 
 Two questions, two functions, each to be extended (not bypassed) by the sharing chapter when grants land:
 
-- `datasets_visible(user)`: which datasets' records a person may open at all. The provider's role scope
-  (own department, own region for a county bureau, the whole city for the bureau), plus every approved
-  **unconditional** resource for any signed-in department member (R19.1), plus — through the base
-  databases only — base data items, which R19.2 makes unconditional whatever the entry's sharing type.
-  Outside this: 404.
+- `dataset_scope_q(user)` (behind selectors.pools.datasets_visible): which datasets' records a person may open
+  at all. The provider's role scope (own department, own region for a county bureau, the whole city for the
+  bureau), plus every approved **unconditional** resource for any signed-in department member (R19.1), plus —
+  through the base databases only — base data items, which R19.2 makes unconditional whatever the entry's
+  sharing type. Outside this: 404.
 - `full_values_allowed(user, dataset)`: whether the person sees personal items in full. True only for
   the provider department's own data staff and head (they produced the data and must be able to
   correct it, R14.2). **Nobody else, yet** — not the bureau, not a county bureau, not a consuming
@@ -71,13 +71,6 @@ def dataset_scope_q(user, path: str = "") -> Q:
     if is_department_member(user) or user.has_role(Role.COUNTY_BUREAU, Role.BUREAU_REVIEWER, Role.ASSESSOR):
         q |= Q(**{f"{prefix}entry__share_type": UNCONDITIONAL, f"{prefix}entry__state": "approved"})
     return q
-
-
-def datasets_visible(user):
-    """Datasets whose records `user` may open (404 for the rest)."""
-    from .models import Dataset
-
-    return Dataset.objects.filter(dataset_scope_q(user))
 
 
 def full_values_allowed(user, dataset) -> bool:

@@ -1,4 +1,4 @@
-"""Controlled vocabularies of the aggregation chapter (storage part)."""
+"""Controlled vocabularies of the aggregation chapter: pool and ingest jobs, verification cases, themes."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -38,3 +38,29 @@ class HistoryOp(models.TextChoices):
     INSERT = "insert", _("新增")
     UPDATE = "update", _("修改")
     DELETE = "delete", _("删除")
+
+
+class VerificationState(models.TextChoices):
+    OPEN = "open", _("核校中")
+    CORRECTED = "corrected", _("已更正")
+    CONFIRMED = "confirmed", _("经核无误")
+
+
+class ExtensionState(models.TextChoices):
+    NONE = "", _("未申请")
+    REQUESTED = "requested", _("待负责人审批")
+    APPROVED = "approved", _("已批准延期")
+    REFUSED = "refused", _("未批准延期")
+    LAPSED = "lapsed", _("案件办结，申请失效")
+
+
+class JoinMode(models.TextChoices):
+    ANY = "any", _("出现在任一来源的主体（全连接）")
+    ALL = "all", _("出现在全部来源的主体（内连接）")
+
+
+class ThemeJobStatus(models.TextChoices):
+    PENDING = "pending", _("排队中")
+    RUNNING = "running", _("生成中")
+    SUCCEEDED = "succeeded", _("已完成")
+    FAILED = "failed", _("失败")

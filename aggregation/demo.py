@@ -271,7 +271,8 @@ def _load(entry, header, rows, stdout) -> None:
     from portal.models import User
 
     from .models import IngestJob
-    from .services import dataset_ensure, ingest_job_run
+    from .services.ingest import ingest_job_run
+    from .services.pools import dataset_ensure
 
     dataset = dataset_ensure(entry=entry)
     staff = User.objects.filter(roles__role=Role.DEPT_STAFF, department_id=dataset.department_id).first()
@@ -296,7 +297,7 @@ def _load(entry, header, rows, stdout) -> None:
 def seed(stdout) -> None:
     """Publish the two demo resources if needed and load their rows (skipped when already loaded)."""
     from .models import Dataset
-    from .services import datasets_sync
+    from .services.pools import datasets_sync
 
     for provider, name, cls_code, items, n in RESOURCES:
         entry = _entry(provider, name, cls_code, items, stdout)

@@ -92,7 +92,8 @@ def run(args) -> None:
     from aggregation import demo
     from aggregation.choices import JobFormat, JobMode, JobStatus
     from aggregation.models import IngestJob, Record, RecordHistory
-    from aggregation.services import dataset_ensure, ingest_job_run
+    from aggregation.services.ingest import ingest_job_run
+    from aggregation.services.pools import dataset_ensure
     from catalog.models import CatalogEntry, Classification, DataItem
     from portal.choices import Role
     from tests.factories import DepartmentFactory, make_user
@@ -204,7 +205,7 @@ def floor(dataset_id: int, raw_s: float, rows: int) -> None:
     2. the same, then the record table's indexes built after the load (what a per-dataset partition loaded while
        detached would pay);
     3. INSERT into aggregation_record with its indexes kept up row by row, no history;
-    4. the pipeline's own statements (ingest.upsert_from_stage: records + their history rows).
+    4. the pipeline's own statements (staging.upsert_from_stage: records + their history rows).
 
     Each is printed next to the raw COPY FROM of the file in the same run: a pipeline cannot be faster than its
     write, so these bound the rows/s any parser, however fast, could reach on this machine with that storage."""
@@ -212,7 +213,7 @@ def floor(dataset_id: int, raw_s: float, rows: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from aggregation import ingest
+    from aggregation.ingest import staging
 
     print(f"\nwhere a first load's write goes ({rows:,} rows, no parsing; each step rolled back):")
     with connection.cursor() as cur:
@@ -241,7 +242,7 @@ def floor(dataset_id: int, raw_s: float, rows: int) -> None:
         cur.execute(f"INSERT INTO aggregation_record ({columns}) {select} ORDER BY key_hash")
 
     def pipeline(cur):
-        ingest.upsert_from_stage(cur, "agg_floor_0", dataset_id=empty_ds, actor_id=None, job_id=None,
+        staging.upsert_from_stage(cur, "agg_floor_0", dataset_id=empty_ds, actor_id=None, job_id=None,
                                  reason="floor", now=timezone.now())
 
     steps = [("1. heap only (jsonb, WAL, no index)", heap),

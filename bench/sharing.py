@@ -87,8 +87,9 @@ def setup(rows: int, extra_clients: int = 0) -> dict:
     print(f"migrate: {time.perf_counter() - t:.1f} s")
 
     from aggregation import demo
-    from aggregation.ingest import RowProcessor, plan_for
-    from aggregation.services import dataset_ensure
+    from aggregation.ingest.planning import plan_for
+    from aggregation.ingest.processing import RowProcessor
+    from aggregation.services.pools import dataset_ensure
     from catalog.models import CatalogEntry, Classification, DataItem
     from portal.choices import Role
     from sharing.choices import GrantState, Purpose, RequestState
@@ -209,7 +210,7 @@ def bench_export(ctx: dict, repeat: int = 3) -> None:
     path = f"/api/v1/data/{ctx['resource']}/export/"
 
     from aggregation import demo
-    from aggregation.ingest import mask_kinds_of, plan_for
+    from aggregation.ingest.planning import mask_kinds_of, plan_for
 
     # The masked grant reads the personal base items masked: their raw COPY reads the stored masked forms.
     base = {i["name"] for i in demo.POPULATION_ITEMS if i.get("is_base_item")}

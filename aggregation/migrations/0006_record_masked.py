@@ -1,20 +1,21 @@
 """Record.masked: each personal value's masked form, stored beside the encrypted value (issue 5: a masked bulk
 download reads them instead of decrypting every value; security.masking). Existing rows get theirs here, each
-value decrypted once (aggregation.ingest.remask)."""
+value decrypted once (aggregation.ingest.encryption.remask)."""
 
 from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    from aggregation import ingest
+    from aggregation.ingest.encryption import remask
+    from aggregation.ingest.planning import item_specs, mask_kinds_of
 
     Dataset = apps.get_model("aggregation", "Dataset")
     DataItem = apps.get_model("catalog", "DataItem")
     for dataset in Dataset.objects.order_by("pk"):
-        specs = ingest.item_specs(DataItem.objects.filter(entry_id=dataset.entry_id), key_kind=dataset.key_kind,
+        specs = item_specs(DataItem.objects.filter(entry_id=dataset.entry_id), key_kind=dataset.key_kind,
                                   encrypted_items=dataset.encrypted_items)
-        kinds = ingest.mask_kinds_of(specs)
-        ingest.remask(dataset.pk, kinds)
+        kinds = mask_kinds_of(specs)
+        remask(dataset.pk, kinds)
         Dataset.objects.filter(pk=dataset.pk).update(mask_kinds=kinds)
 
 

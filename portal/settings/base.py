@@ -186,7 +186,7 @@ AGGREGATION = {
     # A running job whose heartbeat is older than this is marked failed by the reaper (seconds).
     "STALE_JOB_SECONDS": env.int("AGGREGATION_STALE_JOB_SECONDS", default=300),
     # Processes that parse/validate/encrypt beside the one that COPYs (1 = all in the job's process).
-    "INGEST_WORKERS": env.int("AGGREGATION_INGEST_WORKERS", default=0),  # 0: one per core (aggregation.parallel)
+    "INGEST_WORKERS": env.int("AGGREGATION_INGEST_WORKERS", default=0),  # 0: one per core (aggregation.ingest.parallel)
     # CSV files from this size on are read by those processes; smaller ones by the job's own process, since each
     # parser process first pays Django's start-up (≈ 1.25 s on a 2-core box: break-even ≈ 12–15 MB there).
     "INGEST_PARALLEL_MIN_BYTES": env.int("AGGREGATION_INGEST_PARALLEL_MIN_BYTES", default=16 << 20),

@@ -91,7 +91,7 @@ def entry_and_facts(resource: str, *, department_id: int | None,
     department's grants on it — the policy's whole input, read at the moment of the call — and, with `key_hash`, the
     record of that subject (see subject_record). (None, None, None): no entry.
     """
-    from aggregation.models_uses import VerificationState
+    from aggregation.choices import VerificationState
 
     resource = (resource or "").strip()
     read = {"department_id": department_id, "key_hash": key_hash, "open_state": VerificationState.OPEN.value}

@@ -123,7 +123,7 @@ class RowRenderer:
 
 
 def verification_fields(flagged: bool) -> dict:
-    from aggregation.verification import VERIFICATION_NOTICE
+    from aggregation.selectors.verification import VERIFICATION_NOTICE
 
     if flagged:
         return {"under_verification": True, "verification_notice": str(VERIFICATION_NOTICE)}
@@ -166,7 +166,7 @@ def projected_queryset(call: DataCall):
     from django.db.models import BooleanField, TextField
     from django.db.models.expressions import RawSQL
 
-    from aggregation.models_uses import VerificationState
+    from aggregation.choices import VerificationState
 
     qs = records_queryset(call)
     flag = RawSQL(_FLAG_SQL, (VerificationState.OPEN.value,), output_field=BooleanField())  # noqa: S611 — constant SQL
@@ -261,7 +261,7 @@ def subject_record(call: DataCall, key: str):
     """The live record of one subject key (blind index lookup), or None; one statement, the R14.4 flag included."""
     from django.db import connection
 
-    from aggregation.models_uses import VerificationState
+    from aggregation.choices import VerificationState
 
     if call.dataset is None or not key or len(key) > 100:
         return None
@@ -281,7 +281,7 @@ def subject_record(call: DataCall, key: str):
 
 
 def subject_values(call: DataCall, record) -> dict:
-    from aggregation.verification import records_under_verification
+    from aggregation.selectors.verification import records_under_verification
 
     row = RowRenderer(call).values(record.data, record.masked)
     row["updated_at"] = record.updated_at.isoformat()

@@ -110,7 +110,8 @@ def _copy_sql(call: DataCall, decrypted: set[str], stored_masks: dict[str, str],
     from django.db.models import TextField
     from django.db.models.expressions import RawSQL
 
-    from aggregation.models_uses import VerificationCase, VerificationState
+    from aggregation.choices import VerificationState
+    from aggregation.models import VerificationCase
 
     qs = records_queryset(call)
     if call.since is not None:

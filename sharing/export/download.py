@@ -71,7 +71,7 @@ def trace_line(trace: dict) -> str:
 
 def export_rows(call: DataCall):
     """Yield lists of rendered rows (one list per chunk of CHUNK_ROWS), read through a server-side cursor."""
-    from aggregation.verification import records_under_verification
+    from aggregation.selectors.verification import records_under_verification
 
     if call.dataset is None:
         return

@@ -91,7 +91,7 @@ def _horizon() -> dt.datetime:
 
 
 def _render_batch(call, rows) -> list[tuple]:
-    from aggregation.verification import records_under_verification
+    from aggregation.selectors.verification import records_under_verification
     from security.documents import attach_integrity
 
     flagged = records_under_verification([r[0] for r in rows])

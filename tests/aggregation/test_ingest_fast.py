@@ -8,12 +8,11 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from aggregation.ingest.validation import HALF_WIDTH, converter, memoised
 from aggregation.models import RecordHistory
-from aggregation.selectors import history_rows, record_get, record_integrity
-from aggregation.validation import HALF_WIDTH, converter, memoised
+from aggregation.selectors.pools import history_rows, record_get, record_integrity
 from portal.validators import id_number_problem
-from tests.aggregation.test_storage_fixtures import *  # noqa: F403
-from tests.aggregation.test_storage_fixtures import csv_bytes, ids, person, submit
+from tests.aggregation.builders import csv_bytes, ids, person, submit
 
 
 def _variants(number: str) -> list[str]:
@@ -59,7 +58,7 @@ def test_memoised_converter_is_the_converter():
 
 @pytest.mark.parametrize("block", [1, 2, 7, 64, 1 << 20])
 def test_block_reader_gives_the_lines_of_the_stream(block):
-    from aggregation.ingest import _half_width_lines
+    from aggregation.ingest.readers import _half_width_lines
 
     text = ("a,b\r\n\"x\r\ny\",２０２４\n\n\rc,ｄ\u3000\r\r\n\"q\"\"\",1\ne,\u2028f\x1eg\nlast" * 3)
     expected = [line.translate(HALF_WIDTH) for line in io.StringIO(text, newline="")]

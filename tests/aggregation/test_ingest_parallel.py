@@ -1,4 +1,4 @@
-"""Parallel CSV ingestion (aggregation.parallel): worker processes over byte ranges give exactly what one process
+"""Parallel CSV ingestion (aggregation.ingest.parallel): worker processes over byte ranges give exactly what one process
 gives — the same rows in the same order, the same rejections with the file's row numbers — fall back to one
 process when a cut lands inside a quoted field, and work inside a daemonic (Celery prefork) process."""
 
@@ -9,12 +9,15 @@ from pathlib import Path
 import billiard
 import pytest
 
-from aggregation import ingest, parallel, services
 from aggregation.choices import JobStatus
+from aggregation.ingest import parallel
+from aggregation.ingest.planning import plan_for
+from aggregation.ingest.processing import RowProcessor, batched
+from aggregation.ingest.readers import CsvSource
 from aggregation.models import Record
-from aggregation.selectors import record_get, record_values
-from tests.aggregation.test_storage_fixtures import *  # noqa: F403
-from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, csv_bytes, ids, person, submit
+from aggregation.selectors.pools import record_get, record_values
+from aggregation.services.pools import dataset_ensure
+from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, ids, person, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -49,13 +52,13 @@ def stage_view(results):
 
 
 def processed(path: Path, plan, workers: int):
-    source = ingest.CsvSource(path)
+    source = CsvSource(path)
     try:
         mapping = {c: c for c in source.columns}
         if workers == 1:
-            processor = ingest.RowProcessor(plan, source.columns, mapping)
+            processor = RowProcessor(plan, source.columns, mapping)
             processor.pretranslated = True
-            return stage_view(processor.process(*b) for b in ingest.batched(source.rows(), first_row_no=2))
+            return stage_view(processor.process(*b) for b in batched(source.rows(), first_row_no=2))
         the_layout = parallel.layout(path, source, chunk=1024)
         assert the_layout is not None and len(the_layout.ranges) > 4
         chunks = parallel.results(path, source, the_layout, plan, mapping, workers)
@@ -69,7 +72,7 @@ def processed(path: Path, plan, workers: int):
 def test_two_processes_stage_what_one_process_stages(people_entry, tmp_path, encoding, newline, bom):
     path = tmp_path / "people.csv"
     path.write_bytes(csv_bytes(mixed_rows(), encoding=encoding, newline=newline, bom=bom))
-    plan = ingest.plan_for(services.dataset_ensure(entry=people_entry))
+    plan = plan_for(dataset_ensure(entry=people_entry))
     one = processed(path, plan, 1)
     two = processed(path, plan, 2)
     assert two == one
@@ -119,7 +122,7 @@ def test_bad_bytes_in_a_later_range_name_the_files_line(two_workers, staff, peop
 
 
 def _in_pool_child(path: str, plan) -> tuple:
-    source = ingest.CsvSource(Path(path))
+    source = CsvSource(Path(path))
     try:
         the_layout = parallel.layout(Path(path), source, chunk=1024)
         chunks = parallel.results(Path(path), source, the_layout, plan, {c: c for c in source.columns}, 2)
@@ -132,7 +135,7 @@ def test_works_inside_a_daemonic_pool_process(people_entry, tmp_path):
     """Celery's prefork children are daemonic: multiprocessing refuses to start children there."""
     path = tmp_path / "people.csv"
     path.write_bytes(csv_bytes(mixed_rows()))
-    plan = ingest.plan_for(services.dataset_ensure(entry=people_entry))
+    plan = plan_for(dataset_ensure(entry=people_entry))
     with billiard.Pool(1) as pool:
         assert pool.apply(_in_pool_child, (str(path), plan)) == processed(path, plan, 1)
 
@@ -141,7 +144,7 @@ def test_layout_cuts_after_line_feeds_and_declines_what_it_cannot_cut(tmp_path):
     rows = [person(k) for k in ids(60)]
     path = tmp_path / "people.csv"
     path.write_bytes(csv_bytes(rows, newline="\r\n", bom=True))
-    source = ingest.CsvSource(path)
+    source = CsvSource(path)
     the_layout = parallel.layout(path, source, chunk=512)
     source.close()
     data = path.read_bytes()
@@ -154,7 +157,7 @@ def test_layout_cuts_after_line_feeds_and_declines_what_it_cannot_cut(tmp_path):
     def declined(content: bytes) -> bool:
         other = tmp_path / "other.csv"
         other.write_bytes(content)
-        src = ingest.CsvSource(other)
+        src = CsvSource(other)
         try:
             return parallel.layout(other, src, chunk=512) is None
         finally:

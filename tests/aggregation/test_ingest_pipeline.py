@@ -8,14 +8,15 @@ import zipfile
 import openpyxl
 import pytest
 
-from aggregation import ingest, services
 from aggregation.choices import JobStatus
+from aggregation.ingest import staging
+from aggregation.ingest.mapping import auto_mapping
+from aggregation.ingest.validation import clean_value, validate_value
 from aggregation.models import Record, RecordHistory
-from aggregation.selectors import record_get, record_values
-from aggregation.validation import clean_value, validate_value
+from aggregation.selectors.pools import record_get, record_values
+from aggregation.services import ingest as services
 from catalog.models import DataItem
-from tests.aggregation.test_storage_fixtures import *  # noqa: F403
-from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, csv_bytes, ids, person, submit
+from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, ids, person, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +126,7 @@ def test_header_matching_no_item_waits_for_mapping(staff, people_entry, audit_lo
 
 
 def test_auto_mapping_is_loose_about_brackets_and_spaces():
-    assert ingest.auto_mapping(["公民身份号码", "姓 名", "注册资本（元）"], ["公民身份号码", "姓名", "注册资本"]) == {
+    assert auto_mapping(["公民身份号码", "姓 名", "注册资本（元）"], ["公民身份号码", "姓名", "注册资本"]) == {
         "公民身份号码": "公民身份号码", "姓 名": "姓名"}
 
 
@@ -194,12 +195,12 @@ def test_crash_in_final_transaction_leaves_nothing_and_rerun_is_idempotent(staff
     def boom(*args, **kwargs):
         raise RuntimeError("worker killed")
 
-    original = ingest.upsert_from_stage
-    monkeypatch.setattr(ingest, "upsert_from_stage", boom)
+    original = staging.upsert_from_stage
+    monkeypatch.setattr(staging, "upsert_from_stage", boom)
     job = submit(staff, people_entry, content)
     assert job.status == JobStatus.FAILED and "可重新运行" in job.log
     assert Record.objects.count() == 0 and RecordHistory.objects.count() == 0
-    monkeypatch.setattr(ingest, "upsert_from_stage", original)
+    monkeypatch.setattr(staging, "upsert_from_stage", original)
     services.ingest_job_rerun(actor=staff, job_id=job.pk)
     job = services.ingest_job_run(job_id=job.pk)
     assert job.status == JobStatus.SUCCEEDED and job.inserted_rows == 4 and job.attempts == 2
@@ -225,7 +226,7 @@ def test_reaper_marks_dead_running_jobs_failed(staff, people_entry, audit_log):
 
 
 def upload_of(content: bytes):
-    from tests.aggregation.test_storage_fixtures import upload
+    from tests.aggregation.builders import upload
 
     return upload(content)
 

@@ -12,18 +12,16 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connection
 from django.utils import timezone
 
-from aggregation import services
 from aggregation.choices import JobStatus
 from aggregation.demo import POPULATION_ITEMS, generated_rows
 from aggregation.models import IngestJob, Record, RecordHistory
+from aggregation.services import ingest as services
 from portal.celery import app
-from tests.aggregation.test_storage_fixtures import *  # noqa: F403
-from tests.aggregation.test_storage_fixtures import csv_bytes, ids, make_entry, person, upload
+from tests.aggregation.builders import csv_bytes, ids, make_entry, person, upload
 from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 ROOT = Path(__file__).resolve().parents[2]
-
 
 
 def test_upload_runs_on_the_worker(staff, people_entry):
@@ -36,7 +34,7 @@ def test_upload_runs_on_the_worker(staff, people_entry):
 
 
 def _parallel_children(media_root: str) -> list[int]:
-    """Live `python -m aggregation.parallel` processes started for this test (recognised by its MEDIA_ROOT)."""
+    """Live `python -m aggregation.ingest.parallel` processes started for this test (recognised by its MEDIA_ROOT)."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -44,7 +42,7 @@ def _parallel_children(media_root: str) -> list[int]:
             environ = Path(f"/proc/{pid}/environ").read_bytes()
         except OSError:
             continue
-        if b"aggregation.parallel" in cmdline and f"MEDIA_ROOT={media_root}".encode() in environ.split(b"\0"):
+        if b"aggregation.ingest.parallel" in cmdline and f"MEDIA_ROOT={media_root}".encode() in environ.split(b"\0"):
             found.append(int(pid))
     return found
 
@@ -74,7 +72,7 @@ def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, mon
                            f"{connection.settings_dict['PORT']}/{connection.settings_dict['NAME']}",
            "AGGREGATION_INGEST_WORKERS": workers, "AGGREGATION_INGEST_PARALLEL_MIN_BYTES": "0",
            "PYTHONPATH": str(ROOT)}
-    code = ("import django; django.setup(); from aggregation.services import ingest_job_run; "
+    code = ("import django; django.setup(); from aggregation.services.ingest import ingest_job_run; "
             f"ingest_job_run(job_id={job.pk})")
     child = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)  # noqa: S603
     try:

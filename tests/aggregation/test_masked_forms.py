@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from aggregation import ingest, services
+from aggregation.ingest.encryption import remask
+from aggregation.ingest.planning import mask_kinds_of, plan_for
 from aggregation.models import Record
-from aggregation.selectors import record_values
+from aggregation.selectors.pools import record_values
+from aggregation.services import pools as services
 from security.masking import mask
-from tests.aggregation.test_storage_fixtures import *  # noqa: F403
-from tests.aggregation.test_storage_fixtures import FIRM_ITEMS, codes, csv_bytes, ids, person, submit
+from tests.aggregation.builders import FIRM_ITEMS, codes, csv_bytes, ids, person, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -37,8 +38,8 @@ def test_a_file_load_stores_each_personal_values_masked_form(staff, people_entry
     ]
     job = submit(staff, people_entry, csv_bytes(rows))
     assert job.status == "succeeded", job.error
-    plan = ingest.plan_for(people_entry.dataset)
-    assert ingest.mask_kinds_of(plan.items) == PEOPLE_KINDS
+    plan = plan_for(people_entry.dataset)
+    assert mask_kinds_of(plan.items) == PEOPLE_KINDS
     stored = Record.objects.filter(dataset__entry=people_entry)
     records = {record_values(r, decrypt=True)["公民身份号码"]: r for r in stored}
     assert len(records) == 4
@@ -89,11 +90,11 @@ def test_remask_recomputes_missing_and_stale_forms_and_leaves_correct_ones(staff
     records = list(Record.objects.filter(dataset=dataset).order_by("id"))
     Record.objects.filter(pk=records[0].pk).update(masked={})  # stored before migration 0006
     Record.objects.filter(pk=records[1].pk).update(masked={"generic": {"姓名": "张*"}})  # an older kind
-    kinds = ingest.mask_kinds_of(ingest.plan_for(dataset).items)
-    assert ingest.remask(dataset.pk, kinds, batch=2) == 2
+    kinds = mask_kinds_of(plan_for(dataset).items)
+    assert remask(dataset.pk, kinds, batch=2) == 2
     for record in Record.objects.filter(dataset=dataset):
         assert record.masked == expected_forms(record, PEOPLE_KINDS)
-    assert ingest.remask(dataset.pk, kinds) == 0
+    assert remask(dataset.pk, kinds) == 0
 
 
 def test_the_row_digest_and_reload_ignore_the_masked_forms(staff, people_entry):
@@ -104,7 +105,6 @@ def test_the_row_digest_and_reload_ignore_the_masked_forms(staff, people_entry):
     job = submit(staff, people_entry, content)
     assert (job.inserted_rows, job.updated_rows) == (0, 0)
     assert {r.pk: (r.version, r.masked) for r in Record.objects.filter(dataset__entry=people_entry)} == before
-
 
 
 def test_a_catalog_change_of_an_items_kind_is_followed_by_the_stored_forms(staff, people_entry, audit_log):

@@ -2,10 +2,9 @@
 
 import pytest
 
-from aggregation import services
+from aggregation.services import ingest as services
 from catalog.one_source import base_item_claimant
-from tests.aggregation.test_storage_fixtures import *  # noqa: F403
-from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, csv_bytes, ids, make_entry, person, upload
+from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, ids, make_entry, person, upload
 
 pytestmark = pytest.mark.django_db
 

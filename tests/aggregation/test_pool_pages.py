@@ -5,8 +5,7 @@ import pytest
 from django.urls import reverse
 
 from aggregation.models import IngestJob
-from tests.aggregation.test_storage_fixtures import *  # noqa: F403
-from tests.aggregation.test_storage_fixtures import csv_bytes, ids, person, submit, upload
+from tests.aggregation.builders import csv_bytes, ids, person, submit, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +102,7 @@ def test_upload_mapping_and_progress_flow(web_as, staff, people_entry, audit_log
     assert job.status == "pending" and job.mapping == {"身份证号": "公民身份号码", "名字": "姓名"}
     progress = client.get(reverse("aggregation:job-progress", args=[job.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in progress and "progress-bar" in progress
-    from aggregation.services import ingest_job_run
+    from aggregation.services.ingest import ingest_job_run
 
     ingest_job_run(job_id=job.pk)
     progress = client.get(reverse("aggregation:job-progress", args=[job.pk])).content.decode()
@@ -141,7 +140,7 @@ def test_integrity_page_shows_tampering(web_as, reviewer, other_staff, loaded, a
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # another session commits while the page reads
 def test_dataset_page_reads_one_snapshot_while_a_load_commits(web_as, staff, people_entry, monkeypatch):
-    from aggregation import selectors
+    from aggregation.selectors import pools as selectors
     from tests.support import commit_before
 
     job = submit(staff, people_entry, csv_bytes([person(k) for k in ids(2)]))
@@ -155,7 +154,7 @@ def test_dataset_page_reads_one_snapshot_while_a_load_commits(web_as, staff, peo
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # another session commits while the page reads
 def test_pool_index_reads_one_snapshot_while_a_load_commits(web_as, staff, people_entry, monkeypatch):
-    from aggregation import selectors
+    from aggregation.selectors import ingest as selectors
     from tests.support import commit_before
 
     job = submit(staff, people_entry, csv_bytes([person(k) for k in ids(2)]))

@@ -4,8 +4,7 @@ import pytest
 
 from aggregation.models import Record
 from portal.choices import Role
-from tests.aggregation.test_storage_fixtures import *  # noqa: F403
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +57,7 @@ def test_push_permissions(staff, head, other_staff, reviewer, people_entry, api_
 
 
 def test_push_to_unpublished_entry_of_another_department_is_404(other_staff, dept, api_as):
-    from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, make_entry
+    from tests.aggregation.builders import PEOPLE_ITEMS, make_entry
 
     draft = make_entry(dept, "草稿资源", PEOPLE_ITEMS, state="draft")
     response = api_as(other_staff).post(f"/api/v1/data/{draft.pk}/records/", [{"公民身份号码": ids(1)[0]}],
@@ -67,7 +66,7 @@ def test_push_to_unpublished_entry_of_another_department_is_404(other_staff, dep
 
 
 def test_jobs_api_lists_jobs_in_scope(staff, other_staff, people_entry, api_as):
-    from tests.aggregation.test_storage_fixtures import csv_bytes, person, submit
+    from tests.aggregation.builders import csv_bytes, person, submit
 
     job = submit(staff, people_entry, csv_bytes([person(ids(1)[0])]))
     data = api_as(staff).get("/api/v1/aggregation/jobs/").json()

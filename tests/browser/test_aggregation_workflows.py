@@ -10,14 +10,12 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 
-from aggregation import uses_tasks  # noqa: F401 — registers the theme task before the worker starts
+from aggregation import tasks  # noqa: F401 — registers the theme task before the worker starts
 from aggregation.models import IngestJob, Record
 from portal.celery import app
 from portal.choices import Role
-from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, csv_bytes, ids
-from tests.aggregation.test_storage_fixtures import make_entry as storage_entry
-from tests.aggregation.test_uses_fixtures import *  # noqa: F403
-from tests.aggregation.test_uses_fixtures import id_number, load, make_dataset
+from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, id_number, ids, load, make_dataset
+from tests.aggregation.builders import make_entry as storage_entry
 from tests.factories import DepartmentFactory, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -165,7 +163,7 @@ def test_verification_case_filed_extended_by_the_head_and_answered(live_server, 
 
 def test_bureau_reads_the_quality_report_with_its_chart(live_server, signed_in, screenshot, person_dataset,
                                                         person_records, reviewer, other_dept, other_staff):
-    from aggregation import quality
+    from aggregation.services import quality
 
     marriage = make_dataset(other_dept, name="婚姻登记信息", items=[
         ("身份证号码", "C", True, False), ("婚姻状况", "C", False, True)])

@@ -9,7 +9,7 @@ from django.utils import timezone
 from catalog.choices import ShareType
 from portal.choices import Role
 from sharing.models import Grant
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.factories import make_user
 from tests.sharing.conftest import make_entry  # noqa: F401 — the fixture
 from tests.sharing.helpers import PEOPLE, PHONE, load, rows_for

@@ -66,10 +66,10 @@ def test_bad_key_configuration_is_refused(spec):
 def test_rotate_field_keys_command_reencrypts_records_and_history(settings, staff, dept, audit_log):
     from django.core.management import call_command
 
-    from aggregation import services
     from aggregation.models import Record, RecordHistory
-    from aggregation.selectors import record_get, record_integrity, record_values
-    from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, ids, make_entry
+    from aggregation.selectors.pools import record_get, record_integrity, record_values
+    from aggregation.services import pools as services
+    from tests.aggregation.builders import PEOPLE_ITEMS, ids, make_entry
 
     entry = make_entry(dept, "户籍人口信息", PEOPLE_ITEMS)
     dataset = services.dataset_ensure(entry=entry)
@@ -90,9 +90,9 @@ def test_rotate_field_keys_command_reencrypts_records_and_history(settings, staf
 def test_blind_index_key_rotation(settings, staff, dept):
     from django.core.management import call_command
 
-    from aggregation import services
-    from aggregation.selectors import record_get, record_integrity
-    from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, ids, make_entry
+    from aggregation.selectors.pools import record_get, record_integrity
+    from aggregation.services import pools as services
+    from tests.aggregation.builders import PEOPLE_ITEMS, ids, make_entry
 
     dataset = services.dataset_ensure(entry=make_entry(dept, "户籍人口信息", PEOPLE_ITEMS))
     key = ids(1)[0]

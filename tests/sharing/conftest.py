@@ -22,7 +22,7 @@ from sharing.choices import GrantState, Purpose, RequestState
 from sharing.models import Grant, SharingRequest
 from sharing.push import run as push_run
 from sharing.services.clients import api_client_register
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.factories import make_user
 from tests.sharing.helpers import PEOPLE, load, rows_for, server_dsn
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 from psycopg import sql
 
-from aggregation import services as agg
+from aggregation.services import pools as agg
 
 PEOPLE = [
     # name, data type, base item, subject key
@@ -61,7 +61,7 @@ def pull_all(client, first):
 
 def open_verification_case(record, requester):
     """A real open verification case (R14) on `record`, filed by `requester` (a user of the consuming side)."""
-    from aggregation.models_uses import VerificationCase
+    from aggregation.models import VerificationCase
 
     dataset = record.dataset
     return VerificationCase.objects.create(

@@ -52,8 +52,8 @@ def test_example_client_against_live_server(live_server, security_admin, other_d
     # pull() follows the data interface's signed `next` cursors to the end (granted items only).
     import random
 
-    from aggregation import services as agg
     from aggregation.demo import credit_code
+    from aggregation.services import pools as agg
 
     rng = random.Random(7)
     codes = sorted({credit_code(rng) for _ in range(5)})

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Classification
 from security import documents
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.sharing.helpers import PEOPLE, get, load, rows_for, url
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from security import crypto
 from security.masking import mask
 from sharing.push import run as push_engine
 from sharing.services import push as push_services
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.sharing.helpers import PEOPLE, body_of, export_url, get, load, pull_all, rows_for, target_rows, url
 
 STORED = "王*明"  # what the first row's stored form of 姓名 is changed to (its value masks to 张*明)

@@ -13,7 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aggregation.api.views import RecordPushView
+from aggregation.api.views.pools import RecordPushView
 from catalog.choices import ExchangeMethod
 from portal.errors import NotFound, PortalError
 

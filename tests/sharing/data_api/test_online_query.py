@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from catalog.choices import ShareType
 from portal.choices import Role
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.factories import make_user
 from tests.sharing.helpers import PEOPLE, PHONE, load, rows_for
 

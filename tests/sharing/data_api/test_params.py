@@ -6,7 +6,7 @@ import pytest
 from django.http import QueryDict
 
 from sharing.data_api.params import DataCallParams
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.sharing.helpers import PEOPLE, get, load, rows_for, url
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from sharing.models import ApiClient
 from sharing.policy import read_permission
 from sharing.services.clients import api_client_register, api_client_resume, api_client_suspend
 from sharing.services.grants import grant_revoke
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.sharing.conftest import signed_headers
 from tests.sharing.helpers import PEOPLE, PHONE, load, rows_for
 
@@ -301,8 +301,8 @@ def test_online_query_is_two_statements(people, call, api_client_row, make_grant
 
 
 def test_the_record_read_with_the_entry_is_the_subjects(people, other_dept, make_grant):
+    from aggregation.choices import VerificationState
     from aggregation.models import Record
-    from aggregation.models_uses import VerificationState
     from security import crypto
     from sharing.data_api.facts import entry_and_subject_for_read
 

@@ -10,13 +10,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from django.utils import timezone
 
-from aggregation import services as agg
 from aggregation.models import Record
+from aggregation.services import pools as agg
 from catalog.choices import EntryState, ShareType
 from portal.choices import Role
 from portal.models import Department
 from sharing.choices import GrantState
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.factories import make_user
 from tests.sharing.conftest import signed_headers
 from tests.sharing.helpers import PEOPLE, PHONE, get, load, open_verification_case, pull_all, rows_for, url

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from aggregation.models import Record
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.sharing.helpers import PEOPLE, get, load, open_verification_case, pull_all, rows_for, url
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_values_keep_their_json_type_and_order(mixed, other_staff, make_grant, a
 
 def test_wide_projection_fallback_is_the_same_page(mixed, other_staff, make_grant, api_as, monkeypatch, staff):
     """Masked and decrypted items, deletions under `since`, the R14.4 flag: the same either way."""
-    from aggregation import services as agg
+    from aggregation.services import pools as agg
     from security import crypto
     entry, records = mixed
     make_grant(other_staff.department, entry, ["性别", "联系电话"])

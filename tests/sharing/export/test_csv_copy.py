@@ -15,8 +15,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from aggregation import services as agg
 from aggregation.models import Record
+from aggregation.services import pools as agg
 from catalog.choices import ShareType
 from security import crypto
 from tests.sharing.helpers import open_verification_case
@@ -195,17 +195,18 @@ def test_a_masked_download_reads_the_stored_masked_forms(make_entry, dept, other
     """Masked items come as the rows' stored masked forms (Record.masked), not decrypted; a row stored without its
     form, or with a form of another kind (the item's kind changed since), is decrypted and masked: the same bytes as
     the Python rendering either way."""
-    from aggregation import ingest
+    from aggregation.ingest.encryption import masked_forms
+    from aggregation.ingest.planning import mask_kinds_of, plan_for
     from sharing.export.csv_copy import _Blocks
 
     entry = make_entry(provider=dept, items=ITEMS, name="户籍人口信息")
     dataset = agg.dataset_ensure(entry=entry)
     records = _load(dataset, 230)
-    kinds = ingest.mask_kinds_of(ingest.plan_for(dataset).items)
+    kinds = mask_kinds_of(plan_for(dataset).items)
     assert kinds == {"公民身份号码": "id_number", "姓名": "name", "户籍地址": "address"}
     cipher = crypto.cipher()
     for n, record in enumerate(records):  # blocks of 7 rows: all stored, one of another kind, one without
-        forms = ingest.masked_forms(record.data, kinds, cipher)
+        forms = masked_forms(record.data, kinds, cipher)
         block = (n // 7) % 3
         record.masked = ({"generic": forms.get("name", {})} if block == 1 and n % 7 == 3
                          else {} if block == 2 and n % 7 == 4 else forms)

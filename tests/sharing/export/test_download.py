@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from aggregation.models import Record
 from security import crypto
-from tests.aggregation.test_storage_fixtures import ids
+from tests.aggregation.builders import ids
 from tests.sharing.conftest import signed_headers
 from tests.sharing.helpers import PEOPLE, PHONE, body_of, export_url, load, rows_for
 
@@ -115,7 +115,7 @@ def test_export_memory_does_not_grow_with_rows(make_entry, dept, other_staff, ap
     from catalog.choices import ShareType
 
     entry = make_entry(provider=dept, items=PEOPLE, share_type=ShareType.UNCONDITIONAL)
-    from aggregation import services as agg
+    from aggregation.services import pools as agg
 
     dataset = agg.dataset_ensure(entry=entry)
     client = api_as(other_staff)

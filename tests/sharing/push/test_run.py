@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from aggregation import services as agg
 from aggregation.models import Record
+from aggregation.services import pools as agg
 from security import crypto
 from sharing.choices import GrantState
 from sharing.models import PushRun, PushSubscription

@@ -1,0 +1,35 @@
+"""API shapes of the resource pool: provider push input/output, one record read."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class RejectionSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="行号（从 1 起，对应请求数组中的位置）")
+    item = serializers.CharField(help_text="信息项")
+    value = serializers.CharField(allow_blank=True, help_text="值（个人信息已脱敏）")
+    reason = serializers.CharField(help_text="原因")
+
+
+class PushResultSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    inserted = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    errors = RejectionSerializer(many=True)
+
+
+class RecordReadSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    dataset = serializers.IntegerField()
+    key = serializers.CharField()
+    values = serializers.DictField(child=serializers.JSONField(allow_null=True))
+    masked = serializers.BooleanField()
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+    under_verification = serializers.BooleanField()
+    verification_notice = serializers.CharField()
+    verification_case = serializers.IntegerField(allow_null=True)

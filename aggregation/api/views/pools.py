@@ -1,0 +1,97 @@
+"""API of the resource pool: provider push (SPEC §9.2; sharing.data_api's pull subclasses the push view so both
+share one URL) and one record read (R14.4 flags, masked per the reader)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal import audit
+from security.masking import mask, sensitivity_of
+
+from ... import access
+from ...models import Record
+from ...selectors.pools import datasets_visible
+from ...selectors.verification import verification_flags
+from ...services import pools as services
+from ..serializers import pools as s
+
+
+class RecordPushView(APIView):
+    """POST /api/v1/data/{resource}/records/ — the provider's data staff push rows (upsert by subject key)."""
+
+    @extend_schema(
+        summary="提供部门推送数据（按主体标识新增或更新）",
+        description=(
+            "请求体为 JSON 数组，每个元素是一个主体的完整一行：{\"信息项名称\": 值}（未提供的信息项视为空）。"
+            "按目录信息项校验（类型、长度、身份证号/统一社会"
+            "信用代码校验位），有效行按主体标识新增或更新并保留变更历史，问题行逐行返回原因。"
+            "`?mode=all_or_nothing` 时有任一问题行则不写入。每次最多 5000 行。只有提供部门的数据专员可以推送；"
+            "看不到的资源返回 404。"
+        ),
+        request=OpenApiTypes.OBJECT,
+        parameters=[OpenApiParameter("mode", str, enum=["load_valid", "all_or_nothing"], required=False),
+                    OpenApiParameter("X-Purpose", str, OpenApiParameter.HEADER, required=False)],
+        responses=s.PushResultSerializer,
+    )
+    def post(self, request, resource: str):
+        from catalog.permissions import access_entry_by_resource
+
+        entry = access_entry_by_resource(request.user, resource, action="view")
+        result = services.records_push(
+            actor=request.user, entry=entry, rows=request.data,
+            purpose=request.headers.get("X-Purpose", ""),
+            all_or_nothing=request.query_params.get("mode") == "all_or_nothing",
+        )
+        dataset = entry.dataset
+        kinds = {}
+        for item in entry.items.all():
+            if item.name == dataset.key_item_name:
+                kinds[item.name] = "id_number" if dataset.key_kind == "id_number" else None
+            else:
+                kinds[item.name] = sensitivity_of(item.name, item.data_type)
+        errors = [
+            {"row": r.row, "item": r.item, "value": mask(r.value, kinds[r.item]) if kinds.get(r.item) else r.value,
+             "reason": r.reason}
+            for r in result.rejected
+        ]
+        body = {
+            "received": len(request.data) if isinstance(request.data, list) else 0,
+            "accepted": result.accepted, "rejected": len({r.row for r in result.rejected}),
+            "inserted": result.inserted, "updated": result.updated, "unchanged": result.unchanged,
+            "errors": errors,
+        }
+        return Response(s.PushResultSerializer(body).data)
+
+
+class RecordReadView(APIView):
+    """一条记录（按提供部门和共享范围可见，个人信息按权限脱敏），附核校状态（R14.4）。"""
+
+    @extend_schema(responses=s.RecordReadSerializer, summary="读取一条记录")
+    def get(self, request, dataset_pk: int, pk: int):
+        user = request.user
+        dataset = datasets_visible(user).select_related("entry").filter(pk=dataset_pk).first()
+        record = (
+            Record.objects.filter(dataset_id=dataset.pk, pk=pk, deleted_at__isnull=True).first() if dataset else None
+        )
+        if record is None:
+            raise Http404
+        full = access.full_values_allowed(user, dataset)
+        items = list(dataset.entry.items.order_by("position").values_list("name", "data_type"))
+        values = access.display_values(dataset, record.data, full=full, items=items)
+        key = access.key_display(dataset, access.decrypt(record.key_enc), full=full)
+        values[dataset.key_item_name] = key
+        with transaction.atomic():
+            audit.record(
+                actor=user, action="aggregation.record.viewed", obj=record, object_repr=dataset.entry.name,
+                data={"dataset": dataset.pk, "key": access.hash_hex(record.key_hash), "masked": not full, "api": True},
+            )
+        return Response(s.RecordReadSerializer({
+            "id": record.pk, "dataset": dataset.pk, "key": key, "values": values, "masked": not full,
+            "version": record.version, "updated_at": record.updated_at,
+            **verification_flags(record),
+        }).data)

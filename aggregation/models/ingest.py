@@ -1,0 +1,72 @@
+"""导入任务: one uploaded file (or API push) through the ingestion pipeline (aggregation.ingest)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..choices import JobFormat, JobMode, JobStatus
+from .pools import Dataset
+
+
+class IngestJobQuerySet(models.QuerySet):
+    def restrict(self, user, action: str = "view"):
+        return self.filter(dataset__in=Dataset.objects.restrict(user, action))
+
+
+class IngestJob(models.Model):
+    """导入任务: one uploaded file (or API push) through the pipeline; the page polls its progress."""
+
+    dataset = models.ForeignKey(Dataset, verbose_name=_("数据集"), on_delete=models.PROTECT, related_name="jobs")
+    file = models.FileField(_("文件"), upload_to="aggregation/uploads/%Y/%m/", blank=True)
+    original_name = models.CharField(_("文件名"), max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(_("文件大小"), default=0)
+    format = models.CharField(_("格式"), max_length=10, choices=JobFormat.choices)
+    encoding = models.CharField(_("编码"), max_length=40, blank=True)
+    header = models.JSONField(_("表头"), default=list, blank=True)
+    mapping = models.JSONField(_("列映射"), default=dict, blank=True, help_text=_("文件列名 → 信息项名称"))
+    mode = models.CharField(_("导入方式"), max_length=20, choices=JobMode.choices, default=JobMode.ALL_OR_NOTHING)
+    status = models.CharField(_("状态"), max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
+    progress = models.PositiveSmallIntegerField(_("进度"), default=0)
+    total_rows = models.PositiveBigIntegerField(_("总行数"), default=0)
+    accepted_rows = models.PositiveBigIntegerField(_("有效行"), default=0)
+    rejected_rows = models.PositiveBigIntegerField(_("问题行"), default=0)
+    duplicate_rows = models.PositiveBigIntegerField(_("重复行"), default=0)
+    inserted_rows = models.PositiveBigIntegerField(_("新增"), default=0)
+    updated_rows = models.PositiveBigIntegerField(_("更新"), default=0)
+    unchanged_rows = models.PositiveBigIntegerField(_("未变化"), default=0)
+    log = models.TextField(_("日志"), blank=True, default="")
+    report = models.FileField(_("问题行报告"), upload_to="aggregation/reports/%Y/%m/", blank=True)
+    attempts = models.PositiveSmallIntegerField(_("运行次数"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("提交人"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("心跳时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    objects = IngestJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("导入任务")
+        verbose_name_plural = _("导入任务")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="aggregation_job_status_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.original_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("aggregation:job-detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.REJECTED, JobStatus.FAILED)
+
+    @property
+    def awaiting_mapping(self) -> bool:
+        return self.status == JobStatus.PENDING and not self.mapping and self.format != JobFormat.API

@@ -1,0 +1,134 @@
+"""主题库 (R13.2): a department's saved combination of pool and base data, its build jobs and its built rows."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..access import is_department_member, signed_in
+from ..choices import JoinMode, KeyKind, ThemeJobStatus
+
+
+class ThemeDatabaseQuerySet(models.QuerySet):
+    def restrict(self, user, action: str = "view"):
+        """view: the owner department's scope (bureau city-wide); change: the owner's data staff and head."""
+        from portal.permissions import department_scope_q
+
+        if not signed_in(user):
+            return self.none()
+        if action == "view":
+            return self.filter(department_scope_q(user, "department"))
+        if action == "change":
+            return self.filter(department_id=user.department_id) if is_department_member(user) else self.none()
+        raise ValueError(f"unknown action {action!r}")
+
+
+class ThemeDatabase(models.Model):
+    """主题库 (R13.2): a department's saved combination of base and pool data, joined on the subject key."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    department = models.ForeignKey(
+        "portal.Department", verbose_name=_("所属部门"), on_delete=models.PROTECT, related_name="theme_databases"
+    )
+    description = models.TextField(_("说明"), blank=True)
+    key_kind = models.CharField(_("主体标识类型"), max_length=20, choices=KeyKind.choices)
+    join_mode = models.CharField(_("关联方式"), max_length=10, choices=JoinMode.choices, default=JoinMode.ANY)
+    row_count = models.PositiveIntegerField(_("主体数"), default=0)
+    built_at = models.DateTimeField(_("最近生成时间"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("创建人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = ThemeDatabaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("主题库")
+        verbose_name_plural = _("主题库")
+        ordering = ["department", "name"]
+        constraints = [models.UniqueConstraint(fields=["department", "name"], name="aggregation_theme_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("aggregation:theme-detail", args=[self.pk])
+
+
+class ThemeSource(models.Model):
+    """One dataset of a theme database and the items taken from it."""
+
+    theme = models.ForeignKey(ThemeDatabase, verbose_name=_("主题库"), on_delete=models.CASCADE, related_name="sources")
+    dataset = models.ForeignKey(
+        "aggregation.Dataset", verbose_name=_("数据资源"), on_delete=models.PROTECT, related_name="theme_sources"
+    )
+    item_names = ArrayField(models.CharField(max_length=100), verbose_name=_("选用信息项"))
+    position = models.PositiveSmallIntegerField(_("序号"), default=0)
+
+    class Meta:
+        verbose_name = _("主题库来源")
+        verbose_name_plural = _("主题库来源")
+        ordering = ["theme", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["theme", "dataset"], name="aggregation_theme_source_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.theme_id}:{self.dataset_id}"
+
+
+class ThemeBuildJob(models.Model):
+    """One (re)build of a theme database, run by a Celery worker; the page shows its status and progress."""
+
+    theme = models.ForeignKey(ThemeDatabase, verbose_name=_("主题库"), on_delete=models.CASCADE, related_name="jobs")
+    status = models.CharField(_("状态"), max_length=20, choices=ThemeJobStatus.choices, default=ThemeJobStatus.PENDING)
+    progress = models.PositiveSmallIntegerField(_("进度"), default=0)
+    row_count = models.PositiveIntegerField(_("主体数"), default=0)
+    log = models.TextField(_("日志"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("主题库生成任务")
+        verbose_name_plural = _("主题库生成任务")
+        ordering = ["-id"]
+        constraints = [
+            # One build queued or running per theme: a second click joins the running one.
+            models.UniqueConstraint(
+                fields=["theme"], condition=Q(status__in=["pending", "running"]), name="aggregation_theme_one_job"
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="aggregation_theme_job_progress"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.theme_id} #{self.pk} {self.status}"
+
+
+class ThemeRow(models.Model):
+    """One subject of a built theme database: values as stored in the pool (encrypted items stay encrypted).
+
+    `data` maps "<dataset id>:<item name>" to the stored value, so equal item names of two sources never clash.
+    """
+
+    theme = models.ForeignKey(ThemeDatabase, verbose_name=_("主题库"), on_delete=models.CASCADE, related_name="rows")
+    key_hash = models.BinaryField(_("主体标识索引"))
+    key_enc = models.TextField(_("主体标识(密文)"))
+    data = models.JSONField(_("数据"), default=dict)
+    updated_at = models.DateTimeField(_("来源最近更新"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("主题库数据")
+        verbose_name_plural = _("主题库数据")
+        ordering = ["theme", "id"]
+        constraints = [models.UniqueConstraint(fields=["theme", "key_hash"], name="aggregation_themerow_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.theme_id}:{self.pk}"

@@ -1,0 +1,168 @@
+"""Read side of the resource pool: datasets in scope, records by key, plain values, history, integrity check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from security import crypto
+
+from ..access import dataset_scope_q
+from ..ingest.encryption import row_digest
+from ..models import Dataset, Record
+
+
+def dataset_list(*, user, department_id: int | None = None) -> QuerySet[Dataset]:
+    qs = Dataset.objects.restrict(user, "view").select_related("entry", "department")
+    if department_id:
+        qs = qs.filter(department_id=department_id)
+    return qs.order_by("department__name", "entry__code")
+
+
+def pool_entries(*, user, department_id: int | None = None):
+    """Approved entries in the user's scope with their dataset (None before the first load): the pool page."""
+    from catalog.choices import EntryState
+    from catalog.models import CatalogEntry
+    from portal.permissions import department_scope_q
+
+    qs = (
+        CatalogEntry.objects.filter(state=EntryState.APPROVED).filter(department_scope_q(user, "provider"))
+        .select_related("provider", "dataset")
+    )
+    if department_id:
+        qs = qs.filter(provider_id=department_id)
+    return qs.order_by("provider__name", "code")
+
+
+def datasets_visible(user) -> QuerySet[Dataset]:
+    """Datasets whose records `user` may open (404 for the rest): access.dataset_scope_q."""
+    return Dataset.objects.filter(dataset_scope_q(user))
+
+
+def data_arrivals(entry_ids: list[int]) -> dict[int, dt.datetime | None]:
+    """When data last arrived per catalog entry (its dataset's last load); registered with catalog.hooks.
+
+    Entries without a dataset are absent (no data yet)."""
+    return dict(Dataset.objects.filter(entry_id__in=entry_ids).values_list("entry_id", "last_loaded_at"))
+
+
+def record_get(*, dataset: Dataset, key: str) -> Record | None:
+    """The record of a subject key by its blind index (a B-tree lookup, no decryption), deleted ones included."""
+    return Record.objects.filter(dataset=dataset, key_hash=crypto.blind_index(key)).first()
+
+
+def record_values(record: Record, *, decrypt: bool) -> dict[str, Any]:
+    """The record's values by item name; encrypted items in plain text when `decrypt`, else as stored."""
+    if not decrypt:
+        return dict(record.data)
+    cipher = crypto.cipher()
+    out = {}
+    for name, value in record.data.items():
+        if isinstance(value, str) and crypto.is_encrypted(value):
+            try:
+                out[name] = cipher.decrypt(value)
+            except crypto.DecryptionError:
+                out[name] = None
+        else:
+            out[name] = value
+    return out
+
+
+def record_page(*, dataset: Dataset, after_id: int | None = None, limit: int = 50) -> list[Record]:
+    """Keyset page of a dataset's live records (id order; uses the unique index's dataset prefix)."""
+    qs = Record.objects.filter(dataset=dataset, deleted_at__isnull=True).order_by("id")
+    if after_id:
+        qs = qs.filter(id__gt=after_id)
+    return list(qs[:limit])
+
+
+@dataclass
+class IntegrityReport:
+    checked: int
+    digest_mismatch: list[int]  # changed around the application (digest no longer matches the plain values)
+    history_mismatch: list[int]  # current values differ from the last history row (changed without history)
+    missing_records: list[int]  # record ids in history but no longer in the table (deleted around the app)
+    undecryptable: list[int]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.digest_mismatch or self.history_mismatch or self.missing_records or self.undecryptable)
+
+
+def record_integrity(*, dataset: Dataset, limit: int | None = None) -> IntegrityReport:
+    """Show unauthorised changes and deletions of a dataset's records (R35.5).
+
+    Every change made by the application writes a history row in the same statement and a keyed row digest;
+    SQL by hand can do neither, so: digest ≠ keyed digest of the plain values, or the plain subject key ≠ the
+    blind index the row is filed under (a row copied from another record); current data ≠ what the last history
+    row says the record became — its `after`, or for an insert recorded without a copy, the inserted version
+    (version 1, sealed by the row digest written in the same statement); or a history row pointing at a record
+    that no longer exists.
+    """
+    cipher = crypto.cipher()
+    report = IntegrityReport(0, [], [], [], [])
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT r.id FROM aggregation_record r
+              LEFT JOIN LATERAL (SELECT h.op, h.after FROM aggregation_recordhistory h
+                                  WHERE h.record_id = r.id ORDER BY h.id DESC LIMIT 1) h ON true
+             WHERE r.dataset_id = %s AND r.deleted_at IS NULL
+               AND CASE WHEN h.op = 'insert' AND h.after IS NULL THEN r.version <> 1
+                        ELSE r.data IS DISTINCT FROM h.after END
+            """,
+            [dataset.pk],
+        )
+        history_mismatch = {r[0] for r in cur.fetchall()}
+        cur.execute(
+            """
+            SELECT DISTINCT h.record_id FROM aggregation_recordhistory h
+             WHERE h.dataset_id = %s AND NOT EXISTS (SELECT 1 FROM aggregation_record r WHERE r.id = h.record_id)
+            """,
+            [dataset.pk],
+        )
+        report.missing_records = [r[0] for r in cur.fetchall()]
+    key_item = dataset.key_item_name
+    qs = Record.objects.filter(dataset=dataset).order_by("id").values_list("id", "data", "row_hash", "key_hash",
+                                                                           "version", "deleted_at")
+    for n, (rid, data, stored_hash, key_hash, version, deleted_at) in enumerate(qs.iterator(chunk_size=5000)):
+        if limit is not None and n >= limit:
+            break
+        report.checked += 1
+        try:
+            plain = {k: (cipher.decrypt(v) if crypto.is_encrypted(v) else v) for k, v in data.items()}
+        except crypto.DecryptionError:
+            report.undecryptable.append(rid)
+            continue
+        plain = {k: v if isinstance(v, str) else json.dumps(v) for k, v in plain.items() if v not in (None, "")}
+        key_ok = key_item in plain and cipher.blind_index(plain[key_item]) == bytes(key_hash)
+        if bytes(row_digest(cipher, plain)) != bytes(stored_hash) or not key_ok:
+            report.digest_mismatch.append(rid)
+            if version == 1 and deleted_at is None:
+                # Still the inserted version: its history row references it (sealed by the digest), so the values
+                # no longer being what was inserted is a change without history as well.
+                history_mismatch.add(rid)
+    report.history_mismatch = sorted(history_mismatch)
+    return report
+
+
+def history_rows(record: Record, rows) -> list[tuple[Any, dict | None, dict | None]]:
+    """(history row, before, after) for `rows` (history rows of `record`, any order, ending with its newest).
+
+    An insert written by the bulk statements does not copy the row (`after` is NULL): it references the inserted
+    version, which is the `before` of the record's next history row, or the record's current data while there is
+    no next row. Other rows carry their own before/after.
+    """
+    ordered = sorted(rows, key=lambda h: h.pk)
+    out = []
+    for i, h in enumerate(ordered):
+        after = h.after
+        if after is None and h.op == "insert":
+            after = ordered[i + 1].before if i + 1 < len(ordered) else record.data
+        out.append((h, h.before, after))
+    return out

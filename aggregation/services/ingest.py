@@ -1,0 +1,462 @@
+"""Write side of the ingest jobs: upload → job, the mapping step, re-runs, running a job, reaping stale ones.
+
+State changes of a job are short transactions of their own (so a crash leaves an accurate status behind);
+the data change of a job is ONE transaction at the end (upsert + history + job result + audit). The pipeline's
+mechanics are the aggregation.ingest package; the Celery task that runs a job is aggregation.tasks.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import audit
+from portal.errors import InvalidTransition, NotFound, PortalError
+from portal.services.jobs import enqueue
+from security.masking import mask, sensitivity_of
+
+from ..choices import JobFormat, JobMode, JobStatus, KeyKind
+from ..ingest import parallel, processing, readers, sniffing, staging
+from ..ingest.errors import IngestError
+from ..ingest.mapping import auto_mapping
+from ..ingest.planning import Plan
+from ..ingest.processing import RowProcessor
+from ..models import Dataset, IngestJob
+from .pools import dataset_ensure, dataset_recount, one_source_problems, refresh_encrypted_items, require_loader
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 1.0  # seconds between progress/heartbeat writes
+
+
+# --------------------------------------------------------------------------------------------------
+# Upload → job
+
+
+def ingest_job_create(
+    *, actor, entry, upload: UploadedFile, mode: str = JobMode.ALL_OR_NOTHING, encoding: str = ""
+) -> IngestJob:
+    """Store an uploaded file as a new job of the entry's dataset, read its header and map columns by name.
+
+    When the subject-key column is found the job is queued at once; otherwise it waits for the mapping
+    step (ingest_job_set_mapping). A file that cannot be read at all gives a job "rejected" with the reason.
+    Raises NotFound / PermissionDenied (not the provider's data staff), PortalError (too large, one source).
+    Audits aggregation.job.created.
+    """
+    dataset = dataset_ensure(entry=entry)
+    require_loader(actor, dataset)
+    limit = settings.AGGREGATION["MAX_UPLOAD_BYTES"]
+    if upload.size > limit:
+        raise PortalError(_("文件超过 %(mb)d MB 上限") % {"mb": limit // (1 << 20)}, code="too_large")
+    problems = one_source_problems(dataset)
+    if problems:
+        raise PortalError(problems[0], code="one_source", errors={"file": problems})
+    if mode not in JobMode.values:
+        mode = JobMode.ALL_OR_NOTHING
+    name = Path(upload.name or "upload").name[:255]
+    with transaction.atomic():
+        job = IngestJob(
+            dataset=dataset, original_name=name, size=upload.size, format=JobFormat.CSV, mode=mode,
+            encoding=encoding, created_by=actor,
+        )
+        job.file.save(f"{uuid.uuid4().hex}{Path(name).suffix.lower()[:10]}", upload, save=False)
+        path = Path(job.file.path)
+        try:
+            job.format = sniffing.sniff_format(path, name)
+            columns, detected, notes = readers.read_header(path, job.format, encoding=encoding or None)
+        except IngestError as exc:
+            job.status = JobStatus.REJECTED
+            job.finished_at = timezone.now()
+            job.progress = 100
+            job.log = _line(str(exc))
+            job.save()
+            audit.record(actor=actor, action="aggregation.job.created", obj=job,
+                         data={"file": name, "size": upload.size, "rejected": str(exc)})
+            return job
+        job.header = columns
+        job.encoding = detected
+        item_names = [i.name for i in dataset.entry.items.order_by("position")]
+        mapping = auto_mapping(columns, item_names)
+        log_lines = [_("文件：%(name)s，%(size)s 字节，格式 %(fmt)s，编码 %(enc)s")
+                     % {"name": name, "size": upload.size, "fmt": job.format, "enc": detected or "-"}, *notes]
+        if dataset.key_item_name in mapping.values():
+            job.mapping = mapping
+            unmapped = [c for c in columns if c and c not in mapping]
+            if unmapped:
+                log_lines.append(_("未对应信息项、不导入的列：%(cols)s") % {"cols": "、".join(unmapped)})
+        else:
+            log_lines.append(_("表头与信息项不一致，请对应各列后开始导入"))
+        job.log = "".join(_line(x) for x in log_lines)
+        job.save()
+        audit.record(actor=actor, action="aggregation.job.created", obj=job,
+                     data={"file": name, "size": upload.size, "format": job.format, "mode": mode,
+                           "encoding": detected, "mapped": bool(job.mapping)})
+        if job.mapping:
+            _enqueue(job)
+    return job
+
+
+def ingest_job_set_mapping(*, actor, job_id: int, mapping: dict[str, str], mode: str | None = None) -> IngestJob:
+    """The mapping step: file column → item name; the subject key must be mapped, each item at most once.
+
+    Raises NotFound, PermissionDenied, InvalidTransition (job not waiting), PortalError (bad mapping).
+    Audits aggregation.job.mapped and queues the job.
+    """
+    with transaction.atomic():
+        job = _job_for_update(actor, job_id)
+        require_loader(actor, job.dataset)
+        if job.status != JobStatus.PENDING:
+            raise InvalidTransition(_("该任务已开始或已结束，不能再修改列对应关系"))
+        names = {i.name for i in job.dataset.entry.items.all()}
+        clean = {c: n for c, n in (mapping or {}).items() if n and c in job.header}
+        unknown = sorted(set(clean.values()) - names)
+        if unknown:
+            raise PortalError(_("不是该资源的信息项：%(n)s") % {"n": "、".join(unknown)}, code="invalid")
+        if len(set(clean.values())) != len(clean):
+            raise PortalError(_("同一信息项只能对应一列"), code="invalid")
+        if job.dataset.key_item_name not in clean.values():
+            raise PortalError(_("必须指定主体标识“%(k)s”所在的列") % {"k": job.dataset.key_item_name}, code="invalid")
+        job.mapping = clean
+        if mode in JobMode.values:
+            job.mode = mode
+        job.log += _line(_("列对应：%(m)s") % {"m": "，".join(f"{c}→{n}" for c, n in clean.items())})
+        job.save(update_fields=["mapping", "mode", "log"])
+        audit.record(actor=actor, action="aggregation.job.mapped", obj=job, data={"mapping": clean, "mode": job.mode})
+        _enqueue(job)
+    return job
+
+
+def ingest_job_rerun(*, actor, job_id: int, mode: str | None = None) -> IngestJob:
+    """Queue a failed or rejected job again (optionally as "load valid rows"); idempotent by key upsert.
+
+    Raises NotFound, PermissionDenied, InvalidTransition (job not finished, or succeeded). Audits
+    aggregation.job.rerun.
+    """
+    with transaction.atomic():
+        job = _job_for_update(actor, job_id)
+        require_loader(actor, job.dataset)
+        if job.status not in (JobStatus.FAILED, JobStatus.REJECTED):
+            raise InvalidTransition(_("只有失败或未导入的任务可以重新运行"))
+        if not job.mapping or not job.file:
+            raise InvalidTransition(_("该文件无法读取，请修正后重新上传"))
+        old = job.status
+        if mode in JobMode.values:
+            job.mode = mode
+        job.status = JobStatus.PENDING
+        job.progress = 0
+        job.finished_at = None
+        job.log += _line(_("重新运行（%(mode)s）") % {"mode": job.get_mode_display()})
+        job.save(update_fields=["status", "progress", "finished_at", "log", "mode"])
+        audit.record(actor=actor, action="aggregation.job.rerun", obj=job, data={"from": old, "mode": job.mode})
+        _enqueue(job)
+    return job
+
+
+def _enqueue(job: IngestJob) -> None:
+    enqueue("aggregation.tasks.ingest_job_run", job.pk)
+
+
+def _job_for_update(actor, job_id: int) -> IngestJob:
+    job = (
+        IngestJob.objects.restrict(actor, "view").select_for_update(of=("self",)).select_related("dataset__entry")
+        .filter(pk=job_id).first()
+    )
+    if job is None:
+        raise NotFound()
+    return job
+
+
+def _line(text: str) -> str:
+    return f"[{timezone.localtime():%H:%M:%S}] {text}\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# Running a job
+
+
+@dataclass
+class _Counts:
+    total: int = 0
+    accepted: int = 0
+    rejected: int = 0
+
+
+def ingest_job_claim(job_id: int) -> IngestJob | None:
+    """pending → running (short transaction); None when the job is not pending (already run, or re-delivered)."""
+    with transaction.atomic():
+        job = IngestJob.objects.select_for_update().select_related("dataset__entry").filter(pk=job_id).first()
+        if job is None or job.status != JobStatus.PENDING or not job.mapping:
+            return None
+        now = timezone.now()
+        job.status = JobStatus.RUNNING
+        job.started_at = job.heartbeat_at = now
+        job.attempts += 1
+        job.progress = 0
+        job.total_rows = job.accepted_rows = job.rejected_rows = job.duplicate_rows = 0
+        job.inserted_rows = job.updated_rows = job.unchanged_rows = 0
+        job.log += _line(_("开始第 %(n)d 次运行") % {"n": job.attempts})
+        job.save()
+        audit.record(actor=None, action="aggregation.job.started", obj=job, department=job.dataset.department,
+                     data={"attempt": job.attempts})
+    return job
+
+
+def ingest_job_run(*, job_id: int) -> IngestJob | None:
+    """Run a queued job: stream, validate, stage, then one transaction for the upsert + history + result.
+
+    Ends the job succeeded, rejected (file unreadable; or rows rejected in all-or-nothing mode; nothing
+    loaded) or failed (unexpected error; nothing loaded; may be re-run). Audits aggregation.job.started and
+    aggregation.job.finished / aggregation.job.failed.
+    """
+    job = ingest_job_claim(job_id)
+    if job is None:
+        return None
+    stage = f"agg_stage_{job.pk}"
+    report_path = None
+    try:
+        plan = refresh_encrypted_items(job.dataset)
+        problems = one_source_problems(job.dataset)
+        if problems:
+            raise IngestError(problems[0])
+        counts, report_path, duplicates, notes = _stage_file(job, plan, stage)
+        return _finish(job, counts, report_path, duplicates, stage, notes)
+    except IngestError as exc:
+        return _end(job, JobStatus.REJECTED, str(exc), report_path)
+    except Exception as exc:
+        log.exception("ingest job %s failed", job.pk)
+        reason = _("系统错误，未导入任何数据，可重新运行：%(e)s") % {"e": exc.__class__.__name__}
+        return _end(job, JobStatus.FAILED, reason, report_path)
+    finally:
+        try:
+            with connection.cursor() as cur:
+                cur.execute(f"DROP TABLE IF EXISTS {stage}")
+        except Exception:  # the connection may be gone after a crash; the temp table went with it
+            log.warning("could not drop %s", stage)
+
+
+def _stage_file(job: IngestJob, plan: Plan, stage: str):
+    """Stream the file through the processor into the stage table; returns counts and the report file.
+
+    A large CSV file is processed by worker processes (aggregation.ingest.parallel); if one of their cuts turns out to
+    lie inside a quoted field, what they staged is discarded and the file is read again by this process alone."""
+    path = Path(job.file.path)
+    source = readers.open_source(path, job.format, encoding=job.encoding or None)
+    report = tempfile.NamedTemporaryFile(  # noqa: SIM115 — handed to _finish / _end
+        "w", suffix=".csv", delete=False, encoding="utf-8-sig", newline=""
+    )
+    try:
+        processor = RowProcessor(plan, source.columns, job.mapping)
+        processor.pretranslated = source.pretranslated
+        cur = staging.raw_cursor()
+        staging.stage_create(cur, stage)
+        started = time.monotonic()
+        workers = parallel.worker_count(job.size) if job.format == JobFormat.CSV else 1
+        the_layout = parallel.layout(path, source) if workers > 1 else None
+        if the_layout:
+            workers = min(workers, len(the_layout.ranges))
+        how = _("%(w)d 个进程") % {"w": workers} if the_layout else _("单进程")
+        if the_layout:
+            chunks = parallel.results(path, source, the_layout, plan, job.mapping, workers)
+            try:
+                counts, load = _stage_results(job, plan, chunks, cur, stage, report)
+            except parallel.Unsplittable:
+                how = _("单进程（文件的切分点落在引号内的字段中）")
+                cur.execute(f"TRUNCATE {stage}")
+                report.seek(0)
+                report.truncate()
+                the_layout = None
+        if not the_layout:
+            batches = processing.batched(source.rows(), first_row_no=2)
+            chunks = (parallel.Chunk(processor.process(*batch), -1) for batch in batches)
+            counts, load = _stage_results(job, plan, chunks, cur, stage, report, source=source)
+        report.close()
+        read_s = time.monotonic() - started
+        duplicates = staging.stage_dedupe(cur, stage) if load else 0
+        cur.close()
+        notes = [*source.notes, _("读取、清洗、校验、加密并暂存 %(n)d 行（%(how)s）：%(s).1f 秒；去重 %(d).1f 秒")
+                 % {"n": counts.total, "how": how, "s": read_s, "d": time.monotonic() - started - read_s}]
+        return counts, report.name, duplicates, notes
+    except BaseException:
+        report.close()
+        Path(report.name).unlink(missing_ok=True)
+        raise
+    finally:
+        source.close()
+
+
+def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, *, source=None):
+    """COPY processed chunks into the stage table and their rejections into the report; (counts, load)."""
+    writer = csv.writer(report)
+    writer.writerow([_("行号"), _("列"), _("值"), _("原因")])
+    masks = {c: (sensitivity_of(n) or ("id_number" if n == plan.key_item and plan.key_kind == KeyKind.ID_NUMBER
+                                       else None)) for c, n in job.mapping.items()}
+    counts = _Counts()
+    load = True
+    last = time.monotonic()
+    stage_writer = staging.StageWriter(cur, stage)
+    try:
+        for chunk in chunks:
+            result = chunk.result
+            counts.total += result.rows
+            counts.accepted += result.accepted
+            if result.rejections:
+                counts.rejected += len({r[0] for r in result.rejections})
+                for row_no, column, value, reason in result.rejections:
+                    kind = masks.get(column)
+                    writer.writerow([row_no, column, mask(value, kind) if kind else value, reason])
+                if job.mode == JobMode.ALL_OR_NOTHING:
+                    load = False  # keep validating for the report; nothing will be loaded
+            if load and result.copy_text:
+                stage_writer.write(result.copy_text)
+            now = time.monotonic()
+            if now - last >= PROGRESS_EVERY:
+                last = now
+                stage_writer.pause()
+                position = source.position() if source is not None else chunk.end / max(job.size, 1)
+                _progress(job, counts, int(position * 90))
+        stage_writer.pause()
+    except (IngestError, parallel.Unsplittable):
+        stage_writer.pause()  # what was written is well-formed; the stage is emptied or dropped next
+        raise
+    except BaseException as exc:
+        stage_writer.abort(exc)
+        raise
+    return counts, load
+
+
+def _progress(job: IngestJob, counts: _Counts, percent: int) -> None:
+    IngestJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+        progress=max(0, min(percent, 99)), heartbeat_at=timezone.now(), total_rows=counts.total,
+        accepted_rows=counts.accepted, rejected_rows=counts.rejected,
+    )
+
+
+def _attach_report(job: IngestJob, report_path: str | None, rejected: int) -> None:
+    if not report_path:
+        return
+    path = Path(report_path)
+    try:
+        if rejected:
+            with open(path, "rb") as fh:
+                job.report.save(f"rejected-{job.pk}-{job.attempts}.csv", File(fh), save=False)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage: str, notes: list[str]) -> IngestJob:
+    _progress(job, counts, 92)
+    with transaction.atomic():
+        locked = IngestJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status != JobStatus.RUNNING:
+            raise IngestError(_("任务已被标记为失败（心跳超时），本次运行结果未写入；请重新运行"))
+        job.log = locked.log + "".join(_line(n) for n in notes)
+        if counts.total == 0:
+            status, inserted, updated = JobStatus.REJECTED, 0, 0
+            job.log += _line(_("文件中没有数据行"))
+        elif counts.rejected and job.mode == JobMode.ALL_OR_NOTHING:
+            status, inserted, updated = JobStatus.REJECTED, 0, 0
+            job.log += _line(
+                _("%(r)d 行未通过校验；按“全部有效才导入”未导入任何数据。可下载问题行报告修正后重新上传，"
+                  "或选择“仅导入有效行”重新运行") % {"r": counts.rejected}
+            )
+        elif counts.accepted == 0:
+            status, inserted, updated = JobStatus.REJECTED, 0, 0
+            job.log += _line(_("没有可导入的有效行"))
+        else:
+            dataset = Dataset.objects.select_for_update().get(pk=job.dataset_id)
+            now = timezone.now()
+            t0 = time.monotonic()
+            with connection.cursor() as cur:
+                inserted, updated = staging.upsert_from_stage(
+                    cur, stage, dataset_id=dataset.pk, actor_id=job.created_by_id, job_id=job.pk,
+                    reason=_("导入任务 #%(id)d") % {"id": job.pk}, now=now,
+                )
+            dataset_recount(dataset, now)
+            job.log += _line(_("写入（更新数据与历史）：%(s).1f 秒") % {"s": time.monotonic() - t0})
+            status = JobStatus.SUCCEEDED
+        job.status = status
+        job.progress = 100
+        job.finished_at = timezone.now()
+        job.total_rows, job.accepted_rows, job.rejected_rows = counts.total, counts.accepted, counts.rejected
+        job.duplicate_rows = duplicates
+        job.inserted_rows, job.updated_rows = inserted, updated
+        job.unchanged_rows = max(counts.accepted - duplicates - inserted - updated, 0) if status == "succeeded" else 0
+        if status == JobStatus.SUCCEEDED:
+            job.log += _line(
+                _("完成：共 %(t)d 行，有效 %(a)d 行，问题 %(r)d 行，重复 %(d)d 行（以最后一次出现为准）；"
+                  "新增 %(i)d，更新 %(u)d，未变化 %(n)d")
+                % {"t": counts.total, "a": counts.accepted, "r": counts.rejected, "d": duplicates, "i": inserted,
+                   "u": updated, "n": job.unchanged_rows}
+            )
+        _attach_report(job, report_path, counts.rejected)
+        job.save()
+        audit.record(
+            actor=job.created_by, action="aggregation.job.finished", obj=job, department=job.dataset.department,
+            data={"status": status, "total": counts.total, "accepted": counts.accepted, "rejected": counts.rejected,
+                  "duplicates": duplicates, "inserted": inserted, "updated": updated,
+                  "unchanged": job.unchanged_rows, "mode": job.mode},
+        )
+    return job
+
+
+def _end(job: IngestJob, status: str, reason: str, report_path: str | None) -> IngestJob:
+    """A job ends without loading anything (own short transaction)."""
+    if report_path:
+        Path(report_path).unlink(missing_ok=True)
+    if connection.in_atomic_block and connection.needs_rollback:
+        return job  # inside a broken outer transaction (tests): the caller sees the exception state
+    with transaction.atomic():
+        locked = IngestJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status != JobStatus.RUNNING:  # the reaper got there first: keep its verdict
+            locked.log += _line(reason)
+            locked.save(update_fields=["log"])
+            return locked
+        locked.status = status
+        locked.progress = 100
+        locked.finished_at = timezone.now()
+        locked.inserted_rows = locked.updated_rows = locked.unchanged_rows = 0
+        locked.log += _line(reason)
+        locked.save()
+        audit.record(
+            actor=locked.created_by, action="aggregation.job.failed" if status == JobStatus.FAILED
+            else "aggregation.job.finished", obj=locked, department=job.dataset.department,
+            data={"status": status, "reason": reason},
+        )
+    return locked
+
+
+def ingest_reap(*, now=None) -> int:
+    """Mark running jobs whose worker stopped sending heartbeats failed (they can be re-run). Set-based.
+
+    Audits aggregation.job.failed per job.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.AGGREGATION["STALE_JOB_SECONDS"])
+    with transaction.atomic():
+        stale = list(
+            IngestJob.objects.select_for_update(skip_locked=True).select_related("dataset")
+            .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True), status=JobStatus.RUNNING)
+        )
+        for job in stale:
+            job.status = JobStatus.FAILED
+            job.finished_at = now
+            job.log += _line(_("处理进程中断（超过 %(s)d 秒无心跳），已标记为失败；未导入任何数据，可重新运行")
+                             % {"s": settings.AGGREGATION["STALE_JOB_SECONDS"]})
+            job.save(update_fields=["status", "finished_at", "log"])
+            audit.record(actor=None, action="aggregation.job.failed", obj=job, department=job.dataset.department,
+                         data={"reason": "stale_heartbeat"})
+    return len(stale)

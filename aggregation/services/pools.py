@@ -1,0 +1,297 @@
+"""Write side of the resource pool: datasets, record upserts from code, the provider push, record deletion.
+
+A file load goes through an ingest job (services.ingest); rows pushed or corrected from code go through
+`records_upsert`, the same COPY and set-based statement in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.one_source import base_item_claimant
+from portal import audit
+from portal.choices import Role
+from portal.errors import NotFound, PermissionDenied, PortalError
+
+from ..ingest import encryption, planning, staging
+from ..ingest.planning import Plan
+from ..ingest.processing import RowProcessor
+from ..ingest.validation import key_kind_of
+from ..models import Dataset, Record, RecordHistory
+from ..selectors.pools import record_get
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------------------
+# Datasets
+
+
+def dataset_ensure(*, entry) -> Dataset:
+    """The dataset of an approved entry, created on first use (its key item and encrypted items from the catalog).
+
+    Raises PortalError ("not_published") for an entry that is not approved, ("no_subject_key") for one without
+    a subject-key item. Audits aggregation.dataset.created when it creates one.
+    """
+    existing = Dataset.objects.filter(entry=entry).first()
+    if existing is not None:
+        return existing
+    if entry.state != "approved":
+        raise PortalError(_("目录条目尚未发布，不能归集数据"), code="not_published")
+    items = list(entry.items.order_by("position"))
+    key = next((i for i in items if i.is_subject_key), None)
+    if key is None:
+        raise PortalError(_("目录条目没有标记主体标识信息项（身份证号码或统一社会信用代码等），不能归集数据"),
+                          code="no_subject_key")
+    key_kind = key_kind_of(key.name, key.data_type)
+    with transaction.atomic():
+        dataset, created = Dataset.objects.get_or_create(
+            entry=entry,
+            defaults={
+                "department_id": entry.provider_id,
+                "key_item_name": key.name,
+                "key_kind": key_kind,
+                "encrypted_items": planning.encrypted_item_names(items),
+                "mask_kinds": planning.mask_kinds_of(planning.item_specs(items, key_kind=key_kind, encrypted_items=())),
+            },
+        )
+        if created:
+            audit.record(
+                actor=None, action="aggregation.dataset.created", obj=dataset, department=entry.provider,
+                data={"entry": entry.code, "key": key.name, "encrypted_items": dataset.encrypted_items},
+            )
+    return dataset
+
+
+def datasets_sync() -> int:
+    """Give every approved entry with a subject-key item its dataset (idempotent; beat job and seed).
+
+    Returns how many datasets were created; each creation is audited by dataset_ensure.
+    """
+    from catalog.models import CatalogEntry
+
+    missing = CatalogEntry.objects.filter(state="approved", dataset__isnull=True, items__is_subject_key=True)
+    created = 0
+    for entry in missing.distinct().iterator():
+        try:
+            dataset_ensure(entry=entry)
+            created += 1
+        except PortalError:
+            log.warning("entry %s: no dataset", entry.pk)
+    for dataset in Dataset.objects.select_related("entry", "department").order_by("pk"):
+        masked_forms_sync(dataset)
+    return created
+
+
+def masked_forms_sync(dataset: Dataset) -> int:
+    """Recompute the records' stored masked forms (Record.masked) when the masking kinds of the dataset's items have
+    changed since they were stored (a catalog update); the number of rows changed. Until then a read decrypts and
+    masks the values whose form is missing. Audits aggregation.dataset.remasked when the kinds changed.
+    """
+    kinds = planning.mask_kinds_of(planning.plan_for(dataset).items)
+    if kinds == dataset.mask_kinds:
+        return 0
+    changed = encryption.remask(dataset.pk, kinds)
+    with transaction.atomic():
+        Dataset.objects.filter(pk=dataset.pk).update(mask_kinds=kinds)
+        audit.record(actor=None, action="aggregation.dataset.remasked", obj=dataset, department=dataset.department,
+                     data={"kinds": kinds, "previous": dataset.mask_kinds, "rows": changed})
+    dataset.mask_kinds = kinds
+    return changed
+
+
+def refresh_encrypted_items(dataset: Dataset) -> Plan:
+    """The plan of the dataset; items that became personal since (catalog update) join encrypted_items."""
+    plan = planning.plan_for(dataset)
+    wanted = [i.name for i in plan.items if i.encrypt]
+    if set(wanted) - set(dataset.encrypted_items):
+        dataset.encrypted_items = sorted(set(dataset.encrypted_items) | set(wanted))
+        Dataset.objects.filter(pk=dataset.pk).update(encrypted_items=dataset.encrypted_items)
+    return plan
+
+
+def one_source_problems(dataset: Dataset) -> list[str]:
+    """R12.1: base data items of this entry already provided by another entry (the existing source named)."""
+    problems = []
+    for item in dataset.entry.items.filter(is_base_item=True, is_subject_key=False).order_by("position"):
+        claim = base_item_claimant(item.name, dataset.entry_id)
+        if claim is not None:
+            department, entry = claim
+            problems.append(
+                _("基础数据项“%(item)s”已由%(dept)s的“%(entry)s”（%(code)s）权威提供，按一数一源不得重复归集")
+                % {"item": item.name, "dept": department.name, "entry": entry.name, "code": entry.code}
+            )
+    return problems
+
+
+def require_loader(actor, dataset: Dataset) -> None:
+    """NotFound outside the actor's view of the dataset; PermissionDenied unless the provider's data staff."""
+    if not Dataset.objects.restrict(actor, "view").filter(pk=dataset.pk).exists():
+        raise NotFound()
+    if not actor.has_role(Role.DEPT_STAFF) or actor.department_id != dataset.department_id:
+        raise PermissionDenied(_("只有提供部门的数据专员可以归集数据"))
+
+
+def dataset_recount(dataset: Dataset, now) -> None:
+    """Store the dataset's live record count and its last load time `now`."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM aggregation_record WHERE dataset_id = %s AND deleted_at IS NULL", [dataset.pk]
+        )
+        dataset.row_count = cur.fetchone()[0]
+    dataset.last_loaded_at = now
+    dataset.save(update_fields=["row_count", "last_loaded_at"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Upserting rows from code (API push, verification corrections)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    row: int
+    item: str
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Change:
+    record_id: int
+    history_id: int
+    op: str
+
+
+@dataclass
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+
+def records_upsert(
+    *, actor, dataset: Dataset, rows: list[dict[str, Any]], reason: str = "", job=None, all_or_nothing: bool = False
+) -> UpsertResult:
+    """Validate, clean and upsert rows (item name → value) by subject key, with history, in the caller's transaction.
+
+    Loads through COPY into a transaction-local stage table and the same set-based statement as file jobs.
+    Rows are numbered from 1; a row with an unknown item is rejected. With `all_or_nothing`, any rejection
+    means nothing is written. Does not audit: the calling service does (push, verification correction).
+    """
+    result = UpsertResult()
+    if not rows:
+        return result
+    plan = planning.plan_for(dataset)
+    names = [i.name for i in plan.items]
+    known = set(names)
+    processor = RowProcessor(plan, names, {n: n for n in names})
+    table: list[list] = []
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            result.rejected.append(Rejection(number, "", "", _("每行应为对象（信息项名称 → 值）")))
+            table.append([])
+            continue
+        unknown = [k for k in row if k not in known]
+        if unknown:
+            result.rejected.append(Rejection(number, unknown[0], "", _("不是该资源的信息项")))
+            table.append([])
+            continue
+        table.append([row.get(n) for n in names])
+    batch = processor.process(1, table)
+    result.rejected.extend(Rejection(r, c, v, why) for r, c, v, why in batch.rejections)
+    result.rejected.sort(key=lambda r: r.row)
+    if not batch.accepted or (all_or_nothing and result.rejected):
+        return result
+    stage = f"agg_push_{uuid.uuid4().hex[:12]}"
+    with transaction.atomic():
+        locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        cur = staging.raw_cursor()
+        staging.stage_create(cur, stage, on_commit_drop=True)
+        with staging.copy_into(cur, stage) as copy:
+            copy.write(batch.copy_text)
+        duplicates = staging.stage_dedupe(cur, stage)
+        cur.close()
+        now = timezone.now()
+        with connection.cursor() as c:
+            changes = staging.upsert_from_stage(
+                c, stage, dataset_id=dataset.pk, actor_id=getattr(actor, "pk", None), job_id=getattr(job, "pk", job),
+                reason=reason, now=now, changes=True, copy_inserts=True,
+            )
+            result.changes = [Change(r, h, op) for r, h, op in changes]
+            c.execute(f"DROP TABLE {stage}")
+        result.inserted = sum(1 for ch in result.changes if ch.op == "insert")
+        result.updated = sum(1 for ch in result.changes if ch.op == "update")
+        result.unchanged = batch.accepted - duplicates - result.inserted - result.updated
+        if result.inserted or result.updated:
+            dataset_recount(locked, now)
+    return result
+
+
+def records_push(*, actor, entry, rows: Any, purpose: str = "", all_or_nothing: bool = False) -> UpsertResult:
+    """Provider push (SPEC §9.2 POST /data/{resource}/records/): only the provider's data staff.
+
+    Raises NotFound (resource outside the caller's view), PermissionDenied (not the provider's data staff),
+    PortalError ("invalid" body, "one_source"). Audits aggregation.records.pushed with the counts.
+    """
+    # The caller resolved `entry` within its view scope (a published entry is visible to every department):
+    # seeing it is not enough to write its data.
+    if not actor.has_role(Role.DEPT_STAFF) or actor.department_id != entry.provider_id:
+        raise PermissionDenied(_("只有提供部门的数据专员可以推送数据"))
+    dataset = dataset_ensure(entry=entry)
+    if not isinstance(rows, list):
+        raise PortalError(_("请求体应为 JSON 数组，每个元素是一行数据"), code="invalid")
+    if len(rows) > 5000:
+        raise PortalError(_("每次最多推送 5000 行；更多数据请分批推送或上传文件"), code="invalid")
+    problems = one_source_problems(dataset)
+    if problems:
+        raise PortalError(problems[0], code="one_source")
+    with transaction.atomic():
+        result = records_upsert(actor=actor, dataset=dataset, rows=rows, reason=purpose or _("接口推送"),
+                                all_or_nothing=all_or_nothing)
+        audit.record(
+            actor=actor, action="aggregation.records.pushed", obj=dataset, department=dataset.department,
+            data={"rows": len(rows), "inserted": result.inserted, "updated": result.updated,
+                  "unchanged": result.unchanged, "rejected": len({r.row for r in result.rejected}),
+                  "purpose": purpose},
+        )
+    return result
+
+
+def record_delete(*, actor, dataset: Dataset, key: str, reason: str) -> Record:
+    """Mark a record deleted (soft: the row stays, a history row says who/when/why). Provider's data staff.
+
+    Raises NotFound (no such key / outside scope), PermissionDenied, PortalError (no reason).
+    Audits aggregation.record.deleted.
+    """
+    require_loader(actor, dataset)
+    if not (reason or "").strip():
+        raise PortalError(_("删除数据须说明原因"), code="invalid")
+    with transaction.atomic():
+        record = record_get(dataset=dataset, key=key)
+        if record is None or record.deleted_at is not None:
+            raise NotFound()
+        record = Record.objects.select_for_update().get(pk=record.pk)
+        now = timezone.now()
+        RecordHistory.objects.create(record=record, dataset=dataset, op="delete", before=record.data, after=None,
+                                     actor=actor, reason=reason.strip())
+        record.deleted_at = now
+        record.version += 1
+        record.updated_at = now
+        record.save(update_fields=["deleted_at", "version", "updated_at"])
+        dataset_recount(dataset, dataset.last_loaded_at or now)
+        audit.record(actor=actor, action="aggregation.record.deleted", obj=record, department=dataset.department,
+                     data={"dataset": dataset.pk, "reason": reason.strip()})
+    return record

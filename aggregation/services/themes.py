@@ -1,0 +1,253 @@
+"""Theme databases (主题库, R13.2 第三款): a department's saved combination of pool and base data, joined on the
+subject key, materialised into ThemeRow by a background job and browsed like a resource.
+
+A definition is: owner department, name, key kind, join mode, and a list of (dataset, item names). Every source
+must be keyed by the theme's key kind (the join is on the blind index, which is equal for equal keys across
+datasets) and must be a dataset the owner department may read (its own, or an unconditional resource; grants
+come with the sharing chapter — `access.dataset_scope_q`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import audit
+from portal.errors import InvalidTransition, PermissionDenied, PortalError
+from portal.services.jobs import enqueue
+
+from .. import access
+from ..choices import JoinMode, KeyKind, ThemeJobStatus
+from ..models import Record, ThemeBuildJob, ThemeDatabase, ThemeRow, ThemeSource
+from ..selectors.themes import access_theme_by_id, source_choices, theme_columns
+
+MAX_SOURCES = 10
+PAGE_SIZE = 50
+# A build is one INSERT … SELECT; one still queued or running after this long was lost (worker restart, message
+# dropped) and no longer blocks a new request.
+STALE_AFTER = dt.timedelta(hours=1)
+
+
+def _clean_sources(user, key_kind: str, sources: list[dict]) -> tuple[list[tuple], dict[str, list[str]]]:
+    errors: list[str] = []
+    cleaned = []
+    if not sources:
+        errors.append(_("请至少选择一个数据资源"))
+    if len(sources) > MAX_SOURCES:
+        errors.append(_("一个主题库最多组合 %(n)d 个数据资源") % {"n": MAX_SOURCES})
+    visible = {d.pk: d for d in source_choices(user)}
+    seen = set()
+    for src in sources:
+        try:
+            dataset_id = int(src.get("dataset"))
+        except (TypeError, ValueError):
+            dataset_id = None
+        dataset = visible.get(dataset_id)
+        if dataset is None:
+            errors.append(_("数据资源不存在或无权使用：%(id)s") % {"id": src.get("dataset")})
+            continue
+        if dataset_id in seen:
+            errors.append(_("数据资源重复：%(name)s") % {"name": dataset.entry.name})
+            continue
+        seen.add(dataset_id)
+        if dataset.key_kind != key_kind:
+            errors.append(_("“%(name)s”的主体标识类型与主题库不一致，无法关联") % {"name": dataset.entry.name})
+            continue
+        names = list(dataset.entry.items.values_list("name", flat=True))
+        chosen = [n for n in dict.fromkeys(str(n).strip() for n in src.get("items") or []) if n]
+        if not chosen:
+            errors.append(_("请为“%(name)s”选择信息项") % {"name": dataset.entry.name})
+            continue
+        if unknown := [n for n in chosen if n not in names]:
+            errors.append(
+                _("“%(name)s”没有信息项：%(items)s") % {"name": dataset.entry.name, "items": "、".join(unknown)}
+            )
+            continue
+        cleaned.append((dataset, chosen))
+    return cleaned, ({"sources": errors} if errors else {})
+
+
+def theme_save(
+    *, actor, name: str, key_kind: str, sources: list[dict], description: str = "",
+    join_mode: str = JoinMode.ANY, theme_id: int | None = None,
+) -> ThemeDatabase:
+    """Create or change a theme definition of the actor's department (it is rebuilt separately).
+
+    `sources`: [{"dataset": id, "items": [names]}]. Raises PermissionDenied (not department staff / another
+    department's theme), PortalError "invalid". Audit: aggregation.theme.created / aggregation.theme.changed.
+    """
+    if not access.is_department_member(actor):
+        raise PermissionDenied(_("只有政务部门的数据专员或负责人可以定义主题库"))
+    name, description = (name or "").strip(), (description or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = [_("请填写名称")]
+    if key_kind not in KeyKind.values:
+        errors["key_kind"] = [_("请选择主体标识类型")]
+    if join_mode not in JoinMode.values:
+        errors["join_mode"] = [_("关联方式无效")]
+    cleaned, source_errors = _clean_sources(actor, key_kind, list(sources or []))
+    errors.update(source_errors)
+    if errors:
+        raise PortalError(next(iter(errors.values()))[0], code="invalid", errors=errors)
+    with transaction.atomic():
+        if theme_id is None:
+            if ThemeDatabase.objects.filter(department_id=actor.department_id, name=name).exists():
+                raise PortalError(_("本部门已有同名主题库"), code="invalid", errors={"name": [_("名称重复")]})
+            theme = ThemeDatabase.objects.create(
+                name=name, department=actor.department, description=description, key_kind=key_kind,
+                join_mode=join_mode, created_by=actor,
+            )
+            action, before = "aggregation.theme.created", None
+        else:
+            theme = access_theme_by_id(actor, theme_id, action="change", for_update=True)
+            if ThemeDatabase.objects.filter(department_id=theme.department_id, name=name).exclude(pk=theme.pk).exists():
+                raise PortalError(_("本部门已有同名主题库"), code="invalid", errors={"name": [_("名称重复")]})
+            before = theme_definition(theme)
+            theme.name, theme.description, theme.key_kind, theme.join_mode = name, description, key_kind, join_mode
+            theme.save(update_fields=["name", "description", "key_kind", "join_mode", "updated_at"])
+            theme.sources.all().delete()
+            action = "aggregation.theme.changed"
+        ThemeSource.objects.bulk_create(
+            ThemeSource(theme=theme, dataset=dataset, item_names=items, position=i)
+            for i, (dataset, items) in enumerate(cleaned)
+        )
+        audit.record(actor=actor, action=action, obj=theme, data={"before": before, "after": theme_definition(theme)})
+    return theme
+
+
+def theme_definition(theme: ThemeDatabase) -> dict:
+    return {
+        "name": theme.name, "key_kind": theme.key_kind, "join_mode": theme.join_mode,
+        "sources": [{"dataset": s.dataset_id, "items": list(s.item_names)} for s in theme.sources.order_by("position")],
+    }
+
+
+def theme_rebuild_request(*, actor, theme_id: int) -> ThemeBuildJob:
+    """Queue a (re)build of the theme; a build already queued or running is returned instead of a second one
+    (unless it is older than STALE_AFTER: then it is marked failed and replaced).
+
+    Raises NotFound / PermissionDenied (not the owner's staff). The Celery task runs after commit.
+    """
+    with transaction.atomic():
+        theme = access_theme_by_id(actor, theme_id, action="change", for_update=True)
+        running = theme.jobs.filter(status__in=[ThemeJobStatus.PENDING, ThemeJobStatus.RUNNING]).first()
+        if running is not None and running.created_at > timezone.now() - STALE_AFTER:
+            return running
+        if running is not None:
+            running.status, running.finished_at = ThemeJobStatus.FAILED, timezone.now()
+            running.log = _("超时未完成，已由新的生成任务取代")
+            running.save(update_fields=["status", "finished_at", "log"])
+        if not theme.sources.exists():
+            raise InvalidTransition(_("主题库没有数据来源"), code="no_sources")
+        job = ThemeBuildJob.objects.create(theme=theme, created_by=actor)
+        audit.record(actor=actor, action="aggregation.theme.rebuild_requested", obj=theme, data={"job": job.pk})
+        enqueue("aggregation.theme_build", job.pk)
+    return job
+
+
+# Set-based materialisation: flatten every selected (record, item) of every source into (key_hash, column,
+# value), then aggregate per subject. Stored values are copied as they are (ciphertext stays ciphertext).
+_BUILD_SQL = """
+INSERT INTO {row_table} (theme_id, key_hash, key_enc, data, updated_at)
+SELECT %(theme)s, r.key_hash, (array_agg(r.key_enc ORDER BY r.updated_at DESC))[1],
+       jsonb_object_agg(r.dataset_id::text || ':' || e.key, e.value), max(r.updated_at)
+  FROM jsonb_to_recordset(%(sources)s::jsonb) AS s(dataset_id bigint, items text[])
+  JOIN {record_table} r ON r.dataset_id = s.dataset_id AND r.deleted_at IS NULL
+  CROSS JOIN LATERAL jsonb_each(r.data) e
+ WHERE e.key = ANY(s.items)
+ GROUP BY r.key_hash
+HAVING %(all)s = false OR count(DISTINCT r.dataset_id) = %(n)s
+"""
+
+
+def theme_build(*, job_id: int) -> ThemeBuildJob:
+    """Run one build job: replace the theme's rows in one transaction (readers see the old rows until commit).
+
+    Marks the job running → succeeded (or failed with the error in its log). Audit: aggregation.theme.built.
+    """
+    with transaction.atomic():
+        job = ThemeBuildJob.objects.select_for_update().select_related("theme").get(pk=job_id)
+        if job.status != ThemeJobStatus.PENDING:
+            return job  # a redelivered task: the job already ran or is running
+        job.status, job.started_at, job.progress = ThemeJobStatus.RUNNING, timezone.now(), 5
+        job.save(update_fields=["status", "started_at", "progress"])
+    theme = job.theme
+    try:
+        with transaction.atomic():
+            theme = ThemeDatabase.objects.select_for_update().get(pk=theme.pk)
+            # Re-checked at every build: a source the owner may no longer read (its sharing type changed) or whose
+            # key kind no longer matches is left out, and the job log says so.
+            readable = Q(dataset__department_id=theme.department_id) | Q(
+                dataset__entry__share_type=access.UNCONDITIONAL, dataset__entry__state="approved"
+            )
+            all_sources = list(theme.sources.select_related("dataset__entry"))
+            usable = set(theme.sources.filter(readable, dataset__key_kind=theme.key_kind).values_list("pk", flat=True))
+            sources = [{"dataset_id": s.dataset_id, "items": list(s.item_names)} for s in all_sources if s.pk in usable]
+            skipped = [s.dataset.entry.name for s in all_sources if s.pk not in usable]
+            ThemeRow.objects.filter(theme=theme).delete()
+            with connection.cursor() as cur:
+                cur.execute(
+                    _BUILD_SQL.format(row_table=ThemeRow._meta.db_table, record_table=Record._meta.db_table),
+                    {"theme": theme.pk, "sources": json.dumps(sources), "all": theme.join_mode == JoinMode.ALL,
+                     "n": len(sources)},
+                )
+                count = cur.rowcount
+            theme.row_count, theme.built_at = count, timezone.now()
+            theme.save(update_fields=["row_count", "built_at"])
+            job.status, job.progress, job.row_count = ThemeJobStatus.SUCCEEDED, 100, count
+            job.finished_at = timezone.now()
+            job.log = _("已生成 %(n)d 个主体，来源 %(s)d 个数据资源") % {"n": count, "s": len(sources)}
+            if skipped:
+                job.log += _("；已跳过无权使用的数据资源：%(names)s") % {"names": "、".join(skipped)}
+            job.save(update_fields=["status", "progress", "row_count", "finished_at", "log"])
+            audit.record(actor=None, actor_label="system", action="aggregation.theme.built", obj=theme,
+                         data={"job": job.pk, "rows": count}, department=theme.department)
+    except Exception as exc:  # the job row must tell the user; the error is logged for the operator
+        with transaction.atomic():
+            ThemeBuildJob.objects.filter(pk=job.pk).update(
+                status=ThemeJobStatus.FAILED, finished_at=timezone.now(), log=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+        raise
+    return job
+
+
+def theme_rows_page(*, actor, theme: ThemeDatabase, after: int | None = None, limit: int = PAGE_SIZE) -> dict:
+    """One keyset page of the built theme, masked for the reader; writes aggregation.theme.viewed.
+
+    Returns {"columns", "rows": [{"id", "key", "values": {column key: shown value}, "updated_at"}], "next"}.
+    """
+    limit = max(1, min(int(limit or PAGE_SIZE), 500))
+    columns = theme_columns(theme)
+    full = {c["dataset"].pk: access.full_values_allowed(actor, c["dataset"]) for c in columns}
+    key_source = columns[0]["dataset"] if columns else None
+    qs = ThemeRow.objects.filter(theme=theme).order_by("id")
+    if after:
+        qs = qs.filter(id__gt=after)
+    rows = list(qs[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    shown = []
+    for row in rows:
+        values = {}
+        for c in columns:
+            ds = c["dataset"]
+            values[c["key"]] = access.display_value(
+                ds, c["item"], row.data.get(c["key"]), full=full[ds.pk], data_type=c["data_type"]
+            )
+        key_plain = access.decrypt(row.key_enc)
+        key_full = all(full.values()) if full else False
+        shown.append({
+            "id": row.pk,
+            "key": access.key_display(key_source, key_plain, full=key_full) if key_source else "",
+            "values": values, "cells": [values[c["key"]] for c in columns], "updated_at": row.updated_at,
+        })
+    with transaction.atomic():
+        audit.record(actor=actor, action="aggregation.theme.viewed", obj=theme,
+                     data={"after": after, "rows": len(shown), "keys": [access.hash_hex(r.key_hash) for r in rows]})
+    return {"columns": columns, "rows": shown, "next": rows[-1].pk if more and rows else None}

@@ -1,0 +1,47 @@
+"""What the pages of chapter 3 share: service refusals onto pages and forms, the record gate, who may load."""
+
+from __future__ import annotations
+
+from django.http import Http404
+
+from portal.choices import Role
+from portal.errors import PortalError
+
+from ..models import Record
+from ..selectors.pools import datasets_visible
+
+SCOPED_ROLES = (Role.DEPT_STAFF, Role.DEPT_HEAD, Role.COUNTY_BUREAU, Role.BUREAU_REVIEWER, Role.ASSESSOR)
+
+
+def not_found(exc):
+    raise Http404(str(exc.detail)) from exc
+
+
+def form_errors(form, exc: PortalError) -> None:
+    """Put a service refusal onto the form (by field where the service named one)."""
+    mapped = False
+    for field, msgs in (exc.errors or {}).items():
+        target = "fields_" if field == "fields" and "fields_" in form.fields else field
+        if target in form.fields:
+            for m in msgs:
+                form.add_error(target, str(m))
+            mapped = True
+    if not mapped:
+        form.add_error(None, str(exc.detail))
+
+
+def visible_record(user, dataset_pk: int, pk: int):
+    """The dataset and live record if the user may open them, else Http404."""
+    dataset = datasets_visible(user).select_related("entry", "department").filter(pk=dataset_pk).first()
+    if dataset is None:
+        raise Http404
+    record = Record.objects.filter(dataset_id=dataset.pk, pk=pk, deleted_at__isnull=True).first()
+    if record is None:
+        raise Http404
+    return dataset, record
+
+
+def is_data_staff_of(user, department_id) -> bool:
+    """The provider's data staff: who uploads files into the department's pool."""
+    return user.has_role(Role.DEPT_STAFF) and user.department_id == department_id
+

@@ -1,0 +1,238 @@
+"""Pages of the verification cases (数据校核, R14): filing, the list with clocks, a case and its answers.
+
+Thin views: load inside the caller's scope (404 outside it), call one service, render. A page that shows pooled
+values writes its read event (R29.1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal import audit
+from portal.choices import Role
+from portal.errors import NotFound, PermissionDenied, PortalError
+from portal.models import Deadline, Department
+from portal.services.workdays import WorkCalendar, local_today
+
+from .. import access
+from ..choices import VerificationState
+from ..forms.verification import (
+    ConfirmForm,
+    CorrectForm,
+    ExtensionDecideForm,
+    ExtensionRequestForm,
+    VerificationFileForm,
+)
+from ..models import Record, VerificationCase
+from ..selectors.pools import datasets_visible
+from ..selectors.verification import VERIFICATION_NOTICE, access_case_by_id, case_actions, with_clocks
+from ..services import verification
+from .common import form_errors, not_found, visible_record
+
+LIST_LIMIT = 100
+
+
+@login_required
+def verification_create(request, dataset_pk: int, pk: int):
+    """File a verification case against one record (a consuming department's staff, R14.1)."""
+    user = request.user
+    dataset, record = visible_record(user, dataset_pk, pk)
+    if not access.is_department_member(user) or user.department_id == dataset.department_id:
+        raise DjangoPermissionDenied
+    item_names = list(dataset.entry.items.order_by("position").values_list("name", flat=True))
+    form = VerificationFileForm(request.POST or None, request.FILES or None, item_names=item_names)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = verification.verification_case_file(
+                actor=user, record_id=record.pk, dataset_id=dataset.pk, fields=form.cleaned_data["fields_"],
+                description=form.cleaned_data["description"], evidence=form.cleaned_data["evidence"],
+            )
+        except NotFound as exc:
+            not_found(exc)
+        except PortalError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, _("已提交数据校核申请，提供部门应在 10 个工作日内答复"))
+            return redirect(case.get_absolute_url())
+    return render(request, "aggregation/verification_form.html", {
+        "dataset": dataset, "record": record, "form": form,
+    })
+
+
+def _remaining(rows, cal: WorkCalendar, today: dt.date):
+    out = []
+    for case in rows:
+        remaining = cal.remaining_working_days(case.due_on, today) if case.due_on and case.is_open else None
+        out.append({"case": case, "remaining": remaining, "overdue": remaining is not None and remaining < 0,
+                    "overdue_days": -remaining if remaining is not None else None})
+    return out
+
+
+@login_required
+def verification_list(request):
+    """Cases in the user's scope: filed by or against the department; county its region; the bureau all."""
+    user = request.user
+    qs = VerificationCase.objects.restrict(user).select_related("dataset__entry", "provider", "requester")
+    side = request.GET.get("side", "")
+    if side == "filed" and user.department_id:
+        qs = qs.filter(requester_id=user.department_id)
+    elif side == "received" and user.department_id:
+        qs = qs.filter(provider_id=user.department_id)
+    state = request.GET.get("state", "")
+    if state in VerificationState.values:
+        qs = qs.filter(state=state)
+    department = request.GET.get("department", "")
+    if department.isdigit():
+        qs = qs.filter(provider_id=int(department))
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        qs = qs.filter(pk__lt=int(before))
+    summary = with_clocks(VerificationCase.objects.restrict(user)).aggregate(
+        open=Count("pk", filter=Q(state=VerificationState.OPEN)),
+        overdue=Count("pk", filter=Q(state=VerificationState.OPEN, due_on__lt=local_today())),
+        extension=Count("pk", filter=Q(state=VerificationState.OPEN, extension_state="requested")),
+        late=Count("pk", filter=Q(closed_late=True)),
+    )
+    rows = list(with_clocks(qs).order_by("-id")[: LIST_LIMIT + 1])
+    more = len(rows) > LIST_LIMIT
+    rows = rows[:LIST_LIMIT]
+    return render(request, "aggregation/verification_list.html", {
+        "rows": _remaining(rows, WorkCalendar(), local_today()), "side": side, "state": state,
+        "states": VerificationState.choices, "next_before": rows[-1].pk if more else None,
+        "departments": Department.objects.filter(pk__in=VerificationCase.objects.restrict(user).values("provider_id"))
+        if user.has_role(Role.BUREAU_REVIEWER, Role.COUNTY_BUREAU, Role.ASSESSOR) else [],
+        "department": department, "summary": summary,
+    })
+
+
+@login_required
+def verification_detail(request, pk: int, forms: dict | None = None):
+    """One case with its clocks, evidence and the actions the user may take now."""
+    user = request.user
+    try:
+        case = access_case_by_id(user, pk)
+    except NotFound as exc:
+        not_found(exc)
+    case = with_clocks(VerificationCase.objects.filter(pk=case.pk)).select_related(
+        "dataset__entry", "provider", "requester", "created_by", "answered_by", "extension_decided_by",
+        "extension_requested_by",
+    ).get()
+    row = _remaining([case], WorkCalendar(), local_today())[0]
+    clocks = Deadline.objects.for_case(case).order_by("id")
+    actions = case_actions(user, case)
+    forms = forms or {}
+    if "correct" in actions and "correct" not in forms:
+        record = Record.objects.get(pk=case.record_id, dataset_id=case.dataset_id)
+        items = [n for n in case.fields if n != case.dataset.key_item_name]
+        types = dict(case.dataset.entry.items.values_list("name", "data_type"))
+        full = access.full_values_allowed(user, case.dataset)
+        typed = [(n, types.get(n, "C")) for n in items]
+        current = access.display_values(case.dataset, record.data, full=full, items=typed)
+        forms["correct"] = CorrectForm(items=items, current=current)
+        with transaction.atomic():  # the form shows the disputed values: a read like the record page
+            audit.record(
+                actor=user, action="aggregation.record.viewed", obj=record, object_repr=case.dataset.entry.name,
+                data={"dataset": case.dataset_id, "key": access.hash_hex(record.key_hash), "masked": not full,
+                      "items": items, "verification_case": case.pk},
+            )
+    if "confirm" in actions:
+        forms.setdefault("confirm", ConfirmForm())
+    if "request_extension" in actions:
+        forms.setdefault("extension", ExtensionRequestForm())
+    if "decide_extension" in actions:
+        forms.setdefault("decide", ExtensionDecideForm())
+    record_visible = datasets_visible(user).filter(pk=case.dataset_id).exists()
+    return render(request, "aggregation/verification_detail.html", {
+        "case": case, "row": row, "clocks": clocks, "actions": actions, "forms": forms,
+        "evidence": case.evidence.all(), "record_visible": record_visible,
+        "notice": VERIFICATION_NOTICE,
+    })
+
+
+def _case_action(request, pk: int, form_key: str, form, call):
+    if form.is_valid():
+        try:
+            call(form)
+        except NotFound as exc:
+            not_found(exc)
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(str(exc.detail)) from exc
+        except PortalError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, _("已办理"))
+            return redirect("aggregation:verification-detail", pk=pk)
+    return verification_detail(request, pk, forms={form_key: form})
+
+
+@login_required
+@require_POST
+def verification_extension_request(request, pk: int):
+    return _case_action(request, pk, "extension", ExtensionRequestForm(request.POST), lambda f: (
+        verification.verification_extension_request(
+            actor=request.user, case_id=pk, working_days=f.cleaned_data["working_days"],
+            reason=f.cleaned_data["reason"],
+        )))
+
+
+@login_required
+@require_POST
+def verification_extension_decide(request, pk: int):
+    return _case_action(request, pk, "decide", ExtensionDecideForm(request.POST), lambda f: (
+        verification.verification_extension_decide(
+            actor=request.user, case_id=pk, approve=f.cleaned_data["approve"], comment=f.cleaned_data["comment"],
+        )))
+
+
+@login_required
+@require_POST
+def verification_confirm(request, pk: int):
+    return _case_action(request, pk, "confirm", ConfirmForm(request.POST), lambda f: (
+        verification.verification_case_confirm(
+            actor=request.user, case_id=pk, explanation=f.cleaned_data["explanation"],
+        )))
+
+
+@login_required
+@require_POST
+def verification_correct(request, pk: int):
+    try:
+        case = access_case_by_id(request.user, pk)
+    except NotFound as exc:
+        not_found(exc)
+    items = [n for n in case.fields if n != case.dataset.key_item_name]
+    form = CorrectForm(request.POST, items=items, current={})
+
+    def call(f):
+        verification.verification_case_correct(
+            actor=request.user, case_id=pk, values=f.values(), explanation=f.cleaned_data["explanation"],
+        )
+
+    return _case_action(request, pk, "correct", form, call)
+
+
+@login_required
+def verification_evidence(request, pk: int, evidence_pk: int):
+    """Download one evidence file (inside the case's scope); the download is audited."""
+    try:
+        case = access_case_by_id(request.user, pk)
+    except NotFound as exc:
+        not_found(exc)
+    evidence = case.evidence.filter(pk=evidence_pk).first()
+    if evidence is None:
+        raise Http404
+    with transaction.atomic():
+        audit.record(actor=request.user, action="aggregation.verification.evidence_downloaded", obj=case,
+                     data={"evidence": evidence.pk, "sha256": evidence.sha256})
+    return FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name,
+                        content_type=evidence.content_type)
