@@ -1,7 +1,7 @@
 """Celery tasks of the uses part (thin adapters: ids in, services called).
 
 Not autodiscovered by name (Celery looks for `tasks.py`): aggregation/apps.py `ready()` imports this module.
-Beat entries (portal/settings/base.py CELERY_BEAT_SCHEDULE): "aggregation.quality_nightly" at 02:30.
+Beat entries (config/settings/base.py CELERY_BEAT_SCHEDULE): "aggregation.quality_nightly" at 02:30.
 """
 
 from celery import shared_task

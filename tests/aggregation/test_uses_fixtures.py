@@ -1,8 +1,8 @@
 """Fixtures of the uses part's tests (no tests here): approved entries, datasets, records, URLs.
 
 Imported by the other test_uses_* modules with `from tests.aggregation.test_uses_fixtures import *`.
-Pages and API are reached through the project's URLconf (portal/urls.py mounts aggregation.urls, which
-includes aggregation.uses_urls; portal/api_urls.py mounts aggregation.api.urls, which includes ours).
+Pages and API are reached through the project's URLconf (config/urls.py mounts aggregation.urls, which
+includes aggregation.uses_urls; config/api_urls.py mounts aggregation.api.urls, which includes ours).
 Entries are created directly in their approved state (the catalog's workflow has its own tests); datasets and
 records go through the storage part's services (dataset_ensure, records_upsert), as in production.
 """

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from aggregation import uses_tasks  # noqa: F401 — registers the theme task before the worker starts
 from aggregation.models import IngestJob, Record
-from portal.celery import app
+from config.celery import app
 from portal.choices import Role
 from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, csv_bytes, ids
 from tests.aggregation.test_storage_fixtures import make_entry as storage_entry

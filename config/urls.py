@@ -7,7 +7,7 @@ from portal import views
 from portal.admin import portal_admin_site
 
 urlpatterns = [
-    path("api/v1/", include("portal.api_urls")),  # first: machine clients' calls are most of the traffic
+    path("api/v1/", include("config.api_urls")),  # first: machine clients' calls are most of the traffic
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
