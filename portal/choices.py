@@ -92,3 +92,9 @@ class AuditResult(models.TextChoices):
     SUCCESS = "success", _("成功")
     FAILURE = "failure", _("失败")
     DENIED = "denied", _("拒绝")
+
+
+class NotificationKind(models.TextChoices):
+    REMINDER = "reminder", _("到期提醒")
+    OVERDUE = "overdue", _("超期")
+    INFO = "info", _("通知")

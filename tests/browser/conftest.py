@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+# Chapter 3's record fixtures, shared with tests/aggregation (imported by name: pytest registers them here too).
+from tests.aggregation.test_uses_fixtures import person_dataset, person_record, person_records  # noqa: F401
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 # The closed network refuses Chromium's background connections; these flags keep it quiet and fast.

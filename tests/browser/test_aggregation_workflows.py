@@ -16,7 +16,6 @@ from config.celery import app
 from portal.choices import Role
 from tests.aggregation.test_storage_fixtures import PEOPLE_ITEMS, csv_bytes, ids
 from tests.aggregation.test_storage_fixtures import make_entry as storage_entry
-from tests.aggregation.test_uses_fixtures import *  # noqa: F403
 from tests.aggregation.test_uses_fixtures import id_number, load, make_dataset
 from tests.factories import DepartmentFactory, make_user
 
