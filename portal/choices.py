@@ -58,6 +58,8 @@ ROLE_SCOPE = {
 
 # 三员分立: no account may hold two of these (等保 8.1.4.2 d / 8.1.5).
 ADMIN_ROLES = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN)
+# A department's own people: its data staff and its head (they file, load, answer and consume for it).
+STAFF_ROLES = (Role.DEPT_STAFF, Role.DEPT_HEAD)
 
 
 class DayKind(models.TextChoices):
