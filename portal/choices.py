@@ -100,3 +100,12 @@ class NotificationKind(models.TextChoices):
     REMINDER = "reminder", _("到期提醒")
     OVERDUE = "overdue", _("超期")
     INFO = "info", _("通知")
+
+
+class JobStatus(models.TextChoices):
+    """The lifecycle of a long job (portal.models.jobs.Job); an app may add states of its own (e.g. rejected)."""
+
+    PENDING = "pending", _("等待中")
+    RUNNING = "running", _("运行中")
+    SUCCEEDED = "succeeded", _("已完成")
+    FAILED = "failed", _("失败")
