@@ -6,7 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DJANGO_SETTINGS_MODULE=portal.settings.production
+    DJANGO_SETTINGS_MODULE=config.settings.production
 
 WORKDIR /app
 
@@ -36,4 +36,4 @@ RUN SECRET_KEY=collectstatic-only \
 USER portal
 EXPOSE 8000
 # Worker count: gunicorn reads WEB_CONCURRENCY (docker-compose.yml sets it).
-CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--error-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--error-logfile", "-"]

@@ -2,7 +2,8 @@
 # ./portal.sh up [--no-serve] | test [pytest args…] | down
 #
 # Bootstraps .venv from pyproject.toml (only when pyproject.toml changed since the last install), then
-# hands over to portal/devstack.py, which finds or starts PostgreSQL and Redis and runs the portal.
+# hands over to the launcher package devstack/ (`python -m devstack`), which finds or starts PostgreSQL
+# and Redis and runs the portal.
 set -euo pipefail
 
 cd "$(dirname "$(readlink -f "$0")")"
@@ -59,4 +60,4 @@ PY
 fi
 
 # exec: the launcher becomes this process, so Ctrl-C and SIGTERM reach it directly.
-exec "$VENV/bin/python" -m portal.devstack "$@"
+exec "$VENV/bin/python" -m devstack "$@"

@@ -1,6 +1,6 @@
 """Celery tasks of chapter 3 (thin adapters: ids in, services called), discovered by Celery's autodiscovery.
 
-Services enqueue them by name (portal.services.jobs.enqueue). Beat entries (portal/settings/base.py
+Services enqueue them by name (portal.services.jobs.enqueue). Beat entries (config/settings/base.py
 CELERY_BEAT_SCHEDULE): "aggregation.tasks.ingest_reap" every minute, "aggregation.tasks.datasets_sync" every
 ten minutes, "aggregation.quality_nightly" at 02:30.
 """

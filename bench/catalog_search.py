@@ -126,7 +126,7 @@ def recreate_database(base: str, db: str, *, drop_only: bool = False) -> None:
 
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     os.environ["DEBUG"] = "false"  # no query log growing during the timed loop
     import django
 

@@ -58,7 +58,7 @@ def main() -> None:
     _admin(base_url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
     _admin(base_url, f"CREATE DATABASE {BENCH_DB}")
     os.environ["DATABASE_URL"] = bench_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     media = tempfile.mkdtemp(prefix="jz_bench_media_")
     os.environ["MEDIA_ROOT"] = media
     try:

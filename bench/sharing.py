@@ -559,7 +559,7 @@ def bench_query(ctx: dict, seconds: float, workers: int, threads: int, rounds: i
     port = _free_port()
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.sharing_settings", BENCH_DATASET_ID=str(ctx["dataset"].pk),
                PYTHONPATH=str(ROOT))
-    cmd = [str(ROOT / ".venv/bin/gunicorn"), "portal.wsgi:application", "-b", f"127.0.0.1:{port}",
+    cmd = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{port}",
            "-w", str(workers), "-k", worker_class, "--threads", str(threads), "--keep-alive", "30",
            "--log-level", "warning", "--chdir", str(ROOT)]
     server = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)  # noqa: S603 — our own argv

@@ -61,5 +61,5 @@ def pull(request):
 urlpatterns = [
     path("bench/baseline/lookup/<str:key>/", Lookup.as_view()),
     path("bench/baseline/pull/", pull),
-    path("", include("portal.urls")),
+    path("", include("config.urls")),
 ]

@@ -1,5 +1,1 @@
-"""焦作市大数据平台门户: project package and platform kernel."""
-
-from .celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""焦作市大数据平台门户: the platform kernel (organisations, roles, calendar, deadlines, audit, notifications)."""

@@ -45,24 +45,18 @@ def record(
     `department`, e.g. a signed API client), or None for the system (then give `actor_label`).
     `department` defaults to the actor's department.
     """
-    is_person = isinstance(actor, User) and actor.is_authenticated
-    if actor is not None and not is_person and getattr(actor, "is_authenticated", False):
-        # A machine principal (e.g. a signed API client): its name and department, no user row.
-        actor_label = actor_label or actor.get_username()
-        department = department if department is not None else getattr(actor, "department", None)
+    who = _who(actor, actor_label, department)
     ctx = context.current()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = obj.pk if object_id is None else object_id
         object_repr = str(obj) if object_repr is None else object_repr
-    if department is None and is_person:
-        department = actor.department_id
     event = AuditEvent(
         occurred_at=timezone.now(),
-        actor=actor if is_person else None,
-        actor_label=actor_label or (actor.get_username() if is_person else "system"),
-        role=",".join(sorted(actor.role_set)) if is_person else "",
-        department_id=getattr(department, "pk", department),
+        actor=actor if who.is_person else None,
+        actor_label=who.actor_label,
+        role=who.role,
+        department_id=who.department_id,
         action=action,
         object_type=object_type or "",
         object_id="" if object_id is None else str(object_id),
@@ -83,6 +77,96 @@ def record(
     event.data = json.loads(payload)  # as it was stored: dates, decimals and lazy strings as JSON values
     event._state.adding = False
     return event
+
+
+@dataclass(frozen=True)
+class _Who:
+    is_person: bool
+    actor_id: int | None
+    actor_label: str
+    role: str
+    department_id: int | None
+
+
+def _who(actor, actor_label: str | None, department) -> _Who:
+    """Who an event names: a person (User), a machine principal (authenticated, no user row), or the system."""
+    is_person = isinstance(actor, User) and actor.is_authenticated
+    if actor is not None and not is_person and getattr(actor, "is_authenticated", False):
+        # A machine principal (e.g. a signed API client): its name and department, no user row.
+        actor_label = actor_label or actor.get_username()
+        department = department if department is not None else getattr(actor, "department", None)
+    if department is None and is_person:
+        department = actor.department_id
+    return _Who(
+        is_person=is_person,
+        actor_id=actor.pk if is_person else None,
+        actor_label=actor_label or (actor.get_username() if is_person else "system"),
+        role=",".join(sorted(actor.role_set)) if is_person else "",
+        department_id=getattr(department, "pk", department),
+    )
+
+
+def record_rows_sql(
+    select: str,
+    *,
+    action: str,
+    object_type: str,
+    actor=None,
+    actor_label: str | None = None,
+    department=None,
+    result: str = AuditResult.SUCCESS,
+    request_id: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The set-based `record`: an INSERT … SELECT writing one audit event per row of `select`.
+
+    `select` yields four columns, in this order (names do not matter): department_id, object_id, object_repr, data
+    (any may be NULL; `object_repr` is cut to 300 characters, a NULL `data` is `{}`) — typically `… FROM marked`,
+    where `marked` is the data-modifying CTE (`UPDATE … RETURNING`) whose rows the events record.
+
+    Every other column is filled as `record()` fills it for the same arguments: the actor (a person, a machine
+    principal, or the system when None), the actor's department where a row has none, the request's id and client
+    IP, `result`; `occurred_at` is the transaction's `now()`. `request_id` overrides the request's (a beat job
+    passes its task id).
+
+    Returns (sql, params): the statement (`RETURNING id`) — run it on its own (`record_rows`) or embed it as a CTE,
+    `audited AS ({sql})`, in the statement that changes the rows — and its named parameters (all `_audit_*`), to
+    merge into that statement's own; `select` itself uses named parameters (`%(name)s`) too.
+    """
+    who = _who(actor, actor_label, department)
+    ctx = context.current()
+    sql = _ROWS_INSERT.format(select=select)
+    params = {
+        "_audit_actor_id": who.actor_id,
+        "_audit_actor_label": who.actor_label,
+        "_audit_role": who.role,
+        "_audit_department_id": who.department_id,
+        "_audit_action": action,
+        "_audit_object_type": object_type,
+        "_audit_ip": ctx.ip or None,
+        "_audit_request_id": ctx.request_id if request_id is None else request_id,
+        "_audit_result": result,
+    }
+    return sql, params
+
+
+# `select` is the caller's SQL text (never user input); the values all travel as parameters.
+_ROWS_INSERT = """INSERT INTO portal_auditevent (occurred_at, actor_id, actor_label, role, department_id, action,
+                               object_type, object_id, object_repr, data, ip, request_id, result)
+SELECT now(), %(_audit_actor_id)s, %(_audit_actor_label)s, %(_audit_role)s,
+       coalesce(e.department_id, %(_audit_department_id)s), %(_audit_action)s, %(_audit_object_type)s,
+       coalesce(e.object_id::text, ''), left(coalesce(e.object_repr::text, ''), 300),
+       coalesce(e.data::jsonb, '{{}}'::jsonb), %(_audit_ip)s::inet, %(_audit_request_id)s, %(_audit_result)s
+  FROM ({select}) AS e (department_id, object_id, object_repr, data)
+RETURNING id"""
+
+
+def record_rows(select: str, params: dict[str, Any] | None = None, **kwargs) -> int:
+    """Run `record_rows_sql(select, **kwargs)` as a statement of its own (in the caller's transaction): one event
+    per row of `select` (with its named `params`); returns how many were written."""
+    sql, audit_params = record_rows_sql(select, **kwargs)
+    with connection.cursor() as cur:
+        cur.execute(sql, {**(params or {}), **audit_params})
+        return cur.rowcount
 
 
 _INSERT = (

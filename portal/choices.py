@@ -58,6 +58,8 @@ ROLE_SCOPE = {
 
 # 三员分立: no account may hold two of these (等保 8.1.4.2 d / 8.1.5).
 ADMIN_ROLES = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN)
+# A department's own people: its data staff and its head (they file, load, answer and consume for it).
+STAFF_ROLES = (Role.DEPT_STAFF, Role.DEPT_HEAD)
 
 
 class DayKind(models.TextChoices):
@@ -92,3 +94,18 @@ class AuditResult(models.TextChoices):
     SUCCESS = "success", _("成功")
     FAILURE = "failure", _("失败")
     DENIED = "denied", _("拒绝")
+
+
+class NotificationKind(models.TextChoices):
+    REMINDER = "reminder", _("到期提醒")
+    OVERDUE = "overdue", _("超期")
+    INFO = "info", _("通知")
+
+
+class JobStatus(models.TextChoices):
+    """The lifecycle of a long job (portal.models.jobs.Job); an app may add states of its own (e.g. rejected)."""
+
+    PENDING = "pending", _("等待中")
+    RUNNING = "running", _("运行中")
+    SUCCEEDED = "succeeded", _("已完成")
+    FAILED = "failed", _("失败")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from portal.choices import ROLE_SCOPE, Role, Scope
+from portal.choices import ROLE_SCOPE, STAFF_ROLES, Role, Scope
 from portal.errors import NotFound, PermissionDenied
 
 NOTHING = Q(pk__in=[])
@@ -28,6 +28,38 @@ def department_scope_q(user, path: str = "department") -> Q:
     if Scope.DEPARTMENT in scopes and user.department_id:
         q |= Q(**{f"{path}_id": user.department_id})
     return q
+
+
+def is_api_client(user) -> bool:
+    """A signed API client's principal (security.signing.ClientPrincipal): authenticated, no roles, reads only."""
+    return getattr(user, "api_client", None) is not None
+
+
+def signed_in(user, *, clients: bool = False) -> bool:
+    """A person holding a role; with `clients`, also a signed API client (which holds none)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return bool(user.role_set) or (clients and is_api_client(user))
+
+
+def is_department_member(user) -> bool:
+    """Data staff or head of some department: the people who provide and consume data for it."""
+    return signed_in(user) and bool(user.department_id) and user.has_role(*STAFF_ROLES)
+
+
+def is_head_of(user, department_id) -> bool:
+    """The head of a department: holds 部门主要负责人 there, or is its recorded head."""
+    if not signed_in(user) or not department_id or user.department_id != department_id:
+        return False
+    return user.has_role(Role.DEPT_HEAD) or user.department.head_id == user.pk
+
+
+def county_region_id(user) -> int | None:
+    """The county-level region a county bureau user oversees (None for anyone else, and for a city-level post)."""
+    if not signed_in(user) or not user.has_role(Role.COUNTY_BUREAU) or not user.department_id:
+        return None
+    region = user.department.region
+    return None if region.is_city else region.pk
 
 
 def sees_department(user, department) -> bool:

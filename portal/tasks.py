@@ -4,6 +4,7 @@ from celery import shared_task
 
 from portal import audit
 from portal.services.deadlines import deadline_sweep
+from portal.services.jobs import reap_stale_jobs
 
 
 @shared_task(name="portal.tasks.deadline_sweep")
@@ -20,3 +21,9 @@ def audit_seal_task() -> int:
     while sealed := audit.seal_pending(batch=settings.PORTAL["AUDIT_SEAL_BATCH"]):
         total += sealed
     return total
+
+
+@shared_task(name="portal.tasks.jobs_reap")
+def jobs_reap_task() -> dict[str, int]:
+    """Every registered kind of long job: running jobs whose worker went quiet are marked failed."""
+    return reap_stale_jobs()

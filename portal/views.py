@@ -19,6 +19,7 @@ from portal.errors import PortalError
 from portal.forms import CalendarDayForm, CalendarYearConfirmForm, LoginForm, TokenForm
 from portal.models import CalendarDay, CalendarYear, Deadline, Notification
 from portal.permissions import int_or_none
+from portal.selectors.deadlines import deadline_rows
 from portal.services import auth as auth_services
 from portal.services.calendar import (
     calendar_change_impact,
@@ -61,23 +62,16 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
-def _with_remaining(deadlines, calendar: WorkCalendar, today: dt.date):
-    rows = []
-    for d in deadlines:
-        remaining = calendar.remaining_working_days(d.due_on, today)
-        rows.append({"deadline": d, "remaining": remaining, "overdue_days": -remaining, "overdue": today > d.due_on})
-    return rows
-
-
 @login_required
 def home(request):
     """My pending work: running clocks assigned to me, soonest first; supervisors also see their scope."""
     user, today, cal = request.user, local_today(), WorkCalendar()
     mine = Deadline.objects.running().assigned_to(user).select_related("department").order_by("due_on", "id")
-    context = {"mine": _with_remaining(mine[:200], cal, today), "today": today}
+    context = {"mine": deadline_rows(mine[:200], name="deadline", today=today, calendar=cal), "today": today}
     if user.has_role(Role.COUNTY_BUREAU, Role.BUREAU_REVIEWER, Role.ASSESSOR):
         scope = Deadline.objects.running().restrict(user, "view").select_related("department")
-        context["scope_overdue"] = _with_remaining(scope.filter(due_on__lt=today).order_by("due_on")[:100], cal, today)
+        overdue = scope.filter(due_on__lt=today).order_by("due_on")[:100]
+        context["scope_overdue"] = deadline_rows(overdue, name="deadline", today=today, calendar=cal)
         context["scope_open_count"] = scope.count()
     if user.has_role(Role.SYSTEM_ADMIN):
         context["unconfirmed_years"] = unconfirmed_years_ahead(today=today)

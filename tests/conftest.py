@@ -117,7 +117,7 @@ def live_worker():
     """A real Celery worker (solo pool, in a thread) consuming from the real Redis broker."""
     from celery.contrib.testing.worker import start_worker
 
-    from portal.celery import app
+    from config.celery import app
 
     app.conf.task_always_eager = False
     with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1, loglevel="WARNING") as worker:

@@ -1,6 +1,6 @@
 """README's first command, `./portal.sh up`, sets a fresh machine up: migrate, collectstatic, seed_demo.
 
-Runs the launcher's real setup path (`python -m portal.devstack up --no-serve`) against a brand-new
+Runs the launcher's real setup path (`python -m devstack up --no-serve`) against a brand-new
 embedded PostgreSQL and Redis of its own, twice, to prove the setup is also idempotent. It has its own
 database, so it uses none of pytest-django's database fixtures.
 """
@@ -61,7 +61,7 @@ def run_setup(services: dict[str, str], state_dir: Path) -> subprocess.Completed
     # Keep var/portal.env and the generated secret out of the developer's own ./var.
     env["PORTAL_DEVSTACK_DIR"] = str(state_dir)
     return subprocess.run(
-        [sys.executable, "-m", "portal.devstack", "up", "--no-serve"],
+        [sys.executable, "-m", "devstack", "up", "--no-serve"],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.models import Deadline, Department, Notification, Region, User
+from portal.selectors.deadlines import deadline_row
 from portal.services.workdays import WorkCalendar
 
 
@@ -46,10 +47,7 @@ class DeadlineSerializer(serializers.ModelSerializer):
         ]
 
     def get_remaining_working_days(self, deadline) -> int | None:
-        if not deadline.is_running:
-            return None
-        calendar = self.context.setdefault("calendar", WorkCalendar())
-        return calendar.remaining_working_days(deadline.due_on)
+        return deadline_row(deadline, calendar=self.context.setdefault("calendar", WorkCalendar())).remaining
 
 
 class NotificationSerializer(serializers.ModelSerializer):

@@ -1,7 +1,8 @@
-"""Kernel models: organisations and people, the working-day calendar, deadlines, audit, notifications."""
+"""Kernel models: organisations and people, the working-day calendar, deadlines, audit, notifications, jobs."""
 
 from .audit import AuditChainLink, AuditEvent, AuditPending, AuditSeal
 from .deadlines import Deadline
+from .jobs import Job
 from .notifications import Notification
 from .org import Department, Region, User, UserRole
 from .tokens import PersonalToken
@@ -16,6 +17,7 @@ __all__ = [
     "CalendarYear",
     "Deadline",
     "Department",
+    "Job",
     "Notification",
     "PersonalToken",
     "Region",

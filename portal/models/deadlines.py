@@ -7,22 +7,19 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.choices import Clock, DeadlineState, Role
+from portal.querysets import RestrictedQuerySet
 
 from .org import Department
 
 
-class DeadlineQuerySet(models.QuerySet):
+class DeadlineQuerySet(RestrictedQuerySet):
+    """`.restrict(user, "view")`: deadlines within the user's role scope (department / region / city)."""
+
     def running(self):
         return self.filter(state__in=[DeadlineState.OPEN, DeadlineState.OVERDUE])
 
     def for_case(self, obj):
         return self.filter(case_type=ContentType.objects.get_for_model(obj), case_id=str(obj.pk))
-
-    def restrict(self, user, action: str = "view"):
-        """Deadlines within the user's role scope (department / region / city)."""
-        from portal.permissions import department_scope_q
-
-        return self.filter(department_scope_q(user, "department"))
 
     def assigned_to(self, user):
         """The clocks the user is expected to act on: own department, and a role they hold (or any role)."""

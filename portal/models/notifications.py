@@ -4,19 +4,16 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.choices import NotificationKind
+
 
 class Notification(models.Model):
     """A message to one user, e.g. a deadline reminder; read when the user opens it."""
 
-    class Kind(models.TextChoices):
-        REMINDER = "reminder", _("到期提醒")
-        OVERDUE = "overdue", _("超期")
-        INFO = "info", _("通知")
-
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.CASCADE, related_name="notifications"
     )
-    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, default=Kind.INFO)
+    kind = models.CharField(_("类型"), max_length=20, choices=NotificationKind.choices, default=NotificationKind.INFO)
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
     url = models.CharField(_("链接"), max_length=300, blank=True)

@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, models, transaction
 from django.utils.translation import gettext as _
 
+from portal import audit
 from portal.choices import DeadlineState, Role
 from portal.errors import InvalidTransition
 from portal.models import Deadline, Department
@@ -156,19 +157,19 @@ WITH marked AS (
     ON CONFLICT DO NOTHING
  RETURNING 1
 ), audited AS (
-    INSERT INTO portal_auditevent (occurred_at, actor_label, role, department_id, action, object_type,
-                                   object_id, object_repr, data, request_id, result)
-    SELECT now(), 'system', '', department_id, %(action)s, 'portal.deadline', id::text, left(title, 300),
-           jsonb_build_object('clock', clock, 'due_on', due_on), %(request_id)s, 'success'
-      FROM marked
- RETURNING 1
+    {audited}
 )
 SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM notes)
 """
+_AUDITED_ROWS = "SELECT department_id, id, title, jsonb_build_object('clock', clock, 'due_on', due_on) FROM marked"
 
 
 def _sweep_step(cur, *, set_clause: str, where_clause: str, params: dict) -> tuple[int, int]:
-    cur.execute(_SWEEP_SQL.format(set_clause=set_clause, where_clause=where_clause), params)
+    audited, audit_params = audit.record_rows_sql(
+        _AUDITED_ROWS, action=params["action"], object_type="portal.deadline", request_id=params["request_id"]
+    )
+    sql = _SWEEP_SQL.format(set_clause=set_clause, where_clause=where_clause, audited=audited)
+    cur.execute(sql, {**params, **audit_params})
     return cur.fetchone()
 
 

@@ -1,7 +1,7 @@
 """Fixtures of the aggregation tests: approved entries, datasets with records, a second department's head.
 
 Pages and API are reached through the project's URLconf (portal/urls.py mounts aggregation.urls,
-portal/api_urls.py aggregation.api.urls). The plain builders these use are in tests/aggregation/builders.py.
+config/api_urls.py aggregation.api.urls). The plain builders these use are in tests/aggregation/builders.py.
 """
 
 from __future__ import annotations

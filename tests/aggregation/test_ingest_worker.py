@@ -16,7 +16,7 @@ from aggregation.choices import JobStatus
 from aggregation.demo import POPULATION_ITEMS, generated_rows
 from aggregation.models import IngestJob, Record, RecordHistory
 from aggregation.services import ingest as services
-from portal.celery import app
+from config.celery import app
 from tests.aggregation.builders import csv_bytes, ids, make_entry, person, upload
 from tests.support import wait_for
 
@@ -67,7 +67,7 @@ def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, mon
     job = services.ingest_job_create(actor=staff, entry=entry, upload=upload(buf.getvalue().encode()))
     assert job.status == JobStatus.PENDING and job.mapping
 
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test", "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "MEDIA_ROOT": str(settings.MEDIA_ROOT),
            "DATABASE_URL": f"postgres://{connection.settings_dict['USER']}@{connection.settings_dict['HOST']}:"
                            f"{connection.settings_dict['PORT']}/{connection.settings_dict['NAME']}",
            "AGGREGATION_INGEST_WORKERS": workers, "AGGREGATION_INGEST_PARALLEL_MIN_BYTES": "0",

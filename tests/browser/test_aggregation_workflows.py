@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from aggregation import tasks  # noqa: F401 — registers the theme task before the worker starts
 from aggregation.models import IngestJob, Record
-from portal.celery import app
+from config.celery import app
 from portal.choices import Role
 from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, id_number, ids, load, make_dataset
 from tests.aggregation.builders import make_entry as storage_entry

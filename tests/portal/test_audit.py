@@ -119,3 +119,75 @@ def test_a_machine_principal_is_recorded_by_name_and_department(dept):
     event = audit.record(actor=Principal(), action="portal.test.read")
     event.refresh_from_db()
     assert (event.actor, event.actor_label, event.department, event.role) == (None, "client:abc", dept, "")
+
+
+COLUMNS = ("actor_id", "actor_label", "role", "department_id", "action", "object_type", "object_id", "object_repr",
+           "data", "ip", "request_id", "result")
+
+
+def columns(event: AuditEvent) -> dict:
+    event.refresh_from_db()
+    return {name: getattr(event, name) for name in COLUMNS}
+
+
+@pytest.mark.parametrize("who", ["system", "person", "machine"])
+def test_record_rows_writes_what_record_writes(who, staff, other_dept, dept):
+    """The set-based insert fills every column as record() does for the same actor, department and request."""
+    from portal import context
+
+    class Principal:
+        is_authenticated = True
+        department = other_dept
+
+        def get_username(self):
+            return "client:abc"
+
+    actor = {"system": None, "person": staff, "machine": Principal()}[who]
+    token = context.bind(context.RequestContext(ip="10.1.2.3", request_id="req-1"))
+    try:
+        one = audit.record(actor=actor, action="portal.test.swept", obj=dept, data={"n": 1})
+        audit.record_rows(
+            "SELECT NULL::bigint, id, name, jsonb_build_object('n', 1) FROM portal_department WHERE id = %(id)s",
+            {"id": dept.pk}, actor=actor, action="portal.test.swept", object_type="portal.department",
+        )
+    finally:
+        context.reset(token)
+    first, second = AuditEvent.objects.filter(action="portal.test.swept").order_by("id")
+    assert first.pk == one.pk
+    assert columns(second) == columns(first)
+
+
+def test_record_rows_keeps_a_rows_department_and_cuts_the_repr(dept, other_dept):
+    users = [make_user(department=dept), make_user(department=other_dept)]
+    audit.record_rows(
+        "SELECT department_id, id, repeat('x', 400), NULL FROM portal_user WHERE id IN (%(a)s, %(b)s)",
+        {"a": users[0].pk, "b": users[1].pk}, action="portal.test.swept", object_type="portal.user",
+        request_id="celery:1",
+    )
+    events = {e.object_id: e for e in AuditEvent.objects.filter(action="portal.test.swept")}
+    assert {events[str(u.pk)].department_id for u in users} == {dept.pk, other_dept.pk}
+    assert all(len(e.object_repr) == 300 and e.data == {} and e.request_id == "celery:1" for e in events.values())
+    assert all((e.actor_id, e.actor_label, e.role) == (None, "system", "") for e in events.values())
+
+
+RENAME_SQL = """
+WITH renamed AS (UPDATE portal_department SET short_name = short_name || '*' WHERE id IN (%(a)s, %(b)s)
+                 RETURNING id, short_name),
+     audited AS ({audited})
+SELECT (SELECT count(*) FROM audited)
+"""
+
+
+def test_record_rows_sql_audits_the_rows_an_update_returns_in_the_same_statement(dept, other_dept):
+    """As a data-modifying CTE next to the UPDATE: one event per changed row, in one statement."""
+    audited, params = audit.record_rows_sql(
+        "SELECT id, id, short_name, jsonb_build_object('renamed', true) FROM renamed",
+        action="portal.department.renamed", object_type="portal.department",
+    )
+    with connection.cursor() as cur:
+        cur.execute(RENAME_SQL.format(audited=audited), {"a": dept.pk, "b": other_dept.pk, **params})
+        assert cur.fetchone()[0] == 2
+    events = AuditEvent.objects.filter(action="portal.department.renamed").order_by("object_id")
+    assert [(e.object_id, e.department_id, e.object_repr[-1], e.data) for e in events] == [
+        (str(d.pk), d.pk, "*", {"renamed": True}) for d in sorted([dept, other_dept], key=lambda d: str(d.pk))
+    ]

@@ -51,8 +51,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
-ROOT_URLCONF = "portal.urls"
-WSGI_APPLICATION = "portal.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -162,6 +162,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "portal.deadline_sweep": {"task": "portal.tasks.deadline_sweep", "schedule": crontab(minute="*/15")},
     "portal.audit_seal": {"task": "portal.tasks.audit_seal", "schedule": timedelta(seconds=30)},
+    # Long jobs of every kind an app registered (portal.services.jobs.register_job_kind) whose worker went quiet.
+    "portal.jobs_reap": {"task": "portal.tasks.jobs_reap", "schedule": timedelta(minutes=1)},
     "sharing.grant_expire": {"task": "sharing.tasks.grant_expire", "schedule": crontab(minute=5)},
     "aggregation.ingest_reap": {"task": "aggregation.tasks.ingest_reap", "schedule": timedelta(minutes=1)},
     "aggregation.datasets_sync": {"task": "aggregation.tasks.datasets_sync", "schedule": timedelta(minutes=10)},

@@ -1,11 +1,9 @@
-"""/api/v1/: each chapter registers its routes here."""
+"""The kernel's API under /api/v1/: organisations, deadlines, notifications, the caller, working days."""
 
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from portal.api import views
-from sharing.api.urls import data_urlpatterns as sharing_data_urlpatterns
-from sharing.api.urls import verify_urlpatterns as sharing_verify_urlpatterns
 
 router = DefaultRouter()
 router.register("regions", views.RegionViewSet, basename="region")
@@ -13,15 +11,8 @@ router.register("departments", views.DepartmentViewSet, basename="department")
 router.register("deadlines", views.DeadlineViewSet, basename="deadline")
 router.register("notifications", views.NotificationViewSet, basename="notification")
 
-# The data calls first: they are the hot path, and Django tries patterns in order (no pattern above them matches
-# their paths, so the order changes no answer).
 urlpatterns = [
-    path("data/", include(sharing_data_urlpatterns)),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("calendar/working-days/", views.WorkingDaysView.as_view(), name="api-working-days"),
     path("", include(router.urls)),
-    path("catalog/", include("catalog.api.urls")),
-    path("", include("aggregation.api.urls")),
-    path("sharing/", include("sharing.api.urls")),
-    path("verify/", include(sharing_verify_urlpatterns)),
 ]

@@ -1,0 +1,1 @@
+"""The developer launcher behind ./portal.sh (`python -m devstack up|test|down`); never imports Django."""

@@ -1,0 +1,1 @@
+"""The kernel's read side: selectors the pages of every chapter use."""
