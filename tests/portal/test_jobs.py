@@ -1,6 +1,9 @@
 """The job lifecycle: the abstract Job, heartbeats, and the one reaper for every registered kind of job."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import pytest
 from django.conf import settings
@@ -118,3 +121,21 @@ def test_the_reaper_runs_as_a_beat_task(job_model, dept):
     (event,) = AuditEvent.objects.filter(action="portal.job.failed")
     assert (event.object_type, event.department_id) == ("portal.reapablejob", None)  # no department path given
     assert settings.CELERY_BEAT_SCHEDULE["portal.jobs_reap"]["task"] == jobs_reap_task.name
+
+
+def test_a_fresh_web_process_finds_every_task_it_enqueues_by_name():
+    """A web process never imports the apps' tasks modules (only a worker does): the first by-name look-up runs
+    Celery's discovery, so a service's enqueue works there too. Run in a new interpreter, as gunicorn would be."""
+    script = (
+        "import django; django.setup()\n"
+        "from celery import current_app\n"
+        "names = ['aggregation.tasks.ingest_job_run', 'aggregation.theme_build', 'sharing.tasks.push_run']\n"
+        "assert not any(n in current_app.tasks for n in names), 'tasks already imported'\n"
+        "from portal.services.jobs import _task\n"
+        "print(sorted(_task(n).name for n in names))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False,
+                         cwd=settings.BASE_DIR)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['aggregation.tasks.ingest_job_run', 'aggregation.theme_build', 'sharing.tasks.push_run']"
