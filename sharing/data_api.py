@@ -68,7 +68,8 @@ from portal.errors import NotFound, PortalError
 from security import crypto
 from security.documents import attach_integrity
 from security.masking import item_mask_kind, mask
-from security.signing import ClientPrincipal, audit_actor, purpose_of
+from security.signing.principal import ClientPrincipal, audit_actor
+from security.signing.scheme import purpose_of
 
 from .access import SUBJECT_SQL, NoGrant, Permission, ReadFacts, authorize_read, entry_and_subject_for_read
 

@@ -213,7 +213,7 @@ def test_api_error_shape(make_entry, other_dept, rf):
 def test_authorize_read_audits_refusals_for_people_and_clients(make_entry, make_grant, other_staff, api_client_row,
                                                                audit_log):
     from portal.choices import AuditResult
-    from security.signing import ClientPrincipal
+    from security.signing.principal import ClientPrincipal
     from sharing.access import authorize_read
 
     entry = make_entry()

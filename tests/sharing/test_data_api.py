@@ -18,7 +18,7 @@ from portal.models import Department
 from sharing.choices import GrantState
 from tests.aggregation.test_storage_fixtures import ids
 from tests.factories import make_user
-from tests.sharing.conftest import signed_headers
+from tests.support import signed_headers
 
 pytestmark = pytest.mark.django_db
 
