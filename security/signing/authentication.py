@@ -34,7 +34,7 @@ def _refuse(error: type[ClientAuthError], *, client_id: str, request, reason: st
         action="security.signature.refused",
         department=department,
         result=AuditResult.DENIED,
-        object_type="sharing.apiclient",
+        object_type=clients.client_object_type(),
         object_id=client_id[:40],
         data={"code": error.code, "reason": reason, "method": request.method, "path": request.path[:300]},
     )

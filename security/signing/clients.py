@@ -75,6 +75,11 @@ def client_model():
     return _client_model
 
 
+def client_object_type() -> str:
+    """The audit object type of the API clients ("app_label.model" of the registered model)."""
+    return _client_model._meta.label_lower if _client_model is not None else ""
+
+
 class _KnownClient:
     """A process's copy of one client row (with its department and the decrypted secret).
 

@@ -7,7 +7,7 @@ from rest_framework import throttling
 
 from portal import audit
 from portal.choices import AuditResult
-from security.signing import store
+from security.signing import clients, store
 from security.signing.principal import ClientPrincipal
 from security.signing.store import PENDING, RATE_WINDOW_SECONDS
 
@@ -68,7 +68,7 @@ class ClientRateThrottle(throttling.BaseThrottle):
                 **principal.audit_kwargs,
                 action="security.signature.throttled",
                 result=AuditResult.DENIED,
-                object_type="sharing.apiclient",
+                object_type=clients.client_object_type(),
                 object_id=principal.api_client.client_id,
                 data={"code": "throttled", "rate_per_minute": limit, "path": request.path[:300]},
             )
