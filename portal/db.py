@@ -1,13 +1,73 @@
-"""Database helpers of the kernel: `one_snapshot()` (a page's reads from one snapshot).
+"""Prepared statements for the hot paths (the data calls' reads, the audit insert every call writes).
 
-Prepared statements are Django's own: settings' DATABASES OPTIONS `server_side_binding` + `prepare_threshold`.
+Django binds parameters on the client and never prepares; PostgreSQL then parses and plans every statement on every
+call. For the few statements every data call runs, `prepared_cursor()` hands out a cursor whose statements are
+prepared once per connection (planning the data call's entry statement cost 3× executing it).
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import cache
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+
+@cache
+def _machinery():
+    """What a prepared cursor is made of, built once per process: (psycopg cursor that prepares, Django's plain and
+    logging cursor wrappers, the timestamptz loader's registration and the loader's key)."""
+    from django.db.backends.postgresql.base import (
+        TIMESTAMPTZ_OID,
+        CursorDebugWrapper,
+        ServerBindingCursor,
+        register_tzloader,
+    )
+    from django.db.backends.utils import CursorWrapper
+    from psycopg.pq import Format
+
+    class PreparingCursor(ServerBindingCursor):
+        """Server-side parameters, statement prepared on first use (psycopg keeps up to 100 per connection)."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+
+    class LoggingWrapper(CursorDebugWrapper):
+        """Logs the statement with its parameters (psycopg keeps no client-side text of a prepared statement)."""
+
+        def execute(self, sql, params=None):
+            with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+                return CursorWrapper.execute(self, sql, params)
+
+    return PreparingCursor, CursorWrapper, LoggingWrapper, register_tzloader, (TIMESTAMPTZ_OID, Format.TEXT)
+
+
+def prepared_cursor():
+    """A cursor of the default connection whose statements PostgreSQL plans once per connection instead of once
+    per call (the data calls' hot reads and the audit insert).
+
+    Django disables prepared statements by default for the sake of transaction-pooling proxies (pgbouncer < 1.21);
+    the portal connects to PostgreSQL directly. PORTAL["PREPARED_READS"] = False turns this off. Only these cursors
+    prepare (Django's own cursors bind on the client and never do). Made as `connection.cursor()` makes one (health
+    check, thread check, errors translated, statements logged when Django logs queries), on the connection object
+    itself rather than through the `connection` proxy (a context-local lookup per attribute).
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql" or not settings.PORTAL.get("PREPARED_READS", True):
+        return db.cursor()
+    preparing, plain, logging, register_tzloader, tz_key = _machinery()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    with db.wrap_database_errors:
+        conn = db.connection
+        if conn.prepare_threshold is None:  # Django's "never": only an explicit prepare=True prepares now
+            conn.prepare_threshold = 2**31 - 1
+        raw = preparing(conn)
+        if db.timezone != conn.adapters.get_loader(*tz_key).timezone:
+            register_tzloader(db.timezone, raw)  # as DatabaseWrapper.create_cursor does
+    return (logging if db.queries_logged else plain)(raw, db)
 
 
 @contextmanager

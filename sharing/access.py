@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from catalog.choices import EntryState, ExchangeMethod, ShareType
 from catalog.models import CatalogEntry, Classification
+from portal.db import prepared_cursor
 from portal.errors import NotFound, PortalError
 from portal.models import Department
 from security.signing.principal import audit_actor
@@ -188,7 +189,7 @@ def entry_and_subject_for_read(*, pk: int | None = None, code: str | None = None
     subject = key_hash is not None
     readers, sql = _statement("id" if pk is not None else "code", subject)
     params = [department_id, *((open_state, key_hash) if subject else ()), pk if pk is not None else code]
-    with connection.cursor() as cur:
+    with prepared_cursor() as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
     if row is None:

@@ -63,6 +63,7 @@ from catalog.choices import ExchangeMethod
 from catalog.models import CatalogEntry
 from portal import audit
 from portal.choices import AuditResult
+from portal.db import prepared_cursor
 from portal.errors import NotFound, PortalError
 from security import crypto
 from security.documents import attach_integrity
@@ -555,7 +556,7 @@ def subject_record(call: DataCall, key: str):
     if call.prefetched is not None and call.prefetched[0] == key:
         row = call.prefetched[1]  # read with the entry (prepare_call), by the same SUBJECT_SQL
     else:
-        with connection.cursor() as cur:
+        with prepared_cursor() as cur:
             cur.execute(_SUBJECT_SQL, [VerificationState.OPEN.value, call.dataset.pk, crypto.blind_index(key)])
             row = cur.fetchone()
     if row is None or row[3] is not None:

@@ -78,12 +78,6 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, with the health check skipped for a connection used moments ago (portal/dbbackend/base.py).
     DATABASES["default"]["ENGINE"] = "portal.dbbackend"
-    if env.bool("PORTAL_PREPARED_READS", default=True):
-        # Parameters bound by the server, and a statement prepared once it ran prepare_threshold times on a connection
-        # (psycopg keeps the last 100): the data calls' hot reads and the audit insert are planned once per connection,
-        # not on every call. Off behind a transaction-pooling proxy that cannot keep them (pgbouncer < 1.21).
-        DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "server_side_binding": True,
-                                           "prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
@@ -214,6 +208,9 @@ PORTAL = {
     "REMINDER_WORKING_DAYS": 2,
     # The sealer chains at most this many audit events per transaction.
     "AUDIT_SEAL_BATCH": 5000,
+    # The data calls' hot reads and the audit insert as server-side prepared statements (portal.db). Turn off behind a
+    # transaction-pooling proxy that cannot keep them (pgbouncer before 1.21 in transaction mode).
+    "PREPARED_READS": env.bool("PORTAL_PREPARED_READS", default=True),
 }
 
 LOGGING = {
