@@ -181,7 +181,7 @@ def setup(rows: int, extra_clients: int = 0) -> dict:
 
 
 def signed(client: tuple[str, str], method: str, path: str, query: str, purpose: str = "基准测试") -> dict:
-    from security.signing import sign
+    from security.signing.scheme import sign
 
     ts = str(int(time.time()))
     nonce = secrets.token_hex(16)
@@ -433,7 +433,7 @@ def bench_pull(ctx: dict, pages: int) -> None:
 def _load_worker(args) -> list:
     """One load-generator process: `threads` keep-alive connections, each sending signed GETs until `until`."""
     port, paths_keys, pool, threads, until, max_requests, signed_calls = args
-    from security.signing import sign
+    from security.signing.scheme import sign
 
     lat: list[float] = []
     errors = [0]
@@ -493,7 +493,7 @@ def _free_port() -> int:
 def _wrk_run(port: int, paths_keys, clients, signed_calls: bool, level: int, seconds: int) -> dict:
     """One wrk run (bench/wrk_requests.lua) over freshly signed requests, each with its own nonce: wrk is written in
     C, so the load generator takes a fraction of the CPU the Python one needs and leaves the 2 cores to the server."""
-    from security.signing import sign
+    from security.signing.scheme import sign
 
     rnd = random.Random()
     stamp = str(int(time.time()))  # the window is ±300 s; a run lasts seconds

@@ -3,6 +3,10 @@
 Django binds parameters on the client and never prepares; PostgreSQL then parses and plans every statement on every
 call. For the few statements every data call runs, `prepared_cursor()` hands out a cursor whose statements are
 prepared once per connection (planning the data call's entry statement cost 3× executing it).
+
+Why not Django's own DATABASES OPTIONS (`server_side_binding` + `prepare_threshold`; tried in issue 13): they bind
+every statement of the connection on the server, and statements with parameters PostgreSQL cannot type fail (the
+pull's `json_build_object(%s, data -> %s)`: "could not determine data type of parameter"), for no measurable gain.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ class SecurityConfig(AppConfig):
 
     def ready(self):
         checks.register(field_keys_check)
-        # Connects the receivers that invalidate the signed-call client cache on every save of an API client or a
-        # department, in every process (web, worker, shell), not only in those that happen to import it.
-        from security import signing  # noqa: F401
+        # Connects the receivers that invalidate the signed-call client cache on every save of a department, in every
+        # process (web, worker, shell), not only in those that happen to import it (the API-client model's own are
+        # connected by register_client_model, called by the app that owns it); registers the OpenAPI extension.
+        from security.signing import clients, schema  # noqa: F401

@@ -7,7 +7,7 @@ from typing import Any
 
 from catalog.choices import DataType, ExchangeMethod
 from catalog.models import CatalogEntry
-from security.signing import canonical_request, sign
+from security.signing.scheme import canonical_request, sign
 
 # JSON type and an example value per catalog data type (the guide's letter codes).
 _JSON_TYPES: dict[str, tuple[str, Any]] = {

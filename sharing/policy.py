@@ -31,7 +31,7 @@ from catalog.choices import EntryState, ExchangeMethod, ShareType
 from catalog.models import CatalogEntry
 from portal.errors import NotFound, PortalError
 from portal.models import Department
-from security.signing import audit_actor  # also connects the API-client cache's invalidation in every process
+from security.signing.principal import audit_actor
 
 from .choices import GrantState
 from .models import Grant

@@ -57,6 +57,49 @@ def other_staff(other_dept):
 
 
 @pytest.fixture
+def security_admin(bureau):
+    return make_user(Role.SECURITY_ADMIN, department=bureau, username="secadmin")
+
+
+@pytest.fixture
+def api_client_row(security_admin, other_dept):
+    """(ApiClient of other_dept, its secret): signs calls with tests.support.signed_headers."""
+    from sharing.services import clients as services
+
+    return services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="民政业务系统",
+                                        rate_per_minute=600)
+
+
+@pytest.fixture
+def signed_get(api_client, api_client_row):
+    """signed_get(path=grants list, query="", **header overrides) -> response of a GET signed by api_client_row."""
+    from tests.support import signed_headers
+
+    client, secret = api_client_row
+
+    def _get(path="/api/v1/sharing/grants/", query="", **overrides):
+        headers = signed_headers(client.client_id, secret, "GET", path, query)
+        headers.update(overrides)
+        return api_client.get(path + (f"?{query}" if query else ""), **headers)
+
+    return _get
+
+
+@pytest.fixture
+def clean_redis():
+    """Nonces and throttle counters live in this test run's Redis db: start a test without them. Only this
+    process's cache keys go (its KEY_PREFIX), not the whole db: a parallel worker's keys stay."""
+    from django.core.cache import cache
+
+    from security.signing import store as call_store
+
+    store = call_store.redis_client()
+    stale = list(store.scan_iter(match=cache.make_key("*"), count=1000))
+    if stale:
+        store.delete(*stale)
+
+
+@pytest.fixture
 def county_bureau_user(db):
     return make_user(Role.COUNTY_BUREAU, department=county_bureau_department("410821"), username="county")
 

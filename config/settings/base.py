@@ -124,7 +124,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # API clients' signed calls (SPEC §9.1); answers None unless X-Client-Id is present.
-        "security.signing.ClientSignatureAuthentication",
+        "security.signing.authentication.ClientSignatureAuthentication",
         # Token first: its WWW-Authenticate header makes unauthenticated calls answer 401, not 403.
         "portal.api.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -136,7 +136,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Per API client, rate from its own row (ApiClient.rate_per_minute), counted in the Redis cache.
-    "DEFAULT_THROTTLE_CLASSES": ["security.signing.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["security.signing.throttling.ClientRateThrottle"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api.negotiation.FirstRendererNegotiation",
 }
 SPECTACULAR_SETTINGS = {

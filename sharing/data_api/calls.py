@@ -31,7 +31,8 @@ from portal.choices import AuditResult
 from portal.errors import NotFound, PortalError
 from security import crypto
 from security.masking import item_mask_kind
-from security.signing import ClientPrincipal, audit_actor, purpose_of
+from security.signing.principal import ClientPrincipal, audit_actor
+from security.signing.scheme import purpose_of
 
 from ..policy import NoGrant, Permission, ReadFacts, authorize_read
 from .facts import entry_and_subject_for_read

@@ -1,12 +1,10 @@
-"""Sharing fixtures: published entries of each sharing type, grants, API clients and signed-call helpers, the database
-push's target database (plain helpers: tests/sharing/helpers.py)."""
+"""Sharing fixtures: published entries of each sharing type, grants, the database push's target database (API clients:
+tests/conftest.py; signed calls: tests/support.signed_headers; plain helpers: tests/sharing/helpers.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import secrets
-import time
 import uuid
 
 import psycopg
@@ -16,14 +14,10 @@ from psycopg import sql
 
 from catalog.choices import EntryState, ShareType
 from catalog.models import CatalogEntry, Classification, DataItem
-from portal.choices import Role
-from security.signing import sign
 from sharing.choices import GrantState, Purpose, RequestState
 from sharing.models import Grant, SharingRequest
 from sharing.push import run as push_run
-from sharing.services.clients import api_client_register
 from tests.aggregation.builders import ids
-from tests.factories import make_user
 from tests.sharing.helpers import PEOPLE, load, rows_for, server_dsn
 
 _seq = itertools.count(1)
@@ -42,11 +36,6 @@ ITEMS = [
 def _city_bureau(bureau):
     """Every sharing test has the city bureau (owner of the review clock)."""
     return bureau
-
-
-@pytest.fixture
-def security_admin(bureau):
-    return make_user(Role.SECURITY_ADMIN, department=bureau, username="secadmin")
 
 
 @pytest.fixture
@@ -124,39 +113,9 @@ def request_values(**overrides):
     return values
 
 
-@pytest.fixture
-def api_client_row(security_admin, other_dept):
-    """(ApiClient of other_dept, its secret)."""
-    return api_client_register(actor=security_admin, department_id=other_dept.pk, name="民政业务系统",
-                                        rate_per_minute=600)
-
-
-def signed_headers(client_id: str, secret: str, method: str, path: str, query: str = "", body: bytes = b"",
-                   *, timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
-    """Django test-client keyword headers (HTTP_X_…) of a correctly signed call."""
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    nonce = nonce or secrets.token_hex(16)
-    return {
-        "HTTP_X_CLIENT_ID": client_id,
-        "HTTP_X_TIMESTAMP": ts,
-        "HTTP_X_NONCE": nonce,
-        "HTTP_X_SIGNATURE": sign(secret, method, path, query, ts, nonce, body),
-    }
-
-
 @pytest.fixture(autouse=True)
-def _clean_redis():
-    """Nonces and throttle counters live in this test run's Redis db: start every test without them. Only this
-    process's cache keys go (its KEY_PREFIX), not the whole db: a parallel worker's keys stay."""
-    from django.core.cache import cache
-
-    from security import signing
-
-    store = signing._store()
-    stale = list(store.scan_iter(match=cache.make_key("*"), count=1000))
-    if stale:
-        store.delete(*stale)
-    yield
+def _clean_redis(clean_redis):
+    """Every sharing test starts without nonces and throttle counters (tests/conftest.py clean_redis)."""
 
 
 # ---------------------------------------------------------------- database push

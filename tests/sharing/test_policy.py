@@ -1,4 +1,4 @@
-"""The grant enforcement matrix of sharing.access.read_permission (R19, R25)."""
+"""The grant enforcement matrix of sharing.policy.read_permission (R19, R25)."""
 
 import datetime as dt
 
@@ -213,7 +213,7 @@ def test_api_error_shape(make_entry, other_dept, rf):
 def test_authorize_read_audits_refusals_for_people_and_clients(make_entry, make_grant, other_staff, api_client_row,
                                                                audit_log):
     from portal.choices import AuditResult
-    from security.signing import ClientPrincipal
+    from security.signing.principal import ClientPrincipal
     from sharing.policy import authorize_read
 
     entry = make_entry()

@@ -3,14 +3,15 @@
 Rotation of the encryption key, online:
   1. put the new key first in FIELD_ENCRYPTION_KEYS, keep the old one after it ("k2:…,k1:…"), restart;
      new values are written under k2 at once, old ones still decrypt;
-  2. run this command: every record, and every history row (under a transaction-local switch the history
-     trigger honours), is re-encrypted batch by batch, one transaction per batch; safe to interrupt and
-     run again (values already under the current key are skipped);
+  2. run this command: every rotator registered with security.rotation (each app that stores values under the
+     field keys registers one in its AppConfig.ready()) re-encrypts its columns batch by batch, one transaction
+     per batch; safe to interrupt and run again (values already under the current key are skipped);
   3. remove k1 from FIELD_ENCRYPTION_KEYS once the command reports nothing left.
 
 Rotation of the blind-index key (a maintenance window: lookups by key miss until it finishes): set the new
-BLIND_INDEX_KEY and run with `--blind-index-from <old base64 key>`; key hashes and row digests are recomputed
-from the decrypted values. Every run is audited (security.field_keys.rotated).
+BLIND_INDEX_KEY and run with `--blind-index-from <old base64 key>`; each rotator recomputes its key hashes and
+row digests from the decrypted values. Every run is audited once (security.field_keys.rotated): the counts of
+each rotator, their sums, the key and whether blind indexes were recomputed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from django.db import transaction
 
 from portal import audit
 from security import crypto, rotation
+
+
+def _counted(key: str, n: int) -> str:
+    """A count as words, e.g. 3 records or 2 history rows (a count named in the singular reads as rows)."""
+    noun = key.replace("_", " ")
+    return f"{n} {noun}" if noun.endswith("s") else f"{n} {noun} rows"
 
 
 class Command(BaseCommand):
@@ -33,17 +40,23 @@ class Command(BaseCommand):
     def handle(self, *args, batch: int, blind_index_from: str, dry_run: bool, **options):
         cipher = crypto.cipher()
         recompute = bool(blind_index_from)
-        counts = {"records": 0, "history": 0}
-        # Each app that stores ciphertext registered its rotator (security.rotation) in its AppConfig.ready().
-        for rotate in rotation.registered().values():
-            done = rotate(cipher=cipher, batch=batch, recompute_blind_index=recompute, dry_run=dry_run)
-            for name, n in done.items():
-                counts[name] = counts.get(name, 0) + n
+        by_rotator: dict[str, dict[str, int]] = {}
+        totals: dict[str, int] = {}
+        for name, rotate in rotation.registered().items():
+            counts = rotate(cipher=cipher, batch=batch, recompute_blind_index=recompute, dry_run=dry_run)
+            by_rotator[name] = dict(counts)
+            for key, n in counts.items():
+                totals[key] = totals.get(key, 0) + n
         if not dry_run:
             with transaction.atomic():
-                audit.record(actor=None, action="security.field_keys.rotated", object_type="aggregation.record",
+                audit.record(actor=None, action="security.field_keys.rotated", object_type="security.field_keys",
                              object_repr="field encryption keys",
-                             data={**counts, "key": cipher.current_kid, "blind_index_recomputed": recompute})
+                             data={**by_rotator, **totals, "key": cipher.current_kid,
+                                   "blind_index_recomputed": recompute})
         verb = "would re-encrypt" if dry_run else "re-encrypted"
-        self.stdout.write(f"{verb} {counts['records']} records and {counts['history']} history rows "
-                          f"under key {cipher.current_kid}" + ("; blind indexes recomputed" if recompute else ""))
+        if len(by_rotator) > 1:
+            for name, counts in by_rotator.items():
+                self.stdout.write(f"  {name}: " + ", ".join(_counted(k, n) for k, n in counts.items()))
+        done = " and ".join(_counted(k, n) for k, n in totals.items()) or "nothing (no rotator registered)"
+        self.stdout.write(f"{verb} {done} under key {cipher.current_kid}"
+                          + ("; blind indexes recomputed" if recompute else ""))

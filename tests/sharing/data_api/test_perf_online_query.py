@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from catalog.choices import EntryState, ShareType
 from portal.errors import PortalError
-from security import crypto, signing
+from security import crypto
+from security.signing import authentication, clients, store
 from sharing.choices import GrantState
 from sharing.data_api.facts import entry_for_read
 from sharing.models import ApiClient
@@ -22,8 +23,8 @@ from sharing.policy import read_permission
 from sharing.services.clients import api_client_register, api_client_resume, api_client_suspend
 from sharing.services.grants import grant_revoke
 from tests.aggregation.builders import ids
-from tests.sharing.conftest import signed_headers
 from tests.sharing.helpers import PEOPLE, PHONE, load, rows_for
+from tests.support import signed_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -46,8 +47,8 @@ def call(api_client, api_client_row):
 
 def counted(client_id: str) -> int:
     """Calls counted against the client's rate in the current minute."""
-    window = int(time.time() // signing.RATE_WINDOW_SECONDS)
-    return int(cache.get(signing._rate_name(client_id, window)) or 0)
+    window = int(time.time() // store.RATE_WINDOW_SECONDS)
+    return int(cache.get(store.rate_name(client_id, window)) or 0)
 
 
 def refusal_reasons(audit_log) -> list[str]:
@@ -60,7 +61,7 @@ def refusal_reasons(audit_log) -> list[str]:
 def test_suspension_refuses_the_next_call_of_a_cached_client(call, api_client_row, security_admin, audit_log):
     client, _secret = api_client_row
     assert call().status_code == 200
-    assert client.client_id in signing._clients  # this process holds the row now
+    assert client.client_id in clients._clients  # this process holds the row now
     api_client_suspend(actor=security_admin, client_pk=client.pk, reason="疑似泄露")
     response = call()
     assert response.status_code == 403 and response.json()["code"] == "client_suspended"
@@ -74,8 +75,8 @@ def test_a_change_made_by_another_process_refuses_the_next_call(call, api_client
     client, _secret = api_client_row
     assert call().status_code == 200
     ApiClient.objects.filter(pk=client.pk).update(state="suspended")  # no signal in this process …
-    signing._bump_generation()  # … only what the other process's clients_changed sends
-    assert client.client_id in signing._clients
+    clients._bump_generation()  # … only what the other process's clients_changed sends
+    assert client.client_id in clients._clients
     response = call()
     assert response.status_code == 403 and response.json()["code"] == "client_suspended"
     assert refusal_reasons(audit_log) == ["suspended"]
@@ -86,7 +87,7 @@ def test_a_rotation_made_by_another_process_stops_the_old_secret(call, api_clien
     client, old = api_client_row
     assert call().status_code == 200
     ApiClient.objects.filter(pk=client.pk).update(secret_enc=crypto.encrypt("the-new-secret"))
-    signing._bump_generation()
+    clients._bump_generation()
     response = call(secret_=old)
     assert response.status_code == 401 and response.json()["code"] == "signature_invalid"
     assert call(secret_="the-new-secret").status_code == 200
@@ -100,7 +101,7 @@ def test_a_new_secret_and_a_resumption_work_at_once_in_a_process_holding_the_old
     ApiClient.objects.filter(pk=client.pk).update(secret_enc=crypto.encrypt("rotated-elsewhere"))
     assert call(secret_="rotated-elsewhere").status_code == 200
     ApiClient.objects.filter(pk=client.pk).update(state="suspended")
-    signing._bump_generation()
+    clients._bump_generation()
     assert call(secret_="rotated-elsewhere").json()["code"] == "client_suspended"  # now held as suspended
     ApiClient.objects.filter(pk=client.pk).update(state="active")
     assert call(secret_="rotated-elsewhere").status_code == 200
@@ -110,7 +111,7 @@ def test_a_change_that_bypasses_the_signals_is_read_when_the_copy_runs_out(call,
     client, _secret = api_client_row
     assert call().status_code == 200
     ApiClient.objects.filter(pk=client.pk).update(state="suspended")  # raw update: no bump anywhere
-    signing._clients[client.client_id].expires = time.monotonic() - 1  # CLIENT_CACHE_SECONDS later
+    clients._clients[client.client_id].expires = time.monotonic() - 1  # CLIENT_CACHE_SECONDS later
     assert call().json()["code"] == "client_suspended"
 
 
@@ -127,8 +128,8 @@ def test_the_generation_is_bumped_again_after_commit(api_client_row, security_ad
                                                       django_capture_on_commit_callbacks):
     client, _secret = api_client_row
     bumps = []
-    original = signing._bump_generation
-    monkeypatch.setattr(signing, "_bump_generation", lambda: bumps.append(1) or original())
+    original = clients._bump_generation
+    monkeypatch.setattr(clients, "_bump_generation", lambda: bumps.append(1) or original())
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         api_client_suspend(actor=security_admin, client_pk=client.pk, reason="停用")
     assert len(bumps) == 1  # at the save: other processes re-read at once …
@@ -156,9 +157,9 @@ def test_one_redis_round_trip_and_no_client_query_per_call(call, monkeypatch):
         assert call().status_code == 200  # loads the client row (and records last_used_at)
     assert sum("sharing_apiclient" in q["sql"] for q in first.captured_queries) == 2
     commands = []
-    store = signing._store()
-    original = store.execute_command
-    monkeypatch.setattr(store, "execute_command", lambda *a, **k: commands.append(a[0]) or original(*a, **k))
+    redis = store.redis_client()
+    original = redis.execute_command
+    monkeypatch.setattr(redis, "execute_command", lambda *a, **k: commands.append(a[0]) or original(*a, **k))
     with CaptureQueriesContext(connection) as second:
         assert call().status_code == 200
     assert not any("sharing_apiclient" in q["sql"] for q in second.captured_queries)
@@ -202,8 +203,9 @@ def test_counter_throttle_weighs_the_previous_minute(api_client, security_admin,
 
         monotonic = staticmethod(real_monotonic)
 
-    monkeypatch.setattr(signing, "time", Clock)
-    cache.set(signing._rate_name(client.client_id, window - 1), 14, timeout=120)  # 14 × ½ = 7 still count
+    for module in (store, authentication):  # the call store's minute and the signature's clock window
+        monkeypatch.setattr(module, "time", Clock)
+    cache.set(store.rate_name(client.client_id, window - 1), 14, timeout=120)  # 14 × ½ = 7 still count
 
     def get():
         headers = signed_headers(client.client_id, secret, "GET", GRANTS, timestamp=int(now))
@@ -237,7 +239,7 @@ def test_throttle_counts_only_views_that_throttle_clients(api_client, security_a
 
 @override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
 def test_a_cache_that_is_not_redis_still_guards_nonces_and_rates(api_client, security_admin, other_dept):
-    assert signing._store() is None
+    assert store.redis_client() is None
     client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="D",
                                                   rate_per_minute=2)
     headers = signed_headers(client.client_id, secret, "GET", GRANTS)

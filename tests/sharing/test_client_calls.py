@@ -1,0 +1,27 @@
+"""What a signed API client sees of sharing: its department's grants, an interface's specification."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_signed_call_succeeds_as_the_clients_department(signed_get, make_entry, make_grant, other_dept, dept,
+                                                        api_client_row):
+    mine = make_grant(other_dept, make_entry(), ["法定代表人"])
+    make_grant(dept, make_entry(provider=other_dept), ["法定代表人"])  # another department's grant
+    response = signed_get()
+    assert response.status_code == 200, response.content
+    assert [g["id"] for g in response.json()["results"]] == [mine.pk]
+    client, _ = api_client_row
+    client.refresh_from_db()
+    assert client.last_used_at is not None
+
+
+def test_interface_spec_api_for_a_client(signed_get, make_entry):
+    entry = make_entry()
+    response = signed_get(path=f"/api/v1/sharing/interface/{entry.resource_key}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["resource"] == entry.resource_key and [f["name"] for f in body["fields"]][:2] == ["统一社会信用代码",
+                                                                                                 "企业名称"]
+    assert body["example"]["headers"]["X-Signature"]
