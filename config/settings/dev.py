@@ -20,7 +20,9 @@ os.environ.setdefault("PUSH_ALLOWED_HOSTS", "127.0.0.1,::1,localhost")
 os.environ.setdefault("DOCUMENT_SIGNING_KEY", "a2lIzhPZ4EHQZJTZBp3wz0wMb4L3SSOEzftbW_NoP7Q")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 
-from .base import *  # noqa: E402, F403
+from config.settings import base, inherit  # noqa: E402 — after the environment defaults above
 
-DEBUG = env.bool("DEBUG", default=True)  # noqa: F405
+inherit(globals(), base)
+
+DEBUG = base.env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = ["*"]

@@ -11,15 +11,17 @@ os.environ.setdefault("PUSH_ALLOWED_HOSTS", "127.0.0.1,::1,localhost")
 os.environ.setdefault("DOCUMENT_SIGNING_KEY", "Ar0hCzBqqQJJnPVQ7j3BBaqbNEknXQdbqBSCvpPeLmk")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
-from .base import *  # noqa: F403
+from config.settings import base, inherit
+
+inherit(globals(), base)
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; production uses PBKDF2
-STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+STORAGES = {**base.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+DATABASES = {**base.DATABASES, "default": {**base.DATABASES["default"], "CONN_MAX_AGE": 0}}
 ALLOWED_HOSTS = ["*"]
 # Parallel runs (pytest -n): each worker's cache keys (nonces, throttle counters, the API-client generation) under its
 # own prefix in the one Redis db, so one worker's clean-up does not wipe another's keys mid-test.
-CACHES["default"]["KEY_PREFIX"] = os.environ.get("PYTEST_XDIST_WORKER", "")  # noqa: F405
+CACHES = {**base.CACHES, "default": {**base.CACHES["default"], "KEY_PREFIX": os.environ.get("PYTEST_XDIST_WORKER", "")}}
 # Every page any test renders is checked for duplicate ids, labels that name nothing and non-ISO date inputs.
-MIDDLEWARE = [*MIDDLEWARE, "portal.html_checks.HtmlIntegrityMiddleware"]  # noqa: F405
+MIDDLEWARE = [*base.MIDDLEWARE, "portal.html_checks.HtmlIntegrityMiddleware"]
