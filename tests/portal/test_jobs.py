@@ -90,6 +90,26 @@ def test_a_kind_names_its_audit_object_data_result_message_and_reads_its_setting
     assert event.data == {"job": job.pk, "code": "interrupted"}
 
 
+def test_on_reaped_runs_for_each_failed_job_in_the_reapers_transaction(job_model, dept):
+    seen = []
+
+    def on_reaped(job):
+        assert job.status == JobStatus.FAILED and job.finished_at == NOW
+        assert AuditEvent.objects.filter(action="portal.job.failed", object_id=str(job.pk)).exists()  # after it
+        Department.objects.filter(pk=job.department_id).update(name=f"reaped #{job.pk}")
+        seen.append(job.pk)
+
+    register_job_kind(job_model, action="portal.job.failed", department="department", stale_after=300,
+                      on_reaped=on_reaped)
+    quiet = make(job_model, dept, started=NOW - 10 * MINUTE, heartbeat=NOW - 6 * MINUTE)
+    make(job_model, dept, started=NOW - 10 * MINUTE, heartbeat=NOW - 1 * MINUTE)
+    assert reap_stale_jobs(now=NOW) == {job_model._meta.label_lower: 1}
+    assert seen == [quiet.pk]
+    dept.refresh_from_db()
+    assert dept.name == f"reaped #{quiet.pk}"
+    assert reap_stale_jobs(now=NOW) == {job_model._meta.label_lower: 0} and seen == [quiet.pk]
+
+
 def test_registration_is_per_model_and_replaces(job_model):
     register_job_kind(job_model, action="portal.job.failed", stale_after=60)
     register_job_kind(job_model, action="portal.job.reaped", stale_after=dt.timedelta(minutes=5))
