@@ -7,3 +7,21 @@ class SharingConfig(AppConfig):
 
     name = "sharing"
     verbose_name = _("数据共享")
+
+    def ready(self):
+        # The kernel's reaper fails the push runs whose worker died (portal.services.jobs), as the run's own end
+        # with the code "interrupted" would: same receipt, audit event and subscription state.
+        from django.conf import settings
+
+        from portal.choices import AuditResult
+        from portal.services.jobs import register_job_kind
+
+        from .models import PushRun
+        from .push.run import interrupted_close, interrupted_message, interrupted_receipt
+
+        register_job_kind(
+            PushRun, action="sharing.push.failed", audit_object="subscription", department="subscription__consumer",
+            audit_data=interrupted_receipt, audit_result=AuditResult.FAILURE, message=interrupted_message,
+            error_code="interrupted", on_reaped=interrupted_close,
+            stale_after=lambda: settings.PORTAL["PUSH_STALE_SECONDS"],
+        )
