@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from portal.choices import AuditResult, JobStatus
 from portal.models import AuditEvent, Department, Job
+from portal.services import jobs
 from portal.services.jobs import job_heartbeat, job_kinds, reap_stale_jobs, register_job_kind, unregister_job_kind
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +19,11 @@ MINUTE = dt.timedelta(minutes=1)
 
 
 @pytest.fixture
-def job_model(db):
-    """A job model as an app declares one (a Job with its own relation), with a table for this test only."""
+def job_model(db, monkeypatch):
+    """A job model as an app declares one (a Job with its own relation), with a table for this test only.
+
+    The reaper sees this kind only: the apps' own kinds (registered at start-up) are set aside for the test."""
+    monkeypatch.setattr(jobs, "_KINDS", {})
     with isolate_apps("portal"):
 
         class ReapableJob(Job):
