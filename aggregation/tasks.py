@@ -1,13 +1,13 @@
 """Celery tasks of chapter 3 (thin adapters: ids in, services called), discovered by Celery's autodiscovery.
 
 Services enqueue them by name (portal.services.jobs.enqueue). Beat entries (config/settings/base.py
-CELERY_BEAT_SCHEDULE): "aggregation.tasks.ingest_reap" every minute, "aggregation.tasks.datasets_sync" every
-ten minutes, "aggregation.quality_nightly" at 02:30.
+CELERY_BEAT_SCHEDULE): "aggregation.tasks.datasets_sync" every ten minutes, "aggregation.quality_nightly" at
+02:30. Jobs whose worker died are failed by the kernel's "portal.tasks.jobs_reap" (kinds registered in apps.py).
 """
 
 from celery import shared_task
 
-from .services.ingest import ingest_job_run, ingest_reap
+from .services.ingest import ingest_job_run
 from .services.pools import datasets_sync
 from .services.quality import quality_compute_all
 from .services.themes import theme_build
@@ -22,11 +22,6 @@ def ingest_job_run_task(job_id: int) -> str | None:
 @shared_task(name="aggregation.tasks.datasets_sync")
 def datasets_sync_task() -> int:
     return datasets_sync()
-
-
-@shared_task(name="aggregation.tasks.ingest_reap")
-def ingest_reap_task() -> int:
-    return ingest_reap()
 
 
 @shared_task(name="aggregation.theme_build")

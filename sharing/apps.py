@@ -11,6 +11,21 @@ class SharingConfig(AppConfig):
     def ready(self):
         # Security sits below sharing and never names its models: the API clients of signed calls are registered
         # with it (request signing reads them, and their saves invalidate its per-process cache).
+        # The kernel's reaper fails the push runs whose worker died (portal.services.jobs), as the run's own end
+        # with the code "interrupted" would: same receipt, audit event and subscription state.
+        from django.conf import settings
+
+        from portal.choices import AuditResult
+        from portal.services.jobs import register_job_kind
         from security.signing.clients import register_client_model
 
+        from .models import PushRun
+        from .push.run import interrupted_close, interrupted_message, interrupted_receipt
+
+        register_job_kind(
+            PushRun, action="sharing.push.failed", audit_object="subscription", department="subscription__consumer",
+            audit_data=interrupted_receipt, audit_result=AuditResult.FAILURE, message=interrupted_message,
+            error_code="interrupted", on_reaped=interrupted_close,
+            stale_after=lambda: settings.PORTAL["PUSH_STALE_SECONDS"],
+        )
         register_client_model(self.get_model("ApiClient"))

@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from portal.models import Job
+
 from ..choices import JobFormat, JobMode, JobStatus
 from .pools import Dataset
 
@@ -16,8 +18,12 @@ class IngestJobQuerySet(models.QuerySet):
         return self.filter(dataset__in=Dataset.objects.restrict(user, action))
 
 
-class IngestJob(models.Model):
-    """导入任务: one uploaded file (or API push) through the pipeline; the page polls its progress."""
+class IngestJob(Job):
+    """导入任务: one uploaded file (or API push) through the pipeline; the page polls its progress.
+
+    The lifecycle (progress, log, heartbeat, start / end, error) is the kernel's `Job`; its own `status` adds
+    "rejected" (the file or its rows refused: nothing loaded).
+    """
 
     dataset = models.ForeignKey(Dataset, verbose_name=_("数据集"), on_delete=models.PROTECT, related_name="jobs")
     file = models.FileField(_("文件"), upload_to="aggregation/uploads/%Y/%m/", blank=True)
@@ -29,7 +35,6 @@ class IngestJob(models.Model):
     mapping = models.JSONField(_("列映射"), default=dict, blank=True, help_text=_("文件列名 → 信息项名称"))
     mode = models.CharField(_("导入方式"), max_length=20, choices=JobMode.choices, default=JobMode.ALL_OR_NOTHING)
     status = models.CharField(_("状态"), max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
-    progress = models.PositiveSmallIntegerField(_("进度"), default=0)
     total_rows = models.PositiveBigIntegerField(_("总行数"), default=0)
     accepted_rows = models.PositiveBigIntegerField(_("有效行"), default=0)
     rejected_rows = models.PositiveBigIntegerField(_("问题行"), default=0)
@@ -37,7 +42,6 @@ class IngestJob(models.Model):
     inserted_rows = models.PositiveBigIntegerField(_("新增"), default=0)
     updated_rows = models.PositiveBigIntegerField(_("更新"), default=0)
     unchanged_rows = models.PositiveBigIntegerField(_("未变化"), default=0)
-    log = models.TextField(_("日志"), blank=True, default="")
     report = models.FileField(_("问题行报告"), upload_to="aggregation/reports/%Y/%m/", blank=True)
     attempts = models.PositiveSmallIntegerField(_("运行次数"), default=0)
     created_by = models.ForeignKey(
@@ -45,9 +49,6 @@ class IngestJob(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
-    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
-    heartbeat_at = models.DateTimeField(_("心跳时间"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     objects = IngestJobQuerySet.as_manager()
 
@@ -62,10 +63,6 @@ class IngestJob(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("aggregation:job-detail", args=[self.pk])
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (JobStatus.SUCCEEDED, JobStatus.REJECTED, JobStatus.FAILED)
 
     @property
     def awaiting_mapping(self) -> bool:

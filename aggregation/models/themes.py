@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from portal.models import Job
+
 from ..access import is_department_member, signed_in
 from ..choices import JoinMode, KeyKind, ThemeJobStatus
 
@@ -80,21 +82,20 @@ class ThemeSource(models.Model):
         return f"{self.theme_id}:{self.dataset_id}"
 
 
-class ThemeBuildJob(models.Model):
-    """One (re)build of a theme database, run by a Celery worker; the page shows its status and progress."""
+class ThemeBuildJob(Job):
+    """One (re)build of a theme database, run by a Celery worker; the page shows its status and progress.
+
+    The lifecycle is the kernel's `Job` (its own `status` keeps the theme's labels).
+    """
 
     theme = models.ForeignKey(ThemeDatabase, verbose_name=_("主题库"), on_delete=models.CASCADE, related_name="jobs")
     status = models.CharField(_("状态"), max_length=20, choices=ThemeJobStatus.choices, default=ThemeJobStatus.PENDING)
-    progress = models.PositiveSmallIntegerField(_("进度"), default=0)
     row_count = models.PositiveIntegerField(_("主体数"), default=0)
-    log = models.TextField(_("日志"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("主题库生成任务")

@@ -1,8 +1,9 @@
-"""Write side of the ingest jobs: upload → job, the mapping step, re-runs, running a job, reaping stale ones.
+"""Write side of the ingest jobs: upload → job, the mapping step, re-runs, running a job.
 
 State changes of a job are short transactions of their own (so a crash leaves an accurate status behind);
 the data change of a job is ONE transaction at the end (upsert + history + job result + audit). The pipeline's
-mechanics are the aggregation.ingest package; the Celery task that runs a job is aggregation.tasks.
+mechanics are the aggregation.ingest package; the Celery task that runs a job is aggregation.tasks. A job whose
+worker died is failed by the kernel's reaper (portal.services.jobs; the kind is registered in aggregation.apps).
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
 from portal.errors import InvalidTransition, NotFound, PortalError
-from portal.services.jobs import enqueue
+from portal.services.jobs import enqueue, job_heartbeat, log_line
 from security.masking import mask, sensitivity_of
 
 from ..choices import JobFormat, JobMode, JobStatus, KeyKind
@@ -82,7 +82,7 @@ def ingest_job_create(
             job.status = JobStatus.REJECTED
             job.finished_at = timezone.now()
             job.progress = 100
-            job.log = _line(str(exc))
+            job.log = log_line(str(exc))
             job.save()
             audit.record(actor=actor, action="aggregation.job.created", obj=job,
                          data={"file": name, "size": upload.size, "rejected": str(exc)})
@@ -100,7 +100,7 @@ def ingest_job_create(
                 log_lines.append(_("未对应信息项、不导入的列：%(cols)s") % {"cols": "、".join(unmapped)})
         else:
             log_lines.append(_("表头与信息项不一致，请对应各列后开始导入"))
-        job.log = "".join(_line(x) for x in log_lines)
+        job.log = "".join(log_line(x) for x in log_lines)
         job.save()
         audit.record(actor=actor, action="aggregation.job.created", obj=job,
                      data={"file": name, "size": upload.size, "format": job.format, "mode": mode,
@@ -133,7 +133,7 @@ def ingest_job_set_mapping(*, actor, job_id: int, mapping: dict[str, str], mode:
         job.mapping = clean
         if mode in JobMode.values:
             job.mode = mode
-        job.log += _line(_("列对应：%(m)s") % {"m": "，".join(f"{c}→{n}" for c, n in clean.items())})
+        job.log += log_line(_("列对应：%(m)s") % {"m": "，".join(f"{c}→{n}" for c, n in clean.items())})
         job.save(update_fields=["mapping", "mode", "log"])
         audit.record(actor=actor, action="aggregation.job.mapped", obj=job, data={"mapping": clean, "mode": job.mode})
         _enqueue(job)
@@ -159,7 +159,7 @@ def ingest_job_rerun(*, actor, job_id: int, mode: str | None = None) -> IngestJo
         job.status = JobStatus.PENDING
         job.progress = 0
         job.finished_at = None
-        job.log += _line(_("重新运行（%(mode)s）") % {"mode": job.get_mode_display()})
+        job.log += log_line(_("重新运行（%(mode)s）") % {"mode": job.get_mode_display()})
         job.save(update_fields=["status", "progress", "finished_at", "log", "mode"])
         audit.record(actor=actor, action="aggregation.job.rerun", obj=job, data={"from": old, "mode": job.mode})
         _enqueue(job)
@@ -180,10 +180,6 @@ def _job_for_update(actor, job_id: int) -> IngestJob:
     return job
 
 
-def _line(text: str) -> str:
-    return f"[{timezone.localtime():%H:%M:%S}] {text}\n"
-
-
 # --------------------------------------------------------------------------------------------------
 # Running a job
 
@@ -193,6 +189,10 @@ class _Counts:
     total: int = 0
     accepted: int = 0
     rejected: int = 0
+
+    def fields(self) -> dict[str, int]:
+        """The job's row counts as they are shown while it runs (sent with each heartbeat)."""
+        return {"total_rows": self.total, "accepted_rows": self.accepted, "rejected_rows": self.rejected}
 
 
 def ingest_job_claim(job_id: int) -> IngestJob | None:
@@ -208,7 +208,7 @@ def ingest_job_claim(job_id: int) -> IngestJob | None:
         job.progress = 0
         job.total_rows = job.accepted_rows = job.rejected_rows = job.duplicate_rows = 0
         job.inserted_rows = job.updated_rows = job.unchanged_rows = 0
-        job.log += _line(_("开始第 %(n)d 次运行") % {"n": job.attempts})
+        job.log += log_line(_("开始第 %(n)d 次运行") % {"n": job.attempts})
         job.save()
         audit.record(actor=None, action="aggregation.job.started", obj=job, department=job.dataset.department,
                      data={"attempt": job.attempts})
@@ -327,7 +327,7 @@ def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, 
                 last = now
                 stage_writer.pause()
                 position = source.position() if source is not None else chunk.end / max(job.size, 1)
-                _progress(job, counts, int(position * 90))
+                job_heartbeat(IngestJob, job.pk, progress=int(position * 90), **counts.fields())
         stage_writer.pause()
     except (IngestError, parallel.Unsplittable):
         stage_writer.pause()  # what was written is well-formed; the stage is emptied or dropped next
@@ -336,13 +336,6 @@ def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, 
         stage_writer.abort(exc)
         raise
     return counts, load
-
-
-def _progress(job: IngestJob, counts: _Counts, percent: int) -> None:
-    IngestJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-        progress=max(0, min(percent, 99)), heartbeat_at=timezone.now(), total_rows=counts.total,
-        accepted_rows=counts.accepted, rejected_rows=counts.rejected,
-    )
 
 
 def _attach_report(job: IngestJob, report_path: str | None, rejected: int) -> None:
@@ -358,24 +351,24 @@ def _attach_report(job: IngestJob, report_path: str | None, rejected: int) -> No
 
 
 def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage: str, notes: list[str]) -> IngestJob:
-    _progress(job, counts, 92)
+    job_heartbeat(IngestJob, job.pk, progress=92, **counts.fields())
     with transaction.atomic():
         locked = IngestJob.objects.select_for_update().get(pk=job.pk)
         if locked.status != JobStatus.RUNNING:
             raise IngestError(_("任务已被标记为失败（心跳超时），本次运行结果未写入；请重新运行"))
-        job.log = locked.log + "".join(_line(n) for n in notes)
+        job.log = locked.log + "".join(log_line(n) for n in notes)
         if counts.total == 0:
             status, inserted, updated = JobStatus.REJECTED, 0, 0
-            job.log += _line(_("文件中没有数据行"))
+            job.log += log_line(_("文件中没有数据行"))
         elif counts.rejected and job.mode == JobMode.ALL_OR_NOTHING:
             status, inserted, updated = JobStatus.REJECTED, 0, 0
-            job.log += _line(
+            job.log += log_line(
                 _("%(r)d 行未通过校验；按“全部有效才导入”未导入任何数据。可下载问题行报告修正后重新上传，"
                   "或选择“仅导入有效行”重新运行") % {"r": counts.rejected}
             )
         elif counts.accepted == 0:
             status, inserted, updated = JobStatus.REJECTED, 0, 0
-            job.log += _line(_("没有可导入的有效行"))
+            job.log += log_line(_("没有可导入的有效行"))
         else:
             dataset = Dataset.objects.select_for_update().get(pk=job.dataset_id)
             now = timezone.now()
@@ -386,7 +379,7 @@ def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage
                     reason=_("导入任务 #%(id)d") % {"id": job.pk}, now=now,
                 )
             dataset_recount(dataset, now)
-            job.log += _line(_("写入（更新数据与历史）：%(s).1f 秒") % {"s": time.monotonic() - t0})
+            job.log += log_line(_("写入（更新数据与历史）：%(s).1f 秒") % {"s": time.monotonic() - t0})
             status = JobStatus.SUCCEEDED
         job.status = status
         job.progress = 100
@@ -396,7 +389,7 @@ def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage
         job.inserted_rows, job.updated_rows = inserted, updated
         job.unchanged_rows = max(counts.accepted - duplicates - inserted - updated, 0) if status == "succeeded" else 0
         if status == JobStatus.SUCCEEDED:
-            job.log += _line(
+            job.log += log_line(
                 _("完成：共 %(t)d 行，有效 %(a)d 行，问题 %(r)d 行，重复 %(d)d 行（以最后一次出现为准）；"
                   "新增 %(i)d，更新 %(u)d，未变化 %(n)d")
                 % {"t": counts.total, "a": counts.accepted, "r": counts.rejected, "d": duplicates, "i": inserted,
@@ -422,14 +415,14 @@ def _end(job: IngestJob, status: str, reason: str, report_path: str | None) -> I
     with transaction.atomic():
         locked = IngestJob.objects.select_for_update().get(pk=job.pk)
         if locked.status != JobStatus.RUNNING:  # the reaper got there first: keep its verdict
-            locked.log += _line(reason)
+            locked.log += log_line(reason)
             locked.save(update_fields=["log"])
             return locked
         locked.status = status
         locked.progress = 100
         locked.finished_at = timezone.now()
         locked.inserted_rows = locked.updated_rows = locked.unchanged_rows = 0
-        locked.log += _line(reason)
+        locked.log += log_line(reason)
         locked.save()
         audit.record(
             actor=locked.created_by, action="aggregation.job.failed" if status == JobStatus.FAILED
@@ -439,24 +432,7 @@ def _end(job: IngestJob, status: str, reason: str, report_path: str | None) -> I
     return locked
 
 
-def ingest_reap(*, now=None) -> int:
-    """Mark running jobs whose worker stopped sending heartbeats failed (they can be re-run). Set-based.
-
-    Audits aggregation.job.failed per job.
-    """
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.AGGREGATION["STALE_JOB_SECONDS"])
-    with transaction.atomic():
-        stale = list(
-            IngestJob.objects.select_for_update(skip_locked=True).select_related("dataset")
-            .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True), status=JobStatus.RUNNING)
-        )
-        for job in stale:
-            job.status = JobStatus.FAILED
-            job.finished_at = now
-            job.log += _line(_("处理进程中断（超过 %(s)d 秒无心跳），已标记为失败；未导入任何数据，可重新运行")
-                             % {"s": settings.AGGREGATION["STALE_JOB_SECONDS"]})
-            job.save(update_fields=["status", "finished_at", "log"])
-            audit.record(actor=None, action="aggregation.job.failed", obj=job, department=job.dataset.department,
-                         data={"reason": "stale_heartbeat"})
-    return len(stale)
+def reaped_message(stale: timedelta) -> str:
+    """The log line and error of a job the kernel's reaper failed (its worker went quiet for `stale`)."""
+    return _("处理进程中断（超过 %(s)d 秒无心跳），已标记为失败；未导入任何数据，可重新运行") % {
+        "s": int(stale.total_seconds())}

@@ -28,8 +28,9 @@ from ..selectors.themes import access_theme_by_id, source_choices, theme_columns
 
 MAX_SOURCES = 10
 PAGE_SIZE = 50
-# A build is one INSERT … SELECT; one still queued or running after this long was lost (worker restart, message
-# dropped) and no longer blocks a new request.
+# A build is one INSERT … SELECT (no heartbeat while it runs). One still queued after this long was lost (worker
+# restart, message dropped) and no longer blocks a new request; one running this long without its worker holding
+# the job's row is failed by the kernel's reaper (the kind is registered in aggregation.apps).
 STALE_AFTER = dt.timedelta(hours=1)
 
 
@@ -130,14 +131,17 @@ def theme_definition(theme: ThemeDatabase) -> dict:
 
 def theme_rebuild_request(*, actor, theme_id: int) -> ThemeBuildJob:
     """Queue a (re)build of the theme; a build already queued or running is returned instead of a second one
-    (unless it is older than STALE_AFTER: then it is marked failed and replaced).
+    (unless it is still queued after STALE_AFTER: its task was lost, so it is marked failed and replaced; a
+    running build whose worker died is failed by the kernel's reaper).
 
     Raises NotFound / PermissionDenied (not the owner's staff). The Celery task runs after commit.
     """
     with transaction.atomic():
         theme = access_theme_by_id(actor, theme_id, action="change", for_update=True)
         running = theme.jobs.filter(status__in=[ThemeJobStatus.PENDING, ThemeJobStatus.RUNNING]).first()
-        if running is not None and running.created_at > timezone.now() - STALE_AFTER:
+        if running is not None and (
+            running.status == ThemeJobStatus.RUNNING or running.created_at > timezone.now() - STALE_AFTER
+        ):
             return running
         if running is not None:
             running.status, running.finished_at = ThemeJobStatus.FAILED, timezone.now()
@@ -175,12 +179,18 @@ def theme_build(*, job_id: int) -> ThemeBuildJob:
         job = ThemeBuildJob.objects.select_for_update().select_related("theme").get(pk=job_id)
         if job.status != ThemeJobStatus.PENDING:
             return job  # a redelivered task: the job already ran or is running
-        job.status, job.started_at, job.progress = ThemeJobStatus.RUNNING, timezone.now(), 5
-        job.save(update_fields=["status", "started_at", "progress"])
+        job.status, job.progress = ThemeJobStatus.RUNNING, 5
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "progress"])
     theme = job.theme
     try:
         with transaction.atomic():
             theme = ThemeDatabase.objects.select_for_update().get(pk=theme.pk)
+            # The job's row stays locked until the build commits: the reaper (SKIP LOCKED) leaves a build alone
+            # while its worker lives, however long the INSERT takes.
+            if not ThemeBuildJob.objects.select_for_update().filter(pk=job.pk, status=ThemeJobStatus.RUNNING):
+                job.refresh_from_db()
+                return job  # the reaper failed it before the build began: its verdict stands
             # Re-checked at every build: a source the owner may no longer read (its sharing type changed) or whose
             # key kind no longer matches is left out, and the job log says so.
             readable = Q(dataset__department_id=theme.department_id) | Q(
@@ -210,7 +220,7 @@ def theme_build(*, job_id: int) -> ThemeBuildJob:
                          data={"job": job.pk, "rows": count}, department=theme.department)
     except Exception as exc:  # the job row must tell the user; the error is logged for the operator
         with transaction.atomic():
-            ThemeBuildJob.objects.filter(pk=job.pk).update(
+            ThemeBuildJob.objects.filter(pk=job.pk, status=ThemeJobStatus.RUNNING).update(
                 status=ThemeJobStatus.FAILED, finished_at=timezone.now(), log=f"{type(exc).__name__}: {exc}"[:2000]
             )
         raise

@@ -165,7 +165,6 @@ CELERY_BEAT_SCHEDULE = {
     # Long jobs of every kind an app registered (portal.services.jobs.register_job_kind) whose worker went quiet.
     "portal.jobs_reap": {"task": "portal.tasks.jobs_reap", "schedule": timedelta(minutes=1)},
     "sharing.grant_expire": {"task": "sharing.tasks.grant_expire", "schedule": crontab(minute=5)},
-    "aggregation.ingest_reap": {"task": "aggregation.tasks.ingest_reap", "schedule": timedelta(minutes=1)},
     "aggregation.datasets_sync": {"task": "aggregation.tasks.datasets_sync", "schedule": timedelta(minutes=10)},
     # R15.1 data quality figures, nightly (after the day's loads; set-based, idempotent per dataset and day).
     "aggregation.quality_nightly": {"task": "aggregation.quality_nightly", "schedule": crontab(hour=2, minute=30)},
@@ -185,7 +184,7 @@ AGGREGATION = {
     # XLSX: refuse archives that unpack to more than this, or with a higher compression ratio (zip bombs).
     "MAX_XLSX_UNPACKED_BYTES": env.int("AGGREGATION_MAX_XLSX_UNPACKED_BYTES", default=2 * 1024**3),
     "MAX_XLSX_RATIO": 200,
-    # A running job whose heartbeat is older than this is marked failed by the reaper (seconds).
+    # A running ingest job whose heartbeat is older than this is marked failed by the reaper (seconds).
     "STALE_JOB_SECONDS": env.int("AGGREGATION_STALE_JOB_SECONDS", default=300),
     # Processes that parse/validate/encrypt beside the one that COPYs (1 = all in the job's process).
     "INGEST_WORKERS": env.int("AGGREGATION_INGEST_WORKERS", default=0),  # 0: one per core (aggregation.ingest.parallel)
@@ -206,6 +205,9 @@ PORTAL = {
     # Where database push may connect: the consumers' registered 前置库 host names and IP networks (CIDR),
     # comma-separated. Empty (the production default) allows no push target at all.
     "PUSH_ALLOWED_HOSTS": env.list("PUSH_ALLOWED_HOSTS", default=[]),
+    # A push run that sent no heartbeat (one per batch delivered) for this long is marked failed, "interrupted",
+    # by the reaper (seconds); the next run resumes from the last acknowledged watermark.
+    "PUSH_STALE_SECONDS": env.int("PUSH_STALE_SECONDS", default=600),
     # Reminders go out this many working days before a deadline falls due (SPEC R0.4).
     "REMINDER_WORKING_DAYS": 2,
     # The sealer chains at most this many audit events per transaction.

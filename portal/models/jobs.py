@@ -9,7 +9,8 @@ such jobs failed for every job model an app registered with `register_job_kind` 
 
 Each app's job model inherits `Job` and keeps its own relations (what the job works on, who asked for it, when).
 It may override `status` to use its own TextChoices (labels, or an extra state such as "rejected"), as long as
-it keeps the four values of `portal.choices.JobStatus`, which the reaper reads and writes.
+its values are those of `portal.choices.JobStatus` (plus its own): the reaper reads "running" and writes
+"failed". It may override another field too where its own definition differs (a start time set on creation).
 """
 
 from django.db import models

@@ -81,6 +81,7 @@ class JobKind:
     audit_result: str
     message: Callable[[dt.timedelta], str]
     error_code: str
+    on_reaped: Callable[[Job], None] | None
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -101,6 +102,7 @@ def register_job_kind(
     audit_result: str = AuditResult.SUCCESS,
     message: Callable[[dt.timedelta], str] | None = None,
     error_code: str = "stale_heartbeat",
+    on_reaped: Callable[[Job], None] | None = None,
 ) -> None:
     """Let `reap_stale_jobs()` mark `model`'s running jobs failed once their worker has gone quiet.
 
@@ -111,7 +113,9 @@ def register_job_kind(
     `action` per job (actor: the system) about the job — or about the object at the relation path
     `audit_object` (e.g. "subscription") — with the department at the path `department` (e.g.
     "dataset__department"), `audit_data(job)` (default {"reason": "stale_heartbeat"}) and `audit_result`.
-    Registering a model again replaces its entry.
+    `on_reaped(job)`, if given, runs for each failed job in the same transaction, after its audit event (e.g. to
+    update the object the job worked on as the job's own end would have). Registering a model again replaces
+    its entry.
     """
     if callable(stale_after):
         read = stale_after
@@ -128,6 +132,7 @@ def register_job_kind(
         audit_result=audit_result,
         message=message or _stale_message,
         error_code=error_code,
+        on_reaped=on_reaped,
     )
 
 
@@ -180,6 +185,8 @@ def _reap(kind: JobKind, now: dt.datetime) -> int:
                 actor=None, action=kind.action, obj=_follow(job, kind.audit_object) or job,
                 department=_follow(job, kind.department), data=kind.audit_data(job), result=kind.audit_result,
             )
+            if kind.on_reaped is not None:
+                kind.on_reaped(job)
     return len(jobs)
 
 

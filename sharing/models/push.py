@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from portal.models import Job
+
 from ..choices import PushRunStatus
 from ..querysets import PushSubscriptionQuerySet
 
@@ -67,8 +69,12 @@ class PushSubscription(models.Model):
         return reverse("sharing:push-detail", args=[self.pk])
 
 
-class PushRun(models.Model):
-    """One run of a subscription and its delivery receipt (回执): rows, watermark before/after, duration, error."""
+class PushRun(Job):
+    """One run of a subscription and its delivery receipt (回执): rows, watermark before/after, duration, error.
+
+    The lifecycle is the kernel's `Job`; a run is created running (its own `status` has no "pending", its own
+    `started_at` is the creation time) and sends heartbeats while it delivers.
+    """
 
     subscription = models.ForeignKey(PushSubscription, verbose_name=_("订阅"), on_delete=models.PROTECT,
                                      related_name="runs")
@@ -77,7 +83,6 @@ class PushRun(models.Model):
                                      on_delete=models.PROTECT, related_name="+")
     status = models.CharField(_("状态"), max_length=10, choices=PushRunStatus.choices, default=PushRunStatus.RUNNING)
     started_at = models.DateTimeField(_("开始时间"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     rows = models.PositiveBigIntegerField(_("推送行数"), default=0)
     deleted_rows = models.PositiveBigIntegerField(_("其中删除"), default=0)
     batches = models.PositiveIntegerField(_("批次"), default=0)
@@ -86,14 +91,16 @@ class PushRun(models.Model):
     watermark_to_at = models.DateTimeField(_("结束水位时间"), null=True, blank=True)
     watermark_to_id = models.BigIntegerField(_("结束水位记录号"), default=0)
     duration_ms = models.PositiveBigIntegerField(_("耗时（毫秒）"), default=0)
-    error_code = models.CharField(_("错误代码"), max_length=40, blank=True)
-    error_message = models.CharField(_("错误说明"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("推送回执")
         verbose_name_plural = _("推送回执")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["subscription", "-id"], name="sharing_pushrun_sub_idx")]
+        indexes = [
+            models.Index(fields=["subscription", "-id"], name="sharing_pushrun_sub_idx"),
+            # The reaper's look-up (portal.services.jobs): the few running runs among all receipts.
+            models.Index(fields=["heartbeat_at"], condition=Q(status="running"), name="sharing_pushrun_running_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.status}"

@@ -4,7 +4,8 @@ A subscription = a grant × the consumer's own PostgreSQL database (前置库, D
 an interval. A run (`push_run`, called by the Celery task `sharing.tasks.push_run`):
 
 1. takes a per-subscription advisory lock (a second run of the same subscription returns at once); a run
-   left "running" by a dead worker is closed as `interrupted`;
+   whose worker died (no heartbeat — one per batch — for PORTAL["PUSH_STALE_SECONDS"]) is failed as
+   `interrupted` by the kernel's reaper (portal.services.jobs; the kind is registered in sharing.apps);
 2. checks the grant at the moment of the run (revoked / not covering push → `no_grant`, run out →
    `grant_expired`; then `read_permission` for the entry itself); a refusal pauses the subscription;
 3. reads the rows changed after the watermark (updated_at, id) in (updated_at, id) order, BATCH rows at a
@@ -40,6 +41,7 @@ from portal import audit
 from portal.choices import AuditResult
 from portal.errors import PortalError
 from portal.permissions import int_or_none
+from portal.services.jobs import job_heartbeat
 from security import crypto
 
 from ..choices import GrantState, PushRunStatus
@@ -110,36 +112,67 @@ def _render_batch(call, rows) -> list[tuple]:
     return out
 
 
+def _receipt(run: PushRun, sub: PushSubscription, *, code: str = "", sqlstate: str = "", call=None) -> dict:
+    """The data of a run's audit event: what went where, how much, between which watermarks; why it failed."""
+    data = {
+        "run": run.pk, "grant": sub.grant_id, "resource": sub.grant.entry.code, "target": sub.target_label,
+        "table": sub.target_table, "trigger": run.trigger, "rows": run.rows, "deleted": run.deleted_rows,
+        "batches": run.batches, "duration_ms": run.duration_ms,
+        "watermark_from": [run.watermark_from_at, run.watermark_from_id],
+        "watermark_to": [run.watermark_to_at, run.watermark_to_id],
+    }
+    if call is not None:
+        data.update(items=call.projection, masked=sorted(call.mask_kinds), purpose=call.purpose)
+    if code:
+        data.update(code=code, sqlstate=sqlstate, paused=code in PAUSING)
+    return data
+
+
+def _close_subscription(sub_id: int, run: PushRun, code: str = "") -> None:
+    """What a run's end does to its subscription: the time of its last run; paused on grant refusals."""
+    fields = {"last_run_at": run.finished_at}
+    if code in PAUSING:
+        fields.update(active=False, paused_reason=str(ERRORS[code]))
+    PushSubscription.objects.filter(pk=sub_id).update(**fields)
+
+
 def _finish(run: PushRun, sub: PushSubscription, *, code: str = "", sqlstate: str = "", started: float,
             call=None) -> PushRun:
-    """Close the receipt and write the run's one audit event (same transaction); pause on grant refusals."""
+    """Close the receipt and write the run's one audit event (same transaction); pause on grant refusals.
+
+    A run the reaper already failed (its heartbeats stopped too long) keeps that verdict and its audit event."""
     with transaction.atomic():
-        run.refresh_from_db()
+        run = PushRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != PushRunStatus.RUNNING:
+            return run
         run.finished_at = timezone.now()
         run.duration_ms = int((time.monotonic() - started) * 1000)
         run.status = PushRunStatus.FAILED if code else PushRunStatus.SUCCEEDED
         run.error_code = code
         run.error_message = str(ERRORS.get(code, "")) + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
         run.save(update_fields=["finished_at", "duration_ms", "status", "error_code", "error_message"])
-        fields = {"last_run_at": run.finished_at}
-        if code in PAUSING:
-            fields.update(active=False, paused_reason=str(ERRORS[code]))
-        PushSubscription.objects.filter(pk=sub.pk).update(**fields)
-        data = {
-            "run": run.pk, "grant": sub.grant_id, "resource": sub.grant.entry.code, "target": sub.target_label,
-            "table": sub.target_table, "trigger": run.trigger, "rows": run.rows, "deleted": run.deleted_rows,
-            "batches": run.batches, "duration_ms": run.duration_ms,
-            "watermark_from": [run.watermark_from_at, run.watermark_from_id],
-            "watermark_to": [run.watermark_to_at, run.watermark_to_id],
-        }
-        if call is not None:
-            data.update(items=call.projection, masked=sorted(call.mask_kinds), purpose=call.purpose)
-        if code:
-            data.update(code=code, sqlstate=sqlstate, paused=code in PAUSING)
+        _close_subscription(sub.pk, run, code)
         audit.record(actor=run.requested_by, obj=sub,
                      action="sharing.push.failed" if code else "sharing.push.delivered", department=sub.consumer,
-                     result=AuditResult.FAILURE if code else AuditResult.SUCCESS, data=data)
+                     result=AuditResult.FAILURE if code else AuditResult.SUCCESS,
+                     data=_receipt(run, sub, code=code, sqlstate=sqlstate, call=call))
     return run
+
+
+# A run whose worker died, as the kernel's reaper closes it (registered in sharing.apps): failed "interrupted",
+# the same audit event and subscription state as a run that ends with that code.
+
+
+def interrupted_message(stale: dt.timedelta) -> str:
+    return str(ERRORS["interrupted"])
+
+
+def interrupted_receipt(run: PushRun) -> dict:
+    return _receipt(run, run.subscription, code="interrupted")
+
+
+def interrupted_close(run: PushRun) -> None:
+    _close_subscription(run.subscription_id, run, "interrupted")
 
 
 def push_run(*, subscription_id: int, trigger: str = "schedule", actor_id: int | None = None) -> PushRun | None:
@@ -159,9 +192,6 @@ def push_run(*, subscription_id: int, trigger: str = "schedule", actor_id: int |
             return None
     started = time.monotonic()
     try:
-        # We hold the lock: a run still "running" was left by a dead worker.
-        for stale in PushRun.objects.filter(subscription=sub, status=PushRunStatus.RUNNING):
-            _finish(stale, sub, code="interrupted", started=time.monotonic())
         sub.refresh_from_db()
         run = PushRun.objects.create(
             subscription=sub, trigger=trigger[:10], requested_by_id=actor_id, watermark_from_at=sub.watermark_at,
@@ -226,12 +256,16 @@ def _deliver(sub: PushSubscription, run: PushRun, call) -> None:
             last = rows[-1]
             mark = (last[2], last[0])
             deleted = sum(1 for r in rows if r[3] is not None)
+            counts = {"rows": run.rows + len(rows), "deleted_rows": run.deleted_rows + deleted,
+                      "batches": run.batches + 1, "watermark_to_at": mark[0], "watermark_to_id": mark[1]}
             with transaction.atomic():
                 PushSubscription.objects.filter(pk=sub.pk).update(watermark_at=mark[0], watermark_id=mark[1])
-                PushRun.objects.filter(pk=run.pk).update(
-                    rows=run.rows + len(rows), deleted_rows=run.deleted_rows + deleted, batches=run.batches + 1,
-                    watermark_to_at=mark[0], watermark_to_id=mark[1])
-            run.rows, run.deleted_rows, run.batches = run.rows + len(rows), run.deleted_rows + deleted, run.batches + 1
+                alive = job_heartbeat(PushRun, run.pk, **counts)
+                if not alive:  # the reaper failed the run meanwhile: the receipt still counts what was acknowledged
+                    PushRun.objects.filter(pk=run.pk).update(**counts)
+            if not alive:
+                raise PushFailed("interrupted")  # stop here; _finish keeps the reaper's verdict
+            run.rows, run.deleted_rows, run.batches = counts["rows"], counts["deleted_rows"], counts["batches"]
             if len(rows) < BATCH:
                 return
     finally:

@@ -12,10 +12,11 @@ from aggregation.choices import JobStatus
 from aggregation.ingest import staging
 from aggregation.ingest.mapping import auto_mapping
 from aggregation.ingest.validation import clean_value, validate_value
-from aggregation.models import Record, RecordHistory
+from aggregation.models import IngestJob, Record, RecordHistory
 from aggregation.selectors.pools import record_get, record_values
 from aggregation.services import ingest as services
 from catalog.models import DataItem
+from portal.services.jobs import reap_stale_jobs
 from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, ids, person, submit
 
 pytestmark = pytest.mark.django_db
@@ -218,8 +219,8 @@ def test_reaper_marks_dead_running_jobs_failed(staff, people_entry, audit_log):
     claimed = services.ingest_job_claim(job.pk)
     assert claimed.status == JobStatus.RUNNING
     assert services.ingest_job_claim(job.pk) is None  # a re-delivered task does not run it twice
-    assert services.ingest_reap() == 0
-    assert services.ingest_reap(now=timezone.now() + timedelta(minutes=10)) == 1
+    assert reap_stale_jobs()[IngestJob._meta.label_lower] == 0
+    assert reap_stale_jobs(now=timezone.now() + timedelta(minutes=10))[IngestJob._meta.label_lower] == 1
     claimed.refresh_from_db()
     assert claimed.status == JobStatus.FAILED and "无心跳" in claimed.log
     assert audit_log("aggregation.job.failed")[-1].data == {"reason": "stale_heartbeat"}

@@ -11,6 +11,7 @@ from aggregation.selectors.themes import access_theme_by_id
 from aggregation.services import themes as theme
 from catalog.models import CatalogEntry
 from portal.errors import NotFound, PermissionDenied, PortalError
+from portal.services.jobs import reap_stale_jobs
 from security.crypto import blind_index
 from tests.aggregation.builders import PERSON_ITEMS, id_number, load, make_dataset
 from tests.support import commit_before
@@ -110,6 +111,24 @@ def test_a_second_request_joins_the_queued_build_unless_it_is_stale(person_datas
     ThemeBuildJob.objects.filter(pk=first.pk).update(created_at=timezone.now() - dt.timedelta(hours=2))
     second = theme.theme_rebuild_request(actor=staff, theme_id=t.pk)
     assert second != first and ThemeBuildJob.objects.get(pk=first.pk).status == "failed"
+
+
+def test_a_running_build_whose_worker_died_is_failed_by_the_reaper(person_dataset, staff, audit_log):
+    t = theme.theme_save(actor=staff, name="人口", key_kind="id_number",
+                         sources=[{"dataset": person_dataset.pk, "items": ["姓名"]}])
+    first = theme.theme_rebuild_request(actor=staff, theme_id=t.pk)
+    long_ago = timezone.now() - theme.STALE_AFTER - dt.timedelta(minutes=1)
+    ThemeBuildJob.objects.filter(pk=first.pk).update(status="running", started_at=long_ago, heartbeat_at=long_ago,
+                                                     created_at=long_ago)
+    assert theme.theme_rebuild_request(actor=staff, theme_id=t.pk) == first  # a running build is the reaper's
+    assert reap_stale_jobs()[ThemeBuildJob._meta.label_lower] == 1
+    first.refresh_from_db()
+    assert (first.status, first.error_code) == ("failed", "stale_heartbeat") and "无心跳" in first.log
+    (event,) = audit_log("aggregation.theme.build_failed")
+    assert (event.object_id, event.department_id) == (str(t.pk), t.department_id)
+    second = theme.theme_rebuild_request(actor=staff, theme_id=t.pk)
+    assert second != first and second.status == "pending"
+    assert theme.theme_build(job_id=first.pk).status == "failed"  # its task, redelivered late, leaves it failed
 
 
 def test_bureau_sees_but_cannot_change_a_theme(person_dataset, staff, reviewer):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from portal.choices import AuditResult, JobStatus
 from portal.models import AuditEvent, Department, Job
+from portal.services import jobs
 from portal.services.jobs import job_heartbeat, job_kinds, reap_stale_jobs, register_job_kind, unregister_job_kind
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +22,11 @@ MINUTE = dt.timedelta(minutes=1)
 
 
 @pytest.fixture
-def job_model(db):
-    """A job model as an app declares one (a Job with its own relation), with a table for this test only."""
+def job_model(db, monkeypatch):
+    """A job model as an app declares one (a Job with its own relation), with a table for this test only.
+
+    The reaper sees this kind only: the apps' own kinds (registered at start-up) are set aside for the test."""
+    monkeypatch.setattr(jobs, "_KINDS", {})
     with isolate_apps("portal"):
 
         class ReapableJob(Job):
@@ -91,6 +95,26 @@ def test_a_kind_names_its_audit_object_data_result_message_and_reads_its_setting
     (event,) = AuditEvent.objects.filter(action="portal.job.interrupted")
     assert (event.object_type, event.object_id, event.result) == ("portal.department", str(dept.pk), "failure")
     assert event.data == {"job": job.pk, "code": "interrupted"}
+
+
+def test_on_reaped_runs_for_each_failed_job_in_the_reapers_transaction(job_model, dept):
+    seen = []
+
+    def on_reaped(job):
+        assert job.status == JobStatus.FAILED and job.finished_at == NOW
+        assert AuditEvent.objects.filter(action="portal.job.failed", object_id=str(job.pk)).exists()  # after it
+        Department.objects.filter(pk=job.department_id).update(name=f"reaped #{job.pk}")
+        seen.append(job.pk)
+
+    register_job_kind(job_model, action="portal.job.failed", department="department", stale_after=300,
+                      on_reaped=on_reaped)
+    quiet = make(job_model, dept, started=NOW - 10 * MINUTE, heartbeat=NOW - 6 * MINUTE)
+    make(job_model, dept, started=NOW - 10 * MINUTE, heartbeat=NOW - 1 * MINUTE)
+    assert reap_stale_jobs(now=NOW) == {job_model._meta.label_lower: 1}
+    assert seen == [quiet.pk]
+    dept.refresh_from_db()
+    assert dept.name == f"reaped #{quiet.pk}"
+    assert reap_stale_jobs(now=NOW) == {job_model._meta.label_lower: 0} and seen == [quiet.pk]
 
 
 def test_registration_is_per_model_and_replaces(job_model):

@@ -10,10 +10,12 @@ from django.utils import timezone
 
 from aggregation.models import Record
 from aggregation.services import pools as agg
+from portal.services.jobs import reap_stale_jobs
 from security import crypto
 from sharing.choices import GrantState
 from sharing.models import PushRun, PushSubscription
 from sharing.push import run as push_engine
+from sharing.push.errors import ERRORS
 from sharing.services import push as push_services
 from tests.sharing.helpers import PHONE, refused_dsn, rows_for, target_rows
 
@@ -133,6 +135,60 @@ def test_an_incompatible_existing_table_is_a_stable_error(people_push, target_ds
     sub = subscribe(other_staff, grant, target_dsn, table="other_table")
     run = push_engine.push_run(subscription_id=sub.pk)
     assert (run.status, run.error_code) == ("failed", "target_table_mismatch")
+
+
+@pytest.mark.django_db
+def test_a_run_whose_worker_died_is_failed_as_interrupted_by_the_reaper(people_push, other_staff, audit_log,
+                                                                        settings):
+    _entry, grant, _keys = people_push
+    sub = subscribe(other_staff, grant, "postgresql://u@127.0.0.1:1/db")
+    stale, now = dt.timedelta(seconds=settings.PORTAL["PUSH_STALE_SECONDS"]), timezone.now()
+    dead = PushRun.objects.create(subscription=sub, trigger="manual", requested_by=other_staff,
+                                  heartbeat_at=now - stale - dt.timedelta(seconds=1))
+    alive = PushRun.objects.create(subscription=sub, heartbeat_at=now - stale + dt.timedelta(seconds=30))
+    assert reap_stale_jobs(now=now)[PushRun._meta.label_lower] == 1
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert (dead.status, dead.error_code, dead.error_message) == ("failed", "interrupted", str(ERRORS["interrupted"]))
+    assert dead.finished_at == now and alive.status == "running"
+    # The subscription as the run's own end with that code leaves it: its last run, still active.
+    sub.refresh_from_db()
+    assert sub.last_run_at == now and sub.active and not sub.paused_reason
+    (event,) = audit_log("sharing.push.failed")
+    assert (event.object_type, event.object_id, event.department_id, event.result) == (
+        "sharing.pushsubscription", str(sub.pk), grant.consumer_id, "failure")
+    assert (event.data["run"], event.data["code"], event.data["paused"]) == (dead.pk, "interrupted", False)
+    assert (event.data["target"], event.data["trigger"], event.data["rows"]) == (sub.target_label, "manual", 0)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_run_sends_heartbeats_and_stops_once_the_reaper_failed_it(people_push, target_dsn, other_staff,
+                                                                    monkeypatch, audit_log):
+    _entry, grant, _keys = people_push
+    sub = subscribe(other_staff, grant, target_dsn)
+    monkeypatch.setattr(push_engine, "BATCH", 3)
+    real = push_engine._render_batch
+    beats = []
+
+    def reaped_during_the_second_batch(call, rows):
+        beats.append(PushRun.objects.get(subscription=sub).heartbeat_at)
+        if len(beats) == 2:  # the worker looks dead to the reaper (a day without heartbeat)
+            reap_stale_jobs(now=timezone.now() + dt.timedelta(days=1))
+        return real(call, rows)
+
+    monkeypatch.setattr(push_engine, "_render_batch", reaped_during_the_second_batch)
+    run = push_engine.push_run(subscription_id=sub.pk)
+    assert beats[0] is None and beats[1] is not None  # a heartbeat per batch delivered
+    # The reaper's verdict stands; the receipt counts both batches the target acknowledged, the run stopped there.
+    assert (run.status, run.error_code, run.rows, run.batches) == ("failed", "interrupted", 6, 2)
+    assert len(target_rows(target_dsn, TABLE)) == 6
+    sub.refresh_from_db()
+    assert sub.watermark_id == run.watermark_to_id and sub.last_run_at == run.finished_at
+    assert [e.data["run"] for e in audit_log("sharing.push.failed")] == [run.pk] and not audit_log(
+        "sharing.push.delivered")
+    monkeypatch.setattr(push_engine, "_render_batch", real)
+    run = push_engine.push_run(subscription_id=sub.pk)
+    assert (run.status, run.rows) == ("succeeded", 1) and len(target_rows(target_dsn, TABLE)) == 7
 
 
 
