@@ -47,6 +47,11 @@ def is_department_member(user) -> bool:
     return signed_in(user) and bool(user.department_id) and user.has_role(*STAFF_ROLES)
 
 
+def is_staff_of(user, department_id) -> bool:
+    """Data staff or head of that department: who files, changes and answers for it."""
+    return is_department_member(user) and user.department_id == department_id
+
+
 def is_head_of(user, department_id) -> bool:
     """The head of a department: holds 部门主要负责人 there, or is its recorded head."""
     if not signed_in(user) or not department_id or user.department_id != department_id:

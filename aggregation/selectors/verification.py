@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy
 from portal.choices import Clock
 from portal.errors import NotFound
 from portal.models import Deadline
+from portal.permissions import is_head_of, is_staff_of
 
-from .. import access
 from ..choices import ExtensionState, VerificationState
 from ..models import VerificationCase
 
@@ -86,10 +86,10 @@ def case_actions(user, case: VerificationCase) -> set[str]:
     actions: set[str] = set()
     if not case.is_open:
         return actions
-    if access.is_provider_staff(user, case.provider_id):
+    if is_staff_of(user, case.provider_id):
         actions |= {"correct", "confirm"}
         if case.extension_state == ExtensionState.NONE:
             actions.add("request_extension")
-    if case.extension_state == ExtensionState.REQUESTED and access.is_head_of(user, case.provider_id):
+    if case.extension_state == ExtensionState.REQUESTED and is_head_of(user, case.provider_id):
         actions.add("decide_extension")
     return actions

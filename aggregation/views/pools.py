@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from portal import audit
 from portal.db import one_snapshot
+from portal.permissions import is_department_member
 from security import crypto
 from security.masking import item_mask_kind, mask
 
@@ -143,7 +144,7 @@ def record_detail(request, dataset_pk: int, pk: int):
     flags = verification_flags(record)
     cases = VerificationCase.objects.restrict(user).filter(record_id=record.pk).select_related("requester")[:20]
     can_file = (
-        access.is_department_member(user) and user.department_id != dataset.department_id
+        is_department_member(user) and user.department_id != dataset.department_id
         and not flags["under_verification"]
     )
     with transaction.atomic():
