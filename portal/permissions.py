@@ -88,12 +88,12 @@ def int_or_none(value) -> int | None:
 
 
 def access_by_id(model, user, obj_id, action: str, *, for_update: bool = False, select_related=(),
-                 hidden_actions=("view",)):
+                 hidden_actions=("view",), denied=None):
     """The object of `model` with id `obj_id` if `model.objects.restrict(user, action)` holds it.
 
     Raises NotFound when the user cannot see it at all, or when `action` is one of `hidden_actions`
     (to anyone else the object might as well not exist); PermissionDenied for an action on an object
-    the user can see but may not act on (a workflow step that is not theirs).
+    the user can see but may not act on (a workflow step that is not theirs), with the message `denied` if given.
     """
     pk = int_or_none(obj_id)
     if pk is None:
@@ -105,5 +105,5 @@ def access_by_id(model, user, obj_id, action: str, *, for_update: bool = False, 
     if obj is not None:
         return obj
     if action not in hidden_actions and model.objects.restrict(user, "view").filter(pk=pk).exists():
-        raise PermissionDenied(_("您无权对该对象执行此操作"))
+        raise PermissionDenied(denied if denied is not None else _("您无权对该对象执行此操作"))
     raise NotFound()

@@ -11,9 +11,8 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy
 
 from portal.choices import Clock
-from portal.errors import NotFound
 from portal.models import Deadline
-from portal.permissions import is_head_of, is_staff_of
+from portal.permissions import access_by_id, is_head_of, is_staff_of
 
 from ..choices import ExtensionState, VerificationState
 from ..models import VerificationCase
@@ -68,17 +67,8 @@ def with_clocks(cases):
 
 def access_case_by_id(user, case_id, *, for_update: bool = False) -> VerificationCase:
     """The case if inside the user's view scope, else NotFound."""
-    try:
-        pk = int(case_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    qs = VerificationCase.objects.restrict(user, "view").filter(pk=pk)
-    if for_update:
-        qs = qs.select_for_update(of=("self",))
-    case = qs.select_related("dataset__entry", "provider", "requester", "record").first()
-    if case is None:
-        raise NotFound()
-    return case
+    return access_by_id(VerificationCase, user, case_id, "view", for_update=for_update,
+                        select_related=("dataset__entry", "provider", "requester", "record"))
 
 
 def case_actions(user, case: VerificationCase) -> set[str]:
