@@ -9,6 +9,7 @@ from django.urls import reverse
 from catalog.choices import EntryState
 from sharing.services.clients import api_client_register
 from sharing.services.requests import sharing_request_approve, sharing_request_comment, sharing_request_submit
+from tests.permissions import LOGIN, Row, check_matrix
 from tests.sharing.conftest import request_values
 
 pytestmark = pytest.mark.django_db
@@ -35,18 +36,17 @@ def world(make_entry, other_staff, staff, head, reviewer, security_admin, county
             "attachment": req.attachments.get()}
 
 
-def who(request, name):
-    return None if name == "anonymous" else request.getfixturevalue(name)
+@pytest.fixture
+def people(request, world):
+    return {name: None if name == "anonymous" else request.getfixturevalue(name) for name in ACTORS}
 
 
-def get_as(client, user, url):
-    client.logout()
-    if user is not None:
-        client.force_login(user)
-    return client.get(url)
+def by_actor(statuses) -> dict:
+    """Expected statuses in ACTORS order -> {actor: status}."""
+    return dict(zip(ACTORS, statuses, strict=True))
 
 
-OK, NF, LOGIN = 200, 404, 302
+OK, NF, FORBIDDEN = 200, 404, 403
 
 PAGES = {
     # name: (url builder, expected per actor in ACTORS order)
@@ -66,15 +66,11 @@ PAGES = {
 }
 
 
-@pytest.mark.parametrize("page", PAGES)
-@pytest.mark.parametrize("actor", ACTORS)
-def test_pages(client, request, world, page, actor):
-    build, expected = PAGES[page]
-    response = get_as(client, who(request, actor), build(world))
-    assert response.status_code == expected[ACTORS.index(actor)], (page, actor)
+def test_pages(people, world):
+    check_matrix(people, [Row("get", build(world), by_actor(expected), label=page)
+                          for page, (build, expected) in PAGES.items()])
 
 
-FORBIDDEN = 403
 POSTS = {
     # name: (url builder, data, expected per actor) — 302 = done (redirect back with a message)
     "comment": (lambda w: reverse("sharing:request-comment", args=[w["req"].pk]), {"body": "意见"},
@@ -98,16 +94,11 @@ POSTS = {
 }
 
 
-@pytest.mark.parametrize("action", POSTS)
-@pytest.mark.parametrize("actor", ACTORS)
-def test_posts(client, request, world, action, actor):
-    build, data, expected = POSTS[action]
-    user = who(request, actor)
-    client.logout()
-    if user is not None:
-        client.force_login(user)
-    response = client.post(build(world), data(world) if callable(data) else data)
-    assert response.status_code == expected[ACTORS.index(actor)], (action, actor)
+def test_posts(people, world):
+    # isolated: each cell meets the world as built (e.g. the staff's revoke does not pre-empt the head's)
+    check_matrix(people, [Row("post", build(world), by_actor(expected), body=data(world) if callable(data) else data,
+                              label=action)
+                          for action, (build, data, expected) in POSTS.items()], isolated=True)
 
 
 def test_approve_page_flow(web_as, world, reviewer, audit_log):
@@ -174,16 +165,22 @@ VISIBLE = {  # how many rows each actor sees (2 requests, 1 grant)
 }
 
 
-@pytest.mark.parametrize("endpoint", API_LIST)
-@pytest.mark.parametrize("actor", ACTORS)
-def test_api_lists(api_client, api_as, request, world, endpoint, actor):
-    user = who(request, actor)
-    response = (api_as(user) if user else api_client).get(API_LIST[endpoint])
-    expected = VISIBLE[endpoint][ACTORS.index(actor)]
-    if expected is None:
-        assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
-    else:
-        assert response.status_code == 200 and len(response.json()["results"]) == expected
+def test_api_lists(people, world):
+    def rows_seen(endpoint):
+        def check(who, response):
+            expected = by_actor(VISIBLE[endpoint])[who]
+            if expected is None:
+                assert response.json()["code"] == "not_authenticated", response.json()
+            else:
+                assert len(response.json()["results"]) == expected, f"{len(response.json()['results'])} rows"
+
+        return check
+
+    check_matrix(people, [
+        Row("get", url, by_actor([401 if n is None else 200 for n in VISIBLE[endpoint]]), also=rows_seen(endpoint),
+            label=endpoint)
+        for endpoint, url in API_LIST.items()
+    ], api=True)
 
 
 API_ACTIONS = {
@@ -209,20 +206,17 @@ API_ACTIONS = {
 }
 
 
-@pytest.mark.parametrize("name", API_ACTIONS)
-@pytest.mark.parametrize("actor", ACTORS)
-def test_api_actions(api_client, api_as, request, world, name, actor):
-    method, build, data, expected = API_ACTIONS[name]
-    user = who(request, actor)
-    client = api_as(user) if user else api_client
-    if data == "values":
+def test_api_actions(people, world):
+    # isolated: each cell meets the world as built; every refusal answers {code, detail} (check_matrix, api=True)
+    def create_body():
         v = request_values()
-        data = {**v, "entry": world["entry"].pk, "valid_from": v["valid_from"].isoformat(),
+        return {**v, "entry": world["entry"].pk, "valid_from": v["valid_from"].isoformat(),
                 "valid_to": v["valid_to"].isoformat()}
-    response = getattr(client, method)(build(world), data, format="json") if method == "post" else client.get(
-        build(world))
-    assert response.status_code == expected[ACTORS.index(actor)], (name, actor, response.content[:300])
-    assert response.status_code < 400 or set(response.json()) >= {"code", "detail"}
+
+    check_matrix(people, [
+        Row(method, build(world), by_actor(expected), body=create_body if data == "values" else data, label=name)
+        for name, (method, build, data, expected) in API_ACTIONS.items()
+    ], api=True, isolated=True)
 
 
 @pytest.mark.parametrize("endpoint", API_LIST)
