@@ -8,7 +8,8 @@ A matrix is a list of `Row`s (method, URL or URL factory, body) each with the st
         Row("post", reverse("sharing:request-withdraw", args=[req.pk]), {"staff": 403, "other_staff": 302}),
     ], isolated=True)
 
-`people` maps a name to a user (None: anonymous). A row names only the people it checks. Every cell runs, and a
+`people` maps a name to a user (None: anonymous; a `SignedClient`: a signed API client's call, with `api=True`).
+A row names only the people it checks. Every cell runs, and a
 failure lists every cell that differs (method, URL, person, expected, got), not just the first.
 
 - Expected statuses: an HTTP status, `LOGIN` (a page's redirect to the login page), or a set of them.
@@ -23,6 +24,7 @@ failure lists every cell that differs (method, URL, person, expected, got), not 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +35,8 @@ from django.db import transaction
 from django.shortcuts import resolve_url
 from django.test import Client
 from rest_framework.test import APIClient
+
+from tests.support import signed_headers
 
 LOGIN = "login"  # a page's answer to an anonymous visitor: 302 to the login page (an API answers 401)
 
@@ -49,6 +53,14 @@ class Row:
     body: Any = None
     also: Callable[[str, Any], None] | None = field(default=None, compare=False)
     label: str = ""
+
+
+@dataclass(frozen=True)
+class SignedClient:
+    """A person who is an API client: each call carries a fresh signature (security.signing), no session."""
+
+    client_id: str
+    secret: str
 
 
 def _status(response) -> tuple[int, bool]:
@@ -68,15 +80,28 @@ def _shown(got: tuple[int, bool]) -> str:
 
 
 def _request(user, row: Row, *, api: bool):
-    client = APIClient() if api else Client()
-    if user is not None:
-        client.force_login(user)
     url = row.url() if callable(row.url) else row.url
     body = row.body() if callable(row.body) else row.body
     method = row.method.lower()
+    if isinstance(user, SignedClient):
+        assert api, "a signed API client calls the API only (api=True)"
+        return url, _signed_call(user, method, url, body)
+    client = APIClient() if api else Client()
+    if user is not None:
+        client.force_login(user)
     if method in ("get", "head", "options") or not api:
         return url, getattr(client, method)(url, body or {})
     return url, getattr(client, method)(url, body if body is not None else {}, format="json")
+
+
+def _signed_call(signer: SignedClient, method: str, url: str, body):
+    path, _, query = url.partition("?")
+    if method in ("get", "head", "options"):
+        headers = signed_headers(signer.client_id, signer.secret, method.upper(), path, query)
+        return getattr(APIClient(), method)(url, **headers)
+    data = json.dumps(body if body is not None else {}).encode()
+    headers = signed_headers(signer.client_id, signer.secret, method.upper(), path, query, data)
+    return APIClient().generic(method.upper(), url, data, content_type="application/json", **headers)
 
 
 def _cell(user, who: str, row: Row, *, api: bool) -> str | None:

@@ -1,5 +1,7 @@
-"""Small helpers shared by tests that wait on another process (a Celery worker, a killed child)."""
+"""Small helpers shared by tests: waiting on another process (a Celery worker, a killed child), a concurrent writer,
+the headers of a signed API call."""
 
+import secrets
 import time
 
 
@@ -35,3 +37,18 @@ def commit_before(monkeypatch, owner, name: str, *statements: tuple[str, list]) 
         return original(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, committing_first)
+
+
+def signed_headers(client_id: str, secret: str, method: str, path: str, query: str = "", body: bytes = b"",
+                   *, timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
+    """Django test-client keyword headers (HTTP_X_…) of a correctly signed call."""
+    from security.signing import sign
+
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    nonce = nonce or secrets.token_hex(16)
+    return {
+        "HTTP_X_CLIENT_ID": client_id,
+        "HTTP_X_TIMESTAMP": ts,
+        "HTTP_X_NONCE": nonce,
+        "HTTP_X_SIGNATURE": sign(secret, method, path, query, ts, nonce, body),
+    }

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import secrets
-import time
 import uuid
 
 import psycopg
@@ -17,7 +15,6 @@ from psycopg import sql
 from catalog.choices import EntryState, ShareType
 from catalog.models import CatalogEntry, Classification, DataItem
 from portal.choices import Role
-from security.signing import sign
 from sharing.choices import GrantState, Purpose, RequestState
 from sharing.models import Grant, SharingRequest
 from sharing.push import run as push_run
@@ -129,19 +126,6 @@ def api_client_row(security_admin, other_dept):
     """(ApiClient of other_dept, its secret)."""
     return api_client_register(actor=security_admin, department_id=other_dept.pk, name="民政业务系统",
                                         rate_per_minute=600)
-
-
-def signed_headers(client_id: str, secret: str, method: str, path: str, query: str = "", body: bytes = b"",
-                   *, timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
-    """Django test-client keyword headers (HTTP_X_…) of a correctly signed call."""
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    nonce = nonce or secrets.token_hex(16)
-    return {
-        "HTTP_X_CLIENT_ID": client_id,
-        "HTTP_X_TIMESTAMP": ts,
-        "HTTP_X_NONCE": nonce,
-        "HTTP_X_SIGNATURE": sign(secret, method, path, query, ts, nonce, body),
-    }
 
 
 @pytest.fixture(autouse=True)

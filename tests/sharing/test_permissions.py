@@ -9,12 +9,13 @@ from django.urls import reverse
 from catalog.choices import EntryState
 from sharing.services.clients import api_client_register
 from sharing.services.requests import sharing_request_approve, sharing_request_comment, sharing_request_submit
-from tests.permissions import LOGIN, Row, check_matrix
+from tests.permissions import LOGIN, Row, SignedClient, check_matrix
 from tests.sharing.conftest import request_values
 
 pytestmark = pytest.mark.django_db
 
 ACTORS = ["anonymous", "staff", "head", "other_staff", "county_bureau_user", "reviewer", "security_admin"]
+API_ACTORS = [*ACTORS, "api_client"]  # the API also answers other_staff's department's signed API client
 
 
 @pytest.fixture
@@ -30,20 +31,21 @@ def world(make_entry, other_staff, staff, head, reviewer, security_admin, county
         attachments=[SimpleUploadedFile("a.pdf", b"%PDF-1.4")])
     req2 = sharing_request_submit(actor=other_staff, entry_id=entry.pk, values=request_values())
     grant = sharing_request_approve(actor=reviewer, request_id=req2.pk)
-    client, _ = api_client_register(actor=security_admin, department_id=other_staff.department_id,
-                                             name="系统")
-    return {"entry": entry, "draft": draft, "req": req, "grant": grant, "client": client,
+    client, secret = api_client_register(actor=security_admin, department_id=other_staff.department_id,
+                                         name="系统")
+    return {"entry": entry, "draft": draft, "req": req, "grant": grant, "client": client, "secret": secret,
             "attachment": req.attachments.get()}
 
 
 @pytest.fixture
 def people(request, world):
-    return {name: None if name == "anonymous" else request.getfixturevalue(name) for name in ACTORS}
+    return {name: None if name == "anonymous" else request.getfixturevalue(name) for name in ACTORS} | {
+        "api_client": SignedClient(world["client"].client_id, world["secret"])}
 
 
 def by_actor(statuses) -> dict:
-    """Expected statuses in ACTORS order -> {actor: status}."""
-    return dict(zip(ACTORS, statuses, strict=True))
+    """Expected statuses in ACTORS (pages) or API_ACTORS (API) order -> {actor: status}."""
+    return dict(zip(ACTORS if len(statuses) == len(ACTORS) else API_ACTORS, statuses, strict=True))
 
 
 OK, NF, FORBIDDEN = 200, 404, 403
@@ -159,9 +161,9 @@ API_LIST = {
     "requests": "/api/v1/sharing/requests/",
     "grants": "/api/v1/sharing/grants/",
 }
-VISIBLE = {  # how many rows each actor sees (2 requests, 1 grant)
-    "requests": [None, 2, 2, 2, 0, 2, 0],
-    "grants": [None, 1, 1, 1, 0, 1, 0],
+VISIBLE = {  # how many rows each actor sees (2 requests, 1 grant); the API client: its department's grants only
+    "requests": [None, 2, 2, 2, 0, 2, 0, 0],
+    "grants": [None, 1, 1, 1, 0, 1, 0, 1],
 }
 
 
@@ -183,26 +185,26 @@ def test_api_lists(people, world):
     ], api=True)
 
 
-API_ACTIONS = {
+API_ACTIONS = {  # the API client (last): reads the interface and its own grant, changes nothing
     "request-detail": ("get", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/", None,
-                       [401, 200, 200, 200, 404, 200, 404]),
+                       [401, 200, 200, 200, 404, 200, 404, 404]),
     "approve": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/approve/", {},
-                [401, 403, 403, 403, 404, 200, 404]),
+                [401, 403, 403, 403, 404, 200, 404, 404]),
     "reject": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/reject/", {"reason": "x"},
-               [401, 403, 403, 403, 404, 200, 404]),
+               [401, 403, 403, 403, 404, 200, 404, 404]),
     "comment": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/comment/", {"body": "x"},
-                [401, 200, 200, 403, 404, 403, 404]),
+                [401, 200, 200, 403, 404, 403, 404, 404]),
     "withdraw": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/withdraw/", {},
-                 [401, 403, 403, 200, 404, 403, 404]),
-    "create": ("post", lambda w: "/api/v1/sharing/requests/", "values", [401, 400, 400, 201, 403, 403, 403]),
+                 [401, 403, 403, 200, 404, 403, 404, 404]),
+    "create": ("post", lambda w: "/api/v1/sharing/requests/", "values", [401, 400, 400, 201, 403, 403, 403, 403]),
     "interface": ("get", lambda w: f"/api/v1/sharing/interface/{w['entry'].resource_key}/", None,
-                  [401, 200, 200, 200, 200, 200, 200]),
+                  [401, 200, 200, 200, 200, 200, 200, 200]),
     "interface-draft": ("get", lambda w: f"/api/v1/sharing/interface/{w['draft'].pk}/", None,
-                        [401, 404, 404, 404, 404, 404, 404]),
+                        [401, 404, 404, 404, 404, 404, 404, 404]),
     "grant-detail": ("get", lambda w: f"/api/v1/sharing/grants/{w['grant'].pk}/", None,
-                     [401, 200, 200, 200, 404, 200, 404]),
+                     [401, 200, 200, 200, 404, 200, 404, 200]),
     "revoke": ("post", lambda w: f"/api/v1/sharing/grants/{w['grant'].pk}/revoke/", {"reason": "x"},
-               [401, 200, 200, 403, 404, 200, 404]),
+               [401, 200, 200, 403, 404, 200, 404, 403]),
 }
 
 

@@ -13,7 +13,7 @@ from sharing.services.clients import (
     api_client_rotate_secret,
     api_client_suspend,
 )
-from tests.sharing.conftest import signed_headers
+from tests.support import signed_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,8 @@ from sharing.policy import read_permission
 from sharing.services.clients import api_client_register, api_client_resume, api_client_suspend
 from sharing.services.grants import grant_revoke
 from tests.aggregation.builders import ids
-from tests.sharing.conftest import signed_headers
 from tests.sharing.helpers import PEOPLE, PHONE, load, rows_for
+from tests.support import signed_headers
 
 pytestmark = pytest.mark.django_db
 
