@@ -9,8 +9,8 @@ A matrix is a list of `Row`s (method, URL or URL factory, body) each with the st
     ], isolated=True)
 
 `people` maps a name to a user (None: anonymous; a `SignedClient`: a signed API client's call, with `api=True`).
-A row names only the people it checks. Every cell runs, and a
-failure lists every cell that differs (method, URL, person, expected, got), not just the first.
+A row names only the people it checks. Every cell runs, and a failure lists every cell that differs (method, URL,
+person, expected, got), not just the first.
 
 - Expected statuses: an HTTP status, `LOGIN` (a page's redirect to the login page), or a set of them.
 - `api=True` calls through DRF's APIClient (bodies as JSON) and checks that every refusal (4xx) answers the
