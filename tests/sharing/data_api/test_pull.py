@@ -18,8 +18,8 @@ from portal.models import Department
 from sharing.choices import GrantState
 from tests.aggregation.builders import ids
 from tests.factories import make_user
-from tests.sharing.conftest import signed_headers
 from tests.sharing.helpers import PEOPLE, PHONE, get, load, open_verification_case, pull_all, rows_for, url
+from tests.support import signed_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from aggregation.models import Record
 from security import crypto
 from tests.aggregation.builders import ids
-from tests.sharing.conftest import signed_headers
 from tests.sharing.helpers import PEOPLE, PHONE, body_of, export_url, load, rows_for
+from tests.support import signed_headers
 
 pytestmark = pytest.mark.django_db
 
