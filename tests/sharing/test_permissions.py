@@ -248,3 +248,26 @@ def test_catalog_page_shows_own_grants(web_as, other_staff, make_entry, make_gra
     make_grant(other_staff.department, entry, ["法定代表人"])
     page = web_as(other_staff).get(reverse("sharing:index")).content.decode()
     assert 'data-testid="granted"' in page
+
+
+def test_api_client_takes_no_catalog_workflow_step(people, world, make_entry, other_dept):
+    """A signed API client only reads: not even its own department's entry awaiting sign-off when that department
+    has no recorded head. The API turns it away at the view scope (published entries only); the sign-off rule itself
+    refuses it too (portal.permissions.is_head_of: a client holds no role and has no user id, so "the department's
+    recorded head is None and so is the client's id" does not make it the head, as catalog's own copy once did)."""
+    from catalog.models import CatalogEntry
+    from security.signing import ClientPrincipal
+
+    assert other_dept.head_id is None
+    entry = make_entry(provider=other_dept, state=EntryState.SIGNOFF)
+    base = f"/api/v1/catalog/entries/{entry.pk}"
+    check_matrix(people, [
+        Row("get", f"{base}/", {"api_client": 404}),
+        Row("post", f"{base}/sign-off/", {"api_client": 404}, body={"comment": "同意"}),
+        Row("post", f"{base}/submit/", {"api_client": 404}),
+    ], api=True, isolated=True)
+    entry.refresh_from_db()
+    assert entry.state == EntryState.SIGNOFF
+    principal = ClientPrincipal(world["client"])
+    for action in ("signoff", "change", "county_review", "bureau_review"):
+        assert not CatalogEntry.objects.restrict(principal, action).exists(), action
