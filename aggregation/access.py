@@ -24,14 +24,9 @@ from typing import Any
 from django.db.models import Q
 
 from portal.choices import Role
-from portal.permissions import NOTHING, department_scope_q
+from portal.permissions import NOTHING, department_scope_q, is_department_member, is_staff_of, signed_in
 
-STAFF_ROLES = (Role.DEPT_STAFF, Role.DEPT_HEAD)
 UNCONDITIONAL = "1"  # catalog.choices.ShareType.UNCONDITIONAL; a literal keeps this module import-light
-
-
-def signed_in(user) -> bool:
-    return user is not None and user.is_authenticated and bool(user.role_set)
 
 
 # Roles that read pooled data at all (masked where personal). The platform admins (system, security, audit) do
@@ -41,23 +36,6 @@ DATA_READER_ROLES = (Role.DEPT_STAFF, Role.DEPT_HEAD, Role.COUNTY_BUREAU, Role.B
 
 def reads_data(user) -> bool:
     return signed_in(user) and user.has_role(*DATA_READER_ROLES)
-
-
-def is_department_member(user) -> bool:
-    """Data staff or head of some department: the people who consume and provide data."""
-    return signed_in(user) and bool(user.department_id) and user.has_role(*STAFF_ROLES)
-
-
-def is_provider_staff(user, department_id) -> bool:
-    """Data staff or head of the provider department (who answers verification cases, R14.2)."""
-    return is_department_member(user) and user.department_id == department_id
-
-
-def is_head_of(user, department_id) -> bool:
-    """The provider's 主要负责人: holds the head role in that department, or is its recorded head (R14.3)."""
-    if not signed_in(user) or user.department_id != department_id:
-        return False
-    return user.has_role(Role.DEPT_HEAD) or user.department.head_id == user.pk
 
 
 def dataset_scope_q(user, path: str = "") -> Q:
@@ -75,7 +53,7 @@ def dataset_scope_q(user, path: str = "") -> Q:
 
 def full_values_allowed(user, dataset) -> bool:
     """Whether `user` sees personal items of `dataset` unmasked: provider staff only, for now (module docstring)."""
-    return is_provider_staff(user, dataset.department_id)
+    return is_staff_of(user, dataset.department_id)  # the provider's staff (R14.2)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -954,7 +954,7 @@ def ensure_accounts(admin: User) -> dict[int, tuple[User, User]]:
     """Department id -> (filer, head) for every demo department, creating the missing heads.
 
     The filer is the department's data staff where the kernel's accounts have one, else its head (heads
-    may file too: catalog STAFF_ROLES). Only heads are created: every account costs a password hash
+    may file too: portal.choices.STAFF_ROLES). Only heads are created: every account costs a password hash
     (~0.3 s of PBKDF2), and the staff/head split is already shown by the kernel's 公安/市场监管 accounts.
     """
     by_short = {d.short_name: d for d in Department.objects.filter(short_name__in=ACCOUNT_PREFIX)}

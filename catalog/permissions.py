@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from portal.choices import STAFF_ROLES, Role
 from portal.errors import NotFound, PermissionDenied
-from portal.permissions import access_by_id
+from portal.permissions import access_by_id, county_region_id, is_head_of, is_staff_of
 
 from .models import CatalogEntry, CatalogUpdateCase, DemandItem
 
@@ -75,8 +76,6 @@ def access_update_case_by_id(user, case_id, *, action: str = "view", for_update:
 def require_department_staff(actor, department) -> None:
     """Only the data staff or head of `department` files for it: PermissionDenied for other roles, NotFound
     for another department (its lists might as well not exist)."""
-    from .querysets import STAFF_ROLES
-
     if not (actor.is_authenticated and actor.has_role(*STAFF_ROLES)):
         raise PermissionDenied(_("只有部门数据专员或负责人可以填报目录"))
     if department is None or actor.department_id != department.pk:
@@ -85,15 +84,12 @@ def require_department_staff(actor, department) -> None:
 
 def entry_actions(user, entry: CatalogEntry) -> set[str]:
     """Which transitions `user` may start on `entry` now (drives the buttons; services re-check)."""
-    from portal.choices import Role
-
     from .choices import EDITABLE_STATES, EntryState
-    from .querysets import STAFF_ROLES, county_region_id, is_head_of
 
     actions: set[str] = set()
     if not user.is_authenticated:
         return actions
-    own = user.department_id == entry.provider_id and user.has_role(*STAFF_ROLES)
+    own = is_staff_of(user, entry.provider_id)
     if own and entry.state in EDITABLE_STATES:
         actions |= {"edit", "submit"}
         if entry.version == 0:

@@ -47,6 +47,11 @@ def is_department_member(user) -> bool:
     return signed_in(user) and bool(user.department_id) and user.has_role(*STAFF_ROLES)
 
 
+def is_staff_of(user, department_id) -> bool:
+    """Data staff or head of that department: who files, changes and answers for it."""
+    return is_department_member(user) and user.department_id == department_id
+
+
 def is_head_of(user, department_id) -> bool:
     """The head of a department: holds 部门主要负责人 there, or is its recorded head."""
     if not signed_in(user) or not department_id or user.department_id != department_id:
@@ -83,12 +88,12 @@ def int_or_none(value) -> int | None:
 
 
 def access_by_id(model, user, obj_id, action: str, *, for_update: bool = False, select_related=(),
-                 hidden_actions=("view",)):
+                 hidden_actions=("view",), denied=None):
     """The object of `model` with id `obj_id` if `model.objects.restrict(user, action)` holds it.
 
     Raises NotFound when the user cannot see it at all, or when `action` is one of `hidden_actions`
     (to anyone else the object might as well not exist); PermissionDenied for an action on an object
-    the user can see but may not act on (a workflow step that is not theirs).
+    the user can see but may not act on (a workflow step that is not theirs), with the message `denied` if given.
     """
     pk = int_or_none(obj_id)
     if pk is None:
@@ -100,5 +105,5 @@ def access_by_id(model, user, obj_id, action: str, *, for_update: bool = False, 
     if obj is not None:
         return obj
     if action not in hidden_actions and model.objects.restrict(user, "view").filter(pk=pk).exists():
-        raise PermissionDenied(_("您无权对该对象执行此操作"))
+        raise PermissionDenied(denied if denied is not None else _("您无权对该对象执行此操作"))
     raise NotFound()

@@ -6,8 +6,8 @@ view, API action and service needs: invisible -> NotFound, visible but not allow
 
 from __future__ import annotations
 
-from portal.errors import NotFound, PermissionDenied
-from portal.permissions import access_by_id, int_or_none
+from portal.errors import PermissionDenied
+from portal.permissions import access_by_id
 
 from .models import Grant, PushSubscription, SharingRequest
 
@@ -26,15 +26,5 @@ def access_grant_by_id(user, grant_id, *, action: str = "view", for_update: bool
 
 def access_subscription_by_id(user, subscription_id, *, action: str = "view", for_update: bool = False):
     """The subscription if `user` may `action` it: NotFound outside the view scope, PermissionDenied inside."""
-    pk = int_or_none(subscription_id)
-    if pk is None:
-        raise NotFound()
-    qs = PushSubscription.objects.restrict(user, action).filter(pk=pk).select_related("grant__entry", "consumer")
-    if for_update:
-        qs = qs.select_for_update(of=("self",))
-    sub = qs.first()
-    if sub is not None:
-        return sub
-    if action != "view" and PushSubscription.objects.restrict(user, "view").filter(pk=pk).exists():
-        raise PermissionDenied()
-    raise NotFound()
+    return access_by_id(PushSubscription, user, subscription_id, action, for_update=for_update,
+                        select_related=("grant__entry", "consumer"), denied=PermissionDenied.default_detail)

@@ -1,4 +1,4 @@
-"""`.restrict(user, action)` for the sharing tables: role scope as queryset filters (404 outside it).
+"""`.restrict(user, action)` for the sharing tables, on the kernel's `RestrictedQuerySet` (404 outside the scope).
 
 Sharing requests and grants are seen by both sides: the consumer department's scope and the provider
 department's scope (own department / own region / the whole city for bureau roles). Actions:
@@ -6,80 +6,54 @@ department's scope (own department / own region / the whole city for bureau role
 - request "comment": data staff or head of the provider department;
 - request "review": bureau reviewers (the service refuses their own department's requests);
 - grant "revoke": the provider department's staff or head, or a bureau reviewer.
-API clients are managed by security admins only. Push subscriptions: seen in the consumer's scope, changed by the
-consumer department's staff or head.
+A signed API client sees its own department's grants and changes nothing. API clients are managed by security
+admins only. Push subscriptions: seen in the consumer's scope, changed by the consumer department's staff or head.
 """
 
 from __future__ import annotations
 
-from django.db import models
-from django.db.models import Q
-
 from portal.choices import Role
-from portal.permissions import department_scope_q
-
-STAFF_ROLES = (Role.DEPT_STAFF, Role.DEPT_HEAD)
-
-
-def _signed_in(user) -> bool:
-    return user is not None and user.is_authenticated and bool(user.role_set)
+from portal.permissions import is_api_client
+from portal.querysets import RestrictedQuerySet
 
 
-def _own_staff_q(user, path: str) -> Q | None:
-    if user.has_role(*STAFF_ROLES) and user.department_id:
-        return Q(**{f"{path}_id": user.department_id})
-    return None
+class SharingRequestQuerySet(RestrictedQuerySet):
+    scope_paths = ("consumer", "entry__provider")
+
+    def restrict_change(self, user):
+        return self.of_own_department(user, "consumer")
+
+    def restrict_comment(self, user):
+        return self.of_own_department(user, "entry__provider")
+
+    def restrict_review(self, user):
+        return self.for_roles(user, Role.BUREAU_REVIEWER)
 
 
-class SharingRequestQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view"):
-        if not _signed_in(user):
-            return self.none()
-        if action == "view":
-            return self.filter(department_scope_q(user, "consumer") | department_scope_q(user, "entry__provider"))
-        if action == "change":
-            q = _own_staff_q(user, "consumer")
-            return self.filter(q) if q is not None else self.none()
-        if action == "comment":
-            q = _own_staff_q(user, "entry__provider")
-            return self.filter(q) if q is not None else self.none()
-        if action == "review":
-            return self.all() if user.has_role(Role.BUREAU_REVIEWER) else self.none()
-        raise ValueError(f"unknown action {action!r}")
+class GrantQuerySet(RestrictedQuerySet):
+    scope_paths = ("consumer", "entry__provider")
+    admits_api_clients = True
 
+    def restrict_view(self, user):
+        if is_api_client(user):
+            return self.filter(consumer_id=user.department_id)
+        return super().restrict_view(user)
 
-class GrantQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view"):
-        if getattr(user, "api_client", None) is not None:
-            # A machine client sees its own department's grants and can change nothing.
-            return self.filter(consumer_id=user.department_id) if action == "view" else self.none()
-        if not _signed_in(user):
-            return self.none()
-        if action == "view":
-            return self.filter(department_scope_q(user, "consumer") | department_scope_q(user, "entry__provider"))
-        if action == "revoke":
-            if user.has_role(Role.BUREAU_REVIEWER):
-                return self.all()
-            q = _own_staff_q(user, "entry__provider")
-            return self.filter(q) if q is not None else self.none()
-        raise ValueError(f"unknown action {action!r}")
-
-
-class ApiClientQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view"):
-        if _signed_in(user) and user.has_role(Role.SECURITY_ADMIN):
+    def restrict_revoke(self, user):
+        if user.has_role(Role.BUREAU_REVIEWER):
             return self.all()
-        return self.none()
+        return self.of_own_department(user, "entry__provider")  # none for an API client (it holds no role)
 
 
-class PushSubscriptionQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view"):
-        """view: the consumer's scope (own department / region / city); change: the consumer's staff or head."""
-        if not _signed_in(user):
-            return self.none()
-        if action == "view":
-            return self.filter(department_scope_q(user, "consumer"))
-        if action == "change":
-            q = _own_staff_q(user, "consumer")
-            return self.filter(q) if q is not None else self.none()
-        raise ValueError(f"unknown action {action!r}")
+class ApiClientQuerySet(RestrictedQuerySet):
+    def restrict_view(self, user):
+        return self.for_roles(user, Role.SECURITY_ADMIN)
+
+
+class PushSubscriptionQuerySet(RestrictedQuerySet):
+    """view: the consumer's scope (own department / region / city); change: the consumer's staff or head."""
+
+    scope_paths = ("consumer",)
+
+    def restrict_change(self, user):
+        return self.of_own_department(user, "consumer")

@@ -13,11 +13,11 @@ from catalog.models import CatalogEntry
 from catalog.selectors.entries import master_catalog
 from portal.choices import Clock, Role
 from portal.models import Deadline, User
+from portal.permissions import is_department_member
 from portal.services.workdays import WorkCalendar, local_today
 
 from .choices import GrantState, RequestState
 from .models import ApiClient, Grant, SharingRequest
-from .querysets import STAFF_ROLES
 
 
 def shared_catalog(*, user: User, filters: dict | None = None) -> QuerySet[CatalogEntry]:
@@ -164,7 +164,7 @@ def entry_with_items(entry_id: int, user: User) -> CatalogEntry | None:
 
 def pushable_grants(user):
     """The user's department's grants that include the push method and are valid today."""
-    if not (user.is_authenticated and user.has_role(*STAFF_ROLES) and user.department_id):
+    if not is_department_member(user):
         return Grant.objects.none()
     today = local_today()
     return (Grant.objects.filter(consumer_id=user.department_id, state=GrantState.ACTIVE, valid_from__lte=today,

@@ -1,6 +1,7 @@
 """Small helpers shared by tests: waiting on another process (a Celery worker, a killed child), committing from
 another session, signing a call as an API client."""
 
+import secrets
 import time
 
 
@@ -41,7 +42,6 @@ def commit_before(monkeypatch, owner, name: str, *statements: tuple[str, list]) 
 def signed_headers(client_id: str, secret: str, method: str, path: str, query: str = "", body: bytes = b"",
                    *, timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
     """Django test-client keyword headers (HTTP_X_…) of a correctly signed call."""
-    import secrets
 
     from security.signing.scheme import sign
 

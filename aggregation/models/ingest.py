@@ -8,14 +8,20 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Job
+from portal.querysets import RestrictedQuerySet
 
 from ..choices import JobFormat, JobMode, JobStatus
 from .pools import Dataset
 
 
-class IngestJobQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view"):
-        return self.filter(dataset__in=Dataset.objects.restrict(user, action))
+class IngestJobQuerySet(RestrictedQuerySet):
+    """A job goes with its dataset: whoever may view (load) the dataset may view (load) its jobs."""
+
+    def restrict_view(self, user):
+        return self.filter(dataset__in=Dataset.objects.restrict(user, "view"))
+
+    def restrict_load(self, user):
+        return self.filter(dataset__in=Dataset.objects.restrict(user, "load"))
 
 
 class IngestJob(Job):

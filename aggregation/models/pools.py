@@ -30,24 +30,17 @@ from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from portal.choices import Role
+from portal.querysets import RestrictedQuerySet
+
 from ..choices import HistoryOp, KeyKind
 
 
-class DatasetQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view"):
-        """view: role scope over the provider department; load: the provider's data staff."""
-        from portal.choices import Role
-        from portal.permissions import department_scope_q
+class DatasetQuerySet(RestrictedQuerySet):
+    """view: role scope over the provider department; load: the provider's data staff."""
 
-        if user is None or not user.is_authenticated or not user.role_set:
-            return self.none()
-        if action == "view":
-            return self.filter(department_scope_q(user, "department"))
-        if action == "load":
-            if not user.department_id or not user.has_role(Role.DEPT_STAFF):
-                return self.none()
-            return self.filter(department_id=user.department_id)
-        raise ValueError(f"unknown action {action!r}")
+    def restrict_load(self, user):
+        return self.of_own_department(user, roles=(Role.DEPT_STAFF,))
 
 
 class Dataset(models.Model):

@@ -10,23 +10,16 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Job
+from portal.querysets import RestrictedQuerySet
 
-from ..access import is_department_member, signed_in
 from ..choices import JoinMode, KeyKind, ThemeJobStatus
 
 
-class ThemeDatabaseQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view"):
-        """view: the owner department's scope (bureau city-wide); change: the owner's data staff and head."""
-        from portal.permissions import department_scope_q
+class ThemeDatabaseQuerySet(RestrictedQuerySet):
+    """view: the owner department's scope (bureau city-wide); change: the owner's data staff and head."""
 
-        if not signed_in(user):
-            return self.none()
-        if action == "view":
-            return self.filter(department_scope_q(user, "department"))
-        if action == "change":
-            return self.filter(department_id=user.department_id) if is_department_member(user) else self.none()
-        raise ValueError(f"unknown action {action!r}")
+    def restrict_change(self, user):
+        return self.of_own_department(user)
 
 
 class ThemeDatabase(models.Model):

@@ -9,24 +9,19 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..access import signed_in
+from portal.querysets import RestrictedQuerySet
+
 from ..choices import ExtensionState, VerificationState
 
 
-class VerificationCaseQuerySet(models.QuerySet):
-    def restrict(self, user, action: str = "view"):
-        """view: the requester's and the provider's scope (department / region / city).
+class VerificationCaseQuerySet(RestrictedQuerySet):
+    """view: the requester's and the provider's scope (department / region / city).
 
-        A consuming department sees the cases it filed, a provider those filed against it, a county bureau
-        its region's, the bureau every case (it supervises the mechanism, R14.1).
-        """
-        from portal.permissions import department_scope_q
+    A consuming department sees the cases it filed, a provider those filed against it, a county bureau
+    its region's, the bureau every case (it supervises the mechanism, R14.1).
+    """
 
-        if not signed_in(user):
-            return self.none()
-        if action == "view":
-            return self.filter(department_scope_q(user, "provider") | department_scope_q(user, "requester"))
-        raise ValueError(f"unknown action {action!r}")
+    scope_paths = ("provider", "requester")
 
     def open(self):
         return self.filter(state=VerificationState.OPEN)

@@ -28,10 +28,8 @@ def pool_entries(*, user, department_id: int | None = None):
     """Approved entries in the user's scope with their dataset (None before the first load): the pool page."""
     from catalog.choices import EntryState
     from catalog.models import CatalogEntry
-    from portal.permissions import department_scope_q
-
     qs = (
-        CatalogEntry.objects.filter(state=EntryState.APPROVED).filter(department_scope_q(user, "provider"))
+        CatalogEntry.objects.filter(state=EntryState.APPROVED).in_scope(user, "provider")
         .select_related("provider", "dataset")
     )
     if department_id:

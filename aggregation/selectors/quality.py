@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from django.db.models import OuterRef, Subquery
 
-from portal.permissions import department_scope_q
-
 from ..models import Dataset, QualityReport
 
 GOOD, FAIR = 0.95, 0.80  # colour thresholds of the report page (green ≥ 95 %, amber ≥ 80 %, red below)
@@ -15,7 +13,7 @@ GOOD, FAIR = 0.95, 0.80  # colour thresholds of the report page (green ≥ 95 %,
 def latest_reports(user, *, department_id: int | None = None):
     """The latest report of every dataset in the user's scope (own department; county: region; bureau: all)."""
     latest = QualityReport.objects.filter(dataset=OuterRef("pk")).order_by("-day").values("pk")[:1]
-    datasets = Dataset.objects.filter(department_scope_q(user, "department"), entry__state="approved")
+    datasets = Dataset.objects.restrict(user, "view").filter(entry__state="approved")
     if department_id:
         datasets = datasets.filter(department_id=department_id)
     ids = datasets.annotate(latest=Subquery(latest)).exclude(latest=None).values("latest")
@@ -28,7 +26,7 @@ def latest_reports(user, *, department_id: int | None = None):
 
 def datasets_without_report(user, *, department_id: int | None = None):
     """Datasets in the user's scope not yet measured (approved since the last nightly run)."""
-    qs = Dataset.objects.filter(department_scope_q(user, "department"), entry__state="approved").exclude(
+    qs = Dataset.objects.restrict(user, "view").filter(entry__state="approved").exclude(
         pk__in=QualityReport.objects.values("dataset_id")
     )
     if department_id:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from portal.errors import NotFound, PermissionDenied
+from portal.permissions import access_by_id
 
 from .. import access
 from ..models import Dataset, ThemeDatabase
@@ -13,19 +13,8 @@ from ..models import Dataset, ThemeDatabase
 
 def access_theme_by_id(user, theme_id, *, action: str = "view", for_update: bool = False) -> ThemeDatabase:
     """The theme if `user` may `action` it: NotFound outside the view scope, PermissionDenied inside it."""
-    try:
-        pk = int(theme_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    qs = ThemeDatabase.objects.restrict(user, action).filter(pk=pk).select_related("department")
-    if for_update:
-        qs = qs.select_for_update(of=("self",))
-    theme = qs.first()
-    if theme is not None:
-        return theme
-    if action != "view" and ThemeDatabase.objects.restrict(user, "view").filter(pk=pk).exists():
-        raise PermissionDenied(_("只有主题库所属部门可以修改"))
-    raise NotFound()
+    return access_by_id(ThemeDatabase, user, theme_id, action, for_update=for_update, select_related=("department",),
+                        denied=_("只有主题库所属部门可以修改"))
 
 
 def source_choices(user, key_kind: str | None = None):

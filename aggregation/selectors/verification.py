@@ -11,10 +11,9 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy
 
 from portal.choices import Clock
-from portal.errors import NotFound
 from portal.models import Deadline
+from portal.permissions import access_by_id, is_head_of, is_staff_of
 
-from .. import access
 from ..choices import ExtensionState, VerificationState
 from ..models import VerificationCase
 
@@ -68,17 +67,8 @@ def with_clocks(cases):
 
 def access_case_by_id(user, case_id, *, for_update: bool = False) -> VerificationCase:
     """The case if inside the user's view scope, else NotFound."""
-    try:
-        pk = int(case_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    qs = VerificationCase.objects.restrict(user, "view").filter(pk=pk)
-    if for_update:
-        qs = qs.select_for_update(of=("self",))
-    case = qs.select_related("dataset__entry", "provider", "requester", "record").first()
-    if case is None:
-        raise NotFound()
-    return case
+    return access_by_id(VerificationCase, user, case_id, "view", for_update=for_update,
+                        select_related=("dataset__entry", "provider", "requester", "record"))
 
 
 def case_actions(user, case: VerificationCase) -> set[str]:
@@ -86,10 +76,10 @@ def case_actions(user, case: VerificationCase) -> set[str]:
     actions: set[str] = set()
     if not case.is_open:
         return actions
-    if access.is_provider_staff(user, case.provider_id):
+    if is_staff_of(user, case.provider_id):
         actions |= {"correct", "confirm"}
         if case.extension_state == ExtensionState.NONE:
             actions.add("request_extension")
-    if case.extension_state == ExtensionState.REQUESTED and access.is_head_of(user, case.provider_id):
+    if case.extension_state == ExtensionState.REQUESTED and is_head_of(user, case.provider_id):
         actions.add("decide_extension")
     return actions

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from portal import audit
 from portal.errors import InvalidTransition, PermissionDenied, PortalError
+from portal.permissions import is_department_member
 from portal.services.jobs import enqueue
 
 from .. import access
@@ -82,7 +83,7 @@ def theme_save(
     `sources`: [{"dataset": id, "items": [names]}]. Raises PermissionDenied (not department staff / another
     department's theme), PortalError "invalid". Audit: aggregation.theme.created / aggregation.theme.changed.
     """
-    if not access.is_department_member(actor):
+    if not is_department_member(actor):
         raise PermissionDenied(_("只有政务部门的数据专员或负责人可以定义主题库"))
     name, description = (name or "").strip(), (description or "").strip()
     errors: dict[str, list[str]] = {}

@@ -23,6 +23,7 @@ from portal import audit
 from portal.choices import Clock, Role
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import Deadline
+from portal.permissions import is_department_member, is_head_of, is_staff_of
 from portal.services.deadlines import deadline_close, deadline_extend, deadline_open
 from portal.services.notifications import department_recipients, notify
 from portal.services.workdays import local_today
@@ -130,7 +131,7 @@ def verification_case_file(
     case). Opens Clock.VERIFICATION (10 WD) for the provider; notifies its staff and head after commit.
     """
     evidence = list(evidence or [])
-    if not access.is_department_member(actor):
+    if not is_department_member(actor):
         raise PermissionDenied(_("只有政务部门的数据专员或负责人可以申请数据校核"))
     stored: list[VerificationEvidence] = []
     try:
@@ -222,7 +223,7 @@ def verification_extension_request(*, actor, case_id: int, working_days: int, re
         case = _lock_case(case_id)
         if not VerificationCase.objects.restrict(actor).filter(pk=case.pk).exists():
             raise NotFound()
-        if not access.is_provider_staff(actor, case.provider_id):
+        if not is_staff_of(actor, case.provider_id):
             raise PermissionDenied(_("只有提供部门可以申请延期"))
         _require_open(case)
         if case.extension_state != ExtensionState.NONE:
@@ -267,7 +268,7 @@ def verification_extension_decide(*, actor, case_id: int, approve: bool, comment
         case = _lock_case(case_id)
         if not VerificationCase.objects.restrict(actor).filter(pk=case.pk).exists():
             raise NotFound()
-        if not access.is_head_of(actor, case.provider_id):
+        if not is_head_of(actor, case.provider_id):
             raise PermissionDenied(_("延期须经提供部门主要负责人同意"), code="head_only")
         _require_open(case)
         if case.extension_state != ExtensionState.REQUESTED:
@@ -316,7 +317,7 @@ def _answerable(actor, case_id) -> VerificationCase:
     case = _lock_case(case_id)
     if not VerificationCase.objects.restrict(actor).filter(pk=case.pk).exists():
         raise NotFound()
-    if not access.is_provider_staff(actor, case.provider_id):
+    if not is_staff_of(actor, case.provider_id):
         raise PermissionDenied(_("只有提供部门可以答复校核"))
     _require_open(case)
     return case

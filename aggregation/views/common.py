@@ -10,8 +10,6 @@ from portal.errors import PortalError
 from ..models import Record
 from ..selectors.pools import datasets_visible
 
-SCOPED_ROLES = (Role.DEPT_STAFF, Role.DEPT_HEAD, Role.COUNTY_BUREAU, Role.BUREAU_REVIEWER, Role.ASSESSOR)
-
 
 def not_found(exc):
     raise Http404(str(exc.detail)) from exc

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from portal import audit
 from portal.db import one_snapshot
+from portal.permissions import is_department_member, signed_in
 from security import crypto
 from security.masking import item_mask_kind, mask
 
@@ -27,16 +28,12 @@ from .common import is_data_staff_of, visible_record
 PAGE = 50
 
 
-def _signed_in_with_role(request) -> None:
-    if not request.user.role_set:
-        raise Http404
-
-
 @login_required
 @one_snapshot()
 def index(request):
     """部门数据资源池: approved entries in scope, their datasets, recent jobs (one snapshot: counts and jobs agree)."""
-    _signed_in_with_role(request)
+    if not signed_in(request.user):
+        raise Http404
     department_id = request.GET.get("department")
     department_id = int(department_id) if department_id and department_id.isdigit() else None
     entries = list(pool_selectors.pool_entries(user=request.user, department_id=department_id)[:500])
@@ -143,7 +140,7 @@ def record_detail(request, dataset_pk: int, pk: int):
     flags = verification_flags(record)
     cases = VerificationCase.objects.restrict(user).filter(record_id=record.pk).select_related("requester")[:20]
     can_file = (
-        access.is_department_member(user) and user.department_id != dataset.department_id
+        is_department_member(user) and user.department_id != dataset.department_id
         and not flags["under_verification"]
     )
     with transaction.atomic():

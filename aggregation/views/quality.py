@@ -11,9 +11,9 @@ from portal.db import one_snapshot
 from portal.models import Department
 from portal.shortcuts import role_required
 
+from ..access import DATA_READER_ROLES
 from ..models import Dataset
 from ..selectors import quality
-from .common import SCOPED_ROLES
 
 
 def _quality_chart(reports, *, by_department: bool) -> dict:
@@ -37,7 +37,7 @@ def _quality_chart(reports, *, by_department: bool) -> dict:
 
 
 @login_required
-@role_required(*SCOPED_ROLES)
+@role_required(*DATA_READER_ROLES)
 @one_snapshot()
 def quality_report(request):
     """The department's datasets with their latest figures; county bureaus their region, the bureau everything. One
@@ -59,10 +59,8 @@ def quality_report(request):
     wide = user.has_role(Role.BUREAU_REVIEWER, Role.COUNTY_BUREAU, Role.ASSESSOR)
     departments = None
     if wide:
-        from portal.permissions import department_scope_q
-
         departments = Department.objects.filter(
-            pk__in=Dataset.objects.filter(department_scope_q(user, "department")).values("department_id")
+            pk__in=Dataset.objects.restrict(user, "view").values("department_id")
         ).order_by("name")
     chart = _quality_chart(reports, by_department=wide and not department)
     pending = quality.datasets_without_report(user, department_id=department_id)

@@ -12,24 +12,25 @@ from django.views.decorators.http import require_POST
 
 from portal.db import one_snapshot
 from portal.errors import NotFound, PermissionDenied, PortalError
+from portal.permissions import is_department_member
 from portal.shortcuts import role_required
 
-from .. import access
+from ..access import DATA_READER_ROLES
 from ..choices import ThemeJobStatus
 from ..forms.themes import ThemeForm
 from ..models import ThemeDatabase
 from ..selectors.themes import access_theme_by_id, source_choices
 from ..services import themes
-from .common import SCOPED_ROLES, form_errors, not_found
+from .common import form_errors, not_found
 
 
 @login_required
-@role_required(*SCOPED_ROLES)
+@role_required(*DATA_READER_ROLES)
 def theme_list(request):
     themes_qs = ThemeDatabase.objects.restrict(request.user).select_related("department").prefetch_related("jobs")
     return render(request, "aggregation/theme_list.html", {
         "themes": themes_qs.order_by("department__name", "name")[:500],
-        "can_create": access.is_department_member(request.user),
+        "can_create": is_department_member(request.user),
     })
 
 
@@ -65,7 +66,7 @@ def _theme_form_page(request, theme_obj=None):
 
 @login_required
 def theme_create(request):
-    if not access.is_department_member(request.user):
+    if not is_department_member(request.user):
         raise Http404
     return _theme_form_page(request)
 

@@ -22,6 +22,7 @@ from portal import audit
 from portal.choices import Role
 from portal.errors import NotFound, PermissionDenied, PortalError
 from portal.models import Deadline, Department
+from portal.permissions import is_department_member
 from portal.services.workdays import WorkCalendar, local_today
 
 from .. import access
@@ -47,7 +48,7 @@ def verification_create(request, dataset_pk: int, pk: int):
     """File a verification case against one record (a consuming department's staff, R14.1)."""
     user = request.user
     dataset, record = visible_record(user, dataset_pk, pk)
-    if not access.is_department_member(user) or user.department_id == dataset.department_id:
+    if not is_department_member(user) or user.department_id == dataset.department_id:
         raise DjangoPermissionDenied
     item_names = list(dataset.entry.items.order_by("position").values_list("name", flat=True))
     form = VerificationFileForm(request.POST or None, request.FILES or None, item_names=item_names)

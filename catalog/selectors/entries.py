@@ -9,11 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.choices import Role
 from portal.models import User
-from portal.permissions import int_or_none
+from portal.permissions import county_region_id, int_or_none, is_head_of
 
 from ..choices import DataType, EntryState, ExchangeMethod, FormatClass, OpenType, ShareType, UpdateCycle
 from ..models import ENTRY_FIELDS, CatalogEntry, DataItem
-from ..querysets import county_region_id, is_head_of
 from ..search import search_entries
 from ..validation import item_key
 

@@ -63,9 +63,6 @@ def responsibility_list(*, user: User, department_id: int | None = None) -> Quer
 
 def responsibility_departments(*, user: User) -> QuerySet[Department]:
     """Departments whose responsibility list `user` may open."""
-    from portal.permissions import department_scope_q
-
-    scope = department_scope_q(user, "department")
-    ids = ResponsibilityItem.objects.filter(scope).values("department_id")
+    ids = ResponsibilityItem.objects.restrict(user, "view").values("department_id")
     return Department.objects.filter(pk__in=ids).order_by("region__code", "name")
 

@@ -13,13 +13,13 @@ from portal import audit
 from portal.choices import Role
 from portal.errors import InvalidTransition, PermissionDenied, PortalError
 from portal.models import Department, User
+from portal.permissions import is_staff_of
 from portal.services.notifications import department_recipients, notify
 
 from .. import search
 from ..choices import DemandState
 from ..models import CatalogEntry, DemandItem
 from ..permissions import access_demand_by_id, require_department_staff
-from ..querysets import STAFF_ROLES
 from ..selectors.demands import matching_entries
 from ..validation import clean_text, item_key, raise_problems
 
@@ -129,7 +129,7 @@ def demand_item_close(*, actor: User, demand_id: int, note: str) -> DemandItem:
         raise PortalError(_("请填写办结说明"), code="comment_required", errors={"note": [_("请填写办结说明")]})
     with transaction.atomic():
         demand = access_demand_by_id(actor, demand_id, action="view", for_update=True)
-        own = actor.department_id == demand.department_id and actor.has_role(*STAFF_ROLES)
+        own = is_staff_of(actor, demand.department_id)
         if not (own or actor.has_role(Role.BUREAU_REVIEWER)):
             raise PermissionDenied()
         if demand.state != DemandState.SUBMITTED:

@@ -10,9 +10,9 @@ from django.urls import NoReverseMatch, reverse
 
 from portal.choices import Role
 from portal.errors import NotFound, PermissionDenied, PortalError
+from portal.permissions import is_department_member
 
 from ..models import CatalogEntry
-from ..querysets import STAFF_ROLES
 
 PAGE_SIZE = 50
 
@@ -58,7 +58,7 @@ def paginate(request, queryset):
 
 def can_file(user) -> bool:
     """Data staff or head of a department: may file entries and demands for it."""
-    return user.has_role(*STAFF_ROLES) and bool(user.department_id)
+    return is_department_member(user)
 
 
 def sharing_request_url(entry: CatalogEntry) -> str:

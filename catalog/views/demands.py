@@ -10,12 +10,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.choices import Role
+from portal.permissions import is_staff_of
 from portal.shortcuts import role_required
 
 from ..forms.base import apply_errors
 from ..forms.demands import DemandForm, NoteForm
 from ..permissions import access_demand_by_id
-from ..querysets import STAFF_ROLES
 from ..selectors import demands as selectors
 from ..services import demands as services
 from .base import access_or_404, can_file, paginate, render_page, run_service, sharing_request_url
@@ -94,7 +94,7 @@ def demand_detail(request, pk: int):
     user = request.user
     demand = access_or_404(access_demand_by_id, user, pk)
     matches = list(demand.matches.select_related("provider", "classification").order_by("code"))
-    own = user.department_id == demand.department_id and user.has_role(*STAFF_ROLES)
+    own = is_staff_of(user, demand.department_id)
     return render_page(
         request,
         "catalog/demand_detail.html",

@@ -64,9 +64,7 @@ def index(request):
     qs = selectors.catalog_entry_list(user=user, filters=filters)
     if not filters.get("state") and not filters.get("q"):
         # The list of one's own scope, not the whole published catalog (that is the master catalog).
-        from portal.permissions import department_scope_q
-
-        qs = qs.filter(department_scope_q(user, "provider"))
+        qs = qs.in_scope(user, "provider")
     return render_page(
         request,
         "catalog/index.html",

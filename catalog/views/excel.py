@@ -10,14 +10,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from portal.choices import Role
+from portal.choices import STAFF_ROLES, Role
 from portal.shortcuts import role_required
 
 from ..excel.container import MAX_FILE_BYTES
 from ..excel.exports import XLSX_CONTENT_TYPE, ExportFile, export_department_list, export_master, template_file
 from ..excel.importing import import_catalog
 from ..forms.excel import ImportForm
-from ..querysets import STAFF_ROLES
 
 
 def _department_or_404(request):

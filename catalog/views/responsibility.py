@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 
+from portal.permissions import is_department_member
 from portal.services.workdays import local_today
 
 from ..excel.exports import XLSX_CONTENT_TYPE
 from ..excel.responsibility import export_responsibility
-from ..querysets import STAFF_ROLES
 from ..selectors import demands as demand_selectors
 from ..selectors import responsibility as selectors
 from .base import render_page
@@ -24,7 +24,7 @@ def _responsibility_department(request):
         if department is None:
             raise Http404
         return department, departments
-    if user.department_id and user.has_role(*STAFF_ROLES):
+    if is_department_member(user):
         return user.department, departments
     return None, departments
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from portal.choices import Role
 from portal.models import Deadline
+from portal.permissions import is_staff_of
 from portal.services.workdays import local_today
 
 from ..choices import UpdateCaseState
@@ -18,7 +19,6 @@ from ..forms.base import apply_errors
 from ..forms.entries import CommentForm
 from ..forms.update_cases import UpdateCaseOpenForm
 from ..permissions import access_entry_by_id, access_update_case_by_id
-from ..querysets import STAFF_ROLES
 from ..selectors import update_cases as selectors
 from ..services import update_cases as services
 from .base import access_or_404, paginate, render_page, run_service
@@ -55,7 +55,7 @@ def update_case_open(request, entry_pk: int):
 def update_case_detail(request, pk: int):
     user = request.user
     case = access_or_404(access_update_case_by_id, user, pk)
-    own = user.department_id == case.department_id and user.has_role(*STAFF_ROLES)
+    own = is_staff_of(user, case.department_id)
     editable = own and case.state in (UpdateCaseState.DRAFT, UpdateCaseState.RETURNED)
     return render_page(
         request,

@@ -29,9 +29,10 @@ from catalog.models import CatalogEntry
 from portal import audit
 from portal.choices import AuditResult
 from portal.errors import NotFound, PortalError
+from portal.permissions import signed_in
 from security import crypto
 from security.masking import item_mask_kind
-from security.signing.principal import ClientPrincipal, audit_actor
+from security.signing.principal import audit_actor
 from security.signing.scheme import purpose_of
 
 from ..policy import NoGrant, Permission, ReadFacts, authorize_read
@@ -138,8 +139,7 @@ def prepare_call(request, resource: str, *, method: str, params=None, paged: boo
     key_hash = crypto.blind_index(subject_key) if subject_key and len(subject_key) <= 100 else None
     entry, facts, subject = entry_and_facts(resource, department_id=getattr(user, "department_id", None),
                                             key_hash=key_hash)
-    person_without_role = not isinstance(user, ClientPrincipal) and not getattr(user, "role_set", None)
-    if entry is None or person_without_role:
+    if entry is None or not signed_in(user, clients=True):
         # A person with no role sees no data at all (as in the catalog); an unknown resource is 404 too.
         raise refuse(user, entry=entry, resource=resource, method=method, purpose=purpose, exc=NotFound())
 

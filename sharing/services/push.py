@@ -10,14 +10,13 @@ from django.utils.translation import gettext as _
 
 from portal import audit
 from portal.errors import NotFound, PermissionDenied, PortalError
-from portal.permissions import int_or_none
+from portal.permissions import int_or_none, is_department_member
 from portal.services import jobs
 from security import crypto
 
 from ..models import Grant, PushSubscription
 from ..permissions import access_subscription_by_id
 from ..push.target import check_table, parse_dsn, target_label
-from ..querysets import STAFF_ROLES
 from ..selectors import pushable_grants
 
 PUSH_RUN_TASK = "sharing.tasks.push_run"  # sharing.tasks.push_run_task
@@ -29,7 +28,7 @@ def push_subscription_create(*, actor, grant_id, dsn: str, table: str, interval_
     Raises NotFound (grant outside the department), PortalError (grant not valid / without push, bad DSN,
     table or interval, same target twice). Audits sharing.push.created (target host/database, never the DSN).
     """
-    if not (actor.is_authenticated and actor.has_role(*STAFF_ROLES) and actor.department_id):
+    if not is_department_member(actor):
         raise PermissionDenied(_("只有使用部门的数据专员或负责人可以订阅数据库推送"))
     grant = pushable_grants(actor).filter(pk=int_or_none(grant_id) or 0).first()
     if grant is None:

@@ -23,7 +23,7 @@ from portal import audit
 from portal.choices import Clock, Role
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import User
-from portal.permissions import int_or_none
+from portal.permissions import int_or_none, is_department_member
 from portal.services.deadlines import deadline_close, deadline_open
 from portal.services.notifications import department_recipients
 from portal.services.workdays import local_today
@@ -31,7 +31,6 @@ from portal.services.workdays import local_today
 from ..choices import ATTACHMENT_EXTENSIONS, ATTACHMENT_MAX_BYTES, Purpose, RequestState
 from ..models import Grant, SharingAttachment, SharingComment, SharingRequest
 from ..permissions import access_request_by_id
-from ..querysets import STAFF_ROLES
 from .common import notify_on_commit
 
 MAX_PERIOD_DAYS = 3 * 366  # a grant is reviewed again at least every three years
@@ -122,7 +121,7 @@ def sharing_request_submit(
     bureau reviewers). Raises PermissionDenied (not staff), NotFound (entry not published), PortalError
     (own entry, unconditional entry, invalid values: `.errors` per field).
     """
-    if not (actor.is_authenticated and actor.has_role(*STAFF_ROLES) and actor.department_id):
+    if not is_department_member(actor):
         raise PermissionDenied(_("只有部门数据专员或负责人可以提交共享申请"))
     entry = (
         CatalogEntry.objects.filter(pk=int_or_none(entry_id) or 0, state=EntryState.APPROVED, is_secret=False)

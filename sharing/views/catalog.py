@@ -9,13 +9,13 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from catalog.choices import ExchangeMethod, ShareType
+from portal.choices import STAFF_ROLES
 from portal.errors import PortalError
 
 from .. import selectors
 from ..forms import CatalogFilterForm
 from ..interface import interface_spec
 from ..policy import read_permission
-from ..querysets import STAFF_ROLES
 
 
 @login_required

@@ -6,6 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from portal.permissions import signed_in
+
 from ..data_api.online_query import online_query
 from ..forms import OnlineQueryForm
 
@@ -15,7 +17,7 @@ from ..forms import OnlineQueryForm
 def online_query_view(request):
     form = OnlineQueryForm(request.POST or None)
     answers = None
-    if not getattr(request.user, "department_id", None) or not request.user.role_set:
+    if not signed_in(request.user) or not request.user.department_id:
         return render(request, "sharing/online_query.html", {"form": None, "answers": None,
                                                              "no_department": True}, status=403)
     if request.method == "POST" and form.is_valid():

@@ -14,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portal.choices import Role
+from portal.choices import STAFF_ROLES, Role
 from portal.errors import NotFound, PortalError
-from portal.permissions import int_or_none
+from portal.permissions import int_or_none, is_staff_of
 from portal.shortcuts import role_required
 
 from .. import selectors
@@ -24,7 +24,6 @@ from ..choices import RequestState
 from ..forms import ApproveForm, CommentForm, ReasonForm, SharingRequestForm
 from ..models import SharingAttachment, SharingRequest
 from ..permissions import access_request_by_id
-from ..querysets import STAFF_ROLES
 from ..services.requests import (
     sharing_request_approve,
     sharing_request_comment,
@@ -90,11 +89,11 @@ def request_detail(request, pk: int):
     context = {
         "req": req,
         **selectors.request_detail(req),
-        "can_comment": submitted and user.has_role(*STAFF_ROLES) and user.department_id == req.entry.provider_id,
+        "can_comment": submitted and is_staff_of(user, req.entry.provider_id),
         "can_review": submitted and user.has_role(Role.BUREAU_REVIEWER) and user.department_id != req.consumer_id,
         "own_department_review": submitted and user.has_role(Role.BUREAU_REVIEWER)
         and user.department_id == req.consumer_id,
-        "can_withdraw": submitted and user.has_role(*STAFF_ROLES) and user.department_id == req.consumer_id,
+        "can_withdraw": submitted and is_staff_of(user, req.consumer_id),
         "comment_form": CommentForm(),
         "approve_form": ApproveForm(request_obj=req),
         "reject_form": ReasonForm(),

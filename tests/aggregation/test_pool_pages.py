@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from aggregation.models import IngestJob
 from tests.aggregation.builders import csv_bytes, ids, person, submit, upload
+from tests.permissions import LOGIN, Row, check_matrix
 
 pytestmark = pytest.mark.django_db
 
@@ -31,36 +32,46 @@ def pages(job):
 
 
 MATRIX = {
-    # who: expected status per page (302 = to the login page)
-    "anonymous": {"index": 302, "upload": 302, "dataset": 302, "job": 302, "progress": 302, "report": 302},
-    "staff": {"index": 200, "upload": 200, "dataset": 200, "job": 200, "progress": 200, "report": 200},
-    "head": {"index": 200, "upload": 404, "dataset": 200, "job": 200, "progress": 200, "report": 200},
-    "other_staff": {"index": 200, "upload": 404, "dataset": 404, "job": 404, "progress": 404, "report": 404},
-    "county_bureau_user": {"index": 200, "upload": 404, "dataset": 404, "job": 404, "progress": 404, "report": 404},
-    "reviewer": {"index": 200, "upload": 404, "dataset": 200, "job": 200, "progress": 200, "report": 200},
+    # page: expected status per person (LOGIN = 302 to the login page)
+    "index": {"anonymous": LOGIN, "staff": 200, "head": 200, "other_staff": 200, "county_bureau_user": 200,
+              "reviewer": 200},
+    "upload": {"anonymous": LOGIN, "staff": 200, "head": 404, "other_staff": 404, "county_bureau_user": 404,
+               "reviewer": 404},
+    "dataset": {"anonymous": LOGIN, "staff": 200, "head": 200, "other_staff": 404, "county_bureau_user": 404,
+                "reviewer": 200},
+    "job": {"anonymous": LOGIN, "staff": 200, "head": 200, "other_staff": 404, "county_bureau_user": 404,
+            "reviewer": 200},
+    "progress": {"anonymous": LOGIN, "staff": 200, "head": 200, "other_staff": 404, "county_bureau_user": 404,
+                 "reviewer": 200},
+    "report": {"anonymous": LOGIN, "staff": 200, "head": 200, "other_staff": 404, "county_bureau_user": 404,
+               "reviewer": 200},
 }
 
 
-@pytest.mark.parametrize("who", list(MATRIX))
-def test_permission_matrix(who, request, client, loaded):
-    if who != "anonymous":
-        client.force_login(request.getfixturevalue(who))
-    for page, url in pages(loaded).items():
-        response = client.get(url)
-        assert response.status_code == MATRIX[who][page], (who, page)
-        if response.status_code == 302:
-            assert response["Location"].startswith(reverse("login"))
+@pytest.fixture
+def people(staff, head, other_staff, county_bureau_user, reviewer):
+    return {"anonymous": None, "staff": staff, "head": head, "other_staff": other_staff,
+            "county_bureau_user": county_bureau_user, "reviewer": reviewer}
 
 
-@pytest.mark.parametrize("who", ["other_staff", "reviewer", "head"])
-def test_only_provider_staff_may_post(who, request, client, loaded):
-    client.force_login(request.getfixturevalue(who))
+def test_permission_matrix(people, loaded):
     urls = pages(loaded)
-    assert client.post(urls["upload"], {"file": upload(b"x"), "mode": "all_or_nothing"}).status_code == 404
-    expected = 404 if who == "other_staff" else 302
+    check_matrix(people, [Row("get", urls[page], expected, label=page) for page, expected in MATRIX.items()])
+
+
+def test_only_provider_staff_may_post(people, loaded):
+    urls = pages(loaded)
     before = IngestJob.objects.get(pk=loaded.pk).status
-    assert client.post(reverse("aggregation:job-rerun", args=[loaded.pk])).status_code == expected
-    assert IngestJob.objects.get(pk=loaded.pk).status == before
+
+    def unchanged(who, response):
+        assert IngestJob.objects.get(pk=loaded.pk).status == before, "the job was rerun"
+
+    check_matrix(people, [
+        Row("post", urls["upload"], {"other_staff": 404, "reviewer": 404, "head": 404},
+            body=lambda: {"file": upload(b"x"), "mode": "all_or_nothing"}),
+        Row("post", reverse("aggregation:job-rerun", args=[loaded.pk]),
+            {"other_staff": 404, "reviewer": 302, "head": 302}, also=unchanged),
+    ])
 
 
 def test_dataset_page_masks_and_audits_the_read(web_as, staff, loaded, audit_log):

@@ -7,6 +7,7 @@ import pytest
 from catalog.choices import EntryState
 from catalog.models import CatalogEntry
 from tests.catalog.conftest import entry_items
+from tests.permissions import Row, check_matrix
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -116,8 +117,6 @@ def test_return_needs_a_comment(api_as, bureau_review_entry, reviewer):
 
 
 def test_permission_matrix(
-    api_as,
-    api_client,
     make_entry,
     staff,
     other_staff,
@@ -128,52 +127,41 @@ def test_permission_matrix(
 ):
     draft = make_entry(name="草稿")
     published = approved_entry(name="已发布")
-    users = {
+    people = {
         "staff": staff,
         "other_staff": other_staff,
         "county_own": county_bureau_user,
         "county_other": other_county_bureau_user,
         "reviewer": reviewer,
+        "anonymous": None,
     }
-
-    def codes(method, url, data=None):
-        got = {n: getattr(api_as(u), method)(url, data or {}, format="json").status_code for n, u in users.items()}
-        got["anonymous"] = getattr(api_client, method)(url, data or {}, format="json").status_code
-        return got
-
-    assert codes("get", BASE) == {**dict.fromkeys(users, 200), "anonymous": 401}
-    assert codes("get", f"{BASE}{published.resource_key}/") == {**dict.fromkeys(users, 200), "anonymous": 401}
-    assert codes("get", f"{BASE}{draft.resource_key}/") == {
-        "staff": 200,
-        "other_staff": 404,
-        "county_own": 404,
-        "county_other": 404,
-        "reviewer": 200,
-        "anonymous": 401,
-    }
-    # submitting another department's entry: 404 (the reviewer sees it, but it is not hers to submit either)
-    got = codes("post", f"{BASE}{draft.resource_key}/submit/")
-    assert {k: v for k, v in got.items() if k != "staff"} == {
-        "other_staff": 404,
-        "county_own": 404,
-        "county_other": 404,
-        "reviewer": 404,
-        "anonymous": 401,
-    }
+    everyone = {**dict.fromkeys(people, 200), "anonymous": 401}
+    check_matrix(people, [
+        Row("get", BASE, everyone),
+        Row("get", f"{BASE}{published.resource_key}/", everyone),
+        Row("get", f"{BASE}{draft.resource_key}/",
+            {"staff": 200, "other_staff": 404, "county_own": 404, "county_other": 404, "reviewer": 200,
+             "anonymous": 401}),
+        # submitting another department's entry: 404 (the reviewer sees it, but it is not hers to submit either);
+        # the staff's own submit (first) goes through
+        Row("post", f"{BASE}{draft.resource_key}/submit/",
+            {"staff": 200, "other_staff": 404, "county_own": 404, "county_other": 404, "reviewer": 404,
+             "anonymous": 401}),
+    ], api=True)
     draft.refresh_from_db()
     assert draft.state == EntryState.SIGNOFF  # only the staff's own call went through
-    got = codes("post", f"{BASE}{draft.resource_key}/approve/")
-    assert got == {
-        "staff": 403,
-        "other_staff": 404,
-        "county_own": 404,
-        "county_other": 404,
-        "reviewer": 409,
-        "anonymous": 401,
-    }
-    assert codes("get", f"{BASE}no-such-code/")["staff"] == 404
-    response = api_as(other_staff).post(f"{BASE}{draft.resource_key}/submit/", {}, format="json")
-    assert response.json()["code"] == "not_found"
+    check_matrix(people, [
+        Row("post", f"{BASE}{draft.resource_key}/approve/",
+            {"staff": 403, "other_staff": 404, "county_own": 404, "county_other": 404, "reviewer": 409,
+             "anonymous": 401}),
+        Row("get", f"{BASE}no-such-code/", {"staff": 404}),
+        Row("post", f"{BASE}{draft.resource_key}/submit/", {"other_staff": 404},
+            also=lambda who, response: _assert_code(response, "not_found")),
+    ], api=True)
+
+
+def _assert_code(response, code):
+    assert response.json()["code"] == code, response.json()
 
 
 def test_county_flow_over_the_api(

@@ -14,6 +14,7 @@ from catalog.services.demands import demand_item_save, demand_item_submit
 from catalog.services.entries import catalog_entry_save, catalog_entry_sign_off, catalog_entry_submit
 from catalog.services.update_cases import update_case_open
 from tests.catalog.conftest import entry_items, entry_values
+from tests.permissions import LOGIN, Row, check_matrix
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -48,135 +49,66 @@ def world(
     return {"published": published, "draft": draft, "county_draft": county_draft, "users": users}
 
 
-def status_for(client, user, method, url, data=None):
-    client.logout()
-    if user is not None:
-        client.force_login(user)
-    response = getattr(client, method)(url, data or {})
-    if response.status_code == 302 and "/login/" in response["Location"]:
-        return "login"
-    return response.status_code
-
-
-def check(client, world, method, url, expected, data=None):
-    got = {name: status_for(client, user, method, url, data) for name, user in world["users"].items()}
-    assert got == expected, url
-
-
 ALL_OK = {
     "staff": 200,
     "other_staff": 200,
     "county_own": 200,
     "county_other": 200,
     "reviewer": 200,
-    "anonymous": "login",
+    "anonymous": LOGIN,
 }
 
 
-@pytest.mark.parametrize(
-    "name", ["index", "master", "review-queue", "demand-list", "responsibility", "update-case-list", "classifications"]
-)
-def test_list_pages_open_to_every_signed_in_user(client, world, name):
-    check(client, world, "get", reverse(f"catalog:{name}"), ALL_OK)
+def test_list_pages_open_to_every_signed_in_user(world):
+    names = ["index", "master", "review-queue", "demand-list", "responsibility", "update-case-list", "classifications"]
+    check_matrix(world["users"], [Row("get", reverse(f"catalog:{name}"), ALL_OK) for name in names])
 
 
-def test_role_pages(client, world):
-    check(client, world, "get", reverse("catalog:region"), {**ALL_OK, "staff": 404, "other_staff": 404})
-    check(
-        client,
-        world,
-        "get",
-        reverse("catalog:gap-list"),
-        {**ALL_OK, "staff": 404, "other_staff": 404, "county_own": 404, "county_other": 404},
-    )
-    check(
-        client,
-        world,
-        "get",
-        reverse("catalog:entry-create"),
-        {**ALL_OK, "county_own": 404, "county_other": 404, "reviewer": 404},
-    )
-    check(
-        client,
-        world,
-        "get",
-        reverse("catalog:demand-create"),
-        {**ALL_OK, "county_own": 404, "county_other": 404, "reviewer": 404},
-    )
+def test_role_pages(world):
+    check_matrix(world["users"], [
+        Row("get", reverse("catalog:region"), {**ALL_OK, "staff": 404, "other_staff": 404}),
+        Row("get", reverse("catalog:gap-list"),
+            {**ALL_OK, "staff": 404, "other_staff": 404, "county_own": 404, "county_other": 404}),
+        Row("get", reverse("catalog:entry-create"),
+            {**ALL_OK, "county_own": 404, "county_other": 404, "reviewer": 404}),
+        Row("get", reverse("catalog:demand-create"),
+            {**ALL_OK, "county_own": 404, "county_other": 404, "reviewer": 404}),
+    ])
 
 
-def test_entry_pages(client, world):
+def test_entry_pages(world):
     draft, county_draft, published = world["draft"], world["county_draft"], world["published"]
-    check(
-        client,
-        world,
-        "get",
-        reverse("catalog:entry-detail", args=[draft.pk]),
-        {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404},
-    )
-    check(
-        client,
-        world,
-        "get",
-        reverse("catalog:entry-detail", args=[county_draft.pk]),
-        {**ALL_OK, "staff": 404, "other_staff": 404, "county_other": 404},
-    )
-    check(client, world, "get", reverse("catalog:entry-detail", args=[published.pk]), ALL_OK)
-    check(client, world, "get", reverse("catalog:entry-diff", args=[published.pk]), ALL_OK)
-    check(
-        client,
-        world,
-        "get",
-        reverse("catalog:entry-diff", args=[draft.pk]),
-        {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404},
-    )
-    check(
-        client,
-        world,
-        "get",
-        reverse("catalog:entry-edit", args=[draft.pk]),
-        {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404, "reviewer": 404},
-    )
-    check(
-        client,
-        world,
-        "get",
-        reverse("catalog:update-case-open", args=[published.pk]),
-        {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404, "reviewer": 404},
-    )
-    check(
-        client,
-        world,
-        "get",
-        reverse("catalog:entry-detail", args=[999999]),
-        {**dict.fromkeys(ALL_OK, 404), "anonymous": "login"},
-    )
+    check_matrix(world["users"], [
+        Row("get", reverse("catalog:entry-detail", args=[draft.pk]),
+            {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404}),
+        Row("get", reverse("catalog:entry-detail", args=[county_draft.pk]),
+            {**ALL_OK, "staff": 404, "other_staff": 404, "county_other": 404}),
+        Row("get", reverse("catalog:entry-detail", args=[published.pk]), ALL_OK),
+        Row("get", reverse("catalog:entry-diff", args=[published.pk]), ALL_OK),
+        Row("get", reverse("catalog:entry-diff", args=[draft.pk]),
+            {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404}),
+        Row("get", reverse("catalog:entry-edit", args=[draft.pk]),
+            {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404, "reviewer": 404}),
+        Row("get", reverse("catalog:update-case-open", args=[published.pk]),
+            {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404, "reviewer": 404}),
+        Row("get", reverse("catalog:entry-detail", args=[999999]), {**dict.fromkeys(ALL_OK, 404), "anonymous": LOGIN}),
+    ])
 
 
-def test_transitions_outside_scope_are_not_found(client, world):
+def test_transitions_outside_scope_are_not_found(world):
     draft = world["draft"]
-    for action in ("submit", "delete", "sign_off", "approve", "return", "county_pass"):
-        url = reverse("catalog:entry-transition", args=[draft.pk, action])
-        expected = {"other_staff": 404, "county_own": 404, "county_other": 404, "anonymous": "login"}
-        got = {
-            n: status_for(client, u, "post", url, {"comment": "x"}) for n, u in world["users"].items() if n in expected
-        }
-        assert got == expected, action
+    outside = {"other_staff": 404, "county_own": 404, "county_other": 404, "anonymous": LOGIN}
+    check_matrix(world["users"], [
+        Row("post", reverse("catalog:entry-transition", args=[draft.pk, action]), outside, body={"comment": "x"})
+        for action in ("submit", "delete", "sign_off", "approve", "return", "county_pass")
+    ])
     draft.refresh_from_db()
     assert draft.state == EntryState.DRAFT
     # the reviewer sees the draft but is not its department: changing it is not found, a review step forbidden
-    assert (
-        status_for(
-            client, world["users"]["reviewer"], "post", reverse("catalog:entry-transition", args=[draft.pk, "submit"])
-        )
-        == 404
-    )
-    assert (
-        status_for(
-            client, world["users"]["reviewer"], "post", reverse("catalog:entry-transition", args=[draft.pk, "sign_off"])
-        )
-        == 403
-    )
+    check_matrix(world["users"], [
+        Row("post", reverse("catalog:entry-transition", args=[draft.pk, "submit"]), {"reviewer": 404}),
+        Row("post", reverse("catalog:entry-transition", args=[draft.pk, "sign_off"]), {"reviewer": 403}),
+    ])
 
 
 def _form_data(values=None, items=None, **extra):
@@ -372,7 +304,7 @@ def test_classification_maintenance(client, reviewer, staff):
     assert "3 位数字" in response.content.decode()
 
 
-def test_demand_and_update_case_pages(client, world, freeze_today):
+def test_demand_and_update_case_pages(world, freeze_today):
     from catalog.models import DemandItem
 
     staff, other = world["users"]["staff"], world["users"]["other_staff"]
@@ -382,17 +314,16 @@ def test_demand_and_update_case_pages(client, world, freeze_today):
         values={"needed_data": "婚姻登记信息", "purpose": "核验", "legal_basis": "职责", "provider": other.department},
     )
     draft_matrix = {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404}
-    check(client, world, "get", reverse("catalog:demand-detail", args=[demand.pk]), draft_matrix)
-    check(client, world, "get", reverse("catalog:demand-edit", args=[demand.pk]), {**draft_matrix, "reviewer": 404})
+    check_matrix(world["users"], [
+        Row("get", reverse("catalog:demand-detail", args=[demand.pk]), draft_matrix),
+        Row("get", reverse("catalog:demand-edit", args=[demand.pk]), {**draft_matrix, "reviewer": 404}),
+    ])
     demand_item_submit(actor=staff, demand_id=demand.pk)
     # once submitted, the department it is addressed to sees it too
-    check(
-        client,
-        world,
-        "get",
-        reverse("catalog:demand-detail", args=[demand.pk]),
-        {**ALL_OK, "county_own": 404, "county_other": 404},
-    )
+    check_matrix(world["users"], [
+        Row("get", reverse("catalog:demand-detail", args=[demand.pk]),
+            {**ALL_OK, "county_own": 404, "county_other": 404}),
+    ])
     assert DemandItem.objects.get().state == "submitted"
 
     case = update_case_open(
@@ -402,27 +333,16 @@ def test_demand_and_update_case_pages(client, world, freeze_today):
         trigger_date=D(2026, 11, 20),
         trigger_document="某条例",
     )
-    check(client, world, "get", reverse("catalog:update-case-detail", args=[case.pk]), draft_matrix)
-    check(client, world, "get", reverse("catalog:update-case-edit", args=[case.pk]), {**draft_matrix, "reviewer": 404})
-    for action in ("submit", "approve", "return", "withdraw"):
-        url = reverse("catalog:update-case-transition", args=[case.pk, action])
-        assert status_for(client, other, "post", url, {"comment": "x"}) == 404, action
-    assert (
-        status_for(
-            client,
-            world["users"]["reviewer"],
-            "post",
-            reverse("catalog:update-case-transition", args=[case.pk, "submit"]),
-        )
-        == 404
-    )
-    check(
-        client,
-        world,
-        "get",
-        reverse("catalog:responsibility-export") + f"?department={staff.department_id}",
-        {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404},
-    )
+    check_matrix(world["users"], [
+        Row("get", reverse("catalog:update-case-detail", args=[case.pk]), draft_matrix),
+        Row("get", reverse("catalog:update-case-edit", args=[case.pk]), {**draft_matrix, "reviewer": 404}),
+        *(Row("post", reverse("catalog:update-case-transition", args=[case.pk, action]), {"other_staff": 404},
+              body={"comment": "x"}, label=action)
+          for action in ("submit", "approve", "return", "withdraw")),
+        Row("post", reverse("catalog:update-case-transition", args=[case.pk, "submit"]), {"reviewer": 404}),
+        Row("get", reverse("catalog:responsibility-export") + f"?department={staff.department_id}",
+            {**ALL_OK, "other_staff": 404, "county_own": 404, "county_other": 404}),
+    ])
 
 
 def test_update_case_through_the_pages(client, approved_entry, staff, reviewer, bureau):

@@ -9,11 +9,13 @@ from django.urls import reverse
 from catalog.choices import EntryState
 from sharing.services.clients import api_client_register
 from sharing.services.requests import sharing_request_approve, sharing_request_comment, sharing_request_submit
+from tests.permissions import LOGIN, Row, SignedClient, check_matrix
 from tests.sharing.conftest import request_values
 
 pytestmark = pytest.mark.django_db
 
 ACTORS = ["anonymous", "staff", "head", "other_staff", "county_bureau_user", "reviewer", "security_admin"]
+API_ACTORS = [*ACTORS, "api_client"]  # the API also answers other_staff's department's signed API client
 
 
 @pytest.fixture
@@ -29,24 +31,24 @@ def world(make_entry, other_staff, staff, head, reviewer, security_admin, county
         attachments=[SimpleUploadedFile("a.pdf", b"%PDF-1.4")])
     req2 = sharing_request_submit(actor=other_staff, entry_id=entry.pk, values=request_values())
     grant = sharing_request_approve(actor=reviewer, request_id=req2.pk)
-    client, _ = api_client_register(actor=security_admin, department_id=other_staff.department_id,
-                                             name="系统")
-    return {"entry": entry, "draft": draft, "req": req, "grant": grant, "client": client,
+    client, secret = api_client_register(actor=security_admin, department_id=other_staff.department_id,
+                                         name="系统")
+    return {"entry": entry, "draft": draft, "req": req, "grant": grant, "client": client, "secret": secret,
             "attachment": req.attachments.get()}
 
 
-def who(request, name):
-    return None if name == "anonymous" else request.getfixturevalue(name)
+@pytest.fixture
+def people(request, world):
+    return {name: None if name == "anonymous" else request.getfixturevalue(name) for name in ACTORS} | {
+        "api_client": SignedClient(world["client"].client_id, world["secret"])}
 
 
-def get_as(client, user, url):
-    client.logout()
-    if user is not None:
-        client.force_login(user)
-    return client.get(url)
+def by_actor(statuses) -> dict:
+    """Expected statuses in ACTORS (pages) or API_ACTORS (API) order -> {actor: status}."""
+    return dict(zip(ACTORS if len(statuses) == len(ACTORS) else API_ACTORS, statuses, strict=True))
 
 
-OK, NF, LOGIN = 200, 404, 302
+OK, NF, FORBIDDEN = 200, 404, 403
 
 PAGES = {
     # name: (url builder, expected per actor in ACTORS order)
@@ -66,15 +68,11 @@ PAGES = {
 }
 
 
-@pytest.mark.parametrize("page", PAGES)
-@pytest.mark.parametrize("actor", ACTORS)
-def test_pages(client, request, world, page, actor):
-    build, expected = PAGES[page]
-    response = get_as(client, who(request, actor), build(world))
-    assert response.status_code == expected[ACTORS.index(actor)], (page, actor)
+def test_pages(people, world):
+    check_matrix(people, [Row("get", build(world), by_actor(expected), label=page)
+                          for page, (build, expected) in PAGES.items()])
 
 
-FORBIDDEN = 403
 POSTS = {
     # name: (url builder, data, expected per actor) — 302 = done (redirect back with a message)
     "comment": (lambda w: reverse("sharing:request-comment", args=[w["req"].pk]), {"body": "意见"},
@@ -98,16 +96,11 @@ POSTS = {
 }
 
 
-@pytest.mark.parametrize("action", POSTS)
-@pytest.mark.parametrize("actor", ACTORS)
-def test_posts(client, request, world, action, actor):
-    build, data, expected = POSTS[action]
-    user = who(request, actor)
-    client.logout()
-    if user is not None:
-        client.force_login(user)
-    response = client.post(build(world), data(world) if callable(data) else data)
-    assert response.status_code == expected[ACTORS.index(actor)], (action, actor)
+def test_posts(people, world):
+    # isolated: each cell meets the world as built (e.g. the staff's revoke does not pre-empt the head's)
+    check_matrix(people, [Row("post", build(world), by_actor(expected), body=data(world) if callable(data) else data,
+                              label=action)
+                          for action, (build, data, expected) in POSTS.items()], isolated=True)
 
 
 def test_approve_page_flow(web_as, world, reviewer, audit_log):
@@ -168,61 +161,64 @@ API_LIST = {
     "requests": "/api/v1/sharing/requests/",
     "grants": "/api/v1/sharing/grants/",
 }
-VISIBLE = {  # how many rows each actor sees (2 requests, 1 grant)
-    "requests": [None, 2, 2, 2, 0, 2, 0],
-    "grants": [None, 1, 1, 1, 0, 1, 0],
+VISIBLE = {  # how many rows each actor sees (2 requests, 1 grant); the API client: its department's grants only
+    "requests": [None, 2, 2, 2, 0, 2, 0, 0],
+    "grants": [None, 1, 1, 1, 0, 1, 0, 1],
 }
 
 
-@pytest.mark.parametrize("endpoint", API_LIST)
-@pytest.mark.parametrize("actor", ACTORS)
-def test_api_lists(api_client, api_as, request, world, endpoint, actor):
-    user = who(request, actor)
-    response = (api_as(user) if user else api_client).get(API_LIST[endpoint])
-    expected = VISIBLE[endpoint][ACTORS.index(actor)]
-    if expected is None:
-        assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
-    else:
-        assert response.status_code == 200 and len(response.json()["results"]) == expected
+def test_api_lists(people, world):
+    def rows_seen(endpoint):
+        def check(who, response):
+            expected = by_actor(VISIBLE[endpoint])[who]
+            if expected is None:
+                assert response.json()["code"] == "not_authenticated", response.json()
+            else:
+                assert len(response.json()["results"]) == expected, f"{len(response.json()['results'])} rows"
+
+        return check
+
+    check_matrix(people, [
+        Row("get", url, by_actor([401 if n is None else 200 for n in VISIBLE[endpoint]]), also=rows_seen(endpoint),
+            label=endpoint)
+        for endpoint, url in API_LIST.items()
+    ], api=True)
 
 
-API_ACTIONS = {
+API_ACTIONS = {  # the API client (last): reads the interface and its own grant, changes nothing
     "request-detail": ("get", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/", None,
-                       [401, 200, 200, 200, 404, 200, 404]),
+                       [401, 200, 200, 200, 404, 200, 404, 404]),
     "approve": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/approve/", {},
-                [401, 403, 403, 403, 404, 200, 404]),
+                [401, 403, 403, 403, 404, 200, 404, 404]),
     "reject": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/reject/", {"reason": "x"},
-               [401, 403, 403, 403, 404, 200, 404]),
+               [401, 403, 403, 403, 404, 200, 404, 404]),
     "comment": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/comment/", {"body": "x"},
-                [401, 200, 200, 403, 404, 403, 404]),
+                [401, 200, 200, 403, 404, 403, 404, 404]),
     "withdraw": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/withdraw/", {},
-                 [401, 403, 403, 200, 404, 403, 404]),
-    "create": ("post", lambda w: "/api/v1/sharing/requests/", "values", [401, 400, 400, 201, 403, 403, 403]),
+                 [401, 403, 403, 200, 404, 403, 404, 404]),
+    "create": ("post", lambda w: "/api/v1/sharing/requests/", "values", [401, 400, 400, 201, 403, 403, 403, 403]),
     "interface": ("get", lambda w: f"/api/v1/sharing/interface/{w['entry'].resource_key}/", None,
-                  [401, 200, 200, 200, 200, 200, 200]),
+                  [401, 200, 200, 200, 200, 200, 200, 200]),
     "interface-draft": ("get", lambda w: f"/api/v1/sharing/interface/{w['draft'].pk}/", None,
-                        [401, 404, 404, 404, 404, 404, 404]),
+                        [401, 404, 404, 404, 404, 404, 404, 404]),
     "grant-detail": ("get", lambda w: f"/api/v1/sharing/grants/{w['grant'].pk}/", None,
-                     [401, 200, 200, 200, 404, 200, 404]),
+                     [401, 200, 200, 200, 404, 200, 404, 200]),
     "revoke": ("post", lambda w: f"/api/v1/sharing/grants/{w['grant'].pk}/revoke/", {"reason": "x"},
-               [401, 200, 200, 403, 404, 200, 404]),
+               [401, 200, 200, 403, 404, 200, 404, 403]),
 }
 
 
-@pytest.mark.parametrize("name", API_ACTIONS)
-@pytest.mark.parametrize("actor", ACTORS)
-def test_api_actions(api_client, api_as, request, world, name, actor):
-    method, build, data, expected = API_ACTIONS[name]
-    user = who(request, actor)
-    client = api_as(user) if user else api_client
-    if data == "values":
+def test_api_actions(people, world):
+    # isolated: each cell meets the world as built; every refusal answers {code, detail} (check_matrix, api=True)
+    def create_body():
         v = request_values()
-        data = {**v, "entry": world["entry"].pk, "valid_from": v["valid_from"].isoformat(),
+        return {**v, "entry": world["entry"].pk, "valid_from": v["valid_from"].isoformat(),
                 "valid_to": v["valid_to"].isoformat()}
-    response = getattr(client, method)(build(world), data, format="json") if method == "post" else client.get(
-        build(world))
-    assert response.status_code == expected[ACTORS.index(actor)], (name, actor, response.content[:300])
-    assert response.status_code < 400 or set(response.json()) >= {"code", "detail"}
+
+    check_matrix(people, [
+        Row(method, build(world), by_actor(expected), body=create_body if data == "values" else data, label=name)
+        for name, (method, build, data, expected) in API_ACTIONS.items()
+    ], api=True, isolated=True)
 
 
 @pytest.mark.parametrize("endpoint", API_LIST)
@@ -252,3 +248,26 @@ def test_catalog_page_shows_own_grants(web_as, other_staff, make_entry, make_gra
     make_grant(other_staff.department, entry, ["法定代表人"])
     page = web_as(other_staff).get(reverse("sharing:index")).content.decode()
     assert 'data-testid="granted"' in page
+
+
+def test_api_client_takes_no_catalog_workflow_step(people, world, make_entry, other_dept):
+    """A signed API client only reads: not even its own department's entry awaiting sign-off when that department
+    has no recorded head. The API turns it away at the view scope (published entries only); the sign-off rule itself
+    refuses it too (portal.permissions.is_head_of: a client holds no role and has no user id, so "the department's
+    recorded head is None and so is the client's id" does not make it the head, as catalog's own copy once did)."""
+    from catalog.models import CatalogEntry
+    from security.signing import ClientPrincipal
+
+    assert other_dept.head_id is None
+    entry = make_entry(provider=other_dept, state=EntryState.SIGNOFF)
+    base = f"/api/v1/catalog/entries/{entry.pk}"
+    check_matrix(people, [
+        Row("get", f"{base}/", {"api_client": 404}),
+        Row("post", f"{base}/sign-off/", {"api_client": 404}, body={"comment": "同意"}),
+        Row("post", f"{base}/submit/", {"api_client": 404}),
+    ], api=True, isolated=True)
+    entry.refresh_from_db()
+    assert entry.state == EntryState.SIGNOFF
+    principal = ClientPrincipal(world["client"])
+    for action in ("signoff", "change", "county_review", "bureau_review"):
+        assert not CatalogEntry.objects.restrict(principal, action).exists(), action
