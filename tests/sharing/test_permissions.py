@@ -256,7 +256,7 @@ def test_api_client_takes_no_catalog_workflow_step(people, world, make_entry, ot
     refuses it too (portal.permissions.is_head_of: a client holds no role and has no user id, so "the department's
     recorded head is None and so is the client's id" does not make it the head, as catalog's own copy once did)."""
     from catalog.models import CatalogEntry
-    from security.signing import ClientPrincipal
+    from security.signing.principal import ClientPrincipal
 
     assert other_dept.head_id is None
     entry = make_entry(provider=other_dept, state=EntryState.SIGNOFF)
