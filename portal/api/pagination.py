@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 
-from .params import parse_integer
+from .params import named_message, parse_integer
 
 # What encode_cursor writes: standard base64 of a short query string.
 _CURSOR = re.compile(r"[A-Za-z0-9+/=]{1,200}")
@@ -32,8 +32,8 @@ class CursorPagination(pagination.CursorPagination):
         except ValueError:
             size = 0
         if size < 1:
-            raise ValidationError({self.page_size_query_param: [
-                _("%(name)s：须为正整数（半角数字 0-9）") % {"name": self.page_size_query_param}]})
+            name = self.page_size_query_param
+            raise ValidationError({name: [named_message(name, _("须为正整数（半角数字 0-9）"))]})
         return min(size, self.max_page_size)
 
     def decode_cursor(self, request):
@@ -41,8 +41,8 @@ class CursorPagination(pagination.CursorPagination):
         raw = request.query_params.get(self.cursor_query_param)
         if raw is None:
             return None
-        invalid = ValidationError({self.cursor_query_param: [
-            _("%(name)s：无效，请使用上一页返回的 next 或 previous 链接") % {"name": self.cursor_query_param}]})
+        name = self.cursor_query_param
+        invalid = ValidationError({name: [named_message(name, _("无效，请使用上一页返回的 next 或 previous 链接"))]})
         if not _CURSOR.fullmatch(raw):
             raise invalid
         try:

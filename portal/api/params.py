@@ -15,7 +15,9 @@ import re
 
 import django_filters
 from django import forms
+from django.core import validators
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict, ErrorList
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import fields
@@ -36,6 +38,14 @@ def parse_integer(value) -> int:
     return int(text)
 
 
+def named_message(name: str, message) -> str:
+    """A refusal's message led by its parameter's name (the API's `detail` is the first message alone)."""
+    return _("%(name)s：%(message)s") % {"name": name, "message": message}
+
+
+# ---------------------------------------------------------------- lists: django-filter
+
+
 class IntegerField(forms.IntegerField):
     """forms.IntegerField reading ASCII digits only (see parse_integer)."""
 
@@ -48,6 +58,77 @@ class IntegerField(forms.IntegerField):
             return parse_integer(value)
         except ValueError:
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class ChoiceField(fields.ChoiceField):
+    """django-filter's ChoiceField whose refusal lists the values instead of echoing the one sent (a NUL byte,
+    10 000 characters)."""
+
+    default_error_messages = {"invalid_choice": gettext_lazy("须为以下值之一：%(values)s")}
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
+        if value and not self.valid_value(value):
+            values = "、".join(str(key) for key, _label in self.choices if key != "")
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                  params={"values": values})
+
+
+class TextField(forms.CharField):
+    """forms.CharField (stripped, NUL refused) with a plain message for NUL (Django's Chinese one says "empty")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.validators = [
+            validators.ProhibitNullCharactersValidator(message=gettext_lazy("不能包含空字符（NUL）"))
+            if isinstance(v, validators.ProhibitNullCharactersValidator) else v
+            for v in self.validators
+        ]
+
+
+class IdFilter(django_filters.Filter):
+    """An object's id (a department, a dataset): 1 or more, ASCII digits. Its `field_name` is a foreign key, which
+    gives its type in the OpenAPI document (a NumberFilter would be documented as any number)."""
+
+    field_class = IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        super().__init__(*args, **kwargs)
+
+
+class ChoiceFilter(django_filters.ChoiceFilter):
+    """One of fixed values (an empty value: no filter)."""
+
+    field_class = ChoiceField
+
+
+class TextFilter(django_filters.CharFilter):
+    """Free text of at most MAX_TEXT_LENGTH characters, without NUL."""
+
+    field_class = TextField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", MAX_TEXT_LENGTH)
+        super().__init__(*args, **kwargs)
+
+
+class FilterSet(django_filters.FilterSet):
+    """Base of the API lists' FilterSets. A list whose rule lives in a selector (the pages use it too) overrides
+    `filter_queryset` to hand `self.form.cleaned_data` to that selector's filter function."""
+
+    @property
+    def errors(self) -> ErrorDict:
+        named = ErrorDict()
+        for name, errors in self.form.errors.as_data().items():
+            # Rendered here (DjangoFilterBackend renders `message % params` again: a `%` is escaped).
+            named[name] = ErrorList([ValidationError(named_message(name, message).replace("%", "%%"), code=error.code)
+                                     for error in errors for message in error])
+        return named
+
+
+
+# ---------------------------------------------------------------- other endpoints: a query serializer
 
 
 class IntegerParam(serializers.IntegerField):
@@ -76,62 +157,6 @@ class ChoiceParam(serializers.ChoiceField):
             self.fail("invalid_choice", values="、".join(self.choice_strings_to_values))
 
 
-class IdFilter(django_filters.Filter):
-    """An object's id (a department, a dataset): 1 or more, ASCII digits. Its `field_name` is a foreign key, which
-    gives its type in the OpenAPI document (a NumberFilter would be documented as any number)."""
-
-    field_class = IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        super().__init__(*args, **kwargs)
-
-
-class ChoiceField(fields.ChoiceField):
-    """django-filter's ChoiceField whose refusal lists the values instead of echoing the one sent (a NUL byte,
-    10 000 characters)."""
-
-    default_error_messages = {"invalid_choice": gettext_lazy("须为以下值之一：%(values)s")}
-
-    def validate(self, value):
-        forms.Field.validate(self, value)
-        if value and not self.valid_value(value):
-            values = "、".join(str(key) for key, _label in self.choices if key != "")
-            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
-                                  params={"values": values})
-
-
-class ChoiceFilter(django_filters.ChoiceFilter):
-    """One of fixed values (an empty value: no filter)."""
-
-    field_class = ChoiceField
-
-
-class TextFilter(django_filters.CharFilter):
-    """Free text of at most MAX_TEXT_LENGTH characters, without NUL (Django's CharField refuses it)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_length", MAX_TEXT_LENGTH)
-        super().__init__(*args, **kwargs)
-
-
-def _named(errors) -> dict[str, list[str]]:
-    # The API's `detail` is the first message: let it say which parameter it is about.
-    return {
-        name: [_("%(name)s：%(message)s") % {"name": name, "message": message} for message in messages]
-        for name, messages in errors.items()
-    }
-
-
-class FilterSet(django_filters.FilterSet):
-    """Base of the API lists' FilterSets. A list whose rule lives in a selector (the pages use it too) overrides
-    `filter_queryset` to hand `self.form.cleaned_data` to that selector's filter function."""
-
-    @property
-    def errors(self):
-        return _named(self.form.errors)
-
-
 class QuerySerializer(serializers.Serializer):
     """The query parameters of an endpoint that is not a list (a page of rows, a calculation), with the same
     messages as a FilterSet's: `QuerySerializer(data=request.query_params)`; `parameters=[…]` in @extend_schema."""
@@ -140,4 +165,8 @@ class QuerySerializer(serializers.Serializer):
         try:
             return super().to_internal_value(data)
         except serializers.ValidationError as exc:
-            raise serializers.ValidationError(_named(exc.detail)) from None
+            if not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError(
+                {name: [named_message(name, message) for message in messages] for name, messages in exc.detail.items()}
+            ) from None
