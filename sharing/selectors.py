@@ -64,10 +64,14 @@ REQUEST_BOXES = ("mine", "provider", "review", "all")
 
 
 def sharing_request_list(*, user: User, filters: dict | None = None) -> QuerySet[SharingRequest]:
-    """Requests the user may see; box: mine (my department asked), provider (asked of my department),
-    review (waiting for a bureau decision), all; state filter."""
-    filters = filters or {}
+    """Requests the user may see, filtered (sharing_request_filter)."""
     qs = SharingRequest.objects.restrict(user, "view").select_related("consumer", "entry__provider")
+    return sharing_request_filter(qs, user=user, filters=filters or {})
+
+
+def sharing_request_filter(qs: QuerySet[SharingRequest], *, user: User, filters: dict) -> QuerySet[SharingRequest]:
+    """`qs` filtered — the pages' and the API's one rule. box: mine (my department asked), provider (asked of my
+    department), review (waiting for a bureau decision), all; state."""
     box = filters.get("box")
     if box == "mine":
         qs = qs.filter(consumer_id=user.department_id)
@@ -133,9 +137,14 @@ def request_detail(req: SharingRequest) -> dict[str, Any]:
 
 
 def grant_list(*, user, filters: dict | None = None) -> QuerySet[Grant]:
-    """Grants the user may see; filters: state, box (mine = my department's, provider = of my entries)."""
-    filters = filters or {}
+    """Grants the user may see, filtered (grant_filter)."""
     qs = Grant.objects.restrict(user, "view").select_related("consumer", "entry__provider", "request")
+    return grant_filter(qs, user=user, filters=filters or {})
+
+
+def grant_filter(qs: QuerySet[Grant], *, user, filters: dict) -> QuerySet[Grant]:
+    """`qs` filtered — the pages' and the API's one rule. box: mine (my department's), provider (of my entries);
+    state."""
     if filters.get("box") == "mine":
         qs = qs.filter(consumer_id=user.department_id)
     elif filters.get("box") == "provider":

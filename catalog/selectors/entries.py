@@ -21,17 +21,21 @@ LIST_FILTERS = ("q", "state", "provider", "classification", "share_type", "updat
 
 
 def catalog_entry_list(*, user: User, filters: dict | None = None) -> QuerySet[CatalogEntry]:
-    """Entries `user` may see, filtered; ranked by relevance when `q` is given, otherwise by code.
-
-    filters: q (Chinese search), state, provider (department id), classification (code prefix),
-    share_type, update_cycle, region (region id of the provider), format_class.
-    """
-    filters = filters or {}
+    """Entries `user` may see, filtered (catalog_entry_filter)."""
     qs = (
         CatalogEntry.objects.restrict(user, "view")
         .select_related("provider__region", "classification")
         .defer("search_vector")
     )
+    return catalog_entry_filter(qs, filters or {})
+
+
+def catalog_entry_filter(qs: QuerySet[CatalogEntry], filters: dict) -> QuerySet[CatalogEntry]:
+    """`qs` filtered — the pages' and the API's one rule; ranked by relevance when `q` is given, otherwise by code.
+
+    filters: q (Chinese search), state, provider (department id), classification (code prefix),
+    share_type, update_cycle, region (region id of the provider), format_class.
+    """
     if filters.get("state"):
         qs = qs.filter(state=filters["state"])
     if int_or_none(filters.get("provider")):

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.params import IntegerParam, QuerySerializer
 from portal.models import Deadline, Department, Notification, Region, User
 from portal.selectors.deadlines import deadline_row
 from portal.services.workdays import WorkCalendar
@@ -56,9 +57,9 @@ class NotificationSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "title", "body", "url", "created_at", "read_at"]
 
 
-class WorkingDaysQuerySerializer(serializers.Serializer):
+class WorkingDaysQuerySerializer(QuerySerializer):
     start = serializers.DateField()
-    days = serializers.IntegerField(min_value=0, max_value=366)
+    days = IntegerParam(min_value=0, max_value=366)
 
 
 class WorkingDaysResultSerializer(serializers.Serializer):

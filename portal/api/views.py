@@ -1,6 +1,5 @@
 """Kernel API: who am I, organisations, my deadlines and messages, the working-day calculator."""
 
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -12,6 +11,7 @@ from portal.services.notifications import notification_mark_read
 from portal.services.workdays import WorkCalendar
 
 from . import serializers as s
+from .filters import DeadlineFilterSet, NotificationFilterSet
 
 
 class MeView(APIView):
@@ -40,27 +40,23 @@ class DeadlineViewSet(viewsets.ReadOnlyModelViewSet):
     """My pending work: running clocks assigned to me (`?scope=all`: everything in my role scope)."""
 
     serializer_class = s.DeadlineSerializer
+    filterset_class = DeadlineFilterSet
+    pagination_class = None
 
     def get_queryset(self):
-        qs = Deadline.objects.select_related("department")
-        user = self.request.user
-        all_in_scope = self.request.query_params.get("scope") == "all"
-        qs = qs.restrict(user, "view") if all_in_scope else qs.assigned_to(user)
-        if self.request.query_params.get("state") != "closed":
-            qs = qs.running()
-        return qs.order_by("due_on", "id")
-
-    pagination_class = None
+        # Whatever either `scope` may show; DeadlineFilterSet narrows it to the one asked for (mine by default).
+        qs, user = Deadline.objects.select_related("department"), self.request.user
+        return qs.restrict(user, "view") | qs.assigned_to(user)
 
 
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.NotificationSerializer
+    filterset_class = NotificationFilterSet
+    queryset = Notification.objects.none()  # typing for the schema; get_queryset() scopes every request
+    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
-        qs = Notification.objects.filter(recipient=self.request.user)
-        if self.request.query_params.get("unread") == "1":
-            qs = qs.filter(Q(read_at__isnull=True))
-        return qs
+        return Notification.objects.filter(recipient=self.request.user)
 
     @extend_schema(request=None, responses={200: None}, summary="标记为已读")
     @action(detail=True, methods=["post"])

@@ -131,7 +131,8 @@ def prepare_call(request, resource: str, *, method: str, params=None, paged: boo
     """Resolve, authorize (audited) and validate one data call; raises PortalError (already audited).
 
     The parameters are read by DataCallParams (one serializer a call); its errors are raised in this order: `fields`,
-    unsupported filters, then the grant policy and X-Purpose, then the filters' values, `since`, `limit`, `cursor`.
+    unsupported filters (or a filter name with NUL), then the grant policy and X-Purpose, then the filters' values,
+    `since`, `limit`, `cursor`.
     `subject_key` (the online query): the subject's record is read in the entry's statement and kept on the call for
     subject_record, which hands it out only because this function returned (the policy allowed the call)."""
     user = request.user
@@ -158,7 +159,7 @@ def prepare_call(request, resource: str, *, method: str, params=None, paged: boo
     fields = values["fields"]
     if "fields" in errors:
         raise bad(errors["fields"][0], "fields")
-    if not filters_allowed and "params" in errors:
+    if "params" in errors:
         raise bad(errors["params"][0], "params")
     if fields is not None:
         wanted = list(dict.fromkeys([*fields, *filters]))

@@ -6,8 +6,9 @@ the filters' values, `since`, `limit`, `cursor`. So the values that passed are k
 parameter did not: DRF's `validated_data` would be empty then, and the policy needs the projection and the filter
 names whatever the paging parameters say. Messages and codes are the data API's own (every refusal is `invalid`).
 
-A parameter is taken as sent (the last value when repeated, as `QueryDict.get`): no trimming, no blank-to-absent,
-no NUL check — each field's own check decides, as the hand-written parsing did.
+A parameter is taken as sent (the last value when repeated, as `QueryDict.get`): no trimming, no blank-to-absent —
+each field's own check decides, as the hand-written parsing did. A NUL byte is refused everywhere (PostgreSQL's text
+and the refusal's audit event cannot hold it); `limit` takes ASCII digits only (portal.api.params.parse_integer).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
+
+from portal.api.params import parse_integer
 
 from .cursor import decode_cursor
 
@@ -45,6 +48,8 @@ class _Fields(_Param):
     """`fields=a,b`: the projected items, in the order given, each once."""
 
     def to_internal_value(self, data) -> list[str]:
+        if "\x00" in str(data):
+            raise serializers.ValidationError(_("fields 不能包含空字符（NUL）"))
         names = list(dict.fromkeys(n.strip() for n in str(data).split(",") if n.strip()))
         if not names:
             raise serializers.ValidationError(_("fields 不能为空"))
@@ -52,11 +57,13 @@ class _Fields(_Param):
 
 
 class _Since(_Param):
-    """`since`: an ISO 8601 time (a `+` of the offset arrives as a space); naive means the current time zone."""
+    """`since`: an ISO 8601 time (a `+` of the offset arrives as a space); naive means the current time zone.
+    ASCII only, without NUL (parse_datetime reads full-width digits, and overlooked a trailing NUL)."""
 
     def to_internal_value(self, data) -> dt.datetime:
+        text = str(data)
         try:
-            parsed = parse_datetime(str(data).strip().replace(" ", "+"))
+            parsed = parse_datetime(text.strip().replace(" ", "+")) if text.isascii() and "\x00" not in text else None
         except ValueError:
             parsed = None
         if parsed is None:
@@ -65,12 +72,12 @@ class _Since(_Param):
 
 
 class _Limit(_Param):
-    """`limit`: 1 … MAX_LIMIT rows a page (Python's int(): no decimals)."""
+    """`limit`: 1 … MAX_LIMIT rows a page, in ASCII digits (no decimals, no `１`, no `1_0`)."""
 
     def to_internal_value(self, data) -> int:
         try:
-            limit = int(data)
-        except (TypeError, ValueError):
+            limit = parse_integer(data)
+        except ValueError:
             limit = 0
         if not 1 <= limit <= MAX_LIMIT:
             raise serializers.ValidationError(_("limit 须为 1 至 %(max)d 之间的整数") % {"max": MAX_LIMIT})
@@ -86,12 +93,12 @@ class _Cursor(_Param):
 
 
 class _FilterValue(_Param):
-    """`<item>=<value>`: a non-empty value of at most MAX_FILTER_VALUE characters; not an encrypted item other than
-    the subject key (only the key has a blind index)."""
+    """`<item>=<value>`: a non-empty value of at most MAX_FILTER_VALUE characters, without NUL; not an encrypted item
+    other than the subject key (only the key has a blind index)."""
 
     def to_internal_value(self, data) -> str:
         name = self.field_name
-        if data is None or data == "" or len(data) > MAX_FILTER_VALUE:
+        if data is None or data == "" or len(data) > MAX_FILTER_VALUE or "\x00" in data:
             raise serializers.ValidationError(_("筛选条件“%(item)s”的值无效") % {"item": name})
         dataset = self.context["dataset"]
         if dataset is not None and name in dataset.encrypted_items and name != dataset.key_item_name:
@@ -116,7 +123,8 @@ class DataCallParams(serializers.Serializer):
 
     After `is_valid()`: `values` (fields → list or None, since → aware datetime or None, limit → int or None,
     cursor → (id,) / (updated_at, id) or None, cursor_given), `filters` (item → value, in query order), and
-    `errors` keyed by parameter — `params` for filters where none are allowed, the item's name for a filter value."""
+    `errors` keyed by parameter — `params` for filters where none are allowed or a name with NUL, the item's name for
+    a filter value."""
 
     fields = _Fields(required=False)
     since = _Since(required=False)
@@ -150,7 +158,9 @@ class DataCallParams(serializers.Serializer):
                 errors[field.field_name] = exc.detail
             except SkipField:
                 pass
-        if self.filters and not self.context.get("filters_allowed", True):
+        if any("\x00" in name for name in self.filters):
+            errors["params"] = [_("参数名不能包含空字符（NUL）")]
+        elif self.filters and not self.context.get("filters_allowed", True):
             names = "、".join(sorted(self.filters))[:200]
             errors["params"] = [_("不支持的参数：%(names)s") % {"names": names}]
         self.values = {

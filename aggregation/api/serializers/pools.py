@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from portal.api.params import ChoiceParam, QuerySerializer
+
+
+class PushQuerySerializer(QuerySerializer):
+    mode = ChoiceParam(
+        choices=[("load_valid", "写入有效行（缺省）"), ("all_or_nothing", "有任一问题行则不写入")], required=False,
+    )
+
 
 class RejectionSerializer(serializers.Serializer):
     row = serializers.IntegerField(help_text="行号（从 1 起，对应请求数组中的位置）")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.params import IntegerParam, QuerySerializer
+
 from ...models import ThemeBuildJob, ThemeDatabase
 
 
@@ -41,6 +43,11 @@ class ThemeRowSerializer(serializers.Serializer):
     key = serializers.CharField()
     values = serializers.DictField(child=serializers.JSONField(allow_null=True))
     updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class ThemeRowsQuerySerializer(QuerySerializer):
+    after = IntegerParam(required=False, help_text="上一页返回的 next；缺省从头开始")
+    limit = IntegerParam(required=False, help_text="每页行数，缺省 50，最多 500")
 
 
 class ThemeRowsSerializer(serializers.Serializer):

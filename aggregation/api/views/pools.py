@@ -34,18 +34,19 @@ class RecordPushView(APIView):
             "看不到的资源返回 404。"
         ),
         request=OpenApiTypes.OBJECT,
-        parameters=[OpenApiParameter("mode", str, enum=["load_valid", "all_or_nothing"], required=False),
-                    OpenApiParameter("X-Purpose", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[s.PushQuerySerializer, OpenApiParameter("X-Purpose", str, OpenApiParameter.HEADER, required=False)],
         responses=s.PushResultSerializer,
     )
     def post(self, request, resource: str):
         from catalog.permissions import access_entry_by_resource
 
         entry = access_entry_by_resource(request.user, resource, action="view")
+        query = s.PushQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         result = services.records_push(
             actor=request.user, entry=entry, rows=request.data,
             purpose=request.headers.get("X-Purpose", ""),
-            all_or_nothing=request.query_params.get("mode") == "all_or_nothing",
+            all_or_nothing=query.validated_data.get("mode") == "all_or_nothing",
         )
         dataset = entry.dataset
         kinds = {}

@@ -6,6 +6,7 @@ from rest_framework import mixins, viewsets
 
 from ...models import QualityReport
 from ...selectors import quality
+from ..filters import QualityReportFilterSet
 from ..serializers import quality as s
 
 
@@ -15,8 +16,7 @@ class QualityReportViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.QualityReportSerializer
     queryset = QualityReport.objects.none()
     pagination_class = None
+    filterset_class = QualityReportFilterSet
 
     def get_queryset(self):
-        department = self.request.query_params.get("department", "")
-        department_id = int(department) if department.isdigit() else None
-        return quality.latest_reports(self.request.user, department_id=department_id)
+        return quality.latest_reports(self.request.user)

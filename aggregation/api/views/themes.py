@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -29,17 +28,17 @@ class ThemeViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     @extend_schema(
-        parameters=[OpenApiParameter("after", OpenApiTypes.INT), OpenApiParameter("limit", OpenApiTypes.INT)],
-        responses=s.ThemeRowsSerializer, summary="浏览主题库数据（按 id 键集分页）",
+        parameters=[s.ThemeRowsQuerySerializer], responses=s.ThemeRowsSerializer,
+        summary="浏览主题库数据（按 id 键集分页）",
     )
     @action(detail=True, methods=["get"])
     def rows(self, request, pk=None):
         theme = access_theme_by_id(request.user, pk)
-        after = request.query_params.get("after", "")
-        limit = request.query_params.get("limit", "")
+        query = s.ThemeRowsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         page = themes.theme_rows_page(
-            actor=request.user, theme=theme, after=int(after) if after.isdigit() else None,
-            limit=int(limit) if limit.isdigit() else themes.PAGE_SIZE,
+            actor=request.user, theme=theme, after=query.validated_data.get("after"),
+            limit=query.validated_data.get("limit", themes.PAGE_SIZE),
         )
         columns = [{"key": c["key"], "item": c["item"], "dataset": c["dataset"].pk, "source": c["source"]}
                    for c in page["columns"]]

@@ -17,6 +17,7 @@ from portal.services.workdays import WorkCalendar
 from ...models import VerificationCase
 from ...selectors.verification import with_clocks
 from ...services import verification
+from ..filters import VerificationCaseFilterSet
 from ..serializers import verification as s
 
 
@@ -27,19 +28,12 @@ class VerificationCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     queryset = VerificationCase.objects.none()  # typing for the schema; get_queryset() scopes every request
     lookup_value_regex = r"\d+"
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    filterset_class = VerificationCaseFilterSet
 
     def get_queryset(self):
         qs = VerificationCase.objects.restrict(self.request.user).select_related(
             "dataset__entry", "provider", "requester"
         ).prefetch_related("evidence")
-        params = self.request.query_params
-        if params.get("state"):
-            qs = qs.filter(state=params["state"])
-        side = params.get("side")
-        if side == "filed":
-            qs = qs.filter(requester_id=self.request.user.department_id)
-        elif side == "received":
-            qs = qs.filter(provider_id=self.request.user.department_id)
         return with_clocks(qs)
 
     def get_serializer_context(self):

@@ -9,12 +9,12 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from catalog.choices import EntryState, ShareType, UpdateCycle
 from catalog.models import CatalogEntry, DataItem
 from catalog.permissions import access_entry_by_resource
 from catalog.selectors import entries as selectors
 from catalog.services import entries as services
 
+from ..filters import CatalogEntryFilterSet
 from ..serializers import entries as s
 
 RESOURCE = OpenApiParameter(
@@ -23,27 +23,13 @@ RESOURCE = OpenApiParameter(
     OpenApiParameter.PATH,
     description="资源代码的 URL 形式（“/”换成“-”，如 303-11410800MA0000000X0001）；尚未发布的草稿也可用其数字编号",
 )
-LIST_PARAMS = [
-    OpenApiParameter("search", OpenApiTypes.STR, description="中文检索：名称、摘要、信息项名称（如 营业执照、户籍）"),
-    OpenApiParameter("sharing_type", OpenApiTypes.STR, enum=ShareType.values, description="共享类型 1/2/3"),
-    OpenApiParameter("provider", OpenApiTypes.INT, description="提供部门编号"),
-    OpenApiParameter("classification", OpenApiTypes.STR, description="分类代码前缀，如 1（基础）或 303"),
-    OpenApiParameter("update_cycle", OpenApiTypes.STR, enum=UpdateCycle.values),
-    OpenApiParameter(
-        "state",
-        OpenApiTypes.STR,
-        enum=EntryState.values,
-        description="缺省为 approved（已发布的目录）；其他状态只返回调用者职责范围内的条目",
-    ),
-]
-
 
 def _item_prefetch():
     return Prefetch("items", queryset=DataItem.objects.order_by("position"))
 
 
 @extend_schema_view(
-    list=extend_schema(summary="目录列表（调用者可见的目录）", parameters=LIST_PARAMS),
+    list=extend_schema(summary="目录列表（调用者可见的目录）"),
     retrieve=extend_schema(summary="目录条目详情（含信息项、共享方式和接口说明）", parameters=[RESOURCE]),
 )
 class CatalogEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -53,6 +39,7 @@ class CatalogEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     lookup_field = "resource"
     lookup_url_kwarg = "resource"
     lookup_value_regex = r"[0-9A-Za-z\-]+"
+    filterset_class = CatalogEntryFilterSet
 
     def get_serializer_class(self):
         if self.action == "list":
@@ -60,16 +47,7 @@ class CatalogEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return s.EntryDetailSerializer
 
     def get_queryset(self):
-        params = self.request.query_params
-        filters = {
-            "q": params.get("search", ""),
-            "state": params.get("state") or EntryState.APPROVED,
-            "provider": params.get("provider"),
-            "classification": params.get("classification"),
-            "share_type": params.get("sharing_type"),
-            "update_cycle": params.get("update_cycle"),
-        }
-        return selectors.catalog_entry_list(user=self.request.user, filters=filters)
+        return selectors.catalog_entry_list(user=self.request.user)
 
     def get_object(self):
         entry = access_entry_by_resource(self.request.user, self.kwargs["resource"])
@@ -187,7 +165,7 @@ class CatalogEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return self._transition(request, s.ApproveSerializer, services.catalog_entry_approve)
 
     @extend_schema(summary="已发布的历史版本", responses=s.VersionSerializer(many=True), parameters=[RESOURCE])
-    @action(detail=True, methods=["get"], pagination_class=None)
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def versions(self, request, resource=None):
         entry = access_entry_by_resource(request.user, resource)
         versions = entry.versions.select_related("approved_by").order_by("number")

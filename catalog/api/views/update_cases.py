@@ -11,6 +11,7 @@ from catalog.permissions import access_entry_by_resource, access_update_case_by_
 from catalog.selectors import update_cases as selectors
 from catalog.services import update_cases as services
 
+from ..filters import UpdateCaseFilterSet
 from ..serializers.entries import CommentSerializer, ReturnSerializer
 from ..serializers.update_cases import UpdateCaseOpenSerializer, UpdateCaseProposalSerializer, UpdateCaseSerializer
 
@@ -23,11 +24,10 @@ class UpdateCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     """目录更新申请（R10）：登记事由起 10 个工作日内申请，市局收到后 5 个工作日内审核。"""
 
     serializer_class = UpdateCaseSerializer
+    filterset_class = UpdateCaseFilterSet
 
     def get_queryset(self):
-        return selectors.update_case_list(
-            user=self.request.user, filters={"state": self.request.query_params.get("state")}
-        )
+        return selectors.update_case_list(user=self.request.user)
 
     def get_object(self):
         return access_update_case_by_id(self.request.user, self.kwargs["pk"])

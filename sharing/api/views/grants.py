@@ -13,16 +13,17 @@ from ...models import Grant
 from ...selectors import grant_list
 from ...services.grants import grant_revoke
 from .. import serializers as s
+from ..filters import GrantFilterSet
 
 
 class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """授权：本部门获得的授权、本部门资源的授权（接入系统只看到本部门的授权）。`box`: mine | provider; `state`."""
 
     serializer_class = s.GrantSerializer
+    filterset_class = GrantFilterSet
 
     def get_queryset(self):
-        filters = {"box": self.request.query_params.get("box"), "state": self.request.query_params.get("state")}
-        return grant_list(user=self.request.user, filters=filters)
+        return grant_list(user=self.request.user)
 
     @extend_schema(request=s.ReasonInputSerializer, responses=s.GrantSerializer, summary="撤销授权")
     @action(detail=True, methods=["post"])

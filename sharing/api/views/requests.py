@@ -17,6 +17,7 @@ from ...services.requests import (
     sharing_request_withdraw,
 )
 from .. import serializers as s
+from ..filters import SharingRequestFilterSet
 
 
 class SharingRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -26,10 +27,10 @@ class SharingRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     """
 
     serializer_class = s.SharingRequestSerializer
+    filterset_class = SharingRequestFilterSet
 
     def get_queryset(self):
-        filters = {"box": self.request.query_params.get("box"), "state": self.request.query_params.get("state")}
-        return sharing_request_list(user=self.request.user, filters=filters).prefetch_related(
+        return sharing_request_list(user=self.request.user).prefetch_related(
             "comments__author", "comments__department", "grant")
 
     def _output(self, req: SharingRequest, code=status.HTTP_200_OK) -> Response:

@@ -7,6 +7,7 @@ from django.http import QueryDict
 
 from sharing.data_api.params import DataCallParams
 from tests.aggregation.builders import ids
+from tests.api_params import FULL_WIDTH, LONG, NUL, SUPERSCRIPT
 from tests.sharing.helpers import PEOPLE, get, load, rows_for, url
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +66,51 @@ def test_values_of_a_valid_call():
     assert values["fields"] == ["b", "a"] and values["limit"] == 7 and values["cursor"] is None
     assert values["since"].isoformat() == "2026-01-01T08:00:00+08:00" and not values["cursor_given"]
     assert params.filters == {"性别": "男"}
+
+
+@pytest.mark.parametrize(
+    ("params", "refused"),
+    [
+        ({"fields": "性别\x00"}, ["fields"]),
+        ({"fields": SUPERSCRIPT}, ["items"]),  # an unknown item
+        ({"fields": "性" * 10_000}, ["items"]),
+        ({"since": "2026-01-01T08:00:00\x00"}, ["since"]),
+        ({"since": "2026-0²-01T08:00:00"}, ["since"]),
+        ({"since": "２０２６-01-01T08:00:00"}, ["since"]),
+        ({"since": "2026-02-30T08:00:00"}, ["since"]),  # an impossible date
+        ({"since": LONG}, ["since"]),
+        ({"limit": NUL}, ["limit"]),
+        ({"limit": SUPERSCRIPT}, ["limit"]),
+        ({"limit": FULL_WIDTH}, ["limit"]),
+        ({"limit": "1_0"}, ["limit"]),
+        ({"limit": LONG}, ["limit"]),
+        ({"cursor": "\x00"}, ["cursor"]),
+        ({"cursor": SUPERSCRIPT}, ["cursor"]),
+        ({"cursor": LONG}, ["cursor"]),
+        ({"性别": "男\x00"}, ["性别"]),
+        ({"性别": "男" * 10_000}, ["性别"]),
+        ({"性\x00别": "男"}, ["params"]),
+        ({"性" * 10_000: "男"}, ["items"]),  # an unknown item
+    ],
+)
+def test_bad_values_are_refused_and_audited(people, other_staff, make_grant, api_as, audit_log, params, refused):
+    entry, _keys = people
+    make_grant(other_staff.department, entry, ["性别"])
+    assert _refusal(get(api_as(other_staff), url(entry, **params))) == (400, "invalid", refused)
+    [event] = audit_log("sharing.data.refused")
+    assert event.data["code"] == "invalid"
+
+
+def test_a_nul_in_a_parameter_name_of_the_online_query(people, other_staff, make_grant, api_as, audit_log):
+    entry, keys = people
+    make_grant(other_staff.department, entry, ["性别"], methods=("query",))
+    response = get(api_as(other_staff), url(entry, keys[0], **{"性\x00别": "男"}))
+    assert _refusal(response) == (400, "invalid", ["params"])
+    assert response.json()["detail"] == "参数名不能包含空字符（NUL）"
+    assert len(audit_log("sharing.data.refused")) == 1
+
+
+def test_limit_in_ascii_digits_with_blanks_around():
+    params = DataCallParams(data=QueryDict("limit=%2007%20"), context={"dataset": None, "paged": True})
+    assert params.is_valid(), params.errors
+    assert params.values["limit"] == 7

@@ -1,0 +1,172 @@
+"""The API's query parameters, read strictly: every bad value answers 400 `invalid`, none is ignored or reaches SQL.
+
+Django's and DRF's integer fields read what int() reads — full-width and other Unicode digits (`１`), `1_0`, `1.0`
+— and django-filter's choice messages echo the value sent (a NUL byte, 10 000 characters). The fields here take
+ASCII digits only and answer with short Chinese messages that name the parameter.
+
+Each app's `api/filters.py` declares its lists' FilterSets on `FilterSet` below; `DjangoFilterBackend` (the
+project's default filter backend) reads them, drf-spectacular documents them, and a FilterSet's errors reach the
+client through `portal.exceptions` as `{"code": "invalid", "detail": "<parameter>：<message>", "errors": {…}}`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import django_filters
+from django import forms
+from django.core import validators
+from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict, ErrorList
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_filters import fields
+from rest_framework import serializers
+
+# A free-text parameter (a search, a code prefix) is a few words, never a document.
+MAX_TEXT_LENGTH = 200
+# 18 digits: every value fits a bigint (an id, an offset, a page size).
+_INTEGER = re.compile(r"[0-9]{1,18}")
+_ASCII_SPACE = " \t\r\n"
+
+
+def parse_integer(value) -> int:
+    """A non-negative integer written in ASCII digits (surrounding blanks allowed); ValueError otherwise."""
+    text = str(value).strip(_ASCII_SPACE)
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(value)
+    return int(text)
+
+
+def named_message(name: str, message) -> str:
+    """A refusal's message led by its parameter's name (the API's `detail` is the first message alone)."""
+    return _("%(name)s：%(message)s") % {"name": name, "message": message}
+
+
+# ---------------------------------------------------------------- lists: django-filter
+
+
+class IntegerField(forms.IntegerField):
+    """forms.IntegerField reading ASCII digits only (see parse_integer)."""
+
+    default_error_messages = {"invalid": gettext_lazy("须为整数（半角数字 0-9）")}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_integer(value)
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class ChoiceField(fields.ChoiceField):
+    """django-filter's ChoiceField whose refusal lists the values instead of echoing the one sent (a NUL byte,
+    10 000 characters)."""
+
+    default_error_messages = {"invalid_choice": gettext_lazy("须为以下值之一：%(values)s")}
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
+        if value and not self.valid_value(value):
+            values = "、".join(str(key) for key, _label in self.choices if key != "")
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                  params={"values": values})
+
+
+class TextField(forms.CharField):
+    """forms.CharField (stripped, NUL refused) with a plain message for NUL (Django's Chinese one says "empty")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.validators = [
+            validators.ProhibitNullCharactersValidator(message=gettext_lazy("不能包含空字符（NUL）"))
+            if isinstance(v, validators.ProhibitNullCharactersValidator) else v
+            for v in self.validators
+        ]
+
+
+class IdFilter(django_filters.Filter):
+    """An object's id (a department, a dataset): 1 or more, ASCII digits. Its `field_name` is a foreign key, which
+    gives its type in the OpenAPI document (a NumberFilter would be documented as any number)."""
+
+    field_class = IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        super().__init__(*args, **kwargs)
+
+
+class ChoiceFilter(django_filters.ChoiceFilter):
+    """One of fixed values (an empty value: no filter)."""
+
+    field_class = ChoiceField
+
+
+class TextFilter(django_filters.CharFilter):
+    """Free text of at most MAX_TEXT_LENGTH characters, without NUL."""
+
+    field_class = TextField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", MAX_TEXT_LENGTH)
+        super().__init__(*args, **kwargs)
+
+
+class FilterSet(django_filters.FilterSet):
+    """Base of the API lists' FilterSets. A list whose rule lives in a selector (the pages use it too) overrides
+    `filter_queryset` to hand `self.form.cleaned_data` to that selector's filter function."""
+
+    @property
+    def errors(self) -> ErrorDict:
+        named = ErrorDict()
+        for name, errors in self.form.errors.as_data().items():
+            # Rendered here (DjangoFilterBackend renders `message % params` again: a `%` is escaped).
+            named[name] = ErrorList([ValidationError(named_message(name, message).replace("%", "%%"), code=error.code)
+                                     for error in errors for message in error])
+        return named
+
+
+
+# ---------------------------------------------------------------- other endpoints: a query serializer
+
+
+class IntegerParam(serializers.IntegerField):
+    """The same rule for a query serializer's integer (DRF's IntegerField reads `１` and `1.0`)."""
+
+    default_error_messages = {"invalid": gettext_lazy("须为整数（半角数字 0-9）")}
+
+    def to_internal_value(self, data):
+        try:
+            return parse_integer(data)
+        except ValueError:
+            self.fail("invalid")
+
+
+class ChoiceParam(serializers.ChoiceField):
+    """A query serializer's choice, refused as ChoiceFilter refuses (DRF's message echoes the value sent)."""
+
+    default_error_messages = {"invalid_choice": gettext_lazy("须为以下值之一：{values}")}
+
+    def to_internal_value(self, data):
+        if data == "" and self.allow_blank:
+            return ""
+        try:
+            return self.choice_strings_to_values[str(data)]
+        except KeyError:
+            self.fail("invalid_choice", values="、".join(self.choice_strings_to_values))
+
+
+class QuerySerializer(serializers.Serializer):
+    """The query parameters of an endpoint that is not a list (a page of rows, a calculation), with the same
+    messages as a FilterSet's: `QuerySerializer(data=request.query_params)`; `parameters=[…]` in @extend_schema."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError(
+                {name: [named_message(name, message) for message in messages] for name, messages in exc.detail.items()}
+            ) from None
