@@ -36,6 +36,7 @@ from ..models import Record, VerificationCase
 from ..selectors.pools import datasets_visible
 from ..selectors.verification import VERIFICATION_NOTICE, access_case_by_id, case_actions
 from ..services import verification
+from ..services.pools import record_read
 from .common import form_errors, not_found, visible_record
 
 LIST_LIMIT = 100
@@ -124,17 +125,10 @@ def verification_detail(request, pk: int, forms: dict | None = None):
     if "correct" in actions and "correct" not in forms:
         record = Record.objects.get(pk=case.record_id, dataset_id=case.dataset_id)
         items = [n for n in case.fields if n != case.dataset.key_item_name]
-        types = dict(case.dataset.entry.items.values_list("name", "data_type"))
-        full = access.full_values_allowed(user, case.dataset)
-        typed = [(n, types.get(n, "C")) for n in items]
-        current = access.display_values(case.dataset, record.data, full=full, items=typed)
-        forms["correct"] = CorrectForm(items=items, current=current)
-        with transaction.atomic():  # the form shows the disputed values: a read like the record page
-            audit.record(
-                actor=user, action="aggregation.record.viewed", obj=record, object_repr=case.dataset.entry.name,
-                data={"dataset": case.dataset_id, "key": access.hash_hex(record.key_hash), "masked": not full,
-                      "items": items, "verification_case": case.pk},
-            )
+        # The form shows the disputed values: a read like the record page, audited alike.
+        read = record_read(actor=user, dataset=case.dataset, record=record, items=items,
+                           context={"items": items, "verification_case": case.pk})
+        forms["correct"] = CorrectForm(items=items, current=read.values)
     if "confirm" in actions:
         forms.setdefault("confirm", ConfirmForm())
     if "request_extension" in actions:
