@@ -19,6 +19,7 @@ one-line change on ours.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Q
@@ -89,12 +90,6 @@ def decrypt(token: Any) -> Any:
     return token
 
 
-def sensitivity(item_name: str, data_type: str = "C") -> str | None:
-    from security.masking import sensitivity_of
-
-    return sensitivity_of(item_name, data_type)
-
-
 def mask(value: Any, kind: str) -> Any:
     from security.masking import mask as _mask
 
@@ -103,28 +98,41 @@ def mask(value: Any, kind: str) -> Any:
     return _mask(str(value), kind)
 
 
+def mask_kind(name: str, data_type: str = "C", *, key_item: str | None, key_kind: str,
+              encrypted_items: Iterable[str] = ()) -> str | None:
+    """The masking kind of one item of a dataset (None: shown as it is) — the one way it is decided.
+
+    `security.masking.item_mask_kind` asked with the same inputs everywhere: the item's name and data type, the
+    dataset's key kind when the item is its subject key (`key_item`), whether the item is stored encrypted. The
+    pipeline stores its masked forms under these kinds (ingest.planning.item_specs); its rejected-rows report, the
+    pages, the APIs and the sharing chapter's data API mask by them (through `mask_kinds`), so an item is masked
+    alike wherever it is shown.
+    """
+    from security.masking import item_mask_kind
+
+    return item_mask_kind(name, data_type, key_kind=key_kind if name == key_item else None,
+                          encrypted=name in encrypted_items)
+
+
+def mask_kinds(dataset, items: Iterable[tuple[str, str]]) -> dict[str, str | None]:
+    """{name: mask_kind} of (name, data_type) `items` of `dataset` (its key item, key kind and encrypted items)."""
+    encrypted = set(dataset.encrypted_items or ())
+    return {name: mask_kind(name, data_type, key_item=dataset.key_item_name, key_kind=dataset.key_kind,
+                            encrypted_items=encrypted) for name, data_type in items}
+
+
 def key_display(dataset, key_plain: str, *, full: bool) -> str:
     """The subject key as shown: masked by its kind unless full (a credit code is public registration data)."""
     if full or not key_plain:
         return key_plain
-    kind = _key_mask_kind(dataset, dataset.key_item_name)
+    kind = mask_kinds(dataset, [(dataset.key_item_name, "C")])[dataset.key_item_name]
     return mask(key_plain, kind) if kind else key_plain
 
 
-def _key_mask_kind(dataset, item_name: str, data_type: str = "C") -> str | None:
-    # An ID number is personal; a credit code is public registration data (mask() leaves it as it is); an
-    # "other" key (不动产单元号, 证照编号) is masked only when its name marks it personal.
-    if dataset.key_kind in ("id_number", "credit_code"):
-        return dataset.key_kind
-    return sensitivity(item_name, data_type)
-
-
 def display_value(dataset, item_name: str, stored: Any, *, full: bool, data_type: str = "C") -> Any:
-    """One stored value as the user may see it: decrypted, then masked when personal and not `full`."""
+    """One stored value as the user may see it: decrypted, then masked by its `mask_kind` unless `full`."""
     encrypted_items = set(dataset.encrypted_items or ())
-    kind = sensitivity(item_name, data_type)
-    if item_name == dataset.key_item_name:
-        kind = _key_mask_kind(dataset, item_name, data_type)
+    kind = mask_kinds(dataset, [(item_name, data_type)])[item_name]
     plain = decrypt(stored) if item_name in encrypted_items or item_name == dataset.key_item_name else stored
     if not full and kind is not None:
         return mask(plain, kind)  # masking needs the plain text; it never leaves this function unmasked

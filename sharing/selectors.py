@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from catalog.choices import EntryState, ExchangeMethod, ShareType
 from catalog.models import CatalogEntry
 from catalog.selectors.entries import master_catalog
 from portal.choices import Clock, Role
-from portal.models import Deadline, User
+from portal.models import User
 from portal.permissions import is_department_member
-from portal.services.workdays import WorkCalendar, local_today
+from portal.selectors.deadlines import DeadlineRow, deadline_row, deadline_rows, with_deadline
+from portal.services.workdays import local_today
 
 from .choices import GrantState, RequestState
 from .models import ApiClient, Grant, SharingRequest
@@ -84,54 +84,27 @@ def sharing_request_filter(qs: QuerySet[SharingRequest], *, user: User, filters:
     return qs.order_by("-id")
 
 
-@dataclass(frozen=True)
-class QueueRow:
-    request: SharingRequest
-    deadline: Deadline | None
-    remaining: int | None
-
-    @property
-    def overdue(self) -> bool:
-        return self.remaining is not None and self.remaining < 0
-
-    @property
-    def overdue_days(self) -> int:
-        return -self.remaining if self.overdue else 0
-
-
-def review_queue(*, user: User, today: dt.date | None = None) -> list[QueueRow]:
-    """Requests waiting for the bureau, oldest due first, with remaining working days (negative = overdue)."""
+def review_queue(*, user: User, today: dt.date | None = None) -> list[DeadlineRow]:
+    """Requests waiting for the bureau, oldest due first, as rows of their review clock (row.request, row.remaining)."""
     if not user.has_role(Role.BUREAU_REVIEWER):
         return []
-    today = today or local_today()
-    reqs = list(
+    reqs = with_deadline(
         SharingRequest.objects.restrict(user, "review").filter(state=RequestState.SUBMITTED)
-        .select_related("consumer", "entry__provider").order_by("submitted_on", "id")
+        .select_related("consumer", "entry__provider"), Clock.SHARING_REVIEW,
     )
-    from django.contrib.contenttypes.models import ContentType
-
-    ct = ContentType.objects.get_for_model(SharingRequest)
-    deadlines = {
-        d.case_id: d for d in Deadline.objects.running().filter(
-            case_type=ct, clock=Clock.SHARING_REVIEW, case_id__in=[str(r.pk) for r in reqs])
-    }
-    cal = WorkCalendar()
-    rows = []
-    for r in reqs:
-        d = deadlines.get(str(r.pk))
-        rows.append(QueueRow(r, d, cal.remaining_working_days(d.due_on, today) if d else None))
-    rows.sort(key=lambda row: (row.deadline.due_on if row.deadline else dt.date.max, row.request.pk))
-    return rows
+    return deadline_rows(reqs.order_by(F("due_on").asc(nulls_last=True), "id"), name="request", today=today)
 
 
 def request_detail(req: SharingRequest) -> dict[str, Any]:
-    """Comments, attachments, the review clock and the grant of one request."""
+    """Comments, attachments, the review clock (its Deadline, and its row: remaining working days) and the grant."""
     from portal.models import Deadline as D
 
+    deadline = D.objects.for_case(req).filter(clock=Clock.SHARING_REVIEW).order_by("-id").first()
     return {
         "comments": list(req.comments.select_related("author", "department")),
         "attachments": list(req.attachments.all()),
-        "deadline": D.objects.for_case(req).filter(clock=Clock.SHARING_REVIEW).order_by("-id").first(),
+        "deadline": deadline,
+        "clock": deadline_row(deadline, name="deadline"),
         "grant": Grant.objects.filter(request=req).first(),
     }
 

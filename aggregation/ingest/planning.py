@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from security.masking import item_mask_kind, sensitivity_of
+from security.masking import sensitivity_of
+
+from ..access import mask_kind
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class ItemSpec:
     length: int | None
     is_key: bool
     encrypt: bool
-    mask_kind: str | None = None  # security.masking.item_mask_kind: the stored masked form's kind
+    mask_kind: str | None = None  # access.mask_kind: the stored masked form's kind
 
 
 @dataclass
@@ -51,10 +53,10 @@ def item_specs(items: Iterable, *, key_kind: str, encrypted_items: Iterable[str]
     """The ItemSpecs of catalog data items (anything with name, data_type, length and is_subject_key)."""
     items = list(items)
     encrypted = set(encrypted_items) | set(encrypted_item_names(items))
+    key_item = next((i.name for i in items if i.is_subject_key), None)
     return [
         ItemSpec(i.name, i.data_type, i.length, bool(i.is_subject_key), i.name in encrypted,
-                 item_mask_kind(i.name, i.data_type, encrypted=i.name in encrypted,
-                                key_kind=key_kind if i.is_subject_key else None))
+                 mask_kind(i.name, i.data_type, key_item=key_item, key_kind=key_kind, encrypted_items=encrypted))
         for i in items
     ]
 

@@ -42,6 +42,15 @@ def datasets_visible(user) -> QuerySet[Dataset]:
     return Dataset.objects.filter(dataset_scope_q(user))
 
 
+def visible_record(user, dataset_pk, pk) -> tuple[Dataset, Record] | None:
+    """The dataset and live record if `user` may open them (datasets_visible), else None."""
+    dataset = datasets_visible(user).select_related("entry", "department").filter(pk=dataset_pk).first()
+    record = (
+        Record.objects.filter(dataset_id=dataset.pk, pk=pk, deleted_at__isnull=True).first() if dataset else None
+    )
+    return (dataset, record) if record is not None else None
+
+
 def data_arrivals(entry_ids: list[int]) -> dict[int, dt.datetime | None]:
     """When data last arrived per catalog entry (its dataset's last load); registered with catalog.hooks.
 

@@ -1,17 +1,12 @@
 """Read side of the verification cases (数据校核, R14): the open case of a record, the R14.4 flags every record read
-carries (pages, APIs, the sharing chapter's pull and export), cases with their clocks, what a user may do now."""
+carries (pages, APIs, the sharing chapter's pull and export), what a user may do now."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, OuterRef, Subquery
-from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy
 
-from portal.choices import Clock
-from portal.models import Deadline
 from portal.permissions import access_by_id, is_head_of, is_staff_of
 
 from ..choices import ExtensionState, VerificationState
@@ -48,20 +43,6 @@ def records_under_verification(record_ids: Iterable[int]) -> set[int]:
         VerificationCase.objects.filter(record_id__in=ids, state=VerificationState.OPEN).values_list(
             "record_id", flat=True
         )
-    )
-
-
-def with_clocks(cases):
-    """Annotate each case with its verification clock: due_on, clock_state, extended_days, closed_late."""
-    case_type = ContentType.objects.get_for_model(VerificationCase)
-    clock = Deadline.objects.filter(
-        case_type=case_type, case_id=Cast(OuterRef("pk"), CharField()), clock=Clock.VERIFICATION
-    ).order_by("-id")
-    return cases.annotate(
-        due_on=Subquery(clock.values("due_on")[:1]),
-        clock_state=Subquery(clock.values("state")[:1]),
-        extended_days=Subquery(clock.values("extended_days")[:1]),
-        closed_late=Subquery(clock.values("closed_late")[:1]),
     )
 
 

@@ -83,12 +83,12 @@ def subject_view(*, actor, kind: str, key: str) -> SubjectView:
         for name, data_type in base_items.get(dataset.entry_id, []):
             if name == dataset.key_item_name:
                 continue
-            kind_of = access.sensitivity(name, data_type)
+            kind = access.mask_kinds(dataset, [(name, data_type)])[name]
             values.append(SubjectValue(
                 item=name,
                 value=access.display_value(dataset, name, record.data.get(name), full=full, data_type=data_type),
                 source=dataset.department.name, dataset_id=dataset.pk, dataset_name=dataset.entry.name,
-                updated_at=record.updated_at, masked=bool(kind_of) and not full,
+                updated_at=record.updated_at, masked=kind is not None and not full,
             ))
         sources.append({
             "dataset": dataset, "record": record, "department": dataset.department.name,
@@ -96,7 +96,8 @@ def subject_view(*, actor, kind: str, key: str) -> SubjectView:
             "openable": dataset.pk in openable,
         })
     plain_key = access.normalise_key(key)
-    shown_key = plain_key if any_full or db.key_kind != "id_number" else access.mask(plain_key, "id_number")
+    key_kind = access.mask_kind(db.kind, key_item=db.kind, key_kind=db.key_kind)  # the base database's subject key
+    shown_key = plain_key if any_full or key_kind is None else access.mask(plain_key, key_kind)
     with transaction.atomic():
         audit.record(
             actor=actor, action="aggregation.subject.viewed", object_type="aggregation.basedatabase",

@@ -27,9 +27,9 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.errors import InvalidTransition, NotFound, PortalError
 from portal.services.jobs import enqueue, job_heartbeat, log_line
-from security.masking import mask, sensitivity_of
+from security.masking import mask
 
-from ..choices import JobFormat, JobMode, JobStatus, KeyKind
+from ..choices import JobFormat, JobMode, JobStatus
 from ..ingest import parallel, processing, readers, sniffing, staging
 from ..ingest.errors import IngestError
 from ..ingest.mapping import auto_mapping
@@ -302,8 +302,8 @@ def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, 
     """COPY processed chunks into the stage table and their rejections into the report; (counts, load)."""
     writer = csv.writer(report)
     writer.writerow([_("行号"), _("列"), _("值"), _("原因")])
-    masks = {c: (sensitivity_of(n) or ("id_number" if n == plan.key_item and plan.key_kind == KeyKind.ID_NUMBER
-                                       else None)) for c, n in job.mapping.items()}
+    kinds = {i.name: i.mask_kind for i in plan.items}  # access.mask_kind, as the pages and APIs mask the item
+    masks = {c: kinds.get(n) for c, n in job.mapping.items()}
     counts = _Counts()
     load = True
     last = time.monotonic()

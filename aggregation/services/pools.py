@@ -19,13 +19,17 @@ from catalog.one_source import base_item_claimant
 from portal import audit
 from portal.choices import Role
 from portal.errors import NotFound, PermissionDenied, PortalError
+from security import crypto
+from security.masking import mask
 
+from .. import access
 from ..ingest import encryption, planning, staging
 from ..ingest.planning import Plan
 from ..ingest.processing import RowProcessor
 from ..ingest.validation import key_kind_of
 from ..models import Dataset, Record, RecordHistory
-from ..selectors.pools import record_get
+from ..selectors.pools import IntegrityReport, record_get, record_integrity, record_page
+from ..selectors.verification import verification_flags
 
 log = logging.getLogger(__name__)
 
@@ -295,3 +299,97 @@ def record_delete(*, actor, dataset: Dataset, key: str, reason: str) -> Record:
         audit.record(actor=actor, action="aggregation.record.deleted", obj=record, department=dataset.department,
                      data={"dataset": dataset.pk, "reason": reason.strip()})
     return record
+
+
+# --------------------------------------------------------------------------------------------------
+# Reads of pooled values: each writes its read event (R29.1) in the same transaction; the pages and the API call them
+
+
+@dataclass
+class RecordRead:
+    """One record as its reader may see it (record_read)."""
+
+    dataset: Dataset
+    record: Record
+    values: dict[str, Any]  # item → value as shown, in the catalog's order (the subject key too when the whole record)
+    key: str | None  # the subject key as shown; None when only some items were read
+    full: bool  # personal items in full (the provider's own staff), else masked
+    flags: dict  # the R14.4 verification fields (selectors.verification.verification_flags)
+
+
+def record_read(*, actor, dataset: Dataset, record: Record, items: list[str] | None = None,
+                context: dict[str, Any] | None = None) -> RecordRead:
+    """Read one record as `actor` may see it (decrypted, masked unless `access.full_values_allowed`) and write its
+    `aggregation.record.viewed` event in the same transaction.
+
+    The caller has checked that `actor` may open the record (selectors.pools.datasets_visible: 404 outside it).
+    `items`: only these items, without the key (e.g. a verification case's disputed values); default: the whole
+    record. `context`: added to the event's data (e.g. {"api": True}).
+    """
+    full = access.full_values_allowed(actor, dataset)
+    typed = list(dataset.entry.items.order_by("position").values_list("name", "data_type"))
+    if items is not None:
+        types = dict(typed)
+        typed = [(name, types.get(name, "C")) for name in items]
+    with transaction.atomic():
+        values = access.display_values(dataset, record.data, full=full, items=typed)
+        key = None
+        if items is None:
+            key = values[dataset.key_item_name] = access.key_display(
+                dataset, access.decrypt(record.key_enc), full=full)
+        flags = verification_flags(record)
+        audit.record(
+            actor=actor, action="aggregation.record.viewed", obj=record, object_repr=dataset.entry.name,
+            data={"dataset": dataset.pk, "key": access.hash_hex(record.key_hash), "masked": not full,
+                  **(context or {})},
+        )
+    return RecordRead(dataset=dataset, record=record, values=values, key=key, full=full, flags=flags)
+
+
+@dataclass
+class DatasetPage:
+    """One keyset page of a dataset's rows as its reader sees them (dataset_rows_page)."""
+
+    items: list[str]
+    rows: list[dict]  # {"record", "cells": values in the order of `items`}
+    next_after: int | None
+
+
+def dataset_rows_page(*, actor, dataset: Dataset, after_id: int | None = None, limit: int = 50) -> DatasetPage:
+    """A page of a dataset's live rows, personal items masked (always: the page is a masked view), and its
+    `aggregation.dataset.viewed` event in the same transaction."""
+    with transaction.atomic():
+        records = record_page(dataset=dataset, after_id=after_id, limit=limit + 1)
+        has_next = len(records) > limit
+        records = records[:limit]
+        items = list(dataset.entry.items.order_by("position").values_list("name", "data_type"))
+        kinds = access.mask_kinds(dataset, items)
+        cipher = crypto.cipher()
+        rows = []
+        for record in records:
+            cells = []
+            for name, _t in items:
+                value = record.data.get(name, "")
+                if isinstance(value, str) and crypto.is_encrypted(value):
+                    try:
+                        value = cipher.decrypt(value)
+                    except crypto.DecryptionError:
+                        value = _("（无法解密）")
+                kind = kinds.get(name)
+                cells.append(mask(value, kind) if kind else value)
+            rows.append({"record": record, "cells": cells})
+        audit.record(actor=actor, action="aggregation.dataset.viewed", obj=dataset, department=dataset.department,
+                     data={"after": after_id, "rows": len(rows), "masked": True})
+    return DatasetPage(items=[n for n, _t in items], rows=rows,
+                       next_after=records[-1].pk if has_next and records else None)
+
+
+def dataset_integrity_check(*, actor, dataset: Dataset, limit: int | None = None) -> IntegrityReport:
+    """selectors.pools.record_integrity (R35.5) with its `aggregation.dataset.integrity_checked` event."""
+    with transaction.atomic():
+        report = record_integrity(dataset=dataset, limit=limit)
+        audit.record(actor=actor, action="aggregation.dataset.integrity_checked", obj=dataset,
+                     department=dataset.department,
+                     data={"checked": report.checked, "ok": report.ok, "digest_mismatch": report.digest_mismatch[:100],
+                           "history_mismatch": report.history_mismatch[:100], "missing": report.missing_records[:100]})
+    return report

@@ -26,7 +26,7 @@ from portal.models import Deadline
 from portal.permissions import is_department_member, is_head_of, is_staff_of
 from portal.services.deadlines import deadline_close, deadline_extend, deadline_open
 from portal.services.notifications import department_recipients, notify
-from portal.services.workdays import local_today
+from portal.services.workdays import is_overdue, local_today
 
 from .. import access
 from ..choices import ExtensionState, VerificationState
@@ -229,7 +229,7 @@ def verification_extension_request(*, actor, case_id: int, working_days: int, re
         if case.extension_state != ExtensionState.NONE:
             raise InvalidTransition(_("每个校核案件只能申请一次延期"), code="extension_used")
         running = Deadline.objects.running().for_case(case).filter(clock=Clock.VERIFICATION).first()
-        if running is not None and running.due_on < local_today():
+        if running is not None and is_overdue(running.due_on):
             # R14.3 extends a running period; once it has lapsed the case is overdue and is answered, not extended.
             raise InvalidTransition(_("校核期限已过，不能再申请延期，请尽快答复"), code="overdue")
         if not isinstance(working_days, int) or not 1 <= working_days <= MAX_EXTENSION_DAYS:

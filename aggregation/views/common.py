@@ -7,8 +7,7 @@ from django.http import Http404
 from portal.choices import Role
 from portal.errors import PortalError
 
-from ..models import Record
-from ..selectors.pools import datasets_visible
+from ..selectors import pools as pool_selectors
 
 
 def not_found(exc):
@@ -30,13 +29,10 @@ def form_errors(form, exc: PortalError) -> None:
 
 def visible_record(user, dataset_pk: int, pk: int):
     """The dataset and live record if the user may open them, else Http404."""
-    dataset = datasets_visible(user).select_related("entry", "department").filter(pk=dataset_pk).first()
-    if dataset is None:
+    found = pool_selectors.visible_record(user, dataset_pk, pk)
+    if found is None:
         raise Http404
-    record = Record.objects.filter(dataset_id=dataset.pk, pk=pk, deleted_at__isnull=True).first()
-    if record is None:
-        raise Http404
-    return dataset, record
+    return found
 
 
 def is_data_staff_of(user, department_id) -> bool:

@@ -6,23 +6,17 @@ Thin: access through `.restrict` (404 outside scope), writes through services, P
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 
-from portal import audit
 from portal.db import one_snapshot
 from portal.permissions import is_department_member, signed_in
-from security import crypto
-from security.masking import item_mask_kind, mask
 
-from .. import access
 from ..models import Dataset, RecordHistory, VerificationCase
 from ..selectors import ingest as ingest_selectors
 from ..selectors import pools as pool_selectors
 from ..selectors.pools import history_rows
-from ..selectors.verification import verification_flags
+from ..services import pools as pool_services
 from .common import is_data_staff_of, visible_record
 
 PAGE = 50
@@ -54,33 +48,10 @@ def dataset_detail(request, pk: int):
         raise Http404
     after = request.GET.get("after")
     after_id = int(after) if after and after.isdigit() else None
-    records = pool_selectors.record_page(dataset=dataset, after_id=after_id, limit=PAGE + 1)
-    has_next = len(records) > PAGE
-    records = records[:PAGE]
-    items = list(dataset.entry.items.order_by("position").values_list("name", "data_type"))
-    kinds = {name: item_mask_kind(name, data_type, encrypted=name in dataset.encrypted_items,
-                                  key_kind=dataset.key_kind if name == dataset.key_item_name else None)
-             for name, data_type in items}
-    cipher = crypto.cipher()
-    rows = []
-    for record in records:
-        cells = []
-        for name, _t in items:
-            value = record.data.get(name, "")
-            if isinstance(value, str) and crypto.is_encrypted(value):
-                try:
-                    value = cipher.decrypt(value)
-                except crypto.DecryptionError:
-                    value = _("（无法解密）")
-            kind = kinds.get(name)
-            cells.append(mask(value, kind) if kind else value)
-        rows.append({"record": record, "cells": cells})
-    audit.record(actor=request.user, action="aggregation.dataset.viewed", obj=dataset, department=dataset.department,
-                 data={"after": after_id, "rows": len(rows), "masked": True})
+    page = pool_services.dataset_rows_page(actor=request.user, dataset=dataset, after_id=after_id, limit=PAGE)
     jobs = ingest_selectors.job_list(user=request.user, dataset=dataset)[:10]
     return render(request, "aggregation/dataset_detail.html", {
-        "dataset": dataset, "items": [n for n, _t in items], "rows": rows, "jobs": jobs,
-        "next_after": records[-1].pk if has_next and records else None,
+        "dataset": dataset, "items": page.items, "rows": page.rows, "jobs": jobs, "next_after": page.next_after,
         "can_load": is_data_staff_of(request.user, dataset.department_id),
         "has_record_page": _has_record_page(),
     })
@@ -98,11 +69,7 @@ def dataset_integrity(request, pk: int):
     dataset = Dataset.objects.restrict(request.user, "view").select_related("entry", "department").filter(pk=pk).first()
     if dataset is None:
         raise Http404
-    report = pool_selectors.record_integrity(dataset=dataset, limit=INTEGRITY_SAMPLE)
-    audit.record(actor=request.user, action="aggregation.dataset.integrity_checked", obj=dataset,
-                 department=dataset.department,
-                 data={"checked": report.checked, "ok": report.ok, "digest_mismatch": report.digest_mismatch[:100],
-                       "history_mismatch": report.history_mismatch[:100], "missing": report.missing_records[:100]})
+    report = pool_services.dataset_integrity_check(actor=request.user, dataset=dataset, limit=INTEGRITY_SAMPLE)
     return render(request, "aggregation/dataset_integrity.html", {"dataset": dataset, "report": report,
                                                                   "sample": INTEGRITY_SAMPLE})
 
@@ -127,29 +94,20 @@ def record_detail(request, dataset_pk: int, pk: int):
     """One record: values (masked unless full_values_allowed), history, R14.4 banner, verification cases."""
     user = request.user
     dataset, record = visible_record(user, dataset_pk, pk)
-    full = access.full_values_allowed(user, dataset)
-    items = list(dataset.entry.items.order_by("position").values_list("name", "data_type"))
-    shown = access.display_values(dataset, record.data, full=full, items=items)
-    shown[dataset.key_item_name] = access.key_display(dataset, access.decrypt(record.key_enc), full=full)
+    read = pool_services.record_read(actor=user, dataset=dataset, record=record)
     newest = (RecordHistory.objects.filter(record_id=record.pk, dataset_id=dataset.pk)
               .select_related("actor").order_by("-id")[:50])
     # An insert's history row may reference the inserted version instead of copying it (selectors.pools.history_rows).
     history = [
         {"h": h, "items": _changed_items(before, after)} for h, before, after in reversed(history_rows(record, newest))
     ]
-    flags = verification_flags(record)
     cases = VerificationCase.objects.restrict(user).filter(record_id=record.pk).select_related("requester")[:20]
     can_file = (
         is_department_member(user) and user.department_id != dataset.department_id
-        and not flags["under_verification"]
+        and not read.flags["under_verification"]
     )
-    with transaction.atomic():
-        audit.record(
-            actor=user, action="aggregation.record.viewed", obj=record, object_repr=dataset.entry.name,
-            data={"dataset": dataset.pk, "key": access.hash_hex(record.key_hash), "masked": not full},
-        )
     return render(request, "aggregation/record_detail.html", {
-        "dataset": dataset, "record": record, "values": list(shown.items()), "full": full, "history": history,
-        "flags": flags, "cases": cases, "can_file": can_file,
+        "dataset": dataset, "record": record, "values": list(read.values.items()), "full": read.full,
+        "history": history, "flags": read.flags, "cases": cases, "can_file": can_file,
     })
 

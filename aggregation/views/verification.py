@@ -6,8 +6,6 @@ values writes its read event (R29.1).
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -19,13 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import audit
-from portal.choices import Role
+from portal.choices import Clock, Role
 from portal.errors import NotFound, PermissionDenied, PortalError
 from portal.models import Deadline, Department
 from portal.permissions import is_department_member
-from portal.services.workdays import WorkCalendar, local_today
+from portal.selectors.deadlines import deadline_row, deadline_rows, with_deadline
+from portal.services.workdays import local_today
 
-from .. import access
 from ..choices import VerificationState
 from ..forms.verification import (
     ConfirmForm,
@@ -36,8 +34,9 @@ from ..forms.verification import (
 )
 from ..models import Record, VerificationCase
 from ..selectors.pools import datasets_visible
-from ..selectors.verification import VERIFICATION_NOTICE, access_case_by_id, case_actions, with_clocks
+from ..selectors.verification import VERIFICATION_NOTICE, access_case_by_id, case_actions
 from ..services import verification
+from ..services.pools import record_read
 from .common import form_errors, not_found, visible_record
 
 LIST_LIMIT = 100
@@ -70,15 +69,6 @@ def verification_create(request, dataset_pk: int, pk: int):
     })
 
 
-def _remaining(rows, cal: WorkCalendar, today: dt.date):
-    out = []
-    for case in rows:
-        remaining = cal.remaining_working_days(case.due_on, today) if case.due_on and case.is_open else None
-        out.append({"case": case, "remaining": remaining, "overdue": remaining is not None and remaining < 0,
-                    "overdue_days": -remaining if remaining is not None else None})
-    return out
-
-
 @login_required
 def verification_list(request):
     """Cases in the user's scope: filed by or against the department; county its region; the bureau all."""
@@ -98,17 +88,17 @@ def verification_list(request):
     before = request.GET.get("before", "")
     if before.isdigit():
         qs = qs.filter(pk__lt=int(before))
-    summary = with_clocks(VerificationCase.objects.restrict(user)).aggregate(
+    summary = with_deadline(VerificationCase.objects.restrict(user), Clock.VERIFICATION).aggregate(
         open=Count("pk", filter=Q(state=VerificationState.OPEN)),
         overdue=Count("pk", filter=Q(state=VerificationState.OPEN, due_on__lt=local_today())),
         extension=Count("pk", filter=Q(state=VerificationState.OPEN, extension_state="requested")),
         late=Count("pk", filter=Q(closed_late=True)),
     )
-    rows = list(with_clocks(qs).order_by("-id")[: LIST_LIMIT + 1])
+    rows = list(with_deadline(qs, Clock.VERIFICATION).order_by("-id")[: LIST_LIMIT + 1])
     more = len(rows) > LIST_LIMIT
     rows = rows[:LIST_LIMIT]
     return render(request, "aggregation/verification_list.html", {
-        "rows": _remaining(rows, WorkCalendar(), local_today()), "side": side, "state": state,
+        "rows": deadline_rows(rows, name="case"), "side": side, "state": state,
         "states": VerificationState.choices, "next_before": rows[-1].pk if more else None,
         "departments": Department.objects.filter(pk__in=VerificationCase.objects.restrict(user).values("provider_id"))
         if user.has_role(Role.BUREAU_REVIEWER, Role.COUNTY_BUREAU, Role.ASSESSOR) else [],
@@ -124,28 +114,21 @@ def verification_detail(request, pk: int, forms: dict | None = None):
         case = access_case_by_id(user, pk)
     except NotFound as exc:
         not_found(exc)
-    case = with_clocks(VerificationCase.objects.filter(pk=case.pk)).select_related(
+    case = with_deadline(VerificationCase.objects.filter(pk=case.pk), Clock.VERIFICATION).select_related(
         "dataset__entry", "provider", "requester", "created_by", "answered_by", "extension_decided_by",
         "extension_requested_by",
     ).get()
-    row = _remaining([case], WorkCalendar(), local_today())[0]
+    row = deadline_row(case, name="case")
     clocks = Deadline.objects.for_case(case).order_by("id")
     actions = case_actions(user, case)
     forms = forms or {}
     if "correct" in actions and "correct" not in forms:
         record = Record.objects.get(pk=case.record_id, dataset_id=case.dataset_id)
         items = [n for n in case.fields if n != case.dataset.key_item_name]
-        types = dict(case.dataset.entry.items.values_list("name", "data_type"))
-        full = access.full_values_allowed(user, case.dataset)
-        typed = [(n, types.get(n, "C")) for n in items]
-        current = access.display_values(case.dataset, record.data, full=full, items=typed)
-        forms["correct"] = CorrectForm(items=items, current=current)
-        with transaction.atomic():  # the form shows the disputed values: a read like the record page
-            audit.record(
-                actor=user, action="aggregation.record.viewed", obj=record, object_repr=case.dataset.entry.name,
-                data={"dataset": case.dataset_id, "key": access.hash_hex(record.key_hash), "masked": not full,
-                      "items": items, "verification_case": case.pk},
-            )
+        # The form shows the disputed values: a read like the record page, audited alike.
+        read = record_read(actor=user, dataset=case.dataset, record=record, items=items,
+                           context={"items": items, "verification_case": case.pk})
+        forms["correct"] = CorrectForm(items=items, current=read.values)
     if "confirm" in actions:
         forms.setdefault("confirm", ConfirmForm())
     if "request_extension" in actions:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from portal.choices import Clock, Role
 from portal.models import Deadline, Department
-from portal.services.workdays import WorkCalendar, local_today
+from portal.selectors.deadlines import DeadlineRow, deadline_rows
 from portal.shortcuts import role_required
 
 from ..choices import EntryState, ShareType
@@ -38,14 +38,9 @@ from .base import access_or_404, can_file, paginate, render_page, run_service, s
 CATALOG_CLOCKS = (Clock.CATALOG_REVIEW, Clock.CATALOG_UPDATE_APPLY, Clock.CATALOG_UPDATE_REVIEW)
 
 
-def _catalog_clocks(user):
+def _catalog_clocks(user) -> list[DeadlineRow]:
     qs = Deadline.objects.running().restrict(user, "view").filter(clock__in=CATALOG_CLOCKS).select_related("department")
-    today, cal = local_today(), WorkCalendar()
-    rows = []
-    for d in qs.order_by("due_on", "id")[:50]:
-        remaining = cal.remaining_working_days(d.due_on, today)
-        rows.append({"deadline": d, "remaining": remaining, "overdue_days": -remaining, "overdue": today > d.due_on})
-    return rows
+    return deadline_rows(qs.order_by("due_on", "id")[:50], name="deadline")
 
 
 # --------------------------------------------------------------------------------------------------

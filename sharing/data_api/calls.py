@@ -24,6 +24,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from aggregation import access
 from aggregation.models import Dataset
 from catalog.models import CatalogEntry
 from portal import audit
@@ -31,7 +32,6 @@ from portal.choices import AuditResult
 from portal.errors import NotFound, PortalError
 from portal.permissions import signed_in
 from security import crypto
-from security.masking import item_mask_kind
 from security.signing.principal import audit_actor
 from security.signing.scheme import purpose_of
 
@@ -203,13 +203,6 @@ def mask_kinds(entry: CatalogEntry, dataset: Dataset, permission: Permission, pr
     if all(name in full for name in projection):
         return {}
     types = dict(entry.items.values_list("name", "data_type"))
-    kinds = {}
-    for name in projection:
-        if name in full:
-            continue
-        # The kinds the pipeline stores masked forms under (ingest.item_specs): the export reads them by kind.
-        kind = item_mask_kind(name, types.get(name, "C"), encrypted=name in dataset.encrypted_items,
-                              key_kind=dataset.key_kind if name == dataset.key_item_name else None)
-        if kind is not None:
-            kinds[name] = kind
-    return kinds
+    # The kinds the pipeline stores masked forms under (aggregation.access.mask_kind): the export reads them by kind.
+    kinds = access.mask_kinds(dataset, [(name, types.get(name, "C")) for name in projection if name not in full])
+    return {name: kind for name, kind in kinds.items() if kind is not None}

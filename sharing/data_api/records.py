@@ -3,7 +3,7 @@ records_queryset and RowRenderer, the download and the push).
 
 Masking (what "full" means): `Permission` has no masked/full notion, so an item is returned *in full* when
 the caller reads its own resource (basis "provider") or the item is named in the grant the call is made
-under. Personal items (stored encrypted, or personal by `sensitivity_of`) read on any other basis — an
+under. Personal items (those with a masking kind, `aggregation.access.mask_kind`) read on any other basis — an
 unconditional resource, base items read without a grant — are returned masked (`security.masking.mask`): every
 read (page, online query, download, push) takes the masked forms stored with each row (Record.masked) and decrypts
 only what it returns in full (or a row stored without the form: `RowRenderer.values`). Items the policy does not

@@ -10,7 +10,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
-from portal import context as request_context
 from portal.errors import InvalidTransition, PortalError
 from portal.models import User
 from portal.services.notifications import department_recipients
@@ -50,16 +49,14 @@ WITH expired AS (
      WHERE state = 'active' AND valid_to < %(today)s
  RETURNING id, consumer_id, entry_id, valid_to
 ), audited AS (
-    INSERT INTO portal_auditevent (occurred_at, actor_label, role, department_id, action, object_type,
-                                   object_id, object_repr, data, request_id, result)
-    SELECT now(), 'system', '', consumer_id, 'sharing.grant.expired', 'sharing.grant', id::text,
-           'grant #' || id::text, jsonb_build_object('entry', entry_id, 'valid_to', valid_to),
-           %(request_id)s, 'success'
-      FROM expired
- RETURNING 1
+    {audited}
 )
 SELECT id FROM expired
 """
+_EXPIRED_ROWS = (  # department_id, object_id, object_repr, data of each expired grant's event
+    "SELECT consumer_id, id, 'grant #' || id::text, jsonb_build_object('entry', entry_id, 'valid_to', valid_to)"
+    " FROM expired"
+)
 
 _REMIND_SQL = """
 UPDATE sharing_grant
@@ -83,9 +80,11 @@ def grant_expire_due(*, today: dt.date | None = None, request_id: str = "") -> i
     """
     today = today or local_today()
     with transaction.atomic():
+        audited, audit_params = audit.record_rows_sql(
+            _EXPIRED_ROWS, action="sharing.grant.expired", object_type="sharing.grant", request_id=request_id or None
+        )
         with connection.cursor() as cur:
-            cur.execute(_EXPIRE_SQL, {"today": today,
-                                      "request_id": request_id or request_context.current().request_id})
+            cur.execute(_EXPIRE_SQL.format(audited=audited), {"today": today, **audit_params})
             expired_ids = [row[0] for row in cur.fetchall()]
             cur.execute(_REMIND_SQL, {"today": today, "horizon": today + dt.timedelta(days=grant_expiry_notice_days())})
             reminded_ids = [row[0] for row in cur.fetchall()]

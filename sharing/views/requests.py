@@ -98,10 +98,6 @@ def request_detail(request, pk: int):
         "approve_form": ApproveForm(request_obj=req),
         "reject_form": ReasonForm(),
     }
-    if context["deadline"] and context["deadline"].is_running:
-        from portal.services.workdays import WorkCalendar
-
-        context["remaining"] = WorkCalendar().remaining_working_days(context["deadline"].due_on)
     return render(request, "sharing/request_detail.html", context)
 
 

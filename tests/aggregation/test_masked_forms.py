@@ -3,15 +3,20 @@ equal to masking the decrypted value, and recomputed by `ingest.remask` (migrati
 
 from __future__ import annotations
 
-import pytest
+import csv
+import io
 
+import pytest
+from django.urls import reverse
+
+from aggregation.access import mask_kinds
 from aggregation.ingest.encryption import remask
 from aggregation.ingest.planning import mask_kinds_of, plan_for
-from aggregation.models import Record
+from aggregation.models import Dataset, Record
 from aggregation.selectors.pools import record_values
 from aggregation.services import pools as services
 from security.masking import mask
-from tests.aggregation.builders import FIRM_ITEMS, codes, csv_bytes, ids, person, submit
+from tests.aggregation.builders import FIRM_ITEMS, codes, csv_bytes, ids, make_entry, person, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +135,36 @@ def test_a_catalog_change_of_an_items_kind_is_followed_by_the_stored_forms(staff
     assert event.data["rows"] == 3 and event.data["previous"]["联系电话"] == "phone"
     services.datasets_sync()
     assert len(audit_log("aggregation.dataset.remasked")) == 1
+
+
+def test_the_rejected_rows_report_the_dataset_page_and_the_api_mask_an_item_alike(dept, staff, reviewer, web_as,
+                                                                                  api_as):
+    """One kind per item (aggregation.access.mask_kind), whoever shows it. Where they differed: a subject key of
+    kind "other" (the API showed it plain, the stored form was generic); an item stored encrypted but not personal
+    by name (the dataset page masked it, the report and the record page did not); an item personal by name but of
+    a numeric type, so not encrypted (the report masked it as a phone number, the pages did not)."""
+    items = [("证照编号", "C", 12, True, True), ("档案编号", "C", 6, False, False), ("联系电话", "N", 11, False, False)]
+    entry = make_entry(dept, "电子证照信息", items, cls="105")
+    dataset = services.dataset_ensure(entry=entry)
+    Dataset.objects.filter(pk=dataset.pk).update(encrypted_items=[*dataset.encrypted_items, "档案编号"])
+    good = ["JZ-2026-0001", "DA0001", "13812345678"]
+    bad = {"证照编号": ["JZ-2026-0001-X", "DA0002", "13812345679"],  # each too long in one item
+           "档案编号": ["JZ-2026-0002", "DA00003", "13812345670"],
+           "联系电话": ["JZ-2026-0003", "DA0004", "138123456789"]}
+    job = submit(staff, entry, csv_bytes([good, *bad.values()], header=[i[0] for i in items]), mode="load_valid")
+    assert job.status == "succeeded", job.log
+    with job.report.open("rb") as fh:
+        reported = {r[1]: r[2] for r in list(csv.reader(io.StringIO(fh.read().decode("utf-8-sig"))))[1:]}
+    assert set(reported) == set(bad)
+    dataset.refresh_from_db()
+    kinds = mask_kinds(dataset, [(name, data_type) for name, data_type, *_rest in items])
+    assert kinds == {"证照编号": "generic", "档案编号": "generic", "联系电话": None}
+    record = Record.objects.get(dataset=dataset)
+    answer = api_as(reviewer).get(reverse("aggregation-record", args=[dataset.pk, record.pk])).json()
+    page = web_as(reviewer).get(reverse("aggregation:dataset-detail", args=[dataset.pk])).content.decode()
+    for position, (name, *_rest) in enumerate(items):
+        kind = kinds[name]
+        shown = mask(good[position], kind) if kind else good[position]
+        assert reported[name] == (mask(bad[name][position], kind) if kind else bad[name][position])
+        assert answer["values"][name] == shown and shown in page
+    assert answer["key"] == mask(good[0], "generic")

@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from portal.selectors.deadlines import deadline_row
+from portal.services.workdays import WorkCalendar
+
 from ...models import VerificationCase
 from ...selectors.verification import VERIFICATION_NOTICE
 from ...services.verification import MAX_EVIDENCE_FILES
@@ -48,15 +51,7 @@ class VerificationCaseSerializer(serializers.ModelSerializer):
 
     def get_remaining_working_days(self, obj) -> int | None:
         """Working days left on the verification clock (negative: overdue); null once answered."""
-        due = getattr(obj, "due_on", None)
-        if not obj.is_open or due is None:
-            return None
-        calendar = self.context.get("calendar")
-        if calendar is None:
-            from portal.services.workdays import WorkCalendar
-
-            calendar = self.context["calendar"] = WorkCalendar()
-        return calendar.remaining_working_days(due)
+        return deadline_row(obj, calendar=self.context.setdefault("calendar", WorkCalendar())).remaining
 
     def get_under_verification(self, obj) -> bool:
         return obj.is_open

@@ -3,20 +3,16 @@ share one URL) and one record read (R14.4 flags, masked per the reader)."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import audit
-from security.masking import mask, sensitivity_of
+from security.masking import mask
 
 from ... import access
-from ...models import Record
-from ...selectors.pools import datasets_visible
-from ...selectors.verification import verification_flags
+from ...selectors.pools import visible_record
 from ...services import pools as services
 from ..serializers import pools as s
 
@@ -48,13 +44,7 @@ class RecordPushView(APIView):
             purpose=request.headers.get("X-Purpose", ""),
             all_or_nothing=query.validated_data.get("mode") == "all_or_nothing",
         )
-        dataset = entry.dataset
-        kinds = {}
-        for item in entry.items.all():
-            if item.name == dataset.key_item_name:
-                kinds[item.name] = "id_number" if dataset.key_kind == "id_number" else None
-            else:
-                kinds[item.name] = sensitivity_of(item.name, item.data_type)
+        kinds = access.mask_kinds(entry.dataset, entry.items.values_list("name", "data_type"))
         errors = [
             {"row": r.row, "item": r.item, "value": mask(r.value, kinds[r.item]) if kinds.get(r.item) else r.value,
              "reason": r.reason}
@@ -74,25 +64,12 @@ class RecordReadView(APIView):
 
     @extend_schema(responses=s.RecordReadSerializer, summary="读取一条记录")
     def get(self, request, dataset_pk: int, pk: int):
-        user = request.user
-        dataset = datasets_visible(user).select_related("entry").filter(pk=dataset_pk).first()
-        record = (
-            Record.objects.filter(dataset_id=dataset.pk, pk=pk, deleted_at__isnull=True).first() if dataset else None
-        )
-        if record is None:
+        found = visible_record(request.user, dataset_pk, pk)
+        if found is None:
             raise Http404
-        full = access.full_values_allowed(user, dataset)
-        items = list(dataset.entry.items.order_by("position").values_list("name", "data_type"))
-        values = access.display_values(dataset, record.data, full=full, items=items)
-        key = access.key_display(dataset, access.decrypt(record.key_enc), full=full)
-        values[dataset.key_item_name] = key
-        with transaction.atomic():
-            audit.record(
-                actor=user, action="aggregation.record.viewed", obj=record, object_repr=dataset.entry.name,
-                data={"dataset": dataset.pk, "key": access.hash_hex(record.key_hash), "masked": not full, "api": True},
-            )
+        dataset, record = found
+        read = services.record_read(actor=request.user, dataset=dataset, record=record, context={"api": True})
         return Response(s.RecordReadSerializer({
-            "id": record.pk, "dataset": dataset.pk, "key": key, "values": values, "masked": not full,
-            "version": record.version, "updated_at": record.updated_at,
-            **verification_flags(record),
+            "id": record.pk, "dataset": dataset.pk, "key": read.key, "values": read.values, "masked": not read.full,
+            "version": record.version, "updated_at": record.updated_at, **read.flags,
         }).data)

@@ -12,10 +12,11 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from portal.choices import Clock
+from portal.selectors.deadlines import with_deadline
 from portal.services.workdays import WorkCalendar
 
 from ...models import VerificationCase
-from ...selectors.verification import with_clocks
 from ...services import verification
 from ..filters import VerificationCaseFilterSet
 from ..serializers import verification as s
@@ -34,13 +35,13 @@ class VerificationCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         qs = VerificationCase.objects.restrict(self.request.user).select_related(
             "dataset__entry", "provider", "requester"
         ).prefetch_related("evidence")
-        return with_clocks(qs)
+        return with_deadline(qs, Clock.VERIFICATION)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "calendar": WorkCalendar()}
 
     def _answer(self, case_id):
-        case = with_clocks(VerificationCase.objects.filter(pk=case_id)).select_related(
+        case = with_deadline(VerificationCase.objects.filter(pk=case_id), Clock.VERIFICATION).select_related(
             "dataset__entry", "provider", "requester"
         ).prefetch_related("evidence").get()
         return Response(self.get_serializer(case).data)

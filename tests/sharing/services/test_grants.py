@@ -56,6 +56,19 @@ def test_expiry_job_is_set_based_idempotent_and_audited(make_entry, make_grant, 
     assert event.object_id == str(old.pk) and event.department_id == other_dept.pk and event.actor_label == "system"
 
 
+def test_expiry_event_names_the_grant_its_entry_and_end_date_and_the_given_task(make_entry, make_grant, other_dept,
+                                                                               audit_log):
+    entry = make_entry()
+    today = timezone.localdate()
+    old = make_grant(other_dept, entry, ["法定代表人"], valid_from=today - dt.timedelta(days=60),
+                     valid_to=today - dt.timedelta(days=1))
+    assert grant_expire_due(request_id="task-42") == 1
+    [event] = audit_log("sharing.grant.expired")
+    assert (event.actor_id, event.role, event.object_type, event.object_repr, event.request_id, event.result) == (
+        None, "", "sharing.grant", f"grant #{old.pk}", "task-42", "success")
+    assert event.data == {"entry": entry.pk, "valid_to": old.valid_to.isoformat()}
+
+
 def test_expiry_task_runs_the_service(make_entry, make_grant, other_dept):
     from sharing.tasks import grant_expire_task
 
