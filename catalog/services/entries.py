@@ -8,6 +8,7 @@ audit event in that transaction and opens or closes the clocks it names. Refusal
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.db import connection, transaction
@@ -151,6 +152,26 @@ def _review(entry: CatalogEntry, actor: User, stage: str, decision: str, comment
     return CatalogReview.objects.create(
         entry=entry, actor=actor, stage=stage, decision=decision, comment=comment, **share
     )
+
+
+def require_waiting(
+    state: str, *, waiting: Collection[str], approved: str, message: str, repeated: str | None = None
+) -> None:
+    """Refuse a review step on an entry or update case that does not wait for it (InvalidTransition): code
+    "already_approved" once it is approved (with the message `repeated` where given), "invalid_state" otherwise."""
+    if state in waiting:
+        return
+    if state == approved:
+        raise InvalidTransition(repeated or message, code="already_approved")
+    raise InvalidTransition(message)
+
+
+def return_comment(comment: str) -> str:
+    """The cleaned comment a return must carry; PortalError "comment_required" without one."""
+    comment = clean_text(comment)
+    if not comment:
+        raise PortalError(_("退回须填写意见"), code="comment_required", errors={"comment": [_("请填写退回意见")]})
+    return comment
 
 
 def _entry_move(
@@ -394,16 +415,13 @@ def catalog_entry_return(*, actor: User, entry_id: int, comment: str) -> Catalog
     Raises NotFound, PermissionDenied, InvalidTransition, PortalError("comment_required").
     Audits catalog.entry.returned. Closes CATALOG_REVIEW when returned by the bureau.
     """
-    comment = clean_text(comment)
-    if not comment:
-        raise PortalError(_("退回须填写意见"), code="comment_required", errors={"comment": [_("请填写退回意见")]})
+    comment = return_comment(comment)
     with transaction.atomic():
         entry = access_entry_by_id(actor, entry_id, action="view", for_update=True)
-        if entry.state not in _RETURN_STAGE:
-            raise InvalidTransition(
-                _("“%(state)s”状态的条目不能退回") % {"state": entry.get_state_display()},
-                code="already_approved" if entry.state == EntryState.APPROVED else "invalid_state",
-            )
+        require_waiting(
+            entry.state, waiting=_RETURN_STAGE, approved=EntryState.APPROVED,
+            message=_("“%(state)s”状态的条目不能退回") % {"state": entry.get_state_display()},
+        )
         action, stage = _RETURN_STAGE[entry.state]
         if not CatalogEntry.objects.restrict(actor, action).filter(pk=entry.pk).exists():
             raise PermissionDenied(_("当前环节不由您办理"))
@@ -441,10 +459,10 @@ def catalog_entry_approve(
     """
     with transaction.atomic():
         entry = access_entry_by_id(actor, entry_id, action="bureau_review", for_update=True)
-        if entry.state == EntryState.APPROVED:
-            raise InvalidTransition(_("该条目已审核通过，不能重复审核"), code="already_approved")
-        if entry.state != EntryState.BUREAU_REVIEW:
-            raise InvalidTransition(_("该条目不在待市局审核状态"))
+        require_waiting(
+            entry.state, waiting=(EntryState.BUREAU_REVIEW,), approved=EntryState.APPROVED,
+            message=_("该条目不在待市局审核状态"), repeated=_("该条目已审核通过，不能重复审核"),
+        )
         old_share = _share(entry)
         if share_type:
             entry.share_type = share_type

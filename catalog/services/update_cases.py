@@ -27,7 +27,16 @@ from ..models import CatalogEntry, CatalogUpdateCase
 from ..permissions import access_entry_by_id, access_update_case_by_id
 from ..selectors.entries import version_diff
 from ..validation import clean_items, clean_text, clean_values, entry_problems, publishable_problems, raise_problems
-from .entries import apply_values, bureau_reviewers, city_bureau, entry_snapshot, publish_version, sync_items
+from .entries import (
+    apply_values,
+    bureau_reviewers,
+    city_bureau,
+    entry_snapshot,
+    publish_version,
+    require_waiting,
+    return_comment,
+    sync_items,
+)
 
 UPDATE_APPLY_DAYS = 10  # R10.1
 UPDATE_REVIEW_DAYS = 5  # R10.2
@@ -187,10 +196,10 @@ def update_case_approve(*, actor: User, case_id: int, comment: str = "") -> Cata
     """
     with transaction.atomic():
         case = access_update_case_by_id(actor, case_id, action="review", for_update=True)
-        if case.state == UpdateCaseState.APPROVED:
-            raise InvalidTransition(_("该更新申请已审核通过，不能重复审核"), code="already_approved")
-        if case.state != UpdateCaseState.SUBMITTED:
-            raise InvalidTransition(_("该更新申请不在待审核状态"))
+        require_waiting(
+            case.state, waiting=(UpdateCaseState.SUBMITTED,), approved=UpdateCaseState.APPROVED,
+            message=_("该更新申请不在待审核状态"), repeated=_("该更新申请已审核通过，不能重复审核"),
+        )
         entry = (
             CatalogEntry.objects.select_for_update(of=("self",))
             .select_related("provider", "classification")
@@ -246,16 +255,13 @@ def update_case_return(*, actor: User, case_id: int, comment: str) -> CatalogUpd
     Raises NotFound, PermissionDenied, InvalidTransition, PortalError ("comment_required").
     Audits catalog.update_case.returned. Closes CATALOG_UPDATE_REVIEW.
     """
-    comment = clean_text(comment)
-    if not comment:
-        raise PortalError(_("退回须填写意见"), code="comment_required", errors={"comment": [_("请填写退回意见")]})
+    comment = return_comment(comment)
     with transaction.atomic():
         case = access_update_case_by_id(actor, case_id, action="review", for_update=True)
-        if case.state != UpdateCaseState.SUBMITTED:
-            raise InvalidTransition(
-                _("该更新申请不在待审核状态"),
-                code="already_approved" if case.state == UpdateCaseState.APPROVED else "invalid_state",
-            )
+        require_waiting(
+            case.state, waiting=(UpdateCaseState.SUBMITTED,), approved=UpdateCaseState.APPROVED,
+            message=_("该更新申请不在待审核状态"),
+        )
         _decide(case, actor=actor, state=UpdateCaseState.RETURNED, comment=comment)
         deadline_close(case=case, clock=Clock.CATALOG_UPDATE_REVIEW)
         audit.record(
