@@ -222,6 +222,13 @@ def one_source_problems(entry_id: int | None, items: list[dict[str, Any]]) -> di
     return problems
 
 
+def publishable_problems(
+    entry_id: int | None, values: dict[str, Any], items: list[dict[str, Any]]
+) -> dict[str, list[str]]:
+    """What keeps an entry from going on to review or publication: its own problems first, else R12.1's."""
+    return entry_problems(values, items) or one_source_problems(entry_id, items)
+
+
 def raise_problems(problems: dict[str, list[str]]) -> None:
     """PortalError "invalid" naming the first problem, with all of them as `.errors`; nothing when empty."""
     if problems:

@@ -48,6 +48,10 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
 
 __all__ = ["ApiError", "JiaozuoClient", "canonical_request", "sign", "sorted_query"]
 
+# The three functions below repeat the server's security/signing/scheme.py on purpose: this file stands alone
+# (standard library only, copied by integrators), so it cannot import the portal. tests/sharing/test_client_script.py
+# checks that both sign alike; change them together.
+
 
 def sorted_query(query_string: str) -> str:
     """The query as signed: decoded pairs, sorted, RFC 3986-encoded, joined with '&'."""

@@ -226,46 +226,54 @@ def configured_redis(url: str, services: Services) -> None:
     services.env["CELERY_BROKER_URL"] = broker
 
 
-def resolve_for_up(services: Services) -> None:
+def _database_from_environment(services: Services) -> str | None:
+    """DATABASE_URL as the environment gives it, if it does."""
     url = os.environ.get("DATABASE_URL")
     if url:
         services.env["DATABASE_URL"] = url
         services.notes.append("PostgreSQL: DATABASE_URL from the environment")
+    return url
+
+
+def _redis_from_environment(services: Services) -> bool:
+    """REDIS_URL (and the broker with it) as the environment gives it, if it does."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        configured_redis(url, services)
+        services.notes.append("Redis:      REDIS_URL from the environment")
+    return bool(url)
+
+
+def _embedded_redis(folder: Path, services: Services, *, persist: bool) -> None:
+    redis_url, broker_url = start_embedded_redis(folder, services, persist=persist)
+    services.env["REDIS_URL"] = redis_url
+    services.env["CELERY_BROKER_URL"] = broker_url
+
+
+def resolve_for_up(services: Services) -> None:
+    url = _database_from_environment(services)
+    if url:
         ensure_database(url)
     else:
         services.env["DATABASE_URL"] = start_embedded_postgres(VAR / "pgdata", services)
 
-    url = os.environ.get("REDIS_URL")
-    if url:
-        configured_redis(url, services)
-        services.notes.append("Redis:      REDIS_URL from the environment")
-    else:
-        redis_url, broker_url = start_embedded_redis(VAR / "redis", services, persist=True)
-        services.env["REDIS_URL"] = redis_url
-        services.env["CELERY_BROKER_URL"] = broker_url
+    if not _redis_from_environment(services):
+        _embedded_redis(VAR / "redis", services, persist=True)
 
 
 def resolve_for_test(services: Services) -> None:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        services.env["DATABASE_URL"] = url
-        services.notes.append("PostgreSQL: DATABASE_URL from the environment")
-    elif tcp_accepts("127.0.0.1", 5432):
-        # pytest-django creates and drops test_<name> itself; the base database need not exist.
-        services.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-        services.notes.append("PostgreSQL: the local server on 127.0.0.1:5432")
-    else:
-        services.env["DATABASE_URL"] = start_embedded_postgres(VAR / "pgtest", services)
+    if not _database_from_environment(services):
+        if tcp_accepts("127.0.0.1", 5432):
+            # pytest-django creates and drops test_<name> itself; the base database need not exist.
+            services.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+            services.notes.append("PostgreSQL: the local server on 127.0.0.1:5432")
+        else:
+            services.env["DATABASE_URL"] = start_embedded_postgres(VAR / "pgtest", services)
 
-    url = os.environ.get("REDIS_URL")
-    if url:
-        configured_redis(url, services)
-        services.notes.append("Redis:      REDIS_URL from the environment")
-    elif redis_pings(("127.0.0.1", 6379)):
-        services.env["REDIS_URL"] = "redis://127.0.0.1:6379/15"  # db 15: never a developer's db 0
-        services.env["CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/15"
-        services.notes.append("Redis:      the local server on 127.0.0.1:6379, db 15")
-    else:
-        redis_url, broker_url = start_embedded_redis(VAR / "redistest", services, persist=False)
-        services.env["REDIS_URL"] = redis_url
-        services.env["CELERY_BROKER_URL"] = broker_url
+    if not _redis_from_environment(services):
+        if redis_pings(("127.0.0.1", 6379)):
+            services.env["REDIS_URL"] = "redis://127.0.0.1:6379/15"  # db 15: never a developer's db 0
+            services.env["CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/15"
+            services.notes.append("Redis:      the local server on 127.0.0.1:6379, db 15")
+        else:
+            _embedded_redis(VAR / "redistest", services, persist=False)

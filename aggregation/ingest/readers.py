@@ -88,6 +88,15 @@ def _half_width_lines(text, block: int = 1 << 16) -> Iterator[str]:
         yield from io.StringIO(rest, newline="")
 
 
+def _text_sample(path: Path) -> tuple[int, bytes]:
+    """A text file's size and first SAMPLE_BYTES (what the encoding is detected from); an empty file is refused."""
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError("文件为空")
+    with open(path, "rb") as fh:
+        return size, fh.read(SAMPLE_BYTES)
+
+
 def decoding_error(line: int, encoding: str) -> IngestError:
     """A CSV file that stops decoding near `line` (read by one process or by aggregation.ingest.parallel)."""
     return IngestError(f"文件在第 {line} 行附近无法按 {encoding} 解码：文件中混有不同编码的内容")
@@ -100,11 +109,7 @@ def csv_error(line: int, problem: str) -> IngestError:
 class CsvSource(Source):
     def __init__(self, path: Path, *, encoding: str | None = None):
         self.notes = []
-        self.size = path.stat().st_size
-        if self.size == 0:
-            raise IngestError("文件为空")
-        with open(path, "rb") as fh:
-            sample = fh.read(SAMPLE_BYTES)
+        self.size, sample = _text_sample(path)
         detected = detect_encoding(sample)
         if encoding and encoding.lower().replace("_", "-") not in (detected, "auto", ""):
             chosen = "utf-8-sig" if encoding.lower() in ("utf-8", "utf8") and detected == "utf-8-sig" else encoding
@@ -208,11 +213,7 @@ class JsonSource(Source):
 
     def __init__(self, path: Path, *, encoding: str | None = None):
         self.notes = []
-        self.size = path.stat().st_size
-        if self.size == 0:
-            raise IngestError("文件为空")
-        with open(path, "rb") as fh:
-            sample = fh.read(SAMPLE_BYTES)
+        self.size, sample = _text_sample(path)
         self.encoding = detect_encoding(sample)
         self._fh = open(path, encoding=self.encoding, newline="")  # noqa: SIM115 — closed in close()
         self._objects = self._iter_objects()

@@ -100,14 +100,15 @@ def _save_evidence(case: VerificationCase, uploads: list, actor, saved: list) ->
 # Use cases
 
 
-def _lock_case(case_id) -> VerificationCase:
+def _lock_case(actor, case_id) -> VerificationCase:
+    """The case, locked, if `actor` may see it; NotFound otherwise."""
     case = (
         VerificationCase.objects.select_for_update(of=("self",))
         .select_related("dataset__entry", "provider", "requester")
         .filter(pk=case_id)
         .first()
     )
-    if case is None:
+    if case is None or not VerificationCase.objects.restrict(actor).filter(pk=case.pk).exists():
         raise NotFound()
     return case
 
@@ -220,9 +221,7 @@ def verification_extension_request(*, actor, case_id: int, working_days: int, re
     """
     reason = (reason or "").strip()
     with transaction.atomic():
-        case = _lock_case(case_id)
-        if not VerificationCase.objects.restrict(actor).filter(pk=case.pk).exists():
-            raise NotFound()
+        case = _lock_case(actor, case_id)
         if not is_staff_of(actor, case.provider_id):
             raise PermissionDenied(_("只有提供部门可以申请延期"))
         _require_open(case)
@@ -265,9 +264,7 @@ def verification_extension_decide(*, actor, case_id: int, approve: bool, comment
     """
     comment = (comment or "").strip()
     with transaction.atomic():
-        case = _lock_case(case_id)
-        if not VerificationCase.objects.restrict(actor).filter(pk=case.pk).exists():
-            raise NotFound()
+        case = _lock_case(actor, case_id)
         if not is_head_of(actor, case.provider_id):
             raise PermissionDenied(_("延期须经提供部门主要负责人同意"), code="head_only")
         _require_open(case)
@@ -314,9 +311,7 @@ def _notify_requester(case: VerificationCase, title: str) -> None:
 
 
 def _answerable(actor, case_id) -> VerificationCase:
-    case = _lock_case(case_id)
-    if not VerificationCase.objects.restrict(actor).filter(pk=case.pk).exists():
-        raise NotFound()
+    case = _lock_case(actor, case_id)
     if not is_staff_of(actor, case.provider_id):
         raise PermissionDenied(_("只有提供部门可以答复校核"))
     _require_open(case)

@@ -6,14 +6,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
-from portal.errors import NotFound, PermissionDenied, PortalError
+from portal.errors import PermissionDenied, PortalError
+from portal.shortcuts import access_or_404
 
 from .. import access
 from ..forms.basedb import SubjectLookupForm
 from ..selectors import basedb
 from ..selectors.verification import VERIFICATION_NOTICE
 from ..services.basedb import subject_view
-from .common import form_errors, not_found
+from .common import form_errors
 
 
 @login_required
@@ -32,10 +33,7 @@ def subject_lookup(request, kind: str):
     """Type a key → the subject's base items merged across sources. POST, so the key never sits in a URL or log."""
     if not access.reads_data(request.user):
         raise Http404
-    try:
-        db = basedb.base_database(kind)
-    except NotFound as exc:
-        not_found(exc)
+    db = access_or_404(basedb.base_database, kind)
     form = SubjectLookupForm(request.POST or None)
     view = None
     if request.method == "POST" and form.is_valid():

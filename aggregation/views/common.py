@@ -1,17 +1,17 @@
-"""What the pages of chapter 3 share: service refusals onto pages and forms, the record gate, who may load."""
+"""What the pages of chapter 3 share: service refusals onto forms, the record gate, who may load.
+
+(A refusal as a 404 or 403 is portal.shortcuts.http_refusal / access_or_404, as on every chapter's pages.)"""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404
 
 from portal.choices import Role
 from portal.errors import PortalError
+from portal.shortcuts import http_refusal
 
 from ..selectors import pools as pool_selectors
-
-
-def not_found(exc):
-    raise Http404(str(exc.detail)) from exc
 
 
 def form_errors(form, exc: PortalError) -> None:
@@ -25,6 +25,19 @@ def form_errors(form, exc: PortalError) -> None:
             mapped = True
     if not mapped:
         form.add_error(None, str(exc.detail))
+
+
+def run_form(request, form, call, success: str):
+    """Run `call()` (a service) for a valid form: its result, with the `success` message; or None with the refusal
+    put onto the form (out of scope or not allowed raise 404 / 403)."""
+    try:
+        result = call()
+    except PortalError as exc:
+        http_refusal(exc)
+        form_errors(form, exc)
+        return None
+    messages.success(request, success)
+    return result
 
 
 def visible_record(user, dataset_pk: int, pk: int):

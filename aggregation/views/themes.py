@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.db import one_snapshot
-from portal.errors import NotFound, PermissionDenied, PortalError
+from portal.errors import PortalError
 from portal.permissions import is_department_member
-from portal.shortcuts import role_required
+from portal.shortcuts import access_or_404, http_refusal, role_required
 
 from ..access import DATA_READER_ROLES
 from ..choices import ThemeJobStatus
@@ -21,7 +20,7 @@ from ..forms.themes import ThemeForm
 from ..models import ThemeDatabase
 from ..selectors.themes import access_theme_by_id, source_choices
 from ..services import themes
-from .common import form_errors, not_found
+from .common import run_form
 
 
 @login_required
@@ -46,20 +45,12 @@ def _theme_form_page(request, theme_obj=None):
         }
     form = ThemeForm(request.POST or None, initial=initial, datasets=datasets)
     if request.method == "POST" and form.is_valid():
-        try:
-            saved = themes.theme_save(
-                actor=user, name=form.cleaned_data["name"], description=form.cleaned_data["description"],
-                key_kind=form.cleaned_data["key_kind"], join_mode=form.cleaned_data["join_mode"],
-                sources=form.sources(), theme_id=theme_obj.pk if theme_obj else None,
-            )
-        except NotFound as exc:
-            not_found(exc)
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc.detail)) from exc
-        except PortalError as exc:
-            form_errors(form, exc)
-        else:
-            messages.success(request, _("主题库定义已保存，请点击“生成”构建数据"))
+        saved = run_form(request, form, lambda: themes.theme_save(
+            actor=user, name=form.cleaned_data["name"], description=form.cleaned_data["description"],
+            key_kind=form.cleaned_data["key_kind"], join_mode=form.cleaned_data["join_mode"],
+            sources=form.sources(), theme_id=theme_obj.pk if theme_obj else None,
+        ), _("主题库定义已保存，请点击“生成”构建数据"))
+        if saved is not None:
             return redirect(saved.get_absolute_url())
     return render(request, "aggregation/theme_form.html", {"form": form, "theme": theme_obj})
 
@@ -73,13 +64,7 @@ def theme_create(request):
 
 @login_required
 def theme_edit(request, pk: int):
-    try:
-        theme_obj = access_theme_by_id(request.user, pk, action="change")
-    except NotFound as exc:
-        not_found(exc)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.detail)) from exc
-    return _theme_form_page(request, theme_obj)
+    return _theme_form_page(request, access_or_404(access_theme_by_id, request.user, pk, action="change"))
 
 
 @login_required
@@ -87,10 +72,7 @@ def theme_edit(request, pk: int):
 def theme_detail(request, pk: int):
     """Browse a built theme (keyset pages of 50, masked), its definition and its build jobs — all read from one
     snapshot, so the count, the rows and the jobs agree even while a build commits."""
-    try:
-        theme_obj = access_theme_by_id(request.user, pk)
-    except NotFound as exc:
-        not_found(exc)
+    theme_obj = access_or_404(access_theme_by_id, request.user, pk)
     after = request.GET.get("after", "")
     page = themes.theme_rows_page(actor=request.user, theme=theme_obj, after=int(after) if after.isdigit() else None)
     can_change = ThemeDatabase.objects.restrict(request.user, "change").filter(pk=theme_obj.pk).exists()
@@ -105,11 +87,8 @@ def theme_detail(request, pk: int):
 def theme_rebuild(request, pk: int):
     try:
         themes.theme_rebuild_request(actor=request.user, theme_id=pk)
-    except NotFound as exc:
-        not_found(exc)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.detail)) from exc
     except PortalError as exc:
+        http_refusal(exc)
         messages.error(request, str(exc.detail))
     else:
         messages.success(request, _("已提交生成任务"))
@@ -119,13 +98,8 @@ def theme_rebuild(request, pk: int):
 @login_required
 def theme_job(request, pk: int, job_pk: int):
     """The job's status and progress (htmx polls this fragment while the job runs)."""
-    try:
-        theme_obj = access_theme_by_id(request.user, pk)
-    except NotFound as exc:
-        not_found(exc)
-    job = theme_obj.jobs.filter(pk=job_pk).first()
-    if job is None:
-        raise Http404
+    theme_obj = access_or_404(access_theme_by_id, request.user, pk)
+    job = get_object_or_404(theme_obj.jobs, pk=job_pk)
     response = render(request, "aggregation/_theme_job.html", {"theme": theme_obj, "job": job})
     if request.htmx and job.status not in (ThemeJobStatus.PENDING, ThemeJobStatus.RUNNING):
         # The poll saw the build end: the page's rows and counts are from before it, so htmx reloads the page once

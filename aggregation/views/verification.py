@@ -6,23 +6,22 @@ values writes its read event (R29.1).
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404
-from django.shortcuts import redirect, render
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import audit
 from portal.choices import Clock, Role
-from portal.errors import NotFound, PermissionDenied, PortalError
 from portal.models import Deadline, Department
 from portal.permissions import is_department_member
 from portal.selectors.deadlines import deadline_row, deadline_rows, with_deadline
 from portal.services.workdays import local_today
+from portal.shortcuts import access_or_404
 
 from ..choices import VerificationState
 from ..forms.verification import (
@@ -37,7 +36,7 @@ from ..selectors.pools import datasets_visible
 from ..selectors.verification import VERIFICATION_NOTICE, access_case_by_id, case_actions
 from ..services import verification
 from ..services.pools import record_read
-from .common import form_errors, not_found, visible_record
+from .common import run_form, visible_record
 
 LIST_LIMIT = 100
 
@@ -52,17 +51,11 @@ def verification_create(request, dataset_pk: int, pk: int):
     item_names = list(dataset.entry.items.order_by("position").values_list("name", flat=True))
     form = VerificationFileForm(request.POST or None, request.FILES or None, item_names=item_names)
     if request.method == "POST" and form.is_valid():
-        try:
-            case = verification.verification_case_file(
-                actor=user, record_id=record.pk, dataset_id=dataset.pk, fields=form.cleaned_data["fields_"],
-                description=form.cleaned_data["description"], evidence=form.cleaned_data["evidence"],
-            )
-        except NotFound as exc:
-            not_found(exc)
-        except PortalError as exc:
-            form_errors(form, exc)
-        else:
-            messages.success(request, _("已提交数据校核申请，提供部门应在 10 个工作日内答复"))
+        case = run_form(request, form, lambda: verification.verification_case_file(
+            actor=user, record_id=record.pk, dataset_id=dataset.pk, fields=form.cleaned_data["fields_"],
+            description=form.cleaned_data["description"], evidence=form.cleaned_data["evidence"],
+        ), _("已提交数据校核申请，提供部门应在 10 个工作日内答复"))
+        if case is not None:
             return redirect(case.get_absolute_url())
     return render(request, "aggregation/verification_form.html", {
         "dataset": dataset, "record": record, "form": form,
@@ -110,10 +103,7 @@ def verification_list(request):
 def verification_detail(request, pk: int, forms: dict | None = None):
     """One case with its clocks, evidence and the actions the user may take now."""
     user = request.user
-    try:
-        case = access_case_by_id(user, pk)
-    except NotFound as exc:
-        not_found(exc)
+    case = access_or_404(access_case_by_id, user, pk)
     case = with_deadline(VerificationCase.objects.filter(pk=case.pk), Clock.VERIFICATION).select_related(
         "dataset__entry", "provider", "requester", "created_by", "answered_by", "extension_decided_by",
         "extension_requested_by",
@@ -143,18 +133,12 @@ def verification_detail(request, pk: int, forms: dict | None = None):
     })
 
 
-def _case_action(request, pk: int, form_key: str, form, call):
+def _case_action(request, pk: int, form_key: str, form, service, arguments=None):
+    """A POST answering case `pk`: a valid form runs `service` with its cleaned data (or `arguments(form)`), then
+    back to the case; a refusal or an invalid form shows the case page again with the form and its errors."""
     if form.is_valid():
-        try:
-            call(form)
-        except NotFound as exc:
-            not_found(exc)
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc.detail)) from exc
-        except PortalError as exc:
-            form_errors(form, exc)
-        else:
-            messages.success(request, _("已办理"))
+        kwargs = arguments(form) if arguments else form.cleaned_data
+        if run_form(request, form, lambda: service(actor=request.user, case_id=pk, **kwargs), _("已办理")) is not None:
             return redirect("aggregation:verification-detail", pk=pk)
     return verification_detail(request, pk, forms={form_key: form})
 
@@ -162,59 +146,38 @@ def _case_action(request, pk: int, form_key: str, form, call):
 @login_required
 @require_POST
 def verification_extension_request(request, pk: int):
-    return _case_action(request, pk, "extension", ExtensionRequestForm(request.POST), lambda f: (
-        verification.verification_extension_request(
-            actor=request.user, case_id=pk, working_days=f.cleaned_data["working_days"],
-            reason=f.cleaned_data["reason"],
-        )))
+    form = ExtensionRequestForm(request.POST)
+    return _case_action(request, pk, "extension", form, verification.verification_extension_request)
 
 
 @login_required
 @require_POST
 def verification_extension_decide(request, pk: int):
-    return _case_action(request, pk, "decide", ExtensionDecideForm(request.POST), lambda f: (
-        verification.verification_extension_decide(
-            actor=request.user, case_id=pk, approve=f.cleaned_data["approve"], comment=f.cleaned_data["comment"],
-        )))
+    form = ExtensionDecideForm(request.POST)
+    return _case_action(request, pk, "decide", form, verification.verification_extension_decide)
 
 
 @login_required
 @require_POST
 def verification_confirm(request, pk: int):
-    return _case_action(request, pk, "confirm", ConfirmForm(request.POST), lambda f: (
-        verification.verification_case_confirm(
-            actor=request.user, case_id=pk, explanation=f.cleaned_data["explanation"],
-        )))
+    return _case_action(request, pk, "confirm", ConfirmForm(request.POST), verification.verification_case_confirm)
 
 
 @login_required
 @require_POST
 def verification_correct(request, pk: int):
-    try:
-        case = access_case_by_id(request.user, pk)
-    except NotFound as exc:
-        not_found(exc)
+    case = access_or_404(access_case_by_id, request.user, pk)
     items = [n for n in case.fields if n != case.dataset.key_item_name]
     form = CorrectForm(request.POST, items=items, current={})
-
-    def call(f):
-        verification.verification_case_correct(
-            actor=request.user, case_id=pk, values=f.values(), explanation=f.cleaned_data["explanation"],
-        )
-
-    return _case_action(request, pk, "correct", form, call)
+    return _case_action(request, pk, "correct", form, verification.verification_case_correct,
+                        lambda f: {"values": f.values(), "explanation": f.cleaned_data["explanation"]})
 
 
 @login_required
 def verification_evidence(request, pk: int, evidence_pk: int):
     """Download one evidence file (inside the case's scope); the download is audited."""
-    try:
-        case = access_case_by_id(request.user, pk)
-    except NotFound as exc:
-        not_found(exc)
-    evidence = case.evidence.filter(pk=evidence_pk).first()
-    if evidence is None:
-        raise Http404
+    case = access_or_404(access_case_by_id, request.user, pk)
+    evidence = get_object_or_404(case.evidence, pk=evidence_pk)
     with transaction.atomic():
         audit.record(actor=request.user, action="aggregation.verification.evidence_downloaded", obj=case,
                      data={"evidence": evidence.pk, "sha256": evidence.sha256})

@@ -8,6 +8,7 @@ audit event in that transaction and opens or closes the clocks it names. Refusal
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.db import connection, transaction
@@ -30,6 +31,7 @@ from ..models import (
     CatalogEntry,
     CatalogEntryVersion,
     CatalogReview,
+    CatalogUpdateCase,
     Classification,
     DataItem,
 )
@@ -40,7 +42,7 @@ from ..validation import (
     clean_values,
     entry_problems,
     item_key,
-    one_source_problems,
+    publishable_problems,
     raise_problems,
 )
 from .demands import rematch_gaps
@@ -150,6 +152,66 @@ def _review(entry: CatalogEntry, actor: User, stage: str, decision: str, comment
     return CatalogReview.objects.create(
         entry=entry, actor=actor, stage=stage, decision=decision, comment=comment, **share
     )
+
+
+def require_waiting(
+    state: str, *, waiting: Collection[str], approved: str, message: str, repeated: str | None = None
+) -> None:
+    """Refuse a review step on an entry or update case that does not wait for it (InvalidTransition): code
+    "already_approved" once it is approved (with the message `repeated` where given), "invalid_state" otherwise."""
+    if state in waiting:
+        return
+    if state == approved:
+        raise InvalidTransition(repeated or message, code="already_approved")
+    raise InvalidTransition(message)
+
+
+def return_comment(comment: str) -> str:
+    """The cleaned comment a return must carry; PortalError "comment_required" without one."""
+    comment = clean_text(comment)
+    if not comment:
+        raise PortalError(_("退回须填写意见"), code="comment_required", errors={"comment": [_("请填写退回意见")]})
+    return comment
+
+
+def _entry_move(
+    entry: CatalogEntry,
+    *,
+    actor: User,
+    to: str,
+    stage: str,
+    decision: str,
+    action: str,
+    comment: str,
+    data: dict[str, Any] | None = None,
+) -> str:
+    """One step of the review workflow on the locked entry: its new state saved, the review row and the audit
+    event (state old/new, `data`, comment). Returns the state it left."""
+    before = entry.state
+    entry.state = to
+    entry.save(update_fields=["state", "updated_at"])
+    _review(entry, actor, stage, decision, comment)
+    audit.record(
+        actor=actor,
+        action=action,
+        obj=entry,
+        data={"state": {"old": before, "new": to}, **(data or {}), "comment": comment},
+    )
+    return before
+
+
+def publish_version(
+    entry: CatalogEntry, *, actor: User, on, update_case: CatalogUpdateCase | None = None
+) -> dict[str, int]:
+    """What follows an approval that has saved the entry with its new version number (the entry's own review or an
+    update case): the version's snapshot, the provider's responsibility list, the re-matching of open demands.
+    Returns responsibility_sync's summary."""
+    CatalogEntryVersion.objects.create(
+        entry=entry, number=entry.version, snapshot=entry_snapshot(entry), approved_by=actor, update_case=update_case
+    )
+    summary = responsibility_sync(entry=entry, on=on)
+    rematch_gaps(entry)
+    return summary
 
 
 def _county_bureau_users(region_id: int) -> list[User]:
@@ -281,17 +343,10 @@ def catalog_entry_submit(*, actor: User, entry_id: int, comment: str = "") -> Ca
         entry = access_entry_by_id(actor, entry_id, action="change", for_update=True)
         if entry.state not in EDITABLE_STATES:
             raise InvalidTransition(_("只有草稿或退回的条目可以提交"))
-        items = _entry_items(entry)
-        raise_problems(entry_problems(_entry_values(entry), items) or one_source_problems(entry.pk, items))
-        before = entry.state
-        entry.state = EntryState.SIGNOFF
-        entry.save(update_fields=["state", "updated_at"])
-        _review(entry, actor, ReviewStage.SIGNOFF, ReviewDecision.SUBMITTED, comment)
-        audit.record(
-            actor=actor,
-            action="catalog.entry.submitted",
-            obj=entry,
-            data={"state": {"old": before, "new": entry.state}, "comment": comment},
+        raise_problems(publishable_problems(entry.pk, _entry_values(entry), _entry_items(entry)))
+        _entry_move(
+            entry, actor=actor, to=EntryState.SIGNOFF, stage=ReviewStage.SIGNOFF, decision=ReviewDecision.SUBMITTED,
+            action="catalog.entry.submitted", comment=comment,
         )
         notify(
             recipients=department_recipients(entry.provider, Role.DEPT_HEAD),
@@ -312,9 +367,11 @@ def catalog_entry_sign_off(*, actor: User, entry_id: int, comment: str = "") -> 
         if entry.state != EntryState.SIGNOFF:
             raise InvalidTransition(_("该条目不在待签发状态"))
         county = not entry.provider.region.is_city
-        entry.state = EntryState.COUNTY_REVIEW if county else EntryState.BUREAU_REVIEW
-        entry.save(update_fields=["state", "updated_at"])
-        _review(entry, actor, ReviewStage.SIGNOFF, ReviewDecision.SIGNED, comment)
+        _entry_move(
+            entry, actor=actor, to=EntryState.COUNTY_REVIEW if county else EntryState.BUREAU_REVIEW,
+            stage=ReviewStage.SIGNOFF, decision=ReviewDecision.SIGNED, action="catalog.entry.signed_off",
+            comment=comment,
+        )
         if county:
             notify(
                 recipients=_county_bureau_users(entry.provider.region_id),
@@ -323,12 +380,6 @@ def catalog_entry_sign_off(*, actor: User, entry_id: int, comment: str = "") -> 
             )
         else:
             _open_bureau_review(entry)
-        audit.record(
-            actor=actor,
-            action="catalog.entry.signed_off",
-            obj=entry,
-            data={"state": {"old": EntryState.SIGNOFF, "new": entry.state}, "comment": comment},
-        )
     return entry
 
 
@@ -342,16 +393,11 @@ def catalog_entry_county_pass(*, actor: User, entry_id: int, comment: str = "") 
         entry = access_entry_by_id(actor, entry_id, action="county_review", for_update=True)
         if entry.state != EntryState.COUNTY_REVIEW:
             raise InvalidTransition(_("该条目不在待县级初审状态"))
-        entry.state = EntryState.BUREAU_REVIEW
-        entry.save(update_fields=["state", "updated_at"])
-        _review(entry, actor, ReviewStage.COUNTY, ReviewDecision.PASSED, comment)
-        _open_bureau_review(entry)
-        audit.record(
-            actor=actor,
-            action="catalog.entry.county_passed",
-            obj=entry,
-            data={"state": {"old": EntryState.COUNTY_REVIEW, "new": entry.state}, "comment": comment},
+        _entry_move(
+            entry, actor=actor, to=EntryState.BUREAU_REVIEW, stage=ReviewStage.COUNTY, decision=ReviewDecision.PASSED,
+            action="catalog.entry.county_passed", comment=comment,
         )
+        _open_bureau_review(entry)
     return entry
 
 
@@ -369,31 +415,22 @@ def catalog_entry_return(*, actor: User, entry_id: int, comment: str) -> Catalog
     Raises NotFound, PermissionDenied, InvalidTransition, PortalError("comment_required").
     Audits catalog.entry.returned. Closes CATALOG_REVIEW when returned by the bureau.
     """
-    comment = clean_text(comment)
-    if not comment:
-        raise PortalError(_("退回须填写意见"), code="comment_required", errors={"comment": [_("请填写退回意见")]})
+    comment = return_comment(comment)
     with transaction.atomic():
         entry = access_entry_by_id(actor, entry_id, action="view", for_update=True)
-        if entry.state not in _RETURN_STAGE:
-            raise InvalidTransition(
-                _("“%(state)s”状态的条目不能退回") % {"state": entry.get_state_display()},
-                code="already_approved" if entry.state == EntryState.APPROVED else "invalid_state",
-            )
+        require_waiting(
+            entry.state, waiting=_RETURN_STAGE, approved=EntryState.APPROVED,
+            message=_("“%(state)s”状态的条目不能退回") % {"state": entry.get_state_display()},
+        )
         action, stage = _RETURN_STAGE[entry.state]
         if not CatalogEntry.objects.restrict(actor, action).filter(pk=entry.pk).exists():
             raise PermissionDenied(_("当前环节不由您办理"))
-        before = entry.state
-        entry.state = EntryState.RETURNED
-        entry.save(update_fields=["state", "updated_at"])
-        _review(entry, actor, stage, ReviewDecision.RETURNED, comment)
+        before = _entry_move(
+            entry, actor=actor, to=EntryState.RETURNED, stage=stage, decision=ReviewDecision.RETURNED,
+            action="catalog.entry.returned", comment=comment, data={"stage": stage},
+        )
         if before == EntryState.BUREAU_REVIEW:
             deadline_close(case=entry, clock=Clock.CATALOG_REVIEW)
-        audit.record(
-            actor=actor,
-            action="catalog.entry.returned",
-            obj=entry,
-            data={"state": {"old": before, "new": entry.state}, "stage": stage, "comment": comment},
-        )
         notify(
             recipients=department_recipients(entry.provider, Role.DEPT_STAFF),
             title=_("目录被退回：%(name)s") % {"name": entry.name},
@@ -422,23 +459,18 @@ def catalog_entry_approve(
     """
     with transaction.atomic():
         entry = access_entry_by_id(actor, entry_id, action="bureau_review", for_update=True)
-        if entry.state == EntryState.APPROVED:
-            raise InvalidTransition(_("该条目已审核通过，不能重复审核"), code="already_approved")
-        if entry.state != EntryState.BUREAU_REVIEW:
-            raise InvalidTransition(_("该条目不在待市局审核状态"))
-        old_share = {
-            "share_type": entry.share_type,
-            "share_condition": entry.share_condition,
-            "no_share_basis": entry.no_share_basis,
-        }
+        require_waiting(
+            entry.state, waiting=(EntryState.BUREAU_REVIEW,), approved=EntryState.APPROVED,
+            message=_("该条目不在待市局审核状态"), repeated=_("该条目已审核通过，不能重复审核"),
+        )
+        old_share = _share(entry)
         if share_type:
             entry.share_type = share_type
             if share_condition is not None:
                 entry.share_condition = clean_text(share_condition)
             if no_share_basis is not None:
                 entry.no_share_basis = clean_text(no_share_basis)
-        items = _entry_items(entry)
-        raise_problems(entry_problems(_entry_values(entry), items) or one_source_problems(entry.pk, items))
+        raise_problems(publishable_problems(entry.pk, _entry_values(entry), _entry_items(entry)))
         today = local_today()
         entry.state = EntryState.APPROVED
         entry.version += 1
@@ -465,17 +497,9 @@ def catalog_entry_approve(
             share_type_before=old_share["share_type"],
             share_type_after=entry.share_type,
         )
-        CatalogEntryVersion.objects.create(
-            entry=entry, number=entry.version, snapshot=entry_snapshot(entry), approved_by=actor
-        )
-        responsibility_sync(entry=entry, on=today)
-        rematch_gaps(entry)
+        publish_version(entry, actor=actor, on=today)
         deadline_close(case=entry, clock=Clock.CATALOG_REVIEW)
-        new_share = {
-            "share_type": entry.share_type,
-            "share_condition": entry.share_condition,
-            "no_share_basis": entry.no_share_basis,
-        }
+        new_share = _share(entry)
         audit.record(
             actor=actor,
             action="catalog.entry.approved",
@@ -493,6 +517,14 @@ def catalog_entry_approve(
             url=entry.get_absolute_url(),
         )
     return entry
+
+
+def _share(entry: CatalogEntry) -> dict[str, str]:
+    return {
+        "share_type": entry.share_type,
+        "share_condition": entry.share_condition,
+        "no_share_basis": entry.no_share_basis,
+    }
 
 
 def _entry_values(entry: CatalogEntry) -> dict[str, Any]:

@@ -23,13 +23,20 @@ from portal.services.workdays import local_today
 
 from .. import search
 from ..choices import OPEN_UPDATE_STATES, EntryState, UpdateCaseState, UpdateTrigger
-from ..models import CatalogEntry, CatalogEntryVersion, CatalogUpdateCase
+from ..models import CatalogEntry, CatalogUpdateCase
 from ..permissions import access_entry_by_id, access_update_case_by_id
 from ..selectors.entries import version_diff
-from ..validation import clean_items, clean_text, clean_values, entry_problems, one_source_problems, raise_problems
-from .demands import rematch_gaps
-from .entries import apply_values, bureau_reviewers, city_bureau, entry_snapshot, sync_items
-from .responsibility import responsibility_sync
+from ..validation import clean_items, clean_text, clean_values, entry_problems, publishable_problems, raise_problems
+from .entries import (
+    apply_values,
+    bureau_reviewers,
+    city_bureau,
+    entry_snapshot,
+    publish_version,
+    require_waiting,
+    return_comment,
+    sync_items,
+)
 
 UPDATE_APPLY_DAYS = 10  # R10.1
 UPDATE_REVIEW_DAYS = 5  # R10.2
@@ -189,10 +196,10 @@ def update_case_approve(*, actor: User, case_id: int, comment: str = "") -> Cata
     """
     with transaction.atomic():
         case = access_update_case_by_id(actor, case_id, action="review", for_update=True)
-        if case.state == UpdateCaseState.APPROVED:
-            raise InvalidTransition(_("该更新申请已审核通过，不能重复审核"), code="already_approved")
-        if case.state != UpdateCaseState.SUBMITTED:
-            raise InvalidTransition(_("该更新申请不在待审核状态"))
+        require_waiting(
+            case.state, waiting=(UpdateCaseState.SUBMITTED,), approved=UpdateCaseState.APPROVED,
+            message=_("该更新申请不在待审核状态"), repeated=_("该更新申请已审核通过，不能重复审核"),
+        )
         entry = (
             CatalogEntry.objects.select_for_update(of=("self",))
             .select_related("provider", "classification")
@@ -201,23 +208,17 @@ def update_case_approve(*, actor: User, case_id: int, comment: str = "") -> Cata
         values = dict(case.proposed.get("values", {}))
         items = case.proposed.get("items", [])
         values["classification"] = entry.classification
-        raise_problems(entry_problems(values, items) or one_source_problems(entry.pk, items))
+        raise_problems(publishable_problems(entry.pk, values, items))
         changes = update_case_changes(case)
         changed = apply_values(entry, clean_values(values))
         entry.version += 1
         entry.approved_at = timezone.now()
         entry.save()
         sync_items(entry, clean_items(items))
-        today = local_today()
-        CatalogEntryVersion.objects.create(
-            entry=entry, number=entry.version, snapshot=entry_snapshot(entry), approved_by=actor, update_case=case
-        )
-        resp = responsibility_sync(entry=entry, on=today)
         search.reindex([entry.pk])
-        rematch_gaps(entry)
-        case.state = UpdateCaseState.APPROVED
-        case.decided_at, case.decided_by, case.comment = timezone.now(), actor, clean_text(comment)
-        case.save(update_fields=["state", "decided_at", "decided_by", "comment", "updated_at"])
+        today = local_today()
+        resp = publish_version(entry, actor=actor, on=today, update_case=case)
+        _decide(case, actor=actor, state=UpdateCaseState.APPROVED, comment=clean_text(comment))
         deadline_close(case=case, clock=Clock.CATALOG_UPDATE_REVIEW, on=today)
         audit.record(
             actor=actor,
@@ -241,25 +242,27 @@ def update_case_approve(*, actor: User, case_id: int, comment: str = "") -> Cata
     return case
 
 
+def _decide(case: CatalogUpdateCase, *, actor: User, state: str, comment: str) -> None:
+    """The bureau's decision on the locked case: its state, who decided when, the comment."""
+    case.state = state
+    case.decided_at, case.decided_by, case.comment = timezone.now(), actor, comment
+    case.save(update_fields=["state", "decided_at", "decided_by", "comment", "updated_at"])
+
+
 def update_case_return(*, actor: User, case_id: int, comment: str) -> CatalogUpdateCase:
     """The bureau returns the application with a comment; the department may revise and apply again.
 
     Raises NotFound, PermissionDenied, InvalidTransition, PortalError ("comment_required").
     Audits catalog.update_case.returned. Closes CATALOG_UPDATE_REVIEW.
     """
-    comment = clean_text(comment)
-    if not comment:
-        raise PortalError(_("退回须填写意见"), code="comment_required", errors={"comment": [_("请填写退回意见")]})
+    comment = return_comment(comment)
     with transaction.atomic():
         case = access_update_case_by_id(actor, case_id, action="review", for_update=True)
-        if case.state != UpdateCaseState.SUBMITTED:
-            raise InvalidTransition(
-                _("该更新申请不在待审核状态"),
-                code="already_approved" if case.state == UpdateCaseState.APPROVED else "invalid_state",
-            )
-        case.state = UpdateCaseState.RETURNED
-        case.decided_at, case.decided_by, case.comment = timezone.now(), actor, comment
-        case.save(update_fields=["state", "decided_at", "decided_by", "comment", "updated_at"])
+        require_waiting(
+            case.state, waiting=(UpdateCaseState.SUBMITTED,), approved=UpdateCaseState.APPROVED,
+            message=_("该更新申请不在待审核状态"),
+        )
+        _decide(case, actor=actor, state=UpdateCaseState.RETURNED, comment=comment)
         deadline_close(case=case, clock=Clock.CATALOG_UPDATE_REVIEW)
         audit.record(
             actor=actor,

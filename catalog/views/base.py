@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
 from portal.choices import Role
-from portal.errors import NotFound, PermissionDenied, PortalError
+from portal.errors import PortalError
 from portal.permissions import is_department_member
+from portal.shortcuts import http_refusal
 
 from ..models import CatalogEntry
 
 PAGE_SIZE = 50
 
 
-def access_or_404(fn, *args, **kwargs):
-    """Call an access helper: NotFound -> 404, PermissionDenied -> 403."""
-    try:
-        return fn(*args, **kwargs)
-    except NotFound as exc:
-        raise Http404 from exc
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.detail)) from exc
-
-
 def run_service(request, fn, **kwargs):
-    """Run a service. 404/403 as for access; any other refusal becomes an error message (returns None)."""
+    """Run a service: (result, None), or (None, the refusal) for the page to show; 404/403 as for access."""
     try:
         return fn(**kwargs), None
-    except NotFound as exc:
-        raise Http404 from exc
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.detail)) from exc
     except PortalError as exc:
+        http_refusal(exc)
         return None, exc
 
 

@@ -11,14 +11,14 @@ from django.views.decorators.http import require_POST
 
 from portal.choices import Role
 from portal.permissions import is_staff_of
-from portal.shortcuts import role_required
+from portal.shortcuts import access_or_404, role_required
 
 from ..forms.base import apply_errors
 from ..forms.demands import DemandForm, NoteForm
 from ..permissions import access_demand_by_id
 from ..selectors import demands as selectors
 from ..services import demands as services
-from .base import access_or_404, can_file, paginate, render_page, run_service, sharing_request_url
+from .base import can_file, paginate, render_page, run_service, sharing_request_url
 
 
 @login_required

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from portal.choices import Clock, Role
 from portal.models import Deadline, Department
 from portal.selectors.deadlines import DeadlineRow, deadline_rows
-from portal.shortcuts import role_required
+from portal.shortcuts import access_or_404, role_required
 
 from ..choices import EntryState, ShareType
 from ..forms.base import apply_errors
@@ -33,7 +33,7 @@ from ..selectors import entries as selectors
 from ..selectors.demands import duplicate_sources
 from ..services import entries as services
 from ..services.update_cases import update_case_save
-from .base import access_or_404, can_file, paginate, render_page, run_service, sharing_request_url
+from .base import can_file, paginate, render_page, run_service, sharing_request_url
 
 CATALOG_CLOCKS = (Clock.CATALOG_REVIEW, Clock.CATALOG_UPDATE_APPLY, Clock.CATALOG_UPDATE_REVIEW)
 

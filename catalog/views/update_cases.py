@@ -13,6 +13,7 @@ from portal.choices import Role
 from portal.models import Deadline
 from portal.permissions import is_staff_of
 from portal.services.workdays import local_today
+from portal.shortcuts import access_or_404
 
 from ..choices import UpdateCaseState
 from ..forms.base import apply_errors
@@ -21,7 +22,7 @@ from ..forms.update_cases import UpdateCaseOpenForm
 from ..permissions import access_entry_by_id, access_update_case_by_id
 from ..selectors import update_cases as selectors
 from ..services import update_cases as services
-from .base import access_or_404, paginate, render_page, run_service
+from .base import paginate, render_page, run_service
 from .entries import entry_form_page
 
 

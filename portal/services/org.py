@@ -29,6 +29,21 @@ def _snapshot(obj, fields) -> dict[str, Any]:
     return {f: getattr(obj, f"{f}_id") if f in ("region", "department") else getattr(obj, f) for f in fields}
 
 
+def _update_audited(*, actor: User, obj, values: dict[str, Any], fields: tuple[str, ...], action: str) -> None:
+    """Set `values` on the locked `obj`; save and audit (before and after) only the `fields` that changed."""
+    before = _snapshot(obj, fields)
+    for field, value in values.items():
+        setattr(obj, field, value)
+    after = _snapshot(obj, fields)
+    changed = [f for f in fields if before[f] != after[f]]
+    if changed:
+        obj.save(update_fields=changed)
+        audit.record(
+            actor=actor, action=action, obj=obj,
+            data={"before": {f: before[f] for f in changed}, "after": {f: after[f] for f in changed}},
+        )
+
+
 def _clean_department(values: dict[str, Any], *, instance: Department | None = None) -> dict[str, Any]:
     if "credit_code" in values:
         values["credit_code"] = normalise_code(values["credit_code"])
@@ -68,18 +83,10 @@ def department_update(*, actor: User, department: Department, **values: Any) -> 
     _require(actor, Role.SYSTEM_ADMIN)
     with transaction.atomic():
         department = Department.objects.select_for_update().get(pk=department.pk)
-        values = _clean_department(values, instance=department)
-        before = _snapshot(department, DEPARTMENT_FIELDS)
-        for field, value in values.items():
-            setattr(department, field, value)
-        after = _snapshot(department, DEPARTMENT_FIELDS)
-        changed = [f for f in DEPARTMENT_FIELDS if before[f] != after[f]]
-        if changed:
-            department.save(update_fields=changed)
-            audit.record(
-                actor=actor, action="portal.department.updated", obj=department,
-                data={"before": {f: before[f] for f in changed}, "after": {f: after[f] for f in changed}},
-            )
+        _update_audited(
+            actor=actor, obj=department, values=_clean_department(values, instance=department),
+            fields=DEPARTMENT_FIELDS, action="portal.department.updated",
+        )
     return department
 
 
@@ -124,17 +131,7 @@ def user_update(*, actor: User, user: User, **values: Any) -> User:
     _require(actor, Role.SYSTEM_ADMIN)
     with transaction.atomic():
         user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
-        before = _snapshot(user, USER_FIELDS)
-        for field, value in values.items():
-            setattr(user, field, value)
-        after = _snapshot(user, USER_FIELDS)
-        changed = [f for f in USER_FIELDS if before[f] != after[f]]
-        if changed:
-            user.save(update_fields=changed)
-            audit.record(
-                actor=actor, action="portal.user.updated", obj=user,
-                data={"before": {f: before[f] for f in changed}, "after": {f: after[f] for f in changed}},
-            )
+        _update_audited(actor=actor, obj=user, values=values, fields=USER_FIELDS, action="portal.user.updated")
     return user
 
 

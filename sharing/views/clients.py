@@ -10,12 +10,12 @@ from django.views.decorators.http import require_POST
 
 from portal.choices import Role
 from portal.errors import PortalError
-from portal.shortcuts import role_required
+from portal.shortcuts import http_refusal, role_required
 
 from .. import selectors
 from ..forms import ApiClientForm, ReasonForm
 from ..services.clients import api_client_register, api_client_resume, api_client_rotate_secret, api_client_suspend
-from .common import error_text, http_error, run_service
+from .common import error_text, run_form_service, run_service
 
 
 @role_required(Role.SECURITY_ADMIN)
@@ -32,7 +32,7 @@ def client_list(request):
                 rate_per_minute=data["rate_per_minute"], contact=data["contact"],
             )
         except PortalError as exc:
-            http_error(exc)
+            http_refusal(exc)
             form.add_error(None, error_text(exc))
         else:
             form = ApiClientForm()
@@ -45,12 +45,8 @@ def client_list(request):
 @role_required(Role.SECURITY_ADMIN)
 @require_POST
 def client_suspend(request, pk: int):
-    form = ReasonForm(request.POST)
-    if form.is_valid():
-        run_service(request, api_client_suspend, _("接入系统已停用"), client_pk=pk,
-             reason=form.cleaned_data["reason"])
-    else:
-        messages.error(request, _("停用须说明原因"))
+    run_form_service(request, ReasonForm(request.POST), api_client_suspend, _("接入系统已停用"), _("停用须说明原因"),
+                     client_pk=pk)
     return redirect("sharing:client-list")
 
 
@@ -68,7 +64,7 @@ def client_rotate(request, pk: int):
     try:
         client, secret = api_client_rotate_secret(actor=request.user, client_pk=pk)
     except PortalError as exc:
-        http_error(exc)
+        http_refusal(exc)
         messages.error(request, error_text(exc))
         return redirect("sharing:client-list")
     return render(request, "sharing/client_list.html", {

@@ -1,20 +1,12 @@
-"""What the sharing pages share: a service's refusal as a response (404, 403 or a message); a service run by a POST."""
+"""What the sharing pages share: a service's refusal as a message (404 and 403 through portal.shortcuts.http_refusal);
+a service run by a POST, with or without a form."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
 
-from portal.errors import NotFound, PermissionDenied, PortalError
-
-
-def http_error(exc: PortalError):
-    """Out of scope → 404, in scope but not allowed → 403; other refusals are shown as messages."""
-    if isinstance(exc, NotFound):
-        raise Http404 from exc
-    if isinstance(exc, PermissionDenied):
-        raise DjangoPermissionDenied(str(exc.detail)) from exc
+from portal.errors import PortalError
+from portal.shortcuts import http_refusal
 
 
 def error_text(exc: PortalError) -> str:
@@ -28,8 +20,17 @@ def run_service(request, fn, success: str, **kwargs):
     try:
         result = fn(actor=request.user, **kwargs)
     except PortalError as exc:
-        http_error(exc)
+        http_refusal(exc)
         messages.error(request, error_text(exc))
         return None
     messages.success(request, success)
     return result
+
+
+def run_form_service(request, form, fn, success: str, invalid: str | None = None, **kwargs):
+    """run_service with `kwargs` and the form's cleaned data when the form is valid; else the message `invalid`
+    (None: the form's own errors)."""
+    if form.is_valid():
+        return run_service(request, fn, success, **kwargs, **form.cleaned_data)
+    messages.error(request, invalid or " ".join(str(m) for errs in form.errors.values() for m in errs))
+    return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -14,7 +13,7 @@ from ..choices import GrantState
 from ..forms import ReasonForm
 from ..models import Grant
 from ..services import grants as grant_services
-from .common import run_service
+from .common import run_form_service
 
 
 @login_required
@@ -35,10 +34,6 @@ def grant_list(request):
 @login_required
 @require_POST
 def grant_revoke(request, pk: int):
-    form = ReasonForm(request.POST)
-    if form.is_valid():
-        run_service(request, grant_services.grant_revoke, _("授权已撤销"), grant_id=pk,
-                    reason=form.cleaned_data["reason"])
-    else:
-        messages.error(request, _("撤销须说明理由"))
+    run_form_service(request, ReasonForm(request.POST), grant_services.grant_revoke, _("授权已撤销"),
+                     _("撤销须说明理由"), grant_id=pk)
     return redirect("sharing:grant-list")

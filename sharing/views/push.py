@@ -9,13 +9,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal.errors import PortalError
+from portal.shortcuts import access_or_404, http_refusal
 
 from ..forms import PushSubscriptionForm
 from ..models import PushSubscription
@@ -27,7 +27,7 @@ from ..services.push import (
     push_subscription_resume,
     push_subscription_run_now,
 )
-from .common import error_text, http_error
+from .common import error_text, run_service
 
 
 @never_cache
@@ -43,7 +43,7 @@ def push_list(request):
             sub = push_subscription_create(actor=user, grant_id=data["grant"].pk, dsn=data["dsn"],
                                            table=data["table"], interval_minutes=data["interval_minutes"])
         except PortalError as exc:
-            http_error(exc)
+            http_refusal(exc)
             form.add_error(None, error_text(exc))
         else:
             messages.success(request, _("已创建推送订阅，稍后将开始首次推送"))
@@ -57,23 +57,14 @@ def push_list(request):
 @never_cache
 @login_required
 def push_detail(request, pk: int):
-    try:
-        sub = access_subscription_by_id(request.user, pk)
-    except PortalError as exc:
-        raise Http404 from exc
+    sub = access_or_404(access_subscription_by_id, request.user, pk)
     runs = Paginator(sub.runs.order_by("-id"), 20).get_page(request.GET.get("page"))
     can_change = PushSubscription.objects.restrict(request.user, "change").filter(pk=sub.pk).exists()
     return render(request, "sharing/push_detail.html", {"sub": sub, "runs": runs, "can_change": can_change})
 
 
 def _post(request, pk: int, fn, success: str, **kwargs):
-    try:
-        fn(actor=request.user, subscription_id=pk, **kwargs)
-    except PortalError as exc:
-        http_error(exc)
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, success)
+    run_service(request, fn, success, subscription_id=pk, **kwargs)
     return redirect("sharing:push-detail", pk=pk)
 
 

@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.choices import STAFF_ROLES, Role
-from portal.errors import NotFound, PortalError
+from portal.errors import PortalError
 from portal.permissions import int_or_none, is_staff_of
-from portal.shortcuts import role_required
+from portal.shortcuts import access_or_404, http_refusal, role_required
 
 from .. import selectors
 from ..choices import RequestState
@@ -31,7 +31,7 @@ from ..services.requests import (
     sharing_request_submit,
     sharing_request_withdraw,
 )
-from .common import http_error, run_service
+from .common import run_form_service, run_service
 
 
 @role_required(*STAFF_ROLES)
@@ -47,7 +47,7 @@ def request_new(request, entry_id: int):
                 actor=request.user, entry_id=entry.pk, values=data, attachments=data["attachments"]
             )
         except PortalError as exc:
-            http_error(exc)
+            http_refusal(exc)
             for field, msgs in (exc.errors or {}).items():
                 form.add_error(field if field in form.fields else None, [str(m) for m in msgs])
             if not exc.errors:
@@ -74,16 +74,9 @@ def review_queue(request):
     return render(request, "sharing/review_queue.html", {"rows": selectors.review_queue(user=request.user)})
 
 
-def _visible_request(user, pk) -> SharingRequest:
-    try:
-        return access_request_by_id(user, pk)
-    except NotFound as exc:
-        raise Http404 from exc
-
-
 @login_required
 def request_detail(request, pk: int):
-    req = _visible_request(request.user, pk)
+    req = access_or_404(access_request_by_id, request.user, pk)
     user = request.user
     submitted = req.state == RequestState.SUBMITTED
     context = {
@@ -104,37 +97,24 @@ def request_detail(request, pk: int):
 @login_required
 @require_POST
 def request_comment(request, pk: int):
-    form = CommentForm(request.POST)
-    if form.is_valid():
-        run_service(request, sharing_request_comment, _("意见已提交"), request_id=pk, body=form.cleaned_data["body"])
-    else:
-        messages.error(request, _("请填写意见"))
+    run_form_service(request, CommentForm(request.POST), sharing_request_comment, _("意见已提交"), _("请填写意见"),
+                     request_id=pk)
     return redirect("sharing:request-detail", pk=pk)
 
 
 @login_required
 @require_POST
 def request_approve(request, pk: int):
-    req = _visible_request(request.user, pk)
-    form = ApproveForm(request.POST, request_obj=req)
-    if form.is_valid():
-        data = form.cleaned_data
-        run_service(request, sharing_request_approve, _("已批准，授权已生成"), request_id=pk,
-                    items=data["items"], valid_from=data["valid_from"], valid_to=data["valid_to"],
-                    comment=data["comment"])
-    else:
-        messages.error(request, " ".join(str(m) for errs in form.errors.values() for m in errs))
+    form = ApproveForm(request.POST, request_obj=access_or_404(access_request_by_id, request.user, pk))
+    run_form_service(request, form, sharing_request_approve, _("已批准，授权已生成"), request_id=pk)
     return redirect("sharing:request-detail", pk=pk)
 
 
 @login_required
 @require_POST
 def request_reject(request, pk: int):
-    form = ReasonForm(request.POST)
-    if form.is_valid():
-        run_service(request, sharing_request_reject, _("已驳回"), request_id=pk, reason=form.cleaned_data["reason"])
-    else:
-        messages.error(request, _("驳回须说明理由"))
+    run_form_service(request, ReasonForm(request.POST), sharing_request_reject, _("已驳回"), _("驳回须说明理由"),
+                     request_id=pk)
     return redirect("sharing:request-detail", pk=pk)
 
 

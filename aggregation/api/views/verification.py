@@ -46,6 +46,13 @@ class VerificationCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         ).prefetch_related("evidence").get()
         return Response(self.get_serializer(case).data)
 
+    def _transition(self, request, pk, serializer_class, service):
+        """Validate the body with `serializer_class`, call `service` on case `pk`, answer the case."""
+        data = serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        service(actor=request.user, case_id=pk, **data.validated_data)
+        return self._answer(pk)
+
     @extend_schema(
         request={"multipart/form-data": s.VerificationCaseCreateSerializer,
                  "application/json": s.VerificationCaseCreateSerializer},
@@ -67,32 +74,20 @@ class VerificationCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     @extend_schema(request=s.ExtensionRequestSerializer, responses=s.VerificationCaseSerializer, summary="申请延期")
     @action(detail=True, methods=["post"], url_path="extension")
     def request_extension(self, request, pk=None):
-        data = s.ExtensionRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        verification.verification_extension_request(actor=request.user, case_id=pk, **data.validated_data)
-        return self._answer(pk)
+        return self._transition(request, pk, s.ExtensionRequestSerializer, verification.verification_extension_request)
 
     @extend_schema(request=s.ExtensionDecisionSerializer, responses=s.VerificationCaseSerializer,
                    summary="主要负责人审批延期")
     @action(detail=True, methods=["post"], url_path="extension/decision")
     def decide_extension(self, request, pk=None):
-        data = s.ExtensionDecisionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        verification.verification_extension_decide(actor=request.user, case_id=pk, **data.validated_data)
-        return self._answer(pk)
+        return self._transition(request, pk, s.ExtensionDecisionSerializer, verification.verification_extension_decide)
 
     @extend_schema(request=s.ConfirmSerializer, responses=s.VerificationCaseSerializer, summary="经核无误")
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        data = s.ConfirmSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        verification.verification_case_confirm(actor=request.user, case_id=pk, **data.validated_data)
-        return self._answer(pk)
+        return self._transition(request, pk, s.ConfirmSerializer, verification.verification_case_confirm)
 
     @extend_schema(request=s.CorrectSerializer, responses=s.VerificationCaseSerializer, summary="更正数据")
     @action(detail=True, methods=["post"])
     def correct(self, request, pk=None):
-        data = s.CorrectSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        verification.verification_case_correct(actor=request.user, case_id=pk, **data.validated_data)
-        return self._answer(pk)
+        return self._transition(request, pk, s.CorrectSerializer, verification.verification_case_correct)

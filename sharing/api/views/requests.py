@@ -41,6 +41,13 @@ class SharingRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         )
         return Response(s.SharingRequestSerializer(req).data, status=code)
 
+    def _transition(self, request, pk, serializer_class, service) -> Response:
+        """Validate the body with `serializer_class`, call `service` on request `pk`, answer the request."""
+        data = serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        service(actor=request.user, request_id=pk, **data.validated_data)
+        return self._output(SharingRequest(pk=pk))
+
     @extend_schema(request=s.SharingRequestInputSerializer, responses={201: s.SharingRequestSerializer},
                    summary="提交共享申请")
     def create(self, request):
@@ -53,27 +60,18 @@ class SharingRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     @extend_schema(request=s.CommentInputSerializer, responses=s.SharingRequestSerializer, summary="提供部门提出意见")
     @action(detail=True, methods=["post"])
     def comment(self, request, pk=None):
-        data = s.CommentInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        sharing_request_comment(actor=request.user, request_id=pk, body=data.validated_data["body"])
-        return self._output(SharingRequest(pk=pk))
+        return self._transition(request, pk, s.CommentInputSerializer, sharing_request_comment)
 
     @extend_schema(request=s.ApproveInputSerializer, responses=s.SharingRequestSerializer,
                    summary="批准（可缩小信息项和期限），生成授权")
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        data = s.ApproveInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        sharing_request_approve(actor=request.user, request_id=pk, **data.validated_data)
-        return self._output(SharingRequest(pk=pk))
+        return self._transition(request, pk, s.ApproveInputSerializer, sharing_request_approve)
 
     @extend_schema(request=s.ReasonInputSerializer, responses=s.SharingRequestSerializer, summary="驳回（须说明理由）")
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = s.ReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        sharing_request_reject(actor=request.user, request_id=pk, reason=data.validated_data["reason"])
-        return self._output(SharingRequest(pk=pk))
+        return self._transition(request, pk, s.ReasonInputSerializer, sharing_request_reject)
 
     @extend_schema(request=None, responses=s.SharingRequestSerializer, summary="撤回申请")
     @action(detail=True, methods=["post"])
