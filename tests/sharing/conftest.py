@@ -96,6 +96,20 @@ def make_grant(reviewer, staff):
     return _make
 
 
+@pytest.fixture
+def make_people(make_entry, dept, staff):
+    """make_people(count, start=…, **entry values) -> (a 户籍人口信息 entry of dept, the keys of its `count` people
+    loaded by staff)."""
+
+    def _make(count, *, start, **values):
+        entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息", **values)
+        keys = ids(count, start=start)
+        load(entry, staff, rows_for(keys))
+        return entry, keys
+
+    return _make
+
+
 def request_values(**overrides):
     today = timezone.localdate()
     values = {
@@ -141,10 +155,8 @@ def _no_settle(monkeypatch):
 
 
 @pytest.fixture
-def people_push(make_entry, dept, staff, other_dept, make_grant):
+def people_push(make_people, other_dept, make_grant):
     """(entry keyed by ID number with 7 rows, offering api+push; a push grant of other_dept on 性别/联系电话; keys)."""
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息", methods=("api", "push"))
-    keys = ids(7, start=300)
-    load(entry, staff, rows_for(keys))
+    entry, keys = make_people(7, start=300, methods=("api", "push"))
     grant = make_grant(other_dept, entry, ["性别", "联系电话"], methods=("push",))
     return entry, grant, keys
