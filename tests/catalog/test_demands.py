@@ -9,7 +9,7 @@ from catalog.choices import DemandState
 from catalog.selectors.demands import duplicate_sources, gap_list
 from catalog.services.demands import demand_item_close, demand_item_delete, demand_item_save, demand_item_submit
 from portal.errors import InvalidTransition, NotFound, PortalError
-from tests.catalog.conftest import entry_items
+from tests.catalog.helpers import entry_items
 
 pytestmark = pytest.mark.django_db
 D = dt.date
