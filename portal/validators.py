@@ -101,7 +101,7 @@ def text_problem(value: str) -> str | None:
     if _CONTROL.search(value):
         return str(_("不能包含空字符（NUL）或其他控制字符"))
     if len(value) > MAX_TEXT_LENGTH:
-        return str(_("不能超过 %(max)d 个字符") % {"max": MAX_TEXT_LENGTH})
+        return str(_("不能超过 %(n)d 个字") % {"n": MAX_TEXT_LENGTH})
     return None
 
 

@@ -43,7 +43,7 @@ def test_path_text_passes_every_other_value(value):
 
 def test_text_problem_messages():
     assert text_problem("a\x00") == "不能包含空字符（NUL）或其他控制字符"
-    assert text_problem("a" * 201) == "不能超过 200 个字符"
+    assert text_problem("a" * 201) == "不能超过 200 个字"
 
 
 def test_safe_text_drops_control_characters_and_cuts():
