@@ -9,14 +9,9 @@ from catalog.models import CatalogEntry
 from tests.catalog.helpers import entry_items
 from tests.permissions import Row, check_matrix
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
 BASE = "/api/v1/catalog/entries/"
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(D(2026, 11, 25))
 
 
 def payload(**overrides):
