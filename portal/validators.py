@@ -1,4 +1,4 @@
-"""Validators for Chinese identifiers and the password policy.
+"""Validators for Chinese identifiers, free text a client sends outside a form, and the password policy.
 
 The ID-number and credit-code checks are our own: python-stdnum rejects real IDs whose area code
 was created after the birth year and credit codes whose first 8 characters are not digits
@@ -14,6 +14,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric
 
+# A free-text value (a search, a code prefix, a URL path's resource code or subject key) is a few words, never a
+# document.
+MAX_TEXT_LENGTH = 200
+# NUL, the other C0 control characters, DEL and the C1 controls: never part of a code, a key or a word.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
@@ -87,6 +92,22 @@ def validate_id_number(value: str) -> None:
     problem = id_number_problem(value)
     if problem:
         raise ValidationError(problem, code="id_number")
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value`, free text a client sends outside a form (a segment of a URL path: portal.api.params.path_text),
+    cannot be used — a NUL or another control character, more than MAX_TEXT_LENGTH characters —, or None when it can.
+    PostgreSQL refuses NUL in text and in JSON: such a value must never reach a query or an audit row."""
+    if _CONTROL.search(value):
+        return str(_("不能包含空字符（NUL）或其他控制字符"))
+    if len(value) > MAX_TEXT_LENGTH:
+        return str(_("不能超过 %(n)d 个字") % {"n": MAX_TEXT_LENGTH})
+    return None
+
+
+def safe_text(value: str, limit: int | None = MAX_TEXT_LENGTH) -> str:
+    """`value` made storable (an audit row): control characters removed, at most `limit` characters."""
+    return _CONTROL.sub("", value)[:limit]
 
 
 class CharacterClassValidator:

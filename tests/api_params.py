@@ -4,6 +4,7 @@ parameter, the value not echoed (portal.api.params)."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 NUL = "1\x00"
 SUPERSCRIPT = "²"
@@ -16,6 +17,9 @@ BAD_INTEGERS = [NUL, SUPERSCRIPT, FULL_WIDTH, "1２", LONG, "1.0", "1_0", "x"]
 BAD_CHOICES = [NUL, SUPERSCRIPT, FULL_WIDTH, LONG, "unknown"]
 # Free text.
 BAD_TEXTS = ["营业\x00执照", "执" * 10_000]
+# A free-text segment of a URL path (percent-encode it: `path_segment`): NUL, other C0 controls, DEL, a C1 control,
+# one character too many.
+BAD_PATH_TEXTS = ["\x00", "303-\x00", "\x01", "\x1f", "\x7f", "\x85", "9" * 201]
 
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
@@ -28,3 +32,8 @@ def assert_invalid(response, name: str) -> dict:
     assert body["detail"].startswith(f"{name}：") and _CHINESE.search(body["detail"]), body
     assert len(response.content) < 1000  # the value sent is not echoed back
     return body
+
+
+def path_segment(value: str) -> str:
+    """`value` percent-encoded for a URL path (the test client would drop a raw tab or newline)."""
+    return quote(value, safe="")

@@ -1,31 +1,25 @@
-"""Shared fixtures: the kernel's roles as ready-made users, API clients, audit helpers.
+"""Shared fixtures: the kernel's roles as ready-made users, a population dataset with two people, API clients, audit
+helpers, a frozen today, a live Celery worker.
 
 Reference data (regions, the working-day calendar) comes from migrations. A test that needs real
 commits must use `@pytest.mark.django_db(transaction=True, serialized_rollback=True)`: a plain
 transactional test's flush would wipe that data for every transactional test after it.
 """
 
+import datetime as dt
+
 import pytest
 from rest_framework.test import APIClient
 
 from portal.choices import Role
 from portal.models import AuditEvent
-from tests.factories import DepartmentFactory, bureau_department, county_bureau_department, make_user
+from tests.aggregation.builders import PERSON_ITEMS, id_number, load, make_dataset
+from tests.factories import DepartmentFactory, bureau_department, county_bureau_department, make_user, user_fixture
 
 
 @pytest.fixture
 def bureau(db):
     return bureau_department()
-
-
-@pytest.fixture
-def system_admin(bureau):
-    return make_user(Role.SYSTEM_ADMIN, department=bureau, username="sysadmin")
-
-
-@pytest.fixture
-def reviewer(bureau):
-    return make_user(Role.BUREAU_REVIEWER, department=bureau, username="reviewer")
 
 
 @pytest.fixture
@@ -38,27 +32,38 @@ def other_dept(db):
     return DepartmentFactory(name="焦作市民政局(测试)", short_name="市民政局")
 
 
-@pytest.fixture
-def staff(dept):
-    return make_user(Role.DEPT_STAFF, department=dept, username="staff")
+# The kernel's roles as users: the bureau's admins and reviewer, a city department's staff and head, another's staff.
+system_admin = user_fixture(Role.SYSTEM_ADMIN, "bureau", "sysadmin")
+reviewer = user_fixture(Role.BUREAU_REVIEWER, "bureau", "reviewer")
+security_admin = user_fixture(Role.SECURITY_ADMIN, "bureau", "secadmin")
+staff = user_fixture(Role.DEPT_STAFF, "dept", "staff")
+head = user_fixture(Role.DEPT_HEAD, "dept", "head", heads=True)
+other_staff = user_fixture(Role.DEPT_STAFF, "other_dept", "other_staff")
+
+
+# ---------------------------------------------------------------- a population resource (aggregation, browser tests)
 
 
 @pytest.fixture
-def head(dept):
-    user = make_user(Role.DEPT_HEAD, department=dept, username="head")
-    dept.head = user
-    dept.save(update_fields=["head"])
-    return user
+def person_dataset(dept):
+    """市公安局's population resource (unconditional, base items), keyed by ID number."""
+    return make_dataset(dept, name="户籍人口基本信息", items=PERSON_ITEMS)
 
 
 @pytest.fixture
-def other_staff(other_dept):
-    return make_user(Role.DEPT_STAFF, department=other_dept, username="other_staff")
+def person_records(person_dataset, staff):
+    rows = [
+        {"身份证号码": id_number(1), "姓名": "张三", "性别": "男", "户籍地址": "焦作市解放区民主路12号",
+         "联系电话": "13800001111"},
+        {"身份证号码": id_number(2), "姓名": "李小明", "性别": "男", "户籍地址": "焦作市山阳区人民路3号",
+         "联系电话": ""},
+    ]
+    return load(person_dataset, rows, actor=staff)
 
 
 @pytest.fixture
-def security_admin(bureau):
-    return make_user(Role.SECURITY_ADMIN, department=bureau, username="secadmin")
+def person_record(person_records):
+    return person_records[id_number(1)]
 
 
 @pytest.fixture
@@ -85,10 +90,11 @@ def signed_get(api_client, api_client_row):
     return _get
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def clean_redis():
-    """Nonces and throttle counters live in this test run's Redis db: start a test without them. Only this
-    process's cache keys go (its KEY_PREFIX), not the whole db: a parallel worker's keys stay."""
+    """Every test starts without the cache keys of earlier ones: nonces and throttle counters of signed calls live in
+    this test run's Redis db. Only this process's keys go (its KEY_PREFIX), not the whole db: a parallel worker's
+    keys stay."""
     from django.core.cache import cache
 
     from security.signing import store as call_store
@@ -153,6 +159,12 @@ def freeze_today(monkeypatch):
         return day
 
     return _freeze
+
+
+@pytest.fixture
+def today_2026_11_25(freeze_today):
+    """The portal's today is Wednesday 2026-11-25 for this test (a module: `pytest.mark.usefixtures(...)`)."""
+    return freeze_today(dt.date(2026, 11, 25))
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """factory_boy factories for the kernel; chapter factories live beside their tests and reuse these."""
 
 import factory
+import pytest
 from factory.django import DjangoModelFactory
 
 from portal.choices import Role
@@ -64,6 +65,25 @@ def make_user(*roles: str, department: Department | None = None, **kwargs) -> Us
     return UserFactory(roles=roles, **kwargs)
 
 
+def user_fixture(role: str, department: str, username: str, *, heads: bool = False):
+    """A fixture (assign it to the fixture's name in a conftest): a user `username` holding `role` in the department
+    the fixture named `department` gives, its head too with `heads=True`.
+
+        staff = user_fixture(Role.DEPT_STAFF, "dept", "staff")
+    """
+
+    @pytest.fixture
+    def _user(request, db):
+        dept = request.getfixturevalue(department)
+        user = make_user(role, department=dept, username=username)
+        if heads:
+            dept.head = user
+            dept.save(update_fields=["head"])
+        return user
+
+    return _user
+
+
 def bureau_department() -> Department:
     return DepartmentFactory(name="焦作市政务服务和大数据管理局(测试)", short_name="市大数据局", is_bureau=True)
 
@@ -72,4 +92,5 @@ def county_bureau_department(region_code: str = "410821") -> Department:
     return DepartmentFactory(region=region(region_code), is_bureau=True)
 
 
-__all__ = ["PASSWORD", "DepartmentFactory", "Role", "UserFactory", "bureau_department", "make_user", "region"]
+__all__ = ["PASSWORD", "DepartmentFactory", "Role", "UserFactory", "bureau_department", "make_user", "region",
+           "user_fixture"]

@@ -1,4 +1,5 @@
-"""The API's query parameters, read strictly: every bad value answers 400 `invalid`, none is ignored or reaches SQL.
+"""The API's query and path parameters, read strictly: every bad value answers 400 `invalid`, none is ignored or reaches
+SQL.
 
 Django's and DRF's integer fields read what int() reads — full-width and other Unicode digits (`１`), `1_0`, `1.0`
 — and django-filter's choice messages echo the value sent (a NUL byte, 10 000 characters). The fields here take
@@ -7,6 +8,9 @@ ASCII digits only and answer with short Chinese messages that name the parameter
 Each app's `api/filters.py` declares its lists' FilterSets on `FilterSet` below; `DjangoFilterBackend` (the
 project's default filter backend) reads them, drf-spectacular documents them, and a FilterSet's errors reach the
 client through `portal.exceptions` as `{"code": "invalid", "detail": "<parameter>：<message>", "errors": {…}}`.
+
+A free-text segment of a URL path (`<str:resource>`, `<str:key>`) is checked by `path_text` before the view looks
+anything up with it (the rule: portal.validators.text_problem; such a value made storable: safe_text).
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from django.utils.translation import gettext_lazy
 from django_filters import fields
 from rest_framework import serializers
 
-# A free-text parameter (a search, a code prefix) is a few words, never a document.
-MAX_TEXT_LENGTH = 200
+from portal.errors import PortalError
+from portal.validators import MAX_TEXT_LENGTH, text_problem
+
 # 18 digits: every value fits a bigint (an id, an offset, a page size).
 _INTEGER = re.compile(r"[0-9]{1,18}")
 _ASCII_SPACE = " \t\r\n"
@@ -170,3 +175,17 @@ class QuerySerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {name: [named_message(name, message) for message in messages] for name, messages in exc.detail.items()}
             ) from None
+
+
+# ---------------------------------------------------------------- URL path segments
+
+
+def path_text(value: str, name: str) -> str:
+    """`value`, the URL path's free-text parameter `name` (`<str:name>`), when portal.validators.text_problem finds
+    nothing wrong; else PortalError 400 `invalid` naming the parameter. Every view taking such a parameter calls this
+    first, before it looks anything up with the value."""
+    problem = text_problem(value)
+    if problem:
+        message = named_message(name, problem)
+        raise PortalError(message, code="invalid", errors={name: [message]})
+    return value

@@ -20,6 +20,7 @@ from rest_framework import authentication
 
 from portal import audit
 from portal.choices import AuditResult
+from portal.validators import safe_text
 from security.signing import clients, store
 from security.signing.errors import ClientAuthError, ClientSuspended, NotAuthenticated, Replayed, SignatureInvalid
 from security.signing.principal import ClientPrincipal
@@ -36,7 +37,7 @@ def _refuse(error: type[ClientAuthError], *, client_id: str, request, reason: st
         result=AuditResult.DENIED,
         object_type=clients.client_object_type(),
         object_id=client_id[:40],
-        data={"code": error.code, "reason": reason, "method": request.method, "path": request.path[:300]},
+        data={"code": error.code, "reason": reason, "method": request.method, "path": safe_text(request.path, 300)},
     )
     return error(detail) if detail else error()
 

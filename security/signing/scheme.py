@@ -20,6 +20,8 @@ import hmac
 import re
 from urllib.parse import parse_qsl, quote, unquote
 
+from portal.validators import safe_text
+
 WINDOW_SECONDS = 300
 NONCE_TTL_SECONDS = 600
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -47,9 +49,10 @@ def sign(secret: str, method: str, path: str, query_string: str, timestamp: str,
 def purpose_of(request) -> str:
     """The caller's X-Purpose in words: percent-encoded UTF-8 (our client) or raw UTF-8 bytes (curl) both work.
 
-    WSGI hands header bytes over decoded as Latin-1; raw UTF-8 is recovered from that.
+    WSGI hands header bytes over decoded as Latin-1; raw UTF-8 is recovered from that. Control characters (`%00`) are
+    dropped: the purpose is written to audit rows, where PostgreSQL refuses a NUL.
     """
     raw = request.META.get("HTTP_X_PURPOSE", "")
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         raw = raw.encode("latin-1").decode("utf-8")
-    return unquote(raw).strip()[:200]
+    return safe_text(unquote(raw), limit=None).strip()[:200]

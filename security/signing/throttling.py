@@ -7,6 +7,7 @@ from rest_framework import throttling
 
 from portal import audit
 from portal.choices import AuditResult
+from portal.validators import safe_text
 from security.signing import clients, store
 from security.signing.principal import ClientPrincipal
 from security.signing.store import PENDING, RATE_WINDOW_SECONDS
@@ -70,5 +71,5 @@ class ClientRateThrottle(throttling.BaseThrottle):
                 result=AuditResult.DENIED,
                 object_type=clients.client_object_type(),
                 object_id=principal.api_client.client_id,
-                data={"code": "throttled", "rate_per_minute": limit, "path": request.path[:300]},
+                data={"code": "throttled", "rate_per_minute": limit, "path": safe_text(request.path, 300)},
             )

@@ -28,9 +28,11 @@ from aggregation import access
 from aggregation.models import Dataset
 from catalog.models import CatalogEntry
 from portal import audit
+from portal.api.params import path_text
 from portal.choices import AuditResult
 from portal.errors import NotFound, PortalError
 from portal.permissions import signed_in
+from portal.validators import safe_text
 from security import crypto
 from security.signing.principal import audit_actor
 from security.signing.scheme import purpose_of
@@ -111,12 +113,13 @@ def entry_and_facts(resource: str, *, department_id: int | None,
 def refuse(user, *, entry: CatalogEntry | None, resource: str, method: str, purpose: str, exc: PortalError,
            items=None) -> PortalError:
     """Audit a refusal found outside the grant policy (bad input, unknown resource); returns `exc` to raise."""
+    resource = safe_text(resource, 100)  # as sent: it may be the refused value itself (a NUL, 10 000 characters)
     target = {"obj": entry} if entry is not None else {"object_type": "catalog.catalogentry",
-                                                        "object_id": "", "object_repr": resource[:100]}
+                                                        "object_id": "", "object_repr": resource}
     audit.record(
         **audit_actor(user), action="sharing.data.refused", result=AuditResult.DENIED, **target,
         data={"code": exc.code, "method": method, "items": items, "purpose": purpose[:200],
-              "resource": resource[:100],
+              "resource": resource,
               "errors": {k: [str(m) for m in v] for k, v in (exc.errors or {}).items()}},
     )
     return exc
@@ -130,13 +133,20 @@ def prepare_call(request, resource: str, *, method: str, params=None, paged: boo
                  filters_allowed: bool = True, subject_key: str | None = None) -> DataCall:
     """Resolve, authorize (audited) and validate one data call; raises PortalError (already audited).
 
-    The parameters are read by DataCallParams (one serializer a call); its errors are raised in this order: `fields`,
-    unsupported filters (or a filter name with NUL), then the grant policy and X-Purpose, then the filters' values,
-    `since`, `limit`, `cursor`.
+    The path's `resource` and `subject_key` are checked first (portal.api.params.path_text: 400 `invalid`, audited,
+    before any lookup). The parameters are read by DataCallParams (one serializer a call); its errors are raised in this
+    order: `fields`, unsupported filters (or a filter name with NUL), then the grant policy and X-Purpose, then the
+    filters' values, `since`, `limit`, `cursor`.
     `subject_key` (the online query): the subject's record is read in the entry's statement and kept on the call for
     subject_record, which hands it out only because this function returned (the policy allowed the call)."""
     user = request.user
     purpose = purpose_of(request)
+    try:
+        path_text(resource, "resource")
+        if subject_key is not None:
+            path_text(subject_key, "key")
+    except PortalError as exc:
+        raise refuse(user, entry=None, resource=resource, method=method, purpose=purpose, exc=exc) from None
     key_hash = crypto.blind_index(subject_key) if subject_key and len(subject_key) <= 100 else None
     entry, facts, subject = entry_and_facts(resource, department_id=getattr(user, "department_id", None),
                                             key_hash=key_hash)

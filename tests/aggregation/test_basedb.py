@@ -1,12 +1,15 @@
 """Base databases (R13.2): per-subject views merged from the authoritative sources, masked, audited."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from aggregation.selectors import basedb
 from aggregation.services.basedb import subject_view
 from portal.errors import PortalError
 from tests.aggregation.builders import credit_code, id_number, load, make_dataset
+from tests.api_params import BAD_PATH_TEXTS, assert_invalid, path_segment
 
 
 @pytest.fixture
@@ -84,3 +87,12 @@ def test_subject_page_and_api(marriage, other_staff, web_as, api_as):
     bad = api_as(other_staff).get(reverse("aggregation-subject", args=["population", "123"]))
     assert bad.status_code == 400 and bad.json()["code"] == "invalid"
     assert api_as(other_staff).get(reverse("aggregation-subject", args=["nope", "x"])).status_code == 404
+
+
+@pytest.mark.parametrize("bad", BAD_PATH_TEXTS)
+def test_the_api_refuses_a_bad_key_in_the_path_before_any_lookup(person_records, other_staff, api_as, audit_log, bad):
+    with CaptureQueriesContext(connection) as queries:
+        response = api_as(other_staff).get(f"/api/v1/aggregation/subjects/population/{path_segment(bad)}/")
+    assert_invalid(response, "key")
+    assert not any("aggregation_record" in q["sql"] for q in queries)
+    assert not audit_log("aggregation.subject.viewed")

@@ -149,29 +149,37 @@ def test_integrity_page_shows_tampering(web_as, reviewer, other_staff, loaded, a
     assert audit_log("aggregation.dataset.integrity_checked")[-1].data["ok"] is False
 
 
+def _page_while_another_session_commits(monkeypatch, client, staff, entry, owner, name: str, statements, page) -> str:
+    """The body of `page(job)` after staff loaded two rows into `entry` by a job, when another session commits
+    `statements(job)` (SQL, params) just before the page calls `owner.name` (tests.support.commit_before)."""
+    from tests.support import commit_before
+
+    job = submit(staff, entry, csv_bytes([person(k) for k in ids(2)]))
+    commit_before(monkeypatch, owner, name, *statements(job))
+    return client.get(page(job)).content.decode()
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # another session commits while the page reads
 def test_dataset_page_reads_one_snapshot_while_a_load_commits(web_as, staff, people_entry, monkeypatch):
     from aggregation.selectors import pools as selectors
-    from tests.support import commit_before
 
-    job = submit(staff, people_entry, csv_bytes([person(k) for k in ids(2)]))
     # After the page has read the dataset (its count), before its rows: another session removes both rows.
-    commit_before(monkeypatch, selectors, "record_page",
-                  ("UPDATE aggregation_record SET deleted_at = now() WHERE dataset_id = %s", [job.dataset_id]),
-                  ("UPDATE aggregation_dataset SET row_count = 0 WHERE id = %s", [job.dataset_id]))
-    body = web_as(staff).get(reverse("aggregation:dataset-detail", args=[job.dataset_id])).content.decode()
+    body = _page_while_another_session_commits(
+        monkeypatch, web_as(staff), staff, people_entry, selectors, "record_page",
+        lambda job: [("UPDATE aggregation_record SET deleted_at = now() WHERE dataset_id = %s", [job.dataset_id]),
+                     ("UPDATE aggregation_dataset SET row_count = 0 WHERE id = %s", [job.dataset_id])],
+        lambda job: reverse("aggregation:dataset-detail", args=[job.dataset_id]))
     assert "2 条记录" in body and body.count('data-testid="record-row"') == 2
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # another session commits while the page reads
 def test_pool_index_reads_one_snapshot_while_a_load_commits(web_as, staff, people_entry, monkeypatch):
     from aggregation.selectors import ingest as selectors
-    from tests.support import commit_before
 
-    job = submit(staff, people_entry, csv_bytes([person(k) for k in ids(2)]))
     # After the page has read the pool (its counts), before the jobs: another load commits its counts.
-    commit_before(monkeypatch, selectors, "job_list",
-                  ("UPDATE aggregation_dataset SET row_count = 4321 WHERE id = %s", [job.dataset_id]),
-                  ("UPDATE aggregation_ingestjob SET accepted_rows = 4319 WHERE id = %s", [job.pk]))
-    body = web_as(staff).get(reverse("aggregation:index")).content.decode()
+    body = _page_while_another_session_commits(
+        monkeypatch, web_as(staff), staff, people_entry, selectors, "job_list",
+        lambda job: [("UPDATE aggregation_dataset SET row_count = 4321 WHERE id = %s", [job.dataset_id]),
+                     ("UPDATE aggregation_ingestjob SET accepted_rows = 4319 WHERE id = %s", [job.pk])],
+        lambda _job: reverse("aggregation:index"))
     assert "4,319" not in body and "4319" not in body and "2 / 0" in body

@@ -5,9 +5,6 @@ from pathlib import Path
 
 import pytest
 
-# The aggregation workflows browse the pool fixtures of tests/aggregation.
-from tests.aggregation.conftest import person_dataset, person_record, person_records  # noqa: F401
-
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 # The closed network refuses Chromium's background connections; these flags keep it quiet and fast.

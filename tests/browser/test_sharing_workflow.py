@@ -11,16 +11,15 @@ from portal.choices import Role
 from sharing.models import Grant
 from tests.aggregation.builders import ids
 from tests.factories import make_user
-from tests.sharing.conftest import make_entry  # noqa: F401 — the fixture
-from tests.sharing.helpers import PEOPLE, PHONE, load, rows_for
+from tests.sharing.helpers import PEOPLE, PHONE, load, published_entry, rows_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_request_review_and_counter_query(live_server, signed_in, screenshot, bureau, reviewer, dept, staff,
-                                          other_dept, other_staff, make_entry):  # noqa: F811
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息", share_type=ShareType.CONDITIONAL,
-                       methods=("api", "query"))
+                                          other_dept, other_staff):
+    entry = published_entry(dept, items=PEOPLE, name="户籍人口信息", share_type=ShareType.CONDITIONAL,
+                            methods=("api", "query"))
     keys = ids(2, start=700)
     load(entry, staff, rows_for(keys))
     make_user(Role.DEPT_STAFF, department=bureau, username="bureau_clerk")  # the bureau has staff of its own

@@ -1,10 +1,9 @@
-"""Catalog fixtures: valid entry values, ready-made entries in each workflow state, county actors."""
+"""Catalog fixtures: ready-made entries in each workflow state, county actors, the permission matrices' people (valid
+entry values: tests/catalog/helpers.py)."""
 
 import pytest
 
 from catalog import hooks
-from catalog.choices import ShareType
-from catalog.models import Classification
 from catalog.services.entries import (
     catalog_entry_approve,
     catalog_entry_save,
@@ -12,54 +11,8 @@ from catalog.services.entries import (
     catalog_entry_submit,
 )
 from portal.choices import Role
-from tests.factories import DepartmentFactory, make_user, region
-
-
-def entry_values(**overrides):
-    """Valid values for catalog_entry_save (a 政府-部门 resource, unconditional, database format)."""
-    values = {
-        "classification": Classification.objects.get(code="303"),
-        "name": "企业营业执照登记信息",
-        "summary": "市场主体登记注册的营业执照信息，包括名称、统一社会信用代码、法定代表人等",
-        "format_class": "db",
-        "format_type": "PostgreSQL",
-        "share_type": ShareType.UNCONDITIONAL,
-        "share_condition": "",
-        "no_share_basis": "",
-        "exchange_methods": ["api", "query"],
-        "open_type": "closed",
-        "open_condition": "",
-        "update_cycle": "daily",
-        "related_codes": [],
-        "is_secret": False,
-    }
-    values.update(overrides)
-    return values
-
-
-def entry_items(*names, key="统一社会信用代码"):
-    items = [
-        {
-            "name": key,
-            "data_type": "C",
-            "length": 18,
-            "is_subject_key": True,
-            "is_base_item": True,
-            "description": "主体标识",
-        }
-    ]
-    for name in names or ("企业名称", "法定代表人"):
-        items.append(
-            {
-                "name": name,
-                "data_type": "C",
-                "length": 100,
-                "is_subject_key": False,
-                "is_base_item": False,
-                "description": "",
-            }
-        )
-    return items
+from tests.catalog.helpers import entry_items, entry_values
+from tests.factories import DepartmentFactory, make_user, region, user_fixture
 
 
 @pytest.fixture
@@ -120,14 +73,8 @@ def county_dept(db):
     return DepartmentFactory(name="修武县公安局(测试)", short_name="修武公安", region=region("410821"))
 
 
-@pytest.fixture
-def county_staff(county_dept):
-    return make_user(Role.DEPT_STAFF, department=county_dept, username="county_staff")
-
-
-@pytest.fixture
-def county_head(county_dept):
-    return make_user(Role.DEPT_HEAD, department=county_dept, username="county_head")
+county_staff = user_fixture(Role.DEPT_STAFF, "county_dept", "county_staff")
+county_head = user_fixture(Role.DEPT_HEAD, "county_dept", "county_head")  # not made the department's head
 
 
 @pytest.fixture
@@ -138,6 +85,18 @@ def other_county_bureau_user(db):
     return make_user(Role.COUNTY_BUREAU, department=county_bureau_department("410882"), username="qy_bureau")
 
 
+assessor = user_fixture(Role.ASSESSOR, "bureau", "assessor")
+
+
 @pytest.fixture
-def assessor(bureau):
-    return make_user(Role.ASSESSOR, department=bureau, username="assessor")
+def matrix_people(staff, other_staff, county_bureau_user, other_county_bureau_user, reviewer):
+    """The people of the catalog's permission matrices (tests.permissions.check_matrix): a city department's staff,
+    another city department's staff, the county bureaus of 修武县 (county_own) and 沁阳市, the reviewer, anonymous."""
+    return {
+        "staff": staff,
+        "other_staff": other_staff,
+        "county_own": county_bureau_user,
+        "county_other": other_county_bureau_user,
+        "reviewer": reviewer,
+        "anonymous": None,
+    }

@@ -6,17 +6,12 @@ import pytest
 
 from catalog.choices import EntryState
 from catalog.models import CatalogEntry
-from tests.catalog.conftest import entry_items
+from tests.catalog.helpers import entry_items
 from tests.permissions import Row, check_matrix
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
 BASE = "/api/v1/catalog/entries/"
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(D(2026, 11, 25))
 
 
 def payload(**overrides):
@@ -116,25 +111,10 @@ def test_return_needs_a_comment(api_as, bureau_review_entry, reviewer):
     assert response.json()["state"] == "returned"
 
 
-def test_permission_matrix(
-    make_entry,
-    staff,
-    other_staff,
-    county_bureau_user,
-    other_county_bureau_user,
-    reviewer,
-    approved_entry,
-):
+def test_permission_matrix(make_entry, matrix_people, approved_entry):
     draft = make_entry(name="草稿")
     published = approved_entry(name="已发布")
-    people = {
-        "staff": staff,
-        "other_staff": other_staff,
-        "county_own": county_bureau_user,
-        "county_other": other_county_bureau_user,
-        "reviewer": reviewer,
-        "anonymous": None,
-    }
+    people = matrix_people
     everyone = {**dict.fromkeys(people, 200), "anonymous": 401}
     check_matrix(people, [
         Row("get", BASE, everyone),

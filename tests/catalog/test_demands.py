@@ -9,15 +9,10 @@ from catalog.choices import DemandState
 from catalog.selectors.demands import duplicate_sources, gap_list
 from catalog.services.demands import demand_item_close, demand_item_delete, demand_item_save, demand_item_submit
 from portal.errors import InvalidTransition, NotFound, PortalError
-from tests.catalog.conftest import entry_items
+from tests.catalog.helpers import entry_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(D(2026, 11, 25))
 
 
 def demand(user, **values):

@@ -19,15 +19,10 @@ from catalog.services.entries import (
 from portal.choices import Clock, DeadlineState
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import Deadline
-from tests.catalog.conftest import entry_items, entry_values
+from tests.catalog.helpers import entry_items, entry_values
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(D(2026, 11, 25))
 
 
 def clocks(case, clock=None):

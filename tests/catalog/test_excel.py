@@ -13,7 +13,7 @@ from catalog.models import CatalogEntry, DataItem
 from catalog.services.entries import entry_snapshot
 from portal.choices import AuditResult
 from portal.models import AuditEvent
-from tests.catalog.conftest import entry_items
+from tests.catalog.helpers import entry_items
 from tests.factories import DepartmentFactory, Role, make_user
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from catalog.choices import EntryState
 from catalog.services.entries import catalog_entry_approve, catalog_entry_submit
 from portal.choices import Role
 from portal.errors import PortalError
-from tests.catalog.conftest import entry_items
+from tests.catalog.helpers import entry_items
 from tests.factories import DepartmentFactory, make_user
 
 pytestmark = pytest.mark.django_db

@@ -9,12 +9,7 @@ from catalog.choices import Fulfilment
 from catalog.models import ResponsibilityItem
 from catalog.selectors.responsibility import fulfilment
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(dt.date(2026, 11, 25))
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 
 
 def test_data_arrivals_hook(data_arrivals):

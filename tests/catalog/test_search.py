@@ -1,19 +1,13 @@
 """Chinese search (catalog.search)."""
 
-import datetime as dt
 
 import pytest
 
 from catalog import search
 from catalog.models import CatalogEntry
-from tests.catalog.conftest import entry_items
+from tests.catalog.helpers import entry_items
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(dt.date(2026, 11, 25))
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 
 
 def test_query_literal():

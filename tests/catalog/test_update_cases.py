@@ -19,7 +19,7 @@ from portal.choices import Clock, DeadlineState
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import Deadline
 from portal.services.deadlines import deadline_sweep
-from tests.catalog.conftest import entry_items, entry_values
+from tests.catalog.helpers import entry_items, entry_values
 
 pytestmark = pytest.mark.django_db
 D = dt.date

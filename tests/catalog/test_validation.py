@@ -5,7 +5,7 @@ import pytest
 from catalog.choices import ShareType
 from catalog.models import Classification
 from catalog.validation import entry_problems
-from tests.catalog.conftest import entry_items, entry_values
+from tests.catalog.helpers import entry_items, entry_values
 
 pytestmark = pytest.mark.django_db
 

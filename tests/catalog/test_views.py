@@ -13,22 +13,15 @@ from catalog.models import CatalogEntry, Classification
 from catalog.services.demands import demand_item_save, demand_item_submit
 from catalog.services.entries import catalog_entry_save, catalog_entry_sign_off, catalog_entry_submit
 from catalog.services.update_cases import update_case_open
-from tests.catalog.conftest import entry_items, entry_values
+from tests.catalog.helpers import entry_items, entry_values
 from tests.permissions import LOGIN, Row, check_matrix
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
 
 
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(D(2026, 11, 25))
-
-
 @pytest.fixture
-def world(
-    make_entry, approved_entry, county_staff, staff, other_staff, reviewer, county_bureau_user, other_county_bureau_user
-):
+def world(make_entry, approved_entry, county_staff, matrix_people):
     """A city department's draft, a county department's draft, a published entry, and the people."""
     published = approved_entry(name="户籍人口基本信息")
     draft = make_entry(name="城市部门草稿")
@@ -38,15 +31,7 @@ def world(
         values=entry_values(name="县级部门草稿"),
         items=entry_items(),
     )
-    users = {
-        "staff": staff,
-        "other_staff": other_staff,
-        "county_own": county_bureau_user,
-        "county_other": other_county_bureau_user,
-        "reviewer": reviewer,
-        "anonymous": None,
-    }
-    return {"published": published, "draft": draft, "county_draft": county_draft, "users": users}
+    return {"published": published, "draft": draft, "county_draft": county_draft, "users": matrix_people}
 
 
 ALL_OK = {

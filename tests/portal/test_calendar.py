@@ -12,13 +12,8 @@ from portal.services.calendar import calendar_change_impact, calendar_day_set, c
 from portal.services.deadlines import deadline_open
 from tests.factories import make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(D(2026, 11, 25))
 
 
 @pytest.fixture

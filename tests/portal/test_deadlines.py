@@ -12,13 +12,8 @@ from portal.models import Deadline, Notification
 from portal.services.deadlines import deadline_close, deadline_extend, deadline_open, deadline_sweep
 from tests.factories import DepartmentFactory, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(D(2026, 11, 25))
 
 
 def open_clock(case, department, *, start, days=10, clock=Clock.VERIFICATION, role=""):

@@ -9,13 +9,8 @@ from portal.models import Notification
 from portal.services.deadlines import deadline_open, deadline_sweep
 from tests.factories import DepartmentFactory, county_bureau_department, make_user, region
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(D(2026, 11, 25))
 
 
 def open_case(department, title, *, start=None, days=10, role=""):

@@ -4,7 +4,6 @@ tests/conftest.py; signed calls: tests/support.signed_headers; plain helpers: te
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import uuid
 
 import psycopg
@@ -12,24 +11,11 @@ import pytest
 from django.utils import timezone
 from psycopg import sql
 
-from catalog.choices import EntryState, ShareType
-from catalog.models import CatalogEntry, Classification, DataItem
 from sharing.choices import GrantState, Purpose, RequestState
 from sharing.models import Grant, SharingRequest
 from sharing.push import run as push_run
 from tests.aggregation.builders import ids
-from tests.sharing.helpers import PEOPLE, load, rows_for, server_dsn
-
-_seq = itertools.count(1)
-
-ITEMS = [
-    # name, data type, base item, subject key
-    ("统一社会信用代码", "C", True, True),
-    ("企业名称", "C", True, False),
-    ("法定代表人", "C", False, False),
-    ("注册资本", "Y", False, False),
-    ("成立日期", "D", False, False),
-]
+from tests.sharing.helpers import PEOPLE, load, published_entry, rows_for, server_dsn
 
 
 @pytest.fixture(autouse=True)
@@ -40,34 +26,10 @@ def _city_bureau(bureau):
 
 @pytest.fixture
 def make_entry(dept):
-    """make_entry(provider=dept, share_type="2", methods=[...], items=ITEMS, state=approved) -> a published entry."""
+    """make_entry(provider=dept, **values) -> a published entry (tests.sharing.helpers.published_entry)."""
 
-    def _make(provider=None, share_type=ShareType.CONDITIONAL, methods=("api", "query", "download"), items=ITEMS,
-              state=EntryState.APPROVED, name=None):
-        provider = provider or dept
-        n = next(_seq)
-        entry = CatalogEntry.objects.create(
-            code=f"303/{provider.credit_code}{n:04d}" if state == EntryState.APPROVED else None,
-            classification=Classification.objects.get(code="303"),
-            name=name or f"企业登记信息{n}",
-            provider=provider,
-            provider_code=provider.credit_code,
-            summary="市场主体登记信息",
-            format_class="db",
-            format_type="PostgreSQL",
-            share_type=share_type,
-            share_condition="仅用于行政审批" if share_type == ShareType.CONDITIONAL else "",
-            no_share_basis="涉及商业秘密" if share_type == ShareType.NONE else "",
-            exchange_methods=list(methods),
-            update_cycle="daily",
-            state=state,
-            version=1 if state == EntryState.APPROVED else 0,
-            approved_at=timezone.now() if state == EntryState.APPROVED else None,
-        )
-        for pos, (item, dtype, base, key) in enumerate(items, start=1):
-            DataItem.objects.create(entry=entry, position=pos, name=item, data_type=dtype, is_base_item=base,
-                                    is_subject_key=key)
-        return entry
+    def _make(provider=None, **values):
+        return published_entry(provider or dept, **values)
 
     return _make
 
@@ -96,26 +58,18 @@ def make_grant(reviewer, staff):
     return _make
 
 
-def request_values(**overrides):
-    today = timezone.localdate()
-    values = {
-        "legal_basis": "《焦作市政务数据资源管理暂行办法》第十九条",
-        "duty_basis": "负责企业信用监管",
-        "business_need": "核验企业法定代表人信息",
-        "purpose": Purpose.VERIFICATION,
-        "purpose_detail": "",
-        "items": ["法定代表人", "注册资本"],
-        "methods": ["api"],
-        "valid_from": today,
-        "valid_to": today + dt.timedelta(days=365),
-    }
-    values.update(overrides)
-    return values
+@pytest.fixture
+def make_people(make_entry, dept, staff):
+    """make_people(count, start=…, **entry values) -> (a 户籍人口信息 entry of dept, the keys of its `count` people
+    loaded by staff)."""
 
+    def _make(count, *, start, **values):
+        entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息", **values)
+        keys = ids(count, start=start)
+        load(entry, staff, rows_for(keys))
+        return entry, keys
 
-@pytest.fixture(autouse=True)
-def _clean_redis(clean_redis):
-    """Every sharing test starts without nonces and throttle counters (tests/conftest.py clean_redis)."""
+    return _make
 
 
 # ---------------------------------------------------------------- database push
@@ -141,10 +95,8 @@ def _no_settle(monkeypatch):
 
 
 @pytest.fixture
-def people_push(make_entry, dept, staff, other_dept, make_grant):
+def people_push(make_people, other_dept, make_grant):
     """(entry keyed by ID number with 7 rows, offering api+push; a push grant of other_dept on 性别/联系电话; keys)."""
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息", methods=("api", "push"))
-    keys = ids(7, start=300)
-    load(entry, staff, rows_for(keys))
+    entry, keys = make_people(7, start=300, methods=("api", "push"))
     grant = make_grant(other_dept, entry, ["性别", "联系电话"], methods=("push",))
     return entry, grant, keys

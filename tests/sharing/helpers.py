@@ -1,8 +1,11 @@
 """Helpers of the sharing tests (plain functions and constants; the fixtures are in conftest.py): data of a people
-resource and its calls, the export's URL and body, the database push's target database."""
+resource and its calls, a published entry, the export's URL and body, the database push's target database, a sharing
+request's values."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from urllib.parse import urlencode
 
 import psycopg
@@ -11,6 +14,49 @@ from django.utils import timezone
 from psycopg import sql
 
 from aggregation.services import pools as agg
+from catalog.choices import EntryState, ShareType
+from catalog.models import CatalogEntry, Classification, DataItem
+from sharing.choices import Purpose
+
+_seq = itertools.count(1)
+
+ITEMS = [
+    # name, data type, base item, subject key
+    ("统一社会信用代码", "C", True, True),
+    ("企业名称", "C", True, False),
+    ("法定代表人", "C", False, False),
+    ("注册资本", "Y", False, False),
+    ("成立日期", "D", False, False),
+]
+
+
+def published_entry(provider, share_type=ShareType.CONDITIONAL, methods=("api", "query", "download"), items=ITEMS,
+                    state=EntryState.APPROVED, name=None) -> CatalogEntry:
+    """An entry of `provider` (share type 2, api+query+download, ITEMS, approved) with its data items (ORM only)."""
+    n = next(_seq)
+    entry = CatalogEntry.objects.create(
+        code=f"303/{provider.credit_code}{n:04d}" if state == EntryState.APPROVED else None,
+        classification=Classification.objects.get(code="303"),
+        name=name or f"企业登记信息{n}",
+        provider=provider,
+        provider_code=provider.credit_code,
+        summary="市场主体登记信息",
+        format_class="db",
+        format_type="PostgreSQL",
+        share_type=share_type,
+        share_condition="仅用于行政审批" if share_type == ShareType.CONDITIONAL else "",
+        no_share_basis="涉及商业秘密" if share_type == ShareType.NONE else "",
+        exchange_methods=list(methods),
+        update_cycle="daily",
+        state=state,
+        version=1 if state == EntryState.APPROVED else 0,
+        approved_at=timezone.now() if state == EntryState.APPROVED else None,
+    )
+    for pos, (item, dtype, base, key) in enumerate(items, start=1):
+        DataItem.objects.create(entry=entry, position=pos, name=item, data_type=dtype, is_base_item=base,
+                                is_subject_key=key)
+    return entry
+
 
 PEOPLE = [
     # name, data type, base item, subject key
@@ -95,3 +141,20 @@ def target_rows(dsn: str, table: str) -> dict[int, tuple]:
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(sql.SQL("SELECT record_id, data, deleted FROM {}").format(sql.Identifier(table)))
         return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def request_values(**overrides):
+    today = timezone.localdate()
+    values = {
+        "legal_basis": "《焦作市政务数据资源管理暂行办法》第十九条",
+        "duty_basis": "负责企业信用监管",
+        "business_need": "核验企业法定代表人信息",
+        "purpose": Purpose.VERIFICATION,
+        "purpose_detail": "",
+        "items": ["法定代表人", "注册资本"],
+        "methods": ["api"],
+        "valid_from": today,
+        "valid_to": today + dt.timedelta(days=365),
+    }
+    values.update(overrides)
+    return values

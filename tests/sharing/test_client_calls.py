@@ -1,6 +1,11 @@
-"""What a signed API client sees of sharing: its department's grants, an interface's specification."""
+"""What a signed API client sees of sharing: its department's grants, an interface's specification (and what a bad
+`{resource}` in its path gets)."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.api_params import BAD_PATH_TEXTS, assert_invalid, path_segment
 
 pytestmark = pytest.mark.django_db
 
@@ -25,3 +30,19 @@ def test_interface_spec_api_for_a_client(signed_get, make_entry):
     assert body["resource"] == entry.resource_key and [f["name"] for f in body["fields"]][:2] == ["统一社会信用代码",
                                                                                                  "企业名称"]
     assert body["example"]["headers"]["X-Signature"]
+
+
+@pytest.mark.parametrize("bad", BAD_PATH_TEXTS)
+def test_interface_spec_refuses_a_bad_resource_before_any_lookup(api_as, other_staff, make_entry, bad):
+    entry, client = make_entry(), api_as(other_staff)
+    for resource in (path_segment(bad), entry.resource_key + path_segment(bad)):
+        path = f"/api/v1/sharing/interface/{resource}/"
+        with CaptureQueriesContext(connection) as queries:
+            assert_invalid(client.get(path), "resource")
+        assert not any("catalog_catalogentry" in q["sql"] for q in queries), path
+
+
+@pytest.mark.parametrize("resource", ["²", "１", "9" * 200])
+def test_interface_spec_of_digits_it_cannot_read_is_not_found(api_as, other_staff, resource):
+    response = api_as(other_staff).get(f"/api/v1/sharing/interface/{path_segment(resource)}/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"

@@ -19,19 +19,16 @@ from security import crypto
 from security.masking import mask
 from sharing.push import run as push_engine
 from sharing.services import push as push_services
-from tests.aggregation.builders import ids
-from tests.sharing.helpers import PEOPLE, body_of, export_url, get, load, pull_all, rows_for, target_rows, url
+from tests.sharing.helpers import body_of, export_url, get, pull_all, target_rows, url
 
 STORED = "王*明"  # what the first row's stored form of 姓名 is changed to (its value masks to 张*明)
 
 
 @pytest.fixture
-def people(make_entry, dept, staff):
+def people(make_people):
     """(entry with 3 people; their keys in record id order): the first with a changed stored form of 姓名, the second
     stored before masked forms were (none at all)."""
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息", methods=("api", "query", "download", "push"))
-    keys = ids(3, start=500)
-    load(entry, staff, rows_for(keys))
+    entry, _keys = make_people(3, start=500, methods=("api", "query", "download", "push"))
     records = list(Record.objects.filter(dataset=entry.dataset).order_by("id"))
     assert records[0].masked["name"] == {"姓名": "张*明"}
     Record.objects.filter(pk=records[0].pk).update(masked={**records[0].masked, "name": {"姓名": STORED}})

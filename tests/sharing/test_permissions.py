@@ -10,7 +10,7 @@ from catalog.choices import EntryState
 from sharing.services.clients import api_client_register
 from sharing.services.requests import sharing_request_approve, sharing_request_comment, sharing_request_submit
 from tests.permissions import LOGIN, Row, SignedClient, check_matrix
-from tests.sharing.conftest import request_values
+from tests.sharing.helpers import request_values
 
 pytestmark = pytest.mark.django_db
 

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.params import path_text
 from portal.errors import NotFound
 
 from ... import access
@@ -18,7 +19,7 @@ class SubjectView(APIView):
 
     @extend_schema(responses=s.SubjectSerializer, summary="基础库主体查询（个人信息脱敏）")
     def get(self, request, kind: str, key: str):
-        return _subject(request, kind, key)
+        return _subject(request, kind, path_text(key, "key"))
 
 
 class SubjectLookupView(APIView):

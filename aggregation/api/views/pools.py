@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.params import path_text
 from security.masking import mask
 
 from ... import access
@@ -36,7 +37,7 @@ class RecordPushView(APIView):
     def post(self, request, resource: str):
         from catalog.permissions import access_entry_by_resource
 
-        entry = access_entry_by_resource(request.user, resource, action="view")
+        entry = access_entry_by_resource(request.user, path_text(resource, "resource"), action="view")
         query = s.PushQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         result = services.records_push(

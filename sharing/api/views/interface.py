@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from catalog.choices import EntryState
 from catalog.models import CatalogEntry
+from portal.api.params import path_text
 from portal.errors import NotFound
 
 from ...interface import interface_spec
@@ -19,9 +20,10 @@ class InterfaceSpecView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="资源接口说明")
     def get(self, request, resource: str):
-        resource = (resource or "").strip()
+        resource = path_text(resource, "resource").strip()
         qs = CatalogEntry.objects.filter(state=EntryState.APPROVED, is_secret=False)
-        entry = (qs.filter(pk=int(resource)) if resource.isdigit() else qs.filter(
+        # An id in ASCII digits (int() would read "²" no more than a code would match it).
+        entry = (qs.filter(pk=int(resource)) if resource.isascii() and resource.isdigit() else qs.filter(
             code=resource.replace("-", "/", 1))).select_related("provider").first()
         if entry is None:
             raise NotFound()

@@ -13,13 +13,8 @@ from aggregation.services import quality, themes, verification
 from tests.aggregation.builders import ids
 from tests.api_params import BAD_CHOICES, BAD_INTEGERS, assert_invalid
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 CASES = "/api/v1/aggregation/verification-cases/"
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(dt.date(2026, 11, 25))
 
 
 @pytest.fixture

@@ -7,14 +7,9 @@ import pytest
 from catalog.services.update_cases import update_case_open
 from tests.api_params import BAD_CHOICES, BAD_INTEGERS, BAD_TEXTS, assert_invalid
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 ENTRIES = "/api/v1/catalog/entries/"
 UPDATE_CASES = "/api/v1/catalog/update-cases/"
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(dt.date(2026, 11, 25))
 
 
 def test_entry_filters(api_as, approved_entry, make_entry, staff, other_staff):

@@ -10,13 +10,8 @@ from portal.services.deadlines import deadline_close, deadline_open
 from tests.api_params import BAD_CHOICES, assert_invalid
 from tests.factories import DepartmentFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
-
-
-@pytest.fixture(autouse=True)
-def _today(freeze_today):
-    freeze_today(D(2026, 11, 25))
 
 
 def _open(department, title):

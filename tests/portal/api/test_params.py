@@ -1,13 +1,16 @@
-"""The API's query parameters read strictly (portal.api.params, portal.api.pagination), and documented."""
+"""The API's query and path parameters read strictly (portal.api.params, portal.api.pagination), and documented; the
+rule for free text sent outside a form (portal.validators.text_problem, safe_text)."""
 
 import base64
 
 import pytest
 import yaml
 
-from portal.api.params import parse_integer
+from portal.api.params import parse_integer, path_text
+from portal.errors import PortalError
 from portal.models import Notification
-from tests.api_params import BAD_INTEGERS, FULL_WIDTH, LONG, NUL, SUPERSCRIPT, assert_invalid
+from portal.validators import safe_text, text_problem
+from tests.api_params import BAD_INTEGERS, BAD_PATH_TEXTS, FULL_WIDTH, LONG, NUL, SUPERSCRIPT, assert_invalid
 
 pytestmark = pytest.mark.django_db
 NOTIFICATIONS = "/api/v1/notifications/"
@@ -22,6 +25,31 @@ def test_parse_integer_reads_ascii_digits(text, value):
 def test_parse_integer_refuses_everything_else(text):
     with pytest.raises(ValueError):
         parse_integer(text)
+
+
+@pytest.mark.parametrize("value", BAD_PATH_TEXTS)
+def test_path_text_refuses_control_characters_and_overlong_values(value):
+    with pytest.raises(PortalError) as refused:
+        path_text(value, "resource")
+    assert (refused.value.status, refused.value.code, list(refused.value.errors)) == (400, "invalid", ["resource"])
+    assert str(refused.value.detail) == "resource：" + text_problem(value)
+    assert refused.value.errors["resource"] == [str(refused.value.detail)]
+
+
+@pytest.mark.parametrize("value", ["303-11410800MA0000000X0001", "JZ-2026-0001", "营业执照 信息", "²", "9" * 200])
+def test_path_text_passes_every_other_value(value):
+    assert text_problem(value) is None and path_text(value, "key") == value
+
+
+def test_text_problem_messages():
+    assert text_problem("a\x00") == "不能包含空字符（NUL）或其他控制字符"
+    assert text_problem("a" * 201) == "不能超过 200 个字"
+
+
+def test_safe_text_drops_control_characters_and_cuts():
+    assert safe_text("3\x000\x013\x7f-\x85x" + "y" * 300, 10) == "303-xyyyyy"
+    assert safe_text("\t营业\n执照\x00") == "营业执照" and len(safe_text("y" * 300)) == 200
+    assert safe_text("y" * 300, None) == "y" * 300
 
 
 def test_pagination_limit_and_its_next_link(api_as, staff):

@@ -38,6 +38,13 @@ def test_wrong_signature(signed_get, audit_log):
     assert event.actor is None and event.actor_label.startswith("client:jzc_")
 
 
+def test_a_refusal_on_a_path_with_control_characters_is_audited_without_them(signed_get, audit_log):
+    response = signed_get(path="/api/v1/data/303-%00%01x/records/", HTTP_X_SIGNATURE="0" * 64)
+    assert response.status_code == 401 and response.json()["code"] == "signature_invalid"
+    [event] = refused(audit_log)
+    assert event.data["path"] == "/api/v1/data/303-x/records/"
+
+
 def test_query_tampering_is_refused(api_client, api_client_row):
     client, secret = api_client_row
     headers = signed_headers(client.client_id, secret, "GET", GRANTS, "box=mine")

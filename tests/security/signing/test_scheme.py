@@ -23,3 +23,6 @@ def test_purpose_header_decoding(rf):
     assert purpose_of(rf.get("/", HTTP_X_PURPOSE=quote(text))) == text
     assert purpose_of(rf.get("/", HTTP_X_PURPOSE=text.encode().decode("latin-1"))) == text  # raw UTF-8 via WSGI
     assert purpose_of(rf.get("/")) == ""
+    # Control characters are dropped (the purpose goes into audit rows, where PostgreSQL refuses a NUL).
+    assert purpose_of(rf.get("/", HTTP_X_PURPOSE=quote("\x00低保\x01审核\x00"))) == "低保审核"
+    assert purpose_of(rf.get("/", HTTP_X_PURPOSE="%00")) == ""

@@ -7,7 +7,7 @@ from django.utils import timezone
 from sharing.choices import GrantState, RequestState
 from sharing.models import SharingRequest
 from tests.api_params import BAD_CHOICES, assert_invalid
-from tests.sharing.conftest import request_values
+from tests.sharing.helpers import request_values
 
 pytestmark = pytest.mark.django_db
 REQUESTS = "/api/v1/sharing/requests/"

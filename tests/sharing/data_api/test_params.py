@@ -6,19 +6,15 @@ import pytest
 from django.http import QueryDict
 
 from sharing.data_api.params import DataCallParams
-from tests.aggregation.builders import ids
 from tests.api_params import FULL_WIDTH, LONG, NUL, SUPERSCRIPT
-from tests.sharing.helpers import PEOPLE, get, load, rows_for, url
+from tests.sharing.helpers import get, url
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def people(make_entry, dept, staff):
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息")
-    keys = ids(3, start=40)
-    load(entry, staff, rows_for(keys))
-    return entry, keys
+def people(make_people):
+    return make_people(3, start=40)
 
 
 def _refusal(response) -> tuple[int, str, list]:
@@ -114,3 +110,13 @@ def test_limit_in_ascii_digits_with_blanks_around():
     params = DataCallParams(data=QueryDict("limit=%2007%20"), context={"dataset": None, "paged": True})
     assert params.is_valid(), params.errors
     assert params.values["limit"] == 7
+
+
+def test_control_characters_of_the_purpose_are_dropped(people, other_staff, make_grant, api_as, audit_log):
+    entry, _keys = people
+    make_grant(other_staff.department, entry, ["性别"])
+    client = api_as(other_staff)
+    assert get(client, url(entry), purpose="%00低保%01审核").status_code == 200
+    assert audit_log("sharing.data.read")[-1].data["purpose"] == "低保审核"
+    assert _refusal(get(client, url(entry), purpose="%00")) == (400, "invalid", ["X-Purpose"])
+    assert audit_log("sharing.data.refused")[-1].data["purpose"] == ""

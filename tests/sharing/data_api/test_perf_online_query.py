@@ -23,7 +23,7 @@ from sharing.policy import read_permission
 from sharing.services.clients import api_client_register, api_client_resume, api_client_suspend
 from sharing.services.grants import grant_revoke
 from tests.aggregation.builders import ids
-from tests.sharing.helpers import PEOPLE, PHONE, load, rows_for
+from tests.sharing.helpers import PEOPLE, PHONE
 from tests.support import signed_headers
 
 pytestmark = pytest.mark.django_db
@@ -254,11 +254,8 @@ def test_a_cache_that_is_not_redis_still_guards_nonces_and_rates(api_client, sec
 
 
 @pytest.fixture
-def people(make_entry, dept, staff):
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息")
-    keys = ids(3, start=70)
-    load(entry, staff, rows_for(keys))
-    return entry, keys
+def people(make_people):
+    return make_people(3, start=70)
 
 
 def query_url(entry, key):

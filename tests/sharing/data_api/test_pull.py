@@ -24,11 +24,8 @@ from tests.support import signed_headers
 pytestmark = pytest.mark.django_db
 
 @pytest.fixture
-def people(make_entry, dept, staff):
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息")
-    keys = ids(7, start=50)
-    load(entry, staff, rows_for(keys))
-    return entry, keys
+def people(make_people):
+    return make_people(7, start=50)
 
 
 def test_pull_pages_with_cursor_default_projection_masking_and_audit(people, other_staff, make_grant, api_as,
@@ -296,15 +293,13 @@ def test_push_and_pull_share_the_url(people, staff, api_as):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_cursor_pages_while_another_connection_inserts(make_entry, dept, staff, other_staff, make_grant, api_as):
+def test_cursor_pages_while_another_connection_inserts(make_people, staff, other_staff, make_grant, api_as):
     """A writer thread (its own connection, committing) inserts rows while the consumer pages through."""
     import threading
 
     from django.db import connection
 
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息")
-    keys = ids(30, start=700)
-    load(entry, staff, rows_for(keys))
+    entry, keys = make_people(30, start=700)
     make_grant(other_staff.department, entry, ["公民身份号码"])
     stop, started, errors = threading.Event(), threading.Event(), []
 

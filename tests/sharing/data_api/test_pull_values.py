@@ -10,8 +10,7 @@ import pytest
 from django.utils import timezone
 
 from aggregation.models import Record
-from tests.aggregation.builders import ids
-from tests.sharing.helpers import PEOPLE, get, load, open_verification_case, pull_all, rows_for, url
+from tests.sharing.helpers import get, open_verification_case, pull_all, url
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +18,9 @@ ODD = {"性别": 1, "联系电话": 13.25, "户籍地址": {"省": "河南", "�
 
 
 @pytest.fixture
-def mixed(make_entry, dept, staff):
+def mixed(make_people):
     """Seven people; the fourth holds numbers, a nested object and a JSON null; the sixth lacks 联系电话."""
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息")
-    keys = ids(7, start=70)
-    load(entry, staff, rows_for(keys))
+    entry, _keys = make_people(7, start=70)
     records = list(Record.objects.filter(dataset=entry.dataset).order_by("id"))
     odd = records[3]
     # (No masked form of a value that is null, as the pipeline stores none.)
@@ -88,14 +85,12 @@ def test_clear_filter_and_key_filter(mixed, other_staff, make_grant, api_as):
     assert [r["公民身份号码"] for r in one] == [key]
 
 
-def test_masked_items_are_read_from_the_stored_masked_forms(make_entry, dept, staff, other_staff, make_grant, api_as):
+def test_masked_items_are_read_from_the_stored_masked_forms(make_people, other_staff, make_grant, api_as):
     """A page reads a masked item's stored masked form (Record.masked) instead of decrypting it; a row stored without
     one is decrypted and masked: the same values."""
     from security.masking import mask
 
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息")
-    keys = ids(3, start=90)
-    load(entry, staff, rows_for(keys))
+    entry, keys = make_people(3, start=90)
     records = list(Record.objects.filter(dataset=entry.dataset).order_by("id"))
     make_grant(other_staff.department, entry, ["性别", "联系电话"])
     client = api_as(other_staff)

@@ -12,18 +12,15 @@ from openpyxl import load_workbook
 from aggregation.models import Record
 from security import crypto
 from tests.aggregation.builders import ids
-from tests.sharing.helpers import PEOPLE, PHONE, body_of, export_url, load, rows_for
+from tests.sharing.helpers import PEOPLE, PHONE, body_of, export_url, load
 from tests.support import signed_headers
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def people(make_entry, dept, staff):
-    entry = make_entry(provider=dept, items=PEOPLE, name="户籍人口信息")
-    keys = ids(5, start=60)
-    load(entry, staff, rows_for(keys))
-    return entry, keys
+def people(make_people):
+    return make_people(5, start=60)
 
 
 def test_csv_export_with_bom_trace_masking_and_audit(people, other_staff, make_grant, api_as, audit_log):

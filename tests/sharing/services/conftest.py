@@ -3,7 +3,7 @@
 import pytest
 
 from sharing.services.requests import sharing_request_submit
-from tests.sharing.conftest import request_values
+from tests.sharing.helpers import request_values
 
 
 @pytest.fixture

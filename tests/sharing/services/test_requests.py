@@ -21,7 +21,7 @@ from sharing.services.requests import (
     sharing_request_withdraw,
 )
 from tests.factories import make_user
-from tests.sharing.conftest import request_values
+from tests.sharing.helpers import request_values
 
 pytestmark = pytest.mark.django_db
 

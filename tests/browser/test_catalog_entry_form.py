@@ -4,13 +4,12 @@ import pytest
 
 from catalog.models import CatalogEntry, Classification
 from portal.choices import Role
-from tests.browser.conftest import browser, new_page, page, screenshot  # noqa: F401 — the browser fixtures
 from tests.factories import PASSWORD, DepartmentFactory, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def test_file_an_entry_with_item_rows(live_server, page, screenshot):  # noqa: F811
+def test_file_an_entry_with_item_rows(live_server, page, screenshot):
     dept = DepartmentFactory(name="焦作市市场监督管理局(浏览器测试)", short_name="市市场监管局")
     make_user(Role.DEPT_STAFF, department=dept, username="browser_staff")
     page.goto(f"{live_server.url}/login/?next=/catalog/entries/new/")
