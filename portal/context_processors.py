@@ -15,6 +15,7 @@ NAVIGATION = [
     (_("安全管理"), "security:index", (Role.SECURITY_ADMIN, Role.AUDIT_ADMIN)),
     (_("监督考核"), "supervision:index", (Role.ASSESSOR, Role.BUREAU_REVIEWER)),
     (_("工作日历"), "calendar", (Role.SYSTEM_ADMIN,)),
+    (_("账户锁定"), "locks", (Role.SECURITY_ADMIN,)),
 ]
 
 

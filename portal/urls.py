@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("healthz/", views.healthz, name="healthz"),
+    path("accounts/locks/", views.locks, name="locks"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", views.notifications, name="notifications"),
     path("tokens/", views.tokens, name="tokens"),

@@ -127,3 +127,17 @@ class CharacterClassValidator:
 
     def get_help_text(self) -> str:
         return str(_("密码须至少包含大写字母、小写字母、数字、符号中的三类。"))
+
+
+class UsernameNotInPasswordValidator:
+    """等保 8.1.4.1 a: a password is not the username, does not contain it, nor it the password (case ignored).
+
+    Django's UserAttributeSimilarityValidator measures likeness only; "Zhangsan@2026" for zhangsan passes it."""
+
+    def validate(self, password: str, user=None) -> None:
+        username = (getattr(user, "username", "") or "").casefold()
+        if username and (username in password.casefold() or password.casefold() in username):
+            raise ValidationError(_("密码不得与用户名相同或包含用户名。"), code="password_contains_username")
+
+    def get_help_text(self) -> str:
+        return str(_("密码不得与用户名相同或包含用户名。"))

@@ -5,28 +5,31 @@ from __future__ import annotations
 import calendar as pycal
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.choices import Role
 from portal.errors import PortalError
 from portal.forms import CalendarDayForm, CalendarYearConfirmForm, LoginForm, TokenForm
+from portal.lockout import current_locks, locked_until
 from portal.models import CalendarDay, CalendarYear, Deadline, Notification
 from portal.permissions import int_or_none
 from portal.selectors.deadlines import deadline_rows
-from portal.services import auth as auth_services
 from portal.services.calendar import (
     calendar_change_impact,
     calendar_day_set,
     calendar_year_confirm,
     unconfirmed_years_ahead,
 )
+from portal.services.lockout import unlock
 from portal.services.notifications import notification_mark_read
 from portal.services.tokens import token_create, token_revoke
 from portal.services.workdays import WorkCalendar, local_today
@@ -39,21 +42,37 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        auth_services.login_succeeded(user=form.get_user())
-        return response
+        # The session, last_login and the audit event (the user_logged_in receiver) commit together.
+        with transaction.atomic():
+            return super().form_valid(form)
 
-    def form_invalid(self, form):
-        auth_services.login_failed(username=form.data.get("username", ""))
-        return super().form_invalid(form)
+
+def locked_out(request, response=None, credentials=None):
+    """axes' lockout answer (AXES_LOCKOUT_CALLABLE): the login page, saying in Chinese until when it is locked."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    until = locked_until(username=username, ip_address=getattr(request, "axes_ip_address", None))
+    until = until or request.axes_attempt_time + settings.AXES_COOLOFF_TIME
+    form = LoginForm(request, initial={"username": username})
+    context = {"form": form, "locked_until": timezone.localtime(until), "next": request.POST.get("next", "")}
+    return render(request, "portal/login.html", context, status=429)
 
 
 def logout_view(request):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    if request.user.is_authenticated:
-        auth_services.logged_out(user=request.user)
     return auth_views.LogoutView.as_view()(request)
+
+
+@role_required(Role.SECURITY_ADMIN)
+def locks(request):
+    """The security administrator's page: accounts and source addresses locked now; unlock one (audited)."""
+    if request.method == "POST":
+        kind, value = request.POST.get("kind", ""), request.POST.get("value", "")
+        if kind in ("username", "ip_address") and value:
+            unlock(actor=request.user, kind=kind, value=value)
+            messages.success(request, _("已解除锁定：%(value)s") % {"value": value})
+        return redirect("locks")
+    return render(request, "portal/locks.html", {"locks": current_locks()})
 
 
 def healthz(request):

@@ -5,6 +5,7 @@ from .deadlines import Deadline
 from .jobs import Job
 from .notifications import Notification
 from .org import Department, Region, User, UserRole
+from .passwords import PasswordHistory
 from .tokens import PersonalToken
 from .workdays import CalendarDay, CalendarYear
 
@@ -19,6 +20,7 @@ __all__ = [
     "Department",
     "Job",
     "Notification",
+    "PasswordHistory",
     "PersonalToken",
     "Region",
     "User",
