@@ -110,3 +110,12 @@ def test_only_the_security_admin_unlocks(client, staff, system_admin):
     assert client.get("/accounts/locks/").status_code == 404
     with pytest.raises(PermissionDenied):
         unlock(actor=system_admin, kind="username", value="staff")
+
+
+def test_axes_reset_command_lifts_the_lock_too(client, staff):
+    from django.core.management import call_command
+
+    for _ in range(5):
+        attempt(client, "staff", "Wrong@Passw0rd")
+    call_command("axes_reset_username", "staff")
+    assert attempt(client, "staff", PASSWORD, ip="10.6.6.6").status_code == 302 and logged_in(client)
