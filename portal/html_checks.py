@@ -22,7 +22,7 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UNLABELLED_TYPES = frozenset({"hidden", "submit", "button", "reset", "image"})  # named by their value or not shown
 _DATA_SCRIPT_TYPES = frozenset({"application/json", "application/ld+json"})  # data, never run
 _URL_ATTRS = frozenset({"href", "src", "action", "formaction", "data", "xlink:href"})
-# Pages whose view adds 'unsafe-inline' to style-src with csp_update (config/urls.py): ReDoc injects <style> at run time.
+# Pages whose view adds 'unsafe-inline' to style-src (csp_update in config/urls.py): ReDoc injects <style> at run time.
 CSP_INLINE_STYLE_PAGES = frozenset({"/api/redoc/"})
 
 
