@@ -1,10 +1,14 @@
 """Root URLconf: the kernel's pages, each chapter's pages, the admin, and the API under /api/."""
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from portal.admin import portal_admin_site
 from sharing.urls import verify_urlpatterns as sharing_verify_urlpatterns
+
+REDOC_CSP = {"style-src": [SELF, UNSAFE_INLINE], "worker-src": [SELF, "blob:"]}
 
 urlpatterns = [
     path("api/v1/", include("config.api_urls")),  # first: machine clients' calls are most of the traffic
@@ -15,7 +19,13 @@ urlpatterns = [
     path("verify/", include(sharing_verify_urlpatterns)),  # R26.1 public document verification page
     path("admin/", portal_admin_site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Swagger UI fits the site's Content-Security-Policy as it is: the split view loads its init script from a URL.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema",
+                                                          template_name="api_docs/swagger_ui.html"), name="api-docs"),
+    # ReDoc injects <style> elements at run time and runs its search index in a Web Worker made from a blob: — allowed
+    # on this page only (every other response keeps style-src 'self').
+    path("api/redoc/", csp_update(REDOC_CSP)(SpectacularRedocView.as_view(url_name="api-schema",
+                                                                         template_name="api_docs/redoc.html")),
+         name="api-redoc"),
 ]
 

@@ -23,5 +23,6 @@ ALLOWED_HOSTS = ["*"]
 # Parallel runs (pytest -n): each worker's cache keys (nonces, throttle counters, the API-client generation) under its
 # own prefix in the one Redis db, so one worker's clean-up does not wipe another's keys mid-test.
 CACHES = {**base.CACHES, "default": {**base.CACHES["default"], "KEY_PREFIX": os.environ.get("PYTEST_XDIST_WORKER", "")}}
-# Every page any test renders is checked for duplicate ids, labels that name nothing and non-ISO date inputs.
-MIDDLEWARE = [*base.MIDDLEWARE, "portal.html_checks.HtmlIntegrityMiddleware"]
+# Every page any test renders is checked for duplicate ids, labels that name nothing, non-ISO date inputs, inline
+# script or style and a Content-Security-Policy header without 'unsafe-inline': first, so it sees that header.
+MIDDLEWARE = ["portal.html_checks.HtmlIntegrityMiddleware", *base.MIDDLEWARE]
