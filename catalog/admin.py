@@ -3,8 +3,7 @@ and their services (audit, clocks, codes); the admin must not become a back door
 
 from django.contrib import admin
 
-from portal.admin import portal_admin_site
-from portal.choices import Role
+from portal.admin import is_system_admin, portal_admin_site
 
 from .models import (
     CatalogEntry,
@@ -19,10 +18,10 @@ from .models import (
 
 class ReadOnly:
     def has_module_permission(self, request):
-        return request.user.has_role(Role.SYSTEM_ADMIN)
+        return is_system_admin(request)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_role(Role.SYSTEM_ADMIN)
+        return is_system_admin(request)
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -16,20 +16,25 @@ class PortalAdminSite(admin.AdminSite):
     index_title = _("组织与人员")
 
     def has_permission(self, request):
-        return request.user.is_active and request.user.is_authenticated and request.user.has_role(Role.SYSTEM_ADMIN)
+        return request.user.is_active and is_system_admin(request)
 
 
 portal_admin_site = PortalAdminSite(name="admin")
+
+
+def is_system_admin(request) -> bool:
+    """The admin site is the system administrator's alone; anybody signed out (the admin's login page) is not one."""
+    return request.user.is_authenticated and request.user.has_role(Role.SYSTEM_ADMIN)
 
 
 class SystemAdminOnly:
     """No deletes: departments and accounts are deactivated, so the audit trail keeps its references."""
 
     def has_module_permission(self, request):
-        return request.user.has_role(Role.SYSTEM_ADMIN)
+        return is_system_admin(request)
 
     has_view_permission = has_add_permission = has_change_permission = (
-        lambda self, request, obj=None: request.user.has_role(Role.SYSTEM_ADMIN)
+        lambda self, request, obj=None: is_system_admin(request)
     )
 
     def has_delete_permission(self, request, obj=None):
@@ -89,7 +94,7 @@ class UserRoleInline(SystemAdminOnly, admin.TabularInline):
     readonly_fields = ["granted_by", "granted_at"]
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.has_role(Role.SYSTEM_ADMIN)
+        return is_system_admin(request)
 
 
 class UserAddForm(forms.ModelForm):

@@ -146,3 +146,10 @@ def test_admin_refuses_a_second_admin_role(web_as, system_admin, bureau):
 def test_chinese_is_the_default_whatever_the_browser_asks(client):
     body = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert 'lang="zh-hans"' in body and "登录" in body
+
+
+def test_the_admin_login_page_opens_for_someone_signed_out(client):
+    """The admin site's own pages ask the signed-out visitor's role: that must be "none", not an error."""
+    response = client.get("/admin/login/")
+    assert response.status_code == 200
+    assert client.get("/admin/").status_code == 302  # to the login page, as for any non-administrator
