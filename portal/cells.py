@@ -16,7 +16,8 @@ negative number typed as a number is not a formula.
   that wants the original strips one leading `'` from a field whose next character is a formula head.
 - XLSX has types, so a string cell is typed as text (`cell.data_type = "s"`, `xlsx_cell`): its value is the
   text unchanged (no visible `'`), and openpyxl writes it as a string even when it starts with `=`. Characters
-  XML 1.0 cannot hold (C0 controls other than TAB, LF, CR) are dropped from XLSX strings (openpyxl refuses them).
+  XML 1.0 cannot hold (C0 controls other than TAB, LF, CR) are dropped from XLSX strings (openpyxl refuses them);
+  a CR reads back as LF (XML's line-end rule).
   No producer writes a formula (a link, too, is plain text).
 
 The bulk data export's CSV comes from PostgreSQL COPY (sharing.export.csv_copy); it applies this same rule on
