@@ -20,6 +20,7 @@ from aggregation.services import pools as agg
 from catalog.choices import ShareType
 from security import crypto
 from tests.sharing.helpers import open_verification_case
+from tests.support import HOSTILE_CELLS
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ CLEAR = ("性别", "备注", "说明")
 NASTY = [
     "", "plain", "中文", "a,b", 'say "hi"', '""', '"', "line1\nline2", "cr\rx", "crlf\r\nx", "trailing\n",
     "=SUM(A1)", "+1", "@x", "\tx", "\rstart", "-", "-5", "-x", "-１", "-²", "-٣", "-a,b", '-"q"', "=,", "'quote",
-    "-1+1", "-2+3+cmd|' /C calc'!A0", "-0.5", "-5.", "-1e5", "-5\n", '=HYPERLINK("http://x","y")', "@SUM(A1)",
+    *HOSTILE_CELLS, "-0.5", "-5.", "-1e5", "-5\n",
     "中文,逗号", "\x1fctl", "x\x1fy", "\\back\\", " space", "1975-06-03", "河南省焦作市博爱县某某路123号",
 ]
 OLD_KEY = "test1:KprsXFZGTWgT8t8xSdDfLbJDBbcgiHAz0bmxVBz52KU"
