@@ -48,7 +48,7 @@ import re
 import secrets
 import select
 
-from portal.cells import csv_bytes
+from portal.cells import FORMULA_HEAD_BYTES, csv_bytes
 
 from ..data_api.calls import DataCall
 from ..data_api.records import records_queryset
@@ -89,9 +89,9 @@ def _scan_table(separators: bytes, heads: bytes, quoting: bytes = b"") -> bytes:
 
 
 # PostgreSQL's CSV rows (CR is quoted, so it never starts an unquoted field; a block with a quote is not scanned).
-_ROW_SCAN = _scan_table(b",\n", b"=+@\t-")
+_ROW_SCAN = _scan_table(b",\n", b"".join(FORMULA_HEAD_BYTES))
 # Decrypted values joined by NUL (which no text holds).
-_VALUE_SCAN = _scan_table(b"\x00", b"=+@\t-", b',"\r\n')
+_VALUE_SCAN = _scan_table(b"\x00", b"".join(FORMULA_HEAD_BYTES), b',"\r\n')
 
 
 def _copy_sql(call: DataCall, decrypted: set[str], stored_masks: dict[str, str], marker: str) -> tuple[str, list]:
