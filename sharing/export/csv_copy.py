@@ -88,10 +88,13 @@ def _scan_table(separators: bytes, heads: bytes, quoting: bytes = b"") -> bytes:
     return bytes(table)
 
 
-# PostgreSQL's CSV rows (CR is quoted, so it never starts an unquoted field; a block with a quote is not scanned).
-_ROW_SCAN = _scan_table(b",\n", b"".join(FORMULA_HEAD_BYTES))
+# The formula heads (portal.cells) but CR: PostgreSQL quotes it, so it never starts an unquoted field (a block with a
+# quote is not scanned), and `rendered` scans rows already ending in CRLF.
+_HEADS = b"".join(h for h in FORMULA_HEAD_BYTES if h != b"\r")
+# PostgreSQL's CSV rows.
+_ROW_SCAN = _scan_table(b",\n", _HEADS)
 # Decrypted values joined by NUL (which no text holds).
-_VALUE_SCAN = _scan_table(b"\x00", b"".join(FORMULA_HEAD_BYTES), b',"\r\n')
+_VALUE_SCAN = _scan_table(b"\x00", _HEADS, b',"\r\n')
 
 
 def _copy_sql(call: DataCall, decrypted: set[str], stored_masks: dict[str, str], marker: str) -> tuple[str, list]:
