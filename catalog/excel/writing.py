@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -13,6 +12,8 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+
+from portal.cells import xlsx_cell, xlsx_row
 
 from ..choices import DataType, ExchangeMethod, FormatClass, OpenType, ShareType, UpdateCycle
 from ..models import Classification
@@ -35,14 +36,6 @@ def _header_cells(ws, columns: list[Column]) -> list[WriteOnlyCell]:
             cell.comment = Comment(col.note, "焦作市大数据平台")
         cells.append(cell)
     return cells
-
-
-def _text_cell(ws, value: Any) -> WriteOnlyCell:
-    """A cell that is text even when the text starts with '=' (no formula injection through exports)."""
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-    return cell
 
 
 def _date_cell(ws, value: dt.date | None) -> WriteOnlyCell:
@@ -103,7 +96,7 @@ def _note_sheet(wb: Workbook, classifications: list[tuple[str, str]]) -> str | N
 
     def append(cells) -> int:
         nonlocal rows
-        ws.append(cells)
+        ws.append(xlsx_row(ws, cells))
         rows += 1
         return rows
 
@@ -136,7 +129,7 @@ def _note_sheet(wb: Workbook, classifications: list[tuple[str, str]]) -> str | N
             if col.kind in ("choice", "multi"):
                 values = "、".join(label for _v, label in zh_labels(col.choices))
                 text = f"{text}；可选值：{values}" if text else f"可选值：{values}"
-            append([sheet, _text_cell(ws, col.header + ("（必填）" if col.required else "")), text])
+            append([sheet, xlsx_cell(ws, col.header + ("（必填）" if col.required else "")), text])
     append([])
     append(bold("分类代码表", "分类代码", "分类名称", "下拉选项（代码 名称）"))
     if not classifications:
@@ -144,7 +137,7 @@ def _note_sheet(wb: Workbook, classifications: list[tuple[str, str]]) -> str | N
         return None
     first = last = 0
     for code, name in classifications:
-        last = append(["", _text_cell(ws, code), _text_cell(ws, name), _text_cell(ws, f"{code} {name}")])
+        last = append(["", xlsx_cell(ws, code), xlsx_cell(ws, name), xlsx_cell(ws, f"{code} {name}")])
         first = first or last
     return f"'{NOTE_SHEET}'!$D${first}:$D${last}"
 
@@ -174,10 +167,10 @@ def write_workbook(entries: Iterable, out) -> tuple[int, int]:
     n_entries = n_items = 0
     for seq, entry in enumerate(entries, start=1):
         n_entries += 1
-        entry_ws.append(_entry_row(entry_ws, seq, entry))
+        entry_ws.append(xlsx_row(entry_ws, _entry_row(entry_ws, seq, entry)))
         for item in entry.items.all():
             n_items += 1
-            item_ws.append(_item_row(item_ws, seq, item))
+            item_ws.append(xlsx_row(item_ws, _item_row(item_ws, seq, item)))
     _add_validations(entry_ws, e_cols, max(VALIDATION_ROWS, n_entries + 500), classification_range)
     _add_validations(item_ws, i_cols, max(VALIDATION_ROWS * 10, n_items + 2000), None)
     wb.save(out)
@@ -191,23 +184,23 @@ def _yes_no(flag: bool) -> str:
 def _entry_row(ws, seq: int, entry) -> list:
     return [
         seq,
-        _text_cell(ws, entry.code or ""),
-        _text_cell(ws, entry.name),
-        _text_cell(ws, entry.classification.code if entry.classification_id else ""),
-        _text_cell(ws, entry.provider.name),
-        _text_cell(ws, entry.provider_code or entry.provider.credit_code),
-        _text_cell(ws, entry.summary),
+        xlsx_cell(ws, entry.code or ""),
+        xlsx_cell(ws, entry.name),
+        xlsx_cell(ws, entry.classification.code if entry.classification_id else ""),
+        xlsx_cell(ws, entry.provider.name),
+        xlsx_cell(ws, entry.provider_code or entry.provider.credit_code),
+        xlsx_cell(ws, entry.summary),
         zh_label(FormatClass, entry.format_class) if entry.format_class else "",
-        _text_cell(ws, entry.format_type or ""),
+        xlsx_cell(ws, entry.format_type or ""),
         zh_label(ShareType, entry.share_type) if entry.share_type else "",
-        _text_cell(ws, entry.share_condition or ""),
-        _text_cell(ws, entry.no_share_basis or ""),
+        xlsx_cell(ws, entry.share_condition or ""),
+        xlsx_cell(ws, entry.no_share_basis or ""),
         "、".join(zh_label(ExchangeMethod, m) for m in (entry.exchange_methods or [])),
         zh_label(OpenType, entry.open_type) if entry.open_type else "",
-        _text_cell(ws, entry.open_condition or ""),
+        xlsx_cell(ws, entry.open_condition or ""),
         zh_label(UpdateCycle, entry.update_cycle) if entry.update_cycle else "",
         _date_cell(ws, entry.publish_date),
-        _text_cell(ws, "、".join(entry.related_codes or [])),
+        xlsx_cell(ws, "、".join(entry.related_codes or [])),
         _yes_no(entry.is_secret),
     ]
 
@@ -215,11 +208,11 @@ def _entry_row(ws, seq: int, entry) -> list:
 def _item_row(ws, seq: int, item) -> list:
     return [
         seq,
-        _text_cell(ws, item.name),
+        xlsx_cell(ws, item.name),
         zh_label(DataType, item.data_type) if item.data_type else "",
         item.length,
         _yes_no(item.is_subject_key),
         _yes_no(item.is_base_item),
-        _text_cell(ws, item.description or ""),
+        xlsx_cell(ws, item.description or ""),
     ]
 

@@ -10,8 +10,9 @@ raw COPY's own work), and each block is then finished in a few passes over its b
   quoted), so a block whose bytes hold no `"` has nothing quoted, no empty string (PostgreSQL writes '' as `""`;
   ours, like a missing value, is an empty unquoted field) and no line break inside a value: its LF line ends
   become CRLF by one `bytes.replace`;
-- the formula-injection guard (`_cell`: `'` before a value starting with = + @ TAB CR, or with - unless a digit
-  follows) is needed only where a field starts with one of those: one `bytes.translate` maps every field
+- the formula-injection guard (portal.cells, the rule of every download: `'` before a string starting with
+  = + - @ TAB CR, unless it is a plain negative number like `-5`) is needed only where a field starts with one
+  of those: one `bytes.translate` maps every field
   separator (`,` and LF) to `,` and every such first character to `=`, so `,=` (or `=` first) finds them all;
 - a block with either (a `"` anywhere, or a field starting with a guarded character — a negative number
   included) is rendered row by row instead (`_Blocks.careful`): parsed where a row holds a quote, guarded and
@@ -47,27 +48,17 @@ import re
 import secrets
 import select
 
+from portal.cells import FORMULA_HEAD_BYTES, csv_bytes
+
 from ..data_api.calls import DataCall
 from ..data_api.records import records_queryset
 
 CHUNK_ROWS = 2000
-_FORMULA_HEAD = ("=", "+", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """A cell's text; a value Excel would read as a formula is quoted (CSV/formula injection)."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    if text.startswith(_FORMULA_HEAD) or (text.startswith("-") and not text[1:2].isdigit()):
-        return "'" + text
-    return text
 
 
 MAX_BLOCK = 1024 * 1024  # a block is CHUNK_ROWS rows (≈ 100–500 KiB), or less when rows are wide
 _TOKEN_B = re.compile(rb"^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9_-]{38,}={0,2}$")
 _NEEDS_QUOTES = re.compile(rb'[,"\r\n]')
-_FORMULA_BYTES = tuple(h.encode() for h in _FORMULA_HEAD)
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
@@ -97,10 +88,13 @@ def _scan_table(separators: bytes, heads: bytes, quoting: bytes = b"") -> bytes:
     return bytes(table)
 
 
-# PostgreSQL's CSV rows (CR is quoted, so it never starts an unquoted field; a block with a quote is not scanned).
-_ROW_SCAN = _scan_table(b",\n", b"=+@\t-")
+# The formula heads (portal.cells) but CR: PostgreSQL quotes it, so it never starts an unquoted field (a block with a
+# quote is not scanned), and `rendered` scans rows already ending in CRLF.
+_HEADS = b"".join(h for h in FORMULA_HEAD_BYTES if h != b"\r")
+# PostgreSQL's CSV rows.
+_ROW_SCAN = _scan_table(b",\n", _HEADS)
 # Decrypted values joined by NUL (which no text holds).
-_VALUE_SCAN = _scan_table(b"\x00", b"=+@\t-", b',"\r\n')
+_VALUE_SCAN = _scan_table(b"\x00", _HEADS, b',"\r\n')
 
 
 def _copy_sql(call: DataCall, decrypted: set[str], stored_masks: dict[str, str], marker: str) -> tuple[str, list]:
@@ -216,24 +210,9 @@ def _quoted(value: bytes) -> bytes:
     return value
 
 
-def _guarded(value: bytes) -> bytes:
-    """`_cell` on UTF-8 bytes."""
-    if value.startswith(_FORMULA_BYTES):
-        return b"'" + value
-    if value.startswith(b"-"):
-        second = value[1:2]
-        if second and second[0] >= 0x80:
-            return _cell(value.decode()).encode()
-        if not second.isdigit():
-            return b"'" + value
-    return value
-
-
 def _finished(value: bytes) -> bytes:
-    """A value's CSV field: guarded (`_cell`), then quoted if needed."""
-    if value.startswith(_FORMULA_BYTES) or value.startswith(b"-"):
-        value = _guarded(value)
-    return _quoted(value)
+    """A value's CSV field: guarded (portal.cells), then quoted if needed."""
+    return _quoted(csv_bytes(value))
 
 
 def _rows_of(block: bytes) -> list[bytes]:

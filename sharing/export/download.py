@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import re
 import tempfile
 import uuid
 
@@ -32,18 +31,18 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.cells import csv_row, xlsx_row
 from portal.choices import AuditResult
 
 from ..data_api.calls import DataCall
 from ..data_api.records import RowRenderer, records_queryset
-from .csv_copy import CHUNK_ROWS, _cell, csv_body
+from .csv_copy import CHUNK_ROWS, csv_body
 
 BLOCK_BYTES = 64 * 1024
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 VERIFICATION_COLUMN = "核校中"
 TRACE_COLUMN = "trace"
-_ILLEGAL_XLSX = re.compile(r"[\000-\010\013\014\016-\037]")
 
 
 def trace_of(call: DataCall, trace_id: str) -> dict:
@@ -100,7 +99,7 @@ class _Counter:
 def csv_stream(call: DataCall, trace: dict, *, bom: bool, counter: _Counter):
     head = ("\ufeff" if bom else "") + "# " + trace_line(trace).replace("\n", " ") + "\r\n"
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow([*call.projection, VERIFICATION_COLUMN])
+    csv.writer(buffer, lineterminator="\r\n").writerow(csv_row([*call.projection, VERIFICATION_COLUMN]))
     yield (head + buffer.getvalue()).encode("utf-8")
     if call.dataset is not None:
         yield from csv_body(call, counter)
@@ -123,10 +122,10 @@ def xlsx_stream(call: DataCall, trace: dict, *, counter: _Counter):
     sheet = workbook.create_sheet(title="data")
     trace_col = get_column_letter(len(call.projection) + 2)
     sheet.column_dimensions[trace_col].hidden = True
-    sheet.append([*call.projection, VERIFICATION_COLUMN, TRACE_COLUMN])
+    sheet.append(xlsx_row(sheet, [*call.projection, VERIFICATION_COLUMN, TRACE_COLUMN]))
     for chunk in export_rows(call):
-        for row in chunk:
-            sheet.append([_ILLEGAL_XLSX.sub("", _cell(v)) for v in row] + [trace["trace"]])
+        for row in chunk:  # every value as its text, typed as text (portal.cells: no formula, no visible quote)
+            sheet.append(xlsx_row(sheet, [*("" if v is None else str(v) for v in row), trace["trace"]]))
         counter.rows += len(chunk)
     with tempfile.TemporaryFile() as handle:
         workbook.save(handle)

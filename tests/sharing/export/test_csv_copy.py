@@ -1,9 +1,9 @@
 """Bulk CSV download: the COPY-based stream (sharing.export.csv_copy) against the plain Python rendering of the
-same slice (export_rows → `_cell` → csv.writer, as the XLSX download renders it), byte for byte, on values made to
-trip it: quotes, commas, line breaks, formula heads, `-` with and without a digit after it (also non-ASCII
-digits), empty and missing values, tokens of the current key, of an older key and of no known key, tampered
-tokens, plain text in encrypted items, masked items, deleted rows, `since`, filters, BOM, an open verification
-case — in blocks small enough that clean and row-by-row blocks alternate."""
+same slice (export_rows → `portal.cells.csv_cell` → csv.writer), byte for byte, on values made to trip it: quotes,
+commas, line breaks, formula heads (`-1+1`, `-2+3+cmd|…` and plain negative numbers among them), `-` with and
+without a digit after it (also non-ASCII digits), empty and missing values, tokens of the current key, of an older
+key and of no known key, tampered tokens, plain text in encrypted items, masked items, deleted rows, `since`,
+filters, BOM, an open verification case — in blocks small enough that clean and row-by-row blocks alternate."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from aggregation.services import pools as agg
 from catalog.choices import ShareType
 from security import crypto
 from tests.sharing.helpers import open_verification_case
+from tests.support import HOSTILE_CELLS
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,7 @@ CLEAR = ("性别", "备注", "说明")
 NASTY = [
     "", "plain", "中文", "a,b", 'say "hi"', '""', '"', "line1\nline2", "cr\rx", "crlf\r\nx", "trailing\n",
     "=SUM(A1)", "+1", "@x", "\tx", "\rstart", "-", "-5", "-x", "-１", "-²", "-٣", "-a,b", '-"q"', "=,", "'quote",
+    *HOSTILE_CELLS, "-0.5", "-5.", "-1e5", "-5\n",
     "中文,逗号", "\x1fctl", "x\x1fy", "\\back\\", " space", "1975-06-03", "河南省焦作市博爱县某某路123号",
 ]
 OLD_KEY = "test1:KprsXFZGTWgT8t8xSdDfLbJDBbcgiHAz0bmxVBz52KU"
@@ -97,14 +99,14 @@ def _load(dataset, rows: int) -> list[Record]:
 
 
 def _reference(call) -> bytes:
-    from sharing.export.csv_copy import _cell
+    from portal.cells import csv_cell
     from sharing.export.download import export_rows
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for chunk in export_rows(call):
         for row in chunk:
-            writer.writerow([_cell(v) for v in row])
+            writer.writerow([csv_cell(v) for v in row])
     return buffer.getvalue().encode()
 
 
