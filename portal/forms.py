@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from portal.choices import DayKind
@@ -72,3 +72,8 @@ class TokenForm(BootstrapMixin, forms.Form):
         choices=[(30, _("30天")), (90, _("90天")), (365, _("一年"))],
         initial=90,
     )
+
+
+class OwnPasswordChangeForm(BootstrapMixin, PasswordChangeForm):
+    """Django's change form (old password, new twice): the new one goes through AUTH_PASSWORD_VALIDATORS, the
+    portal's policy and history included."""

@@ -53,3 +53,32 @@ class LanguageMiddleware:
         response.headers.setdefault("Content-Language", language)
         translation.deactivate()
         return response
+
+
+class PasswordExpiryMiddleware:
+    """A signed-in administrator or bureau user whose password is older than PORTAL["PASSWORD_MAX_AGE_DAYS"] may
+    only change it (or sign out): pages redirect to the change page, API calls answer 403 `password_expired`."""
+
+    _OPEN_URL_NAMES = ("password-change", "logout")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.http import JsonResponse
+        from django.shortcuts import redirect
+        from django.urls import reverse
+        from django.utils.translation import gettext as _
+
+        from portal.services.passwords import password_expired
+
+        path = request.path_info
+        open_paths = [reverse(name) for name in self._OPEN_URL_NAMES]
+        if path in open_paths or path.startswith(settings.STATIC_URL) or not password_expired(request.user):
+            return self.get_response(request)
+        if path.startswith("/api/"):
+            return JsonResponse(
+                {"code": "password_expired", "detail": _("密码已超过有效期，请先在门户修改密码。")}, status=403
+            )
+        return redirect(f"{open_paths[0]}?expired=1")

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from portal import audit
+from portal.services.auth import disable_inactive_accounts
 from portal.services.deadlines import deadline_sweep
 from portal.services.jobs import reap_stale_jobs
 
@@ -27,3 +28,9 @@ def audit_seal_task() -> int:
 def jobs_reap_task() -> dict[str, int]:
     """Every registered kind of long job: running jobs whose worker went quiet are marked failed."""
     return reap_stale_jobs()
+
+
+@shared_task(name="portal.tasks.disable_inactive")
+def disable_inactive_task() -> int:
+    """Accounts unused for PORTAL["ACCOUNT_INACTIVE_DAYS"] are disabled (the administrators' aside)."""
+    return disable_inactive_accounts(request_id=f"celery:{disable_inactive_task.request.id or '-'}")

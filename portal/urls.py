@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("account/password/", views.password_change_view, name="password-change"),
     path("healthz/", views.healthz, name="healthz"),
     path("accounts/locks/", views.locks, name="locks"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection, transaction
@@ -18,11 +19,12 @@ from django.views.decorators.http import require_POST
 
 from portal.choices import Role
 from portal.errors import PortalError
-from portal.forms import CalendarDayForm, CalendarYearConfirmForm, LoginForm, TokenForm
+from portal.forms import CalendarDayForm, CalendarYearConfirmForm, LoginForm, OwnPasswordChangeForm, TokenForm
 from portal.lockout import current_locks, locked_until
 from portal.models import CalendarDay, CalendarYear, Deadline, Notification
 from portal.permissions import int_or_none
 from portal.selectors.deadlines import deadline_rows
+from portal.services.auth import password_change
 from portal.services.calendar import (
     calendar_change_impact,
     calendar_day_set,
@@ -31,6 +33,7 @@ from portal.services.calendar import (
 )
 from portal.services.lockout import unlock
 from portal.services.notifications import notification_mark_read
+from portal.services.passwords import password_expired
 from portal.services.tokens import token_create, token_revoke
 from portal.services.workdays import WorkCalendar, local_today
 from portal.shortcuts import role_required
@@ -55,6 +58,21 @@ def locked_out(request, response=None, credentials=None):
     form = LoginForm(request, initial={"username": username})
     context = {"form": form, "locked_until": timezone.localtime(until), "next": request.POST.get("next", "")}
     return render(request, "portal/login.html", context, status=429)
+
+
+@login_required
+def password_change_view(request):
+    """Every signed-in user's own password change; the one page open to a user whose password has expired."""
+    form = OwnPasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        password_change(
+            user=request.user, new_password=form.cleaned_data["new_password1"],
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        update_session_auth_hash(request, request.user)  # stay signed in with the new password
+        messages.success(request, _("密码已修改。"))
+        return redirect("home")
+    return render(request, "portal/password_change.html", {"form": form, "expired": password_expired(request.user)})
 
 
 def logout_view(request):

@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A password older than PORTAL["PASSWORD_MAX_AGE_DAYS"] (admin and bureau roles): to the change page, API 403.
+    "portal.middleware.PasswordExpiryMiddleware",
     # Last: turns a lockout flagged during the request into the login page saying so (AXES_LOCKOUT_CALLABLE).
     "axes.middleware.AxesMiddleware",
 ]
@@ -215,6 +217,8 @@ CELERY_BEAT_SCHEDULE = {
     # R15.1 data quality figures, nightly (after the day's loads; set-based, idempotent per dataset and day).
     "aggregation.quality_nightly": {"task": "aggregation.quality_nightly", "schedule": crontab(hour=2, minute=30)},
     "sharing.push_due": {"task": "sharing.tasks.push_due", "schedule": timedelta(minutes=1)},  # R22.1 database push
+    # Accounts unused for PORTAL["ACCOUNT_INACTIVE_DAYS"] are disabled (等保 8.1.4.2 d), nightly.
+    "portal.disable_inactive": {"task": "portal.tasks.disable_inactive", "schedule": crontab(hour=3, minute=10)},
 }
 
 # Field encryption at rest (R28.3, security/crypto.py): "kid:base64url(32 bytes)" comma-separated, the first
@@ -261,6 +265,14 @@ PORTAL = {
     # The data calls' hot reads and the audit insert as server-side prepared statements (portal.db). Turn off behind a
     # transaction-pooling proxy that cannot keep them (pgbouncer before 1.21 in transaction mode).
     "PREPARED_READS": env.bool("PORTAL_PREPARED_READS", default=True),
+    # 等保 8.1.4.1 a: the administrator and bureau roles change their password at least this often (days); until
+    # they do, every page sends them to the password change page (portal.middleware.PasswordExpiryMiddleware).
+    "PASSWORD_MAX_AGE_DAYS": 90,
+    "PASSWORD_MAX_AGE_ROLES": [
+        "system_admin", "security_admin", "audit_admin", "bureau_reviewer", "assessor", "county_bureau",
+    ],
+    # Accounts nobody signed in to for this many days are disabled by the beat job portal.tasks.disable_inactive.
+    "ACCOUNT_INACTIVE_DAYS": 90,
 }
 
 LOGGING = {

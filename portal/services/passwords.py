@@ -7,8 +7,12 @@ new hash and drops the older ones. Passwords set directly (seed data, test facto
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models.passwords import PasswordHistory
@@ -39,3 +43,20 @@ class PasswordHistoryValidator:
 
     def get_help_text(self) -> str:
         return str(_("新密码不得与最近 %(keep)d 次使用过的密码相同。") % {"keep": self.keep})
+
+
+def password_set_at(user):
+    """When the user's current password was set: its `PasswordHistory` row (written whenever a password is saved,
+    seed data and test factories included), else — an account older than the history — when the account was made."""
+    latest = PasswordHistory.objects.filter(user_id=user.pk).order_by("-set_at", "-id").values_list("set_at", flat=True)
+    return latest.first() or user.date_joined
+
+
+def password_expired(user, *, now=None) -> bool:
+    """True for a user holding one of PORTAL["PASSWORD_MAX_AGE_ROLES"] whose password is older than
+    PORTAL["PASSWORD_MAX_AGE_DAYS"] (等保 8.1.4.1 a: changed regularly)."""
+    policy = settings.PORTAL
+    if not user.is_authenticated or not user.has_role(*policy["PASSWORD_MAX_AGE_ROLES"]):
+        return False
+    max_age = dt.timedelta(days=policy["PASSWORD_MAX_AGE_DAYS"])
+    return password_set_at(user) < (now or timezone.now()) - max_age
