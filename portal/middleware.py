@@ -69,9 +69,8 @@ class PasswordExpiryMiddleware:
         from django.http import JsonResponse
         from django.shortcuts import redirect
         from django.urls import reverse
-        from django.utils.translation import gettext as _
 
-        from portal.services.passwords import password_expired
+        from portal.services.passwords import PASSWORD_EXPIRED, password_expired
 
         path = request.path_info
         open_paths = [reverse(name) for name in self._OPEN_URL_NAMES]
@@ -79,6 +78,6 @@ class PasswordExpiryMiddleware:
             return self.get_response(request)
         if path.startswith("/api/"):
             return JsonResponse(
-                {"code": "password_expired", "detail": _("密码已超过有效期，请先在门户修改密码。")}, status=403
+                {"code": "password_expired", "detail": str(PASSWORD_EXPIRED)}, status=403
             )
         return redirect(f"{open_paths[0]}?expired=1")

@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from portal.errors import PermissionDenied
+from portal.services.passwords import PASSWORD_EXPIRED, password_expired
 from portal.services.tokens import token_authenticate
 
 
@@ -21,6 +23,8 @@ class PersonalTokenAuthentication(authentication.BaseAuthentication):
         user = token_authenticate(header[1])
         if user is None:
             raise exceptions.AuthenticationFailed(_("令牌无效、已过期或已吊销"))
+        if password_expired(user):  # the session middleware cannot see a token's user: the rule holds here too
+            raise PermissionDenied(PASSWORD_EXPIRED, code="password_expired")
         return user, None
 
     def authenticate_header(self, request):

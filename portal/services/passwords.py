@@ -52,6 +52,9 @@ def password_set_at(user):
     return latest.first() or user.date_joined
 
 
+PASSWORD_EXPIRED = _("密码已超过有效期，请先在门户修改密码。")
+
+
 def password_expired(user, *, now=None) -> bool:
     """True for a user holding one of PORTAL["PASSWORD_MAX_AGE_ROLES"] whose password is older than
     PORTAL["PASSWORD_MAX_AGE_DAYS"] (等保 8.1.4.1 a: changed regularly)."""

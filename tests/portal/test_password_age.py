@@ -100,3 +100,19 @@ def test_logout_stays_open(client, reviewer):
     client.force_login(reviewer)
     assert client.post("/logout/").status_code == 302
     assert "_auth_user_id" not in client.session
+
+
+def test_a_personal_token_does_not_outlive_the_password_rule(client, reviewer):
+    """A token's user is known only to DRF (after the session middleware ran): the token authentication itself refuses
+    an administrator or bureau user whose password has expired, with the same code, until it is changed."""
+    from portal.services.tokens import token_create
+
+    _token, raw = token_create(actor=reviewer, name="脚本")
+    headers = {"HTTP_AUTHORIZATION": f"Token {raw}"}
+    assert client.get("/api/v1/me/", **headers).status_code == 200
+    age_password(reviewer, 91)
+    refused = client.get("/api/v1/me/", **headers)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "password_expired" and "密码" in refused.json()["detail"]
+    age_password(reviewer, 10)
+    assert client.get("/api/v1/me/", **headers).status_code == 200
