@@ -65,6 +65,9 @@ class PasswordExpiryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if not request.user.is_authenticated:  # signed API clients and visitors (the hot path): nothing to look up
+            return self.get_response(request)
+
         from django.conf import settings
         from django.http import JsonResponse
         from django.shortcuts import redirect
