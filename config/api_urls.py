@@ -13,5 +13,6 @@ urlpatterns = [
     path("catalog/", include("catalog.api.urls")),
     path("", include("aggregation.api.urls")),
     path("sharing/", include("sharing.api.urls")),
+    path("security/", include("security.api.urls")),
     path("verify/", include(sharing_verify_urlpatterns)),
 ]

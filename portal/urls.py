@@ -2,20 +2,20 @@
 
 from django.urls import include, path
 
-from portal import views
+from portal.views import account, calendar, home
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.logout_view, name="logout"),
-    path("account/password/", views.password_change_view, name="password-change"),
-    path("healthz/", views.healthz, name="healthz"),
-    path("accounts/locks/", views.locks, name="locks"),
+    path("", home.home, name="home"),
+    path("login/", account.LoginView.as_view(), name="login"),
+    path("logout/", account.logout_view, name="logout"),
+    path("account/password/", account.password_change_view, name="password-change"),
+    path("healthz/", home.healthz, name="healthz"),
+    path("accounts/locks/", account.locks, name="locks"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("notifications/", views.notifications, name="notifications"),
-    path("tokens/", views.tokens, name="tokens"),
-    path("calendar/", views.calendar_view, name="calendar"),
-    path("calendar/<int:year>/", views.calendar_view, name="calendar-year"),
-    path("calendar/day/", views.calendar_day_edit, name="calendar-day"),
-    path("calendar/confirm/", views.calendar_year_confirm_view, name="calendar-confirm"),
+    path("notifications/", home.notifications, name="notifications"),
+    path("tokens/", account.tokens, name="tokens"),
+    path("calendar/", calendar.calendar_view, name="calendar"),
+    path("calendar/<int:year>/", calendar.calendar_view, name="calendar-year"),
+    path("calendar/day/", calendar.calendar_day_edit, name="calendar-day"),
+    path("calendar/confirm/", calendar.calendar_year_confirm_view, name="calendar-confirm"),
 ]

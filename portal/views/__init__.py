@@ -1,0 +1,1 @@
+"""The kernel's pages, one module per concern: account, home, calendar."""

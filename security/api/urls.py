@@ -1,0 +1,3 @@
+"""Chapter 5's API under /api/v1/security/ (the audit trail search lives here)."""
+
+urlpatterns: list = []
