@@ -15,6 +15,7 @@ from portal.choices import Role
 from portal.models import AuditEvent
 from tests.aggregation.builders import PERSON_ITEMS, id_number, load, make_dataset
 from tests.factories import DepartmentFactory, bureau_department, county_bureau_department, make_user, user_fixture
+from tests.support import sign_in
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ def api_as():
 
     def _login(user):
         client = APIClient()
-        client.force_login(user)
+        sign_in(client, user)
         return client
 
     return _login
@@ -132,7 +133,7 @@ def web_as(client):
     """web_as(user) -> Django test client logged in as that user."""
 
     def _login(user):
-        client.force_login(user)
+        sign_in(client, user)
         return client
 
     return _login

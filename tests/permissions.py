@@ -36,7 +36,7 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.support import signed_headers
+from tests.support import sign_in, signed_headers
 
 LOGIN = "login"  # a page's answer to an anonymous visitor: 302 to the login page (an API answers 401)
 
@@ -88,7 +88,7 @@ def _request(user, row: Row, *, api: bool):
         return url, _signed_call(user, method, url, body)
     client = APIClient() if api else Client()
     if user is not None:
-        client.force_login(user)
+        sign_in(client, user)
     if method in ("get", "head", "options") or not api:
         return url, getattr(client, method)(url, body or {})
     return url, getattr(client, method)(url, body if body is not None else {}, format="json")

@@ -84,3 +84,12 @@ def assert_no_formula(book) -> None:
         for row in sheet.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+
+
+def sign_in(client, user):
+    """Sign `client` (a Django test Client or DRF APIClient) in as `user`, the way that person's session would be
+    after a complete login. Every test signs people in through here (never `client.force_login` directly), so a
+    change to what a complete login is (a second factor) is made in one place. Returns the client.
+    """
+    client.force_login(user)
+    return client

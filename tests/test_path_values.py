@@ -12,6 +12,7 @@ from django.urls.converters import PathConverter, StringConverter
 from django.urls.resolvers import RoutePattern
 
 from tests.api_params import BAD_PATH_TEXTS, assert_invalid, path_segment
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,7 @@ def test_the_free_text_routes_are_found():
 @pytest.mark.parametrize("bad", BAD_PATH_TEXTS)
 def test_every_free_text_route_refuses_a_bad_value(client, api_as, reviewer, bad):
     api, page = api_as(reviewer), client
-    page.force_login(reviewer)
+    sign_in(page, reviewer)
     for route, cls, names in _text_routes():
         methods = [m for m in ("get", "post") if cls is None or hasattr(cls, m)]
         for name in names:

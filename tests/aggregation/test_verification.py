@@ -16,6 +16,7 @@ from portal.models import Deadline, Notification
 from portal.services.deadlines import deadline_sweep
 from security.crypto import decrypt
 from tests.aggregation.builders import id_number
+from tests.support import sign_in
 
 FILED_ON = dt.date(2026, 11, 25)  # a Wednesday; no holidays before mid-December
 DUE = dt.date(2026, 12, 9)  # 10 working days later
@@ -252,7 +253,7 @@ def test_case_api_flow_with_clock_fields(person_record, person_dataset, other_st
 
 def test_web_flow_file_extend_and_answer(person_record, person_dataset, other_staff, staff, head, client, freeze_today):
     freeze_today(FILED_ON)
-    client.force_login(other_staff)
+    sign_in(client, other_staff)
     form_url = reverse("aggregation:verification-create", args=[person_dataset.pk, person_record.pk])
     assert "发起数据校核" in client.get(reverse("aggregation:record-detail",
                                               args=[person_dataset.pk, person_record.pk])).content.decode()
@@ -262,7 +263,7 @@ def test_web_flow_file_extend_and_answer(person_record, person_dataset, other_st
     filed = client.post(form_url, {"fields_": ["姓名"], "description": "有误", "evidence": [pdf(), pdf("b.pdf")]})
     case = VerificationCase.objects.get()
     assert filed.status_code == 302 and filed.url == case.get_absolute_url() and case.evidence.count() == 2
-    client.force_login(staff)
+    sign_in(client, staff)
     detail = client.get(case.get_absolute_url()).content.decode()
     assert "更正并办结" in detail and "提交延期申请" in detail and "张三" in detail  # provider sees the full value
     empty = client.post(reverse("aggregation:verification-confirm", args=[case.pk]), {"explanation": ""})
@@ -270,16 +271,16 @@ def test_web_flow_file_extend_and_answer(person_record, person_dataset, other_st
     asked = client.post(reverse("aggregation:verification-extension", args=[case.pk]),
                         {"working_days": 4, "reason": "调档"})
     assert asked.status_code == 302
-    client.force_login(head)
+    sign_in(client, head)
     assert "提交审批意见" in client.get(case.get_absolute_url()).content.decode()
     client.post(reverse("aggregation:verification-decide", args=[case.pk]), {"approve": "1", "comment": "同意"})
     assert clock(case).due_on == dt.date(2026, 12, 15)
-    client.force_login(staff)
+    sign_in(client, staff)
     done = client.post(reverse("aggregation:verification-correct", args=[case.pk]),
                        {"item_0": "张叁", "explanation": "已更正"})
     assert done.status_code == 302 and VerificationCase.objects.get().state == VerificationState.CORRECTED
     evidence = case.evidence.first()
-    client.force_login(other_staff)
+    sign_in(client, other_staff)
     download = client.get(reverse("aggregation:verification-evidence", args=[case.pk, evidence.pk]))
     assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"%PDF")
 

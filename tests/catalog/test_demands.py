@@ -10,6 +10,7 @@ from catalog.selectors.demands import duplicate_sources, gap_list
 from catalog.services.demands import demand_item_close, demand_item_delete, demand_item_save, demand_item_submit
 from portal.errors import InvalidTransition, NotFound, PortalError
 from tests.catalog.helpers import entry_items
+from tests.support import sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
@@ -87,7 +88,7 @@ def test_duplicate_sources_ignore_subject_keys_and_own_entries(approved_entry, s
 
 def test_demand_pages(client, approved_entry, other_staff, reviewer, staff):
     source = approved_entry()
-    client.force_login(other_staff)
+    sign_in(client, other_staff)
     response = client.post(
         reverse("catalog:demand-create"),
         {
@@ -107,8 +108,8 @@ def test_demand_pages(client, approved_entry, other_staff, reviewer, staff):
     item.refresh_from_db()
     assert item.state == DemandState.SUBMITTED
     assert client.get(reverse("catalog:demand-detail", args=[item.pk])).status_code == 200
-    client.force_login(staff)  # not addressed to staff's department, not its own
+    sign_in(client, staff)  # not addressed to staff's department, not its own
     assert client.get(reverse("catalog:demand-detail", args=[item.pk])).status_code == 404
-    client.force_login(reviewer)
+    sign_in(client, reviewer)
     assert client.get(reverse("catalog:demand-detail", args=[item.pk])).status_code == 200
     assert client.get(reverse("catalog:gap-list")).status_code == 200

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from catalog.excel import exports
 from catalog.models import CatalogEntry, Classification, DataItem, ResponsibilityItem
-from tests.support import HOSTILE_CELLS, assert_no_formula, xlsx_text
+from tests.support import HOSTILE_CELLS, assert_no_formula, sign_in, xlsx_text
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_catalog_lists_write_formulas_as_text(value, approved_entry, staff, revi
 @pytest.mark.parametrize("value", HOSTILE_CELLS)
 def test_responsibility_list_writes_formulas_as_text(value, client, approved_entry, staff):
     entry = _hostile_entry(approved_entry, staff, value)
-    client.force_login(staff)
+    sign_in(client, staff)
     response = client.get(reverse("catalog:responsibility-export"))
     book = load_workbook(io.BytesIO(response.content))
     assert_no_formula(book)

@@ -15,6 +15,7 @@ from catalog.services.entries import catalog_entry_save, catalog_entry_sign_off,
 from catalog.services.update_cases import update_case_open
 from tests.catalog.helpers import entry_items, entry_values
 from tests.permissions import LOGIN, Row, check_matrix
+from tests.support import sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
@@ -130,7 +131,7 @@ def _form_data(values=None, items=None, **extra):
 
 
 def test_filing_and_review_through_the_pages(client, staff, head, reviewer, bureau):
-    client.force_login(staff)
+    sign_in(client, staff)
     items = entry_items("企业名称")
     items.append(
         {
@@ -162,12 +163,12 @@ def test_filing_and_review_through_the_pages(client, staff, head, reviewer, bure
     response = client.post(reverse("catalog:entry-transition", args=[entry.pk, "submit"]), follow=True)
     assert "已提交" in response.content.decode()
 
-    client.force_login(head)
+    sign_in(client, head)
     page = client.get(entry.get_absolute_url()).content.decode()
     assert 'data-testid="sign-off"' in page
     client.post(reverse("catalog:entry-transition", args=[entry.pk, "sign_off"]), {"comment": "同意"})
 
-    client.force_login(reviewer)
+    sign_in(client, reviewer)
     assert entry.name in client.get(reverse("catalog:review-queue")).content.decode()
     response = client.post(
         reverse("catalog:entry-transition", args=[entry.pk, "approve"]),
@@ -191,7 +192,7 @@ def test_filing_and_review_through_the_pages(client, staff, head, reviewer, bure
 
 def test_duplicate_collection_guard(client, approved_entry, other_staff):
     source = approved_entry()
-    client.force_login(other_staff)
+    sign_in(client, other_staff)
     data = _form_data(values=entry_values(name="我的企业信息"), items=entry_items("企业名称", "经营范围"))
     response = client.post(reverse("catalog:entry-create"), data)
     page = response.content.decode()
@@ -210,7 +211,7 @@ def test_duplicate_collection_guard(client, approved_entry, other_staff):
 def test_master_catalog_search(client, approved_entry, staff):
     approved_entry(name="户籍人口基本信息", summary="公安机关登记的常住人口户籍信息")
     approved_entry(name="企业营业执照登记信息")
-    client.force_login(staff)
+    sign_in(client, staff)
     page = client.get(reverse("catalog:master"), {"q": "户籍"}).content.decode()
     assert "户籍人口基本信息" in page and "企业营业执照登记信息" not in page
     page = client.get(reverse("catalog:master"), {"q": "营业执照"}).content.decode()
@@ -233,7 +234,7 @@ PINNED = {"index": 12, "master": 11}
 def test_list_query_counts_do_not_grow_with_entries(
     client, approved_entry, make_entry, staff, django_assert_num_queries
 ):
-    client.force_login(staff)
+    sign_in(client, staff)
     approved_entry(name="资源0")
     make_entry(name="草稿0")
     assert {name: _queries(client, reverse(f"catalog:{name}")) for name in PINNED} == PINNED
@@ -249,7 +250,7 @@ def test_list_query_counts_do_not_grow_with_entries(
 
 def test_responsibility_list_and_export(client, approved_entry, staff, other_staff, reviewer):
     entry = approved_entry()
-    client.force_login(staff)
+    sign_in(client, staff)
     page = client.get(reverse("catalog:responsibility")).content.decode()
     assert page.count('data-testid="responsibility-row"') == 3
     assert "已编目" in page or "未归集数据" in page  # the latter once the aggregation chapter's pool exists
@@ -262,23 +263,23 @@ def test_responsibility_list_and_export(client, approved_entry, staff, other_sta
     rows = list(load_workbook(BytesIO(response.content)).active.iter_rows(values_only=True))
     assert rows[1][1] == entry.code and len(rows) == 4
     # another department's list is out of scope
-    client.force_login(other_staff)
+    sign_in(client, other_staff)
     assert client.get(reverse("catalog:responsibility"), {"department": staff.department_id}).status_code == 404
-    client.force_login(reviewer)
+    sign_in(client, reviewer)
     page = client.get(reverse("catalog:responsibility"), {"department": staff.department_id}).content.decode()
     assert entry.name in page
 
 
 def test_classification_maintenance(client, reviewer, staff):
     parent = Classification.objects.get(code="303")
-    client.force_login(staff)
+    sign_in(client, staff)
     assert (
         client.post(
             reverse("catalog:classifications"), {"parent": parent.pk, "code_part": "001", "name": "公安局"}
         ).status_code
         == 404
     )
-    client.force_login(reviewer)
+    sign_in(client, reviewer)
     response = client.post(
         reverse("catalog:classifications"), {"parent": parent.pk, "code_part": "001", "name": "公安局"}
     )
@@ -332,7 +333,7 @@ def test_demand_and_update_case_pages(world, freeze_today):
 
 def test_update_case_through_the_pages(client, approved_entry, staff, reviewer, bureau):
     entry = approved_entry()
-    client.force_login(staff)
+    sign_in(client, staff)
     response = client.post(
         reverse("catalog:update-case-open", args=[entry.pk]),
         {"trigger_kind": "duties_changed", "trigger_date": "2026-11-20", "trigger_document": "焦编〔2026〕1号"},
@@ -347,7 +348,7 @@ def test_update_case_through_the_pages(client, approved_entry, staff, reviewer, 
     page = client.get(case.get_absolute_url()).content.decode()
     assert "注册资本" in page and "每月" in page
     client.post(reverse("catalog:update-case-transition", args=[case.pk, "submit"]))
-    client.force_login(reviewer)
+    sign_in(client, reviewer)
     page = client.get(case.get_absolute_url()).content.decode()
     assert 'data-testid="approve"' in page
     response = client.post(
@@ -368,7 +369,7 @@ def test_county_bureau_region_summary_and_pre_review_page(
     )
     catalog_entry_submit(actor=county_staff, entry_id=entry.pk)
     catalog_entry_sign_off(actor=county_head, entry_id=entry.pk)
-    client.force_login(county_bureau_user)
+    sign_in(client, county_bureau_user)
     page = client.get(reverse("catalog:region")).content.decode()
     assert county_staff.department.name in page
     assert entry.name in client.get(reverse("catalog:review-queue")).content.decode()

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from portal.services.lockout import unlock
 from tests.factories import PASSWORD
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def test_login_failure_lockout_login_and_logout_are_audited_with_ip_and_user_age
 def test_the_security_admin_sees_the_locked_account_and_unlocks_it(client, staff, security_admin, audit_log):
     for _ in range(5):
         attempt(client, "staff", "Wrong@Passw0rd")
-    client.force_login(security_admin)
+    sign_in(client, security_admin)
     page = client.get("/accounts/locks/").content.decode()
     assert "<code>staff</code>" in page and "<code>10.1.1.1</code>" in page
     assert client.post("/accounts/locks/", {"kind": "username", "value": "staff"}).status_code == 302
@@ -106,7 +107,7 @@ def test_the_security_admin_sees_the_locked_account_and_unlocks_it(client, staff
 def test_only_the_security_admin_unlocks(client, staff, system_admin):
     from portal.errors import PermissionDenied
 
-    client.force_login(system_admin)
+    sign_in(client, system_admin)
     assert client.get("/accounts/locks/").status_code == 404
     with pytest.raises(PermissionDenied):
         unlock(actor=system_admin, kind="username", value="staff")

@@ -11,6 +11,7 @@ from portal.choices import Role
 from portal.models import PasswordHistory, User
 from portal.tasks import disable_inactive_task
 from tests.factories import PASSWORD, make_user
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +98,7 @@ def test_inactive_accounts_are_disabled_once_each(staff, head, system_admin, aud
 
 def test_logout_stays_open(client, reviewer):
     age_password(reviewer, 91)
-    client.force_login(reviewer)
+    sign_in(client, reviewer)
     assert client.post("/logout/").status_code == 302
     assert "_auth_user_id" not in client.session
 

@@ -8,6 +8,7 @@ from portal.choices import Clock, Role
 from portal.models import Notification
 from portal.services.deadlines import deadline_open, deadline_sweep
 from tests.factories import DepartmentFactory, county_bureau_department, make_user, region
+from tests.support import sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 D = dt.date
@@ -32,7 +33,7 @@ def test_login_page_is_chinese_by_default(client):
 
 def test_english_translation_is_available(client, staff):
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
-    client.force_login(staff)
+    sign_in(client, staff)
     body = client.get("/").content.decode()
     assert 'lang="en"' in body and "My pending work" in body
 
