@@ -22,6 +22,11 @@ from portal.choices import AuditResult
 from portal.db import prepared_cursor
 from portal.models import AuditChainLink, AuditEvent, AuditSeal, User
 
+# The trail's tables: rows are only ever inserted (database triggers refuse UPDATE/DELETE; the application's database
+# role is also refused UPDATE/DELETE/TRUNCATE on them — `manage.py grant_app_role`). The sealer's queue
+# (AuditPending) is not one: draining it deletes rows.
+APPEND_ONLY_MODELS = (AuditEvent, AuditChainLink, AuditSeal)
+
 GENESIS = "0" * 64
 _SEAL_LOCK = 0x4A5A_A0D1  # pg advisory lock key: one sealer at a time
 
