@@ -147,8 +147,11 @@ class RecordHistory(models.Model):
         ordering = ["record", "id"]
         # Reads go by record (record page, integrity check, key rotation); nothing reads history by (dataset,
         # changed_at), so that index is gone (0005) — the integrity check's per-dataset scan is a rare, audited job.
+        # (record, id): "the last history row of a record" (the integrity check's LATERAL … ORDER BY id DESC LIMIT 1)
+        # is one index probe. On `record` alone, a planner without statistics (a freshly loaded dataset) walked the
+        # primary key backwards per record instead — minutes on the demo data.
         indexes = [
-            models.Index(fields=["record"], name="aggregation_history_rec_idx"),
+            models.Index(fields=["record", "id"], name="aggregation_history_rec_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,128 @@
+"""Every page of the demo world, walked the way its users click through it: no server error for anybody.
+
+The demo data (`seed_demo`) has one account per role and objects of every kind in every state. Each account signs
+in and follows the portal's own links breadth-first from the dashboard (GET only; a few instances per URL name, so
+every kind of page is reached without visiting ten thousand records). Then every page any account found is requested
+by every account and by an anonymous visitor: no 5xx anywhere, an anonymous visitor is sent to the login page
+(except the public pages), and each of the three administrators reaches nothing but their own pages and the account
+pages everybody has (三员分立, tests/portal/test_three_admins.py has the POSTs and the API).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from html.parser import HTMLParser
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import Resolver404, resolve
+
+from portal.models import User
+from tests.support import sign_in
+
+pytestmark = pytest.mark.django_db
+
+# URLs nobody should click in a walk: they change state on GET-less forms or end the session.
+SKIP_NAMES = {"logout", "set_language", "admin:logout", "admin:view_on_site"}
+PUBLIC_NAMES = {"login", "healthz", "verify", "admin:login", "api-docs", "api-redoc", "api-schema", "document-verify",
+                "document-verify-key"}
+PER_NAME = 2  # instances of one URL name followed per account (two entries, two records, …)
+MAX_PAGES = 300  # per account: a walk that finds more has a link explosion worth a look
+# One demo account per role (seed_demo's ACCOUNTS): a city department's staff and head, a county department's staff.
+ACCOUNTS = ("admin", "security", "auditor", "reviewer", "assessor", "ga_staff", "ga_head", "xw_bureau", "xw_ga_staff")
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.hrefs.append(href)
+
+
+def _links(html: str) -> list[str]:
+    parser = _Links()
+    parser.feed(html)
+    return parser.hrefs
+
+
+def _name(path: str) -> str | None:
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return match.view_name
+
+
+def walk(client: Client) -> dict[str, int]:
+    """{url: status} of the pages reachable from the dashboard by following links."""
+    seen: dict[str, int] = {}
+    per_name: Counter = Counter()
+    queue = deque(["/"])
+    while queue and len(seen) < MAX_PAGES:
+        url = queue.popleft()
+        if url in seen:
+            continue
+        response = client.get(url)
+        seen[url] = response.status_code
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        for href in _links(response.content.decode()):
+            href = urldefrag(href)[0]
+            parts = urlsplit(href)
+            if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+                continue
+            name = _name(parts.path)
+            if name is None or name in SKIP_NAMES or href in seen:
+                continue
+            if per_name[name] >= PER_NAME:
+                continue
+            per_name[name] += 1
+            queue.append(href)
+    return seen
+
+
+@pytest.fixture
+def demo_world():
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    return {u.username: u for u in User.objects.filter(username__in=ACCOUNTS)}
+
+
+def test_every_page_answers_everybody_without_a_server_error(demo_world):
+    found: dict[str, dict[str, int]] = {}
+    for username, user in demo_world.items():
+        found[username] = walk(sign_in(Client(), user))
+        print(username, len(found[username]), "pages")  # noqa: T201 — shown with -s: how far each walk got
+    errors = [f"{who}: GET {url} -> {status}" for who, pages in found.items()
+              for url, status in pages.items() if status >= 500]
+    assert not errors, "\n".join(errors)
+    # Then each kind of page (one URL per view name) as everybody else.
+    by_name: dict[str, str] = {}
+    for pages in found.values():
+        for url in pages:
+            by_name.setdefault(_name(urlsplit(url).path), url)
+    everything = sorted(by_name.values())
+    assert len(everything) > 60, f"the walk found only {len(everything)} kinds of page"
+
+    problems = []
+    anonymous = Client()
+    for url in everything:
+        status = anonymous.get(url).status_code
+        public = _name(urlsplit(url).path) in PUBLIC_NAMES
+        if status >= 500 or (not public and status not in (302, 401, 403, 404)):
+            problems.append(f"anonymous: GET {url} -> {status}")
+    for username, user in demo_world.items():
+        client = sign_in(Client(), user)
+        for url in everything:
+            if url in found[username]:
+                continue
+            status = client.get(url).status_code
+            if status >= 500:
+                problems.append(f"{username}: GET {url} -> {status}")
+    assert not problems, "\n".join(problems)
