@@ -77,3 +77,12 @@ class TokenForm(BootstrapMixin, forms.Form):
 class OwnPasswordChangeForm(BootstrapMixin, PasswordChangeForm):
     """Django's change form (old password, new twice): the new one goes through AUTH_PASSWORD_VALIDATORS, the
     portal's policy and history included."""
+
+
+class OtpCodeForm(BootstrapMixin, forms.Form):
+    """The second factor as typed: a 6-digit code from the authenticator app, or one backup code (xxxx-xxxx)."""
+
+    code = forms.CharField(
+        label=_("验证码"), max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}),
+    )

@@ -55,6 +55,46 @@ class LanguageMiddleware:
         return response
 
 
+class TwoFactorMiddleware:
+    """A signed-in session that still owes its second factor (portal.services.twofactor.otp_pending) reaches only
+    the verify page (the enrolment page when the user has no device yet), logout, static files and the language
+    switch: other pages redirect there, API calls answer 403 `otp_required`. Runs before PasswordExpiryMiddleware:
+    the second factor first, then the forced password change."""
+
+    _OPEN_URL_NAMES = ("otp-verify", "otp-enrol", "logout", "set_language")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.user.is_authenticated:  # signed API clients, personal tokens and visitors: nothing to do here
+            return self.get_response(request)
+
+        from django.conf import settings
+        from django.http import JsonResponse
+        from django.shortcuts import redirect
+        from django.urls import reverse
+        from django.utils.http import urlencode
+
+        from portal.services.twofactor import OTP_REQUIRED, has_confirmed_device, otp_pending
+
+        if not otp_pending(request.user):
+            return self.get_response(request)
+        request.otp_pending = True  # PasswordExpiryMiddleware leaves these requests to this one
+        path = request.path_info
+        if path in {reverse(name) for name in self._OPEN_URL_NAMES} or path.startswith(settings.STATIC_URL):
+            return self.get_response(request)
+        if path.startswith("/api/"):
+            return JsonResponse({"code": "otp_required", "detail": str(OTP_REQUIRED)}, status=403)
+        target = reverse("otp-verify" if has_confirmed_device(request.user) else "otp-enrol")
+        if request.method == "GET":
+            target += "?" + urlencode({"next": request.get_full_path()})
+        response = redirect(target)
+        if request.headers.get("HX-Request"):  # an htmx fragment request: send the whole page there
+            response["HX-Redirect"] = target
+        return response
+
+
 class PasswordExpiryMiddleware:
     """A signed-in administrator or bureau user whose password is older than PORTAL["PASSWORD_MAX_AGE_DAYS"] may
     only change it (or sign out): pages redirect to the change page, API calls answer 403 `password_expired`."""
@@ -66,6 +106,8 @@ class PasswordExpiryMiddleware:
 
     def __call__(self, request):
         if not request.user.is_authenticated:  # signed API clients and visitors (the hot path): nothing to look up
+            return self.get_response(request)
+        if getattr(request, "otp_pending", False):  # only the 2FA pages get here: the second factor comes first
             return self.get_response(request)
 
         from django.conf import settings

@@ -2,13 +2,15 @@
 
 from django.urls import include, path
 
-from portal.views import account, calendar, home
+from portal.views import account, calendar, home, twofactor
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("login/", account.LoginView.as_view(), name="login"),
+    path("login/verify/", twofactor.verify, name="otp-verify"),
     path("logout/", account.logout_view, name="logout"),
     path("account/password/", account.password_change_view, name="password-change"),
+    path("account/two-factor/", twofactor.two_factor, name="otp-enrol"),
     path("healthz/", home.healthz, name="healthz"),
     path("accounts/locks/", account.locks, name="locks"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -5,10 +5,11 @@ Each administrator's pages live in `security/views/<concern>.py`; this URLconf o
 
 from django.urls import path
 
-from security.views import index
+from security.views import index, twofactor
 
 app_name = "security"
 
 urlpatterns = [
     path("", index.index, name="index"),
+    path("two-factor/", twofactor.two_factor_users, name="two-factor"),
 ]

@@ -89,7 +89,32 @@ def assert_no_formula(book) -> None:
 def sign_in(client, user):
     """Sign `client` (a Django test Client or DRF APIClient) in as `user`, the way that person's session would be
     after a complete login. Every test signs people in through here (never `client.force_login` directly), so a
-    change to what a complete login is (a second factor) is made in one place. Returns the client.
+    change to what a complete login is (a second factor) is made in one place: a user who must use two-factor login
+    (portal.services.twofactor.otp_required) gets a confirmed TOTP device if they have none, and the session is
+    marked verified with it. Returns the client.
     """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from portal.services.twofactor import otp_required
+
     client.force_login(user)
+    if otp_required(user):
+        # The second factor, as portal.services.twofactor.mark_session_verified leaves it after a correct code.
+        device = (TOTPDevice.objects.filter(user=user, confirmed=True).first()
+                  or TOTPDevice.objects.create(user=user, name="测试验证器", confirmed=True))
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
     return client
+
+
+def otp_verified(user):
+    """`user` as a service sees the actor of a session that passed its second factor (request.user after
+    OTPMiddleware): with a confirmed TOTP device, made if needed, as `otp_device`. For tests that call a service
+    needing a verified session (portal.services.tokens.token_create) directly. Returns the user."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user.otp_device = (TOTPDevice.objects.filter(user=user, confirmed=True).first()
+                       or TOTPDevice.objects.create(user=user, name="测试验证器", confirmed=True))
+    return user

@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "portal",
     "security",
     "catalog",
@@ -49,10 +52,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.otp_device: the device that verified this session, or None
     "portal.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Two-factor login (等保 8.1.4.1 d): a signed-in session that still owes its second factor reaches only the verify
+    # and enrolment pages and logout; other pages redirect there, API calls answer 403 otp_required. Before the
+    # password-expiry check: verify first, then the forced password change.
+    "portal.middleware.TwoFactorMiddleware",
     # A password older than PORTAL["PASSWORD_MAX_AGE_DAYS"] (admin and bureau roles): to the change page, API 403.
     "portal.middleware.PasswordExpiryMiddleware",
     # Last: turns a lockout flagged during the request into the login page saying so (AXES_LOCKOUT_CALLABLE).
@@ -146,6 +154,13 @@ AXES_USERNAME_FORM_FIELD = "username"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Two-factor login (TOTP, django-otp; portal/services/twofactor.py decides who must use it). Mandatory for the bureau,
+# assessor, county-bureau and administrator roles and for anyone who enrolled; true here makes it mandatory for all.
+PORTAL_OTP_REQUIRED_FOR_ALL = env.bool("PORTAL_OTP_REQUIRED_FOR_ALL", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="焦作市大数据平台门户")  # the account's title in the authenticator app
+# Wrong codes on one device: the next attempt waits 1, 2, 4, 8 … seconds (django-otp's exponential throttle).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 SESSION_COOKIE_AGE = 30 * 60  # 等保 8.1.4.1 b: idle sessions end after 30 minutes
 SESSION_SAVE_EVERY_REQUEST = True  # sliding expiry
 SESSION_COOKIE_HTTPONLY = True

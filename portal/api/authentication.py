@@ -9,6 +9,7 @@ from rest_framework import authentication, exceptions
 from portal.errors import PermissionDenied
 from portal.services.passwords import PASSWORD_EXPIRED, password_expired
 from portal.services.tokens import token_authenticate
+from portal.services.twofactor import OTP_TOKEN_REFUSED, has_confirmed_device, otp_mandatory
 
 
 class PersonalTokenAuthentication(authentication.BaseAuthentication):
@@ -23,6 +24,8 @@ class PersonalTokenAuthentication(authentication.BaseAuthentication):
         user = token_authenticate(header[1])
         if user is None:
             raise exceptions.AuthenticationFailed(_("令牌无效、已过期或已吊销"))
+        if otp_mandatory(user) and not has_confirmed_device(user):  # e.g. after a 2FA reset, or issued before 2FA
+            raise PermissionDenied(OTP_TOKEN_REFUSED, code="otp_required")
         if password_expired(user):  # the session middleware cannot see a token's user: the rule holds here too
             raise PermissionDenied(PASSWORD_EXPIRED, code="password_expired")
         return user, None

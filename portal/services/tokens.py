@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.errors import NotFound, PortalError
 from portal.models import PersonalToken, User
+from portal.services.twofactor import require_verified
 
 TOKEN_PREFIX = "jzp_"  # noqa: S105 — a public prefix that makes leaked tokens greppable
 
@@ -22,7 +23,10 @@ def token_digest(raw: str) -> str:
 
 
 def token_create(*, actor: User, name: str, valid_days: int | None = 90) -> tuple[PersonalToken, str]:
-    """Issue a token for the actor's own scripts; returns (token row, raw token to show once)."""
+    """Issue a token for the actor's own scripts; returns (token row, raw token to show once). A user who must use
+    two-factor login issues tokens only from a session that passed it (403 `otp_required`): a token must not turn a
+    password alone into lasting access."""
+    require_verified(actor)
     name = name.strip()
     if not name:
         raise PortalError(_("请填写令牌名称"), errors={"name": [_("请填写令牌名称")]})

@@ -10,8 +10,11 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from portal.choices import Role
 from portal.errors import PortalError
@@ -22,7 +25,8 @@ from portal.services.auth import password_change
 from portal.services.lockout import unlock
 from portal.services.passwords import password_expired
 from portal.services.tokens import token_create, token_revoke
-from portal.shortcuts import role_required
+from portal.services.twofactor import has_confirmed_device, otp_required
+from portal.shortcuts import http_refusal, role_required
 
 
 class LoginView(auth_views.LoginView):
@@ -31,9 +35,19 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
+        # A password alone never inherits a second factor verified earlier in this browser session.
+        self.request.session.pop(DEVICE_ID_SESSION_KEY, None)
         # The session, last_login and the audit event (the user_logged_in receiver) commit together.
         with transaction.atomic():
             return super().form_valid(form)
+
+    def get_success_url(self):
+        # Users who must use two-factor login go on to the code (or, with no device yet, to enrolment) first.
+        url = super().get_success_url()
+        if otp_required(self.request.user):
+            step = "otp-verify" if has_confirmed_device(self.request.user) else "otp-enrol"
+            return f"{reverse(step)}?{urlencode({'next': url})}"
+        return url
 
 
 def locked_out(request, response=None, credentials=None):
@@ -92,9 +106,14 @@ def tokens(request):
                 messages.error(request, str(exc.detail))
             return redirect("tokens")
         if form.is_valid():
-            _token, raw = token_create(
-                actor=request.user, name=form.cleaned_data["name"], valid_days=form.cleaned_data["valid_days"]
-            )
-            form = TokenForm()
+            try:
+                _token, raw = token_create(
+                    actor=request.user, name=form.cleaned_data["name"], valid_days=form.cleaned_data["valid_days"]
+                )
+            except PortalError as exc:
+                http_refusal(exc)  # otp_required: a session without its second factor (403)
+                messages.error(request, str(exc.detail))
+            else:
+                form = TokenForm()
     context = {"form": form, "raw": raw, "tokens": request.user.tokens.all()}
     return render(request, "portal/tokens.html", context)

@@ -63,9 +63,9 @@ def test_query_count_is_constant(api_as, approved_entry, staff, django_assert_nu
     approved_entry(name="资源0")
     for i in range(1, 6):
         approved_entry(name=f"资源{i}")
-    # session (read, and the sliding-expiry save: 3), user, roles, and ONE query for the page (entries with
-    # provider, region and classification joined; data items are not part of the list)
-    with django_assert_num_queries(7):
+    # session (read, and the sliding-expiry save: 3), user, roles, whether the user enrolled a 2FA device, and ONE
+    # query for the page (entries with provider, region and classification joined; data items are not in the list)
+    with django_assert_num_queries(8):
         response = client.get(BASE)
     assert len(response.json()["results"]) == 6
 
