@@ -10,9 +10,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal import audit
+from portal.api.params import parse_integer
 from portal.errors import NotFound, PermissionDenied, PortalError
 from portal.models import Department, User
-from portal.permissions import int_or_none, is_staff_of
+from portal.permissions import is_staff_of
 
 from .. import resource_perms as rp
 from ..models import CatalogEntry, CatalogEntryUserObjectPermission
@@ -28,10 +29,20 @@ class PermissionChanges:
     revoked: list[tuple[int, int, str]] = field(default_factory=list)
 
 
+def id_or_none(value) -> int | None:
+    """An id as ASCII digits that fits a bigint (18 digits at most), else None: nothing bigger reaches SQL."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value < 10**18 else None
+    try:
+        return parse_integer(value) or None
+    except ValueError:
+        return None
+
+
 def require_assigner(actor, department_id) -> Department:
     """The department if `actor` may assign there: NotFound for a department outside their reach (another
     department's head, every other role), PermissionDenied for the department's own staff who are not its head."""
-    department = Department.objects.filter(pk=int_or_none(department_id) or 0).first()
+    department = Department.objects.filter(pk=id_or_none(department_id) or 0).first()
     if department is None:
         raise NotFound()
     if rp.may_assign(actor, department.pk):
@@ -52,7 +63,7 @@ def _clean(assignments) -> dict[tuple[int, int], set[str]]:
             user_id, entry_id, perms = item
         except (TypeError, ValueError):
             raise _invalid(_("权限分配格式不正确")) from None
-        user_id, entry_id = int_or_none(user_id), int_or_none(entry_id)
+        user_id, entry_id = id_or_none(user_id), id_or_none(entry_id)
         if user_id is None or entry_id is None or isinstance(perms, str | bytes):
             raise _invalid(_("权限分配格式不正确"))
         perms = set(perms or ())

@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 
 from portal.choices import Role
 from portal.errors import PortalError
-from portal.permissions import int_or_none, is_department_member
+from portal.permissions import is_department_member
 from portal.shortcuts import http_refusal
 from portal.validators import text_problem
 
 from .. import resource_perms as rp
 from ..selectors.resource_permissions import assignable_departments, permission_matrix
-from ..services.resource_permissions import require_assigner, resource_permissions_set
+from ..services.resource_permissions import id_or_none, require_assigner, resource_permissions_set
 from .base import render_page
 
 
@@ -31,13 +31,13 @@ def _assignments(post) -> list[tuple[int, int, set[str]]]:
     cells: dict[tuple[int, int], set[str]] = {}
     for token in post.getlist("cell"):
         user_id, _sep, entry_id = token.partition(":")
-        pair = (int_or_none(user_id), int_or_none(entry_id))
+        pair = (id_or_none(user_id), id_or_none(entry_id))
         if None in pair:
             raise PortalError(_("权限分配格式不正确"), code="invalid")
         cells[pair] = set()
     for token in post.getlist("perm"):
         parts = token.split(":")
-        pair = (int_or_none(parts[0]), int_or_none(parts[1])) if len(parts) == 3 else (None, None)
+        pair = (id_or_none(parts[0]), id_or_none(parts[1])) if len(parts) == 3 else (None, None)
         if pair not in cells:
             raise PortalError(_("权限分配格式不正确"), code="invalid")
         cells[pair].add(parts[2])
@@ -57,7 +57,10 @@ def resource_permissions(request):
     q = params.get("q", "")
     if text_problem(q):
         q = ""
-    department_id = int_or_none(params.get("department")) or (None if is_security_admin else user.department_id)
+    raw = params.get("department")
+    department_id = id_or_none(raw) if raw else (None if is_security_admin else user.department_id)
+    if raw and department_id is None:
+        raise Http404
     context = {"departments": departments if is_security_admin else None, "q": q, "matrix": None,
                "perm_labels": [rp.LABELS[p] for p in rp.RESOURCE_PERMS]}
     if department_id is None:  # the security administrator picks a department first
@@ -67,7 +70,7 @@ def resource_permissions(request):
     except PortalError as exc:
         http_refusal(exc)
         raise
-    filter_user = int_or_none(params.get("user"))
+    filter_user = id_or_none(params.get("user"))
     query = {k: v for k, v in {"department": department.pk, "q": q, "user": filter_user or "",
                                "page": params.get("page", "")}.items() if v}
     if request.method == "POST":

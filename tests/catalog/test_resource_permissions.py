@@ -266,7 +266,7 @@ def test_security_admin_assigns_in_any_department_and_holds_nothing(world, secur
         reverse("security:index")).content.decode()
 
 
-def test_bad_assignments_answer_400(world, head, other_staff, api_as):
+def test_bad_assignments_answer_400(world, head, other_staff, api_as, web_as):
     clerk, entry = world["clerk"], world["entry"]
     client = api_as(head)
     other_entry = storage_entry(other_staff.department, "婚姻登记信息", PEOPLE_ITEMS)
@@ -274,11 +274,17 @@ def test_bad_assignments_answer_400(world, head, other_staff, api_as):
                        {"user": head.pk, "entry": entry.pk, "perms": []},  # the head holds without rows
                        {"user": clerk.pk, "entry": other_entry.pk, "perms": ["load_data"]},  # not our resource
                        {"user": clerk.pk, "entry": entry.pk, "perms": ["drop_tables"]},
-                       {"user": clerk.pk, "entry": entry.pk, "perms": "load_data"}):
+                       {"user": clerk.pk, "entry": entry.pk, "perms": "load_data"},
+                       {"user": 10**20, "entry": entry.pk, "perms": []}):  # beyond a bigint: refused before SQL
         response = client.post(API, {"assignments": [assignment]}, format="json")
         assert response.status_code == 400, (assignment, response.content)
         assert response.json()["code"] == "invalid"
     assert client.get(API, {"q": "\x00"}).status_code == 400
+    assert client.get(API, {"department": "１"}).status_code == 400
+    page = web_as(head)
+    assert page.get(PAGE, {"department": "9" * 30}).status_code == 404
+    response = page.post(PAGE, {"department": entry.provider_id, "cell": [f"{10**30}:{entry.pk}"]})
+    assert response.status_code == 302 and "格式不正确" in page.get(response["Location"]).content.decode()
     assert held(clerk, entry) == set() and held(other_staff, entry) == set()
     with pytest.raises(PortalError):
         resource_permissions_set(actor=head, department_id=entry.provider_id,

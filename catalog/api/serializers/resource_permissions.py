@@ -8,6 +8,8 @@ from catalog.resource_perms import RESOURCE_PERMS
 from portal.api.params import IntegerParam, QuerySerializer
 from portal.validators import text_problem
 
+MAX_ID = 10**18 - 1  # what fits a bigint; a larger number is refused before it reaches SQL
+
 
 class MatrixQuerySerializer(QuerySerializer):
     department = IntegerParam(required=False, help_text="部门 id；部门主要负责人缺省为本部门，安全管理员必填")
@@ -54,15 +56,15 @@ class MatrixSerializer(serializers.Serializer):
 
 
 class AssignmentSerializer(serializers.Serializer):
-    user = serializers.IntegerField(min_value=1)
-    entry = serializers.IntegerField(min_value=1)
+    user = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    entry = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     perms = serializers.ListField(child=serializers.ChoiceField(choices=RESOURCE_PERMS), allow_empty=True,
                                   max_length=len(RESOURCE_PERMS),
                                   help_text="保存后该人员在该资源上恰好持有这些权限（空表示全部收回）")
 
 
 class SetSerializer(serializers.Serializer):
-    department = serializers.IntegerField(min_value=1, required=False,
+    department = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
                                           help_text="部门 id；部门主要负责人缺省为本部门，安全管理员必填")
     assignments = AssignmentSerializer(many=True, allow_empty=False, max_length=5000)
 
