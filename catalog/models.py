@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from guardian.models import UserObjectPermissionBase
 
 from .choices import (
     ON_PLATFORM_STATES,
@@ -161,6 +162,13 @@ class CatalogEntry(models.Model):
             models.Index(fields=["state", "provider"], name="catalog_entry_state_prov_idx"),
             models.Index(fields=["provider", "state"], name="catalog_entry_prov_state_idx"),
         ]
+        # Per-resource permissions inside the provider department (R28.2; catalog/resource_perms.py is the rule,
+        # CatalogEntryUserObjectPermission holds who was assigned what).
+        permissions = [
+            ("load_data", _("归集数据（上传文件、接口推送、重新运行导入任务）")),
+            ("answer_verification", _("答复数据校核（核实、更正、申请延期）")),
+            ("comment_request", _("对共享申请提出提供部门意见")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(share_type=ShareType.CONDITIONAL) | ~Q(share_condition=""),
@@ -204,6 +212,21 @@ class CatalogEntry(models.Model):
         from .choices import exchange_method_labels
 
         return exchange_method_labels(self.exchange_methods)
+
+
+class CatalogEntryUserObjectPermission(UserObjectPermissionBase):
+    """One per-resource permission of one person on one entry (django-guardian, direct foreign key: a join on an
+    integer instead of the generic table's text object id). Assigned by the department head or the security
+    administrator through services.resource_permissions; read through catalog.resource_perms only."""
+
+    content_object = models.ForeignKey(
+        CatalogEntry, verbose_name=_("目录条目"), on_delete=models.CASCADE, related_name="resource_permissions"
+    )
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = _("资源权限")
+        verbose_name_plural = _("资源权限")
+        default_permissions = ()
 
 
 class DataItem(models.Model):

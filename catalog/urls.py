@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import classifications, demands, entries, excel, responsibility, update_cases
+from .views import classifications, demands, entries, excel, resource_permissions, responsibility, update_cases
 
 app_name = "catalog"
 
@@ -30,6 +30,7 @@ urlpatterns = [
     path("update-cases/<int:pk>/edit/", update_cases.update_case_edit, name="update-case-edit"),
     path("update-cases/<int:pk>/<slug:action>/", update_cases.update_case_transition, name="update-case-transition"),
     path("classifications/", classifications.classifications, name="classifications"),
+    path("permissions/", resource_permissions.resource_permissions, name="resource-permissions"),
     path("excel/import/", excel.excel_import, name="excel-import"),
     path("excel/export/", excel.excel_export, name="excel-export"),
     path("excel/template/", excel.excel_template, name="excel-template"),

@@ -3,7 +3,8 @@
 Sharing requests and grants are seen by both sides: the consumer department's scope and the provider
 department's scope (own department / own region / the whole city for bureau roles). Actions:
 - request "change" (withdraw): data staff or head of the consumer department;
-- request "comment": data staff or head of the provider department;
+- request "comment": data staff or head of the provider department holding the resource's comment_request
+  permission (catalog.resource_perms; the head always does);
 - request "review": bureau reviewers (the service refuses their own department's requests);
 - grant "revoke": the provider department's staff or head, or a bureau reviewer.
 A signed API client sees its own department's grants and changes nothing. API clients are managed by security
@@ -12,6 +13,7 @@ admins only. Push subscriptions: seen in the consumer's scope, changed by the co
 
 from __future__ import annotations
 
+from catalog.resource_perms import COMMENT_REQUEST, resource_q
 from portal.choices import Role
 from portal.permissions import is_api_client
 from portal.querysets import RestrictedQuerySet
@@ -24,7 +26,8 @@ class SharingRequestQuerySet(RestrictedQuerySet):
         return self.of_own_department(user, "consumer")
 
     def restrict_comment(self, user):
-        return self.of_own_department(user, "entry__provider")
+        """The provider's people holding comment_request on the requested resource (catalog.resource_perms)."""
+        return self.of_own_department(user, "entry__provider").filter(resource_q(user, COMMENT_REQUEST, "entry"))
 
     def restrict_review(self, user):
         return self.for_roles(user, Role.BUREAU_REVIEWER)

@@ -79,9 +79,22 @@ def user_fixture(role: str, department: str, username: str, *, heads: bool = Fal
         if heads:
             dept.head = user
             dept.save(update_fields=["head"])
+        if role in (Role.DEPT_STAFF, Role.DEPT_HEAD):
+            grant_resource_defaults(department_id=dept.pk)  # whichever fixture came first, entry or person
         return user
 
     return _user
+
+
+def grant_resource_defaults(*, department_id=None, entry_ids=None) -> None:
+    """The per-resource permissions as a department holds them after the upgrade (catalog 0002): every data staff
+    member and head on every resource of the department. The builders that create entries outside the filing
+    workflow call it (catalog_entry_save grants the filer itself), and so does `user_fixture` for staff, so the
+    ready-made `staff` loads, answers and comments whichever fixture was created first. A test about missing
+    permissions makes its person with `make_user`, after the entries."""
+    from catalog.resource_perms import grant_staff_defaults
+
+    grant_staff_defaults(department_id=department_id, entry_ids=entry_ids)
 
 
 def bureau_department() -> Department:
@@ -92,5 +105,5 @@ def county_bureau_department(region_code: str = "410821") -> Department:
     return DepartmentFactory(region=region(region_code), is_bureau=True)
 
 
-__all__ = ["PASSWORD", "DepartmentFactory", "Role", "UserFactory", "bureau_department", "make_user", "region",
-           "user_fixture"]
+__all__ = ["PASSWORD", "DepartmentFactory", "Role", "UserFactory", "bureau_department", "grant_resource_defaults",
+           "make_user", "region", "user_fixture"]

@@ -30,6 +30,7 @@ from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from catalog.resource_perms import LOAD_DATA, resource_q
 from portal.choices import Role
 from portal.querysets import RestrictedQuerySet
 
@@ -37,10 +38,11 @@ from ..choices import HistoryOp, KeyKind
 
 
 class DatasetQuerySet(RestrictedQuerySet):
-    """view: role scope over the provider department; load: the provider's data staff."""
+    """view: role scope over the provider department; load: the provider's data staff holding the resource's
+    load_data permission (catalog.resource_perms)."""
 
     def restrict_load(self, user):
-        return self.of_own_department(user, roles=(Role.DEPT_STAFF,))
+        return self.of_own_department(user, roles=(Role.DEPT_STAFF,)).filter(resource_q(user, LOAD_DATA, "entry"))
 
 
 class Dataset(models.Model):

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from catalog.resource_perms import ANSWER_VERIFICATION, resource_q
 from portal.querysets import RestrictedQuerySet
 
 from ..choices import ExtensionState, VerificationState
@@ -22,6 +23,11 @@ class VerificationCaseQuerySet(RestrictedQuerySet):
     """
 
     scope_paths = ("provider", "requester")
+
+    def restrict_answer(self, user):
+        """The provider's people holding answer_verification on the case's resource (catalog.resource_perms)."""
+        return self.of_own_department(user, "provider").filter(
+            resource_q(user, ANSWER_VERIFICATION, "dataset__entry"))
 
     def open(self):
         return self.filter(state=VerificationState.OPEN)

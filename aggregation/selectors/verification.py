@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.utils.translation import gettext_lazy
 
+from catalog import resource_perms
 from portal.permissions import access_by_id, is_head_of, is_staff_of
 
 from ..choices import ExtensionState, VerificationState
@@ -57,7 +58,9 @@ def case_actions(user, case: VerificationCase) -> set[str]:
     actions: set[str] = set()
     if not case.is_open:
         return actions
-    if is_staff_of(user, case.provider_id):
+    if is_staff_of(user, case.provider_id) and resource_perms.holds(
+        user, entry_id=case.dataset.entry_id, provider_id=case.provider_id, perm=resource_perms.ANSWER_VERIFICATION
+    ):
         actions |= {"correct", "confirm"}
         if case.extension_state == ExtensionState.NONE:
             actions.add("request_extension")

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog import resource_perms
 from catalog.one_source import base_item_claimant
 from portal import audit
 from portal.choices import Role
@@ -136,11 +137,17 @@ def one_source_problems(dataset: Dataset) -> list[str]:
 
 
 def require_loader(actor, dataset: Dataset) -> None:
-    """NotFound outside the actor's view of the dataset; PermissionDenied unless the provider's data staff."""
+    """NotFound outside the actor's view of the dataset; PermissionDenied unless the provider's data staff, and
+    then (code no_resource_permission) unless they hold the resource's load_data permission."""
     if not Dataset.objects.restrict(actor, "view").filter(pk=dataset.pk).exists():
         raise NotFound()
-    if not actor.has_role(Role.DEPT_STAFF) or actor.department_id != dataset.department_id:
-        raise PermissionDenied(_("只有提供部门的数据专员可以归集数据"))
+    _require_data_staff(actor, dataset.entry_id, dataset.department_id, _("只有提供部门的数据专员可以归集数据"))
+
+
+def _require_data_staff(actor, entry_id: int, provider_id: int, refusal: str) -> None:
+    if not actor.has_role(Role.DEPT_STAFF) or actor.department_id != provider_id:
+        raise PermissionDenied(refusal)
+    resource_perms.require(actor, entry_id=entry_id, provider_id=provider_id, perm=resource_perms.LOAD_DATA)
 
 
 def dataset_recount(dataset: Dataset, now) -> None:
@@ -252,8 +259,7 @@ def records_push(*, actor, entry, rows: Any, purpose: str = "", all_or_nothing: 
     """
     # The caller resolved `entry` within its view scope (a published entry is visible to every department):
     # seeing it is not enough to write its data.
-    if not actor.has_role(Role.DEPT_STAFF) or actor.department_id != entry.provider_id:
-        raise PermissionDenied(_("只有提供部门的数据专员可以推送数据"))
+    _require_data_staff(actor, entry.pk, entry.provider_id, _("只有提供部门的数据专员可以推送数据"))
     dataset = dataset_ensure(entry=entry)
     if not isinstance(rows, list):
         raise PortalError(_("请求体应为 JSON 数组，每个元素是一行数据"), code="invalid")

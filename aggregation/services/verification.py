@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog import resource_perms
 from portal import audit
 from portal.choices import Clock, Role
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
@@ -224,6 +225,7 @@ def verification_extension_request(*, actor, case_id: int, working_days: int, re
         case = _lock_case(actor, case_id)
         if not is_staff_of(actor, case.provider_id):
             raise PermissionDenied(_("只有提供部门可以申请延期"))
+        _require_answerer(actor, case)
         _require_open(case)
         if case.extension_state != ExtensionState.NONE:
             raise InvalidTransition(_("每个校核案件只能申请一次延期"), code="extension_used")
@@ -314,8 +316,15 @@ def _answerable(actor, case_id) -> VerificationCase:
     case = _lock_case(actor, case_id)
     if not is_staff_of(actor, case.provider_id):
         raise PermissionDenied(_("只有提供部门可以答复校核"))
+    _require_answerer(actor, case)
     _require_open(case)
     return case
+
+
+def _require_answerer(actor, case: VerificationCase) -> None:
+    """The provider's person must hold answer_verification on the case's resource (the head always does)."""
+    resource_perms.require(actor, entry_id=case.dataset.entry_id, provider_id=case.provider_id,
+                           perm=resource_perms.ANSWER_VERIFICATION)
 
 
 def verification_case_confirm(*, actor, case_id: int, explanation: str) -> VerificationCase:

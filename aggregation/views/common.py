@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 
+from catalog import resource_perms
 from portal.choices import Role
 from portal.errors import PortalError
 from portal.shortcuts import http_refusal
@@ -49,6 +50,12 @@ def visible_record(user, dataset_pk: int, pk: int):
 
 
 def is_data_staff_of(user, department_id) -> bool:
-    """The provider's data staff: who uploads files into the department's pool."""
+    """The provider's data staff: who uploads files into the department's pool (by role; see may_load)."""
     return user.has_role(Role.DEPT_STAFF) and user.department_id == department_id
+
+
+def may_load(user, dataset) -> bool:
+    """The provider's data staff holding load_data on the dataset's resource: who sees the load buttons."""
+    return is_data_staff_of(user, dataset.department_id) and resource_perms.holds(
+        user, entry_id=dataset.entry_id, provider_id=dataset.department_id, perm=resource_perms.LOAD_DATA)
 

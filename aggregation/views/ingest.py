@@ -8,14 +8,16 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from catalog import resource_perms
 from portal import audit
 from portal.errors import PortalError
+from portal.shortcuts import http_refusal
 
 from ..forms.ingest import MappingForm, UploadForm
 from ..ingest.mapping import auto_mapping
 from ..models import IngestJob
 from ..services import ingest as services
-from .common import is_data_staff_of
+from .common import is_data_staff_of, may_load
 
 
 def _entry_for_load(user, entry_id: int):
@@ -24,6 +26,8 @@ def _entry_for_load(user, entry_id: int):
     entry = CatalogEntry.objects.filter(pk=entry_id, state="approved", provider_id=user.department_id).first()
     if entry is None or not is_data_staff_of(user, entry.provider_id):
         raise Http404
+    if not resource_perms.may(user, entry, resource_perms.LOAD_DATA):
+        http_refusal(resource_perms.denial(resource_perms.LOAD_DATA))
     return entry
 
 
@@ -55,7 +59,9 @@ def _job(user, pk: int) -> IngestJob:
 @login_required
 def job_detail(request, pk: int):
     job = _job(request.user, pk)
-    can_load = is_data_staff_of(request.user, job.dataset.department_id)
+    can_load = may_load(request.user, job.dataset)
+    if request.method == "POST" and not can_load and is_data_staff_of(request.user, job.dataset.department_id):
+        http_refusal(resource_perms.denial(resource_perms.LOAD_DATA))
     form = None
     if job.awaiting_mapping and can_load:
         item_names = list(job.dataset.entry.items.order_by("position").values_list("name", flat=True))
@@ -80,7 +86,7 @@ def job_detail(request, pk: int):
 def job_progress(request, pk: int):
     """The progress bar fragment the job page polls (htmx, every second until the job ends)."""
     job = _job(request.user, pk)
-    can_load = is_data_staff_of(request.user, job.dataset.department_id)
+    can_load = may_load(request.user, job.dataset)
     return render(request, "aggregation/_job_progress.html", {"job": job, "can_load": can_load})
 
 
@@ -103,7 +109,7 @@ def job_rerun(request, pk: int):
     try:
         services.ingest_job_rerun(actor=request.user, job_id=job.pk, mode=mode)
     except PortalError as exc:
-        if exc.status == 404:
-            raise Http404 from exc
+        if exc.status == 404 or exc.code == resource_perms.DENIED_CODE:
+            http_refusal(exc)
         messages.error(request, str(exc.detail))
     return redirect("aggregation:job-detail", job.pk)

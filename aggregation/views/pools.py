@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
+from catalog import resource_perms
 from portal.db import one_snapshot
 from portal.permissions import is_department_member, signed_in
 
@@ -17,7 +18,7 @@ from ..selectors import ingest as ingest_selectors
 from ..selectors import pools as pool_selectors
 from ..selectors.pools import history_rows
 from ..services import pools as pool_services
-from .common import is_data_staff_of, visible_record
+from .common import is_data_staff_of, may_load, visible_record
 
 PAGE = 50
 
@@ -31,8 +32,11 @@ def index(request):
     department_id = request.GET.get("department")
     department_id = int(department_id) if department_id and department_id.isdigit() else None
     entries = list(pool_selectors.pool_entries(user=request.user, department_id=department_id)[:500])
+    loadable = resource_perms.entry_ids_with(  # one query for the page, not one per entry
+        request.user, resource_perms.LOAD_DATA,
+        [e.pk for e in entries if is_data_staff_of(request.user, e.provider_id)])
     for entry in entries:
-        entry.can_load = is_data_staff_of(request.user, entry.provider_id)
+        entry.can_load = entry.pk in loadable
         entry.pool = getattr(entry, "dataset", None)  # None before the first load (reverse one-to-one)
     jobs = ingest_selectors.job_list(user=request.user)[:20]
     return render(request, "aggregation/index.html", {"entries": entries, "jobs": jobs})
@@ -52,7 +56,7 @@ def dataset_detail(request, pk: int):
     jobs = ingest_selectors.job_list(user=request.user, dataset=dataset)[:10]
     return render(request, "aggregation/dataset_detail.html", {
         "dataset": dataset, "items": page.items, "rows": page.rows, "jobs": jobs, "next_after": page.next_after,
-        "can_load": is_data_staff_of(request.user, dataset.department_id),
+        "can_load": may_load(request.user, dataset),
         "has_record_page": _has_record_page(),
     })
 

@@ -1,9 +1,11 @@
-"""/api/v1/catalog/: entries (SPEC §9.2) with their filing and review actions, and update cases."""
+"""/api/v1/catalog/: entries (SPEC §9.2) with their filing and review actions, update cases, and the per-resource
+permissions (R28.2)."""
 
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from .views.entries import CatalogEntryViewSet
+from .views.resource_permissions import ResourcePermissionView
 from .views.update_cases import UpdateCaseViewSet
 
 app_name = "catalog-api"
@@ -13,4 +15,7 @@ router.include_root_view = False
 router.register("entries", CatalogEntryViewSet, basename="entry")
 router.register("update-cases", UpdateCaseViewSet, basename="update-case")
 
-urlpatterns = [path("", include(router.urls))]
+urlpatterns = [
+    path("resource-permissions/", ResourcePermissionView.as_view(), name="resource-permissions"),
+    path("", include(router.urls)),
+]

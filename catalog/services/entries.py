@@ -46,6 +46,7 @@ from ..validation import (
     raise_problems,
 )
 from .demands import rematch_gaps
+from .resource_permissions import resource_permissions_grant_filer
 from .responsibility import responsibility_sync
 
 CITY_REGION_CODE = "410800"
@@ -303,6 +304,7 @@ def catalog_entry_save(
                 department=department,
                 data={"code": entry.code, "items": len(cleaned_items)},
             )
+            resource_permissions_grant_filer(actor=actor, entry=entry)
         else:
             audit.record(
                 actor=actor,

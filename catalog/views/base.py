@@ -11,6 +11,7 @@ from portal.errors import PortalError
 from portal.permissions import is_department_member
 from portal.shortcuts import http_refusal
 
+from .. import resource_perms
 from ..models import CatalogEntry
 
 PAGE_SIZE = 50
@@ -32,6 +33,7 @@ def render_page(request, template: str, context: dict):
         "staff": can_file(user),
         "region": user.has_role(Role.COUNTY_BUREAU, Role.BUREAU_REVIEWER, Role.ASSESSOR),
         "reviewer": user.has_role(Role.BUREAU_REVIEWER),
+        "assigner": user.has_role(Role.SECURITY_ADMIN) or resource_perms.may_assign(user, user.department_id),
         "current": request.resolver_match.url_name if request.resolver_match else "",
     }
     return render(request, template, context)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog import resource_perms
 from catalog.choices import EntryState, ExchangeMethod, ShareType
 from catalog.models import CatalogEntry
 from catalog.services.entries import city_bureau
@@ -23,7 +24,7 @@ from portal import audit
 from portal.choices import Clock, Role
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import User
-from portal.permissions import int_or_none, is_department_member
+from portal.permissions import int_or_none, is_department_member, is_staff_of
 from portal.services.deadlines import deadline_close, deadline_open
 from portal.services.notifications import department_recipients
 from portal.services.workdays import local_today
@@ -192,7 +193,14 @@ def sharing_request_comment(*, actor: User, request_id: int, body: str) -> Shari
     if not body:
         raise PortalError(_("请填写意见"), errors={"body": [_("此项必填")]})
     with transaction.atomic():
-        req = _lock_request(actor, request_id, "comment")
+        try:
+            req = _lock_request(actor, request_id, "comment")
+        except PermissionDenied:
+            # Visible but refused: the provider's own staff lack the resource's permission; anyone else the role.
+            req = access_request_by_id(actor, request_id)
+            if is_staff_of(actor, req.entry.provider_id):
+                raise resource_perms.denial(resource_perms.COMMENT_REQUEST) from None
+            raise
         if req.state != RequestState.SUBMITTED:
             raise InvalidTransition(_("申请已办结，不能再提出意见"))
         comment = SharingComment.objects.create(request=req, author=actor, department_id=actor.department_id,

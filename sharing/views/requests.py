@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from catalog import resource_perms
 from portal.choices import STAFF_ROLES, Role
 from portal.errors import PortalError
 from portal.permissions import int_or_none, is_staff_of
@@ -82,7 +83,8 @@ def request_detail(request, pk: int):
     context = {
         "req": req,
         **selectors.request_detail(req),
-        "can_comment": submitted and is_staff_of(user, req.entry.provider_id),
+        "can_comment": submitted and is_staff_of(user, req.entry.provider_id)
+        and resource_perms.may(user, req.entry, resource_perms.COMMENT_REQUEST),
         "can_review": submitted and user.has_role(Role.BUREAU_REVIEWER) and user.department_id != req.consumer_id,
         "own_department_review": submitted and user.has_role(Role.BUREAU_REVIEWER)
         and user.department_id == req.consumer_id,

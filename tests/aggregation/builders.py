@@ -21,6 +21,7 @@ from aggregation.models import IngestJob
 from aggregation.services.ingest import ingest_job_create, ingest_job_run
 from catalog.models import CatalogEntry, Classification, DataItem
 from portal.demo import demo_credit_code
+from tests.factories import grant_resource_defaults
 
 _seq = itertools.count(1)
 
@@ -54,6 +55,7 @@ def make_entry(dept, name: str, items, *, cls: str = "101", state: str = "approv
     for pos, (item, data_type, length, key, base) in enumerate(items, start=1):
         DataItem.objects.create(entry=entry, position=pos, name=item, data_type=data_type, length=length,
                                 is_subject_key=key, is_base_item=base)
+    grant_resource_defaults(entry_ids=[entry.pk])
     return entry
 
 
@@ -143,6 +145,7 @@ def _catalog_entry(department, *, name: str, items, classification: str = "101",
     for position, (item, data_type, key, base) in enumerate(items, start=1):
         DataItem.objects.create(entry=entry, position=position, name=item, data_type=data_type, length=200,
                                 is_subject_key=key, is_base_item=base)
+    grant_resource_defaults(entry_ids=[entry.pk])
     return entry
 
 

@@ -17,6 +17,7 @@ from aggregation.services import pools as agg
 from catalog.choices import EntryState, ShareType
 from catalog.models import CatalogEntry, Classification, DataItem
 from sharing.choices import Purpose
+from tests.factories import grant_resource_defaults
 
 _seq = itertools.count(1)
 
@@ -55,6 +56,7 @@ def published_entry(provider, share_type=ShareType.CONDITIONAL, methods=("api", 
     for pos, (item, dtype, base, key) in enumerate(items, start=1):
         DataItem.objects.create(entry=entry, position=pos, name=item, data_type=dtype, is_base_item=base,
                                 is_subject_key=key)
+    grant_resource_defaults(entry_ids=[entry.pk])
     return entry
 
 
