@@ -125,3 +125,41 @@ def test_a_superuser_flag_opens_nothing(client, bureau):
                 reverse("security:index"), reverse("security:role-list"), reverse("security:settings"),
                 reverse("system-settings")):
         assert client.get(url).status_code == 404, url
+
+
+def test_the_administrators_api_calls(people):
+    """The settings endpoints: each administrator's own (GET and PATCH), 404 for every other person, 401 unsigned."""
+
+    def api_owned_by(owner):
+        return {**owned_by(owner), "anonymous": 401}
+
+    check_matrix(people, [
+        Row("get", "/api/v1/settings/", api_owned_by("system_admin")),
+        Row("patch", "/api/v1/settings/", api_owned_by("system_admin"), body={"ops_contact": "0391-1"},
+            also=only_owner_changed("system_admin", Setting.objects.filter(key="ops_contact").exists)),
+        Row("get", "/api/v1/security/settings/", api_owned_by("security_admin")),
+        Row("patch", "/api/v1/security/settings/", api_owned_by("security_admin"), body={"session_idle_minutes": 10},
+            also=only_owner_changed("security_admin", Setting.objects.filter(key="session_idle_minutes").exists)),
+    ], api=True, isolated=True)
+
+
+@pytest.mark.parametrize("body", [
+    {"session_idle_minutes": "３０"}, {"session_idle_minutes": 4}, {"portal_notice": "x"}, {"x\x00": 1},
+    {"otp_required_for_all": "yes please"}, ["session_idle_minutes"],
+])
+def test_settings_api_refuses_bad_values(api_as, security_admin, body):
+    response = api_as(security_admin).patch("/api/v1/security/settings/", body, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert not Setting.objects.exists()
+
+
+def test_settings_api_reads_and_changes(api_as, security_admin, audit_log):
+    client = api_as(security_admin)
+    assert client.get("/api/v1/security/settings/").json() == {
+        "otp_required_for_all": False, "password_max_age_days": 90, "inactive_disable_days": 90,
+        "session_idle_minutes": 30,
+    }
+    response = client.patch("/api/v1/security/settings/", {"otp_required_for_all": True}, format="json")
+    assert response.status_code == 200 and response.json()["otp_required_for_all"] is True
+    assert audit_log("portal.setting.updated")[0].data == {"key": "otp_required_for_all", "before": False,
+                                                           "after": True}
