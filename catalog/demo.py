@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from portal.choices import Role
-from portal.demo import DEMO_PASSWORD
+from portal.demo import ensure_account
 from portal.models import Department, User, UserRole
 from portal.services import org
 from portal.services.workdays import local_today
@@ -939,15 +939,8 @@ def _person_name(n: int) -> str:
 
 
 def _ensure_user(admin: User, username: str, department: Department, role: str, serial: int) -> User:
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        user = org.user_create(
-            actor=admin, username=username, password=DEMO_PASSWORD, full_name=_person_name(serial),
-            department=department, roles=(role,),
-        )
-    elif not UserRole.objects.filter(user=user, role=role).exists():
-        org.role_grant(actor=admin, user=user, role=role)
-    return User.objects.get(pk=user.pk)
+    # The system administrator creates the account, the security administrator grants its role (三员分立).
+    return ensure_account(username, _person_name(serial), department, (role,))
 
 
 def ensure_accounts(admin: User) -> dict[int, tuple[User, User]]:

@@ -1,12 +1,25 @@
-"""Django admin for the system admin only; every save goes through the kernel services (and so the audit)."""
+"""The system administrator's departments and accounts, on Django's admin (its lists, search and filters), with
+every save going through the kernel services (and so their rules and the audit trail).
+
+The site is the system administrator's alone and registers only what that role owns: regions (read only),
+departments and accounts — no roles (the security administrator grants them on /security/roles/), no other app's
+models. It has no login of its own (the portal's, with its lockout and second factor, is the only one), keeps no
+history of its own (Django's LogEntry would be a second, unsealed trail), and deletes nothing.
+"""
+
+from functools import update_wrapper
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from portal.choices import ADMIN_ROLES, Role
-from portal.errors import RoleConflict
-from portal.models import Department, Region, User, UserRole
+from portal.models import Department, Region, User
 from portal.services import org
 
 
@@ -17,6 +30,22 @@ class PortalAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return request.user.is_active and is_system_admin(request)
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        def guarded(request, *args, **kwargs):
+            # Somebody signed in who is not the system administrator: for them this site does not exist.
+            if request.user.is_authenticated and not is_system_admin(request):
+                raise Http404
+            return inner(request, *args, **kwargs)
+
+        return update_wrapper(guarded, inner)
+
+    def login(self, request, extra_context=None):
+        if request.user.is_authenticated:
+            raise Http404
+        return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
 
 
 portal_admin_site = PortalAdminSite(name="admin")
@@ -29,6 +58,18 @@ def is_system_admin(request) -> bool:
 
 class SystemAdminOnly:
     """No deletes: departments and accounts are deactivated, so the audit trail keeps its references."""
+
+    def log_addition(self, request, obj, message):  # the portal's audit trail records every save (services)
+        return None
+
+    def log_change(self, request, obj, message):
+        return None
+
+    def log_deletions(self, request, queryset):
+        return None
+
+    def history_view(self, request, object_id, extra_context=None):
+        raise Http404
 
     def has_module_permission(self, request):
         return is_system_admin(request)
@@ -77,47 +118,54 @@ class DepartmentAdmin(SystemAdminOnly, admin.ModelAdmin):
             obj.pk = created.pk
 
 
-class UserRoleFormSet(forms.BaseInlineFormSet):
-    def clean(self):
-        super().clean()
-        kept = [f.cleaned_data.get("role") for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
-        if len([r for r in kept if r in ADMIN_ROLES]) > 1:
-            raise forms.ValidationError(str(RoleConflict.default_detail))
-
-
-class UserRoleInline(SystemAdminOnly, admin.TabularInline):
-    model = UserRole
-    formset = UserRoleFormSet
-    fk_name = "user"
-    extra = 1
-    fields = ["role", "granted_by", "granted_at"]
-    readonly_fields = ["granted_by", "granted_at"]
-
-    def has_delete_permission(self, request, obj=None):
-        return is_system_admin(request)
-
-
 class UserAddForm(forms.ModelForm):
-    password = forms.CharField(label=_("初始密码"), widget=forms.PasswordInput)
+    password = forms.CharField(
+        label=_("初始密码"), widget=forms.PasswordInput, strip=False,
+        help_text=_("至少 10 位，含大写字母、小写字母、数字、符号中的 3 类，不得包含用户名。请当面或另行告知本人。"),
+    )
 
     class Meta:
         model = User
         fields = ["username", "full_name", "phone", "email", "department", "is_active"]
 
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("username"):
+            try:
+                candidate = User(username=data["username"], full_name=data.get("full_name", ""))
+                validate_password(data["password"], candidate)
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class UserChangeForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["full_name", "phone", "email", "department", "is_active"]
+
+    def clean_is_active(self):
+        active = self.cleaned_data["is_active"]
+        if not active and self.instance.is_active and self.instance.roles.filter(role__in=ADMIN_ROLES).exists():
+            raise ValidationError(_("该账号担任管理员角色，须先由安全管理员撤销该角色后才能停用"))
+        return active
+
 
 @admin.register(User, site=portal_admin_site)
 class UserAdmin(SystemAdminOnly, admin.ModelAdmin):
     list_display = ["username", "full_name", "department", "is_active", "last_login"]
-    list_filter = ["is_active", "roles__role", "department__region"]
-    search_fields = ["username", "full_name", "department__name"]
-    inlines = [UserRoleInline]
+    list_filter = ["is_active", "department__region", "department"]
+    search_fields = ["username", "full_name", "department__name", "department__short_name"]
+    list_select_related = ["department"]
+    actions = None
 
     def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = UserAddForm
-        else:
-            kwargs["fields"] = ["full_name", "phone", "email", "department", "is_active"]
+        kwargs["form"] = UserAddForm if obj is None else UserChangeForm
         return super().get_form(request, obj, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        fields = [*UserAddForm.Meta.fields, "password"] if obj is None else UserChangeForm.Meta.fields
+        return [(None, {"fields": fields})]
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -133,22 +181,3 @@ class UserAdmin(SystemAdminOnly, admin.ModelAdmin):
             )
             obj.pk = created.pk
             obj._state.adding = False
-
-    def save_formset(self, request, form, formset, change):
-        # Roles change only through the service (三员分立, audit); the admin's own bookkeeping stays empty.
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        user = User.objects.get(pk=form.instance.pk)
-        for inline_form in formset.forms:
-            if not inline_form.has_changed() and not inline_form.cleaned_data.get("DELETE"):
-                continue
-            data = inline_form.cleaned_data
-            if not data:
-                continue
-            existing = inline_form.instance.pk
-            if data.get("DELETE") and existing:
-                org.role_revoke(actor=request.user, user=user, role=inline_form.instance.role)
-            elif not existing and data.get("role"):
-                org.role_grant(actor=request.user, user=user, role=data["role"])
-            elif existing and "role" in inline_form.changed_data:
-                org.role_revoke(actor=request.user, user=user, role=inline_form.initial["role"])
-                org.role_grant(actor=request.user, user=user, role=data["role"])

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.choices import Role
 from portal.models import Notification
+from portal.services.settings import value
 
 # (label, url name, roles allowed or None for every signed-in user). Chapters add theirs as they land.
 NAVIGATION = [
@@ -27,10 +28,15 @@ def _url(name: str) -> str | None:
         return None
 
 
+def _announcements() -> dict:
+    """The system administrator's notice (every page) and operations contact (login page, footer)."""
+    return {"portal_notice": value("portal_notice"), "ops_contact": value("ops_contact")}
+
+
 def portal(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav": []}
+        return {"nav": [], **_announcements()}
     nav = []
     for label, name, roles in NAVIGATION:
         url = _url(name)
@@ -42,4 +48,5 @@ def portal(request):
         "unread_count": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
         "user_roles": [Role(r).label for r in sorted(user.role_set)],
         "is_system_admin": user.has_role(Role.SYSTEM_ADMIN),
+        **_announcements(),
     }

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from portal import audit
-from portal.choices import Role
+from portal.choices import ADMIN_ROLES, Role
 from portal.models import Department, Region, User, UserRole
 from portal.services import org
 from portal.validators import uscc_check_char
@@ -90,23 +89,37 @@ def demo_credit_code(region_code: str, serial: int) -> str:
     return first17 + uscc_check_char(first17)
 
 
+def demo_admins() -> tuple[User, User]:
+    """(system administrator, security administrator) of the demo: the first creates accounts, the second grants."""
+    return (User.objects.get(roles__role=Role.SYSTEM_ADMIN, username=ACCOUNTS[0][0]),
+            User.objects.get(roles__role=Role.SECURITY_ADMIN, username=ACCOUNTS[1][0]))
+
+
+def ensure_account(username: str, full_name: str, department: Department, roles: tuple[str, ...]) -> User:
+    """The demo account `username` with `roles`: created by the system administrator, its roles granted by the
+    security administrator (三员分立 — the same path as a real deployment's)."""
+    admin, security = demo_admins()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = org.user_create(actor=admin, username=username, password=DEMO_PASSWORD, full_name=full_name,
+                               department=department)
+    for role in roles:
+        if not UserRole.objects.filter(user=user, role=role).exists():
+            org.role_grant(actor=security, user=user, role=role)
+    return User.objects.get(pk=user.pk)
+
+
 @transaction.atomic
 def seed_organisations() -> list[tuple[str, str, str]]:
-    """Create the demo departments and accounts if missing; returns (username, name, roles) for printing."""
+    """Create the demo departments and accounts if missing; returns (username, name, roles) for printing.
+
+    The three administrators come first, through the bootstrap path of `manage.py bootstrap_admins`; from then on
+    everything goes through the services as those administrators (no superuser, no direct writes)."""
     city = Region.objects.get(code="410800")
-    admin = User.objects.filter(username="admin").first()
-    if admin is None:
-        # Bootstrap: the first system admin has nobody to create it; record that it was seeded.
-        bureau = Department.objects.filter(name=CITY_DEPARTMENTS[0][0]).first() or Department.objects.create(
-            name=CITY_DEPARTMENTS[0][0], short_name=CITY_DEPARTMENTS[0][1], region=city, kind="government",
-            credit_code=demo_credit_code(city.code, 0), is_bureau=True,
-        )
-        admin = User(username="admin", full_name=ACCOUNTS[0][1], department=bureau, is_staff=True)
-        admin.set_password(DEMO_PASSWORD)
-        admin.save()
-        UserRole.objects.create(user=admin, role=Role.SYSTEM_ADMIN)
-        audit.record(actor=None, actor_label="seed_demo", action="portal.user.bootstrapped", obj=admin)
-    admin = User.objects.get(pk=admin.pk)
+    admin_accounts = [(roles[0], username, DEMO_PASSWORD, full_name)
+                      for username, full_name, _dept, roles in ACCOUNTS if roles[0] in ADMIN_ROLES]
+    org.admins_bootstrap(accounts=admin_accounts)
+    admin, _security = demo_admins()
 
     for serial, (name, short, kind, is_bureau) in enumerate(CITY_DEPARTMENTS):
         if not Department.objects.filter(name=name).exists():
@@ -122,16 +135,11 @@ def seed_organisations() -> list[tuple[str, str, str]]:
             )
 
     by_short = {d.short_name: d for d in Department.objects.all()}
-    for username, full_name, dept_short, roles in ACCOUNTS[1:]:
+    for username, full_name, dept_short, roles in ACCOUNTS:
         user = User.objects.filter(username=username).first()
-        if user is None:
-            user = org.user_create(
-                actor=admin, username=username, password=DEMO_PASSWORD, full_name=full_name,
-                department=by_short[dept_short],
-            )
-        for role in roles:
-            if not UserRole.objects.filter(user=user, role=role).exists():
-                org.role_grant(actor=admin, user=user, role=role)
+        if user is not None and user.department_id is None:  # a bootstrapped administrator: place it in its bureau
+            org.user_update(actor=admin, user=user, department=by_short[dept_short])
+        user = ensure_account(username, full_name, by_short[dept_short], roles)
         if Role.DEPT_HEAD in roles and user.department.head_id is None:
             org.department_set_head(actor=admin, department=user.department, head=user)
 

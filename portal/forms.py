@@ -86,3 +86,66 @@ class OtpCodeForm(BootstrapMixin, forms.Form):
         label=_("验证码"), max_length=20,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}),
     )
+class SettingsForm(forms.Form):
+    """The settings one administrator role owns (portal.services.settings.REGISTRY), each a field of its kind."""
+
+    def __init__(self, owner: str, *args, **kwargs):
+        from portal.services.settings import keys_of, values_of
+
+        super().__init__(*args, initial=values_of(owner), **kwargs)
+        for key in keys_of(owner):
+            common = {"label": key.label, "help_text": key.help_text}
+            if key.kind == "bool":
+                field = forms.BooleanField(required=False, **common)
+                field.widget.attrs["class"] = "form-check-input"
+            elif key.kind == "int":
+                field = forms.IntegerField(min_value=key.minimum, max_value=key.maximum, **common)
+            else:
+                widget = forms.Textarea(attrs={"rows": 3}) if key.multiline else forms.TextInput()
+                field = forms.CharField(required=False, max_length=key.max_length, widget=widget, **common)
+            field.widget.attrs.setdefault("class", "form-control")
+            self.fields[key.key] = field
+
+    def add_service_errors(self, errors: dict) -> None:
+        for key, messages in errors.items():
+            for message in messages:
+                self.add_error(key if key in self.fields else None, message)
+
+
+class RoleSearchForm(forms.Form):
+    """The security administrator's search of accounts (GET parameters, read strictly)."""
+
+    q = forms.CharField(label=_("用户名或姓名"), required=False, max_length=50)
+    department = forms.ModelChoiceField(label=_("所属部门"), required=False, queryset=None, empty_label=_("全部部门"))
+    role = forms.ChoiceField(label=_("角色"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from portal.choices import Role
+        from portal.models import Department
+
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.order_by("region__code", "name")
+        self.fields["role"].choices = [("", _("全部角色")), ("none", _("无角色")), *Role.choices]
+        for name, field in self.fields.items():
+            small = "form-control-sm" if name == "q" else "form-select form-select-sm"
+            field.widget.attrs["class"] = f"form-control {small}" if name == "q" else small
+
+    def clean_q(self):
+        from portal.validators import text_problem
+
+        q = self.cleaned_data["q"].strip()
+        problem = text_problem(q)
+        if problem:
+            raise forms.ValidationError(problem)
+        return q
+
+
+class RoleGrantForm(forms.Form):
+    role = forms.ChoiceField(label=_("授予角色"))
+
+    def __init__(self, *args, held=(), **kwargs):
+        from portal.choices import Role
+
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r.value, r.label) for r in Role if r.value not in held]
+        self.fields["role"].widget.attrs["class"] = "form-select"

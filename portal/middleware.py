@@ -96,7 +96,7 @@ class TwoFactorMiddleware:
 
 
 class PasswordExpiryMiddleware:
-    """A signed-in administrator or bureau user whose password is older than PORTAL["PASSWORD_MAX_AGE_DAYS"] may
+    """A signed-in administrator or bureau user whose password is older than the setting `password_max_age_days` may
     only change it (or sign out): pages redirect to the change page, API calls answer 403 `password_expired`."""
 
     _OPEN_URL_NAMES = ("password-change", "logout")
@@ -126,3 +126,50 @@ class PasswordExpiryMiddleware:
                 {"code": "password_expired", "detail": str(PASSWORD_EXPIRED)}, status=403
             )
         return redirect(f"{open_paths[0]}?expired=1")
+
+
+class SessionIdleMiddleware:
+    """等保 8.1.4.1 b: a signed-in session idle longer than the setting `session_idle_minutes` is ended — the user is
+    signed out (audited as a logout for idleness) and a page goes to the login page saying why; an API call made
+    with that session answers as for anybody signed out. Signed API calls and personal tokens carry no session and
+    pass untouched (nothing is read for them)."""
+
+    SESSION_KEY = "_portal_last_seen"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.user.is_authenticated:
+            return self.get_response(request)
+
+        import time
+
+        from portal.services.settings import value as setting_value
+
+        now = int(time.time())
+        last_seen = request.session.get(self.SESSION_KEY)
+        minutes = setting_value("session_idle_minutes")
+        if isinstance(last_seen, int) and now - last_seen > minutes * 60:
+            return self._expire(request, minutes)
+        request.session[self.SESSION_KEY] = now
+        return self.get_response(request)
+
+    def _expire(self, request, minutes: int):
+        from django.contrib import messages
+        from django.contrib.auth import logout
+        from django.contrib.auth.views import redirect_to_login
+        from django.http import HttpResponse
+        from django.utils.translation import gettext as _
+
+        request.portal_logout_reason = "idle_timeout"  # read by the logout receiver for the audit event
+        logout(request)
+        if request.path_info.startswith("/api/"):
+            return self.get_response(request)
+        message = _("您已连续 %(n)d 分钟未操作，为保障账号安全已自动退出，请重新登录。") % {"n": minutes}
+        messages.warning(request, message)
+        target = request.get_full_path() if request.method == "GET" else "/"
+        response = redirect_to_login(target)
+        if request.headers.get("HX-Request"):  # htmx would swap the login page into a fragment: reload instead
+            response = HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
+        return response

@@ -17,7 +17,8 @@ def on_logged_in(sender, request, user, **kwargs):
 
 def on_logged_out(sender, request, user, **kwargs):
     if user is not None and user.is_authenticated:
-        auth_services.logged_out(user=user, user_agent=_agent(request))
+        reason = getattr(request, "portal_logout_reason", None) if request is not None else None
+        auth_services.logged_out(user=user, user_agent=_agent(request), reason=reason)
 
 
 def on_login_failed(sender, credentials, request=None, **kwargs):

@@ -32,5 +32,5 @@ def jobs_reap_task() -> dict[str, int]:
 
 @shared_task(name="portal.tasks.disable_inactive")
 def disable_inactive_task() -> int:
-    """Accounts unused for PORTAL["ACCOUNT_INACTIVE_DAYS"] are disabled (the administrators' aside)."""
+    """Accounts unused for the setting `inactive_disable_days` are disabled (the administrators' aside)."""
     return disable_inactive_accounts(request_id=f"celery:{disable_inactive_task.request.id or '-'}")

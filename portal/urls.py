@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from portal.views import account, calendar, home, twofactor
+from portal.views import account, calendar, home, system, twofactor
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -16,6 +16,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", home.notifications, name="notifications"),
     path("tokens/", account.tokens, name="tokens"),
+    path("system/", system.desk, name="system"),
+    path("settings/", system.system_settings, name="system-settings"),
     path("calendar/", calendar.calendar_view, name="calendar"),
     path("calendar/<int:year>/", calendar.calendar_view, name="calendar-year"),
     path("calendar/day/", calendar.calendar_day_edit, name="calendar-day"),

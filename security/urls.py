@@ -5,11 +5,15 @@ Each administrator's pages live in `security/views/<concern>.py`; this URLconf o
 
 from django.urls import path
 
-from security.views import index, twofactor
+from security.views import index, roles, settings, twofactor
 
 app_name = "security"
 
 urlpatterns = [
     path("", index.index, name="index"),
     path("two-factor/", twofactor.two_factor_users, name="two-factor"),
+    path("roles/", roles.role_list, name="role-list"),
+    path("roles/<int:user_id>/", roles.role_detail, name="role-detail"),
+    path("roles/<int:user_id>/change/", roles.role_change, name="role-change"),
+    path("settings/", settings.security_settings, name="settings"),
 ]

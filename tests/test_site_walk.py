@@ -98,7 +98,7 @@ def test_every_page_answers_everybody_without_a_server_error(demo_world):
     found: dict[str, dict[str, int]] = {}
     for username, user in demo_world.items():
         found[username] = walk(sign_in(Client(), user))
-        print(username, len(found[username]), "pages")  # noqa: T201 — shown with -s: how far each walk got
+        print(username, len(found[username]), "pages")  # shown with -s: how far each walk got
     errors = [f"{who}: GET {url} -> {status}" for who, pages in found.items()
               for url, status in pages.items() if status >= 500]
     assert not errors, "\n".join(errors)

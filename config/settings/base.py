@@ -57,11 +57,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Signed in but idle longer than the setting `session_idle_minutes`: signed out, to the login page saying so.
+    "portal.middleware.SessionIdleMiddleware",
     # Two-factor login (等保 8.1.4.1 d): a signed-in session that still owes its second factor reaches only the verify
     # and enrolment pages and logout; other pages redirect there, API calls answer 403 otp_required. Before the
     # password-expiry check: verify first, then the forced password change.
     "portal.middleware.TwoFactorMiddleware",
-    # A password older than PORTAL["PASSWORD_MAX_AGE_DAYS"] (admin and bureau roles): to the change page, API 403.
+    # A password older than the setting `password_max_age_days` (admin and bureau roles): to the change page, API 403.
     "portal.middleware.PasswordExpiryMiddleware",
     # Last: turns a lockout flagged during the request into the login page saying so (AXES_LOCKOUT_CALLABLE).
     "axes.middleware.AxesMiddleware",
@@ -155,13 +157,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Two-factor login (TOTP, django-otp; portal/services/twofactor.py decides who must use it). Mandatory for the bureau,
-# assessor, county-bureau and administrator roles and for anyone who enrolled; true here makes it mandatory for all.
-PORTAL_OTP_REQUIRED_FOR_ALL = env.bool("PORTAL_OTP_REQUIRED_FOR_ALL", default=False)
+# assessor, county-bureau and administrator roles and for anyone who enrolled; the security administrator's setting
+# otp_required_for_all (/security/settings/) makes it mandatory for all.
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="焦作市大数据平台门户")  # the account's title in the authenticator app
 # Wrong codes on one device: the next attempt waits 1, 2, 4, 8 … seconds (django-otp's exponential throttle).
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 SESSION_COOKIE_AGE = 30 * 60  # 等保 8.1.4.1 b: idle sessions end after 30 minutes
+# 等保 8.1.4.1 b: a session idle longer than the setting `session_idle_minutes` (5–120, default 30) is ended by
+# portal.middleware.SessionIdleMiddleware, which says so on the login page. The cookie outlives the longest allowed
+# idle time so the middleware still finds the session to say it; past this age the session is simply gone.
+SESSION_COOKIE_AGE = 8 * 60 * 60
 SESSION_SAVE_EVERY_REQUEST = True  # sliding expiry
 SESSION_COOKIE_HTTPONLY = True
 
@@ -232,7 +238,7 @@ CELERY_BEAT_SCHEDULE = {
     # R15.1 data quality figures, nightly (after the day's loads; set-based, idempotent per dataset and day).
     "aggregation.quality_nightly": {"task": "aggregation.quality_nightly", "schedule": crontab(hour=2, minute=30)},
     "sharing.push_due": {"task": "sharing.tasks.push_due", "schedule": timedelta(minutes=1)},  # R22.1 database push
-    # Accounts unused for PORTAL["ACCOUNT_INACTIVE_DAYS"] are disabled (等保 8.1.4.2 d), nightly.
+    # Accounts unused for the setting `inactive_disable_days` are disabled (等保 8.1.4.2 d), nightly.
     "portal.disable_inactive": {"task": "portal.tasks.disable_inactive", "schedule": crontab(hour=3, minute=10)},
 }
 
@@ -280,14 +286,11 @@ PORTAL = {
     # The data calls' hot reads and the audit insert as server-side prepared statements (portal.db). Turn off behind a
     # transaction-pooling proxy that cannot keep them (pgbouncer before 1.21 in transaction mode).
     "PREPARED_READS": env.bool("PORTAL_PREPARED_READS", default=True),
-    # 等保 8.1.4.1 a: the administrator and bureau roles change their password at least this often (days); until
-    # they do, every page sends them to the password change page (portal.middleware.PasswordExpiryMiddleware).
-    "PASSWORD_MAX_AGE_DAYS": 90,
+    # 等保 8.1.4.1 a: these roles change their password every `password_max_age_days` (a security setting, default
+    # 90); until they do, every page sends them to the password change page (PasswordExpiryMiddleware).
     "PASSWORD_MAX_AGE_ROLES": [
         "system_admin", "security_admin", "audit_admin", "bureau_reviewer", "assessor", "county_bureau",
     ],
-    # Accounts nobody signed in to for this many days are disabled by the beat job portal.tasks.disable_inactive.
-    "ACCOUNT_INACTIVE_DAYS": 90,
 }
 
 LOGGING = {

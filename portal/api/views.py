@@ -1,13 +1,18 @@
 """Kernel API: who am I, organisations, my deadlines and messages, the working-day calculator."""
 
+from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.choices import Role
+from portal.errors import PortalError
 from portal.models import Deadline, Department, Notification, Region
 from portal.services.notifications import notification_mark_read
+from portal.services.settings import keys_of, settings_update, values_of
 from portal.services.workdays import WorkCalendar
 
 from . import serializers as s
@@ -77,3 +82,75 @@ class WorkingDaysView(APIView):
         start, days = query.validated_data["start"], query.validated_data["days"]
         due = WorkCalendar().add_working_days(start, days)
         return Response({"start": start, "days": days, "due": due.date, "provisional": due.provisional})
+
+
+def _settings_serializer(owner: str, name: str):
+    """The schema of one administrator's settings (the service validates; this only documents)."""
+    from rest_framework import serializers
+
+    fields = {}
+    for key in keys_of(owner):
+        common = {"required": False, "help_text": str(key.help_text), "label": str(key.label)}
+        if key.kind == "bool":
+            fields[key.key] = serializers.BooleanField(**common)
+        elif key.kind == "int":
+            fields[key.key] = serializers.IntegerField(min_value=key.minimum, max_value=key.maximum, **common)
+        else:
+            fields[key.key] = serializers.CharField(max_length=key.max_length, allow_blank=True, **common)
+    return type(name, (serializers.Serializer,), fields)
+
+
+SystemSettingsSerializer = _settings_serializer(Role.SYSTEM_ADMIN, "SystemSettingsSerializer")
+SecuritySettingsSerializer = _settings_serializer(Role.SECURITY_ADMIN, "SecuritySettingsSerializer")
+
+
+class _SettingsView(APIView):
+    """One administrator's settings, its keys only; for anybody else the endpoint does not exist (404)."""
+
+    owner: str = ""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        has_role = getattr(request.user, "has_role", None)
+        if has_role is None or not has_role(self.owner):
+            raise Http404
+
+    def get(self, request):
+        return Response(values_of(self.owner))
+
+    def patch(self, request):
+        data = request.data if isinstance(request.data, dict) else None
+        if data is None:
+            raise PortalError(_("请求体须为 JSON 对象"), code="invalid")
+        owned = {key.key for key in keys_of(self.owner)}
+        if not set(data) <= owned:  # another administrator's key is as unknown here as a made-up one
+            raise PortalError(_("包含未知的设置项，可修改的设置项：%(keys)s") % {"keys": "、".join(sorted(owned))},
+                              code="invalid")
+        settings_update(actor=request.user, values=dict(data))
+        return Response(values_of(self.owner))
+
+
+@extend_schema(tags=["settings"])
+class SystemSettingsView(_SettingsView):
+    owner = Role.SYSTEM_ADMIN
+
+    @extend_schema(responses=SystemSettingsSerializer, summary="系统设置（系统管理员）")
+    def get(self, request):
+        return super().get(request)
+
+    @extend_schema(request=SystemSettingsSerializer, responses=SystemSettingsSerializer, summary="修改系统设置")
+    def patch(self, request):
+        return super().patch(request)
+
+
+@extend_schema(tags=["security"])
+class SecuritySettingsView(_SettingsView):
+    owner = Role.SECURITY_ADMIN
+
+    @extend_schema(responses=SecuritySettingsSerializer, summary="安全设置（安全管理员）")
+    def get(self, request):
+        return super().get(request)
+
+    @extend_schema(request=SecuritySettingsSerializer, responses=SecuritySettingsSerializer, summary="修改安全设置")
+    def patch(self, request):
+        return super().patch(request)

@@ -6,6 +6,7 @@ from .jobs import Job
 from .notifications import Notification
 from .org import Department, Region, User, UserRole
 from .passwords import PasswordHistory
+from .settings import Setting
 from .tokens import PersonalToken
 from .workdays import CalendarDay, CalendarYear
 
@@ -23,6 +24,7 @@ __all__ = [
     "PasswordHistory",
     "PersonalToken",
     "Region",
+    "Setting",
     "User",
     "UserRole",
 ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from portal import audit
 from portal.choices import ADMIN_ROLES, AuditResult
+from portal.services.settings import value as setting_value
 
 
 def _agent(user_agent: str | None) -> dict:
@@ -43,8 +43,10 @@ def locked_out(*, username: str | None, ip_address: str | None, until, user_agen
     )
 
 
-def logged_out(*, user, user_agent: str | None = None) -> None:
-    audit.record(actor=user, action="portal.auth.logout", obj=user, data=_agent(user_agent))
+def logged_out(*, user, user_agent: str | None = None, reason: str | None = None) -> None:
+    """A sign-out: the user's own, or the portal's (`reason`, e.g. "idle_timeout" after the idle limit)."""
+    data = {**_agent(user_agent), **({"reason": reason} if reason else {})}
+    audit.record(actor=user, action="portal.auth.logout", obj=user, data=data)
 
 
 def password_change(*, user, new_password: str, user_agent: str | None = None) -> None:
@@ -69,13 +71,13 @@ SELECT count(*) FROM audited"""
 
 
 def disable_inactive_accounts(*, now=None, request_id: str | None = None) -> int:
-    """Disable the accounts unused for PORTAL["ACCOUNT_INACTIVE_DAYS"] (等保 8.1.4.2 d: no idle accounts), one
+    """Disable the accounts unused for the setting `inactive_disable_days` (等保 8.1.4.2 d: no idle accounts), one
     `portal.auth.disabled_inactive` event each; returns how many. Idempotent: a disabled account is not matched again.
 
     The three administrators' accounts (ADMIN_ROLES) are left out: disabling the only system administrator would
     leave nobody who can re-enable accounts in the portal (only a shell on the server), and disabling the audit or
     security administrator would stop 三员分立's checks; their passwords expire every 90 days instead."""
-    days = settings.PORTAL["ACCOUNT_INACTIVE_DAYS"]
+    days = setting_value("inactive_disable_days")
     cutoff = (now or timezone.now()) - dt.timedelta(days=days)
     select = ("SELECT department_id, id, username,"
               " jsonb_build_object('last_seen', last_seen, 'inactive_days', %(days)s::int) FROM marked")

@@ -1,4 +1,11 @@
-"""Organisations and people: departments, users, roles (R2, R5) — the system admin's use cases."""
+"""Organisations and people: departments, users, roles (R2, R5).
+
+三员分立 (等保 8.1.4.2, SPEC §1) is decided here and nowhere else: the system administrator creates, changes and
+disables departments and accounts but grants no role; the security administrator grants and revokes roles but
+creates nothing; the audit administrator does none of it. Nobody changes their own roles, and no account holds two
+of the three administrator roles (also a partial unique index). The very first administrators have nobody to create
+them: `admins_bootstrap` (manage.py bootstrap_admins, seed_demo) does it as the system, audited.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +24,9 @@ from portal.validators import credit_code_problem, normalise_code
 
 DEPARTMENT_FIELDS = ("name", "short_name", "region", "kind", "credit_code", "is_bureau", "is_active")
 USER_FIELDS = ("full_name", "phone", "email", "department", "is_active")
-ROLE_MANAGERS = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN)
+# Who may do what (三员分立). One table, so a change of the rule is one line.
+ACCOUNT_MANAGERS = (Role.SYSTEM_ADMIN,)  # departments and accounts
+ROLE_MANAGERS = (Role.SECURITY_ADMIN,)  # role grants and revocations
 
 
 def _require(actor, *roles: str) -> None:
@@ -68,7 +77,7 @@ def _clean_department(values: dict[str, Any], *, instance: Department | None = N
 
 def department_create(*, actor: User, **values: Any) -> Department:
     """Register a department. Raises PermissionDenied (not system admin), PortalError (bad credit code, name)."""
-    _require(actor, Role.SYSTEM_ADMIN)
+    _require(actor, *ACCOUNT_MANAGERS)
     with transaction.atomic():
         department = Department.objects.create(**_clean_department(values))
         audit.record(
@@ -80,7 +89,7 @@ def department_create(*, actor: User, **values: Any) -> Department:
 
 def department_update(*, actor: User, department: Department, **values: Any) -> Department:
     """Change a department's fields; the audit event carries before and after of what changed."""
-    _require(actor, Role.SYSTEM_ADMIN)
+    _require(actor, *ACCOUNT_MANAGERS)
     with transaction.atomic():
         department = Department.objects.select_for_update().get(pk=department.pk)
         _update_audited(
@@ -92,7 +101,7 @@ def department_update(*, actor: User, department: Department, **values: Any) -> 
 
 def department_set_head(*, actor: User, department: Department, head: User | None) -> Department:
     """Record the department's 主要负责人 (R5.2); the head must belong to the department."""
-    _require(actor, Role.SYSTEM_ADMIN)
+    _require(actor, *ACCOUNT_MANAGERS)
     if head is not None and head.department_id != department.pk:
         raise PortalError(_("主要负责人须为本部门人员"), code="head_not_member")
     with transaction.atomic():
@@ -107,9 +116,11 @@ def department_set_head(*, actor: User, department: Department, head: User | Non
     return department
 
 
-def user_create(*, actor: User, username: str, password: str, roles: tuple[str, ...] = (), **values: Any) -> User:
-    """Create an account with its roles. Raises PermissionDenied, PortalError (password policy, username taken)."""
-    _require(actor, Role.SYSTEM_ADMIN)
+def _new_user(username: str, password: str, **values: Any) -> User:
+    """An unsaved account whose username is free and whose password passes the policy (else PortalError)."""
+    username = (username or "").strip()
+    if not username:
+        raise PortalError(_("请填写用户名"), errors={"username": [_("请填写用户名")]})
     if User.objects.filter(username=username).exists():
         raise PortalError(_("用户名已存在"), errors={"username": [_("用户名已存在")]})
     user = User(username=username, **values)
@@ -118,21 +129,39 @@ def user_create(*, actor: User, username: str, password: str, roles: tuple[str, 
     except ValidationError as exc:
         raise PortalError(" ".join(exc.messages), errors={"password": exc.messages}) from exc
     user.set_password(password)
+    return user
+
+
+def user_create(*, actor: User, username: str, password: str, **values: Any) -> User:
+    """Create an account, with no role: roles are the security administrator's to grant (三员分立).
+    Raises PermissionDenied, PortalError (password policy, username taken)."""
+    _require(actor, *ACCOUNT_MANAGERS)
+    user = _new_user(username, password, **values)
     with transaction.atomic():
         user.save()
         audit.record(actor=actor, action="portal.user.created", obj=user, data={"after": _snapshot(user, USER_FIELDS)})
-        for role in roles:
-            role_grant(actor=actor, user=user, role=role)
     return user
 
 
 def user_update(*, actor: User, user: User, **values: Any) -> User:
-    """Change a user's profile, department or active flag (deactivation instead of deletion keeps the audit trail)."""
-    _require(actor, Role.SYSTEM_ADMIN)
+    """Change a user's profile, department or active flag (deactivation instead of deletion keeps the audit trail).
+
+    An account holding one of the three administrator roles is not disabled here: the security administrator first
+    revokes the role. Otherwise the system administrator alone could switch off the other two (or lock itself out).
+    """
+    _require(actor, *ACCOUNT_MANAGERS)
     with transaction.atomic():
         user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
+        if values.get("is_active") is False and user.is_active and user.roles.filter(role__in=ADMIN_ROLES).exists():
+            msg = _("该账号担任管理员角色，须先由安全管理员撤销该角色后才能停用")
+            raise PortalError(msg, code="admin_account", errors={"is_active": [msg]})
         _update_audited(actor=actor, obj=user, values=values, fields=USER_FIELDS, action="portal.user.updated")
     return user
+
+
+def user_set_active(*, actor: User, user: User, active: bool) -> User:
+    """Disable or enable an account (the list's buttons); same rules and audit as user_update."""
+    return user_update(actor=actor, user=user, is_active=active)
 
 
 def _check_role_fits(user: User, role: str) -> None:
@@ -151,9 +180,11 @@ def role_grant(*, actor: User, user: User, role: str) -> UserRole:
     """
     _require(actor, *ROLE_MANAGERS)
     if role not in Role.values:
-        raise PortalError(_("角色无效"))
+        raise PortalError(_("角色无效"), code="invalid")
     if actor.pk == user.pk:
         raise PermissionDenied(_("不能为自己授予角色"))
+    if not user.is_active:
+        raise PortalError(_("账号已停用，不能授予角色"), code="user_inactive")
     _check_role_fits(user, role)
     with transaction.atomic():
         held = set(UserRole.objects.select_for_update().filter(user=user).values_list("role", flat=True))
@@ -172,14 +203,48 @@ def role_grant(*, actor: User, user: User, role: str) -> UserRole:
 
 
 def role_revoke(*, actor: User, user: User, role: str) -> None:
-    """Take a role away. Raises PortalError when the user does not hold it."""
+    """Take a role away. Raises PortalError when the user does not hold it, PermissionDenied for one's own role."""
     _require(actor, *ROLE_MANAGERS)
+    if actor.pk == user.pk:
+        raise PermissionDenied(_("不能撤销自己的角色"))
     with transaction.atomic():
         deleted, _n = UserRole.objects.filter(user=user, role=role).delete()
         if not deleted:
             raise PortalError(_("用户没有该角色"), code="role_not_held")
         user.__dict__.pop("role_set", None)
         audit.record(actor=actor, action="portal.role.revoked", obj=user, data={"role": role})
+
+
+BOOTSTRAP_ACTOR = "system"
+
+
+def admins_bootstrap(*, accounts: list[tuple[str, str, str, str]], department: Department | None = None) -> list[str]:
+    """Create the first administrators of a fresh deployment: `accounts` is (role, username, password, full name)
+    for each of the three administrator roles. Nobody exists yet to create them, so the actor is the system
+    ("system" in the trail); each account gets its one role, audited like any grant.
+
+    A role somebody active already holds is left alone (the command and seed_demo can run again); an existing
+    username is refused rather than given an administrator role behind the security administrator's back.
+    Returns one line per role saying what happened."""
+    done = []
+    with transaction.atomic():
+        for role, username, password, full_name in accounts:
+            if role not in ADMIN_ROLES:
+                raise PortalError(_("只能初始化三类管理员账号"), code="invalid")
+            label = Role(role).label
+            holder = User.objects.filter(roles__role=role, is_active=True).order_by("pk").first()
+            if holder is not None:
+                done.append(_("%(role)s：已有账号 %(user)s，未改动") % {"role": label, "user": holder.username})
+                continue
+            user = _new_user(username, password, full_name=full_name, department=department)
+            user.save()
+            audit.record(actor=None, actor_label=BOOTSTRAP_ACTOR, action="portal.user.bootstrapped", obj=user,
+                         data={"after": _snapshot(user, USER_FIELDS)})
+            UserRole.objects.create(user=user, role=role)
+            audit.record(actor=None, actor_label=BOOTSTRAP_ACTOR, action="portal.role.granted", obj=user,
+                         data={"role": role})
+            done.append(_("%(role)s：已创建账号 %(user)s") % {"role": label, "user": user.username})
+    return done
 
 
 def region_get(code: str) -> Region:

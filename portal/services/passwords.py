@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models.passwords import PasswordHistory
+from portal.services.settings import value as setting_value
 
 
 class PasswordHistoryValidator:
@@ -56,10 +57,9 @@ PASSWORD_EXPIRED = _("密码已超过有效期，请先在门户修改密码。"
 
 
 def password_expired(user, *, now=None) -> bool:
-    """True for a user holding one of PORTAL["PASSWORD_MAX_AGE_ROLES"] whose password is older than
-    PORTAL["PASSWORD_MAX_AGE_DAYS"] (等保 8.1.4.1 a: changed regularly)."""
-    policy = settings.PORTAL
-    if not user.is_authenticated or not user.has_role(*policy["PASSWORD_MAX_AGE_ROLES"]):
+    """True for a user holding one of PORTAL["PASSWORD_MAX_AGE_ROLES"] whose password is older than the security
+    administrator's setting `password_max_age_days` (等保 8.1.4.1 a: changed regularly)."""
+    if not user.is_authenticated or not user.has_role(*settings.PORTAL["PASSWORD_MAX_AGE_ROLES"]):
         return False
-    max_age = dt.timedelta(days=policy["PASSWORD_MAX_AGE_DAYS"])
+    max_age = dt.timedelta(days=setting_value("password_max_age_days"))
     return password_set_at(user) < (now or timezone.now()) - max_age

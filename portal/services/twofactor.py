@@ -20,7 +20,6 @@ import secrets
 import time
 from binascii import unhexlify
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -35,6 +34,7 @@ from portal import audit
 from portal.choices import AuditResult, Role
 from portal.errors import NotFound, PermissionDenied, PortalError
 from portal.models import PersonalToken, User
+from portal.services.settings import value as setting_value
 
 # Roles that must sign in with a second factor whatever else holds (SPEC R28.1: bureau, assessor, county bureau and
 # the three administrators). Department staff and heads may enrol; once enrolled, they must use it too.
@@ -52,15 +52,19 @@ _BACKUP_CODE = re.compile(r"^[a-z2-7]{8}$")  # StaticToken.random_token(): 5 ran
 
 def mandatory_for_roles(roles) -> bool:
     """The same rule as otp_mandatory, on role names already at hand (a list page's prefetched roles)."""
-    return settings.PORTAL_OTP_REQUIRED_FOR_ALL or bool(set(roles) & set(MANDATORY_ROLES))
+    return _required_for_all() or bool(set(roles) & set(MANDATORY_ROLES))
+
+
+def _required_for_all() -> bool:
+    """The security administrator's setting 所有用户须使用双因素认证 (portal.services.settings, cached)."""
+    return bool(setting_value("otp_required_for_all"))
 
 
 def otp_mandatory(user) -> bool:
     """True when the user's roles (or the portal-wide setting) demand a second factor, enrolled or not."""
     if not user.is_authenticated:
         return False
-    # The runtime security-settings page will take this over; read it here and nowhere else.
-    if settings.PORTAL_OTP_REQUIRED_FOR_ALL:
+    if _required_for_all():
         return True
     return user.has_role(*MANDATORY_ROLES)
 

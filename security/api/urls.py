@@ -1,3 +1,9 @@
 """Chapter 5's API under /api/v1/security/ (the audit trail search lives here)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from portal.api.views import SecuritySettingsView
+
+urlpatterns: list = [
+    path("settings/", SecuritySettingsView.as_view(), name="api-security-settings"),
+]

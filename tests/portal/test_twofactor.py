@@ -18,6 +18,7 @@ from portal.choices import Role
 from portal.errors import PermissionDenied, PortalError
 from portal.models import PasswordHistory, PersonalToken
 from portal.services import twofactor
+from portal.services.settings import settings_update
 from portal.services.tokens import token_create
 from tests.factories import PASSWORD, make_user
 from tests.support import otp_verified
@@ -71,13 +72,13 @@ def test_department_people_may_and_once_enrolled_must(role):
     assert twofactor.otp_required(user) and not twofactor.otp_mandatory(user)
 
 
-def test_the_setting_makes_it_mandatory_for_everyone(settings, client, staff):
-    settings.PORTAL_OTP_REQUIRED_FOR_ALL = True
+def test_the_setting_makes_it_mandatory_for_everyone(client, staff, security_admin):
+    settings_update(actor=security_admin, values={"otp_required_for_all": True})
     assert twofactor.otp_mandatory(staff)
     response = password_step(client, "staff")
     assert response.status_code == 302 and response["Location"].startswith("/account/two-factor/")
     assert client.get("/").status_code == 302  # not before enrolling
-    settings.PORTAL_OTP_REQUIRED_FOR_ALL = False
+    settings_update(actor=security_admin, values={"otp_required_for_all": False})
     assert client.get("/").status_code == 200
 
 

@@ -103,7 +103,7 @@ def test_personal_token_is_shown_once_and_authenticates(web_as, api_client, staf
 
 
 def test_admin_site_is_for_the_system_admin_only(web_as, system_admin, reviewer):
-    assert web_as(reviewer).get("/admin/").status_code == 302  # to the admin login
+    assert web_as(reviewer).get("/admin/").status_code == 404  # for anybody else the site does not exist
     assert web_as(system_admin).get("/admin/portal/department/").status_code == 200
 
 
@@ -127,21 +127,34 @@ def test_admin_department_save_goes_through_the_service(web_as, system_admin, au
     assert audit_log("portal.department.created")[0].actor == system_admin
 
 
-def test_admin_refuses_a_second_admin_role(web_as, system_admin, bureau):
+def test_admin_user_form_has_no_roles_and_will_not_disable_an_administrator(web_as, system_admin, bureau, audit_log):
+    """Roles are the security administrator's (三员分立): the system admin's user form has none, and it cannot
+    switch off an account holding an administrator role (the security admin revokes the role first)."""
     user = make_user(Role.SECURITY_ADMIN, department=bureau)
+    page = web_as(system_admin).get(f"/admin/portal/user/{user.pk}/change/").content.decode()
+    assert 'name="full_name"' in page and "roles-TOTAL_FORMS" not in page
     response = web_as(system_admin).post(
         f"/admin/portal/user/{user.pk}/change/",
-        {
-            "full_name": user.full_name, "phone": "", "email": "", "department": bureau.pk, "is_active": "on",
-            "roles-TOTAL_FORMS": "2", "roles-INITIAL_FORMS": "1", "roles-MIN_NUM_FORMS": "0",
-            "roles-MAX_NUM_FORMS": "1000",
-            "roles-0-id": user.roles.get().pk, "roles-0-user": user.pk, "roles-0-role": "security_admin",
-            "roles-1-id": "", "roles-1-user": user.pk, "roles-1-role": "audit_admin",
-        },
+        {"full_name": "新名字", "phone": "", "email": "", "department": bureau.pk,
+         "roles-TOTAL_FORMS": "1", "roles-INITIAL_FORMS": "0", "roles-0-role": "audit_admin"},
     )
     assert response.status_code == 200
-    assert "三员分立" in response.content.decode()
+    assert "须先由安全管理员撤销" in response.content.decode()
+    user.refresh_from_db()
+    assert user.is_active and user.full_name != "新名字"
     assert list(user.roles.values_list("role", flat=True)) == ["security_admin"]
+    assert not audit_log("portal.user.updated")
+
+
+def test_admin_user_add_checks_the_password_policy_on_the_form(web_as, system_admin, dept, audit_log):
+    url = "/admin/portal/user/add/"
+    form = {"username": "zhangsan", "full_name": "张三", "department": dept.pk, "is_active": "on"}
+    response = web_as(system_admin).post(url, {**form, "password": "zhangsan2026"})
+    assert response.status_code == 200 and not audit_log("portal.user.created")
+    response = web_as(system_admin).post(url, {**form, "password": "Qiang!Mima2026"})
+    assert response.status_code == 302
+    (event,) = audit_log("portal.user.created")
+    assert event.actor == system_admin and event.object_repr == "张三"
 
 
 def test_chinese_is_the_default_whatever_the_browser_asks(client):
@@ -149,8 +162,9 @@ def test_chinese_is_the_default_whatever_the_browser_asks(client):
     assert 'lang="zh-hans"' in body and "登录" in body
 
 
-def test_the_admin_login_page_opens_for_someone_signed_out(client):
-    """The admin site's own pages ask the signed-out visitor's role: that must be "none", not an error."""
+def test_the_admin_site_has_no_login_of_its_own(client):
+    """One sign-in for the whole portal (lockout, second factor): the admin's login sends to the portal's."""
     response = client.get("/admin/login/")
-    assert response.status_code == 200
-    assert client.get("/admin/").status_code == 302  # to the login page, as for any non-administrator
+    assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
+    response = client.get("/admin/portal/user/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
