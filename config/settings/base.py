@@ -271,6 +271,10 @@ PORTAL = {
     "PASSWORD_MAX_AGE_ROLES": [
         "system_admin", "security_admin", "audit_admin", "bureau_reviewer", "assessor", "county_bureau",
     ],
+    # The reverse proxies whose X-Real-IP header names a request's source address (CIDR, comma-separated); from any
+    # other peer the header is ignored (portal.middleware.client_ip: the audit trail's IP, lockouts, API-client
+    # allow-lists). Default: a proxy on the same host.
+    "TRUSTED_PROXIES": env.list("PORTAL_TRUSTED_PROXIES", default=["127.0.0.1/32", "::1/128"]),
     # Accounts nobody signed in to for this many days are disabled by the beat job portal.tasks.disable_inactive.
     "ACCOUNT_INACTIVE_DAYS": 90,
 }
