@@ -5,10 +5,12 @@ Each administrator's pages live in `security/views/<concern>.py`; this URLconf o
 
 from django.urls import path
 
-from security.views import index
+from security.views import audit, index
 
 app_name = "security"
 
 urlpatterns = [
     path("", index.index, name="index"),
+    path("audit/", audit.audit_list, name="audit"),
+    path("audit/export.csv", audit.audit_export, name="audit-export"),
 ]

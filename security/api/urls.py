@@ -1,3 +1,10 @@
-"""Chapter 5's API under /api/v1/security/ (the audit trail search lives here)."""
+"""Chapter 5's API under /api/v1/security/: the audit trail search (audit administrator only)."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from .views import AuditEventViewSet
+
+router = SimpleRouter()
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+
+urlpatterns = router.urls
