@@ -6,16 +6,40 @@ that passes its parameters writes `security.audit.searched` (filters, rows shown
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_filters import utils
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
+from rest_framework.exceptions import ValidationError
 
+from portal.api.pagination import CursorPagination
+from portal.api.params import named_message
 from portal.models import AuditEvent
 
+from ..selectors.audit import ORDERING, narrowed
 from ..services.audit import audit_trail_searched, may_read_trail
 from .filters import AuditEventFilterSet, used_filters
 from .serializers import AuditEventSerializer
+
+
+class AuditCursorPagination(CursorPagination):
+    """Newest first by time (the search's order); the cursor's position is a time, checked before it is used."""
+
+    ordering = ORDERING
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                dt.datetime.fromisoformat(cursor.position)
+            except ValueError:
+                name = self.cursor_query_param
+                raise ValidationError({name: [named_message(name, _("无效，请使用上一页返回的 next 或 previous 链接"))]}
+                                      ) from None
+        return cursor
 
 
 class IsAuditAdmin(permissions.BasePermission):
@@ -30,6 +54,7 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     游标分页（`cursor`、`limit`）。每次查询本身记入审计日志。"""
 
     serializer_class = AuditEventSerializer
+    pagination_class = AuditCursorPagination
     filterset_class = AuditEventFilterSet
     permission_classes = [permissions.IsAuthenticated, IsAuditAdmin]
     queryset = AuditEvent.objects.all()
@@ -40,7 +65,7 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             filterset = AuditEventFilterSet(request.query_params, queryset=self.get_queryset(), request=request)
             if not filterset.is_valid():  # 400 invalid, naming the parameter (portal.exceptions)
                 raise utils.translate_validation(filterset.errors)
-            queryset = filterset.qs
+            queryset = narrowed(filterset.qs)[0]
             page = self.paginate_queryset(queryset)
             data = self.get_serializer(page, many=True).data
             audit_trail_searched(actor=request.user, filters=used_filters(filterset.form.cleaned_data),

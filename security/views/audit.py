@@ -28,7 +28,7 @@ from ..selectors.audit import (
     ACTION_LABELS,
     PAGE_SIZES,
     action_label,
-    bounded_count,
+    narrowed,
     page_of,
     role_labels,
     search_events,
@@ -81,9 +81,8 @@ def audit_list(request):
     data = filterset.form.cleaned_data
     size = data.get("size") or 50
     with transaction.atomic():
-        qs = search_events(data)
+        qs, counted, more = narrowed(search_events(data))
         events, older, newer = page_of(qs, size=size, before=data.get("before"), after=data.get("after"))
-        counted, more = bounded_count(qs)
         audit_trail_searched(actor=request.user, filters=used_filters(data), rows=len(events), via="page",
                              page={k: data[k] for k in ("before", "after") if data.get(k)} or None)
     context.update({

@@ -318,3 +318,34 @@ def test_the_endpoint_and_its_parameters_are_in_the_openapi(client):
             "cursor", "limit"} <= names
     described = {p["name"]: p.get("description", "") for p in operation["parameters"]}
     assert "CIDR" in described["ip"] and "北京时间" in described["since"]
+
+
+def test_a_forged_cursor_or_limit_is_refused(api_as, auditor):
+    import base64
+
+    client = api_as(auditor)
+    forged = base64.b64encode(b"o=0&p=not-a-time").decode()
+    for query in ({"cursor": forged}, {"cursor": "%%%"}, {"limit": "０"}, {"limit": "-1"}):
+        response = client.get(API, query)
+        assert response.status_code == 400 and response.json()["code"] == "invalid", query
+    assert not AuditEvent.objects.filter(action="security.audit.searched").exists()
+
+
+def test_paging_past_an_unknown_event_shows_nothing(web_as, auditor, trail):
+    response = web_as(auditor).get(reverse("security:audit"), {"before": "999999999"})
+    assert response.status_code == 200 and response.context["rows"] == []
+
+
+def test_common_results_page_by_time_through_the_ordered_scan(api_as, auditor, monkeypatch):
+    from security.selectors import audit as selector
+
+    monkeypatch.setattr(selector, "COUNT_LIMIT", 3)  # more matches than the probe takes: the ordered scan pages
+    made = [make_event("catalog.entry.created", object_id=str(n), when=at(2026, 11, 1 + n % 3, 8, 0)) for n in range(8)]
+    client = api_as(auditor)
+    seen, url = [], f"{API}?action=catalog.entry.created&limit=3"
+    while url:
+        body = client.get(url).json()
+        seen += [r["id"] for r in body["results"]]
+        url = body["next"]
+    expected = [e.pk for e in sorted(made, key=lambda e: (e.occurred_at, e.pk), reverse=True)]
+    assert seen == expected
