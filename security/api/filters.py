@@ -17,6 +17,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from portal.api.params import ChoiceFilter, FilterSet, IdFilter, IntegerField, TextField, TextFilter
 from portal.choices import AuditResult
@@ -134,7 +136,8 @@ PlainTextFilter = _filter(_PlainText, TextFilter)
 ActionFilter = _filter(ActionField)
 ObjectTypeFilter = _filter(ObjectTypeField)
 NetworkFilter = _filter(NetworkField)
-WhenFilter = _filter(WhenField)
+# Not a model field: documented as the text it is (a date or a date and time), not as the model's date-time.
+WhenFilter = extend_schema_field(OpenApiTypes.STR)(_filter(WhenField))
 IntegerFilter = _filter(IntegerField)
 
 
