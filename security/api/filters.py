@@ -17,8 +17,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.drainage import set_override
 
 from portal.api.params import ChoiceFilter, FilterSet, IdFilter, IntegerField, TextField, TextFilter
 from portal.choices import AuditResult
@@ -136,8 +135,13 @@ PlainTextFilter = _filter(_PlainText, TextFilter)
 ActionFilter = _filter(ActionField)
 ObjectTypeFilter = _filter(ObjectTypeField)
 NetworkFilter = _filter(NetworkField)
-# Not a model field: documented as the text it is (a date or a date and time), not as the model's date-time.
-WhenFilter = extend_schema_field(OpenApiTypes.STR)(_filter(WhenField))
+class WhenFilter(_Filter):
+    field_class = WhenField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Not a model field: documented as the text it is (a date, or a date and time), with its help text.
+        set_override(self, "field", {"type": "string", "description": kwargs.get("help_text", "")})
 IntegerFilter = _filter(IntegerField)
 
 
