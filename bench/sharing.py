@@ -96,6 +96,7 @@ def setup(rows: int, extra_clients: int = 0) -> dict:
     from sharing.models import Grant, SharingRequest
     from sharing.services.clients import api_client_register
     from tests.factories import DepartmentFactory, bureau_department, make_user
+    from tests.support import LOOPBACK  # the bench calls from this machine
 
     bureau = bureau_department()
     admin = make_user(Role.SECURITY_ADMIN, department=bureau, username="bench_secadmin")
@@ -129,13 +130,14 @@ def setup(rows: int, extra_clients: int = 0) -> dict:
                              methods=["api", "query", "download"], valid_from=req.valid_from,
                              valid_to=req.valid_to, state=GrantState.ACTIVE, approved_by=reviewer)
         client, secret = api_client_register(actor=admin, department_id=dept.pk, name=f"bench {label}",
-                                             rate_per_minute=100_000)
+                                             rate_per_minute=100_000, allowed_networks=LOOPBACK)
         clients[label] = (client.client_id, secret)
         if label == "full":
             clients["pool"] = [clients[label]]
             for n in range(extra_clients):
                 client, secret = api_client_register(actor=admin, department_id=dept.pk,
-                                                     name=f"bench full {n + 2}", rate_per_minute=100_000)
+                                                     name=f"bench full {n + 2}", rate_per_minute=100_000,
+                                                     allowed_networks=LOOPBACK)
                 clients["pool"].append((client.client_id, secret))
 
     # Load: the pipeline's own row processor (encryption, blind index, digest), COPY into a stage, one INSERT.

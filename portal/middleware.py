@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import re
 
 from portal import context
@@ -9,9 +11,35 @@ from portal import context
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+@functools.lru_cache(maxsize=4)
+def _proxies(cidrs: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def _address(text: str | None) -> str | None:
+    """`text` as an IP address (its canonical form), or None: the audit column is inet, the allow-lists match it."""
+    try:
+        return str(ipaddress.ip_address((text or "").strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request) -> str | None:
-    # Behind the reverse proxy of production, REMOTE_ADDR is the proxy; the proxy sets X-Real-IP.
-    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR") or None
+    """The request's source address, as the audit trail records it and API-client allow-lists check it.
+
+    Behind the reverse proxy of production REMOTE_ADDR is the proxy, which sets X-Real-IP. The header is believed only
+    when the connection comes from a proxy named in PORTAL["TRUSTED_PROXIES"]: anyone else could write any address
+    into it (and so pass an allow-list, or lock another address out)."""
+    from django.conf import settings
+
+    remote = _address(request.META.get("REMOTE_ADDR"))
+    forwarded = request.META.get("HTTP_X_REAL_IP")
+    if forwarded and remote:
+        trusted = _proxies(tuple(settings.PORTAL.get("TRUSTED_PROXIES", ())))
+        ip = ipaddress.ip_address(remote)
+        if any(ip in net for net in trusted if net.version == ip.version):
+            return _address(forwarded) or remote
+    return remote
 
 
 class RequestContextMiddleware:

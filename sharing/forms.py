@@ -13,6 +13,7 @@ from catalog.choices import EntryState, ExchangeMethod, ShareType
 from catalog.models import CatalogEntry
 from portal.forms import BootstrapMixin, DateInput
 from portal.models import Department
+from security.networks import parse_networks
 
 from .choices import ATTACHMENT_EXTENSIONS, ATTACHMENT_MAX_BYTES, Purpose
 from .data_api.online_query import key_kind_of
@@ -106,11 +107,40 @@ class ReasonForm(BootstrapMixin, forms.Form):
     reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class NetworksField(forms.CharField):
+    """Source networks typed one per line (or separated by commas): the normalised CIDR list (security.networks)."""
+
+    widget = forms.Textarea(attrs={"rows": 2, "placeholder": "10.1.2.0/24\n2001:db8::/48"})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("允许的来源网段"))
+        kwargs.setdefault("help_text", _("IPv4 或 IPv6 地址、网段（CIDR），每行一个；只接受来自这些网段的调用"))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if len(text) > 4000:
+            raise forms.ValidationError(_("内容过长"), code="max_length")
+        return parse_networks(text)
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def validate(self, value):
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+
 class ApiClientForm(BootstrapMixin, forms.Form):
     department = forms.ModelChoiceField(label=_("所属部门"), queryset=Department.objects.filter(is_active=True))
     name = forms.CharField(label=_("系统名称"), max_length=100)
     rate_per_minute = forms.IntegerField(label=_("每分钟调用上限"), min_value=1, max_value=100_000, initial=600)
     contact = forms.CharField(label=_("联系人及电话"), max_length=100, required=False)
+    allowed_networks = NetworksField()
+
+
+class ApiClientNetworksForm(BootstrapMixin, forms.Form):
+    allowed_networks = NetworksField()
 
 
 class CatalogFilterForm(BootstrapMixin, forms.Form):

@@ -15,7 +15,7 @@ from portal.choices import Role
 from portal.models import AuditEvent
 from tests.aggregation.builders import PERSON_ITEMS, id_number, load, make_dataset
 from tests.factories import DepartmentFactory, bureau_department, county_bureau_department, make_user, user_fixture
-from tests.support import sign_in
+from tests.support import LOOPBACK, sign_in
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def api_client_row(security_admin, other_dept):
     from sharing.services import clients as services
 
     return services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="民政业务系统",
-                                        rate_per_minute=600)
+                                        rate_per_minute=600, allowed_networks=LOOPBACK)
 
 
 @pytest.fixture

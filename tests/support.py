@@ -4,6 +4,9 @@ another session, signing a call as an API client."""
 import secrets
 import time
 
+# The source networks of test API clients: the test client's (and a live server's) calls come from loopback.
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
+
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:
     """Poll `predicate` until it is true (True) or `timeout` seconds pass (False)."""

@@ -291,6 +291,10 @@ PORTAL = {
     "PASSWORD_MAX_AGE_ROLES": [
         "system_admin", "security_admin", "audit_admin", "bureau_reviewer", "assessor", "county_bureau",
     ],
+    # The reverse proxies whose X-Real-IP header names a request's source address (CIDR, comma-separated); from any
+    # other peer the header is ignored (portal.middleware.client_ip: the audit trail's IP, lockouts, API-client
+    # allow-lists). Default: a proxy on the same host.
+    "TRUSTED_PROXIES": env.list("PORTAL_TRUSTED_PROXIES", default=["127.0.0.1/32", "::1/128"]),
 }
 
 LOGGING = {

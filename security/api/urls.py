@@ -1,9 +1,17 @@
-"""Chapter 5's API under /api/v1/security/ (the audit trail search lives here)."""
+"""Chapter 5's API under /api/v1/security/: the audit trail search (audit administrator only) and the security
+settings (security administrator only)."""
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from portal.api.views import SecuritySettingsView
 
-urlpatterns: list = [
+from .views import AuditEventViewSet
+
+router = SimpleRouter()
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+
+urlpatterns = [
     path("settings/", SecuritySettingsView.as_view(), name="api-security-settings"),
+    *router.urls,
 ]

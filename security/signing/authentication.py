@@ -2,8 +2,13 @@
 
 The check runs before anything else of the request (first in DEFAULT_AUTHENTICATION_CLASSES) and only
 when X-Client-Id is present, so staff sessions and personal tokens are untouched. Every refusal answers a
-stable code (`not_authenticated`, `signature_invalid`, `replayed`, `client_suspended`, `throttled`) and
-writes an audit event; the secret never leaves security.signing in clear.
+stable code (`not_authenticated`, `signature_invalid`, `ip_not_allowed`, `replayed`, `client_suspended`,
+`throttled`) and writes an audit event; the secret never leaves security.signing in clear.
+
+The source address is checked against the client's allowed networks (R28) right after the signature: a caller
+without the secret learns nothing about a client's networks (from any address it gets the same answers as before),
+and a stolen secret used from elsewhere is refused 403 `ip_not_allowed` and audited. The address is the one the
+audit trail records (portal.middleware.client_ip: X-Real-IP only from a trusted proxy).
 
 Cost of a correctly signed call: one Redis command (store.spend: nonce SET NX, the client's rate counter, the
 client-cache generation) and no database query while the process's copy of the client row is valid — see
@@ -18,11 +23,18 @@ import time
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication
 
-from portal import audit
+from portal import audit, context
 from portal.choices import AuditResult
 from portal.validators import safe_text
 from security.signing import clients, store
-from security.signing.errors import ClientAuthError, ClientSuspended, NotAuthenticated, Replayed, SignatureInvalid
+from security.signing.errors import (
+    ClientAuthError,
+    ClientSuspended,
+    IpNotAllowed,
+    NotAuthenticated,
+    Replayed,
+    SignatureInvalid,
+)
 from security.signing.principal import ClientPrincipal
 from security.signing.scheme import CLIENT_ID_RE, NONCE_RE, WINDOW_SECONDS
 from security.signing.throttling import ClientRateThrottle
@@ -40,6 +52,16 @@ def _refuse(error: type[ClientAuthError], *, client_id: str, request, reason: st
         data={"code": error.code, "reason": reason, "method": request.method, "path": safe_text(request.path, 300)},
     )
     return error(detail) if detail else error()
+
+
+def _source_address(request) -> str | None:
+    """The call's source address as its audit events record it (bound by RequestContextMiddleware)."""
+    ip = context.current().ip
+    if ip is None:
+        from portal.middleware import client_ip
+
+        ip = client_ip(request)
+    return ip
 
 
 def _counts_calls(request) -> bool:
@@ -88,7 +110,8 @@ class ClientSignatureAuthentication(authentication.BaseAuthentication):
                           department=department,
                           detail=_("X-Timestamp 与服务器时间相差超过 300 秒，请校准时钟"))
         signed = known.signed(request, timestamp, nonce, signature)
-        if not (signed and known.active) and not fresh:
+        address = _source_address(request)
+        if not (signed and known.active and known.allows(address)) and not fresh:
             # A copy refuses nothing on its own: the row as it is now does (so a new secret or a resumed client is
             # accepted at once by every process, not after CLIENT_CACHE_SECONDS).
             known = clients.load_client(client_id, clients.current_generation())
@@ -98,6 +121,9 @@ class ClientSignatureAuthentication(authentication.BaseAuthentication):
             signed = known.signed(request, timestamp, nonce, signature)
         if not signed:
             raise _refuse(SignatureInvalid, client_id=client_id, request=request, reason="signature_mismatch",
+                          department=department)
+        if not known.allows(address):
+            raise _refuse(IpNotAllowed, client_id=client_id, request=request, reason="ip_not_allowed",
                           department=department)
         if not known.active:
             raise _refuse(ClientSuspended, client_id=client_id, request=request, reason="suspended",
@@ -112,6 +138,8 @@ class ClientSignatureAuthentication(authentication.BaseAuthentication):
                 refusal = (NotAuthenticated, "unknown_client", None)
             elif not known.signed(request, timestamp, nonce, signature):
                 refusal = (SignatureInvalid, "signature_mismatch", known.client.department)
+            elif not known.allows(address):
+                refusal = (IpNotAllowed, "ip_not_allowed", known.client.department)
             elif not known.active:
                 refusal = (ClientSuspended, "suspended", known.client.department)
             if refusal is not None:

@@ -23,6 +23,7 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import signals
 from django.utils import timezone
 
+from security.networks import NetworkSet
 from security.signing import store
 from security.signing.scheme import SIGNATURE_RE, canonical_request
 
@@ -52,6 +53,8 @@ class ApiClientRow(Protocol):
     rate_per_minute: int  # the client's allowance (ClientRateThrottle)
     department: Department  # acts for it (portal.Department, with its region)
     department_id: int
+    allowed_networks: list[str]  # normalised CIDR (security.networks): where its calls may come from
+    any_network: bool  # from anywhere (a client registered before allow-lists existed, until it names its networks)
 
 
 _client_model = None  # the registered API-client model (register_client_model)
@@ -93,7 +96,7 @@ class _KnownClient:
     down or flushed) is noticed after CLIENT_CACHE_SECONDS (5 s) at most.
     """
 
-    __slots__ = ("active", "client", "expires", "generation", "key", "last_used")
+    __slots__ = ("active", "client", "expires", "generation", "key", "last_used", "networks")
 
     def __init__(self, client: ApiClientRow, generation):
         from security import crypto
@@ -104,6 +107,12 @@ class _KnownClient:
         self.expires = time.monotonic() + CLIENT_CACHE_SECONDS
         self.last_used = client.last_used_at
         self.active = client.is_active and client.department.is_active
+        # Parsed here, once per load: the check on every call is a membership test (None: any address).
+        self.networks = None if client.any_network else NetworkSet(client.allowed_networks)
+
+    def allows(self, address: str | None) -> bool:
+        """Whether a call from `address` (the request's source, as the audit trail records it) may use this client."""
+        return self.networks is None or address in self.networks
 
     def signed(self, request, timestamp: str, nonce: str, signature: str) -> bool:
         message = canonical_request(request.method, request.path, request.META.get("QUERY_STRING", ""), timestamp,

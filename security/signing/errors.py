@@ -48,3 +48,12 @@ class ClientSuspended(ClientAuthError):
     status = 403
     status_code = 403
     default_detail = _("接入系统已停用")
+
+
+class IpNotAllowed(ClientAuthError):
+    """A correctly signed call from a source address outside the client's allowed networks (R28 / 等保)."""
+
+    code = "ip_not_allowed"
+    status = 403
+    status_code = 403
+    default_detail = _("调用来源地址不在该接入系统允许的网段内")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +32,12 @@ class ApiClient(models.Model):
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     secret_rotated_at = models.DateTimeField(_("密钥更换时间"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("最近调用"), null=True, blank=True)
+    # R28 / 等保: the source networks a signed call may come from (normalised CIDR, security.networks), checked on
+    # every call. A client registered after this rule names at least one; `any_network` marks the clients registered
+    # before it (set by migration 0004), which keep working from anywhere until the security admin names theirs.
+    allowed_networks = ArrayField(models.CharField(max_length=43), verbose_name=_("允许的来源网段"), default=list,
+                                  blank=True)
+    any_network = models.BooleanField(_("不限来源地址（升级前登记）"), default=False)
 
     objects = ApiClientQuerySet.as_manager()
 

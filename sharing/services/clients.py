@@ -1,9 +1,11 @@
-"""API clients (R28.1): a security admin registers, suspends, resumes a consuming system and rotates its secret."""
+"""API clients (R28.1): a security admin registers, suspends, resumes a consuming system, rotates its secret and sets
+the source networks its calls may come from (R28 / 等保: checked on every signed call)."""
 
 from __future__ import annotations
 
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +16,7 @@ from portal.errors import InvalidTransition, NotFound, PortalError
 from portal.models import Department, User
 from portal.permissions import int_or_none
 from security import crypto
+from security.networks import parse_networks
 
 from ..choices import ClientState
 from ..models import ApiClient
@@ -41,11 +44,25 @@ def _lock_client(actor: User, client_pk) -> ApiClient:
     return client
 
 
+def _networks(value) -> list[str]:
+    """The normalised networks of `value` (a list or a text), at least one; PortalError `invalid` otherwise."""
+    try:
+        networks = parse_networks(value if value is not None else [])
+    except ValidationError as exc:
+        raise PortalError(_("允许的来源网段有误"), errors={"allowed_networks": list(exc.messages)}) from None
+    if not networks:
+        raise PortalError(_("请至少填写一个允许的来源网段"),
+                          errors={"allowed_networks": [_("此项必填（如 10.1.2.0/24）")]})
+    return networks
+
+
 def api_client_register(
-    *, actor: User, department_id: int, name: str, rate_per_minute: int = 600, contact: str = ""
+    *, actor: User, department_id: int, name: str, allowed_networks, rate_per_minute: int = 600, contact: str = ""
 ) -> tuple[ApiClient, str]:
-    """A security admin registers a department's system; returns (client, secret to show once)."""
+    """A security admin registers a department's system, naming the networks its calls may come from (at least one);
+    returns (client, secret to show once)."""
     _require_security_admin(actor)
+    networks = _networks(allowed_networks)
     department = Department.objects.filter(pk=int_or_none(department_id) or 0, is_active=True).first()
     if department is None:
         raise PortalError(_("请选择部门"), errors={"department": [_("部门不存在或已停用")]})
@@ -59,11 +76,11 @@ def api_client_register(
         client = ApiClient.objects.create(
             client_id=CLIENT_ID_PREFIX + secrets.token_hex(12), name=name[:100], department=department,
             secret_enc=crypto.encrypt(secret), rate_per_minute=int(rate_per_minute), contact=(contact or "")[:100],
-            created_by=actor,
+            created_by=actor, allowed_networks=networks, any_network=False,
         )
         audit.record(actor=actor, action="sharing.client.registered", obj=client,
                      data={"client_id": client.client_id, "department": department.pk,
-                           "rate_per_minute": client.rate_per_minute},
+                           "rate_per_minute": client.rate_per_minute, "allowed_networks": networks},
                      department=department)
     return client, secret
 
@@ -108,3 +125,19 @@ def api_client_rotate_secret(*, actor: User, client_pk: int) -> tuple[ApiClient,
         audit.record(actor=actor, action="sharing.client.secret_rotated", obj=client,
                      data={"client_id": client.client_id}, department=client.department)
     return client, secret
+
+
+def api_client_networks_set(*, actor: User, client_pk: int, allowed_networks) -> ApiClient:
+    """Replace the networks a client's calls may come from (at least one; a client registered before allow-lists
+    loses its "any address" too). The next signed call is judged on them in every process (the save invalidates the
+    client cache)."""
+    networks = _networks(allowed_networks)
+    with transaction.atomic():
+        client = _lock_client(actor, client_pk)
+        before = {"networks": list(client.allowed_networks), "any_network": client.any_network}
+        client.allowed_networks, client.any_network = networks, False
+        client.save(update_fields=["allowed_networks", "any_network"])
+        audit.record(actor=actor, action="sharing.client.networks_set", obj=client,
+                     data={"before": before, "after": {"networks": networks, "any_network": False}},
+                     department=client.department)
+    return client

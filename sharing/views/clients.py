@@ -1,8 +1,10 @@
-"""API client pages (R28.1, security admin): register, suspend, resume, rotate the secret (shown once)."""
+"""API client pages (R28.1, security admin): register, suspend, resume, rotate the secret (shown once), set the
+source networks a client's calls may come from."""
 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -13,8 +15,14 @@ from portal.errors import PortalError
 from portal.shortcuts import http_refusal, role_required
 
 from .. import selectors
-from ..forms import ApiClientForm, ReasonForm
-from ..services.clients import api_client_register, api_client_resume, api_client_rotate_secret, api_client_suspend
+from ..forms import ApiClientForm, ApiClientNetworksForm, ReasonForm
+from ..services.clients import (
+    api_client_networks_set,
+    api_client_register,
+    api_client_resume,
+    api_client_rotate_secret,
+    api_client_suspend,
+)
 from .common import error_text, run_form_service, run_service
 
 
@@ -30,6 +38,7 @@ def client_list(request):
             new_client, secret = api_client_register(
                 actor=request.user, department_id=data["department"].pk, name=data["name"],
                 rate_per_minute=data["rate_per_minute"], contact=data["contact"],
+                allowed_networks=data["allowed_networks"],
             )
         except PortalError as exc:
             http_refusal(exc)
@@ -71,3 +80,23 @@ def client_rotate(request, pk: int):
         "form": ApiClientForm(), "clients": selectors.api_client_list(user=request.user), "secret": secret,
         "new_client": client, "rotated": True, "reason_form": ReasonForm(),
     })
+
+
+@role_required(Role.SECURITY_ADMIN)
+def client_networks(request, pk: int):
+    """The networks a client's calls may come from; the change holds from the client's next call."""
+    client = selectors.api_client_list(user=request.user).filter(pk=pk).first()
+    if client is None:
+        raise Http404
+    form = ApiClientNetworksForm(request.POST or None, initial={"allowed_networks": client.allowed_networks})
+    if request.method == "POST" and form.is_valid():
+        try:
+            api_client_networks_set(actor=request.user, client_pk=pk,
+                                    allowed_networks=form.cleaned_data["allowed_networks"])
+        except PortalError as exc:
+            http_refusal(exc)
+            form.add_error(None, error_text(exc))
+        else:
+            messages.success(request, _("已更新允许的来源网段，下一次调用起生效"))
+            return redirect("sharing:client-list")
+    return render(request, "sharing/client_networks.html", {"form": form, "client": client})

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from sharing.services.clients import api_client_register, api_client_suspend
+from tests.support import LOOPBACK
 
 SCRIPT = Path(__file__).resolve().parents[2] / "clients" / "jiaozuo_client.py"
 
@@ -31,7 +32,7 @@ def test_script_uses_the_same_scheme_as_the_server():
 def test_example_client_against_live_server(live_server, security_admin, other_dept, make_entry, make_grant):
     jz = load_client_module()
     client_row, secret = api_client_register(actor=security_admin, department_id=other_dept.pk,
-                                                      name="民政业务系统")
+                                                      name="民政业务系统", allowed_networks=LOOPBACK)
     grants = [make_grant(other_dept, make_entry(), ["法定代表人"]) for _ in range(3)]
     client = jz.JiaozuoClient(live_server.url, client_row.client_id, secret, purpose="业务协同：核验企业信息")
 

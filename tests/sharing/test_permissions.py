@@ -11,6 +11,7 @@ from sharing.services.clients import api_client_register
 from sharing.services.requests import sharing_request_approve, sharing_request_comment, sharing_request_submit
 from tests.permissions import LOGIN, Row, SignedClient, check_matrix
 from tests.sharing.helpers import request_values
+from tests.support import LOOPBACK
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def world(make_entry, other_staff, staff, head, reviewer, security_admin, county
     req2 = sharing_request_submit(actor=other_staff, entry_id=entry.pk, values=request_values())
     grant = sharing_request_approve(actor=reviewer, request_id=req2.pk)
     client, secret = api_client_register(actor=security_admin, department_id=other_staff.department_id,
-                                         name="系统")
+                                         name="系统", allowed_networks=LOOPBACK)
     return {"entry": entry, "draft": draft, "req": req, "grant": grant, "client": client, "secret": secret,
             "attachment": req.attachments.get()}
 
@@ -115,7 +116,8 @@ def test_approve_page_flow(web_as, world, reviewer, audit_log):
 
 def test_register_client_shows_secret_once(web_as, security_admin, other_dept):
     response = web_as(security_admin).post(reverse("sharing:client-list"), {
-        "department": other_dept.pk, "name": "新系统", "rate_per_minute": 100, "contact": ""})
+        "department": other_dept.pk, "name": "新系统", "rate_per_minute": 100, "contact": "",
+        "allowed_networks": "10.0.0.0/8"})
     assert response.status_code == 200 and b'data-testid="secret"' in response.content
     assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
     again = web_as(security_admin).get(reverse("sharing:client-list"))

@@ -6,7 +6,7 @@ import pytest
 
 from portal.choices import AuditResult
 from sharing.services import clients as services
-from tests.support import signed_headers
+from tests.support import LOOPBACK, signed_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ GRANTS = "/api/v1/sharing/grants/"
 
 def test_per_client_throttle(api_client, security_admin, other_dept, audit_log):
     client, secret = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="慢系统",
-                                                  rate_per_minute=2)
+                                                  rate_per_minute=2, allowed_networks=LOOPBACK)
     codes = [api_client.get(GRANTS, **signed_headers(client.client_id, secret, "GET", GRANTS)).status_code
              for _ in range(4)]
     assert codes == [200, 200, 429, 429]
@@ -26,8 +26,10 @@ def test_per_client_throttle(api_client, security_admin, other_dept, audit_log):
 
 
 def test_throttle_is_per_client(api_client, security_admin, other_dept):
-    a, sa = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="A", rate_per_minute=1)
-    b, sb = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="B", rate_per_minute=1)
+    a, sa = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="A", rate_per_minute=1,
+                                           allowed_networks=LOOPBACK)
+    b, sb = services.api_client_register(actor=security_admin, department_id=other_dept.pk, name="B", rate_per_minute=1,
+                                           allowed_networks=LOOPBACK)
     assert api_client.get(GRANTS, **signed_headers(a.client_id, sa, "GET", GRANTS)).status_code == 200
     assert api_client.get(GRANTS, **signed_headers(a.client_id, sa, "GET", GRANTS)).status_code == 429
     assert api_client.get(GRANTS, **signed_headers(b.client_id, sb, "GET", GRANTS)).status_code == 200

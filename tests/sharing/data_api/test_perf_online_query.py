@@ -24,7 +24,7 @@ from sharing.services.clients import api_client_register, api_client_resume, api
 from sharing.services.grants import grant_revoke
 from tests.aggregation.builders import ids
 from tests.sharing.helpers import PEOPLE, PHONE
-from tests.support import signed_headers
+from tests.support import LOOPBACK, signed_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -172,7 +172,7 @@ def test_one_redis_round_trip_and_no_client_query_per_call(call, monkeypatch):
 
 def test_counter_throttle_refuses_over_the_limit(api_client, security_admin, other_dept, audit_log):
     client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="慢系统",
-                                                  rate_per_minute=3)
+                                                  rate_per_minute=3, allowed_networks=LOOPBACK)
 
     def get():
         return api_client.get(GRANTS, **signed_headers(client.client_id, secret, "GET", GRANTS))
@@ -190,7 +190,7 @@ def test_counter_throttle_refuses_over_the_limit(api_client, security_admin, oth
 def test_counter_throttle_weighs_the_previous_minute(api_client, security_admin, other_dept, monkeypatch):
     """Halfway through a minute, half of the previous minute's calls still count (no doubled rate at the turn)."""
     client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="B",
-                                                  rate_per_minute=10)
+                                                  rate_per_minute=10, allowed_networks=LOOPBACK)
     window = int(time.time() // 60) + 1
     now = window * 60 + 30.0  # half a minute into a window
 
@@ -219,7 +219,7 @@ def test_throttle_counts_only_views_that_throttle_clients(api_client, security_a
     from rest_framework.views import APIView
 
     client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="C",
-                                                  rate_per_minute=5)
+                                                  rate_per_minute=5, allowed_networks=LOOPBACK)
 
     class Unthrottled(APIView):
         throttle_classes: list = []
@@ -241,7 +241,7 @@ def test_throttle_counts_only_views_that_throttle_clients(api_client, security_a
 def test_a_cache_that_is_not_redis_still_guards_nonces_and_rates(api_client, security_admin, other_dept):
     assert store.redis_client() is None
     client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="D",
-                                                  rate_per_minute=2)
+                                                  rate_per_minute=2, allowed_networks=LOOPBACK)
     headers = signed_headers(client.client_id, secret, "GET", GRANTS)
     assert api_client.get(GRANTS, **headers).status_code == 200
     assert api_client.get(GRANTS, **headers).json()["code"] == "replayed"

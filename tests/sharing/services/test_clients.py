@@ -12,12 +12,14 @@ from sharing.services.clients import (
     api_client_rotate_secret,
     api_client_suspend,
 )
+from tests.support import LOOPBACK
 
 pytestmark = pytest.mark.django_db
 
 
 def test_register_stores_secret_encrypted_only(security_admin, other_dept, audit_log):
-    client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="系统A")
+    client, secret = api_client_register(actor=security_admin, department_id=other_dept.pk, name="系统A",
+                                         allowed_networks=LOOPBACK)
     assert client.client_id.startswith("jzc_") and client.department == other_dept
     assert secret not in client.secret_enc and crypto.decrypt(client.secret_enc) == secret
     [event] = audit_log("sharing.client.registered")
@@ -28,7 +30,7 @@ def test_only_security_admin_manages_clients(reviewer, staff, other_dept, api_cl
     client, _secret = api_client_row
     for actor in (reviewer, staff):
         with pytest.raises(NotFound):
-            api_client_register(actor=actor, department_id=other_dept.pk, name="x")
+            api_client_register(actor=actor, department_id=other_dept.pk, name="x", allowed_networks=LOOPBACK)
         with pytest.raises(NotFound):
             api_client_suspend(actor=actor, client_pk=client.pk, reason="x")
 
