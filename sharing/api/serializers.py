@@ -22,7 +22,7 @@ class SharingRequestSerializer(serializers.ModelSerializer):
     entry_code = serializers.CharField(source="entry.code")
     entry_name = serializers.CharField(source="entry.name")
     provider = serializers.CharField(source="entry.provider.name")
-    grant = serializers.PrimaryKeyRelatedField(read_only=True)
+    grant = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # none until approved
     comments = CommentSerializer(many=True, read_only=True)
 
     class Meta:
