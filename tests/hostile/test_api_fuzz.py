@@ -27,7 +27,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from portal.models import Notification
+from tests.hostile.world import api_path_values
 from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -43,45 +43,6 @@ def _session(user) -> tuple[dict[str, str], dict[str, str]]:
     token = get_token(request)
     csrf_cookie = request.META["CSRF_COOKIE"]
     return {"X-CSRFToken": token}, {"sessionid": session, "csrftoken": csrf_cookie}
-
-
-def _real_path_values(world) -> dict[str, dict]:
-    r = world.rows
-    resource = r["entry"].resource_key
-    notification = Notification.objects.filter(recipient=world.people["staff"]).first()
-    from portal.models import Deadline
-
-    deadline = Deadline.objects.order_by("pk").first()
-    dept = r["entry"].provider
-    return {
-        "/api/v1/aggregation/datasets/{dataset_pk}/records/{id}/": {"dataset_pk": r["dataset"].pk,
-                                                                    "id": r["record"].pk},
-        "/api/v1/aggregation/jobs/{id}/": {"id": r["job"].pk},
-        "/api/v1/aggregation/subjects/{kind}/": {"kind": "population"},
-        "/api/v1/aggregation/subjects/{kind}/{key}/": {"kind": "population", "key": r["keys"][0]},
-        "/api/v1/aggregation/themes/{id}/": {"id": r["theme"].pk},
-        "/api/v1/aggregation/themes/{id}/rebuild/": {"id": r["theme"].pk},
-        "/api/v1/aggregation/themes/{id}/rows/": {"id": r["theme"].pk},
-        "/api/v1/aggregation/verification-cases/{id}/": {"id": r["case"].pk},
-        "/api/v1/aggregation/verification-cases/{id}/confirm/": {"id": r["case"].pk},
-        "/api/v1/aggregation/verification-cases/{id}/correct/": {"id": r["case"].pk},
-        "/api/v1/aggregation/verification-cases/{id}/extension/": {"id": r["case"].pk},
-        "/api/v1/aggregation/verification-cases/{id}/extension/decision/": {"id": r["case"].pk},
-        "/api/v1/catalog/entries/{resource}/": {"resource": resource},
-        "/api/v1/catalog/entries/{resource}/versions/": {"resource": resource},
-        "/api/v1/catalog/update-cases/{id}/": {"id": r["update_case"].pk},
-        "/api/v1/data/{resource}/export/": {"resource": resource},
-        "/api/v1/data/{resource}/records/": {"resource": resource},
-        "/api/v1/data/{resource}/records/{key}/": {"resource": resource, "key": r["keys"][0]},
-        "/api/v1/deadlines/{id}/": {"id": deadline.pk},
-        "/api/v1/departments/{id}/": {"id": dept.pk},
-        "/api/v1/notifications/{id}/read/": {"id": notification.pk},
-        "/api/v1/regions/{id}/": {"id": dept.region_id},
-        "/api/v1/sharing/grants/{id}/": {"id": r["grant"].pk},
-        "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
-        "/api/v1/sharing/interface/{resource}/": {"resource": resource},
-        "/api/v1/sharing/requests/{id}/": {"id": r["request"].pk},
-    }
 
 
 @pytest.fixture
@@ -115,7 +76,7 @@ def test_the_api_never_answers_a_server_error(world, no_connection_reset, who, e
     schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
     # The document's security schemes (a token header, the session cookie) are this person's own, not generated.
     schema.config.generation.update(with_security_parameters=False)
-    real = _real_path_values(world)
+    real = api_path_values(world)
     failures, operations = [], 0
     statuses = collections.defaultdict(collections.Counter)
     for result in schema.get_all_operations():

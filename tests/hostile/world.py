@@ -85,6 +85,46 @@ class World:
         return table.get(name)
 
 
+def api_path_values(world: World) -> dict[str, dict]:
+    """Each OpenAPI path's parameters onto the world's rows (as the staff member of `dept` may see them)."""
+    from portal.models import Deadline, Notification
+
+    r = world.rows
+    resource = r["entry"].resource_key
+    notification = Notification.objects.filter(recipient=world.people["staff"]).first()
+    deadline = Deadline.objects.order_by("pk").first()
+    dept = r["entry"].provider
+    return {
+        "/api/v1/aggregation/datasets/{dataset_pk}/records/{id}/": {"dataset_pk": r["dataset"].pk,
+                                                                    "id": r["record"].pk},
+        "/api/v1/aggregation/jobs/{id}/": {"id": r["job"].pk},
+        "/api/v1/aggregation/subjects/{kind}/": {"kind": "population"},
+        "/api/v1/aggregation/subjects/{kind}/{key}/": {"kind": "population", "key": r["keys"][0]},
+        "/api/v1/aggregation/themes/{id}/": {"id": r["theme"].pk},
+        "/api/v1/aggregation/themes/{id}/rebuild/": {"id": r["theme"].pk},
+        "/api/v1/aggregation/themes/{id}/rows/": {"id": r["theme"].pk},
+        "/api/v1/aggregation/verification-cases/{id}/": {"id": r["case"].pk},
+        "/api/v1/aggregation/verification-cases/{id}/confirm/": {"id": r["case"].pk},
+        "/api/v1/aggregation/verification-cases/{id}/correct/": {"id": r["case"].pk},
+        "/api/v1/aggregation/verification-cases/{id}/extension/": {"id": r["case"].pk},
+        "/api/v1/aggregation/verification-cases/{id}/extension/decision/": {"id": r["case"].pk},
+        "/api/v1/catalog/entries/{resource}/": {"resource": resource},
+        "/api/v1/catalog/entries/{resource}/versions/": {"resource": resource},
+        "/api/v1/catalog/update-cases/{id}/": {"id": r["update_case"].pk},
+        "/api/v1/data/{resource}/export/": {"resource": resource},
+        "/api/v1/data/{resource}/records/": {"resource": resource},
+        "/api/v1/data/{resource}/records/{key}/": {"resource": resource, "key": r["keys"][0]},
+        "/api/v1/deadlines/{id}/": {"id": deadline.pk},
+        "/api/v1/departments/{id}/": {"id": dept.pk},
+        "/api/v1/notifications/{id}/read/": {"id": notification.pk},
+        "/api/v1/regions/{id}/": {"id": dept.region_id},
+        "/api/v1/sharing/grants/{id}/": {"id": r["grant"].pk},
+        "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
+        "/api/v1/sharing/interface/{resource}/": {"resource": resource},
+        "/api/v1/sharing/requests/{id}/": {"id": r["request"].pk},
+    }
+
+
 def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, security_admin) -> World:
     """The world, built as its people would build it (ORM only where a test helper of the chapter does the same)."""
     from aggregation.models import IngestJob
