@@ -9,7 +9,7 @@ path); the data API reads unknown names as item filters and refuses the ones tha
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from django.urls import reverse
@@ -17,6 +17,7 @@ from django.urls import reverse
 from portal.models import AuditEvent
 from tests.api_params import _CHINESE, assert_invalid
 from tests.hostile.world import api_path_values
+from tests.support import signed_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +145,23 @@ def test_every_list_refuses_an_unknown_parameter_name(world, api_as):
             failures.append(f"GET {url}: {str(exc)[:300]}")
     assert checked >= 12
     assert not failures, f"{len(failures)} of {checked} operations differ:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize(("query", "name"), [
+    ("fields=" + quote("姓名\x00性别"), "fields"), ("limit=" + quote("１２"), "limit"),
+    ("limit=" + "9" * 10_000, "limit"), ("since=" + quote("２０２６-01-01"), "since"),
+    ("fields=" + quote("执" * 3000), "items"), (quote("姓名") + "=" + quote("张\x00三"), "姓名"),
+])
+def test_a_signed_data_call_with_a_hostile_parameter_is_refused_and_audited(world, api_client, query, name):
+    """The same data API called by an API client's signed request (no session): 400 `invalid`, and the refusal is an
+    audit event naming the client — the trail shows who probed what."""
+    client, secret = world.rows["api_client"], world.rows["api_secret"]
+    path = f"/api/v1/data/{world.rows['entry'].resource_key}/records/"
+    headers = signed_headers(client.client_id, secret, "GET", path, query)
+    response = api_client.get(f"{path}?{query}", **headers, **PURPOSE)
+    assert response.status_code == 400 and len(response.content) < 1000, response.content[:300]
+    body = response.json()
+    assert body["code"] == "invalid" and name in body["errors"], body
+    event = AuditEvent.objects.filter(action="sharing.data.refused").latest("id")
+    assert event.actor_id is None and event.actor_label == f"client:{client.client_id}" and event.result == "denied"
+    assert event.data["code"] == "invalid" and "\x00" not in str(event.data)
