@@ -36,6 +36,10 @@ from security.signing.principal import audit_actor
 from .choices import GrantState
 from .models import Grant
 
+# A refusal naming unknown items shows at most this many, each cut to this length (an item name is ≤ 100 characters).
+MAX_NAMES_SHOWN = 20
+MAX_NAME_SHOWN = 100
+
 
 class NoGrant(PortalError):
     code = "no_grant"
@@ -131,10 +135,12 @@ def read_permission(
             raise PortalError(_("请指定信息项"), code="invalid", errors={"items": [_("请指定信息项")]})
         unknown = [name for name in items if name not in all_names]
         if unknown:
+            # Named as sent, cut short: the names may be the attack itself (10 000 characters), echoed and audited.
+            shown = [name[:MAX_NAME_SHOWN] for name in unknown[:MAX_NAMES_SHOWN]]
             raise PortalError(
-                _("信息项不存在：%(items)s") % {"items": "、".join(unknown)},
+                _("信息项不存在：%(items)s") % {"items": "、".join(shown)},
                 code="invalid",
-                errors={"items": unknown},
+                errors={"items": shown},
             )
     wanted = all_names if items is None else [name for name in all_names if name in set(items)]
 

@@ -26,3 +26,6 @@ inherit(globals(), base)
 
 DEBUG = base.env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = ["*"]
+if DEBUG:  # DRF's browsable API while developing (its pages carry inline code: never outside DEBUG)
+    REST_FRAMEWORK = {**base.REST_FRAMEWORK, "DEFAULT_RENDERER_CLASSES": [
+        *base.REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"], "rest_framework.renderers.BrowsableAPIRenderer"]}

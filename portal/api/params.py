@@ -9,6 +9,10 @@ Each app's `api/filters.py` declares its lists' FilterSets on `FilterSet` below;
 project's default filter backend) reads them, drf-spectacular documents them, and a FilterSet's errors reach the
 client through `portal.exceptions` as `{"code": "invalid", "detail": "<parameter>：<message>", "errors": {…}}`.
 
+A parameter NAME a list or a query serializer does not know (a typo'd filter: `?sate=draft`) is refused the same way
+(`StrictFilterBackend`, `QuerySerializer`), so a typo never silently answers the whole list; the pagination parameters
+(`cursor`, `limit`) and DRF's `format` are known everywhere.
+
 A free-text segment of a URL path (`<str:resource>`, `<str:key>`) is checked by `path_text` before the view looks
 anything up with it (the rule: portal.validators.text_problem; such a value made storable: safe_text).
 """
@@ -25,7 +29,9 @@ from django.forms.utils import ErrorDict, ErrorList
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import fields
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from portal.errors import PortalError
 from portal.validators import MAX_TEXT_LENGTH, text_problem
@@ -33,6 +39,7 @@ from portal.validators import MAX_TEXT_LENGTH, text_problem
 # 18 digits: every value fits a bigint (an id, an offset, a page size).
 _INTEGER = re.compile(r"[0-9]{1,18}")
 _ASCII_SPACE = " \t\r\n"
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_integer(value) -> int:
@@ -133,6 +140,46 @@ class FilterSet(django_filters.FilterSet):
 
 
 
+def unknown_names(given, known) -> PortalError | None:
+    """The refusal of the first query parameter name in `given` that is not in `known` (nor `format`), or None."""
+    unknown = [name for name in given if name not in known and name != api_settings.URL_FORMAT_OVERRIDE]
+    if not unknown:
+        return None
+    # The name is the client's: shown cut short, never as the key of `errors` beyond its first 50 characters.
+    name = unknown[0][:50]
+    message = named_message(name, _("不支持的参数（请检查参数名）"))
+    return PortalError(message, code="invalid", errors={name: [message]})
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """DjangoFilterBackend that refuses, on a list, a query parameter name neither its FilterSet nor its paginator
+    reads. A detail view (an id in the URL) reads no query parameter and is left alone."""
+
+    def filter_queryset(self, request, queryset, view):
+        if _is_list(view):
+            known = set()
+            filterset_class = self.get_filterset_class(view, queryset)
+            if filterset_class is not None:
+                known |= set(filterset_class.base_filters)
+            paginator = getattr(view, "paginator", None)
+            for attr in ("cursor_query_param", "page_size_query_param", "page_query_param", "limit_query_param",
+                         "offset_query_param"):
+                if getattr(paginator, attr, None):
+                    known.add(getattr(paginator, attr))
+            refusal = unknown_names(request.query_params, known)
+            if refusal is not None:
+                raise refusal
+        return super().filter_queryset(request, queryset, view)
+
+
+def _is_list(view) -> bool:
+    action = getattr(view, "action", None)
+    if action is not None:
+        return action == "list"
+    lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
+    return lookup not in getattr(view, "kwargs", {})
+
+
 # ---------------------------------------------------------------- other endpoints: a query serializer
 
 
@@ -146,6 +193,18 @@ class IntegerParam(serializers.IntegerField):
             return parse_integer(data)
         except ValueError:
             self.fail("invalid")
+
+
+class DateParam(serializers.DateField):
+    """A date written YYYY-MM-DD in ASCII digits (DRF's DateField reads `２０２６-01-01` too): a query serializer's or
+    a request body's."""
+
+    default_error_messages = {"invalid": gettext_lazy("须为日期，格式 YYYY-MM-DD（半角数字）")}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and not _ISO_DATE.fullmatch(value.strip(_ASCII_SPACE)):
+            self.fail("invalid")
+        return super().to_internal_value(value)
 
 
 class ChoiceParam(serializers.ChoiceField):
@@ -164,9 +223,15 @@ class ChoiceParam(serializers.ChoiceField):
 
 class QuerySerializer(serializers.Serializer):
     """The query parameters of an endpoint that is not a list (a page of rows, a calculation), with the same
-    messages as a FilterSet's: `QuerySerializer(data=request.query_params)`; `parameters=[…]` in @extend_schema."""
+    messages as a FilterSet's: `QuerySerializer(data=request.query_params)`; `parameters=[…]` in @extend_schema.
+    A name none of its fields reads is refused (a typo); `extra_names` lists names the view reads itself."""
+
+    extra_names: tuple[str, ...] = ()
 
     def to_internal_value(self, data):
+        refusal = unknown_names(data, {*self.fields, *self.extra_names})
+        if refusal is not None:
+            raise serializers.ValidationError(refusal.errors)
         try:
             return super().to_internal_value(data)
         except serializers.ValidationError as exc:

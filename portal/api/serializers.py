@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.api.params import IntegerParam, QuerySerializer
+from portal.api.params import DateParam, IntegerParam, QuerySerializer
 from portal.models import Deadline, Department, Notification, Region, User
 from portal.selectors.deadlines import deadline_row
 from portal.services.workdays import WorkCalendar
@@ -58,7 +58,7 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class WorkingDaysQuerySerializer(QuerySerializer):
-    start = serializers.DateField()
+    start = DateParam()
     days = IntegerParam(min_value=0, max_value=366)
 
 

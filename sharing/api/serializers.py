@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from portal.api.params import DateParam
+
 from ..choices import Purpose
 from ..models import Grant, SharingComment, SharingRequest
 
@@ -22,7 +24,7 @@ class SharingRequestSerializer(serializers.ModelSerializer):
     entry_code = serializers.CharField(source="entry.code")
     entry_name = serializers.CharField(source="entry.name")
     provider = serializers.CharField(source="entry.provider.name")
-    grant = serializers.PrimaryKeyRelatedField(read_only=True)
+    grant = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # none until approved
     comments = CommentSerializer(many=True, read_only=True)
 
     class Meta:
@@ -43,8 +45,8 @@ class SharingRequestInputSerializer(serializers.Serializer):
     purpose_detail = serializers.CharField(required=False, allow_blank=True, max_length=200)
     items = serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=False)
     methods = serializers.ListField(child=serializers.CharField(max_length=20), allow_empty=False)
-    valid_from = serializers.DateField()
-    valid_to = serializers.DateField()
+    valid_from = DateParam()
+    valid_to = DateParam()
 
 
 class CommentInputSerializer(serializers.Serializer):
@@ -53,8 +55,8 @@ class CommentInputSerializer(serializers.Serializer):
 
 class ApproveInputSerializer(serializers.Serializer):
     items = serializers.ListField(child=serializers.CharField(max_length=100), required=False, allow_empty=False)
-    valid_from = serializers.DateField(required=False)
-    valid_to = serializers.DateField(required=False)
+    valid_from = DateParam(required=False)
+    valid_to = DateParam(required=False)
     comment = serializers.CharField(required=False, allow_blank=True)
 
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from catalog.choices import UpdateTrigger
 from catalog.models import CatalogUpdateCase
+from portal.api.params import DateParam
 
 from .entries import EntryInputSerializer
 
@@ -37,7 +38,7 @@ class UpdateCaseSerializer(serializers.ModelSerializer):
 class UpdateCaseOpenSerializer(serializers.Serializer):
     entry = serializers.CharField(help_text="资源标识（resource）")
     trigger_kind = serializers.ChoiceField(choices=UpdateTrigger.choices)
-    trigger_date = serializers.DateField()
+    trigger_date = DateParam()
     trigger_document = serializers.CharField(max_length=200)
     trigger_description = serializers.CharField(required=False, allow_blank=True, default="")
 

@@ -21,6 +21,8 @@ from ...data_api.calls import prepare_call, refuse
 from ...data_api.records import next_url, read_page, subject_record, subject_values
 from ...export.download import FORMATS, download_response
 
+BOM_VALUES = {"": False, "0": False, "false": False, "no": False, "1": True, "true": True, "yes": True}
+
 _PURPOSE = OpenApiParameter("X-Purpose", str, OpenApiParameter.HEADER, required=True,
                             description="本次调用的业务用途（记录在审计日志中）")
 _FIELDS = OpenApiParameter("fields", str, required=False, description="逗号分隔的信息项；缺省为有权读取的全部信息项")
@@ -97,5 +99,10 @@ class ExportView(APIView):
             raise refuse(request.user, entry=call.entry, resource=resource, method=call.method, purpose=call.purpose,
                          exc=PortalError(message, code="invalid", errors={"format": [message]}),
                          items=call.projection)
-        bom = request.query_params.get("bom", "") in ("1", "true", "yes")
+        bom = request.query_params.get("bom", "")
+        if bom not in BOM_VALUES:  # a typed parameter: `bom=maybe` is refused, not read as "no"
+            message = _("bom 须为 1 或 0（true 或 false）")
+            raise refuse(request.user, entry=call.entry, resource=resource, method=call.method, purpose=call.purpose,
+                         exc=PortalError(message, code="invalid", errors={"bom": [message]}), items=call.projection)
+        bom = BOM_VALUES[bom]
         return download_response(call, fmt=fmt, bom=bom)

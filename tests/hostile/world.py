@@ -1,0 +1,196 @@
+"""A small world with one row of every kind a page or an API path names by id, made through the services where a
+person would make it, with a hostile string in the free text people type (names, purposes, comments, reasons).
+
+The attack tests (schemathesis over the API, stored and reflected XSS, CSRF on every form) walk the URLconf or the
+OpenAPI document and fill each route's ids from `World.kwargs(route name)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+# What an attacker types into every text box: a script element, a broken-out attribute, an event handler.
+XSS = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>"
+# The markers that must never reach a page unescaped.
+XSS_MARKERS = ("<script>alert(1)", "<img src=x onerror", "onerror=alert(1)>")
+
+
+def pdf(name: str = "依据.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, b"%PDF-1.4\nevidence", content_type="application/pdf")
+
+
+@dataclass
+class World:
+    people: dict[str, Any]
+    rows: dict[str, Any] = field(default_factory=dict)
+
+    def kwargs(self, name: str) -> dict[str, Any] | None:
+        """URL keyword arguments of the route `name` (namespace:name) onto this world's rows; None: not known."""
+        r = self.rows
+        table = {
+            "calendar-year": {"year": timezone.localdate().year},
+            "catalog:entry-detail": {"pk": r["entry"].pk},
+            "catalog:entry-edit": {"pk": r["draft"].pk},
+            "catalog:entry-diff": {"pk": r["entry"].pk},
+            "catalog:update-case-open": {"entry_pk": r["entry"].pk},
+            "catalog:entry-transition": {"pk": r["draft"].pk, "action": "submit"},
+            "catalog:demand-detail": {"pk": r["demand"].pk},
+            "catalog:demand-edit": {"pk": r["demand"].pk},
+            "catalog:demand-transition": {"pk": r["demand"].pk, "action": "submit"},
+            "catalog:update-case-detail": {"pk": r["update_case"].pk},
+            "catalog:update-case-edit": {"pk": r["update_case"].pk},
+            "catalog:update-case-transition": {"pk": r["update_case"].pk, "action": "submit"},
+            "aggregation:dataset-detail": {"pk": r["dataset"].pk},
+            "aggregation:dataset-integrity": {"pk": r["dataset"].pk},
+            "aggregation:record-detail": {"dataset_pk": r["dataset"].pk, "pk": r["record"].pk},
+            "aggregation:upload": {"entry_id": r["entry"].pk},
+            "aggregation:job-detail": {"pk": r["job"].pk},
+            "aggregation:job-progress": {"pk": r["job"].pk},
+            "aggregation:job-report": {"pk": r["job"].pk},
+            "aggregation:job-rerun": {"pk": r["job"].pk},
+            "aggregation:verification-create": {"dataset_pk": r["dataset"].pk, "pk": r["record"].pk},
+            "aggregation:verification-detail": {"pk": r["case"].pk},
+            "aggregation:verification-extension": {"pk": r["case"].pk},
+            "aggregation:verification-decide": {"pk": r["case"].pk},
+            "aggregation:verification-confirm": {"pk": r["case"].pk},
+            "aggregation:verification-correct": {"pk": r["case"].pk},
+            "aggregation:verification-evidence": {"pk": r["case"].pk, "evidence_pk": r["evidence"].pk},
+            "aggregation:subject-lookup": {"kind": "population"},
+            "aggregation:theme-detail": {"pk": r["theme"].pk},
+            "aggregation:theme-edit": {"pk": r["theme"].pk},
+            "aggregation:theme-rebuild": {"pk": r["theme"].pk},
+            "aggregation:theme-job": {"pk": r["theme"].pk, "job_pk": r["theme_job"].pk},
+            "sharing:interface-spec": {"entry_id": r["entry"].pk},
+            "sharing:request-new": {"entry_id": r["other_entry"].pk},
+            "sharing:request-detail": {"pk": r["request"].pk},
+            "sharing:request-comment": {"pk": r["request"].pk},
+            "sharing:request-approve": {"pk": r["request"].pk},
+            "sharing:request-reject": {"pk": r["request"].pk},
+            "sharing:request-withdraw": {"pk": r["request"].pk},
+            "sharing:attachment": {"pk": r["attachment"].pk},
+            "sharing:grant-revoke": {"pk": r["grant"].pk},
+            "sharing:client-suspend": {"pk": r["api_client"].pk},
+            "sharing:client-resume": {"pk": r["api_client"].pk},
+            "sharing:client-rotate": {"pk": r["api_client"].pk},
+            "sharing:push-detail": {"pk": r["push"].pk},
+            "sharing:push-run": {"pk": r["push"].pk},
+            "sharing:push-pause": {"pk": r["push"].pk},
+            "sharing:push-resume": {"pk": r["push"].pk},
+        }
+        return table.get(name)
+
+
+def api_path_values(world: World) -> dict[str, dict]:
+    """Each OpenAPI path's parameters onto the world's rows (as the staff member of `dept` may see them)."""
+    from portal.models import Deadline, Notification
+
+    r = world.rows
+    resource = r["entry"].resource_key
+    notification = Notification.objects.filter(recipient=world.people["staff"]).first()
+    deadline = Deadline.objects.order_by("pk").first()
+    dept = r["entry"].provider
+    return {
+        "/api/v1/aggregation/datasets/{dataset_pk}/records/{id}/": {"dataset_pk": r["dataset"].pk,
+                                                                    "id": r["record"].pk},
+        "/api/v1/aggregation/jobs/{id}/": {"id": r["job"].pk},
+        "/api/v1/aggregation/subjects/{kind}/": {"kind": "population"},
+        "/api/v1/aggregation/subjects/{kind}/{key}/": {"kind": "population", "key": r["keys"][0]},
+        "/api/v1/aggregation/themes/{id}/": {"id": r["theme"].pk},
+        "/api/v1/aggregation/themes/{id}/rebuild/": {"id": r["theme"].pk},
+        "/api/v1/aggregation/themes/{id}/rows/": {"id": r["theme"].pk},
+        "/api/v1/aggregation/verification-cases/{id}/": {"id": r["case"].pk},
+        "/api/v1/aggregation/verification-cases/{id}/confirm/": {"id": r["case"].pk},
+        "/api/v1/aggregation/verification-cases/{id}/correct/": {"id": r["case"].pk},
+        "/api/v1/aggregation/verification-cases/{id}/extension/": {"id": r["case"].pk},
+        "/api/v1/aggregation/verification-cases/{id}/extension/decision/": {"id": r["case"].pk},
+        "/api/v1/catalog/entries/{resource}/": {"resource": resource},
+        "/api/v1/catalog/entries/{resource}/versions/": {"resource": resource},
+        "/api/v1/catalog/update-cases/{id}/": {"id": r["update_case"].pk},
+        "/api/v1/data/{resource}/export/": {"resource": resource},
+        "/api/v1/data/{resource}/records/": {"resource": resource},
+        "/api/v1/data/{resource}/records/{key}/": {"resource": resource, "key": r["keys"][0]},
+        "/api/v1/deadlines/{id}/": {"id": deadline.pk},
+        "/api/v1/departments/{id}/": {"id": dept.pk},
+        "/api/v1/notifications/{id}/read/": {"id": notification.pk},
+        "/api/v1/regions/{id}/": {"id": dept.region_id},
+        "/api/v1/sharing/grants/{id}/": {"id": r["grant"].pk},
+        "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
+        "/api/v1/sharing/interface/{resource}/": {"resource": resource},
+        "/api/v1/sharing/requests/{id}/": {"id": r["request"].pk},
+    }
+
+
+def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, security_admin) -> World:
+    """The world, built as its people would build it (ORM only where a test helper of the chapter does the same)."""
+    from aggregation.models import IngestJob
+    from aggregation.services import themes, verification
+    from catalog.choices import EntryState, ShareType, UpdateTrigger
+    from catalog.services.demands import demand_item_save
+    from catalog.services.update_cases import update_case_open
+    from portal.services.notifications import notify
+    from sharing.choices import GrantState, Purpose, RequestState
+    from sharing.models import Grant, PushSubscription, SharingRequest
+    from sharing.services import clients as client_services
+    from sharing.services.requests import sharing_request_comment, sharing_request_submit
+    from tests.aggregation.builders import ids, submit
+    from tests.sharing.helpers import PEOPLE, load, published_entry, request_values, rows_for
+
+    today = timezone.localdate()
+    rows: dict[str, Any] = {}
+    # dept's published (unconditional) people resource with two people, and a draft; other_dept's firm resource.
+    entry = rows["entry"] = published_entry(dept, ShareType.UNCONDITIONAL, items=PEOPLE, name="户籍人口" + XSS,
+                                            methods=("api", "query", "download", "push"))
+    rows["draft"] = published_entry(dept, state=EntryState.DRAFT, name="草稿目录" + XSS)
+    rows["other_entry"] = published_entry(other_dept, name="企业登记" + XSS)
+    keys = ids(2, start=900)
+    dataset = rows["dataset"] = load(entry, staff, rows_for(keys))
+    rows["record"] = dataset.records.order_by("pk").first()
+    rows["keys"] = keys
+    csv = ("公民身份号码,姓名,性别,联系电话,户籍地址\n" + f"{keys[0]},王{XSS},男,13903910000,{XSS}\n").encode()
+    job = submit(staff, entry, csv)
+    rows["job"] = IngestJob.objects.get(pk=job.pk)
+
+    rows["demand"] = demand_item_save(actor=staff, department=dept, values={
+        "needed_data": "企业营业执照" + XSS, "item_names": ["统一社会信用代码", XSS], "purpose": "核验" + XSS,
+        "legal_basis": "《条例》" + XSS, "provider": None})
+    rows["update_case"] = update_case_open(actor=staff, entry_id=entry.pk, trigger_kind=UpdateTrigger.values[0],
+                                           trigger_date=today, trigger_document="文件" + XSS,
+                                           trigger_description=XSS)
+    theme = rows["theme"] = themes.theme_save(actor=staff, name="主题" + XSS, key_kind="id_number",
+                                              description=XSS,
+                                              sources=[{"dataset": dataset.pk, "items": ["姓名", "户籍地址"]}])
+    rows["theme_job"] = themes.theme_rebuild_request(actor=staff, theme_id=theme.pk)
+
+    req = rows["request"] = sharing_request_submit(
+        actor=staff, entry_id=rows["other_entry"].pk, attachments=[pdf("依据" + XSS + ".pdf")],
+        values=request_values(legal_basis="依据" + XSS, duty_basis="职责" + XSS, business_need="需要" + XSS,
+                              purpose=Purpose.OTHER, purpose_detail="用途" + XSS))
+    rows["attachment"] = req.attachments.first()
+    rows["comment"] = sharing_request_comment(actor=other_staff, request_id=req.pk, body="意见" + XSS)
+    # other_dept's grant on dept's resource (as tests/sharing/conftest.py's make_grant makes one).
+    granted = SharingRequest.objects.create(
+        consumer=other_dept, entry=entry, legal_basis="依据" + XSS, duty_basis="职责", business_need="核验" + XSS,
+        purpose=Purpose.COLLABORATION, items=["姓名", "性别"], methods=["api", "push"],
+        valid_from=today - dt.timedelta(days=1), valid_to=today + dt.timedelta(days=30),
+        state=RequestState.APPROVED, submitted_on=today, created_by=other_staff)
+    rows["grant"] = Grant.objects.create(
+        request=granted, consumer=other_dept, entry=entry, items=["姓名", "性别"], purpose=Purpose.COLLABORATION,
+        methods=["api", "push"], valid_from=granted.valid_from, valid_to=granted.valid_to, state=GrantState.ACTIVE,
+        approved_by=reviewer)
+    case = rows["case"] = verification.verification_case_file(
+        actor=other_staff, record_id=rows["record"].pk, dataset_id=dataset.pk, fields=["姓名"],
+        description="有疑义" + XSS, evidence=[pdf("证明" + XSS + ".pdf")])
+    rows["evidence"] = case.evidence.first()
+    rows["api_client"], rows["api_secret"] = client_services.api_client_register(
+        actor=security_admin, department_id=other_dept.pk, name="业务系统" + XSS, contact=XSS)
+    rows["push"] = PushSubscription.objects.create(
+        grant=rows["grant"], consumer=other_dept, target_dsn_enc="x", target_label="127.0.0.1:5432/" + XSS,
+        target_table="hj_people", interval_minutes=60, paused_reason=XSS, created_by=other_staff)
+    notify(recipients=[staff, other_staff, reviewer, head], title="通知" + XSS, body=XSS, url="/")
+    return World(people={"staff": staff, "head": head, "other_staff": other_staff, "reviewer": reviewer,
+                         "security_admin": security_admin}, rows=rows)
