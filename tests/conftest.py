@@ -37,6 +37,7 @@ def other_dept(db):
 system_admin = user_fixture(Role.SYSTEM_ADMIN, "bureau", "sysadmin")
 reviewer = user_fixture(Role.BUREAU_REVIEWER, "bureau", "reviewer")
 security_admin = user_fixture(Role.SECURITY_ADMIN, "bureau", "secadmin")
+audit_admin = user_fixture(Role.AUDIT_ADMIN, "bureau", "auditadm")
 staff = user_fixture(Role.DEPT_STAFF, "dept", "staff")
 head = user_fixture(Role.DEPT_HEAD, "dept", "head", heads=True)
 other_staff = user_fixture(Role.DEPT_STAFF, "other_dept", "other_staff")

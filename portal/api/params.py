@@ -151,24 +151,27 @@ def unknown_names(given, known) -> PortalError | None:
     return PortalError(message, code="invalid", errors={name: [message]})
 
 
+def refuse_unknown_names(request, view, filterset_class) -> None:
+    """Raise 400 `invalid` for a query parameter name that neither `filterset_class` nor the view's paginator reads
+    (for a list view that reads its FilterSet itself rather than through the filter backend)."""
+    known = set(filterset_class.base_filters) if filterset_class is not None else set()
+    paginator = getattr(view, "paginator", None)
+    for attr in ("cursor_query_param", "page_size_query_param", "page_query_param", "limit_query_param",
+                 "offset_query_param"):
+        if getattr(paginator, attr, None):
+            known.add(getattr(paginator, attr))
+    refusal = unknown_names(request.query_params, known)
+    if refusal is not None:
+        raise refusal
+
+
 class StrictFilterBackend(DjangoFilterBackend):
     """DjangoFilterBackend that refuses, on a list, a query parameter name neither its FilterSet nor its paginator
     reads. A detail view (an id in the URL) reads no query parameter and is left alone."""
 
     def filter_queryset(self, request, queryset, view):
         if _is_list(view):
-            known = set()
-            filterset_class = self.get_filterset_class(view, queryset)
-            if filterset_class is not None:
-                known |= set(filterset_class.base_filters)
-            paginator = getattr(view, "paginator", None)
-            for attr in ("cursor_query_param", "page_size_query_param", "page_query_param", "limit_query_param",
-                         "offset_query_param"):
-                if getattr(paginator, attr, None):
-                    known.add(getattr(paginator, attr))
-            refusal = unknown_names(request.query_params, known)
-            if refusal is not None:
-                raise refusal
+            refuse_unknown_names(request, view, self.get_filterset_class(view, queryset))
         return super().filter_queryset(request, queryset, view)
 
 

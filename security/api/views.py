@@ -16,7 +16,7 @@ from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import ValidationError
 
 from portal.api.pagination import CursorPagination
-from portal.api.params import named_message
+from portal.api.params import named_message, refuse_unknown_names
 from portal.models import AuditEvent
 
 from ..selectors.audit import ORDERING, narrowed
@@ -61,6 +61,7 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(summary="查询审计日志")
     def list(self, request, *args, **kwargs):
+        refuse_unknown_names(request, self, AuditEventFilterSet)
         with transaction.atomic():
             filterset = AuditEventFilterSet(request.query_params, queryset=self.get_queryset(), request=request)
             if not filterset.is_valid():  # 400 invalid, naming the parameter (portal.exceptions)

@@ -14,6 +14,8 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from tests.support import LOOPBACK
+
 # What an attacker types into every text box: a script element, a broken-out attribute, an event handler.
 XSS = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>"
 # The markers that must never reach a page unescaped.
@@ -77,12 +79,29 @@ class World:
             "sharing:client-suspend": {"pk": r["api_client"].pk},
             "sharing:client-resume": {"pk": r["api_client"].pk},
             "sharing:client-rotate": {"pk": r["api_client"].pk},
+            "sharing:client-networks": {"pk": r["api_client"].pk},
+            "security:role-detail": {"user_id": self.people["staff"].pk},
+            "security:role-change": {"user_id": self.people["staff"].pk},
             "sharing:push-detail": {"pk": r["push"].pk},
             "sharing:push-run": {"pk": r["push"].pk},
             "sharing:push-pause": {"pk": r["push"].pk},
             "sharing:push-resume": {"pk": r["push"].pk},
         }
         return table.get(name)
+
+
+# API operations only one administrator may call (三员分立): their parameters are tried as that person, everything
+# else as the department's staff member.
+ADMIN_APIS = {
+    "/api/v1/security/audit-events/": "audit_admin",
+    "/api/v1/security/settings/": "security_admin",
+    "/api/v1/settings/": "system_admin",
+}
+
+
+def caller(world: World, path: str, default: str = "staff"):
+    """The person whose call reaches operation `path` (an OpenAPI path)."""
+    return world.people[ADMIN_APIS.get(path, default)]
 
 
 def api_path_values(world: World) -> dict[str, dict]:
@@ -187,7 +206,8 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
         description="有疑义" + XSS, evidence=[pdf("证明" + XSS + ".pdf")])
     rows["evidence"] = case.evidence.first()
     rows["api_client"], rows["api_secret"] = client_services.api_client_register(
-        actor=security_admin, department_id=other_dept.pk, name="业务系统" + XSS, contact=XSS)
+        actor=security_admin, department_id=other_dept.pk, name="业务系统" + XSS, contact=XSS,
+        allowed_networks=LOOPBACK)
     rows["push"] = PushSubscription.objects.create(
         grant=rows["grant"], consumer=other_dept, target_dsn_enc="x", target_label="127.0.0.1:5432/" + XSS,
         target_table="hj_people", interval_minutes=60, paused_reason=XSS, created_by=other_staff)
