@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import Resolver404, resolve
 
+from portal.confinement import may_visit
 from portal.models import User
 from tests.support import sign_in
 
@@ -109,6 +110,9 @@ def test_every_page_answers_everybody_without_a_server_error(demo_world):
             by_name.setdefault(_name(urlsplit(url).path), url)
     everything = sorted(by_name.values())
     assert len(everything) > 60, f"the walk found only {len(everything)} kinds of page"
+    # Each administrator's walk reaches their own desk (三员分立: their area, tests/portal/test_confinement.py).
+    assert {"/system/", "/calendar/"} <= set(found["admin"]) and "/security/audit/" in found["auditor"]
+    assert {"/security/", "/security/roles/", "/accounts/locks/"} <= set(found["security"])
 
     problems = []
     anonymous = Client()
@@ -120,9 +124,9 @@ def test_every_page_answers_everybody_without_a_server_error(demo_world):
     for username, user in demo_world.items():
         client = sign_in(Client(), user)
         for url in everything:
-            if url in found[username]:
-                continue
-            status = client.get(url).status_code
+            status = found[username].get(url) or client.get(url).status_code
             if status >= 500:
                 problems.append(f"{username}: GET {url} -> {status}")
+            elif not may_visit(user, _name(urlsplit(url).path)) and status != 404:
+                problems.append(f"{username}: GET {url} -> {status}, outside the administrator's area")
     assert not problems, "\n".join(problems)

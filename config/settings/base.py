@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "portal.middleware.TwoFactorMiddleware",
     # A password older than the setting `password_max_age_days` (admin and bureau roles): to the change page, API 403.
     "portal.middleware.PasswordExpiryMiddleware",
+    # 三员分立: an administrator's account reaches its own pages and the account pages, nothing else (404).
+    "portal.confinement.ConfinementMiddleware",
     # Last: turns a lockout flagged during the request into the login page saying so (AXES_LOCKOUT_CALLABLE).
     "axes.middleware.AxesMiddleware",
 ]

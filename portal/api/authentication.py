@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from portal.confinement import may_visit
 from portal.errors import PermissionDenied
 from portal.services.passwords import PASSWORD_EXPIRED, password_expired
 from portal.services.tokens import token_authenticate
@@ -28,6 +29,9 @@ class PersonalTokenAuthentication(authentication.BaseAuthentication):
             raise PermissionDenied(OTP_TOKEN_REFUSED, code="otp_required")
         if password_expired(user):  # the session middleware cannot see a token's user: the rule holds here too
             raise PermissionDenied(PASSWORD_EXPIRED, code="password_expired")
+        match = getattr(request, "resolver_match", None)  # 三员分立 for a token's user, as for a session's
+        if match is not None and not may_visit(user, match.view_name):
+            raise exceptions.NotFound(_("对象不存在或无权查看"))
         return user, None
 
     def authenticate_header(self, request):

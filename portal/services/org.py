@@ -192,6 +192,10 @@ def role_grant(*, actor: User, user: User, role: str) -> UserRole:
             raise PortalError(_("用户已拥有该角色"), code="role_held")
         if role in ADMIN_ROLES and held.intersection(ADMIN_ROLES):
             raise RoleConflict()
+        if held and (role in ADMIN_ROLES or held.intersection(ADMIN_ROLES)):
+            # An administrator's account is for administration only (等保 8.1.4.2: 管理员账户专用): it reaches its own
+            # pages and nothing else (portal.confinement), so a business role beside it would be a dead letter.
+            raise PortalError(_("管理员账号只能担任一个管理员角色，不能兼任业务角色"), code="admin_role_exclusive")
         try:
             with transaction.atomic():
                 granted = UserRole.objects.create(user=user, role=role, granted_by=actor)

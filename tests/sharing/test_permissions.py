@@ -53,18 +53,19 @@ OK, NF, FORBIDDEN = 200, 404, 403
 
 PAGES = {
     # name: (url builder, expected per actor in ACTORS order)
-    "index": (lambda w: reverse("sharing:index"), [LOGIN, OK, OK, OK, OK, OK, OK]),
-    "interface": (lambda w: reverse("sharing:interface-spec", args=[w["entry"].pk]), [LOGIN, OK, OK, OK, OK, OK, OK]),
+    # The security administrator (last) reaches the client pages only (三员分立: portal.confinement).
+    "index": (lambda w: reverse("sharing:index"), [LOGIN, OK, OK, OK, OK, OK, NF]),
+    "interface": (lambda w: reverse("sharing:interface-spec", args=[w["entry"].pk]), [LOGIN, OK, OK, OK, OK, OK, NF]),
     "interface-draft": (lambda w: reverse("sharing:interface-spec", args=[w["draft"].pk]),
                         [LOGIN, NF, NF, NF, NF, NF, NF]),
     "request-new": (lambda w: reverse("sharing:request-new", args=[w["entry"].pk]), [LOGIN, OK, OK, OK, NF, NF, NF]),
-    "request-list": (lambda w: reverse("sharing:request-list"), [LOGIN, OK, OK, OK, OK, OK, OK]),
+    "request-list": (lambda w: reverse("sharing:request-list"), [LOGIN, OK, OK, OK, OK, OK, NF]),
     "request-detail": (lambda w: reverse("sharing:request-detail", args=[w["req"].pk]),
                        [LOGIN, OK, OK, OK, NF, OK, NF]),
     "attachment": (lambda w: reverse("sharing:attachment", args=[w["attachment"].pk]),
                    [LOGIN, OK, OK, OK, NF, OK, NF]),
     "review-queue": (lambda w: reverse("sharing:review-queue"), [LOGIN, NF, NF, NF, NF, OK, NF]),
-    "grant-list": (lambda w: reverse("sharing:grant-list"), [LOGIN, OK, OK, OK, OK, OK, OK]),
+    "grant-list": (lambda w: reverse("sharing:grant-list"), [LOGIN, OK, OK, OK, OK, OK, NF]),
     "client-list": (lambda w: reverse("sharing:client-list"), [LOGIN, NF, NF, NF, NF, NF, OK]),
 }
 
@@ -163,9 +164,10 @@ API_LIST = {
     "requests": "/api/v1/sharing/requests/",
     "grants": "/api/v1/sharing/grants/",
 }
-VISIBLE = {  # how many rows each actor sees (2 requests, 1 grant); the API client: its department's grants only
-    "requests": [None, 2, 2, 2, 0, 2, 0, 0],
-    "grants": [None, 1, 1, 1, 0, 1, 0, 1],
+VISIBLE = {  # how many rows each actor sees (2 requests, 1 grant); the API client: its department's grants only;
+    # None: not signed in (401); NF: not theirs to ask (the security administrator, 三员分立: 404)
+    "requests": [None, 2, 2, 2, 0, 2, NF, 0],
+    "grants": [None, 1, 1, 1, 0, 1, NF, 1],
 }
 
 
@@ -175,13 +177,16 @@ def test_api_lists(people, world):
             expected = by_actor(VISIBLE[endpoint])[who]
             if expected is None:
                 assert response.json()["code"] == "not_authenticated", response.json()
+            elif expected == NF:
+                assert response.json()["code"] == "not_found", response.json()
             else:
                 assert len(response.json()["results"]) == expected, f"{len(response.json()['results'])} rows"
 
         return check
 
     check_matrix(people, [
-        Row("get", url, by_actor([401 if n is None else 200 for n in VISIBLE[endpoint]]), also=rows_seen(endpoint),
+        Row("get", url, by_actor([401 if n is None else NF if n == NF else 200 for n in VISIBLE[endpoint]]),
+            also=rows_seen(endpoint),
             label=endpoint)
         for endpoint, url in API_LIST.items()
     ], api=True)
@@ -198,9 +203,9 @@ API_ACTIONS = {  # the API client (last): reads the interface and its own grant,
                 [401, 200, 200, 403, 404, 403, 404, 404]),
     "withdraw": ("post", lambda w: f"/api/v1/sharing/requests/{w['req'].pk}/withdraw/", {},
                  [401, 403, 403, 200, 404, 403, 404, 404]),
-    "create": ("post", lambda w: "/api/v1/sharing/requests/", "values", [401, 400, 400, 201, 403, 403, 403, 403]),
+    "create": ("post", lambda w: "/api/v1/sharing/requests/", "values", [401, 400, 400, 201, 403, 403, 404, 403]),
     "interface": ("get", lambda w: f"/api/v1/sharing/interface/{w['entry'].resource_key}/", None,
-                  [401, 200, 200, 200, 200, 200, 200, 200]),
+                  [401, 200, 200, 200, 200, 200, 404, 200]),
     "interface-draft": ("get", lambda w: f"/api/v1/sharing/interface/{w['draft'].pk}/", None,
                         [401, 404, 404, 404, 404, 404, 404, 404]),
     "grant-detail": ("get", lambda w: f"/api/v1/sharing/grants/{w['grant'].pk}/", None,
