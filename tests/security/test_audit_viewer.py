@@ -117,15 +117,20 @@ def test_api_rows_show_who_what_and_labels(api_as, auditor, trail, reviewer, bur
     assert row["occurred_at"].startswith("2026-11-23T08:00:00+08:00")
 
 
+def all_pages(client, url: str, field: str) -> list:
+    """`field` of every row of every page, following `next` from `url`."""
+    seen = []
+    while url:
+        body = client.get(url).json()
+        seen += [row[field] for row in body["results"]]
+        url = body["next"]
+    return seen
+
+
 def test_newest_first_and_cursor_pagination(api_as, auditor):
     for n in range(7):
         make_event("catalog.entry.created", object_id=str(n))
-    client = api_as(auditor)
-    seen, url = [], f"{API}?action=catalog.entry.created&limit=3"
-    while url:
-        body = client.get(url).json()
-        seen += [r["object_id"] for r in body["results"]]
-        url = body["next"]
+    seen = all_pages(api_as(auditor), f"{API}?action=catalog.entry.created&limit=3", "object_id")
     assert seen == ["6", "5", "4", "3", "2", "1", "0"]
     calls = AuditEvent.objects.filter(action="security.audit.searched").order_by("id")
     assert [e.data["rows"] for e in calls] == [3, 3, 1]
@@ -344,11 +349,6 @@ def test_common_results_page_by_time_through_the_ordered_scan(api_as, auditor, m
 
     monkeypatch.setattr(selector, "COUNT_LIMIT", 3)  # more matches than the probe takes: the ordered scan pages
     made = [make_event("catalog.entry.created", object_id=str(n), when=at(2026, 11, 1 + n % 3, 8, 0)) for n in range(8)]
-    client = api_as(auditor)
-    seen, url = [], f"{API}?action=catalog.entry.created&limit=3"
-    while url:
-        body = client.get(url).json()
-        seen += [r["id"] for r in body["results"]]
-        url = body["next"]
+    seen = all_pages(api_as(auditor), f"{API}?action=catalog.entry.created&limit=3", "id")
     expected = [e.pk for e in sorted(made, key=lambda e: (e.occurred_at, e.pk), reverse=True)]
     assert seen == expected
