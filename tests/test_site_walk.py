@@ -5,7 +5,8 @@ in and follows the portal's own links breadth-first from the dashboard (GET only
 every kind of page is reached without visiting ten thousand records). Then every page any account found is requested
 by every account and by an anonymous visitor: no 5xx anywhere, an anonymous visitor is sent to the login page
 (except the public pages), and each of the three administrators reaches nothing but their own pages and the account
-pages everybody has (三员分立, tests/portal/test_three_admins.py has the POSTs and the API).
+pages everybody has (三员分立, tests/portal/test_three_admins.py has the POSTs). The API likewise: every GET operation
+of the OpenAPI document (each list, and the detail of a row it answered) as every account.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import Resolver404, resolve
+from rest_framework.test import APIClient
 
 from portal.confinement import may_visit
 from portal.models import User
@@ -130,3 +132,47 @@ def test_every_page_answers_everybody_without_a_server_error(demo_world):
             elif not may_visit(user, _name(urlsplit(url).path)) and status != 404:
                 problems.append(f"{username}: GET {url} -> {status}, outside the administrator's area")
     assert not problems, "\n".join(problems)
+
+
+def api_reads(client) -> dict[str, int]:
+    """{url: status} of every GET operation of the OpenAPI document a person can name: each list, and each detail
+    of the first row a list answered (`{pk}`, `{id}`, `{resource}` filled from the row)."""
+    doc = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    gets = [path for path, ops in doc["paths"].items() if "get" in ops]
+    seen: dict[str, int] = {}
+    for path in gets:
+        if "{" in path:
+            continue
+        response = client.get(path)
+        seen[path] = response.status_code
+        rows = response.json().get("results") if response.status_code == 200 and response.get(
+            "Content-Type", "").startswith("application/json") and isinstance(response.json(), dict) else None
+        if not rows or not isinstance(rows[0], dict):
+            continue
+        for detail in gets:
+            if detail.startswith(path) and detail.count("{") == 1 and detail.endswith("}/") and \
+                    detail[len(path):].count("/") == 1:
+                name = detail[detail.index("{") + 1:detail.index("}")]
+                value = rows[0].get(name) or rows[0].get("id")
+                if value is not None:
+                    url = detail.replace("{" + name + "}", str(value))
+                    seen[url] = client.get(url).status_code
+    return seen
+
+
+def test_every_api_read_answers_everybody_without_a_server_error(demo_world):
+    problems, reached = [], Counter()
+    for username, user in demo_world.items():
+        for url, status in api_reads(sign_in(APIClient(), user)).items():
+            name = _name(urlsplit(url).path)
+            if status >= 500:
+                problems.append(f"{username}: GET {url} -> {status}")
+            elif not may_visit(user, name) and status != 404:
+                problems.append(f"{username}: GET {url} -> {status}, outside the administrator's area")
+            elif status == 200:
+                reached[username] += 1
+    assert not problems, "\n".join(problems)
+    print(dict(reached))  # shown with -s: how many reads each person made
+    # Everybody reads something; the business roles read much more than the administrators.
+    assert all(reached[u] >= 1 for u in demo_world), reached
+    assert reached["ga_staff"] > 10 and reached["reviewer"] > 10, reached
