@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -27,6 +29,17 @@ def bind(ctx: RequestContext) -> contextvars.Token:
 
 def reset(token: contextvars.Token) -> None:
     _current.reset(token)
+
+
+@contextmanager
+def restored(ctx: RequestContext) -> Iterator[None]:
+    """Bind a request's context again for work that outlives its middleware: a streamed response's blocks and
+    its closing audit event run after RequestContextMiddleware has unbound it (capture `current()` in the view)."""
+    token = bind(ctx)
+    try:
+        yield
+    finally:
+        reset(token)
 
 
 def new_request_id() -> str:

@@ -73,6 +73,9 @@ class Lock:
     kind: str  # "username" or "ip_address"
     value: str
     until: dt.datetime
+    # The other side of the failures behind the lock: the addresses an account was tried from, the accounts tried
+    # from an address. What the security administrator weighs before unlocking (one clerk's typing, or guessing).
+    related: tuple[str, ...] = ()
 
 
 def current_locks(*, now: dt.datetime | None = None) -> list[Lock]:
@@ -81,16 +84,21 @@ def current_locks(*, now: dt.datetime | None = None) -> list[Lock]:
     rows = list(_recent(now).values_list("username", "ip_address", "attempt_time"))
     locks = []
     for kind, index in (("username", 0), ("ip_address", 1)):
-        locks.extend(sorted(_locks_of(kind, ((row[index], row[2]) for row in rows), now), key=lambda k: k.until))
+        locks.extend(sorted(_locks_of(kind, rows, index, now), key=lambda k: k.until))
     return locks
 
 
-def _locks_of(kind: str, pairs: Iterable[tuple[str | None, dt.datetime]], now: dt.datetime) -> list[Lock]:
-    times = defaultdict(list)
-    for value, at in pairs:
+def _locks_of(kind: str, rows: Iterable[tuple[str | None, str | None, dt.datetime]], index: int,
+              now: dt.datetime) -> list[Lock]:
+    times, related = defaultdict(list), defaultdict(set)
+    for row in rows:
+        value, other, at = row[index], row[1 - index], row[2]
         if value:
             times[value].append(at)
-    return [Lock(kind, value, end) for value, ts in times.items() if (end := lock_end(ts, now=now))]
+            if other:
+                related[value].add(other)
+    return [Lock(kind, value, end, tuple(sorted(related[value])))
+            for value, ts in times.items() if (end := lock_end(ts, now=now))]
 
 
 class PortalAxesHandler(AxesDatabaseHandler):

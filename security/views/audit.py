@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from portal import context
 from portal.cells import csv_row
 from portal.choices import AuditResult, Role
 from portal.models import AuditEvent, Department
@@ -101,6 +102,7 @@ class _Export:
 
     def __init__(self, request, queryset, filters: dict):
         self.user, self.queryset, self.filters = request.user, queryset, filters
+        self.context = context.current()  # the request's address and id: the stream ends after the middleware
         self.rows, self.completed, self.recorded = 0, False, False
 
     def __iter__(self):
@@ -137,7 +139,7 @@ class _Export:
         if self.recorded:
             return
         self.recorded = True
-        with transaction.atomic():
+        with context.restored(self.context), transaction.atomic():
             audit_trail_exported(actor=self.user, filters=self.filters, rows=self.rows, completed=self.completed)
 
 

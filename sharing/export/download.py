@@ -31,6 +31,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal import context
 from portal.cells import csv_row, xlsx_row
 from portal.choices import AuditResult
 
@@ -145,6 +146,7 @@ class _AuditedStream:
     def __init__(self, stream, call: DataCall, counter: _Counter, extra: dict):
         self.stream, self.call, self.counter, self.extra = stream, call, counter, extra
         self.recorded = False
+        self.context = context.current()  # the request's address and id: the stream ends after the middleware
 
     def __iter__(self):
         try:
@@ -161,8 +163,9 @@ class _AuditedStream:
             return
         self.recorded = True
         completed = self.counter.completed
-        self.call.record_read(self.counter.rows, result=AuditResult.SUCCESS if completed else AuditResult.FAILURE,
-                              completed=completed, **self.extra)
+        with context.restored(self.context):
+            self.call.record_read(self.counter.rows, result=AuditResult.SUCCESS if completed else AuditResult.FAILURE,
+                                  completed=completed, **self.extra)
 
 
 def download_response(call: DataCall, *, fmt: str, bom: bool) -> StreamingHttpResponse:

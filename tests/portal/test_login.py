@@ -1,6 +1,7 @@
 """Login lockout (django-axes, the 15-minute window of portal.lockout) and the login audit events."""
 
 import datetime as dt
+import re
 
 import pytest
 from axes.models import AccessFailureLog
@@ -102,6 +103,32 @@ def test_the_security_admin_sees_the_locked_account_and_unlocks_it(client, staff
     assert "<code>staff</code>" not in client.get("/accounts/locks/").content.decode()
     client.logout()
     assert attempt(client, "staff", PASSWORD, ip="10.5.5.5").status_code == 302 and logged_in(client)
+
+
+def test_the_locks_page_shows_what_each_lock_was_made_of_and_an_account_unlock_frees_its_own_address(
+        client, staff, head, security_admin):
+    for _ in range(5):
+        attempt(client, "staff", "Wrong@Passw0rd", ip="10.1.1.1")  # the clerk's typing at their desk
+    for ip in ("10.2.2.2", "10.3.3.3", "10.2.2.2", "10.3.3.3", "10.2.2.2"):
+        attempt(client, "head", "Wrong@Passw0rd", ip=ip)
+    for n in range(5):
+        attempt(client, f"guess{n}", "Wrong@Passw0rd", ip="10.7.7.7")  # someone guessing accounts
+    sign_in(client, security_admin)
+    html = client.get("/accounts/locks/").content.decode()
+
+    def row(kind, value):
+        return re.search(rf'<tr data-testid="lock-{kind}-{value}">.*?</tr>', html, re.S).group()
+
+    assert "来源地址：10.1.1.1<" in row("username", "staff")
+    assert "来源地址：10.2.2.2、10.3.3.3<" in row("username", "head")
+    assert "尝试的账户：staff<" in row("ip_address", "10.1.1.1")
+    assert "尝试的账户：guess0、guess1、guess2、guess3、guess4<" in row("ip_address", "10.7.7.7")
+
+    client.post("/accounts/locks/", {"kind": "username", "value": "staff"})
+    html = client.get("/accounts/locks/").content.decode()
+    # The desk's lock was made only of the clerk's failures: lifted with them. The others stay.
+    assert 'data-testid="lock-username-staff"' not in html and 'data-testid="lock-ip_address-10.1.1.1"' not in html
+    assert 'data-testid="lock-username-head"' in html and 'data-testid="lock-ip_address-10.7.7.7"' in html
 
 
 def test_only_the_security_admin_unlocks(client, staff, system_admin):

@@ -251,6 +251,15 @@ def test_export_streams_the_whole_search_and_is_audited(web_as, auditor, trail):
     assert event.data == {"filters": {"action": "sharing."}, "rows": 4, "completed": True, "format": "csv"}
 
 
+def test_the_export_event_keeps_the_request_source_address_and_id(web_as, auditor, trail):
+    # The event is written when the stream ends, after the request middleware has let go of the request's context.
+    response = web_as(auditor).get(reverse("security:audit-export"), REMOTE_ADDR="10.20.30.40",
+                                   HTTP_X_REQUEST_ID="export-req-0001")
+    read_csv(response)
+    [event] = AuditEvent.objects.filter(action="security.audit.exported")
+    assert (str(event.ip), event.request_id) == ("10.20.30.40", "export-req-0001")
+
+
 def test_an_export_closed_unread_is_audited_as_incomplete(web_as, auditor, trail):
     from django.core.signals import request_finished
     from django.db import close_old_connections

@@ -45,6 +45,18 @@ def test_csv_export_with_bom_trace_masking_and_audit(people, other_staff, make_g
     assert response["Content-Disposition"].startswith("attachment;")
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_download_read_event_keeps_the_request_source_address(people, other_staff, make_grant, api_as,
+                                                                  audit_log, fmt):
+    entry, _keys = people
+    make_grant(other_staff.department, entry, ["性别"], methods=("download",))
+    response = api_as(other_staff).get(export_url(entry, f"format={fmt}"), HTTP_X_PURPOSE="purpose",
+                                       REMOTE_ADDR="10.20.30.41", HTTP_X_REQUEST_ID="download-req-01")
+    body_of(response)  # the event is written when the stream ends, after the request middleware returned
+    event = audit_log("sharing.data.read")[-1]
+    assert (str(event.ip), event.request_id, event.data["completed"]) == ("10.20.30.41", "download-req-01", True)
+
+
 def test_xlsx_export_has_properties_and_hidden_trace_column(people, other_staff, make_grant, api_as, audit_log):
     entry, keys = people
     make_grant(other_staff.department, entry, ["公民身份号码", "性别"], methods=("download",))
