@@ -4,6 +4,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from portal.choices import Role
+from portal.confinement import may_visit
 from portal.models import Notification
 from portal.services.settings import value
 
@@ -17,7 +18,6 @@ NAVIGATION = [
     (_("审计查询"), "security:audit", (Role.AUDIT_ADMIN,)),
     (_("监督考核"), "supervision:index", (Role.ASSESSOR, Role.BUREAU_REVIEWER)),
     (_("工作日历"), "calendar", (Role.SYSTEM_ADMIN,)),
-    (_("账户锁定"), "locks", (Role.SECURITY_ADMIN,)),
 ]
 
 
@@ -40,7 +40,7 @@ def portal(request):
     nav = []
     for label, name, roles in NAVIGATION:
         url = _url(name)
-        if url and (roles is None or user.has_role(*roles)):
+        if url and (roles is None or user.has_role(*roles)) and may_visit(user, name):
             active = request.path == url or (url != "/" and request.path.startswith(url))
             nav.append({"label": label, "url": url, "active": active})
     return {

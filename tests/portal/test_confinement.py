@@ -82,3 +82,12 @@ def test_an_administrator_account_holds_no_business_role(security_admin, audit_a
     with pytest.raises(PortalError) as refused:
         org.role_grant(actor=security_admin, user=staff, role=Role.SYSTEM_ADMIN)
     assert refused.value.code == "admin_role_exclusive"
+
+
+def test_the_menu_shows_an_administrator_their_area_only(admins, staff):
+    menus = {who: [item["label"] for item in sign_in(Client(), user).get("/").context["nav"]]
+             for who, user in {**admins, "staff": staff}.items()}
+    assert [str(x) for x in menus["audit"]] == ["我的待办", "审计查询"]
+    assert [str(x) for x in menus["security"]] == ["我的待办", "安全管理"]
+    assert [str(x) for x in menus["system"]] == ["我的待办", "工作日历"]
+    assert {"数据目录", "数据归集", "数据共享"} <= {str(x) for x in menus["staff"]}
