@@ -5,7 +5,7 @@ Each administrator's pages live in `security/views/<concern>.py`; this URLconf o
 
 from django.urls import path
 
-from security.views import audit, index, roles, settings, twofactor
+from security.views import audit, incidents, index, roles, settings, twofactor
 
 app_name = "security"
 
@@ -16,6 +16,11 @@ urlpatterns = [
     path("roles/<int:user_id>/", roles.role_detail, name="role-detail"),
     path("roles/<int:user_id>/change/", roles.role_change, name="role-change"),
     path("settings/", settings.security_settings, name="settings"),
+    path("incidents/", incidents.incident_list_page, name="incident-list"),
+    path("incidents/new/", incidents.incident_report, name="incident-report"),
+    path("incidents/<int:incident_id>/", incidents.incident_detail, name="incident-detail"),
+    path("incidents/<int:incident_id>/handle/", incidents.incident_handle, name="incident-handle"),
+    path("incidents/<int:incident_id>/close/", incidents.incident_close, name="incident-close"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
 ]

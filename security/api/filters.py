@@ -23,6 +23,7 @@ from portal.api.params import ChoiceFilter, FilterSet, IdFilter, IntegerField, T
 from portal.choices import AuditResult
 from portal.validators import MAX_TEXT_LENGTH, text_problem
 
+from ..choices import IncidentSeverity, IncidentState
 from ..selectors.audit import search_events
 
 _ACTION = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*\.?")
@@ -209,3 +210,11 @@ def used_filters(cleaned: dict) -> dict:
             value = value.isoformat()
         used[name] = str(getattr(value, "pk", value))
     return used
+
+
+class IncidentFilterSet(FilterSet):
+    """The incident register's list parameters (R31)."""
+
+    state = ChoiceFilter(choices=IncidentState.choices, help_text="状态")
+    severity = ChoiceFilter(choices=IncidentSeverity.choices, help_text="事件级别")
+    department = IdFilter(field_name="departments", help_text="涉及部门编号")

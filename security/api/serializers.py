@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.params import IntegerParam
 from portal.models import AuditEvent
+from portal.validators import MAX_TEXT_LENGTH
 
+from ..choices import IncidentSeverity
+from ..models import SecurityIncident
 from ..selectors.audit import action_label, role_labels
 
 
@@ -32,3 +39,61 @@ class AuditEventSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField())
     def get_action_label(self, event) -> str:
         return action_label(event.action)
+
+
+# ---------------------------------------------------------------------------------------------- incidents (R31)
+
+_ASCII_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                             r"(Z|[+-][0-9]{2}:?[0-9]{2})?")
+
+
+class AsciiDateTimeField(serializers.DateTimeField):
+    """ISO 8601 in ASCII digits (DRF's own reads full-width digits as well)."""
+
+    default_error_messages = {"invalid": gettext_lazy("须为时间，格式 YYYY-MM-DDTHH:MM[:SS][时区]（半角数字）")}
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not _ASCII_DATETIME.fullmatch(value.strip()):
+            self.fail("invalid")
+        return super().to_internal_value(value.strip())
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    severity_label = serializers.CharField(source="get_severity_display", read_only=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    resources = serializers.SerializerMethodField(help_text="涉及资源（资源标识）")
+    departments = serializers.PrimaryKeyRelatedField(many=True, read_only=True, help_text="涉及部门编号")
+    reported_by = serializers.CharField(source="reported_by.username", read_only=True)
+    handled_by = serializers.CharField(source="handled_by.username", read_only=True, allow_null=True)
+    closed_by = serializers.CharField(source="closed_by.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SecurityIncident
+        fields = ["id", "title", "severity", "severity_label", "occurred_at", "description", "resources",
+                  "departments", "state", "state_label", "reported_by", "reported_at", "handled_by",
+                  "handling_started_at", "measures", "closed_by", "closed_at", "conclusion"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_resources(self, incident) -> list[str]:
+        return [entry.resource_key for entry in incident.resources.all()]
+
+
+class IncidentReportSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    severity = serializers.ChoiceField(choices=IncidentSeverity.choices,
+                                       help_text="4 一般 / 3 较大 / 2 重大 / 1 特别重大")
+    occurred_at = AsciiDateTimeField()
+    description = serializers.CharField(max_length=MAX_TEXT_LENGTH)
+    resources = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list,
+                                      max_length=200, help_text="涉及资源的资源标识")
+    departments = serializers.ListField(child=IntegerParam(min_value=1), required=False, default=list,
+                                        max_length=200, help_text="涉及部门编号")
+
+
+class IncidentHandleSerializer(serializers.Serializer):
+    measures = serializers.CharField(max_length=MAX_TEXT_LENGTH, help_text="处置措施")
+
+
+class IncidentCloseSerializer(serializers.Serializer):
+    conclusion = serializers.CharField(max_length=MAX_TEXT_LENGTH, help_text="处置结论")

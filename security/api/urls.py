@@ -1,15 +1,16 @@
-"""Chapter 5's API under /api/v1/security/: the audit trail search (audit administrator only) and the security
-settings (security administrator only)."""
+"""Chapter 5's API under /api/v1/security/: the audit trail search (audit administrator only), the security
+settings (security administrator only) and the security registers (R31: incidents)."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from portal.api.views import SecuritySettingsView
 
-from .views import AuditEventViewSet
+from .views import AuditEventViewSet, SecurityIncidentViewSet
 
 router = SimpleRouter()
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("incidents", SecurityIncidentViewSet, basename="security-incident")
 
 urlpatterns = [
     path("settings/", SecuritySettingsView.as_view(), name="api-security-settings"),

@@ -11,18 +11,29 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_filters import utils
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
 from portal.api.pagination import CursorPagination
 from portal.api.params import named_message, refuse_unknown_names
+from portal.choices import Role
 from portal.models import AuditEvent
 
 from ..selectors.audit import ORDERING, narrowed
+from ..selectors.incidents import incident_get, incident_list
+from ..services import incidents as incident_services
 from ..services.audit import audit_trail_searched, may_read_trail
-from .filters import AuditEventFilterSet, used_filters
-from .serializers import AuditEventSerializer
+from .filters import AuditEventFilterSet, IncidentFilterSet, used_filters
+from .serializers import (
+    AuditEventSerializer,
+    IncidentCloseSerializer,
+    IncidentHandleSerializer,
+    IncidentReportSerializer,
+    IncidentSerializer,
+)
 
 
 class AuditCursorPagination(CursorPagination):
@@ -73,3 +84,62 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                                  rows=len(page), via="api",
                                  page={"cursor": "cursor" in request.query_params})
         return self.get_paginated_response(data)
+
+
+class IsIncidentReader(permissions.BasePermission):
+    """The register's readers: the security administrator (who keeps it) and the bureau's reviewers."""
+
+    message = "仅安全管理员和市大数据局审核员可查阅安全事件"
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.has_role(Role.SECURITY_ADMIN, Role.BUREAU_REVIEWER)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="安全事件列表"),
+    retrieve=extend_schema(summary="安全事件详情"),
+)
+class SecurityIncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """安全事件登记（R31）：安全管理员报告、处置、关闭；市大数据局审核员只读。每一步记入审计日志。"""
+
+    serializer_class = IncidentSerializer
+    filterset_class = IncidentFilterSet
+    permission_classes = [permissions.IsAuthenticated, IsIncidentReader]
+
+    def get_queryset(self):
+        return incident_list(user=self.request.user).distinct()
+
+    def get_object(self):
+        return incident_get(user=self.request.user, incident_id=self.kwargs["pk"])
+
+    @extend_schema(summary="报告安全事件", request=IncidentReportSerializer, responses={201: IncidentSerializer})
+    def create(self, request):
+        payload = IncidentReportSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        incident = incident_services.security_incident_report(
+            actor=request.user, title=data["title"], severity=data["severity"], occurred_at=data["occurred_at"],
+            description=data["description"], resource_keys=data["resources"], department_ids=data["departments"])
+        return Response(IncidentSerializer(incident_get(user=request.user, incident_id=incident.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="开始处置（已报告 → 处置中）", request=IncidentHandleSerializer,
+                   responses=IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def handle(self, request, pk=None):
+        payload = IncidentHandleSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        incident = self.get_object()
+        incident_services.security_incident_handle(actor=request.user, incident_id=incident.pk,
+                                                   **payload.validated_data)
+        return Response(IncidentSerializer(self.get_object()).data)
+
+    @extend_schema(summary="关闭事件（处置中 → 已关闭）", request=IncidentCloseSerializer, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        payload = IncidentCloseSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        incident = self.get_object()
+        incident_services.security_incident_close(actor=request.user, incident_id=incident.pk,
+                                                  **payload.validated_data)
+        return Response(IncidentSerializer(self.get_object()).data)

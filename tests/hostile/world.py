@@ -82,6 +82,9 @@ class World:
             "sharing:client-networks": {"pk": r["api_client"].pk},
             "security:role-detail": {"user_id": self.people["staff"].pk},
             "security:role-change": {"user_id": self.people["staff"].pk},
+            "security:incident-detail": {"incident_id": r["incident"].pk},
+            "security:incident-handle": {"incident_id": r["incident"].pk},
+            "security:incident-close": {"incident_id": r["incident"].pk},
             "sharing:push-detail": {"pk": r["push"].pk},
             "sharing:push-run": {"pk": r["push"].pk},
             "sharing:push-pause": {"pk": r["push"].pk},
@@ -95,6 +98,10 @@ class World:
 ADMIN_APIS = {
     "/api/v1/security/audit-events/": "audit_admin",
     "/api/v1/security/settings/": "security_admin",
+    "/api/v1/security/incidents/": "security_admin",
+    "/api/v1/security/incidents/{id}/": "security_admin",
+    "/api/v1/security/incidents/{id}/handle/": "security_admin",
+    "/api/v1/security/incidents/{id}/close/": "security_admin",
     "/api/v1/settings/": "system_admin",
 }
 
@@ -137,6 +144,9 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/departments/{id}/": {"id": dept.pk},
         "/api/v1/notifications/{id}/read/": {"id": notification.pk},
         "/api/v1/regions/{id}/": {"id": dept.region_id},
+        "/api/v1/security/incidents/{id}/": {"id": r["incident"].pk},
+        "/api/v1/security/incidents/{id}/handle/": {"id": r["incident"].pk},
+        "/api/v1/security/incidents/{id}/close/": {"id": r["incident"].pk},
         "/api/v1/sharing/grants/{id}/": {"id": r["grant"].pk},
         "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
         "/api/v1/sharing/interface/{resource}/": {"resource": resource},
@@ -152,6 +162,7 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
     from catalog.services.demands import demand_item_save
     from catalog.services.update_cases import update_case_open
     from portal.services.notifications import notify
+    from security.services.incidents import security_incident_report
     from sharing.choices import GrantState, Purpose, RequestState
     from sharing.models import Grant, PushSubscription, SharingRequest
     from sharing.services import clients as client_services
@@ -211,6 +222,9 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
     rows["push"] = PushSubscription.objects.create(
         grant=rows["grant"], consumer=other_dept, target_dsn_enc="x", target_label="127.0.0.1:5432/" + XSS,
         target_table="hj_people", interval_minutes=60, paused_reason=XSS, created_by=other_staff)
+    rows["incident"] = security_incident_report(
+        actor=security_admin, title="事件" + XSS, severity="3", occurred_at=timezone.now() - dt.timedelta(hours=1),
+        description=XSS, resource_keys=[entry.resource_key], department_ids=[dept.pk])
     notify(recipients=[staff, other_staff, reviewer, head], title="通知" + XSS, body=XSS, url="/")
     return World(people={"staff": staff, "head": head, "other_staff": other_staff, "reviewer": reviewer,
                          "security_admin": security_admin}, rows=rows)

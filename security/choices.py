@@ -1,0 +1,19 @@
+"""Every TextChoices of the security chapter (the registers of R30–R32)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class IncidentSeverity(models.TextChoices):
+    """GB/Z 20986 grades, lowest first (一般 IV … 特别重大 I)."""
+
+    ORDINARY = "4", _("一般（Ⅳ级）")
+    LARGER = "3", _("较大（Ⅲ级）")
+    MAJOR = "2", _("重大（Ⅱ级）")
+    EXTRAORDINARY = "1", _("特别重大（Ⅰ级）")
+
+
+class IncidentState(models.TextChoices):
+    REPORTED = "reported", _("已报告")
+    HANDLING = "handling", _("处置中")
+    CLOSED = "closed", _("已关闭")
