@@ -35,7 +35,7 @@ AREAS = {
     ),
     Role.SECURITY_ADMIN: (
         "security:index", "security:two-factor", "security:role-", "security:settings", "api-security-settings",
-        "security:incident-", "security-incident-",
+        "security:incident-", "security-incident-", "security:secrecy-", "secrecy-review-",
         "locks", "sharing:client-", "catalog:resource-permissions", "catalog-api:resource-permissions",
         "department-",
     ),

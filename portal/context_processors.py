@@ -16,6 +16,7 @@ NAVIGATION = [
     (_("数据共享"), "sharing:index", None),
     (_("安全管理"), "security:index", (Role.SECURITY_ADMIN,)),
     (_("审计查询"), "security:audit", (Role.AUDIT_ADMIN,)),
+    (_("安全登记"), "security:incident-list", (Role.BUREAU_REVIEWER,)),
     (_("监督考核"), "supervision:index", (Role.ASSESSOR, Role.BUREAU_REVIEWER)),
     (_("工作日历"), "calendar", (Role.SYSTEM_ADMIN,)),
 ]

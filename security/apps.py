@@ -28,4 +28,9 @@ class SecurityConfig(AppConfig):
         # Connects the receivers that invalidate the signed-call client cache on every save of a department, in every
         # process (web, worker, shell), not only in those that happen to import it (the API-client model's own are
         # connected by register_client_model, called by the app that owns it); registers the OpenAPI extension.
+        # The catalog asks this before making an entry shareable (secrecy review, R30); it cannot import security.
+        from catalog import hooks
+        from security.services.secrecy import share_refusal
         from security.signing import clients, schema  # noqa: F401
+
+        hooks.register_share_guard(share_refusal)

@@ -17,3 +17,13 @@ class IncidentState(models.TextChoices):
     REPORTED = "reported", _("已报告")
     HANDLING = "handling", _("处置中")
     CLOSED = "closed", _("已关闭")
+
+
+class SecrecyState(models.TextChoices):
+    PENDING = "pending", _("待审查")
+    DECIDED = "decided", _("已审查")
+
+
+class SecrecyDecision(models.TextChoices):
+    SHAREABLE = "shareable", _("可以共享")
+    NOT_SHAREABLE = "not_shareable", _("不宜共享")

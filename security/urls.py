@@ -5,7 +5,7 @@ Each administrator's pages live in `security/views/<concern>.py`; this URLconf o
 
 from django.urls import path
 
-from security.views import audit, incidents, index, roles, settings, twofactor
+from security.views import audit, incidents, index, roles, secrecy, settings, twofactor
 
 app_name = "security"
 
@@ -21,6 +21,9 @@ urlpatterns = [
     path("incidents/<int:incident_id>/", incidents.incident_detail, name="incident-detail"),
     path("incidents/<int:incident_id>/handle/", incidents.incident_handle, name="incident-handle"),
     path("incidents/<int:incident_id>/close/", incidents.incident_close, name="incident-close"),
+    path("secrecy/", secrecy.secrecy_list, name="secrecy-list"),
+    path("secrecy/<int:review_id>/", secrecy.secrecy_detail, name="secrecy-detail"),
+    path("secrecy/<int:review_id>/decide/", secrecy.secrecy_decide, name="secrecy-decide"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
 ]

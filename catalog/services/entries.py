@@ -23,8 +23,8 @@ from portal.services.deadlines import deadline_close, deadline_open
 from portal.services.notifications import department_recipients, notify
 from portal.services.workdays import local_today
 
-from .. import search
-from ..choices import EDITABLE_STATES, EntryState, ReviewDecision, ReviewStage
+from .. import hooks, search
+from ..choices import EDITABLE_STATES, EntryState, ReviewDecision, ReviewStage, ShareType
 from ..models import (
     ENTRY_FIELDS,
     ITEM_FIELDS,
@@ -472,6 +472,7 @@ def catalog_entry_approve(
                 entry.share_condition = clean_text(share_condition)
             if no_share_basis is not None:
                 entry.no_share_basis = clean_text(no_share_basis)
+        require_share_cleared(entry)
         raise_problems(publishable_problems(entry.pk, _entry_values(entry), _entry_items(entry)))
         today = local_today()
         entry.state = EntryState.APPROVED
@@ -519,6 +520,19 @@ def catalog_entry_approve(
             url=entry.get_absolute_url(),
         )
     return entry
+
+
+SHAREABLE = (ShareType.UNCONDITIONAL, ShareType.CONDITIONAL)
+
+
+def require_share_cleared(entry: CatalogEntry) -> None:
+    """An entry becoming (or staying) shareable passes the registered share guard: a resource flagged for secrecy
+    review is shared only after the reviewer's decision allows it (R30, security's register)."""
+    if entry.share_type not in SHAREABLE:
+        return
+    problem = hooks.share_refusal(entry.pk)
+    if problem:
+        raise InvalidTransition(problem, code="secrecy_review")
 
 
 def _share(entry: CatalogEntry) -> dict[str, str]:

@@ -33,6 +33,7 @@ from .entries import (
     city_bureau,
     entry_snapshot,
     publish_version,
+    require_share_cleared,
     require_waiting,
     return_comment,
     sync_items,
@@ -211,6 +212,7 @@ def update_case_approve(*, actor: User, case_id: int, comment: str = "") -> Cata
         raise_problems(publishable_problems(entry.pk, values, items))
         changes = update_case_changes(case)
         changed = apply_values(entry, clean_values(values))
+        require_share_cleared(entry)
         entry.version += 1
         entry.approved_at = timezone.now()
         entry.save()

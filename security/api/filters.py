@@ -23,7 +23,7 @@ from portal.api.params import ChoiceFilter, FilterSet, IdFilter, IntegerField, T
 from portal.choices import AuditResult
 from portal.validators import MAX_TEXT_LENGTH, text_problem
 
-from ..choices import IncidentSeverity, IncidentState
+from ..choices import IncidentSeverity, IncidentState, SecrecyState
 from ..selectors.audit import search_events
 
 _ACTION = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*\.?")
@@ -218,3 +218,9 @@ class IncidentFilterSet(FilterSet):
     state = ChoiceFilter(choices=IncidentState.choices, help_text="状态")
     severity = ChoiceFilter(choices=IncidentSeverity.choices, help_text="事件级别")
     department = IdFilter(field_name="departments", help_text="涉及部门编号")
+
+
+class SecrecyReviewFilterSet(FilterSet):
+    """The secrecy review register's list parameters (R30)."""
+
+    state = ChoiceFilter(choices=SecrecyState.choices, help_text="状态")

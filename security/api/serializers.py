@@ -12,8 +12,8 @@ from portal.api.params import IntegerParam
 from portal.models import AuditEvent
 from portal.validators import MAX_TEXT_LENGTH
 
-from ..choices import IncidentSeverity
-from ..models import SecurityIncident
+from ..choices import IncidentSeverity, SecrecyDecision
+from ..models import SecrecyReview, SecurityIncident
 from ..selectors.audit import action_label, role_labels
 
 
@@ -97,3 +97,32 @@ class IncidentHandleSerializer(serializers.Serializer):
 
 class IncidentCloseSerializer(serializers.Serializer):
     conclusion = serializers.CharField(max_length=MAX_TEXT_LENGTH, help_text="处置结论")
+
+
+# ---------------------------------------------------------------------------------------------- secrecy review (R30)
+
+
+class SecrecyReviewSerializer(serializers.ModelSerializer):
+    resource = serializers.CharField(source="entry.resource_key", read_only=True, help_text="资源标识")
+    resource_name = serializers.CharField(source="entry.name", read_only=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    decision_label = serializers.CharField(source="get_decision_display", read_only=True)
+    flagged_by = serializers.CharField(source="flagged_by.username", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SecrecyReview
+        fields = ["id", "resource", "resource_name", "reason", "flagged_by", "flagged_at", "state", "state_label",
+                  "decision", "decision_label", "basis", "decided_by", "decided_at"]
+        read_only_fields = fields
+
+
+class SecrecyFlagSerializer(serializers.Serializer):
+    resource = serializers.CharField(max_length=200, help_text="资源标识")
+    reason = serializers.CharField(max_length=MAX_TEXT_LENGTH, help_text="审查事由")
+
+
+class SecrecyDecideSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=SecrecyDecision.choices, help_text="shareable 可以共享 / "
+                                       "not_shareable 不宜共享")
+    basis = serializers.CharField(max_length=MAX_TEXT_LENGTH, help_text="审查依据")

@@ -24,15 +24,20 @@ from portal.models import AuditEvent
 
 from ..selectors.audit import ORDERING, narrowed
 from ..selectors.incidents import incident_get, incident_list
+from ..selectors.secrecy import secrecy_review_get, secrecy_review_list
 from ..services import incidents as incident_services
+from ..services import secrecy as secrecy_services
 from ..services.audit import audit_trail_searched, may_read_trail
-from .filters import AuditEventFilterSet, IncidentFilterSet, used_filters
+from .filters import AuditEventFilterSet, IncidentFilterSet, SecrecyReviewFilterSet, used_filters
 from .serializers import (
     AuditEventSerializer,
     IncidentCloseSerializer,
     IncidentHandleSerializer,
     IncidentReportSerializer,
     IncidentSerializer,
+    SecrecyDecideSerializer,
+    SecrecyFlagSerializer,
+    SecrecyReviewSerializer,
 )
 
 
@@ -143,3 +148,42 @@ class SecurityIncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         incident_services.security_incident_close(actor=request.user, incident_id=incident.pk,
                                                   **payload.validated_data)
         return Response(IncidentSerializer(self.get_object()).data)
+
+
+class IsRegisterReader(IsIncidentReader):
+    message = "仅安全管理员和市大数据局审核员可查阅保密审查"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="资源保密审查列表"),
+    retrieve=extend_schema(summary="资源保密审查详情"),
+)
+class SecrecyReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """资源保密审查（R30）：安全管理员或市大数据局审核员提请，审核员作出结论并写明依据；结论作出前（或结论为不宜共享时）
+    该资源不能设为共享。"""
+
+    serializer_class = SecrecyReviewSerializer
+    filterset_class = SecrecyReviewFilterSet
+    permission_classes = [permissions.IsAuthenticated, IsRegisterReader]
+
+    def get_queryset(self):
+        return secrecy_review_list(user=self.request.user)
+
+    def get_object(self):
+        return secrecy_review_get(user=self.request.user, review_id=self.kwargs["pk"])
+
+    @extend_schema(summary="提请保密审查", request=SecrecyFlagSerializer, responses={201: SecrecyReviewSerializer})
+    def create(self, request):
+        payload = SecrecyFlagSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        review = secrecy_services.secrecy_review_flag(actor=request.user, **payload.validated_data)
+        return Response(SecrecyReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="作出保密审查结论", request=SecrecyDecideSerializer, responses=SecrecyReviewSerializer)
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        payload = SecrecyDecideSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        review = self.get_object()
+        secrecy_services.secrecy_review_decide(actor=request.user, review_id=review.pk, **payload.validated_data)
+        return Response(SecrecyReviewSerializer(self.get_object()).data)

@@ -85,6 +85,8 @@ class World:
             "security:incident-detail": {"incident_id": r["incident"].pk},
             "security:incident-handle": {"incident_id": r["incident"].pk},
             "security:incident-close": {"incident_id": r["incident"].pk},
+            "security:secrecy-detail": {"review_id": r["secrecy_review"].pk},
+            "security:secrecy-decide": {"review_id": r["secrecy_review"].pk},
             "sharing:push-detail": {"pk": r["push"].pk},
             "sharing:push-run": {"pk": r["push"].pk},
             "sharing:push-pause": {"pk": r["push"].pk},
@@ -102,6 +104,9 @@ ADMIN_APIS = {
     "/api/v1/security/incidents/{id}/": "security_admin",
     "/api/v1/security/incidents/{id}/handle/": "security_admin",
     "/api/v1/security/incidents/{id}/close/": "security_admin",
+    "/api/v1/security/secrecy-reviews/": "reviewer",
+    "/api/v1/security/secrecy-reviews/{id}/": "reviewer",
+    "/api/v1/security/secrecy-reviews/{id}/decide/": "reviewer",
     "/api/v1/settings/": "system_admin",
 }
 
@@ -147,6 +152,8 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/security/incidents/{id}/": {"id": r["incident"].pk},
         "/api/v1/security/incidents/{id}/handle/": {"id": r["incident"].pk},
         "/api/v1/security/incidents/{id}/close/": {"id": r["incident"].pk},
+        "/api/v1/security/secrecy-reviews/{id}/": {"id": r["secrecy_review"].pk},
+        "/api/v1/security/secrecy-reviews/{id}/decide/": {"id": r["secrecy_review"].pk},
         "/api/v1/sharing/grants/{id}/": {"id": r["grant"].pk},
         "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
         "/api/v1/sharing/interface/{resource}/": {"resource": resource},
@@ -163,6 +170,7 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
     from catalog.services.update_cases import update_case_open
     from portal.services.notifications import notify
     from security.services.incidents import security_incident_report
+    from security.services.secrecy import secrecy_review_flag
     from sharing.choices import GrantState, Purpose, RequestState
     from sharing.models import Grant, PushSubscription, SharingRequest
     from sharing.services import clients as client_services
@@ -225,6 +233,8 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
     rows["incident"] = security_incident_report(
         actor=security_admin, title="事件" + XSS, severity="3", occurred_at=timezone.now() - dt.timedelta(hours=1),
         description=XSS, resource_keys=[entry.resource_key], department_ids=[dept.pk])
+    rows["secrecy_review"] = secrecy_review_flag(actor=security_admin, resource=rows["other_entry"].resource_key,
+                                                 reason="涉密" + XSS)
     notify(recipients=[staff, other_staff, reviewer, head], title="通知" + XSS, body=XSS, url="/")
     return World(people={"staff": staff, "head": head, "other_staff": other_staff, "reviewer": reviewer,
                          "security_admin": security_admin}, rows=rows)
