@@ -82,6 +82,7 @@ class Clock(models.TextChoices):
     VERIFICATION_EXTENSION = "verification_extension", _("校核延期审批")
     SHARING_REVIEW = "sharing_review", _("共享申请审核")
     RECTIFICATION = "rectification", _("限期整改")
+    RISK_ASSESSMENT = "risk_assessment", _("安全风险评估")
 
 
 class DeadlineState(models.TextChoices):

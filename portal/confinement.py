@@ -36,6 +36,7 @@ AREAS = {
     Role.SECURITY_ADMIN: (
         "security:index", "security:two-factor", "security:role-", "security:settings", "api-security-settings",
         "security:incident-", "security-incident-", "security:secrecy-", "secrecy-review-",
+        "security:risk-", "risk-assessment-",
         "locks", "sharing:client-", "catalog:resource-permissions", "catalog-api:resource-permissions",
         "department-",
     ),

@@ -27,3 +27,21 @@ class SecrecyState(models.TextChoices):
 class SecrecyDecision(models.TextChoices):
     SHAREABLE = "shareable", _("可以共享")
     NOT_SHAREABLE = "not_shareable", _("不宜共享")
+
+
+class RiskCycle(models.TextChoices):
+    """How often a department's risk assessment recurs; the value is the number of months."""
+
+    YEARLY = "12", _("每年")
+    HALF_YEARLY = "6", _("每半年")
+
+
+class RiskAssessmentState(models.TextChoices):
+    SCHEDULED = "scheduled", _("待评估")
+    COMPLETED = "completed", _("已完成")
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", _("低")
+    MEDIUM = "medium", _("中")
+    HIGH = "high", _("高")

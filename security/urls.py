@@ -5,7 +5,7 @@ Each administrator's pages live in `security/views/<concern>.py`; this URLconf o
 
 from django.urls import path
 
-from security.views import audit, incidents, index, roles, secrecy, settings, twofactor
+from security.views import audit, incidents, index, risk, roles, secrecy, settings, twofactor
 
 app_name = "security"
 
@@ -24,6 +24,9 @@ urlpatterns = [
     path("secrecy/", secrecy.secrecy_list, name="secrecy-list"),
     path("secrecy/<int:review_id>/", secrecy.secrecy_detail, name="secrecy-detail"),
     path("secrecy/<int:review_id>/decide/", secrecy.secrecy_decide, name="secrecy-decide"),
+    path("risk/", risk.risk_list, name="risk-list"),
+    path("risk/<int:assessment_id>/", risk.risk_detail, name="risk-detail"),
+    path("risk/<int:assessment_id>/complete/", risk.risk_complete, name="risk-complete"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
 ]

@@ -23,7 +23,7 @@ from portal.api.params import ChoiceFilter, FilterSet, IdFilter, IntegerField, T
 from portal.choices import AuditResult
 from portal.validators import MAX_TEXT_LENGTH, text_problem
 
-from ..choices import IncidentSeverity, IncidentState, SecrecyState
+from ..choices import IncidentSeverity, IncidentState, RiskAssessmentState, SecrecyState
 from ..selectors.audit import search_events
 
 _ACTION = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*\.?")
@@ -224,3 +224,10 @@ class SecrecyReviewFilterSet(FilterSet):
     """The secrecy review register's list parameters (R30)."""
 
     state = ChoiceFilter(choices=SecrecyState.choices, help_text="状态")
+
+
+class RiskAssessmentFilterSet(FilterSet):
+    """The risk assessment register's list parameters (R32)."""
+
+    state = ChoiceFilter(choices=RiskAssessmentState.choices, help_text="状态")
+    department = IdFilter(field_name="department", help_text="部门编号")

@@ -8,12 +8,13 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.api.params import IntegerParam
+from portal.api.params import DateParam, IntegerParam
 from portal.models import AuditEvent
+from portal.selectors.deadlines import deadline_row
 from portal.validators import MAX_TEXT_LENGTH
 
-from ..choices import IncidentSeverity, SecrecyDecision
-from ..models import SecrecyReview, SecurityIncident
+from ..choices import IncidentSeverity, RiskCycle, RiskLevel, SecrecyDecision
+from ..models import RiskAssessment, SecrecyReview, SecurityIncident
 from ..selectors.audit import action_label, role_labels
 
 
@@ -126,3 +127,45 @@ class SecrecyDecideSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=SecrecyDecision.choices, help_text="shareable 可以共享 / "
                                        "not_shareable 不宜共享")
     basis = serializers.CharField(max_length=MAX_TEXT_LENGTH, help_text="审查依据")
+
+
+# ---------------------------------------------------------------------------------------------- risk assessments (R32)
+
+
+class RiskAssessmentSerializer(serializers.ModelSerializer):
+    department_name = serializers.CharField(source="department.name", read_only=True)
+    cycle_label = serializers.CharField(source="get_cycle_display", read_only=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    level_label = serializers.CharField(source="get_level_display", read_only=True)
+    completed_by = serializers.CharField(source="completed_by.username", read_only=True, allow_null=True)
+    remaining_working_days = serializers.SerializerMethodField(help_text="剩余工作日（负数为超期）；已完成时为空")
+    overdue = serializers.SerializerMethodField(help_text="是否已超期")
+
+    class Meta:
+        model = RiskAssessment
+        fields = ["id", "department", "department_name", "cycle", "cycle_label", "due_date", "state", "state_label",
+                  "remaining_working_days", "overdue", "level", "level_label", "findings", "completed_on",
+                  "completed_by", "previous"]
+        read_only_fields = fields
+
+    def _row(self, assessment):
+        return deadline_row(assessment, name="assessment")
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_remaining_working_days(self, assessment) -> int | None:
+        return self._row(assessment).remaining
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_overdue(self, assessment) -> bool:
+        return self._row(assessment).overdue
+
+
+class RiskScheduleSerializer(serializers.Serializer):
+    department = IntegerParam(min_value=1, help_text="部门编号")
+    cycle = serializers.ChoiceField(choices=RiskCycle.choices, help_text="12 每年 / 6 每半年")
+    due_date = DateParam(help_text="应完成日期 YYYY-MM-DD")
+
+
+class RiskCompleteSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=RiskLevel.choices, help_text="low 低 / medium 中 / high 高")
+    findings = serializers.CharField(max_length=MAX_TEXT_LENGTH, help_text="评估结论与整改建议")

@@ -1,17 +1,19 @@
 """Chapter 5's API under /api/v1/security/: the audit trail search (audit administrator only), the security
-settings (security administrator only) and the security registers (R30 secrecy review, R31 incidents)."""
+settings (security administrator only) and the security registers (R30 secrecy review, R31 incidents, R32 risk
+assessments)."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from portal.api.views import SecuritySettingsView
 
-from .views import AuditEventViewSet, SecrecyReviewViewSet, SecurityIncidentViewSet
+from .views import AuditEventViewSet, RiskAssessmentViewSet, SecrecyReviewViewSet, SecurityIncidentViewSet
 
 router = SimpleRouter()
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("incidents", SecurityIncidentViewSet, basename="security-incident")
 router.register("secrecy-reviews", SecrecyReviewViewSet, basename="secrecy-review")
+router.register("risk-assessments", RiskAssessmentViewSet, basename="risk-assessment")
 
 urlpatterns = [
     path("settings/", SecuritySettingsView.as_view(), name="api-security-settings"),

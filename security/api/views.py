@@ -24,17 +24,28 @@ from portal.models import AuditEvent
 
 from ..selectors.audit import ORDERING, narrowed
 from ..selectors.incidents import incident_get, incident_list
+from ..selectors.risk import risk_assessment_get, risk_assessment_list
 from ..selectors.secrecy import secrecy_review_get, secrecy_review_list
 from ..services import incidents as incident_services
+from ..services import risk as risk_services
 from ..services import secrecy as secrecy_services
 from ..services.audit import audit_trail_searched, may_read_trail
-from .filters import AuditEventFilterSet, IncidentFilterSet, SecrecyReviewFilterSet, used_filters
+from .filters import (
+    AuditEventFilterSet,
+    IncidentFilterSet,
+    RiskAssessmentFilterSet,
+    SecrecyReviewFilterSet,
+    used_filters,
+)
 from .serializers import (
     AuditEventSerializer,
     IncidentCloseSerializer,
     IncidentHandleSerializer,
     IncidentReportSerializer,
     IncidentSerializer,
+    RiskAssessmentSerializer,
+    RiskCompleteSerializer,
+    RiskScheduleSerializer,
     SecrecyDecideSerializer,
     SecrecyFlagSerializer,
     SecrecyReviewSerializer,
@@ -187,3 +198,48 @@ class SecrecyReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         review = self.get_object()
         secrecy_services.secrecy_review_decide(actor=request.user, review_id=review.pk, **payload.validated_data)
         return Response(SecrecyReviewSerializer(self.get_object()).data)
+
+
+class IsRiskReader(IsIncidentReader):
+    message = "仅安全管理员和市大数据局审核员可查阅风险评估"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="安全风险评估列表"),
+    retrieve=extend_schema(summary="安全风险评估详情"),
+)
+class RiskAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """安全风险评估（R32）：安全管理员按周期安排各部门的评估并登记结果（完成后自动安排下一周期）；到期提醒和超期状态
+    由统一时限服务管理。市大数据局审核员只读。"""
+
+    serializer_class = RiskAssessmentSerializer
+    filterset_class = RiskAssessmentFilterSet
+    permission_classes = [permissions.IsAuthenticated, IsRiskReader]
+
+    def get_queryset(self):
+        return risk_assessment_list(user=self.request.user)
+
+    def get_object(self):
+        return risk_assessment_get(user=self.request.user, assessment_id=self.kwargs["pk"])
+
+    @extend_schema(summary="安排风险评估", request=RiskScheduleSerializer, responses={201: RiskAssessmentSerializer})
+    def create(self, request):
+        payload = RiskScheduleSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        assessment = risk_services.risk_assessment_schedule(
+            actor=request.user, department_id=data["department"], cycle=data["cycle"], due_date=data["due_date"])
+        return Response(RiskAssessmentSerializer(risk_assessment_get(user=request.user,
+                                                                     assessment_id=assessment.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="登记评估结果（并安排下一周期）", request=RiskCompleteSerializer,
+                   responses=RiskAssessmentSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        payload = RiskCompleteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        assessment = self.get_object()
+        risk_services.risk_assessment_complete(actor=request.user, assessment_id=assessment.pk,
+                                               **payload.validated_data)
+        return Response(RiskAssessmentSerializer(self.get_object()).data)

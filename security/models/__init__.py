@@ -1,6 +1,7 @@
 """Chapter 5's registers (R30–R32); Django loads security.models, which imports each model."""
 
 from .incidents import SecurityIncident
+from .risk import RiskAssessment
 from .secrecy import SecrecyReview
 
-__all__ = ["SecrecyReview", "SecurityIncident"]
+__all__ = ["RiskAssessment", "SecrecyReview", "SecurityIncident"]

@@ -87,6 +87,8 @@ class World:
             "security:incident-close": {"incident_id": r["incident"].pk},
             "security:secrecy-detail": {"review_id": r["secrecy_review"].pk},
             "security:secrecy-decide": {"review_id": r["secrecy_review"].pk},
+            "security:risk-detail": {"assessment_id": r["risk"].pk},
+            "security:risk-complete": {"assessment_id": r["risk"].pk},
             "sharing:push-detail": {"pk": r["push"].pk},
             "sharing:push-run": {"pk": r["push"].pk},
             "sharing:push-pause": {"pk": r["push"].pk},
@@ -105,6 +107,9 @@ ADMIN_APIS = {
     "/api/v1/security/incidents/{id}/handle/": "security_admin",
     "/api/v1/security/incidents/{id}/close/": "security_admin",
     "/api/v1/security/secrecy-reviews/": "reviewer",
+    "/api/v1/security/risk-assessments/": "security_admin",
+    "/api/v1/security/risk-assessments/{id}/": "security_admin",
+    "/api/v1/security/risk-assessments/{id}/complete/": "security_admin",
     "/api/v1/security/secrecy-reviews/{id}/": "reviewer",
     "/api/v1/security/secrecy-reviews/{id}/decide/": "reviewer",
     "/api/v1/settings/": "system_admin",
@@ -154,6 +159,8 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/security/incidents/{id}/close/": {"id": r["incident"].pk},
         "/api/v1/security/secrecy-reviews/{id}/": {"id": r["secrecy_review"].pk},
         "/api/v1/security/secrecy-reviews/{id}/decide/": {"id": r["secrecy_review"].pk},
+        "/api/v1/security/risk-assessments/{id}/": {"id": r["risk"].pk},
+        "/api/v1/security/risk-assessments/{id}/complete/": {"id": r["risk"].pk},
         "/api/v1/sharing/grants/{id}/": {"id": r["grant"].pk},
         "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
         "/api/v1/sharing/interface/{resource}/": {"resource": resource},
@@ -170,6 +177,7 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
     from catalog.services.update_cases import update_case_open
     from portal.services.notifications import notify
     from security.services.incidents import security_incident_report
+    from security.services.risk import risk_assessment_schedule
     from security.services.secrecy import secrecy_review_flag
     from sharing.choices import GrantState, Purpose, RequestState
     from sharing.models import Grant, PushSubscription, SharingRequest
@@ -235,6 +243,8 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
         description=XSS, resource_keys=[entry.resource_key], department_ids=[dept.pk])
     rows["secrecy_review"] = secrecy_review_flag(actor=security_admin, resource=rows["other_entry"].resource_key,
                                                  reason="涉密" + XSS)
+    rows["risk"] = risk_assessment_schedule(actor=security_admin, department_id=dept.pk, cycle="12",
+                                            due_date=today + dt.timedelta(days=200))
     notify(recipients=[staff, other_staff, reviewer, head], title="通知" + XSS, body=XSS, url="/")
     return World(people={"staff": staff, "head": head, "other_staff": other_staff, "reviewer": reviewer,
                          "security_admin": security_admin}, rows=rows)
