@@ -36,7 +36,7 @@ AREAS = {
     Role.SECURITY_ADMIN: (
         "security:index", "security:two-factor", "security:role-", "security:settings", "api-security-settings",
         "security:incident-", "security-incident-", "security:secrecy-", "secrecy-review-",
-        "security:risk-", "risk-assessment-",
+        "security:risk-", "risk-assessment-", "security:plan-", "emergency-plan-",
         "locks", "sharing:client-", "catalog:resource-permissions", "catalog-api:resource-permissions",
         "department-",
     ),

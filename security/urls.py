@@ -5,7 +5,7 @@ Each administrator's pages live in `security/views/<concern>.py`; this URLconf o
 
 from django.urls import path
 
-from security.views import audit, incidents, index, risk, roles, secrecy, settings, twofactor
+from security.views import audit, incidents, index, plans, risk, roles, secrecy, settings, twofactor
 
 app_name = "security"
 
@@ -27,6 +27,9 @@ urlpatterns = [
     path("risk/", risk.risk_list, name="risk-list"),
     path("risk/<int:assessment_id>/", risk.risk_detail, name="risk-detail"),
     path("risk/<int:assessment_id>/complete/", risk.risk_complete, name="risk-complete"),
+    path("plans/", plans.plan_list_page, name="plan-list"),
+    path("plans/<int:plan_id>/", plans.plan_detail, name="plan-detail"),
+    path("plans/<int:plan_id>/document/", plans.plan_document, name="plan-document"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
 ]

@@ -28,6 +28,7 @@ from portal.permissions import is_department_member, is_head_of, is_staff_of
 from portal.services.deadlines import deadline_close, deadline_extend, deadline_open
 from portal.services.notifications import department_recipients, notify
 from portal.services.workdays import is_overdue, local_today
+from portal.uploads import DOCUMENT_TYPES, MAX_BYTES, upload_problem
 
 from .. import access
 from ..choices import ExtensionState, VerificationState
@@ -43,18 +44,8 @@ MAX_EXTENSION_DAYS = 10  # R14.3
 # span the deadline sweep uses for its reminders (PORTAL["REMINDER_WORKING_DAYS"]).
 EXTENSION_DECISION_DAYS = 2
 
-EVIDENCE_TYPES = {
-    ".pdf": "application/pdf",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-# Magic bytes per type: the extension alone is the uploader's word (docx and xlsx are zip containers).
-_MAGIC = {".pdf": b"%PDF", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff", ".png": b"\x89PNG",
-          ".docx": b"PK\x03\x04", ".xlsx": b"PK\x03\x04"}
-MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+EVIDENCE_TYPES = DOCUMENT_TYPES  # pdf / jpg / png / docx / xlsx, checked by content too (portal.uploads)
+MAX_EVIDENCE_BYTES = MAX_BYTES
 MAX_EVIDENCE_FILES = 10
 
 
@@ -64,20 +55,8 @@ MAX_EVIDENCE_FILES = 10
 
 def evidence_problem(upload) -> str | None:
     """Why an uploaded file is refused as evidence, or None (type by extension and content, size ≤ 10 MB)."""
-    name = getattr(upload, "name", "") or ""
-    suffix = PurePath(name).suffix.lower()
-    if suffix not in EVIDENCE_TYPES:
-        return _("证明材料“%(name)s”的类型不允许，仅限 PDF、JPG、PNG、DOCX、XLSX") % {"name": name}
-    if upload.size > MAX_EVIDENCE_BYTES:
-        return _("证明材料“%(name)s”超过 10 MB") % {"name": name}
-    if upload.size == 0:
-        return _("证明材料“%(name)s”是空文件") % {"name": name}
-    upload.seek(0)
-    head = upload.read(8)
-    upload.seek(0)
-    if not head.startswith(_MAGIC[suffix]):
-        return _("证明材料“%(name)s”的内容与扩展名不符") % {"name": name}
-    return None
+    return upload_problem(upload, label=_("证明材料"), types=EVIDENCE_TYPES, allowed="PDF、JPG、PNG、DOCX、XLSX",
+                          max_bytes=MAX_EVIDENCE_BYTES)
 
 
 def _save_evidence(case: VerificationCase, uploads: list, actor, saved: list) -> list[VerificationEvidence]:

@@ -21,6 +21,7 @@ from drf_spectacular.drainage import set_override
 
 from portal.api.params import ChoiceFilter, FilterSet, IdFilter, IntegerField, TextField, TextFilter
 from portal.choices import AuditResult
+from portal.services.workdays import local_today
 from portal.validators import MAX_TEXT_LENGTH, text_problem
 
 from ..choices import IncidentSeverity, IncidentState, RiskAssessmentState, SecrecyState
@@ -231,3 +232,14 @@ class RiskAssessmentFilterSet(FilterSet):
 
     state = ChoiceFilter(choices=RiskAssessmentState.choices, help_text="状态")
     department = IdFilter(field_name="department", help_text="部门编号")
+
+
+class EmergencyPlanFilterSet(FilterSet):
+    """The emergency plans' list parameters (R31)."""
+
+    overdue = ChoiceFilter(choices=[("true", "是"), ("false", "否")], method="filter_overdue",
+                           help_text="true：仅逾期未评审；false：仅未逾期")
+
+    def filter_overdue(self, queryset, name, value):
+        today = local_today()
+        return queryset.filter(review_date__lt=today) if value == "true" else queryset.filter(review_date__gte=today)

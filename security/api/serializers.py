@@ -14,7 +14,7 @@ from portal.selectors.deadlines import deadline_row
 from portal.validators import MAX_TEXT_LENGTH
 
 from ..choices import IncidentSeverity, RiskCycle, RiskLevel, SecrecyDecision
-from ..models import RiskAssessment, SecrecyReview, SecurityIncident
+from ..models import EmergencyPlan, RiskAssessment, SecrecyReview, SecurityIncident
 from ..selectors.audit import action_label, role_labels
 
 
@@ -169,3 +169,17 @@ class RiskScheduleSerializer(serializers.Serializer):
 class RiskCompleteSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=RiskLevel.choices, help_text="low 低 / medium 中 / high 高")
     findings = serializers.CharField(max_length=MAX_TEXT_LENGTH, help_text="评估结论与整改建议")
+
+
+# ---------------------------------------------------------------------------------------------- emergency plans (R31)
+
+
+class EmergencyPlanSerializer(serializers.ModelSerializer):
+    review_overdue = serializers.BooleanField(read_only=True, help_text="是否逾期未评审")
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+
+    class Meta:
+        model = EmergencyPlan
+        fields = ["id", "title", "summary", "original_name", "content_type", "size", "sha256", "review_date",
+                  "review_overdue", "last_reviewed_on", "review_note", "uploaded_by", "uploaded_at"]
+        read_only_fields = fields

@@ -24,6 +24,7 @@ from portal.models import AuditEvent
 
 from ..selectors.audit import ORDERING, narrowed
 from ..selectors.incidents import incident_get, incident_list
+from ..selectors.plans import plan_get, plan_list
 from ..selectors.risk import risk_assessment_get, risk_assessment_list
 from ..selectors.secrecy import secrecy_review_get, secrecy_review_list
 from ..services import incidents as incident_services
@@ -32,6 +33,7 @@ from ..services import secrecy as secrecy_services
 from ..services.audit import audit_trail_searched, may_read_trail
 from .filters import (
     AuditEventFilterSet,
+    EmergencyPlanFilterSet,
     IncidentFilterSet,
     RiskAssessmentFilterSet,
     SecrecyReviewFilterSet,
@@ -39,6 +41,7 @@ from .filters import (
 )
 from .serializers import (
     AuditEventSerializer,
+    EmergencyPlanSerializer,
     IncidentCloseSerializer,
     IncidentHandleSerializer,
     IncidentReportSerializer,
@@ -243,3 +246,25 @@ class RiskAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         risk_services.risk_assessment_complete(actor=request.user, assessment_id=assessment.pk,
                                                **payload.validated_data)
         return Response(RiskAssessmentSerializer(self.get_object()).data)
+
+
+class IsPlanReader(IsIncidentReader):
+    message = "仅安全管理员和市大数据局审核员可查阅应急预案"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="应急预案列表"),
+    retrieve=extend_schema(summary="应急预案详情"),
+)
+class EmergencyPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """应急预案（R31）：预案文件及其下次评审日期，逾期未评审的 review_overdue 为 true。登记、评审和下载在页面上进行。"""
+
+    serializer_class = EmergencyPlanSerializer
+    filterset_class = EmergencyPlanFilterSet
+    permission_classes = [permissions.IsAuthenticated, IsPlanReader]
+
+    def get_queryset(self):
+        return plan_list(user=self.request.user)
+
+    def get_object(self):
+        return plan_get(user=self.request.user, plan_id=self.kwargs["pk"])

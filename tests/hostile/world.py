@@ -89,6 +89,8 @@ class World:
             "security:secrecy-decide": {"review_id": r["secrecy_review"].pk},
             "security:risk-detail": {"assessment_id": r["risk"].pk},
             "security:risk-complete": {"assessment_id": r["risk"].pk},
+            "security:plan-detail": {"plan_id": r["plan"].pk},
+            "security:plan-document": {"plan_id": r["plan"].pk},
             "sharing:push-detail": {"pk": r["push"].pk},
             "sharing:push-run": {"pk": r["push"].pk},
             "sharing:push-pause": {"pk": r["push"].pk},
@@ -108,6 +110,8 @@ ADMIN_APIS = {
     "/api/v1/security/incidents/{id}/close/": "security_admin",
     "/api/v1/security/secrecy-reviews/": "reviewer",
     "/api/v1/security/risk-assessments/": "security_admin",
+    "/api/v1/security/emergency-plans/": "security_admin",
+    "/api/v1/security/emergency-plans/{id}/": "security_admin",
     "/api/v1/security/risk-assessments/{id}/": "security_admin",
     "/api/v1/security/risk-assessments/{id}/complete/": "security_admin",
     "/api/v1/security/secrecy-reviews/{id}/": "reviewer",
@@ -161,6 +165,7 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/security/secrecy-reviews/{id}/decide/": {"id": r["secrecy_review"].pk},
         "/api/v1/security/risk-assessments/{id}/": {"id": r["risk"].pk},
         "/api/v1/security/risk-assessments/{id}/complete/": {"id": r["risk"].pk},
+        "/api/v1/security/emergency-plans/{id}/": {"id": r["plan"].pk},
         "/api/v1/sharing/grants/{id}/": {"id": r["grant"].pk},
         "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
         "/api/v1/sharing/interface/{resource}/": {"resource": resource},
@@ -177,6 +182,7 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
     from catalog.services.update_cases import update_case_open
     from portal.services.notifications import notify
     from security.services.incidents import security_incident_report
+    from security.services.plans import emergency_plan_file
     from security.services.risk import risk_assessment_schedule
     from security.services.secrecy import secrecy_review_flag
     from sharing.choices import GrantState, Purpose, RequestState
@@ -245,6 +251,8 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
                                                  reason="涉密" + XSS)
     rows["risk"] = risk_assessment_schedule(actor=security_admin, department_id=dept.pk, cycle="12",
                                             due_date=today + dt.timedelta(days=200))
+    rows["plan"] = emergency_plan_file(actor=security_admin, title="预案" + XSS, summary=XSS,
+                                       document=pdf("预案" + XSS + ".pdf"), review_date=today + dt.timedelta(days=90))
     notify(recipients=[staff, other_staff, reviewer, head], title="通知" + XSS, body=XSS, url="/")
     return World(people={"staff": staff, "head": head, "other_staff": other_staff, "reviewer": reviewer,
                          "security_admin": security_admin}, rows=rows)
