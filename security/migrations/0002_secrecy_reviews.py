@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('basis', models.TextField(blank=True, verbose_name='审查依据')),
                 ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='审查时间')),
                 ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.catalogentry', verbose_name='资源')),
+                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.catalogentry', verbose_name='资源')),
                 ('flagged_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={

@@ -26,8 +26,9 @@ class SecrecyReviewQuerySet(RestrictedQuerySet):
 
 
 class SecrecyReview(models.Model):
-    # By label: catalog and security do not import each other (docs/architecture.md).
-    entry = models.ForeignKey("catalog.CatalogEntry", on_delete=models.PROTECT, related_name="+",
+    # By label: catalog and security do not import each other (docs/architecture.md). A draft may still be
+    # deleted by its department (catalog_entry_delete): its reviews go with it, their audit events stay.
+    entry = models.ForeignKey("catalog.CatalogEntry", on_delete=models.CASCADE, related_name="+",
                               verbose_name=_("资源"))
     reason = models.TextField(_("审查事由"))
     flagged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -10,6 +10,7 @@ from catalog.choices import EntryState, ShareType
 from catalog.models import CatalogEntry
 from catalog.services.entries import (
     catalog_entry_approve,
+    catalog_entry_delete,
     catalog_entry_save,
     catalog_entry_sign_off,
     catalog_entry_submit,
@@ -181,3 +182,11 @@ def test_the_desk_the_menu_and_the_schema_lead_to_the_register(web_as, security_
     client.logout()
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert {API, f"{API}{{id}}/", f"{API}{{id}}/decide/"} <= set(schema["paths"])
+
+
+def test_a_flagged_draft_can_still_be_deleted_by_its_department(staff, security_admin):
+    draft = catalog_entry_save(actor=staff, department=staff.department, values=entry_values(), items=entry_items())
+    secrecy_review_flag(actor=security_admin, resource=draft.resource_key, reason="事由")
+    catalog_entry_delete(actor=staff, entry_id=draft.pk)
+    assert not SecrecyReview.objects.exists()
+    assert AuditEvent.objects.filter(action="security.secrecy_review.flagged").exists()
