@@ -10,6 +10,7 @@ BLIND_INDEX_KEY), key hashes and row digests are recomputed from the decrypted v
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django.db import connection, transaction
 
@@ -36,10 +37,19 @@ def _reencrypt_json(value, cipher: crypto.FieldCipher, token_map: dict[str, str]
     return value, False
 
 
-def rotate_records(*, cipher: crypto.FieldCipher, batch: int, recompute_blind_index: bool,
-                   dry_run: bool) -> dict[str, int]:
+COVERS = [("aggregation_record", "key_enc"), ("aggregation_record", "data"),
+          ("aggregation_recordhistory", "before"), ("aggregation_recordhistory", "after")]
+
+
+def _no_batch_hook(table: str, column: str, count: int) -> None:
+    return None
+
+
+def rotate_records(*, cipher: crypto.FieldCipher, batch: int, recompute_blind_index: bool, dry_run: bool,
+                   on_batch: Callable[[str, str, int], None] = _no_batch_hook) -> dict[str, int]:
     """Re-encrypt records and their history rows under `cipher`'s current key; {"records": n, "history": m}
-    (rows changed, or that would change with `dry_run`, which writes nothing)."""
+    (rows changed, or that would change with `dry_run`, which writes nothing). `on_batch(table, columns, count)`
+    is called in each batch's transaction after its writes (security.rotation)."""
     recompute = recompute_blind_index
     counts = {"records": 0, "history": 0}
     last = 0
@@ -73,6 +83,7 @@ def rotate_records(*, cipher: crypto.FieldCipher, batch: int, recompute_blind_in
                     "WHERE id = %s",
                     updates,
                 )
+                on_batch("aggregation_record", "key_enc, data", len(updates))
             counts["records"] += len(updates)
             cur.execute(
                 "SELECT id, before, after FROM aggregation_recordhistory WHERE record_id = ANY(%s) ORDER BY id",
@@ -93,5 +104,6 @@ def rotate_records(*, cipher: crypto.FieldCipher, batch: int, recompute_blind_in
                     "UPDATE aggregation_recordhistory SET before = %s::jsonb, after = %s::jsonb WHERE id = %s",
                     hist_updates,
                 )
+                on_batch("aggregation_recordhistory", "before, after", len(hist_updates))
             counts["history"] += len(hist_updates)
     return counts
