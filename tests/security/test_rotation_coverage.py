@@ -148,23 +148,81 @@ def test_a_blind_index_rotation_recomputes_the_theme_rows_key_hashes(everything,
     assert record_get(dataset=everything["dataset"], key=id_number(1)) is not None
 
 
-def test_every_encrypted_field_of_every_model_is_registered_for_rotation():
+def _unregistered_enc_fields() -> list[str]:
+    """Every concrete `*_enc` field of every installed model whose column no registered rotator covers."""
     registered = rotation.covered()
-    missing = [
+    return [
         f"{model._meta.label}.{field.name}"
         for model in apps.get_models()
         for field in model._meta.concrete_fields
         if field.name.endswith("_enc") and (model._meta.db_table, field.column) not in registered
     ]
+
+
+def test_every_encrypted_field_of_every_model_is_registered_for_rotation():
+    missing = _unregistered_enc_fields()
     assert missing == [], f"register these with security.rotation (register_column / register_json): {missing}"
     # And the JSON columns that hold tokens among plain values.
     for model, name in [(Record, "data"), (RecordHistory, "before"), (RecordHistory, "after"), (ThemeRow, "data")]:
-        assert (model._meta.db_table, model._meta.get_field(name).column) in registered
+        assert (model._meta.db_table, model._meta.get_field(name).column) in rotation.covered()
 
 
-def test_the_coverage_check_sees_an_unregistered_column(monkeypatch):
+def test_the_coverage_check_names_an_encrypted_field_nobody_registered(monkeypatch):
     monkeypatch.setattr(rotation, "_rotators", dict(rotation._rotators))
-    monkeypatch.setattr(rotation, "_covers", dict(rotation._covers))
-    assert ("sharing_apiclient", "secret_enc") in rotation.covered()
-    rotation._rotators.pop("sharing.api_clients.secret")
-    assert ("sharing_apiclient", "secret_enc") not in rotation.covered()
+    del rotation._rotators["sharing.push_subscriptions.dsn"]
+    assert _unregistered_enc_fields() == ["sharing.PushSubscription.target_dsn_enc"]
+
+
+@pytest.fixture
+def probe_table(db, monkeypatch):
+    """A raw table (no model) with a text column of tokens and a JSON column holding tokens at {"values": …},
+    registered as the only columns to rotate; 5 rows under the old key."""
+    monkeypatch.setattr(rotation, "_rotators", {})
+    monkeypatch.setattr(rotation, "_covers", {})
+    with connection.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE rot_probe (id bigserial PRIMARY KEY, secret text, doc jsonb)")
+        for i in range(5):
+            doc = {"values": {"name": crypto.encrypt(f"名{i}"), "plain": "明文", "n": i}, "note": crypto.encrypt("外")}
+            cur.execute("INSERT INTO rot_probe (secret, doc) VALUES (%s, %s::jsonb)",
+                        [crypto.encrypt(f"secret-{i}") if i != 3 else None, json.dumps(doc, ensure_ascii=False)])
+    rotation.register_column("rot_probe", "secret")
+    rotation.register_json("rot_probe", "doc", path=("values",))
+
+    def rows():
+        with connection.cursor() as cur:
+            cur.execute("SELECT secret, doc FROM rot_probe ORDER BY id")
+            return [(s, json.loads(d) if isinstance(d, str) else d) for s, d in cur.fetchall()]
+
+    return rows
+
+
+@pytest.mark.django_db
+def test_an_interrupted_rotation_keeps_its_committed_batches_and_a_rerun_finishes(probe_table, settings, audit_log):
+    settings.FIELD_ENCRYPTION_KEYS = f"{KEY_B},{KEY_A}"
+    cipher = crypto.cipher()
+    column = rotation.registered()["rot_probe.secret"]
+    assert column(cipher=cipher, batch=2, recompute_blind_index=False, dry_run=True) == {"rot_probe.secret": 4}
+
+    seen = []
+
+    def dies_on_the_second_batch(table, col, count):
+        seen.append((table, col, count))
+        if len(seen) == 2:
+            raise RuntimeError("worker killed")
+
+    with pytest.raises(RuntimeError):
+        column(cipher=cipher, batch=2, recompute_blind_index=False, dry_run=False, on_batch=dies_on_the_second_batch)
+    secrets = [s for s, _ in probe_table()]
+    assert [s[:6] if s else s for s in secrets] == ["test2:", "test2:", "test1:", None, "test1:"]  # batch 1 kept
+
+    out = io.StringIO()
+    call_command("rotate_field_keys", "--batch", "2", stdout=out)
+    assert "re-encrypted 2 rows of rot_probe.secret and 5 rows of rot_probe.doc under key test2" in out.getvalue()
+    assert [e.data["count"] for e in audit_log("security.keys.rotated_batch")
+            if e.data["column"] == "secret"] == [2]  # only the rows left: the rotated ones are not even read
+    settings.FIELD_ENCRYPTION_KEYS = KEY_B
+    for i, (secret, doc) in enumerate(probe_table()):
+        assert secret is None if i == 3 else crypto.decrypt(secret) == f"secret-{i}"
+        assert crypto.decrypt(doc["values"]["name"]) == f"名{i}"
+        assert doc["values"]["plain"] == "明文" and doc["values"]["n"] == i
+        assert doc["note"].startswith("test1:")  # a token outside the registered path: left alone
