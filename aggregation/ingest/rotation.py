@@ -107,3 +107,32 @@ def rotate_records(*, cipher: crypto.FieldCipher, batch: int, recompute_blind_in
                 on_batch("aggregation_recordhistory", "before, after", len(hist_updates))
             counts["history"] += len(hist_updates)
     return counts
+
+
+def rotate_case_key_hashes(*, cipher: crypto.FieldCipher, batch: int, recompute_blind_index: bool, dry_run: bool,
+                           on_batch: Callable[[str, str, int], None] = _no_batch_hook) -> dict[str, int]:
+    """On a blind-index rotation, copy each verification case's subject index from its record (which
+    rotate_records, registered before this, has recomputed); {"verification case indexes": n}. The cases hold no
+    ciphertext, so a field-key rotation leaves them alone."""
+    count = 0
+    if not recompute_blind_index:
+        return {"verification case indexes": count}
+    last = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                "SELECT v.id, r.key_hash FROM aggregation_verificationcase v JOIN aggregation_record r"
+                " ON r.id = v.record_id WHERE v.id > %s AND v.key_hash <> r.key_hash ORDER BY v.id LIMIT %s"
+                " FOR UPDATE OF v",
+                [last, batch],
+            )
+            rows = cur.fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            if not dry_run:
+                cur.executemany("UPDATE aggregation_verificationcase SET key_hash = %s WHERE id = %s",
+                                [(key_hash, cid) for cid, key_hash in rows])
+                on_batch("aggregation_verificationcase", "key_hash", len(rows))
+            count += len(rows)
+    return {"verification case indexes": count}

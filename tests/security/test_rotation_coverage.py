@@ -28,6 +28,7 @@ from tests.sharing.conftest import (  # noqa: F401 — fixtures of the sharing t
     people_push,
     target_dsn,
 )
+from tests.sharing.helpers import open_verification_case
 
 from .test_crypto import KEY_A, KEY_B
 
@@ -116,9 +117,10 @@ def test_after_rotation_the_old_key_can_be_dropped_and_everything_still_works(
     assert summary.data["history"] == RecordHistory.objects.count()
 
     # Run again: nothing left (an interrupted run is resumed the same way), no batch audited.
-    again = io.StringIO()
-    call_command("rotate_field_keys", stdout=again)
-    assert "re-encrypted 0 records and 0 history rows and 0 rows of aggregation_themerow.key_enc" in again.getvalue()
+    call_command("rotate_field_keys", stdout=io.StringIO())
+    second = audit_log("security.field_keys.rotated")[-1].data
+    totals = {k: v for k, v in second.items() if type(v) is int}
+    assert "sharing_pushsubscription.target_dsn_enc" in totals and set(totals.values()) == {0}
     assert len(audit_log("security.keys.rotated_batch")) == len(batches)
 
     settings.FIELD_ENCRYPTION_KEYS = KEY_B  # the old key is gone
@@ -138,14 +140,21 @@ def test_after_rotation_the_old_key_can_be_dropped_and_everything_still_works(
 
 
 @pytest.mark.django_db
-def test_a_blind_index_rotation_recomputes_the_theme_rows_key_hashes(everything, settings, staff):
+def test_a_blind_index_rotation_recomputes_theme_rows_and_verification_cases(everything, settings, other_staff):
+    record = record_get(dataset=everything["dataset"], key=id_number(1))
+    case = open_verification_case(record, other_staff)
     old = settings.BLIND_INDEX_KEY
     settings.BLIND_INDEX_KEY = BLIND_B
-    call_command("rotate_field_keys", "--blind-index-from", old, stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("rotate_field_keys", "--blind-index-from", old, stdout=out)
+    assert "1 verification case indexes" in out.getvalue()
     theme = everything["theme"]
     row = ThemeRow.objects.get(theme=theme, key_hash=crypto.blind_index(id_number(1)))
     assert crypto.decrypt(row.key_enc) == id_number(1)
-    assert record_get(dataset=everything["dataset"], key=id_number(1)) is not None
+    assert ThemeRow.objects.filter(theme=theme).count() == 2
+    record = record_get(dataset=everything["dataset"], key=id_number(1))
+    case.refresh_from_db()
+    assert bytes(case.key_hash) == bytes(record.key_hash) == crypto.blind_index(id_number(1))
 
 
 def _unregistered_enc_fields() -> list[str]:
