@@ -150,7 +150,7 @@ def register_column(model_or_table, column: str, *, blind_index: str | None = No
     `blind_index`, the bytea column (field) holding `blind_index(plain)` is recomputed on a blind-index rotation."""
     table = _table_of(model_or_table)
     col = EncryptedColumn(
-        table=table, column=_column_of(model_or_table, column), pk=_column_of(model_or_table, pk) if pk else "id",
+        table=table, column=_column_of(model_or_table, column), pk=_column_of(model_or_table, pk),
         blind_index=_column_of(model_or_table, blind_index) if blind_index else None,
     )
     register(name or col.label, col, covers=[(col.table, col.column)])

@@ -4,7 +4,9 @@ Registered with security.rotation as "aggregation.records" (AggregationConfig.re
 rotate_field_keys` calls it. Every record, and every history row (under a transaction-local switch the history
 trigger honours, migration 0001), is re-encrypted batch by batch, one transaction per batch; safe to interrupt
 and run again (values already under the current key are skipped). With `recompute_blind_index` (a new
-BLIND_INDEX_KEY), key hashes and row digests are recomputed from the decrypted values.
+BLIND_INDEX_KEY), key hashes and row digests are recomputed from the decrypted values, and then (registered
+after it as "aggregation.verification_cases") the verification cases' copies of their record's key hash.
+Each batch's writes are reported through `on_batch` (the command audits them in the batch's transaction).
 """
 
 from __future__ import annotations
