@@ -157,6 +157,14 @@ def test_an_unchained_event_younger_than_the_lag_is_not_yet_a_break(chain):
     assert full().ok
 
 
+def test_an_incremental_run_trusts_what_was_verified_and_the_nightly_full_run_does_not(chain):
+    assert full().ok
+    tamper("UPDATE portal_auditevent SET object_repr = 'x' WHERE id = %s", [chain[2]])
+    run = audit_chain_verify(actor=None, via="command")
+    assert run.ok and not run.full and run.first_seq > max(chain)
+    assert broken_at(full()) == (False, 2, "hash")
+
+
 def test_an_incremental_run_finds_a_change_to_the_head_it_trusted(chain, staff):
     run = full()
     tamper("UPDATE portal_auditchainlink SET hash = repeat('1', 64) WHERE seq = %s", [run.last_seq])
