@@ -18,4 +18,5 @@ urlpatterns = [
     path("settings/", settings.security_settings, name="settings"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
+    path("audit/verify/", audit.audit_verify_now, name="audit-verify"),
 ]
