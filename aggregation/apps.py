@@ -10,21 +10,25 @@ class AggregationConfig(AppConfig):
 
     def ready(self):
         # Lower floors learn of this chapter by registration, never by importing it: key rotation re-encrypts the
-        # pool's records (security.rotation), the catalog's responsibility list reads when data last arrived, the
-        # kernel's reaper fails the import and theme jobs whose worker died (portal.services.jobs).
+        # pool's records and history (set-based, own rotator) and the theme rows (security.rotation), the catalog's
+        # responsibility list reads when data last arrived, the kernel's reaper fails the import and theme jobs whose
+        # worker died (portal.services.jobs).
         from django.conf import settings
 
         from catalog import hooks
         from portal.services.jobs import register_job_kind
         from security import rotation
 
-        from .ingest.rotation import rotate_records
-        from .models import IngestJob, ThemeBuildJob
+        from .ingest.rotation import COVERS, rotate_case_key_hashes, rotate_records
+        from .models import IngestJob, ThemeBuildJob, ThemeRow
         from .selectors.pools import data_arrivals
         from .services.ingest import reaped_message
         from .services.themes import STALE_AFTER
 
-        rotation.register("aggregation.records", rotate_records)
+        rotation.register("aggregation.records", rotate_records, covers=COVERS)
+        rotation.register("aggregation.verification_cases", rotate_case_key_hashes)
+        rotation.register_column(ThemeRow, "key_enc", blind_index="key_hash", name="aggregation.theme_rows.key")
+        rotation.register_json(ThemeRow, "data", name="aggregation.theme_rows.data")
         hooks.register_data_arrivals(data_arrivals)
         register_job_kind(
             IngestJob, action="aggregation.job.failed", department="dataset__department", message=reaped_message,

@@ -40,7 +40,7 @@ AREAS = {
         "locks", "sharing:client-", "catalog:resource-permissions", "catalog-api:resource-permissions",
         "department-",
     ),
-    Role.AUDIT_ADMIN: ("security:audit", "security:audit-export", "audit-event-"),
+    Role.AUDIT_ADMIN: ("security:audit", "security:audit-export", "security:audit-verify", "audit-event-"),
 }
 
 

@@ -32,4 +32,5 @@ urlpatterns = [
     path("plans/<int:plan_id>/document/", plans.plan_document, name="plan-document"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
+    path("audit/verify/", audit.audit_verify_now, name="audit-verify"),
 ]

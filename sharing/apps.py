@@ -11,15 +11,17 @@ class SharingConfig(AppConfig):
     def ready(self):
         # Security sits below sharing and never names its models: the API clients of signed calls are registered
         # with it (request signing reads them, and their saves invalidate its per-process cache).
+        # Its columns under the field keys (client secrets, push-target DSNs) are registered with key rotation.
         # The kernel's reaper fails the push runs whose worker died (portal.services.jobs), as the run's own end
         # with the code "interrupted" would: same receipt, audit event and subscription state.
         from django.conf import settings
 
         from portal.choices import AuditResult
         from portal.services.jobs import register_job_kind
+        from security import rotation
         from security.signing.clients import register_client_model
 
-        from .models import PushRun
+        from .models import ApiClient, PushRun, PushSubscription
         from .push.run import interrupted_close, interrupted_message, interrupted_receipt
 
         register_job_kind(
@@ -29,3 +31,5 @@ class SharingConfig(AppConfig):
             stale_after=lambda: settings.PORTAL["PUSH_STALE_SECONDS"],
         )
         register_client_model(self.get_model("ApiClient"))
+        rotation.register_column(ApiClient, "secret_enc", name="sharing.api_clients.secret")
+        rotation.register_column(PushSubscription, "target_dsn_enc", name="sharing.push_subscriptions.dsn")

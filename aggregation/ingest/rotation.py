@@ -4,12 +4,15 @@ Registered with security.rotation as "aggregation.records" (AggregationConfig.re
 rotate_field_keys` calls it. Every record, and every history row (under a transaction-local switch the history
 trigger honours, migration 0001), is re-encrypted batch by batch, one transaction per batch; safe to interrupt
 and run again (values already under the current key are skipped). With `recompute_blind_index` (a new
-BLIND_INDEX_KEY), key hashes and row digests are recomputed from the decrypted values.
+BLIND_INDEX_KEY), key hashes and row digests are recomputed from the decrypted values, and then (registered
+after it as "aggregation.verification_cases") the verification cases' copies of their record's key hash.
+Each batch's writes are reported through `on_batch` (the command audits them in the batch's transaction).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django.db import connection, transaction
 
@@ -36,10 +39,19 @@ def _reencrypt_json(value, cipher: crypto.FieldCipher, token_map: dict[str, str]
     return value, False
 
 
-def rotate_records(*, cipher: crypto.FieldCipher, batch: int, recompute_blind_index: bool,
-                   dry_run: bool) -> dict[str, int]:
+COVERS = [("aggregation_record", "key_enc"), ("aggregation_record", "data"),
+          ("aggregation_recordhistory", "before"), ("aggregation_recordhistory", "after")]
+
+
+def _no_batch_hook(table: str, column: str, count: int) -> None:
+    return None
+
+
+def rotate_records(*, cipher: crypto.FieldCipher, batch: int, recompute_blind_index: bool, dry_run: bool,
+                   on_batch: Callable[[str, str, int], None] = _no_batch_hook) -> dict[str, int]:
     """Re-encrypt records and their history rows under `cipher`'s current key; {"records": n, "history": m}
-    (rows changed, or that would change with `dry_run`, which writes nothing)."""
+    (rows changed, or that would change with `dry_run`, which writes nothing). `on_batch(table, columns, count)`
+    is called in each batch's transaction after its writes (security.rotation)."""
     recompute = recompute_blind_index
     counts = {"records": 0, "history": 0}
     last = 0
@@ -73,6 +85,7 @@ def rotate_records(*, cipher: crypto.FieldCipher, batch: int, recompute_blind_in
                     "WHERE id = %s",
                     updates,
                 )
+                on_batch("aggregation_record", "key_enc, data", len(updates))
             counts["records"] += len(updates)
             cur.execute(
                 "SELECT id, before, after FROM aggregation_recordhistory WHERE record_id = ANY(%s) ORDER BY id",
@@ -93,5 +106,35 @@ def rotate_records(*, cipher: crypto.FieldCipher, batch: int, recompute_blind_in
                     "UPDATE aggregation_recordhistory SET before = %s::jsonb, after = %s::jsonb WHERE id = %s",
                     hist_updates,
                 )
+                on_batch("aggregation_recordhistory", "before, after", len(hist_updates))
             counts["history"] += len(hist_updates)
     return counts
+
+
+def rotate_case_key_hashes(*, cipher: crypto.FieldCipher, batch: int, recompute_blind_index: bool, dry_run: bool,
+                           on_batch: Callable[[str, str, int], None] = _no_batch_hook) -> dict[str, int]:
+    """On a blind-index rotation, copy each verification case's subject index from its record (which
+    rotate_records, registered before this, has recomputed); {"verification case indexes": n}. The cases hold no
+    ciphertext, so a field-key rotation leaves them alone."""
+    count = 0
+    if not recompute_blind_index:
+        return {"verification case indexes": count}
+    last = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                "SELECT v.id, r.key_hash FROM aggregation_verificationcase v JOIN aggregation_record r"
+                " ON r.id = v.record_id WHERE v.id > %s AND v.key_hash <> r.key_hash ORDER BY v.id LIMIT %s"
+                " FOR UPDATE OF v",
+                [last, batch],
+            )
+            rows = cur.fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            if not dry_run:
+                cur.executemany("UPDATE aggregation_verificationcase SET key_hash = %s WHERE id = %s",
+                                [(key_hash, cid) for cid, key_hash in rows])
+                on_batch("aggregation_verificationcase", "key_hash", len(rows))
+            count += len(rows)
+    return {"verification case indexes": count}

@@ -238,6 +238,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "portal.deadline_sweep": {"task": "portal.tasks.deadline_sweep", "schedule": crontab(minute="*/15")},
     "portal.audit_seal": {"task": "portal.tasks.audit_seal", "schedule": timedelta(seconds=30)},
+    # The trail's verification (portal.services.audit_chain): incremental from the last intact run, and all of it
+    # nightly (a break is announced to the audit and security administrators).
+    "portal.audit_verify": {"task": "portal.tasks.audit_verify", "schedule": crontab(minute="7,22,37,52")},
+    "portal.audit_verify_full": {"task": "portal.tasks.audit_verify", "schedule": crontab(hour=1, minute=40),
+                                 "kwargs": {"full": True}},
     # Long jobs of every kind an app registered (portal.services.jobs.register_job_kind) whose worker went quiet.
     "portal.jobs_reap": {"task": "portal.tasks.jobs_reap", "schedule": timedelta(minutes=1)},
     "sharing.grant_expire": {"task": "sharing.tasks.grant_expire", "schedule": crontab(minute=5)},
@@ -290,6 +295,10 @@ PORTAL = {
     "REMINDER_WORKING_DAYS": 2,
     # The sealer chains at most this many audit events per transaction.
     "AUDIT_SEAL_BATCH": 5000,
+    # How far an honest event may lag in the chain (seconds): a transaction commits its event up to this long after
+    # writing it, and the verifier (portal.audit_verify) counts an unchained event, or a chained one whose time
+    # precedes its predecessor's, as a break only beyond it. Longer than the longest transaction that writes events.
+    "AUDIT_SEAL_LAG_SECONDS": env.int("PORTAL_AUDIT_SEAL_LAG_SECONDS", default=600),
     # The data calls' hot reads and the audit insert as server-side prepared statements (portal.db). Turn off behind a
     # transaction-pooling proxy that cannot keep them (pgbouncer before 1.21 in transaction mode).
     "PREPARED_READS": env.bool("PORTAL_PREPARED_READS", default=True),

@@ -1,6 +1,6 @@
 """Kernel models: organisations and people, the working-day calendar, deadlines, audit, notifications, jobs."""
 
-from .audit import AuditChainLink, AuditEvent, AuditPending, AuditSeal
+from .audit import AuditChainLink, AuditEvent, AuditPending, AuditSeal, AuditVerification
 from .deadlines import Deadline
 from .jobs import Job
 from .notifications import Notification
@@ -15,6 +15,7 @@ __all__ = [
     "AuditEvent",
     "AuditPending",
     "AuditSeal",
+    "AuditVerification",
     "CalendarDay",
     "CalendarYear",
     "Deadline",

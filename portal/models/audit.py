@@ -112,3 +112,38 @@ class AuditPending(models.Model):
 
     def __str__(self) -> str:
         return str(self.event_id)
+
+
+class AuditVerification(models.Model):
+    """One run of the trail's verification (portal.audit_verify): which chain positions it covered and what it found.
+
+    An incremental run starts after the last run that found the trail intact (its `last_seq` and `head_hash`), so a
+    run's record is what the next one trusts; a nightly full run starts from position 1 and trusts nothing.
+    """
+
+    class Via(models.TextChoices):
+        BEAT = "beat", _("定时任务")
+        COMMAND = "command", _("命令行")
+        PAGE = "page", _("审计管理员")
+
+    started_at = models.DateTimeField(_("开始时间"), default=timezone.now)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    full = models.BooleanField(_("全量校验"), default=False)
+    via = models.CharField(_("发起方式"), max_length=10, choices=Via.choices)
+    first_seq = models.BigIntegerField(_("起始位置"), null=True, blank=True)
+    last_seq = models.BigIntegerField(_("截止位置"), null=True, blank=True)
+    head_hash = models.CharField(max_length=64, blank=True)  # the chain's hash at last_seq, as verified
+    checked = models.PositiveBigIntegerField(_("校验条数"), default=0)
+    ok = models.BooleanField(_("完好"), default=False)
+    break_seq = models.BigIntegerField(_("首个异常位置"), null=True, blank=True)
+    break_kind = models.CharField(_("异常类型"), max_length=20, blank=True)
+    break_detail = models.CharField(_("异常说明"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("审计日志校验")
+        verbose_name_plural = _("审计日志校验")
+        ordering = ["-started_at", "-pk"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.first_seq}–{self.last_seq} {'ok' if self.ok else self.break_kind}"

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0007_risk_assessment_clock'),
+        ('portal', '0008_risk_assessment_clock'),
         ('security', '0002_secrecy_reviews'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -56,6 +56,7 @@ ACTION_LABELS = {
     "security.signature.refused": _("签名调用被拒绝"),
     "security.signature.throttled": _("签名调用超出频率"),
     "security.field_keys.rotated": _("字段密钥轮换"),
+    "security.keys.rotated_batch": _("字段密钥轮换（批次）"),
     "security.audit.searched": _("查询审计日志"),
     "security.audit.exported": _("导出审计日志"),
     "sharing.client.registered": _("登记接入系统"),

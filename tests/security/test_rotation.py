@@ -57,7 +57,7 @@ def rotators(monkeypatch):
     def _register(**by_name):
         monkeypatch.setattr(rotation, "_rotators", {})
         for name, counts in by_name.items():
-            def rotate(*, cipher, batch, recompute_blind_index, dry_run, _name=name, _counts=counts):
+            def rotate(*, cipher, batch, recompute_blind_index, dry_run, on_batch, _name=name, _counts=counts):
                 calls.append((_name, cipher.current_kid, batch, recompute_blind_index, dry_run))
                 return dict(_counts)
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0006_audit_search_indexes'),
+        ('portal', '0007_audit_verification'),
     ]
 
     operations = [
