@@ -107,6 +107,9 @@ class SecrecyReviewSerializer(serializers.ModelSerializer):
     resource = serializers.CharField(source="entry.resource_key", read_only=True, help_text="资源标识")
     resource_name = serializers.CharField(source="entry.name", read_only=True)
     state_label = serializers.CharField(source="get_state_display", read_only=True)
+    # Blank until decided: a plain string in the schema (an enum would not admit the blank).
+    decision = serializers.CharField(read_only=True,
+                                     help_text="shareable 可以共享 / not_shareable 不宜共享；未审查时为空")
     decision_label = serializers.CharField(source="get_decision_display", read_only=True)
     flagged_by = serializers.CharField(source="flagged_by.username", read_only=True)
     decided_by = serializers.CharField(source="decided_by.username", read_only=True, allow_null=True)
@@ -136,6 +139,7 @@ class RiskAssessmentSerializer(serializers.ModelSerializer):
     department_name = serializers.CharField(source="department.name", read_only=True)
     cycle_label = serializers.CharField(source="get_cycle_display", read_only=True)
     state_label = serializers.CharField(source="get_state_display", read_only=True)
+    level = serializers.CharField(read_only=True, help_text="low 低 / medium 中 / high 高；未完成时为空")
     level_label = serializers.CharField(source="get_level_display", read_only=True)
     completed_by = serializers.CharField(source="completed_by.username", read_only=True, allow_null=True)
     remaining_working_days = serializers.SerializerMethodField(help_text="剩余工作日（负数为超期）；已完成时为空")

@@ -121,6 +121,7 @@ class IsIncidentReader(permissions.BasePermission):
 class SecurityIncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """安全事件登记（R31）：安全管理员报告、处置、关闭；市大数据局审核员只读。每一步记入审计日志。"""
 
+    lookup_value_regex = r"[0-9]+"
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilterSet
     permission_classes = [permissions.IsAuthenticated, IsIncidentReader]
@@ -176,6 +177,7 @@ class SecrecyReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     """资源保密审查（R30）：安全管理员或市大数据局审核员提请，审核员作出结论并写明依据；结论作出前（或结论为不宜共享时）
     该资源不能设为共享。"""
 
+    lookup_value_regex = r"[0-9]+"
     serializer_class = SecrecyReviewSerializer
     filterset_class = SecrecyReviewFilterSet
     permission_classes = [permissions.IsAuthenticated, IsRegisterReader]
@@ -215,6 +217,7 @@ class RiskAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     """安全风险评估（R32）：安全管理员按周期安排各部门的评估并登记结果（完成后自动安排下一周期）；到期提醒和超期状态
     由统一时限服务管理。市大数据局审核员只读。"""
 
+    lookup_value_regex = r"[0-9]+"
     serializer_class = RiskAssessmentSerializer
     filterset_class = RiskAssessmentFilterSet
     permission_classes = [permissions.IsAuthenticated, IsRiskReader]
@@ -259,6 +262,7 @@ class IsPlanReader(IsIncidentReader):
 class EmergencyPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """应急预案（R31）：预案文件及其下次评审日期，逾期未评审的 review_overdue 为 true。登记、评审和下载在页面上进行。"""
 
+    lookup_value_regex = r"[0-9]+"
     serializer_class = EmergencyPlanSerializer
     filterset_class = EmergencyPlanFilterSet
     permission_classes = [permissions.IsAuthenticated, IsPlanReader]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal.errors import NotFound
+from portal.permissions import int_or_none
 
 from ..models import SecurityIncident
 
@@ -14,7 +15,7 @@ def incident_list(*, user):
 
 
 def incident_get(*, user, incident_id: int) -> SecurityIncident:
-    incident = incident_list(user=user).filter(pk=incident_id).first()
+    incident = incident_list(user=user).filter(pk=int_or_none(incident_id) or 0).first()
     if incident is None:
         raise NotFound()
     return incident

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal.errors import NotFound
+from portal.permissions import int_or_none
 from portal.services.workdays import local_today
 
 from ..models import EmergencyPlan
@@ -15,7 +16,7 @@ def plan_list(*, user, overdue_only: bool = False):
 
 
 def plan_get(*, user, plan_id: int) -> EmergencyPlan:
-    plan = plan_list(user=user).filter(pk=plan_id).first()
+    plan = plan_list(user=user).filter(pk=int_or_none(plan_id) or 0).first()
     if plan is None:
         raise NotFound()
     return plan

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from portal.choices import Clock
 from portal.errors import NotFound
+from portal.permissions import int_or_none
 from portal.selectors.deadlines import deadline_row, deadline_rows, with_deadline
 
 from ..models import RiskAssessment
@@ -20,7 +21,7 @@ def risk_rows(assessments):
 
 
 def risk_assessment_get(*, user, assessment_id: int):
-    assessment = risk_assessment_list(user=user).filter(pk=assessment_id).first()
+    assessment = risk_assessment_list(user=user).filter(pk=int_or_none(assessment_id) or 0).first()
     if assessment is None:
         raise NotFound()
     return assessment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal.errors import NotFound
+from portal.permissions import int_or_none
 
 from ..models import SecrecyReview
 
@@ -12,7 +13,7 @@ def secrecy_review_list(*, user):
 
 
 def secrecy_review_get(*, user, review_id: int) -> SecrecyReview:
-    review = secrecy_review_list(user=user).filter(pk=review_id).first()
+    review = secrecy_review_list(user=user).filter(pk=int_or_none(review_id) or 0).first()
     if review is None:
         raise NotFound()
     return review
