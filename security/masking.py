@@ -34,7 +34,7 @@ def item_mask_kind(name: str, data_type: str = "C", *, key_kind: str | None = No
         return sensitivity_of(name, data_type) or ("generic" if encrypted else None)
     sensitivity, derived_from = declared
     if sensitivity == PUBLIC and not derived_from:
-        return None
+        return "generic" if encrypted else None  # stored encrypted (a dataset's choice): never shown plain
     return sensitivity_of(name, "C") or "generic"
 
 
