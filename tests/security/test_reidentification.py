@@ -35,6 +35,8 @@ ITEMS = [
 _city_bureau = sharing_fixtures._city_bureau
 make_entry = sharing_fixtures.make_entry
 make_grant = sharing_fixtures.make_grant
+target_dsn = sharing_fixtures.target_dsn
+_no_settle = sharing_fixtures._no_settle
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -119,6 +121,24 @@ def test_pull_export_query_and_record_page_rebuild_no_id(thousand, other_staff, 
         assert true_id not in text and true_row["出生日期"] not in text
         pages.append(text)
     assert pages
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_push_rebuilds_no_id(make_entry, dept, staff, other_staff, make_grant, target_dsn):
+    from sharing.push import run as push_engine
+    from sharing.services import push as push_services
+    from tests.sharing.helpers import target_rows
+
+    entry = make_entry(provider=dept, items=ITEMS, methods=("api", "push"))
+    rows = people(40)
+    load(entry, staff, rows)
+    grant = make_grant(other_staff.department, entry, ["出生日期", "性别"], methods=("push",))
+    sub = push_services.push_subscription_create(actor=other_staff, grant_id=grant.pk, dsn=target_dsn,
+                                                 table="hj_people", interval_minutes=30)
+    assert push_engine.push_run(subscription_id=sub.pk).rows == 40
+    delivered = [data for data, _deleted in target_rows(target_dsn, "hj_people").values()]
+    assert len(delivered) == 40 and all("*" in d["出生日期"] and "*" in d["公民身份号码"] for d in delivered)
+    assert rebuilt(delivered, {r["公民身份号码"] for r in rows}) == set()
 
 
 @pytest.mark.django_db
