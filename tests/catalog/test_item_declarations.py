@@ -36,3 +36,20 @@ def test_a_derivation_must_name_another_item(staff):
             _item("公民身份号码", key=True), _item("出生日期", "D", sensitivity="personal", derived_from="身份证"),
         ])
     assert "items.1.derived_from" in exc.value.errors
+
+
+def test_the_api_takes_and_shows_declarations(staff, api_as):
+    items = [_item("法定代表人证件号码", sensitivity="sensitive"), _item("法定代表人性别"),
+             _item("企业名称", sensitivity="bogus")]
+    body = {"classification": "303", "name": "企业登记信息", "summary": "登记", "format_class": "db",
+            "format_type": "PostgreSQL", "share_type": "1", "exchange_methods": ["api"], "update_cycle": "daily",
+            "items": items}
+    client = api_as(staff)
+    refused = client.post("/api/v1/catalog/entries/", body, format="json")
+    assert refused.status_code == 400
+    items[2]["sensitivity"] = ""
+    response = client.post("/api/v1/catalog/entries/", body, format="json")
+    assert response.status_code == 201, response.content
+    shown = {i["name"]: (i["sensitivity"], i["derived_from"]) for i in response.json()["items"]}
+    assert shown == {"法定代表人证件号码": ("sensitive", ""), "法定代表人性别": ("personal", "法定代表人证件号码"),
+                     "企业名称": ("public", "")}
