@@ -99,26 +99,73 @@ def mask(value: Any, kind: str) -> Any:
 
 
 def mask_kind(name: str, data_type: str = "C", *, key_item: str | None, key_kind: str,
-              encrypted_items: Iterable[str] = ()) -> str | None:
+              encrypted_items: Iterable[str] = (), declared: tuple[str, str] | None = None) -> str | None:
     """The masking kind of one item of a dataset (None: shown as it is) — the one way it is decided.
 
     `security.masking.item_mask_kind` asked with the same inputs everywhere: the item's name and data type, the
-    dataset's key kind when the item is its subject key (`key_item`), whether the item is stored encrypted. The
-    pipeline stores its masked forms under these kinds (ingest.planning.item_specs); its rejected-rows report, the
-    pages, the APIs and the sharing chapter's data API mask by them (through `mask_kinds`), so an item is masked
-    alike wherever it is shown.
+    dataset's key kind when the item is its subject key (`key_item`), whether the item is stored encrypted, and the
+    item's declaration in the catalog (`declared`: (sensitivity, derived_from), `item_declarations`). The pipeline
+    stores its masked forms under these kinds (ingest.planning.item_specs); its rejected-rows report, the pages, the
+    APIs and the sharing chapter's data API mask by them (through `mask_kinds`), so an item is masked alike wherever
+    it is shown. Which items a reader gets in full: `full_items` (a derived item never beside its masked source).
     """
     from security.masking import item_mask_kind
 
     return item_mask_kind(name, data_type, key_kind=key_kind if name == key_item else None,
-                          encrypted=name in encrypted_items)
+                          encrypted=name in encrypted_items, declared=declared)
+
+
+def item_declarations(items: Iterable) -> dict[str, tuple[str, str]]:
+    """{name: (sensitivity, derived_from)} of an entry's data items (DataItems or dicts): as declared, or — an item
+    not declared yet — as proposed from the names (portal.personal_data.propose)."""
+    from portal.personal_data import propose
+
+    items = list(items)
+    get = (lambda i, f: i.get(f, "")) if items and isinstance(items[0], dict) else (lambda i, f: getattr(i, f, ""))
+    proposals = None
+    out = {}
+    for item in items:
+        name = get(item, "name")
+        if get(item, "sensitivity"):
+            out[name] = (get(item, "sensitivity"), get(item, "derived_from") or "")
+        else:
+            proposals = proposals if proposals is not None else propose(items)
+            out[name] = proposals.get(name.strip(), ("public", ""))
+    return out
+
+
+def dataset_declarations(dataset) -> dict[str, tuple[str, str]]:
+    """item_declarations of the dataset's entry, read once per dataset object."""
+    cached = getattr(dataset, "_item_declarations", None)
+    if cached is None:
+        rows = dataset.entry.items.values("name", "data_type", "is_subject_key", "sensitivity", "derived_from")
+        cached = dataset._item_declarations = item_declarations(list(rows))
+    return cached
 
 
 def mask_kinds(dataset, items: Iterable[tuple[str, str]]) -> dict[str, str | None]:
-    """{name: mask_kind} of (name, data_type) `items` of `dataset` (its key item, key kind and encrypted items)."""
+    """{name: mask_kind} of (name, data_type) `items` of `dataset` (its key item, key kind, encrypted items and the
+    items' declarations)."""
     encrypted = set(dataset.encrypted_items or ())
+    declared = dataset_declarations(dataset)
     return {name: mask_kind(name, data_type, key_item=dataset.key_item_name, key_kind=dataset.key_kind,
-                            encrypted_items=encrypted) for name, data_type in items}
+                            encrypted_items=encrypted, declared=declared.get(name)) for name, data_type in items}
+
+
+def full_items(dataset, granted: Iterable[str]) -> set[str]:
+    """The `granted` items a reader gets in full, less every derived item whose source they read masked (R28.3: a
+    birth date beside an ID number masked in its birth-date digits would give the digits back), transitively."""
+    full = set(granted)
+    declared = dataset_declarations(dataset)
+    masked_source = True
+    while masked_source:
+        masked_source = False
+        for name in list(full):
+            source = declared.get(name, ("", ""))[1]
+            if source and source not in full and mask_kinds(dataset, [(source, "C")])[source] is not None:
+                full.discard(name)
+                masked_source = True
+    return full
 
 
 def key_display(dataset, key_plain: str, *, full: bool) -> str:

@@ -83,6 +83,15 @@ class ShareType(models.TextChoices):
     NONE = "3", _("不予共享")
 
 
+class Sensitivity(models.TextChoices):
+    """A data item's declared sensitivity (R28.3; 个人信息 / 个人敏感信息, GB/T 35273): personal items are masked for
+    readers without a full grant. Values equal portal.personal_data's (the kernel proposes them)."""
+
+    PUBLIC = "public", _("非个人信息")
+    PERSONAL = "personal", _("个人信息")
+    SENSITIVE = "sensitive", _("个人敏感信息")
+
+
 class ExchangeMethod(models.TextChoices):
     """The 办法's own 共享交换方式 (第二十二条); GUIDE_SHARE_MODE maps them onto the guide's 共享方式类型."""
 

@@ -25,6 +25,7 @@ from .choices import (
     ResourceClass,
     ReviewDecision,
     ReviewStage,
+    Sensitivity,
     ShareType,
     UpdateCaseState,
     UpdateCycle,
@@ -49,7 +50,8 @@ ENTRY_FIELDS = (
     "related_codes",
     "is_secret",
 )
-ITEM_FIELDS = ("name", "data_type", "length", "is_subject_key", "is_base_item", "description")
+ITEM_FIELDS = ("name", "data_type", "length", "is_subject_key", "is_base_item", "description", "sensitivity",
+               "derived_from")
 
 
 class Classification(models.Model):
@@ -240,6 +242,13 @@ class DataItem(models.Model):
     is_subject_key = models.BooleanField(_("主体标识"), default=False, help_text=_("身份证号码或统一社会信用代码等"))
     is_base_item = models.BooleanField(_("基础数据项"), default=False)
     description = models.CharField(_("说明"), max_length=500, blank=True)
+    # The declaration masking follows (aggregation.access.mask_kind), proposed from the names when the filer leaves
+    # it blank (portal.personal_data.propose; catalog.services.entries.sync_items). "" = not declared yet.
+    sensitivity = models.CharField(_("敏感程度"), max_length=10, choices=Sensitivity.choices, blank=True, default="")
+    derived_from = models.CharField(
+        _("派生自"), max_length=100, blank=True, default="",
+        help_text=_("可由本条目另一信息项推出的信息项（如出生日期、性别可由公民身份号码推出）：该信息项脱敏时本项也脱敏"),
+    )
 
     class Meta:
         verbose_name = _("信息项")

@@ -16,7 +16,16 @@ from django.utils.translation import gettext as _
 
 from portal.errors import PortalError
 
-from .choices import STRUCTURED_FORMATS, DataType, ExchangeMethod, FormatClass, OpenType, ShareType, UpdateCycle
+from .choices import (
+    STRUCTURED_FORMATS,
+    DataType,
+    ExchangeMethod,
+    FormatClass,
+    OpenType,
+    Sensitivity,
+    ShareType,
+    UpdateCycle,
+)
 from .models import ENTRY_FIELDS, CatalogEntry, Classification
 from .one_source import base_item_claimant
 
@@ -97,6 +106,9 @@ def clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 "is_subject_key": _bool(item.get("is_subject_key")),
                 "is_base_item": _bool(item.get("is_base_item")),
                 "description": clean_text(item.get("description")),
+                # Blank: proposed from the names when saved (catalog.declarations.fill_declarations).
+                "sensitivity": clean_text(item.get("sensitivity")).lower(),
+                "derived_from": clean_text(item.get("derived_from")),
             }
         )
     return out
@@ -203,6 +215,13 @@ def entry_problems(values: dict[str, Any], items: list[dict[str, Any]]) -> dict[
                 subject_key_at = i
         if len(item["description"]) > 500:
             add(f"{key}.description", _("说明不能超过 500 个字"))
+        if item["sensitivity"] and not _choice_ok(Sensitivity, item["sensitivity"]):
+            add(f"{key}.sensitivity", _("敏感程度取值无效：%(value)s") % {"value": item["sensitivity"]})
+    names = {item_key(item["name"]) for item in cleaned}
+    for i, item in enumerate(cleaned):
+        source = item["derived_from"]
+        if source and (item_key(source) not in names or item_key(source) == item_key(item["name"])):
+            add(f"items.{i}.derived_from", _("“派生自”须为本资源的另一信息项：%(value)s") % {"value": source})
     return problems
 
 

@@ -11,43 +11,31 @@ from __future__ import annotations
 
 import re
 
+from portal.personal_data import PUBLIC, sensitivity_of
+
+__all__ = ["KINDS", "item_mask_kind", "mask", "mask_many", "sensitivity_of"]
+
 KINDS = ("id_number", "credit_code", "name", "phone", "address", "generic")
-
-# Order matters: the first matching rule names the kind.
-_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"统一社会信用代码|信用代码|组织机构代码|注册号"), "credit_code"),
-    (re.compile(r"身份证|证件号|身份号码|公民身份"), "id_number"),
-    (re.compile(r"手机|电话|联系方式|移动号码"), "phone"),
-    (re.compile(r"住址|地址|居住地|户籍地|住所"), "address"),
-    (re.compile(r"银行卡|账号|账户"), "generic"),
-    # 姓名 of a person; names of organisations (单位名称, 企业名称) are public registration data.
-    (re.compile(r"^(?!.*(单位|企业|机构|组织|项目|资源|商品|产品|字段))(.*姓名|.*人名称|姓名.*|.*(联系人|代表人|负责人|户主|监护人))$"),
-     "name"),
-)
-
-
-def sensitivity_of(item_name: str, data_type: str = "C") -> str | None:
-    """The masking kind of a data item judged personal by its name; None for non-personal items."""
-    name = (item_name or "").strip()
-    if not name or data_type not in ("C", "M", ""):
-        return None
-    for pattern, kind in _RULES:
-        if pattern.search(name):
-            return None if kind == "credit_code" else kind
-    return None
 
 
 KEY_KINDS = {"id_number": "id_number", "credit_code": "credit_code"}  # a dataset's key_kind → masking kind
 
 
 def item_mask_kind(name: str, data_type: str = "C", *, key_kind: str | None = None,
-                   encrypted: bool = False) -> str | None:
-    """The masking kind of a dataset's item: the subject key's by the dataset's key kind (`key_kind` given for the key
-    only; a credit code shows as it is), a personal item's by its name, "generic" for any other item stored
-    encrypted; None when the item is shown as it is."""
+                   encrypted: bool = False, declared: tuple[str, str] | None = None) -> str | None:
+    """The masking kind of a dataset's item (None when the item is shown as it is): the subject key's by the
+    dataset's key kind (`key_kind` given for the key only; a credit code shows as it is); else by the item's
+    `declared` (sensitivity, derived_from) (catalog.models.DataItem): a public item that derives from no other is
+    shown as it is, a personal or derived one is masked — shaped by its name (a phone number keeps its head and
+    tail), "generic" otherwise. An item with no declaration (a stale caller) falls back to the name-based guess."""
     if key_kind is not None:
         return KEY_KINDS.get(key_kind, "generic")
-    return sensitivity_of(name, data_type) or ("generic" if encrypted else None)
+    if declared is None:
+        return sensitivity_of(name, data_type) or ("generic" if encrypted else None)
+    sensitivity, derived_from = declared
+    if sensitivity == PUBLIC and not derived_from:
+        return "generic" if encrypted else None  # stored encrypted (a dataset's choice): never shown plain
+    return sensitivity_of(name, "C") or "generic"
 
 
 _ADDRESS_HEAD = re.compile(

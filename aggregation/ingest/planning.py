@@ -13,7 +13,7 @@ from django.conf import settings
 
 from security.masking import sensitivity_of
 
-from ..access import mask_kind
+from ..access import item_declarations, mask_kind
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,11 @@ def item_specs(items: Iterable, *, key_kind: str, encrypted_items: Iterable[str]
     items = list(items)
     encrypted = set(encrypted_items) | set(encrypted_item_names(items))
     key_item = next((i.name for i in items if i.is_subject_key), None)
+    declared = item_declarations(items)
     return [
         ItemSpec(i.name, i.data_type, i.length, bool(i.is_subject_key), i.name in encrypted,
-                 mask_kind(i.name, i.data_type, key_item=key_item, key_kind=key_kind, encrypted_items=encrypted))
+                 mask_kind(i.name, i.data_type, key_item=key_item, key_kind=key_kind, encrypted_items=encrypted,
+                           declared=declared.get(i.name)))
         for i in items
     ]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import translation
 
-from ..choices import DataType, ExchangeMethod, FormatClass, OpenType, ShareType, UpdateCycle
+from ..choices import DataType, ExchangeMethod, FormatClass, OpenType, Sensitivity, ShareType, UpdateCycle
 
 ENTRY_SHEET = "信息资源"
 ITEM_SHEET = "信息项"
@@ -87,6 +87,10 @@ def item_columns() -> list[Column]:
         Column("是否主体标识", "is_subject_key", "bool", width=12, aliases=("主体标识",), note="是/否"),
         Column("是否基础信息项", "is_base_item", "bool", width=14, aliases=("基础信息项",), note="是/否"),
         Column("说明", "description", width=30, aliases=("备注", "信息项说明"), max_length=500),
+        Column("敏感程度", "sensitivity", "choice", Sensitivity, width=14, aliases=("个人信息",),
+               note="非个人信息/个人信息/个人敏感信息；留空则按信息项名称建议"),
+        Column("派生自", "derived_from", width=16, max_length=100,
+               note="可由本资源哪一信息项推出（如出生日期、性别由公民身份号码推出）；留空则按名称建议"),
     ]
 
 

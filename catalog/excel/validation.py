@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from ..choices import EDITABLE_STATES, EntryState
+from ..declarations import fill_declarations
 from ..models import ENTRY_FIELDS, ITEM_FIELDS, CatalogEntry, Classification
 from ..validation import clean_items, clean_values, entry_problems
 from .columns import CHOICE_FIELDS, ENTRY_HEADERS, ENTRY_SHEET, ITEM_HEADERS, ITEM_SHEET, zh_label
@@ -105,7 +106,8 @@ def _same_content(target, entry: ParsedEntry) -> bool:
         elif proposed[name] != getattr(target, name):
             return False
     current = [{f: getattr(i, f) for f in ITEM_FIELDS} for i in sorted(target.items.all(), key=lambda i: i.position)]
-    return current == clean_items([i.values for i in entry.items])
+    # Blank declarations are proposed on saving (catalog.declarations): compare what would be saved.
+    return current == fill_declarations(clean_items([i.values for i in entry.items]))
 
 
 def _has_cell_errors(parsed: ParsedWorkbook, row: int) -> bool:

@@ -15,7 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from portal.cells import xlsx_cell, xlsx_row
 
-from ..choices import DataType, ExchangeMethod, FormatClass, OpenType, ShareType, UpdateCycle
+from ..choices import DataType, ExchangeMethod, FormatClass, OpenType, Sensitivity, ShareType, UpdateCycle
 from ..models import Classification
 from .columns import ENTRY_SHEET, ITEM_SHEET, NOTE_SHEET, Column, entry_columns, item_columns, zh_label, zh_labels
 
@@ -214,5 +214,7 @@ def _item_row(ws, seq: int, item) -> list:
         _yes_no(item.is_subject_key),
         _yes_no(item.is_base_item),
         xlsx_cell(ws, item.description or ""),
+        zh_label(Sensitivity, item.sensitivity) if item.sensitivity else "",
+        xlsx_cell(ws, item.derived_from or ""),
     ]
 

@@ -8,7 +8,17 @@ from django.utils.translation import gettext_lazy as _
 from portal.forms import BootstrapMixin
 from portal.models import Department
 
-from ..choices import FORMAT_TYPES, DataType, EntryState, ExchangeMethod, FormatClass, OpenType, ShareType, UpdateCycle
+from ..choices import (
+    FORMAT_TYPES,
+    DataType,
+    EntryState,
+    ExchangeMethod,
+    FormatClass,
+    OpenType,
+    Sensitivity,
+    ShareType,
+    UpdateCycle,
+)
 from ..models import ENTRY_FIELDS, Classification
 from .base import ClassificationChoiceField, split_list, textarea
 
@@ -111,6 +121,9 @@ class DataItemForm(BootstrapMixin, forms.Form):
     is_subject_key = forms.BooleanField(label=_("主体标识"), required=False)
     is_base_item = forms.BooleanField(label=_("基础项"), required=False)
     description = forms.CharField(label=_("说明"), max_length=500, required=False)
+    sensitivity = forms.ChoiceField(label=_("敏感程度"), choices=[("", _("按名称建议")), *Sensitivity.choices],
+                                    required=False)
+    derived_from = forms.CharField(label=_("派生自"), max_length=100, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -139,6 +152,8 @@ def items_initial(items) -> list[dict]:
             "is_subject_key": i.is_subject_key,
             "is_base_item": i.is_base_item,
             "description": i.description,
+            "sensitivity": i.sensitivity,
+            "derived_from": i.derived_from,
         }
         for i in items
     ]

@@ -11,7 +11,7 @@ from portal.choices import Role
 from portal.models import User
 from portal.permissions import county_region_id, int_or_none, is_head_of
 
-from ..choices import DataType, EntryState, ExchangeMethod, FormatClass, OpenType, ShareType, UpdateCycle
+from ..choices import DataType, EntryState, ExchangeMethod, FormatClass, OpenType, Sensitivity, ShareType, UpdateCycle
 from ..models import ENTRY_FIELDS, CatalogEntry, DataItem
 from ..search import search_entries
 from ..validation import item_key
@@ -123,6 +123,7 @@ _CHOICES = {
     "open_type": OpenType,
     "update_cycle": UpdateCycle,
     "data_type": DataType,
+    "sensitivity": Sensitivity,
 }
 
 
@@ -177,7 +178,8 @@ def version_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
                 "old": display_value(f, before.get(f)),
                 "new": display_value(f, item.get(f)),
             }
-            for f in ("data_type", "length", "is_subject_key", "is_base_item", "description")
+            for f in ("data_type", "length", "is_subject_key", "is_base_item", "description", "sensitivity",
+                      "derived_from")
             if (before.get(f) or None) != (item.get(f) or None)
         ]
         if diffs:

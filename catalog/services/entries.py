@@ -25,6 +25,7 @@ from portal.services.workdays import local_today
 
 from .. import hooks, search
 from ..choices import EDITABLE_STATES, EntryState, ReviewDecision, ReviewStage, ShareType
+from ..declarations import fill_declarations
 from ..models import (
     ENTRY_FIELDS,
     ITEM_FIELDS,
@@ -105,6 +106,7 @@ def sync_items(entry: CatalogEntry, items: list[dict[str, Any]]) -> bool:
     Other chapters point at data items (grants, ingestion schemas); a rename is a new item.
     Returns whether anything changed.
     """
+    items = fill_declarations(items)
     existing = {item_key(i.name): i for i in entry.items.all()}
     wanted = {item_key(i["name"]): i for i in items}
     changed = False

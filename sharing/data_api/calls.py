@@ -209,7 +209,8 @@ def mask_kinds(entry: CatalogEntry, dataset: Dataset, permission: Permission, pr
     """Projected personal items the caller reads masked, with their masking kind (sharing.data_api.records)."""
     if permission.basis == "provider":
         return {}
-    full = set(permission.grant.items) if permission.grant is not None else set()
+    # A derived item granted in full is still read masked beside its masked source (access.full_items).
+    full = access.full_items(dataset, permission.grant.items) if permission.grant is not None else set()
     if all(name in full for name in projection):
         return {}
     types = dict(entry.items.values_list("name", "data_type"))

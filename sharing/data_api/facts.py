@@ -10,6 +10,7 @@ from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection
 
+from aggregation import access
 from catalog.models import CatalogEntry, Classification
 from portal.db import prepared_cursor
 from portal.models import Department
@@ -48,7 +49,8 @@ _GRANT_FIELDS = ("id", "consumer_id", "entry_id", "items", "purpose", "methods",
 
 _ENTRY_SQL = """
 SELECT {columns},
-       (SELECT json_agg(json_build_array(i.name, i.is_base_item, i.data_type) ORDER BY i.position)
+       (SELECT json_agg(json_build_array(i.name, i.is_base_item, i.data_type, i.is_subject_key, i.sensitivity,
+                                         i.derived_from) ORDER BY i.position)
           FROM catalog_dataitem i
          WHERE i.entry_id = e.id),
        (SELECT json_agg(json_build_array(g.id, g.items, g.purpose, g.methods, g.valid_from, g.valid_to, g.state)
@@ -137,10 +139,14 @@ def entry_and_subject_for_read(*, pk: int | None = None, code: str | None = None
         dataset = dataset_reader.build(parts[3])
         meta.get_field("dataset").set_cached_value(entry, dataset)
         dataset_reader.model._meta.get_field("entry").set_cached_value(dataset, entry)
+        # The items' masking declarations, read here so that masking them costs no statement of its own.
+        dataset._item_declarations = access.item_declarations(
+            [{"name": n, "data_type": t, "is_subject_key": k, "sensitivity": s, "derived_from": d}
+             for n, _b, t, k, s, d in items or ()])
     facts = ReadFacts(
         entry_id=entry.pk,
         department_id=department_id,
-        declared=tuple((name, bool(base), data_type) for name, base, data_type in items or ()),
+        declared=tuple((name, bool(base), data_type) for name, base, data_type, *_declaration in items or ()),
         grants=tuple(
             Grant.from_db(DEFAULT_DB_ALIAS, _GRANT_FIELDS,
                           [gid, department_id, entry.pk, g_items, purpose, methods, dt.date.fromisoformat(start),

@@ -21,7 +21,9 @@ from tests.aggregation.builders import FIRM_ITEMS, codes, csv_bytes, ids, make_e
 pytestmark = pytest.mark.django_db
 
 # PEOPLE_ITEMS: the key (an ID number), 姓名 (name), 户籍地址 (address) and 联系电话 (phone) are personal.
-PEOPLE_KINDS = {"公民身份号码": "id_number", "姓名": "name", "户籍地址": "address", "联系电话": "phone"}
+# 出生日期 and 性别 derive from 公民身份号码 (their declaration): masked as "generic" (R28.3).
+PEOPLE_KINDS = {"公民身份号码": "id_number", "姓名": "name", "户籍地址": "address", "联系电话": "phone",
+                "出生日期": "generic", "性别": "generic"}
 
 
 def expected_forms(record: Record, kinds: dict[str, str]) -> dict:
@@ -50,7 +52,8 @@ def test_a_file_load_stores_each_personal_values_masked_form(staff, people_entry
     assert len(records) == 4
     for record in records.values():
         assert record.masked == expected_forms(record, PEOPLE_KINDS)
-    first = records[numbers[0]].masked
+    first = dict(records[numbers[0]].masked)
+    assert first.pop("generic").keys() <= {"出生日期", "性别"}
     assert first == {"id_number": {"公民身份号码": numbers[0][:6] + "********" + numbers[0][-4:]},
                      "name": {"姓名": "张*"}, "address": {"户籍地址": "河南省焦作市解放区******"},
                      "phone": {"联系电话": "138****5678"}}
@@ -122,15 +125,15 @@ def test_a_catalog_change_of_an_items_kind_is_followed_by_the_stored_forms(staff
     assert dataset.mask_kinds == PEOPLE_KINDS  # set when the dataset was created
     assert services.masked_forms_sync(dataset) == 0 and not audit_log("aggregation.dataset.remasked")
 
-    # 联系电话 becomes a number item: no longer personal by its name, still stored encrypted → masked as "generic".
-    DataItem.objects.filter(entry=people_entry, name="联系电话").update(data_type="N")
+    # 联系电话 is declared non-personal: still stored encrypted → masked as "generic".
+    DataItem.objects.filter(entry=people_entry, name="联系电话").update(sensitivity="public", derived_from="")
     services.datasets_sync()
     dataset.refresh_from_db()
     kinds = {**PEOPLE_KINDS, "联系电话": "generic"}
     assert dataset.mask_kinds == kinds
     for record in Record.objects.filter(dataset=dataset):
         assert record.masked == expected_forms(record, kinds)
-        assert record.masked["generic"] == {"联系电话": "1*********8"}
+        assert record.masked["generic"]["联系电话"] == "1*********8"
     event = audit_log("aggregation.dataset.remasked")[-1]
     assert event.data["rows"] == 3 and event.data["previous"]["联系电话"] == "phone"
     services.datasets_sync()

@@ -6,7 +6,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from catalog.choices import GUIDE_SHARE_MODE, DataType, ExchangeMethod, FormatClass, OpenType, ShareType, UpdateCycle
+from catalog.choices import (
+    GUIDE_SHARE_MODE,
+    DataType,
+    ExchangeMethod,
+    FormatClass,
+    OpenType,
+    Sensitivity,
+    ShareType,
+    UpdateCycle,
+)
 from catalog.models import CatalogEntry, CatalogEntryVersion, DataItem
 
 
@@ -38,6 +47,8 @@ class DataItemSerializer(serializers.ModelSerializer):
             "is_subject_key",
             "is_base_item",
             "description",
+            "sensitivity",
+            "derived_from",
         ]
 
 
@@ -137,6 +148,14 @@ class DataItemInputSerializer(serializers.Serializer):
     is_subject_key = serializers.BooleanField(default=False)
     is_base_item = serializers.BooleanField(default=False)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    sensitivity = serializers.ChoiceField(
+        choices=Sensitivity.choices, required=False, allow_blank=True, default="",
+        help_text="public 非个人信息 / personal 个人信息 / sensitive 个人敏感信息；留空则按信息项名称建议",
+    )
+    derived_from = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="",
+        help_text="可由本条目哪一信息项推出（如出生日期←公民身份号码）；留空则按名称建议",
+    )
 
 
 class EntryInputSerializer(serializers.Serializer):

@@ -165,7 +165,7 @@ def test_csv_body_is_the_python_rendering_byte_for_byte(make_entry, dept, staff,
     grant.delete()
     make_grant(other_staff.department, entry, [n for n, _t, base, _k in ITEMS if not base], methods=("download",))
     body, call = _download(consumer, entry, "format=csv", captured)  # base items masked
-    assert set(call.mask_kinds) == {"公民身份号码", "姓名"}
+    assert set(call.mask_kinds) == {"公民身份号码", "姓名", "性别"}  # 性别: derived from the masked ID (R28.3)
     assert body == _reference(call)
     table = list(csv.reader(io.StringIO(body.decode(), newline="")))
     assert len(table) == 229 and [row[-1] for row in table].count("是") == 1  # every live row; the flagged one
@@ -205,7 +205,7 @@ def test_a_masked_download_reads_the_stored_masked_forms(make_entry, dept, other
     dataset = agg.dataset_ensure(entry=entry)
     records = _load(dataset, 230)
     kinds = mask_kinds_of(plan_for(dataset).items)
-    assert kinds == {"公民身份号码": "id_number", "姓名": "name", "户籍地址": "address"}
+    assert kinds == {"公民身份号码": "id_number", "姓名": "name", "户籍地址": "address", "性别": "generic"}
     cipher = crypto.cipher()
     for n, record in enumerate(records):  # blocks of 7 rows: all stored, one of another kind, one without
         forms = masked_forms(record.data, kinds, cipher)
@@ -219,7 +219,7 @@ def test_a_masked_download_reads_the_stored_masked_forms(make_entry, dept, other
     original = _Blocks.careful
     monkeypatch.setattr(_Blocks, "careful", lambda self, block: careful.append(1) or original(self, block))
     body, call = _download(consumer, entry, "format=csv", captured)
-    assert set(call.mask_kinds) == {"公民身份号码", "姓名"}
+    assert set(call.mask_kinds) == {"公民身份号码", "姓名", "性别"}
     assert body == _reference(call)
     assert 0 < len(careful) < 33  # of 33 blocks, those with all their forms stored and tame values went the fast way
 
