@@ -22,6 +22,7 @@ from portal.api.params import named_message, refuse_unknown_names
 from portal.choices import Role
 from portal.models import AuditEvent
 
+from ..models import RiskAssessment
 from ..selectors.audit import ORDERING, narrowed
 from ..selectors.incidents import incident_get, incident_list
 from ..selectors.plans import plan_get, plan_list
@@ -223,6 +224,8 @@ class RiskAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     permission_classes = [permissions.IsAuthenticated, IsRiskReader]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator: no caller, no database (check --deploy)
+            return RiskAssessment.objects.none()
         return risk_assessment_list(user=self.request.user)
 
     def get_object(self):
