@@ -106,11 +106,6 @@ class SettingsForm(forms.Form):
             field.widget.attrs.setdefault("class", "form-control")
             self.fields[key.key] = field
 
-    def add_service_errors(self, errors: dict) -> None:
-        for key, messages in errors.items():
-            for message in messages:
-                self.add_error(key if key in self.fields else None, message)
-
 
 class RoleSearchForm(forms.Form):
     """The security administrator's search of accounts (GET parameters, read strictly)."""

@@ -33,6 +33,14 @@ def http_refusal(exc: PortalError) -> None:
         raise DjangoPermissionDenied(str(exc.detail)) from exc
 
 
+def service_errors(form, exc: PortalError) -> None:
+    """Put a service's refusal onto `form`: each message under the field the service named (the form's own errors
+    when the form has no such field), or the refusal's detail when it named none."""
+    for field, problems in (exc.errors or {None: [exc.detail]}).items():
+        for problem in problems:
+            form.add_error(field if field in form.fields else None, str(problem))
+
+
 def access_or_404(fn, *args, **kwargs):
     """Call an access helper (`access_<entity>_by_id`): its NotFound as 404, its PermissionDenied as 403."""
     try:

@@ -10,7 +10,7 @@ from portal.choices import Role
 from portal.errors import PortalError
 from portal.forms import SettingsForm
 from portal.services.settings import settings_update
-from portal.shortcuts import http_refusal, role_required
+from portal.shortcuts import http_refusal, role_required, service_errors
 
 
 @role_required(Role.SYSTEM_ADMIN)
@@ -26,7 +26,7 @@ def settings_page(request, *, owner: str, template: str, done_url: str):
             changed = settings_update(actor=request.user, values=form.cleaned_data)
         except PortalError as exc:
             http_refusal(exc)
-            form.add_service_errors(exc.errors or {None: [str(exc.detail)]})
+            service_errors(form, exc)
         else:
             if changed:
                 messages.success(request, _("已保存 %(n)d 项设置。") % {"n": len(changed)})

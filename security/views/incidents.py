@@ -3,6 +3,8 @@ reviewers read. Every change is one service call (security/services/incidents.py
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -13,11 +15,12 @@ from django.views.decorators.http import require_POST
 from portal.choices import Role
 from portal.errors import PortalError
 from portal.permissions import int_or_none
-from portal.shortcuts import access_or_404, http_refusal, role_required
+from portal.shortcuts import access_or_404, http_refusal, role_required, service_errors
 
 from ..forms.incidents import IncidentCloseForm, IncidentFilterForm, IncidentHandleForm, IncidentReportForm
 from ..selectors.incidents import incident_get, incident_list
 from ..services import incidents as services
+from .common import post_step
 
 PAGE_SIZE = 50
 READERS = (Role.SECURITY_ADMIN, Role.BUREAU_REVIEWER)
@@ -53,19 +56,11 @@ def incident_report(request):
                 department_ids=[d.pk for d in data["departments"]])
         except PortalError as exc:
             http_refusal(exc)
-            _form_errors(form, exc)
+            service_errors(form, exc)
         else:
             messages.success(request, _("安全事件已登记"))
             return redirect(incident)
     return render(request, "security/incident_form.html", {"form": form})
-
-
-def _form_errors(form, exc: PortalError) -> None:
-    if not exc.errors:
-        form.add_error(None, str(exc.detail))
-    for field, problems in exc.errors.items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, str(problem))
 
 
 @role_required(*READERS)
@@ -77,21 +72,10 @@ def incident_detail(request, incident_id: int):
         "handle_form": IncidentHandleForm(), "close_form": IncidentCloseForm()})
 
 
-def _transition(request, incident_id: int, form_class, call, done: str):
+def _transition(request, incident_id: int, form_class, service, done: str):
     incident = access_or_404(incident_get, user=request.user, incident_id=incident_id)
-    form = form_class(request.POST)
-    if not form.is_valid():
-        for problems in form.errors.values():
-            messages.error(request, " ".join(problems))
-        return redirect(incident)
-    try:
-        call(actor=request.user, incident_id=incident.pk, **form.cleaned_data)
-    except PortalError as exc:
-        http_refusal(exc)
-        messages.error(request, str(exc.detail))
-    else:
-        messages.success(request, done)
-    return redirect(incident)
+    return post_step(request, incident, form_class, partial(service, actor=request.user, incident_id=incident.pk),
+                     done)
 
 
 @role_required(*READERS)

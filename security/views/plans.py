@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from portal.choices import Role
 from portal.errors import PortalError
 from portal.permissions import int_or_none
-from portal.shortcuts import access_or_404, http_refusal, role_required
+from portal.shortcuts import access_or_404, http_refusal, role_required, service_errors
 
 from ..forms.plans import PlanFileForm, PlanFilterForm, PlanReviewForm
 from ..selectors.plans import plan_get, plan_list
@@ -22,12 +22,6 @@ from ..services import plans as services
 
 PAGE_SIZE = 50
 READERS = (Role.SECURITY_ADMIN, Role.BUREAU_REVIEWER)
-
-
-def _errors(form, exc: PortalError) -> None:
-    for field, problems in (exc.errors or {None: [exc.detail]}).items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, str(problem))
 
 
 def _list(request, file_form):
@@ -51,7 +45,7 @@ def plan_list_page(request):
             plan = services.emergency_plan_file(actor=request.user, **form.cleaned_data)
         except PortalError as exc:
             http_refusal(exc)
-            _errors(form, exc)
+            service_errors(form, exc)
         else:
             messages.success(request, _("应急预案已登记"))
             return redirect(plan)
@@ -71,7 +65,7 @@ def plan_detail(request, plan_id: int):
                 services.emergency_plan_review(actor=request.user, plan_id=plan.pk, **form.cleaned_data)
             except PortalError as exc:
                 http_refusal(exc)
-                _errors(form, exc)
+                service_errors(form, exc)
             else:
                 messages.success(request, _("评审已记录"))
                 return redirect(plan)

@@ -3,6 +3,8 @@ reviewers read. Each row shows its clock (working days left, overdue) by the ker
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -17,6 +19,7 @@ from portal.shortcuts import access_or_404, http_refusal, role_required
 from ..forms.risk import RiskCompleteForm, RiskFilterForm, RiskScheduleForm
 from ..selectors.risk import risk_assessment_get, risk_assessment_list, risk_row, risk_rows
 from ..services import risk as services
+from .common import post_step
 
 PAGE_SIZE = 50
 READERS = (Role.SECURITY_ADMIN, Role.BUREAU_REVIEWER)
@@ -72,16 +75,5 @@ def risk_detail(request, assessment_id: int):
 @require_POST
 def risk_complete(request, assessment_id: int):
     assessment = access_or_404(risk_assessment_get, user=request.user, assessment_id=assessment_id)
-    form = RiskCompleteForm(request.POST)
-    if not form.is_valid():
-        for problems in form.errors.values():
-            messages.error(request, " ".join(problems))
-        return redirect(assessment)
-    try:
-        services.risk_assessment_complete(actor=request.user, assessment_id=assessment.pk, **form.cleaned_data)
-    except PortalError as exc:
-        http_refusal(exc)
-        messages.error(request, str(exc.detail))
-    else:
-        messages.success(request, _("风险评估结果已登记，已按周期安排下一次评估"))
-    return redirect(assessment)
+    step = partial(services.risk_assessment_complete, actor=request.user, assessment_id=assessment.pk)
+    return post_step(request, assessment, RiskCompleteForm, step, _("风险评估结果已登记，已按周期安排下一次评估"))

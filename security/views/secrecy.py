@@ -3,6 +3,8 @@ resource for review; a reviewer decides with the basis. Every change is one serv
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -17,6 +19,7 @@ from portal.shortcuts import access_or_404, http_refusal, role_required
 from ..forms.secrecy import SecrecyDecideForm, SecrecyFilterForm, SecrecyFlagForm
 from ..selectors.secrecy import secrecy_review_get, secrecy_review_list
 from ..services import secrecy as services
+from .common import post_step
 
 PAGE_SIZE = 50
 READERS = (Role.SECURITY_ADMIN, Role.BUREAU_REVIEWER)
@@ -66,16 +69,5 @@ def secrecy_detail(request, review_id: int):
 @require_POST
 def secrecy_decide(request, review_id: int):
     review = access_or_404(secrecy_review_get, user=request.user, review_id=review_id)
-    form = SecrecyDecideForm(request.POST)
-    if not form.is_valid():
-        for problems in form.errors.values():
-            messages.error(request, " ".join(problems))
-        return redirect(review)
-    try:
-        services.secrecy_review_decide(actor=request.user, review_id=review.pk, **form.cleaned_data)
-    except PortalError as exc:
-        http_refusal(exc)
-        messages.error(request, str(exc.detail))
-    else:
-        messages.success(request, _("保密审查结论已记录"))
-    return redirect(review)
+    step = partial(services.secrecy_review_decide, actor=request.user, review_id=review.pk)
+    return post_step(request, review, SecrecyDecideForm, step, _("保密审查结论已记录"))
