@@ -13,7 +13,8 @@ from portal.errors import PortalError
 from portal.models import Deadline, Department, Notification, Region
 from portal.services.notifications import notification_mark_read
 from portal.services.settings import keys_of, settings_update, values_of
-from portal.services.workdays import WorkCalendar
+from portal.services.workdays import WorkCalendar, local_today
+from portal.todo import my_clocks, todo_groups
 
 from . import serializers as s
 from .filters import DeadlineFilterSet, NotificationFilterSet
@@ -23,6 +24,16 @@ class MeView(APIView):
     @extend_schema(responses=s.MeSerializer, summary="当前用户及其角色")
     def get(self, request):
         return Response(s.MeSerializer(request.user).data)
+
+
+class TodoView(APIView):
+    """我的待办：分配给我的计时事项（最多 200 项）及各章节的无时限待办，与首页相同。"""
+
+    @extend_schema(responses=s.TodoSerializer, summary="我的待办")
+    def get(self, request):
+        user, today = request.user, local_today()
+        return Response(s.TodoSerializer({"deadlines": list(my_clocks(user)[:200]),
+                                          "groups": todo_groups(user, today=today)}).data)
 
 
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):
