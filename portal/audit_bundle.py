@@ -78,6 +78,10 @@ def public_keys() -> list[dict[str, str]]:
             for kid, key in audit.seal_public_keys().items()]
 
 
+def current_kid() -> str:
+    return audit.seal_key().kid
+
+
 def _line(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
