@@ -154,6 +154,16 @@ def test_the_seal_key_is_required_and_must_be_a_key():
     assert done.returncode != 0 and "AUDIT_SEAL_KEY" in done.stderr
 
 
+def test_the_system_check_refuses_an_unusable_seal_key(settings):
+    from portal.apps import seal_key_check
+
+    assert seal_key_check(None) == []
+    settings.AUDIT_SEAL_KEY = "change-me"
+    assert [e.id for e in seal_key_check(None)] == ["portal.E001"]
+    settings.AUDIT_SEAL_KEY, settings.AUDIT_SEAL_PUBLIC_KEYS = OTHER_KEY, ["too-short"]
+    assert [e.id for e in seal_key_check(None)] == ["portal.E001"]
+
+
 def test_the_seal_key_is_published_without_authentication(client):
     body = client.get("/api/v1/audit/seal-key/").json()
     key = audit.seal_key()
