@@ -1,7 +1,9 @@
 """`manage.py audit_purge --before YYYY-MM-DD [--archive-dir DIR]`: archive and delete the audit trail's positions
 sealed before that day (portal.services.audit_retention). Run it with the database owner's credentials (the role that
 runs `migrate`): the delete goes through the owner's function `portal_audit_purge`, which the application role may
-not execute.
+not execute. With docker-compose, the migrate service connects as the owner:
+
+    docker compose run --rm migrate python manage.py audit_purge --before 2026-01-01 --archive-dir /app/var/archive
 
 Exit 0 after a purge; 2 when refused (cut-off younger than the retention floor — six months at least —, trail not
 intact or not verified that far, nothing to purge), with the refusal's code and its message.
