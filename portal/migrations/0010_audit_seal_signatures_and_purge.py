@@ -82,7 +82,7 @@ END $$;
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0008_risk_assessment_clock'),
+        ('portal', '0009_notification_digests'),
     ]
 
     operations = [
