@@ -117,6 +117,9 @@ ADMIN_APIS = {
     "/api/v1/security/secrecy-reviews/{id}/": "reviewer",
     "/api/v1/security/secrecy-reviews/{id}/decide/": "reviewer",
     "/api/v1/settings/": "system_admin",
+    # Not an administrator's, but the consumer's: the world's push subscription is other_dept's.
+    **{f"/api/v1/sharing/push-subscriptions/{{id}}/{action}": "other_staff"
+       for action in ("", "pause/", "resume/", "run/", "runs/")},
 }
 
 
@@ -169,6 +172,11 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/sharing/grants/{id}/": {"id": r["grant"].pk},
         "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
         "/api/v1/sharing/interface/{resource}/": {"resource": resource},
+        "/api/v1/sharing/push-subscriptions/{id}/": {"id": r["push"].pk},
+        "/api/v1/sharing/push-subscriptions/{id}/pause/": {"id": r["push"].pk},
+        "/api/v1/sharing/push-subscriptions/{id}/resume/": {"id": r["push"].pk},
+        "/api/v1/sharing/push-subscriptions/{id}/run/": {"id": r["push"].pk},
+        "/api/v1/sharing/push-subscriptions/{id}/runs/": {"id": r["push"].pk},
         "/api/v1/sharing/requests/{id}/": {"id": r["request"].pk},
     }
 
