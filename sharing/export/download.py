@@ -98,12 +98,13 @@ class _Counter:
 
 
 def csv_stream(call: DataCall, trace: dict, *, bom: bool, counter: _Counter):
+    """The `#` trace line, the header line, then the rows (fingerprinted: sharing.export.fingerprint)."""
     head = ("\ufeff" if bom else "") + "# " + trace_line(trace).replace("\n", " ") + "\r\n"
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow(csv_row([*call.projection, VERIFICATION_COLUMN]))
     yield (head + buffer.getvalue()).encode("utf-8")
     if call.dataset is not None:
-        yield from csv_body(call, counter)
+        yield from csv_body(call, counter, trace["trace"])
     counter.completed = True
 
 
