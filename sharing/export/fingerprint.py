@@ -229,14 +229,12 @@ def _records(text: str):
             yield values, quoted
 
 
-def leaked_rows(raw: bytes, *, limit: int = MAX_ROWS) -> list[LeakedRow]:
-    """The data rows of a leaked CSV file, read from its raw bytes: a `#` line, the header line (ending in the
-    verification column) and empty lines are left out."""
-    from .download import VERIFICATION_COLUMN
-
+def leaked_rows(raw: bytes, *, header_last: str, limit: int = MAX_ROWS) -> list[LeakedRow]:
+    """The data rows of a leaked CSV file, read from its raw bytes: a `#` line, the header line (its last field
+    `header_last`, the verification column's name) and empty lines are left out."""
     rows = []
     for values, quoted in _records(_decoded(raw)):
-        if values == [""] or (values and values[0].startswith("#")) or values[-1] == VERIFICATION_COLUMN:
+        if values == [""] or (not rows and values[0].startswith("#")) or values[-1] == header_last:
             continue
         fields = [v.encode() for v in values]
         needs = [bool(_NEEDS_QUOTES.search(f)) for f in fields]
