@@ -301,6 +301,7 @@ def test_a_fingerprinted_download_reads_as_the_unfingerprinted_one(make_entry, d
     """The fingerprint (sharing.export.fingerprint) changes bytes, never values: the same slice with and without it,
     read by the csv module, over quotes, commas, line breaks, guarded `=` values, decrypted and masked items."""
     from sharing.export.fingerprint import Marker
+    from sharing.export.leaks import trace_file
 
     entry = make_entry(provider=dept, items=ITEMS, name="户籍人口信息")
     _load(agg.dataset_ensure(entry=entry), 230)
@@ -313,6 +314,9 @@ def test_a_fingerprinted_download_reads_as_the_unfingerprinted_one(make_entry, d
             make_grant(other_staff.department, entry, items, methods=("download",))
         response = consumer.get(f"/api/v1/data/{entry.resource_key}/export/?format=csv", HTTP_X_PURPOSE="x")
         marked = b"".join(response.streaming_content).split(b"\r\n", 2)[2]
+        # Every row, quoted values and line breaks included, agrees with the tracer's reading (sharing.export.leaks).
+        traced = trace_file(marked)
+        assert traced.best.trace == response["X-Trace-Id"] and traced.best.matched == traced.informative > 150
         with monkeypatch.context() as m:
             m.setattr(Marker, "marked", lambda self, block: block)
             response = consumer.get(f"/api/v1/data/{entry.resource_key}/export/?format=csv", HTTP_X_PURPOSE="x")
