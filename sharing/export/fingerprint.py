@@ -237,7 +237,10 @@ def leaked_rows(raw: bytes, *, header_last: str, limit: int = MAX_ROWS) -> list[
     """The data rows of a leaked CSV file, read from its raw bytes: a `#` line, the header line (its last field
     `header_last`, the verification column's name) and empty lines are left out."""
     rows = []
-    for values, quoted in _records(_decoded(raw)):
+    text = _decoded(raw)
+    if text.startswith("#"):  # the trace line is not CSV-escaped (a purpose may hold `,"`): cut it off first
+        text = text.partition("\n")[2]
+    for values, quoted in _records(text):
         if values == [""] or (not rows and values[0].startswith("#")) or values[-1] == header_last:
             continue
         fields = [v.encode() for v in values]
