@@ -5,11 +5,13 @@ carry; below the threshold the command names nobody."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import random
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from psycopg import sql
 
 from sharing.push import run as push_engine
@@ -96,6 +98,20 @@ def test_a_stripped_shuffled_cut_file_names_its_download_and_not_the_other(two_d
     code, out = _trace(tmp_path, downloads["person"][1].split(b"\r\n", 1)[0] + b"\r\n" + leak)
     assert code == 0 and out.splitlines()[-1].startswith("named: download " + trace)
     assert f"trace id written in the file (1×): download {other}" in out
+
+
+def test_since_narrows_the_candidates_and_by_names_the_administrator(two_downloads, tmp_path, audit_log,
+                                                                     security_admin):
+    _entry, downloads = two_downloads
+    trace, raw = downloads["person"]
+    leak = b"\r\n".join(_data_lines(raw)[:100]) + b"\r\n"
+    tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    code, out = _trace(tmp_path, leak, "--since", tomorrow)
+    assert code == 1 and "0 candidate downloads" in out and out.splitlines()[-1].startswith("no match")
+    code, out = _trace(tmp_path, leak, "--since", timezone.localdate().isoformat(), "--by", security_admin.username)
+    assert code == 0 and out.splitlines()[-1].startswith("named: download " + trace)
+    event = audit_log("security.leak.traced")[-1]
+    assert event.actor_id == security_admin.pk and event.data["since"] == timezone.localdate().isoformat()
 
 
 def test_thirty_rows_still_name_it_five_rows_do_not(two_downloads, tmp_path, audit_log):
