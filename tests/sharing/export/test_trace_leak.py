@@ -202,3 +202,14 @@ def test_a_target_table_from_before_the_trace_column_gets_it(people_push, target
     trace = audit_log("sharing.push.delivered")[-1].data["trace"]
     with psycopg.connect(target_dsn) as conn:
         assert conn.execute("SELECT DISTINCT trace FROM hj_old").fetchall() == [(trace,)]
+
+
+def test_an_unusable_trace_key_stops_the_start():
+    from django.test import override_settings
+
+    from sharing.apps import export_trace_key_check
+
+    assert export_trace_key_check(None) == []
+    for bad in ("", "change-me", "c2hvcnQ"):
+        with override_settings(EXPORT_TRACE_KEY=bad):
+            assert [e.id for e in export_trace_key_check(None)] == ["sharing.E001"], bad
