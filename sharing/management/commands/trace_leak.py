@@ -8,7 +8,7 @@ resource, and the score (matching / informative rows) — then the export named,
 when nothing passes the threshold (score ≥ 0.9 and a chance of at most one in a million, over all candidates,
 that a download the rows did not come from scores as well). The candidates are the trail's CSV downloads of the rows'
 width: `--resource` and `--since` narrow them, and fewer candidates need fewer rows (each matching row divides the
-chance by ≈ 2.3 with 6 columns, ≈ 2.9 with 12: 30 rows of 6 columns name their download among up to ≈ 100 000
+chance by ≈ 2.3 with 6 columns, ≈ 2.9 with 12: 30 rows of 6 columns name their download among tens of thousands of
 candidates). Each run is audited (`security.leak.traced`: the file's name, size and SHA-256, the verdict and the best
 scores).
 """
