@@ -267,6 +267,11 @@ AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY")
 # Retired seal keys' PUBLIC halves (base64 of the raw 32 bytes, comma-separated): seals signed before a rotation
 # stay verifiable by their kid. Outside the database for the same reason as the key itself.
 AUDIT_SEAL_PUBLIC_KEYS = env.list("AUDIT_SEAL_PUBLIC_KEYS", default=[])
+# Leak tracing (R25.1, sharing/export/fingerprint.py): base64url(32 bytes); each bulk download's fingerprint key is
+# HMAC(this, the call's trace id). Kept out of the database (the audit trail holds only the trace ids), so whoever
+# reads the trail cannot forge or strip another download's fingerprint. Changing it: files downloaded before can no
+# longer be traced by their rows (only by their header line, XLSX properties or hidden column).
+EXPORT_TRACE_KEY = env("EXPORT_TRACE_KEY")
 
 AGGREGATION = {
     # Uploads larger than this are refused before a job starts (bytes).
