@@ -27,7 +27,8 @@ PROJECT_EDITABLE_STATES = (ProjectState.DRAFT, ProjectState.RETURNED)
 
 
 class CheckItem(models.TextChoices):
-    """The review checklist (policy note: 依托市政务云平台、电子政务网络建设；接入市大数据平台；共建共享，避免重复建设)."""
+    """The review checklist (policy note: 依托市政务云平台、电子政务网络建设；接入市大数据平台；共建共享，
+    避免重复建设)."""
 
     GOV_CLOUD = "gov_cloud", _("依托市政务云平台建设")
     EGOV_NETWORK = "egov_network", _("依托电子政务外网建设")

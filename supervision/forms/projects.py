@@ -41,7 +41,8 @@ class ProjectForm(BootstrapMixin, forms.Form):
     description = forms.CharField(label=_("建设内容"), widget=_area(5), max_length=5000)
     resources = forms.CharField(
         label=_("拟产生的信息资源"), required=False, widget=_area(5),
-        help_text=_("每行一项：信息资源名称；已编目的可在名称后加“|”和本部门的资源代码，如：户籍人口信息 | 330-11410800001/00001"))
+        help_text=_("每行一项：信息资源名称；已编目的可在名称后加“|”和本部门目录的资源标识，"
+                    "如：户籍人口信息 | 301-114108000000000001"))
     declared_checks = forms.MultipleChoiceField(
         label=_("共建共享承诺"), required=False, widget=_checkboxes(),
         choices=[(item.value, item.label) for item in DECLARED_ITEMS],

@@ -284,7 +284,8 @@ def _review_target(actor: User, project_id) -> InformatizationProject:
     return project
 
 
-def project_approve(*, actor: User, project_id: int, checks: Iterable[str], opinion: str = "") -> InformatizationProject:
+def project_approve(*, actor: User, project_id: int, checks: Iterable[str],
+                    opinion: str = "") -> InformatizationProject:
     """Approve a submitted project (→ 已批准) with the checklist items the reviewer confirmed.
 
     Refused with PortalError "checklist_failed" (nothing changed) when any co-construction/sharing item fails: the

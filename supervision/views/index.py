@@ -8,7 +8,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal.choices import Role
 from portal.shortcuts import role_required
 
 from ..access import PROJECT_READERS

@@ -126,7 +126,7 @@ def project_detail(request, project_id: int):
     filer = is_staff_of(user, project.department_id)
     reviewer = user.has_role(Role.BUREAU_REVIEWER)
     history = [(event, HISTORY_LABELS.get(event.action, event.action)) for event in project_history(project)]
-    approve_form = ProjectApproveForm(initial={"checks": [c for c in project.declared_checks]})
+    approve_form = ProjectApproveForm(initial={"checks": list(project.declared_checks)})
     return render(request, "supervision/project_detail.html", {
         "project": project, "filer": filer, "reviewer": reviewer, "checklist": _checklist(project),
         "declared_missing": [item for item in DECLARED_ITEMS if item.value not in project.declared_checks],

@@ -30,14 +30,16 @@ def test_a_project_is_filed_reviewed_built_and_its_history_shown(web_as, staff, 
                                       resources=[{"name": "企业信用信息", "resource": entry.resource_key},
                                                  {"name": "信用评价结果"}])
     assert project.state == ProjectState.DRAFT and project.department == dept
-    assert [(r.name, r.entry_id) for r in project.resources.all()] == [("企业信用信息", entry.pk), ("信用评价结果", None)]
+    assert [(r.name, r.entry_id) for r in project.resources.all()] == [("企业信用信息", entry.pk),
+                                                                      ("信用评价结果", None)]
     services.project_submit(actor=staff, project_id=project.pk)
     assert Notification.objects.filter(recipient=reviewer, url=project.get_absolute_url()).exists()
     services.project_approve(actor=reviewer, project_id=project.pk, checks=ALL_CHECKS, opinion="符合共建共享要求")
     assert Notification.objects.filter(recipient=staff, title__contains="已批准").exists()
     services.project_start(actor=staff, project_id=project.pk)
     project = services.project_complete(actor=staff, project_id=project.pk)
-    assert project.state == ProjectState.COMPLETED and project.started_on == project.completed_on == dt.date(2026, 12, 1)
+    assert project.state == ProjectState.COMPLETED
+    assert project.started_on == project.completed_on == dt.date(2026, 12, 1)
     assert actions(project) == ["supervision.project.created", "supervision.project.submitted",
                                 "supervision.project.approved", "supervision.project.started",
                                 "supervision.project.completed", "supervision.project.catalog_checked"]

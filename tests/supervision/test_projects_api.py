@@ -12,7 +12,8 @@ pytestmark = pytest.mark.django_db
 
 API = "/api/v1/supervision/projects/"
 BODY = {"name": "市场主体信用监管平台", "funding_kind": "government", "budget": "120.50",
-        "period_start": "2026-03-01", "period_end": "2026-12-31", "description": "建设企业信用信息归集和分级分类监管功能。",
+        "period_start": "2026-03-01", "period_end": "2026-12-31",
+        "description": "建设企业信用信息归集和分级分类监管功能。",
         "declared_checks": ALL_DECLARED}
 
 
@@ -42,7 +43,8 @@ def test_api_transitions_are_the_page_transitions(client, api_as, web_as, staff,
     # Through the pages.
     page = web_as(staff)
     response = page.post(reverse("supervision:project-create"), {
-        **BODY, "name": "市场主体信用监管平台（页面）", "resources": f"企业信用信息 | {entry.resource_key}\n信用评价结果"})
+        **BODY, "name": "市场主体信用监管平台（页面）",
+        "resources": f"企业信用信息 | {entry.resource_key}\n信用评价结果"})
     assert response.status_code == 302
     by_page = InformatizationProject.objects.exclude(pk=by_api.pk).get()
     page_states = [by_page.state]
@@ -73,7 +75,8 @@ def test_the_api_refuses_bad_input_and_writes_nothing(api_as, staff, override, f
     response = api.post(API, {**BODY, "resources": [{"name": "企业信用信息"}], **override}, format="json")
     assert response.status_code == 400, response.content
     body = response.json()
-    assert body["code"] == "invalid" and field in (body.get("errors") or {}) or field in body["detail"], body
+    assert body["code"] == "invalid", body
+    assert field in (body.get("errors") or {}) or field in body["detail"], body
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["detail"]), body
     assert not InformatizationProject.objects.exists() and AuditEvent.objects.count() == before
 

@@ -92,7 +92,8 @@ class ProjectInputSerializer(serializers.Serializer):
                                         help_text="拟产生的信息资源")
     declared_checks = serializers.ListField(
         child=ChoiceParam(choices=[(i.value, i.label) for i in DECLARED_ITEMS]), required=False, default=list,
-        max_length=len(DECLARED_ITEMS), help_text="部门承诺的共建共享要求（gov_cloud、egov_network、data_platform、no_exchange）")
+        max_length=len(DECLARED_ITEMS),
+        help_text="部门承诺的共建共享要求（gov_cloud、egov_network、data_platform、no_exchange）")
 
 
 class ProjectApproveSerializer(serializers.Serializer):

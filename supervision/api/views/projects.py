@@ -39,8 +39,9 @@ def _values(data: dict) -> dict:
     retrieve=extend_schema(summary="信息化项目详情"),
 )
 class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """政务信息化项目（政策解读；RP.1–RP.2）：部门数据专员和主要负责人申报本部门项目（草稿 → 提交审核），市大数据局审核员按
-    共建共享清单审核（批准或退回），部门登记开工和建成；建成后拟产生的信息资源须编入目录，未编入的项目被标记。"""
+    """政务信息化项目（政策解读；RP.1–RP.2）：部门数据专员和主要负责人申报本部门项目（草稿 → 提交审核），
+    市大数据局审核员按共建共享清单审核（批准或退回），部门登记开工和建成；
+    建成后拟产生的信息资源须编入目录，未编入的项目被标记。"""
 
     lookup_value_regex = r"[0-9]+"
     serializer_class = ProjectSerializer
@@ -114,7 +115,8 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def complete(self, request, pk=None):
         return self._step(services.project_complete)
 
-    @extend_schema(summary="重叠检索：可能重复建设的项目和目录资源，附检出原因", responses=OverlapHitSerializer(many=True))
+    @extend_schema(summary="重叠检索：可能重复建设的项目和目录资源，附检出原因",
+                   responses=OverlapHitSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def overlap(self, request, pk=None):
         hits = overlap(self.get_object(), user=request.user)
