@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from catalog.models import CatalogEntry
 from catalog.search import LiteralTsQuery, _lexeme, normalize, query_literal, search_entries
@@ -30,14 +32,14 @@ _GENERIC = {"焦作", "焦作市", "政务", "信息", "信息化", "系统", "�
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9a-z]+")
 
 HISTORY_LABELS = {
-    "supervision.project.created": "创建",
-    "supervision.project.updated": "修改",
-    "supervision.project.submitted": "提交审核",
-    "supervision.project.approved": "审核批准",
-    "supervision.project.returned": "退回",
-    "supervision.project.started": "开工建设",
-    "supervision.project.completed": "建成",
-    "supervision.project.catalog_checked": "目录核查",
+    "supervision.project.created": gettext_lazy("创建"),
+    "supervision.project.updated": gettext_lazy("修改"),
+    "supervision.project.submitted": gettext_lazy("提交审核"),
+    "supervision.project.approved": gettext_lazy("审核批准"),
+    "supervision.project.returned": gettext_lazy("退回"),
+    "supervision.project.started": gettext_lazy("开工建设"),
+    "supervision.project.completed": gettext_lazy("建成"),
+    "supervision.project.catalog_checked": gettext_lazy("目录核查"),
 }
 
 
@@ -150,15 +152,15 @@ def overlap(project: InformatizationProject, *, user=None, limit: int = 20) -> l
             hit = OverlapHit("project", other)
             shared = [n for n in names if any(_same_resource(n, o.name) for o in other.resources.all())]
             if shared:
-                hit.reasons.append("拟产生相同的信息资源：" + "、".join(shared))
+                hit.reasons.append(_("拟产生相同的信息资源：%(names)s") % {"names": "、".join(shared)})
                 hit.score += 1 + len(shared) / max(len(names), 1)
             name_sim = similarity(project.name, other.name)
             if name_sim >= NAME_SIMILARITY:
-                hit.reasons.append(f"项目名称相近（相似度 {name_sim:.0%}）")
+                hit.reasons.append(_("项目名称相近（相似度 %(share)s）") % {"share": f"{name_sim:.0%}"})
                 hit.score += name_sim
             text_sim = similarity(project.description, other.description)
             if text_sim >= DESCRIPTION_SIMILARITY:
-                hit.reasons.append(f"建设内容相近（相似度 {text_sim:.0%}）")
+                hit.reasons.append(_("建设内容相近（相似度 %(share)s）") % {"share": f"{text_sim:.0%}"})
                 hit.score += text_sim
             if hit.reasons:
                 hits.append(hit)
@@ -175,8 +177,9 @@ def overlap(project: InformatizationProject, *, user=None, limit: int = 20) -> l
                 hit = by_entry[entry.pk] = OverlapHit("entry", entry)
                 hits.append(hit)
             same = normalize(entry.name).strip() == normalize(name).strip()
-            hit.reasons.append(("目录中已有同名信息资源" if same else "目录中已有相近信息资源")
-                               + f"（拟产生的信息资源“{name}”，提供方：{entry.provider.name}）")
+            reason = (_("目录中已有同名信息资源（拟产生的信息资源“%(name)s”，提供方：%(provider)s）") if same
+                      else _("目录中已有相近信息资源（拟产生的信息资源“%(name)s”，提供方：%(provider)s）"))
+            hit.reasons.append(reason % {"name": name, "provider": entry.provider.name})
             hit.score += 1.0 if same else 0.5
     hits.sort(key=lambda h: -h.score)
     return hits[:limit]

@@ -218,3 +218,37 @@ def test_a_linked_entry_counts_whatever_its_name(staff, reviewer, dept):
     services.project_approve(actor=reviewer, project_id=project.pk, checks=ALL_CHECKS)
     services.project_start(actor=staff, project_id=project.pk)
     assert services.project_complete(actor=staff, project_id=project.pk).missing_resources == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_catalog_checks_flag_and_notify_once(staff, head, reviewer, dept):
+    import threading
+
+    from django.db import connection
+
+    from catalog.models import CatalogEntry
+
+    entry = catalog_entry(dept, "户籍人口信息")
+    project = make_project(staff, reviewer, state=ProjectState.COMPLETED, names=("户籍人口信息",))
+    assert project.missing_resources == []
+    CatalogEntry.objects.filter(pk=entry.pk).update(state=EntryState.DRAFT)  # no longer published
+
+    barrier, results = threading.Barrier(4), []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(services.project_catalog_check())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(r["changed"] for r in results) == 1 and sum(r["notified"] for r in results) == 1
+    project.refresh_from_db()
+    assert project.missing_resources == ["户籍人口信息"]
+    assert Notification.objects.filter(title__contains="未编入目录").count() == 2  # staff and head, once each
+    assert AuditEvent.objects.filter(action="supervision.project.catalog_checked").count() == 1  # the flag, once
