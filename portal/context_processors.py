@@ -11,6 +11,7 @@ from portal.services.settings import value
 # (label, url name, roles allowed or None for every signed-in user). Chapters add theirs as they land.
 NAVIGATION = [
     (_("我的待办"), "home", None),
+    (_("数据概览"), "supervision:dashboard", (Role.BUREAU_REVIEWER, Role.ASSESSOR, Role.COUNTY_BUREAU)),
     (_("数据目录"), "catalog:index", None),
     (_("数据归集"), "aggregation:index", None),
     (_("数据共享"), "sharing:index", None),

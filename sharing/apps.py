@@ -16,6 +16,7 @@ class SharingConfig(AppConfig):
         # with the code "interrupted" would: same receipt, audit event and subscription state.
         from django.conf import settings
 
+        from portal import todo
         from portal.choices import AuditResult
         from portal.services.jobs import register_job_kind
         from security import rotation
@@ -23,6 +24,7 @@ class SharingConfig(AppConfig):
 
         from .models import ApiClient, PushRun, PushSubscription
         from .push.run import interrupted_close, interrupted_message, interrupted_receipt
+        from .todo import todo as sharing_todo
 
         register_job_kind(
             PushRun, action="sharing.push.failed", audit_object="subscription", department="subscription__consumer",
@@ -33,3 +35,4 @@ class SharingConfig(AppConfig):
         register_client_model(self.get_model("ApiClient"))
         rotation.register_column(ApiClient, "secret_enc", name="sharing.api_clients.secret")
         rotation.register_column(PushSubscription, "target_dsn_enc", name="sharing.push_subscriptions.dsn")
+        todo.register("sharing", sharing_todo)

@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from supervision.views import index, projects
+from supervision.views import dashboard, index, projects
 
 app_name = "supervision"
 
 urlpatterns = [
     path("", index.index, name="index"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("projects/", projects.project_list_page, name="project-list"),
     path("projects/new/", projects.project_create, name="project-create"),
     path("projects/<int:project_id>/", projects.project_detail, name="project-detail"),

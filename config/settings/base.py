@@ -263,6 +263,13 @@ FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS")
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
 # R26.1 document signatures (security/documents.py): base64 of the raw 32-byte Ed25519 private key.
 DOCUMENT_SIGNING_KEY = env("DOCUMENT_SIGNING_KEY")
+# R29.1 the audit trail's seals (portal.audit): base64 of the raw 32-byte Ed25519 private key that signs every seal
+# of the hash chain. Never in the database: a database superuser who rewrites events and links cannot re-sign.
+# No default: the settings refuse to load without it (dev/test carry fixed, public, non-secret keys).
+AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY")
+# Retired seal keys' PUBLIC halves (base64 of the raw 32 bytes, comma-separated): seals signed before a rotation
+# stay verifiable by their kid. Outside the database for the same reason as the key itself.
+AUDIT_SEAL_PUBLIC_KEYS = env.list("AUDIT_SEAL_PUBLIC_KEYS", default=[])
 
 AGGREGATION = {
     # Uploads larger than this are refused before a job starts (bytes).
@@ -302,6 +309,12 @@ PORTAL = {
     # writing it, and the verifier (portal.audit_verify) counts an unchained event, or a chained one whose time
     # precedes its predecessor's, as a break only beyond it. Longer than the longest transaction that writes events.
     "AUDIT_SEAL_LAG_SECONDS": env.int("PORTAL_AUDIT_SEAL_LAG_SECONDS", default=600),
+    # Seals up to this chain position may be unsigned (a trail sealed before signed seals existed: set it once, at the
+    # upgrade, to the last position then sealed). Every later seal must carry a valid signature. 0: all signed.
+    "AUDIT_SEAL_UNSIGNED_UPTO": env.int("PORTAL_AUDIT_SEAL_UNSIGNED_UPTO", default=0),
+    # Retention (R29.1): `manage.py audit_purge` refuses a cut-off younger than this many days; never below 183
+    # (six months), whatever is set here.
+    "AUDIT_RETENTION_MIN_DAYS": env.int("PORTAL_AUDIT_RETENTION_MIN_DAYS", default=183),
     # The data calls' hot reads and the audit insert as server-side prepared statements (portal.db). Turn off behind a
     # transaction-pooling proxy that cannot keep them (pgbouncer before 1.21 in transaction mode).
     "PREPARED_READS": env.bool("PORTAL_PREPARED_READS", default=True),

@@ -8,11 +8,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from portal.choices import Role
 from portal.shortcuts import role_required
 
 from ..access import PROJECT_READERS
 
 SECTIONS = [
+    (_("数据概览"), "supervision:dashboard", (Role.BUREAU_REVIEWER, Role.ASSESSOR, Role.COUNTY_BUREAU),
+     _("全市（县级为本区域）办理时限、逾期、共享申请、目录覆盖和数据质量一览")),
     (_("信息化项目"), "supervision:project-list", PROJECT_READERS,
      _("政务信息化项目的申报、共建共享审核、建设和建成后目录核查")),
 ]
