@@ -26,8 +26,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from catalog.models import CatalogEntry
 from catalog.search import document_vector
@@ -36,7 +38,7 @@ from portal.choices import Role
 from portal.errors import InvalidTransition, PermissionDenied, PortalError
 from portal.models import Department, User
 from portal.permissions import access_by_id, int_or_none
-from portal.services.notifications import department_recipients, notify
+from portal.services.notifications import Digest, department_recipients, notify
 from portal.services.workdays import local_today
 from portal.validators import text_problem
 
@@ -238,9 +240,19 @@ def _reviewers() -> list[User]:
     return list(User.objects.filter(roles__role=Role.BUREAU_REVIEWER, is_active=True).distinct())
 
 
-def _tell(recipients, title: str, url: str, body: str = "") -> None:
-    """Messages written in the use case's transaction: they exist exactly when its change does."""
-    notify(recipients=recipients, title=title, body=body, url=url)
+def _tell(recipients, title: str, url: str, body: str = "", *, kind: str) -> None:
+    """Messages written in the use case's transaction (they exist exactly when its change does), folded per kind into
+    one unread digest per person (portal.services.notifications.Digest) linking to the list of them."""
+    summary, query = _DIGESTS[kind]
+    notify(recipients=recipients, title=title, body=body, url=url,
+           digest=Digest(f"supervision.project.{kind}", str(summary), reverse("supervision:project-list") + query))
+
+
+_DIGESTS = {
+    "review": (_lazy("有 {n} 个信息化项目待审核"), "?state=submitted"),
+    "decided": (_lazy("{n} 个信息化项目已审核"), ""),
+    "missing": (_lazy("{n} 个已建成项目的信息资源未编入目录"), "?flagged=on"),
+}
 
 
 def project_submit(*, actor: User, project_id: int) -> InformatizationProject:
@@ -265,7 +277,7 @@ def project_submit(*, actor: User, project_id: int) -> InformatizationProject:
                      data={"state": {"old": before, "new": project.state},
                            "declared_checks": list(project.declared_checks)})
         _tell(_reviewers(), _("信息化项目待审核：%(name)s") % {"name": project.name},
-                          project.get_absolute_url())
+              project.get_absolute_url(), kind="review")
     return project
 
 
@@ -311,7 +323,8 @@ def project_approve(*, actor: User, project_id: int, checks: Iterable[str],
                      data={"state": {"old": ProjectState.SUBMITTED, "new": project.state}, "checks": confirmed,
                            "opinion": opinion})
         _tell(department_recipients(project.department),
-                          _("信息化项目已批准：%(name)s") % {"name": project.name}, project.get_absolute_url(), opinion)
+              _("信息化项目已批准：%(name)s") % {"name": project.name}, project.get_absolute_url(), opinion,
+              kind="decided")
     return project
 
 
@@ -339,7 +352,8 @@ def project_return(*, actor: User, project_id: int, reason: str, checks: Iterabl
                            "checks": confirmed,
                            "failing": checklist_failures(project.declared_checks, confirmed)})
         _tell(department_recipients(project.department),
-                          _("信息化项目已退回：%(name)s") % {"name": project.name}, project.get_absolute_url(), reason)
+              _("信息化项目已退回：%(name)s") % {"name": project.name}, project.get_absolute_url(), reason,
+              kind="decided")
     return project
 
 
@@ -440,6 +454,7 @@ def project_catalog_check(*, project_ids: Iterable[int] | None = None, request_i
                 department_recipients(project.department),
                 _("信息化项目的信息资源未编入目录：%(name)s") % {"name": project.name}, project.get_absolute_url(),
                 _("项目已建成，以下信息资源尚未在本部门已发布的目录中：%(names)s。请编制目录并提交审核（政务信息化项目"
-                  "管理暂行办法：项目建成后应将项目信息资源目录纳入大数据平台目录管理系统）。") % {"names": names})
+                  "管理暂行办法：项目建成后应将项目信息资源目录纳入大数据平台目录管理系统）。") % {"names": names},
+                kind="missing")
     return {"changed": len(changed), "notified": len(flagged)}
 

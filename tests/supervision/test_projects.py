@@ -252,3 +252,11 @@ def test_concurrent_catalog_checks_flag_and_notify_once(staff, head, reviewer, d
     assert project.missing_resources == ["户籍人口信息"]
     assert Notification.objects.filter(title__contains="未编入目录").count() == 2  # staff and head, once each
     assert AuditEvent.objects.filter(action="supervision.project.catalog_checked").count() == 1  # the flag, once
+
+
+def test_submissions_fold_into_one_unread_message_per_reviewer(staff, reviewer):
+    make_project(staff, reviewer, state=ProjectState.SUBMITTED)
+    make_project(staff, reviewer, state=ProjectState.SUBMITTED, name="信用监管二期")
+    unread = Notification.objects.get(recipient=reviewer, read_at__isnull=True)
+    assert unread.count == 2 and unread.title == "有 2 个信息化项目待审核"
+    assert unread.url == reverse("supervision:project-list") + "?state=submitted"
