@@ -19,6 +19,7 @@ NAVIGATION = [
     (_("审计查询"), "security:audit", (Role.AUDIT_ADMIN,)),
     (_("安全登记"), "security:incident-list", (Role.BUREAU_REVIEWER,)),
     (_("监督考核"), "supervision:index", (Role.ASSESSOR, Role.BUREAU_REVIEWER)),
+    (_("信息化项目"), "supervision:project-list", (Role.DEPT_STAFF, Role.DEPT_HEAD, Role.COUNTY_BUREAU)),
     (_("工作日历"), "calendar", (Role.SYSTEM_ADMIN,)),
 ]
 

@@ -252,6 +252,9 @@ CELERY_BEAT_SCHEDULE = {
     "sharing.push_due": {"task": "sharing.tasks.push_due", "schedule": timedelta(minutes=1)},  # R22.1 database push
     # Accounts unused for the setting `inactive_disable_days` are disabled (等保 8.1.4.2 d), nightly.
     "portal.disable_inactive": {"task": "portal.tasks.disable_inactive", "schedule": crontab(hour=3, minute=10)},
+    # RP.2: completed informatization projects whose resources are not in the catalog are flagged (set-based).
+    "supervision.project_catalog_check": {"task": "supervision.tasks.project_catalog_check",
+                                          "schedule": crontab(hour=4, minute=20)},
 }
 
 # Field encryption at rest (R28.3, security/crypto.py): "kid:base64url(32 bytes)" comma-separated, the first
