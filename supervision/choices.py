@@ -40,3 +40,4 @@ class CheckItem(models.TextChoices):
 # What the filing department commits to (the co-construction/sharing requirements); the last item of the checklist,
 # no duplicate construction, is the reviewer's judgement after the overlap search.
 DECLARED_ITEMS = (CheckItem.GOV_CLOUD, CheckItem.EGOV_NETWORK, CheckItem.DATA_PLATFORM, CheckItem.NO_EXCHANGE)
+DECLARED_CHOICES = [(item.value, item.label) for item in DECLARED_ITEMS]  # named in the OpenAPI (ENUM_NAME_OVERRIDES)

@@ -224,7 +224,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Several lists filter on a `state`: the catalog entry's gets its own name (else `StateF01Enum`, and a warning).
-    "ENUM_NAME_OVERRIDES": {"CatalogEntryStateEnum": "catalog.choices.EntryState"},
+    "ENUM_NAME_OVERRIDES": {
+        "CatalogEntryStateEnum": "catalog.choices.EntryState",
+        "ProjectCheckEnum": "supervision.choices.CheckItem",
+        "ProjectDeclaredCheckEnum": "supervision.choices.DECLARED_CHOICES",
+    },
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

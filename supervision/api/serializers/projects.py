@@ -11,7 +11,7 @@ from rest_framework import serializers
 from portal.api.params import ChoiceParam, DateParam
 from portal.validators import MAX_TEXT_LENGTH
 
-from ...choices import DECLARED_ITEMS, CheckItem, FundingKind
+from ...choices import DECLARED_CHOICES, DECLARED_ITEMS, CheckItem, FundingKind
 from ...models import InformatizationProject, ProjectResource
 from ...services.projects import DESCRIPTION_MAX, MAX_RESOURCES, checklist_failures
 
@@ -91,7 +91,7 @@ class ProjectInputSerializer(serializers.Serializer):
     resources = ResourceInputSerializer(many=True, required=False, default=list, max_length=MAX_RESOURCES,
                                         help_text="拟产生的信息资源")
     declared_checks = serializers.ListField(
-        child=ChoiceParam(choices=[(i.value, i.label) for i in DECLARED_ITEMS]), required=False, default=list,
+        child=ChoiceParam(choices=DECLARED_CHOICES), required=False, default=list,
         max_length=len(DECLARED_ITEMS),
         help_text="部门承诺的共建共享要求（gov_cloud、egov_network、data_platform、no_exchange）")
 
