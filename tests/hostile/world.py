@@ -90,6 +90,9 @@ class World:
             "security:risk-detail": {"assessment_id": r["risk"].pk},
             "security:risk-complete": {"assessment_id": r["risk"].pk},
             "security:plan-detail": {"plan_id": r["plan"].pk},
+            "security:anomaly-detail": {"anomaly_id": r["anomaly"].pk},
+            "security:anomaly-confirm": {"anomaly_id": r["anomaly"].pk},
+            "security:anomaly-dismiss": {"anomaly_id": r["anomaly"].pk},
             "security:plan-document": {"plan_id": r["plan"].pk},
             "sharing:push-detail": {"pk": r["push"].pk},
             "sharing:push-run": {"pk": r["push"].pk},
@@ -116,6 +119,10 @@ ADMIN_APIS = {
     "/api/v1/security/risk-assessments/{id}/complete/": "security_admin",
     "/api/v1/security/secrecy-reviews/{id}/": "reviewer",
     "/api/v1/security/secrecy-reviews/{id}/decide/": "reviewer",
+    "/api/v1/security/anomalies/": "security_admin",
+    "/api/v1/security/anomalies/{id}/": "security_admin",
+    "/api/v1/security/anomalies/{id}/confirm/": "security_admin",
+    "/api/v1/security/anomalies/{id}/dismiss/": "security_admin",
     "/api/v1/settings/": "system_admin",
 }
 
@@ -166,11 +173,32 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/security/risk-assessments/{id}/": {"id": r["risk"].pk},
         "/api/v1/security/risk-assessments/{id}/complete/": {"id": r["risk"].pk},
         "/api/v1/security/emergency-plans/{id}/": {"id": r["plan"].pk},
+        "/api/v1/security/anomalies/{id}/": {"id": r["anomaly"].pk},
+        "/api/v1/security/anomalies/{id}/confirm/": {"id": r["anomaly"].pk},
+        "/api/v1/security/anomalies/{id}/dismiss/": {"id": r["anomaly"].pk},
         "/api/v1/sharing/grants/{id}/": {"id": r["grant"].pk},
         "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
         "/api/v1/sharing/interface/{resource}/": {"resource": resource},
         "/api/v1/sharing/requests/{id}/": {"id": r["request"].pk},
     }
+
+
+def _anomaly(department):
+    """An open enumeration anomaly of the leak monitor (R28.4), its caller and the calls' purpose hostile text."""
+    from portal.models import AuditEvent
+    from security.markers import subject_markers
+    from security.models import LeakAnomaly
+    from security.services.leaks import hour_floor, leak_monitor_hour
+    from tests.aggregation.builders import id_number
+
+    hour = hour_floor(timezone.now()) - dt.timedelta(hours=2)
+    AuditEvent.objects.bulk_create([
+        AuditEvent(occurred_at=hour + dt.timedelta(seconds=n), actor_label="client:" + XSS, department=department,
+                   action="sharing.data.read", object_repr=XSS,
+                   data={"rows": 1, "method": "query", "purpose": XSS, "resource": XSS,
+                         **subject_markers(id_number(n, born="19700101"))})
+        for n in range(12)])
+    return LeakAnomaly.objects.get(pk=leak_monitor_hour(hour=hour)[0])
 
 
 def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, security_admin) -> World:
@@ -253,6 +281,7 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
                                             due_date=today + dt.timedelta(days=200))
     rows["plan"] = emergency_plan_file(actor=security_admin, title="预案" + XSS, summary=XSS,
                                        document=pdf("预案" + XSS + ".pdf"), review_date=today + dt.timedelta(days=90))
+    rows["anomaly"] = _anomaly(other_dept)
     notify(recipients=[staff, other_staff, reviewer, head], title="通知" + XSS, body=XSS, url="/")
     return World(people={"staff": staff, "head": head, "other_staff": other_staff, "reviewer": reviewer,
                          "security_admin": security_admin}, rows=rows)

@@ -251,3 +251,52 @@ def test_dismiss(anomaly, security_admin, audit_log):
     anomaly.refresh_from_db()
     assert anomaly.state == AnomalyState.DISMISSED and anomaly.reason == "窗口批量核验，已报备"
     assert audit_log("security.leak.anomaly_dismissed")[0].data["state"] == {"old": "open", "new": "dismissed"}
+
+
+# ---------------------------------------------------------------- pages and API
+
+
+def test_the_pages_are_the_security_admins(anomaly, web_as, security_admin, audit_admin, staff, reviewer):
+    for person in (audit_admin, staff, reviewer):
+        client = web_as(person)
+        assert client.get("/security/anomalies/").status_code == 404
+        assert client.get(f"/security/anomalies/{anomaly.pk}/").status_code == 404
+    client = web_as(security_admin)
+    listing = client.get("/security/anomalies/?kind=enumeration&state=open")
+    assert listing.status_code == 200 and f'data-anomaly="{anomaly.pk}"' in listing.content.decode()
+    assert f'data-anomaly="{anomaly.pk}"' not in client.get("/security/anomalies/?kind=volume").content.decode()
+    assert client.get("/security/anomalies/?caller=%00").status_code == 200  # a form error, no query
+    page = client.get(f"/security/anomalies/{anomaly.pk}/").content.decode()
+    for event_id, _rows in anomaly.evidence:
+        assert f'data-event="{event_id}"' in page
+    assert "/security/audit/?" in page and "person=clerk" in page
+
+
+def test_confirm_on_the_page(anomaly, web_as, security_admin):
+    client = web_as(security_admin)
+    response = client.post(f"/security/anomalies/{anomaly.pk}/confirm/", {"reason": ""})
+    assert response.status_code == 302
+    anomaly.refresh_from_db()
+    assert anomaly.state == AnomalyState.OPEN
+    client.post(f"/security/anomalies/{anomaly.pk}/confirm/", {"reason": "确认遍历"})
+    anomaly.refresh_from_db()
+    assert anomaly.state == AnomalyState.CONFIRMED
+    assert "确认遍历" in client.get(f"/security/anomalies/{anomaly.pk}/").content.decode()
+
+
+def test_the_api(anomaly, api_as, security_admin, staff):
+    assert api_as(staff).get("/api/v1/security/anomalies/").status_code == 403
+    client = api_as(security_admin)
+    body = client.get("/api/v1/security/anomalies/?kind=enumeration").json()
+    assert [row["id"] for row in body["results"]] == [anomaly.pk]
+    assert client.get("/api/v1/security/anomalies/?kind=volume").json()["results"] == []
+    assert client.get("/api/v1/security/anomalies/?kind=nope").status_code == 400
+    detail = client.get(f"/api/v1/security/anomalies/{anomaly.pk}/").json()
+    assert detail["evidence"] == anomaly.evidence and detail["measures"]["consecutive"] == 5
+    refused = client.post(f"/api/v1/security/anomalies/{anomaly.pk}/dismiss/", {}, format="json")
+    assert refused.status_code == 400
+    done = client.post(f"/api/v1/security/anomalies/{anomaly.pk}/dismiss/", {"reason": "已核实为正常业务"},
+                       format="json")
+    assert done.status_code == 200 and done.json()["state"] == "dismissed"
+    again = client.post(f"/api/v1/security/anomalies/{anomaly.pk}/confirm/", {"reason": "x"}, format="json")
+    assert again.status_code == 409 and again.json()["code"] == "invalid_state"
