@@ -103,12 +103,13 @@ def suspending_kinds() -> set[str]:
 # One statement per hour. `ev` is the hour's reads, read once; everything else works on it.
 _HOUR_SQL = """
 WITH ev AS MATERIALIZED (
-  SELECT e.id, e.actor_label AS caller, e.department_id, e.occurred_at,
+  SELECT e.id, e.actor_label COLLATE "C" AS caller, e.department_id, e.occurred_at,
          CASE e.action WHEN 'aggregation.record.viewed' THEN 1
                        WHEN 'aggregation.subject.viewed' THEN coalesce(jsonb_array_length(e.data->'records'), 0)
                        ELSE coalesce((e.data->>'rows')::bigint, 0) END AS rows,
-         CASE WHEN e.action LIKE 'aggregation.%%' THEN e.data->>'key' ELSE e.data->>'subject' END AS subject,
-         e.data->'enum'->>'p' AS prefix, (e.data->'enum'->>'n')::int AS ordinal,
+         (CASE WHEN e.action LIKE 'aggregation.%%' THEN e.data->>'key' ELSE e.data->>'subject' END) COLLATE "C"
+           AS subject,
+         (e.data->'enum'->>'p') COLLATE "C" AS prefix, (e.data->'enum'->>'n')::int AS ordinal,
          (%(nonworking)s OR (e.occurred_at AT TIME ZONE %(tz)s)::time < %(work_start)s::time
                          OR (e.occurred_at AT TIME ZONE %(tz)s)::time >= %(work_end)s::time) AS off
     FROM portal_auditevent e
@@ -124,7 +125,7 @@ mb AS (
     FROM m LEFT JOIN LATERAL (
       SELECT avg(p.calls)::float8 AS calls, avg(p.rows)::float8 AS rows, avg(p.subjects)::float8 AS subjects
         FROM security_leakmeasure p
-       WHERE p.caller = m.caller AND p.hour >= %(since)s AND p.hour < %(start)s) b ON true
+       WHERE p.caller = m.caller COLLATE "default" AND p.hour >= %(since)s AND p.hour < %(start)s) b ON true
 ),
 measured AS (
   INSERT INTO security_leakmeasure (hour, caller, department_id, calls, rows, subjects,
@@ -152,11 +153,15 @@ vol AS (
       OR mb.rows >= %(factor)s * greatest(mb.b_rows, %(floor_rows)s)
       OR mb.subjects >= %(factor)s * greatest(mb.b_subjects, %(floor_subjects)s)
 ),
+walks AS (  -- the (caller, prefix) pairs looked up often enough to hold a run at all: most pairs are one lookup
+  SELECT caller, prefix FROM ev WHERE prefix IS NOT NULL AND ordinal IS NOT NULL
+   GROUP BY caller, prefix HAVING count(*) >= %(run)s
+),
 ords AS (
-  SELECT caller, prefix, ordinal, max(department_id) AS department_id,
-         ordinal - row_number() OVER (PARTITION BY caller, prefix ORDER BY ordinal) AS island
-    FROM ev WHERE prefix IS NOT NULL AND ordinal IS NOT NULL
-   GROUP BY caller, prefix, ordinal
+  SELECT ev.caller, ev.prefix, ev.ordinal, max(ev.department_id) AS department_id,
+         ev.ordinal - row_number() OVER (PARTITION BY ev.caller, ev.prefix ORDER BY ev.ordinal) AS island
+    FROM ev JOIN walks USING (caller, prefix) WHERE ev.ordinal IS NOT NULL
+   GROUP BY ev.caller, ev.prefix, ev.ordinal
 ),
 runs AS (
   SELECT caller, prefix, max(department_id) AS department_id, min(ordinal) AS first, max(ordinal) AS last,
@@ -189,11 +194,15 @@ off_hours AS (
          o.calls
     FROM offs o
 ),
+popular AS (  -- subjects looked up often enough to have been looked up by enough callers
+  SELECT subject FROM ev WHERE subject IS NOT NULL AND subject <> ''
+   GROUP BY subject HAVING count(*) >= %(callers)s
+),
 shared AS (
-  SELECT subject, count(DISTINCT caller) AS callers, count(DISTINCT department_id) AS departments,
-         jsonb_agg(DISTINCT caller) AS names
-    FROM ev WHERE subject IS NOT NULL AND subject <> ''
-   GROUP BY subject HAVING count(DISTINCT caller) >= %(callers)s
+  SELECT ev.subject, count(DISTINCT ev.caller) AS callers, count(DISTINCT ev.department_id) AS departments,
+         jsonb_agg(DISTINCT ev.caller) AS names
+    FROM ev JOIN popular USING (subject)
+   GROUP BY ev.subject HAVING count(DISTINCT ev.caller) >= %(callers)s
 ),
 shared_subject AS (
   SELECT 'shared_subject'::text, ''::text, NULL::bigint, s.subject,
@@ -265,6 +274,9 @@ def leak_monitor_hour(*, hour: dt.datetime, calendar: WorkCalendar | None = None
     with transaction.atomic():
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+            # One statement over ~40 000 rows: JIT compiling it costs seconds (more than running it), and its sorts
+            # and hashes fit in memory with some room.
+            cur.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
             cur.execute("SELECT 1 FROM security_leakhour WHERE hour = %s", [start])
             if cur.fetchone():
                 return []
