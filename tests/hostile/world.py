@@ -80,6 +80,7 @@ class World:
             "sharing:client-resume": {"pk": r["api_client"].pk},
             "sharing:client-rotate": {"pk": r["api_client"].pk},
             "sharing:client-networks": {"pk": r["api_client"].pk},
+            "sharing:client-leak-policy": {"pk": r["api_client"].pk},
             "security:role-detail": {"user_id": self.people["staff"].pk},
             "security:role-change": {"user_id": self.people["staff"].pk},
             "security:incident-detail": {"incident_id": r["incident"].pk},

@@ -128,3 +128,18 @@ def test_steady_use_files_nothing(make_entry, dept, staff, other_dept, api_clien
     assert client.state == ClientState.ACTIVE and not Notification.objects.filter(recipient=security_admin).exists()
     [measure] = LeakMeasure.objects.filter(caller=f"client:{client.client_id}").order_by("-calls")[:1]
     assert measure.subjects >= 1 and measure.department_id == other_dept.pk
+
+
+def test_the_security_admin_sets_the_policy_on_the_clients_page(api_client_row, web_as, security_admin, staff,
+                                                                 audit_log):
+    client, _secret = api_client_row
+    assert web_as(staff).post(f"/sharing/clients/{client.pk}/leak-policy/", {"auto_suspend": "0"}).status_code == 404
+    page = web_as(security_admin)
+    assert page.post(f"/sharing/clients/{client.pk}/leak-policy/", {"auto_suspend": "0"}).status_code == 302
+    client.refresh_from_db()
+    assert client.leak_auto_suspend is False
+    page.post(f"/sharing/clients/{client.pk}/leak-policy/", {"auto_suspend": "maybe"})
+    client.refresh_from_db()
+    assert client.leak_auto_suspend is False and len(audit_log("sharing.client.leak_policy_set")) == 1
+    listing = page.get("/sharing/clients/").content.decode()
+    assert 'name="auto_suspend" value="1"' in listing
