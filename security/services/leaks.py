@@ -100,16 +100,21 @@ def suspending_kinds() -> set[str]:
 
 # ------------------------------------------------------------------------------------------------ the hourly job
 
-# One statement per hour. `ev` is the hour's reads, read once; everything else works on it.
+# One statement per hour. `ev` is the hour's reads, read once; everything else works on it. A value of another shape
+# than the data API writes (rows not a number) counts as 0 rather than failing the hour for good.
 _HOUR_SQL = """
 WITH ev AS MATERIALIZED (
   SELECT e.id, e.actor_label COLLATE "C" AS caller, e.department_id, e.occurred_at,
-         CASE e.action WHEN 'aggregation.record.viewed' THEN 1
-                       WHEN 'aggregation.subject.viewed' THEN coalesce(jsonb_array_length(e.data->'records'), 0)
-                       ELSE coalesce((e.data->>'rows')::bigint, 0) END AS rows,
+         CASE WHEN e.action = 'aggregation.record.viewed' THEN 1
+              WHEN e.action = 'aggregation.subject.viewed' AND jsonb_typeof(e.data->'records') = 'array'
+                THEN jsonb_array_length(e.data->'records')
+              WHEN jsonb_typeof(e.data->'rows') = 'number' THEN (e.data->>'rows')::numeric::bigint
+              ELSE 0 END AS rows,
          (CASE WHEN e.action LIKE 'aggregation.%%' THEN e.data->>'key' ELSE e.data->>'subject' END) COLLATE "C"
            AS subject,
-         (e.data->'enum'->>'p') COLLATE "C" AS prefix, (e.data->'enum'->>'n')::int AS ordinal,
+         (e.data->'enum'->>'p') COLLATE "C" AS prefix,
+         CASE WHEN jsonb_typeof(e.data->'enum'->'n') = 'number' THEN (e.data->'enum'->>'n')::numeric::int END
+           AS ordinal,
          (%(nonworking)s OR (e.occurred_at AT TIME ZONE %(tz)s)::time < %(work_start)s::time
                          OR (e.occurred_at AT TIME ZONE %(tz)s)::time >= %(work_end)s::time) AS off
     FROM portal_auditevent e

@@ -300,3 +300,47 @@ def test_the_api(anomaly, api_as, security_admin, staff):
     assert done.status_code == 200 and done.json()["state"] == "dismissed"
     again = client.post(f"/api/v1/security/anomalies/{anomaly.pk}/confirm/", {"reason": "x"}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "invalid_state"
+
+
+def test_the_beat_runs_the_monitor_hourly():
+    from django.conf import settings
+
+    from security.tasks import leak_monitor_task
+
+    assert settings.CELERY_BEAT_SCHEDULE["security.leak_monitor"]["task"] == leak_monitor_task.name
+    assert leak_monitor_task() == 0 and LeakHour.objects.count() == leaks.CATCH_UP_HOURS
+
+
+def test_an_event_of_another_shape_does_not_stop_the_hour():
+    AuditEvent.objects.create(occurred_at=WEDNESDAY_10, actor_label="client:odd", action="sharing.data.read",
+                              data={"rows": "many", "enum": {"p": "x", "n": "seven"}})
+    events("client:odd", WEDNESDAY_10, 2, rows=3, minute=1)
+    assert run(WEDNESDAY_10) == []
+    m = LeakMeasure.objects.get(caller="client:odd")
+    assert (m.calls, m.rows) == (3, 6)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_runs_of_one_hour_file_once(settings_value):
+    import threading
+
+    from django.db import connection
+
+    settings_value("leak_enumeration_run", 5)
+    events("clerk", WEDNESDAY_10, 5, subjects=[id_number(n) for n in range(5)])
+    results, start = [], threading.Barrier(2)
+
+    def work():
+        try:
+            start.wait()
+            results.append(leaks.leak_monitor_hour(hour=WEDNESDAY_10))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(len(r) for r in results) == [0, 1]
+    assert LeakAnomaly.objects.count() == 1 and LeakHour.objects.count() == 1
