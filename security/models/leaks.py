@@ -47,7 +47,10 @@ class LeakMeasure(models.Model):
     class Meta:
         verbose_name = _("小时调用量")
         verbose_name_plural = _("小时调用量")
-        constraints = [models.UniqueConstraint(fields=["caller", "hour"], name="security_leak_measure_once")]
+        # The baseline reads a caller's hours of the previous days from this index alone (INCLUDE: index-only scans
+        # once vacuumed), not from rows scattered over the table's pages.
+        constraints = [models.UniqueConstraint(fields=["caller", "hour"], include=["calls", "rows", "subjects"],
+                                               name="security_leak_measure_once")]
         indexes = [models.Index(fields=["hour"], name="security_leak_measure_hour")]
 
     def __str__(self) -> str:
