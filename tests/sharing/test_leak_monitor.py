@@ -143,3 +143,23 @@ def test_the_security_admin_sets_the_policy_on_the_clients_page(api_client_row, 
     assert client.leak_auto_suspend is False and len(audit_log("sharing.client.leak_policy_set")) == 1
     listing = page.get("/sharing/clients/").content.decode()
     assert 'name="auto_suspend" value="1"' in listing
+
+
+def test_a_pull_filtered_on_the_subject_key_carries_the_markers(people, api_client, api_client_row, make_grant,
+                                                                audit_log):
+    from urllib.parse import quote
+
+    from security.markers import subject_markers
+
+    entry, keys = people
+    client, secret = api_client_row
+    make_grant(client.department, entry, ["公民身份号码", "姓名"], methods=("api",))
+    call = caller(api_client, client, secret)
+    response = call(f"/api/v1/data/{entry.resource_key}/records/?{quote('公民身份号码')}={keys[3]}")
+    assert response.status_code == 200 and len(response.json()["results"]) == 1
+    [read] = audit_log("sharing.data.read")
+    assert {k: read.data[k] for k in ("subject", "enum")} == subject_markers(keys[3])
+    assert read.data["filters"] == ["公民身份号码"] and keys[3] not in json.dumps(read.data, ensure_ascii=False)
+    # An unfiltered pull names no subject.
+    call(f"/api/v1/data/{entry.resource_key}/records/")
+    assert "subject" not in audit_log("sharing.data.read")[-1].data
