@@ -7,3 +7,9 @@ class CatalogConfig(AppConfig):
 
     name = "catalog"
     verbose_name = _("数据目录")
+
+    def ready(self):
+        from catalog.todo import todo as catalog_todo
+        from portal import todo
+
+        todo.register("catalog", catalog_todo)

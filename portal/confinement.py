@@ -25,7 +25,7 @@ from portal.choices import ADMIN_ROLES, Role
 EVERYONE = (
     "home", "login", "logout", "password-change", "otp-verify", "otp-enrol", "notifications", "tokens",
     "set_language", "healthz", "verify", "document-verify", "document-verify-key",
-    "api-docs", "api-redoc", "api-schema", "api-root", "api-me", "notification-",
+    "api-docs", "api-redoc", "api-schema", "api-root", "api-me", "api-todo", "notification-",
 )
 
 AREAS = {
@@ -41,7 +41,8 @@ AREAS = {
         "locks", "sharing:client-", "catalog:resource-permissions", "catalog-api:resource-permissions",
         "department-",
     ),
-    Role.AUDIT_ADMIN: ("security:audit", "security:audit-export", "security:audit-verify", "audit-event-"),
+    Role.AUDIT_ADMIN: ("security:audit", "security:audit-export", "security:audit-verify", "security:audit-bundle",
+                       "audit-event-"),
 }
 
 

@@ -30,7 +30,10 @@ class SecurityConfig(AppConfig):
         # connected by register_client_model, called by the app that owns it); registers the OpenAPI extension.
         # The catalog asks this before making an entry shareable (secrecy review, R30); it cannot import security.
         from catalog import hooks
+        from portal import todo
         from security.services.secrecy import share_refusal
         from security.signing import clients, schema  # noqa: F401
+        from security.todo import todo as security_todo
 
         hooks.register_share_guard(share_refusal)
+        todo.register("security", security_todo)

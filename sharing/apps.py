@@ -1,5 +1,19 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
+
+
+def export_trace_key_check(app_configs, **kwargs):
+    """Refuse to start without a usable EXPORT_TRACE_KEY: every CSV download would fail at its first block."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .export.fingerprint import download_key
+
+    try:
+        download_key("check")
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), hint="EXPORT_TRACE_KEY: see .env.example", id="sharing.E001")]
+    return []
 
 
 class SharingConfig(AppConfig):
@@ -16,6 +30,7 @@ class SharingConfig(AppConfig):
         # with the code "interrupted" would: same receipt, audit event and subscription state.
         from django.conf import settings
 
+        from portal import todo
         from portal.choices import AuditResult
         from portal.services.jobs import register_job_kind
         from security import rotation
@@ -23,6 +38,9 @@ class SharingConfig(AppConfig):
 
         from .models import ApiClient, PushRun, PushSubscription
         from .push.run import interrupted_close, interrupted_message, interrupted_receipt
+        from .todo import todo as sharing_todo
+
+        checks.register(export_trace_key_check)
 
         register_job_kind(
             PushRun, action="sharing.push.failed", audit_object="subscription", department="subscription__consumer",
@@ -39,3 +57,4 @@ class SharingConfig(AppConfig):
         register_suspender(api_client_suspend_by_monitor)
         rotation.register_column(ApiClient, "secret_enc", name="sharing.api_clients.secret")
         rotation.register_column(PushSubscription, "target_dsn_enc", name="sharing.push_subscriptions.dsn")
+        todo.register("sharing", sharing_todo)

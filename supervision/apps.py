@@ -7,3 +7,10 @@ class SupervisionConfig(AppConfig):
 
     name = "supervision"
     verbose_name = _("监督考核")
+
+    def ready(self):
+        from portal import todo
+
+        from .todo import todo as supervision_todo
+
+        todo.register("supervision", supervision_todo)

@@ -12,6 +12,7 @@ from collections.abc import Collection
 from typing import Any
 
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,7 +21,7 @@ from portal.choices import Clock, Role
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import Department, User
 from portal.services.deadlines import deadline_close, deadline_open
-from portal.services.notifications import department_recipients, notify
+from portal.services.notifications import Digest, department_recipients, notify
 from portal.services.workdays import local_today
 
 from .. import hooks, search
@@ -242,6 +243,7 @@ def _open_bureau_review(entry: CatalogEntry) -> None:
         recipients=bureau_reviewers(),
         title=_("待审核目录：%(name)s") % {"name": entry.name},
         url=entry.get_absolute_url(),
+        digest=Digest("catalog.review", _("有 {n} 项目录待审核"), reverse("catalog:review-queue")),
     )
 
 
@@ -356,6 +358,7 @@ def catalog_entry_submit(*, actor: User, entry_id: int, comment: str = "") -> Ca
             recipients=department_recipients(entry.provider, Role.DEPT_HEAD),
             title=_("待签发目录：%(name)s") % {"name": entry.name},
             url=entry.get_absolute_url(),
+            digest=Digest("catalog.signoff", _("有 {n} 项目录待签发"), reverse("catalog:review-queue")),
         )
     return entry
 
@@ -381,6 +384,7 @@ def catalog_entry_sign_off(*, actor: User, entry_id: int, comment: str = "") -> 
                 recipients=_county_bureau_users(entry.provider.region_id),
                 title=_("待初审目录：%(name)s") % {"name": entry.name},
                 url=entry.get_absolute_url(),
+                digest=Digest("catalog.county_review", _("有 {n} 项目录待初审"), reverse("catalog:review-queue")),
             )
         else:
             _open_bureau_review(entry)
@@ -440,6 +444,7 @@ def catalog_entry_return(*, actor: User, entry_id: int, comment: str) -> Catalog
             title=_("目录被退回：%(name)s") % {"name": entry.name},
             body=comment,
             url=entry.get_absolute_url(),
+            digest=Digest("catalog.returned", _("有 {n} 项目录被退回"), reverse("catalog:index")),
         )
     return entry
 
@@ -520,6 +525,7 @@ def catalog_entry_approve(
             recipients=department_recipients(entry.provider, Role.DEPT_STAFF),
             title=_("目录已发布：%(name)s") % {"name": entry.name},
             url=entry.get_absolute_url(),
+            digest=Digest("catalog.published", _("{n} 项目录已发布"), reverse("catalog:index")),
         )
     return entry
 

@@ -51,10 +51,37 @@ class DeadlineSerializer(serializers.ModelSerializer):
         return deadline_row(deadline, calendar=self.context.setdefault("calendar", WorkCalendar())).remaining
 
 
+class TodoItemSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    url = serializers.CharField()
+    since = serializers.DateTimeField(allow_null=True)
+    note = serializers.CharField()
+
+    def to_representation(self, item):
+        data = super().to_representation(item)
+        if item.since is not None and not hasattr(item.since, "hour"):  # a date, not a time
+            data["since"] = item.since.isoformat()
+        return data
+
+
+class TodoGroupSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="稳定标识，如 catalog.signoff")
+    title = serializers.CharField()
+    url = serializers.CharField(help_text="列出全部事项的页面")
+    count = serializers.IntegerField()
+    urgent = serializers.BooleanField()
+    items = TodoItemSerializer(many=True, help_text="最早的几项")
+
+
+class TodoSerializer(serializers.Serializer):
+    deadlines = DeadlineSerializer(many=True, help_text="分配给我的正在计时的事项，截止日期最早的在前")
+    groups = TodoGroupSerializer(many=True, help_text="各章节报告的无时限待办，紧急的在前")
+
+
 class NotificationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
-        fields = ["id", "kind", "title", "body", "url", "created_at", "read_at"]
+        fields = ["id", "kind", "title", "body", "url", "count", "created_at", "read_at"]
 
 
 class WorkingDaysQuerySerializer(QuerySerializer):

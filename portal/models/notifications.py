@@ -20,6 +20,11 @@ class Notification(models.Model):
     deadline = models.ForeignKey(
         "portal.Deadline", verbose_name=_("时限"), null=True, blank=True, on_delete=models.CASCADE
     )
+    # Messages of one kind (e.g. every entry waiting for review) fold into one unread message per person: `group_key`
+    # names the kind, `count` how many it stands for (portal.services.notifications.notify, Digest).
+    # Database defaults too: the deadline sweep inserts its messages in SQL (portal.services.deadlines).
+    group_key = models.CharField(_("汇总类别"), max_length=60, blank=True, default="", db_default="")
+    count = models.PositiveIntegerField(_("条数"), default=1, db_default=1)
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
 
@@ -34,7 +39,12 @@ class Notification(models.Model):
                 fields=["recipient", "deadline", "kind"],
                 condition=models.Q(deadline__isnull=False),
                 name="portal_notification_once_per_deadline",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "group_key"],
+                condition=models.Q(read_at__isnull=True) & ~models.Q(group_key=""),
+                name="portal_notification_one_unread_digest",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.choices import Role
+from portal.choices import NotificationKind, Role
 from portal.models import Department, Notification, User
 
 
@@ -19,11 +20,46 @@ def department_recipients(department: Department, *roles: str) -> list[User]:
     return list(members.filter(Q(roles__role__in=roles) | Q(pk=department.head_id)).distinct())
 
 
-def notify(*, recipients: Iterable[User], title: str, body: str = "", url: str = "") -> int:
-    """Queue one message per recipient; call inside the use case's transaction."""
-    rows = [Notification(recipient=u, title=title[:200], body=body, url=url) for u in recipients]
-    Notification.objects.bulk_create(rows)
-    return len(rows)
+@dataclass(frozen=True)
+class Digest:
+    """How messages of one kind fold together: while a person has an unread one of `key`, the next one does not add a
+    message but counts into it — its title becomes `summary` ("{n}" replaced by the count), its link `url` (the list
+    of them all), its body the newest message's title. Read it, and the next one starts a new message."""
+
+    key: str
+    summary: str
+    url: str = ""
+
+
+# One statement for every recipient; the partial unique index portal_notification_one_unread_digest is the arbiter,
+# so concurrent senders fold into the same row.
+_DIGEST_SQL = """
+INSERT INTO portal_notification (recipient_id, kind, title, body, url, group_key, count, created_at)
+SELECT r, %(kind)s, %(title)s, %(body)s, %(url)s, %(key)s, 1, now() FROM unnest(%(recipients)s::bigint[]) AS r
+ON CONFLICT (recipient_id, group_key) WHERE read_at IS NULL AND group_key <> ''
+DO UPDATE SET count = portal_notification.count + 1,
+              title = left(replace(%(summary)s, '{n}', (portal_notification.count + 1)::text), 200),
+              body = EXCLUDED.title, url = %(digest_url)s, created_at = now()
+"""
+
+
+def notify(*, recipients: Iterable[User], title: str, body: str = "", url: str = "",
+           digest: Digest | None = None) -> int:
+    """Queue one message per recipient (folded into their unread digest of the same kind when `digest` is given);
+    call inside the use case's transaction. Returns the number of recipients."""
+    users = list(recipients)
+    if digest is None:
+        Notification.objects.bulk_create([Notification(recipient=u, title=title[:200], body=body, url=url)
+                                          for u in users])
+        return len(users)
+    if users:
+        with connection.cursor() as cur:
+            cur.execute(_DIGEST_SQL, {
+                "kind": NotificationKind.INFO, "title": title[:200], "body": body, "url": url, "key": digest.key,
+                "summary": str(digest.summary), "digest_url": digest.url or url,
+                "recipients": sorted({u.pk for u in users}),
+            })
+    return len(users)
 
 
 def notification_mark_read(*, user: User, notification_id: int | None = None) -> int:

@@ -14,6 +14,7 @@ from portal.selectors.deadlines import deadline_rows
 from portal.services.calendar import unconfirmed_years_ahead
 from portal.services.notifications import notification_mark_read
 from portal.services.workdays import WorkCalendar, local_today
+from portal.todo import my_clocks, todo_groups
 
 
 def healthz(request):
@@ -24,10 +25,12 @@ def healthz(request):
 
 @login_required
 def home(request):
-    """My pending work: running clocks assigned to me, soonest first; supervisors also see their scope."""
+    """My pending work: running clocks assigned to me, soonest first; the work without a clock the chapters report
+    (portal.todo); supervisors also see their scope."""
     user, today, cal = request.user, local_today(), WorkCalendar()
-    mine = Deadline.objects.running().assigned_to(user).select_related("department").order_by("due_on", "id")
-    context = {"mine": deadline_rows(mine[:200], name="deadline", today=today, calendar=cal), "today": today}
+    mine = my_clocks(user)
+    context = {"mine": deadline_rows(mine[:200], name="deadline", today=today, calendar=cal), "today": today,
+               "groups": todo_groups(user, today=today)}
     if user.has_role(Role.COUNTY_BUREAU, Role.BUREAU_REVIEWER, Role.ASSESSOR):
         scope = Deadline.objects.running().restrict(user, "view").select_related("department")
         overdue = scope.filter(due_on__lt=today).order_by("due_on")[:100]

@@ -99,3 +99,16 @@ def test_the_clerks_lookup_carries_the_leak_monitors_markers_not_the_key(resourc
     events = audit_log("sharing.data.read")
     assert events and all({k: e.data[k] for k in ("subject", "enum")} == subject_markers(keys[2]) for e in events)
     assert not any(keys[2] in str(e.data) or keys[2][:14] in str(e.data) for e in audit_log())
+
+
+def test_the_badge_says_on_which_basis_each_answer_was_read(resources, staff, other_staff, dept, web_as):
+    _granted, open_, _api_only, keys = resources
+    other = web_as(other_staff).post(reverse("sharing:online-query"),
+                                     {"key": keys[1], "purpose": "administrative", "purpose_detail": "办理低保"})
+    html = other.content.decode()
+    answer = html.split(f'id="answer-{open_.pk}"', 1)[1].split('class="card-body"', 1)[0]
+    assert f"无条件共享 · {dept.name}" in answer and "本部门数据" not in answer  # another department's data
+    own = web_as(staff).post(reverse("sharing:online-query"),
+                             {"key": keys[1], "purpose": "administrative", "purpose_detail": "核对"})
+    answer = own.content.decode().split(f'id="answer-{open_.pk}"', 1)[1].split('class="card-body"', 1)[0]
+    assert "本部门数据" in answer and "无条件共享" not in answer
