@@ -37,6 +37,7 @@ AREAS = {
         "security:index", "security:two-factor", "security:role-", "security:settings", "api-security-settings",
         "security:incident-", "security-incident-", "security:secrecy-", "secrecy-review-",
         "security:risk-", "risk-assessment-", "security:plan-", "emergency-plan-",
+        "security:anomaly-", "leak-anomaly-",
         "locks", "sharing:client-", "catalog:resource-permissions", "catalog-api:resource-permissions",
         "department-",
     ),

@@ -45,3 +45,20 @@ class RiskLevel(models.TextChoices):
     LOW = "low", _("低")
     MEDIUM = "medium", _("中")
     HIGH = "high", _("高")
+
+
+class AnomalyKind(models.TextChoices):
+    """What the leak monitor flags (R28.4, security.services.leaks)."""
+
+    VOLUME = "volume", _("调用量异常")
+    ENUMERATION = "enumeration", _("遍历连续号码")
+    OFF_HOURS = "off_hours", _("非工作时间批量读取")
+    SHARED_SUBJECT = "shared_subject", _("同一主体被多方查询")
+
+
+class AnomalyState(models.TextChoices):
+    """open → confirmed (a violation: issue 16's register picks it up) / dismissed (with a reason)."""
+
+    OPEN = "open", _("待处理")
+    CONFIRMED = "confirmed", _("已确认")
+    DISMISSED = "dismissed", _("已排除")

@@ -5,7 +5,7 @@ Each administrator's pages live in `security/views/<concern>.py`; this URLconf o
 
 from django.urls import path
 
-from security.views import audit, incidents, index, plans, risk, roles, secrecy, settings, twofactor
+from security.views import audit, incidents, index, leaks, plans, risk, roles, secrecy, settings, twofactor
 
 app_name = "security"
 
@@ -30,6 +30,10 @@ urlpatterns = [
     path("plans/", plans.plan_list_page, name="plan-list"),
     path("plans/<int:plan_id>/", plans.plan_detail, name="plan-detail"),
     path("plans/<int:plan_id>/document/", plans.plan_document, name="plan-document"),
+    path("anomalies/", leaks.anomaly_list_page, name="anomaly-list"),
+    path("anomalies/<int:anomaly_id>/", leaks.anomaly_detail, name="anomaly-detail"),
+    path("anomalies/<int:anomaly_id>/confirm/", leaks.anomaly_confirm, name="anomaly-confirm"),
+    path("anomalies/<int:anomaly_id>/dismiss/", leaks.anomaly_dismiss, name="anomaly-dismiss"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
     path("audit/verify/", audit.audit_verify_now, name="audit-verify"),

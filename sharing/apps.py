@@ -49,6 +49,12 @@ class SharingConfig(AppConfig):
             stale_after=lambda: settings.PORTAL["PUSH_STALE_SECONDS"],
         )
         register_client_model(self.get_model("ApiClient"))
+        # The leak monitor (security, R28.4) suspends a client whose anomaly calls for it, through this app's service.
+        from security.services.leaks import register_suspender
+
+        from .services.clients import api_client_suspend_by_monitor
+
+        register_suspender(api_client_suspend_by_monitor)
         rotation.register_column(ApiClient, "secret_enc", name="sharing.api_clients.secret")
         rotation.register_column(PushSubscription, "target_dsn_enc", name="sharing.push_subscriptions.dsn")
         todo.register("sharing", sharing_todo)

@@ -27,6 +27,7 @@ urlpatterns = [
     path("clients/<int:pk>/resume/", clients.client_resume, name="client-resume"),
     path("clients/<int:pk>/rotate/", clients.client_rotate, name="client-rotate"),
     path("clients/<int:pk>/networks/", clients.client_networks, name="client-networks"),
+    path("clients/<int:pk>/leak-policy/", clients.client_leak_policy, name="client-leak-policy"),
     path("push/", push.push_list, name="push-list"),
     path("push/<int:pk>/", push.push_detail, name="push-detail"),
     path("push/<int:pk>/run/", push.push_run_now, name="push-run"),

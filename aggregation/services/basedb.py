@@ -12,6 +12,7 @@ from django.db import transaction
 
 from portal import audit
 from portal.errors import PermissionDenied, PortalError
+from security.markers import enumeration_marker
 
 from .. import access
 from ..models import Record
@@ -103,7 +104,13 @@ def subject_view(*, actor, kind: str, key: str) -> SubjectView:
             actor=actor, action="aggregation.subject.viewed", object_type="aggregation.basedatabase",
             object_id=db.kind, object_repr=str(db.label),
             data={"key": key_hash.hex(), "found": bool(records), "records": [r.pk for r in records],
-                  "masked": not any_full},
+                  "masked": not any_full, **enumeration(plain_key, db.key_kind)},
         )
     return SubjectView(db=db, key_display=shown_key, key_hash_hex=key_hash.hex(), values=values,
                        sources=sources, found=bool(records))
+
+
+def enumeration(key: str, kind: str | None) -> dict:
+    """The leak monitor's enumeration marker of a looked-up key ({"enum": …}; the blind index is `key` already)."""
+    marker = enumeration_marker(key, kind)
+    return {"enum": marker} if marker else {}

@@ -256,6 +256,8 @@ CELERY_BEAT_SCHEDULE = {
     "sharing.push_due": {"task": "sharing.tasks.push_due", "schedule": timedelta(minutes=1)},  # R22.1 database push
     # Accounts unused for the setting `inactive_disable_days` are disabled (等保 8.1.4.2 d), nightly.
     "portal.disable_inactive": {"task": "portal.tasks.disable_inactive", "schedule": crontab(hour=3, minute=10)},
+    # R28.4 leak monitoring: hourly measures, baselines and anomalies of the previous full hour (idempotent per hour).
+    "security.leak_monitor": {"task": "security.tasks.leak_monitor", "schedule": crontab(minute=5)},
     # RP.2: completed informatization projects whose resources are not in the catalog are flagged (set-based).
     "supervision.project_catalog_check": {"task": "supervision.tasks.project_catalog_check",
                                           "schedule": crontab(hour=4, minute=20)},

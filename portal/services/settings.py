@@ -108,6 +108,23 @@ REGISTRY: dict[str, Key] = {k.key: k for k in [
     Key("session_idle_minutes", Role.SECURITY_ADMIN, gettext_lazy("会话空闲超时（分钟）"),
         gettext_lazy("登录后超过该时长无操作即自动退出，5–120 分钟；接口客户端的签名调用不受影响。"),
         default=30, kind="int", minimum=5, maximum=120),
+    # The leak monitor's thresholds (R28.4, security.services.leaks).
+    Key("leak_volume_factor", Role.SECURITY_ADMIN, gettext_lazy("异常调用倍数"),
+        gettext_lazy("某接入系统或用户一小时内的调用次数、读取行数或查询主体数达到其基线（此前 14 天同类小时的平均值，"
+                     "不低于下限）的该倍数时告警，2–100。"),
+        default=10, kind="int", minimum=2, maximum=100),
+    Key("leak_enumeration_run", Role.SECURITY_ADMIN, gettext_lazy("连续号码告警阈值"),
+        gettext_lazy("一小时内按身份证号或统一社会信用代码查询了同一前缀下这么多个连续顺序号即视为遍历，3–1000。"),
+        default=10, kind="int", minimum=3, maximum=1000),
+    Key("leak_offhours_rows", Role.SECURITY_ADMIN, gettext_lazy("非工作时间批量读取阈值（行）"),
+        gettext_lazy("非工作日或 08:30–18:00 以外，一小时内读取行数达到该值即告警，1–10000000。"),
+        default=5000, kind="int", minimum=1, maximum=10_000_000),
+    Key("leak_shared_subject_callers", Role.SECURITY_ADMIN, gettext_lazy("同一主体被多方查询阈值"),
+        gettext_lazy("一小时内同一主体被这么多个不同的接入系统或用户查询即告警，2–100。"),
+        default=5, kind="int", minimum=2, maximum=100),
+    Key("leak_suspend_on_volume", Role.SECURITY_ADMIN, gettext_lazy("调用量异常也自动停用"),
+        gettext_lazy("开启后，调用量异常和非工作时间批量读取也会自动停用开启了自动停用的接入系统（遍历号码始终自动停用）。"),
+        default=False, kind="bool"),
 ]}
 
 

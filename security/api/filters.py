@@ -24,7 +24,7 @@ from portal.choices import AuditResult
 from portal.services.workdays import local_today
 from portal.validators import MAX_TEXT_LENGTH, text_problem
 
-from ..choices import IncidentSeverity, IncidentState, RiskAssessmentState, SecrecyState
+from ..choices import AnomalyKind, AnomalyState, IncidentSeverity, IncidentState, RiskAssessmentState, SecrecyState
 from ..selectors.audit import search_events
 
 _ACTION = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*\.?")
@@ -243,3 +243,13 @@ class EmergencyPlanFilterSet(FilterSet):
     def filter_overdue(self, queryset, name, value):
         today = local_today()
         return queryset.filter(review_date__lt=today) if value == "true" else queryset.filter(review_date__gte=today)
+
+
+class LeakAnomalyFilterSet(FilterSet):
+    """The leak monitor's anomalies' list parameters (R28.4)."""
+
+    kind = ChoiceFilter(choices=AnomalyKind.choices, help_text="类型")
+    state = ChoiceFilter(choices=AnomalyState.choices, help_text="状态")
+    caller = PlainTextFilter(field_name="caller", max_length=150,
+                             help_text="调用方：用户名或 client:客户端编号；精确匹配")
+    department = IdFilter(field_name="department", help_text="部门编号")

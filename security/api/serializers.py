@@ -14,7 +14,7 @@ from portal.selectors.deadlines import deadline_row
 from portal.validators import MAX_TEXT_LENGTH
 
 from ..choices import IncidentSeverity, RiskCycle, RiskLevel, SecrecyDecision
-from ..models import EmergencyPlan, RiskAssessment, SecrecyReview, SecurityIncident
+from ..models import EmergencyPlan, LeakAnomaly, RiskAssessment, SecrecyReview, SecurityIncident
 from ..selectors.audit import action_label, role_labels
 
 
@@ -187,3 +187,28 @@ class EmergencyPlanSerializer(serializers.ModelSerializer):
         fields = ["id", "title", "summary", "original_name", "content_type", "size", "sha256", "review_date",
                   "review_overdue", "last_reviewed_on", "review_note", "uploaded_by", "uploaded_at"]
         read_only_fields = fields
+
+
+# ---------------------------------------------------------------------------------------------- leak monitoring (R28.4)
+
+
+class LeakAnomalySerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    department_name = serializers.CharField(source="department.name", read_only=True, allow_null=True)
+    decided_by = serializers.CharField(source="decided_by.username", read_only=True, allow_null=True)
+    measures = serializers.JSONField(
+        help_text="观测值与基线：calls / rows / subjects 各含 observed、baseline、compared；"
+                  "遍历为 prefix（加密摘要）、first、last、consecutive、threshold")
+    evidence = serializers.JSONField(help_text="相关调用：[[审计事件编号, 行数], …]（最多 200 条，行数大者在前）")
+
+    class Meta:
+        model = LeakAnomaly
+        fields = ["id", "kind", "kind_label", "caller", "department", "department_name", "window_start", "window_end",
+                  "measures", "evidence", "evidence_count", "suspended", "state", "state_label", "decided_by",
+                  "decided_at", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class LeakDecisionSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="处理意见")

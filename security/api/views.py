@@ -25,10 +25,12 @@ from portal.models import AuditEvent
 from ..models import RiskAssessment
 from ..selectors.audit import ORDERING, narrowed
 from ..selectors.incidents import incident_get, incident_list
+from ..selectors.leaks import anomaly_get, anomaly_list
 from ..selectors.plans import plan_get, plan_list
 from ..selectors.risk import risk_assessment_get, risk_assessment_list
 from ..selectors.secrecy import secrecy_review_get, secrecy_review_list
 from ..services import incidents as incident_services
+from ..services import leaks as leak_services
 from ..services import risk as risk_services
 from ..services import secrecy as secrecy_services
 from ..services.audit import audit_trail_searched, may_read_trail
@@ -36,6 +38,7 @@ from .filters import (
     AuditEventFilterSet,
     EmergencyPlanFilterSet,
     IncidentFilterSet,
+    LeakAnomalyFilterSet,
     RiskAssessmentFilterSet,
     SecrecyReviewFilterSet,
     used_filters,
@@ -47,6 +50,8 @@ from .serializers import (
     IncidentHandleSerializer,
     IncidentReportSerializer,
     IncidentSerializer,
+    LeakAnomalySerializer,
+    LeakDecisionSerializer,
     RiskAssessmentSerializer,
     RiskCompleteSerializer,
     RiskScheduleSerializer,
@@ -275,3 +280,49 @@ class EmergencyPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
     def get_object(self):
         return plan_get(user=self.request.user, plan_id=self.kwargs["pk"])
+
+
+class IsSecurityAdmin(permissions.BasePermission):
+    message = "仅安全管理员可查阅泄露监测异常"
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.has_role(Role.SECURITY_ADMIN)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="泄露监测异常列表"),
+    retrieve=extend_schema(summary="泄露监测异常详情"),
+)
+class LeakAnomalyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """泄露监测（R28.4）：每小时按审计日志统计各接入系统和用户的调用次数、读取行数、查询主体数并与基线比较，发现调用量异常、
+    遍历连续号码、非工作时间批量读取、同一主体被多方查询时登记异常（证据为相关调用的审计事件编号与行数）。仅安全管理员可查阅，
+    并确认（违规）或排除，须写明处理意见，记入审计日志。"""
+
+    lookup_value_regex = r"[0-9]+"
+    serializer_class = LeakAnomalySerializer
+    filterset_class = LeakAnomalyFilterSet
+    permission_classes = [permissions.IsAuthenticated, IsSecurityAdmin]
+
+    def get_queryset(self):
+        return anomaly_list(user=self.request.user)
+
+    def get_object(self):
+        return anomaly_get(user=self.request.user, anomaly_id=self.kwargs["pk"])
+
+    def _decide(self, request, service):
+        payload = LeakDecisionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        anomaly = self.get_object()
+        service(actor=request.user, anomaly_id=anomaly.pk, **payload.validated_data)
+        return Response(LeakAnomalySerializer(self.get_object()).data)
+
+    @extend_schema(summary="确认为违规（待处理 → 已确认）", request=LeakDecisionSerializer,
+                   responses=LeakAnomalySerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        return self._decide(request, leak_services.leak_anomaly_confirm)
+
+    @extend_schema(summary="排除（待处理 → 已排除）", request=LeakDecisionSerializer, responses=LeakAnomalySerializer)
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        return self._decide(request, leak_services.leak_anomaly_dismiss)

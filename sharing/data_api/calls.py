@@ -10,7 +10,9 @@ One preparation (`prepare_call`) for every data call, so the three methods refus
    every refusal here answers 400 `invalid` and writes one `sharing.data.refused` event.
 
 A call that passes writes one `sharing.data.read` event: caller (person or API client), department, grant,
-basis, purpose, resource, items, masked items, row count, method, cursor/since (filter names, never values).
+basis, purpose, resource, items, masked items, row count, method, cursor/since (filter names, never values) and, for a
+lookup of one subject (online query, a pull filtered on the subject key item), the leak monitor's subject markers
+(security.markers: keyed hashes, never the key).
 
 The parameters are read by one serializer (sharing.data_api.params); reading and rendering the rows:
 sharing.data_api.records; the cursor: sharing.data_api.cursor.
@@ -33,7 +35,7 @@ from portal.choices import AuditResult
 from portal.errors import NotFound, PortalError
 from portal.permissions import signed_in
 from portal.validators import safe_text
-from security import crypto
+from security import crypto, markers
 from security.signing.principal import audit_actor
 from security.signing.scheme import purpose_of
 
@@ -64,6 +66,8 @@ class DataCall:
     encrypted: frozenset[str] = frozenset()
     # The online query's record, read with the entry (prepare_call's `subject_key`): (key, row or None).
     prefetched: tuple | None = None
+    # The subject key the call looked up (online query); a pull filtered on the key item names it in `filters`.
+    subject_key: str | None = None
 
     @property
     def grant_id(self) -> int | None:
@@ -75,8 +79,18 @@ class DataCall:
             "basis": self.permission.basis, "purpose": self.purpose, "items": self.projection,
             "masked": sorted(self.mask_kinds), "rows": rows, "method": self.method,
             "cursor": self.cursor_given, "since": self.since.isoformat() if self.since else None,
-            "filters": sorted(self.filters), **extra,
+            "filters": sorted(self.filters), **self.subject_markers(), **extra,
         }
+
+    def subject_markers(self) -> dict:
+        """The leak monitor's markers of the subject this call looked up (security.markers: the blind index and the
+        enumeration marker, never the key), or {} when it looked up no one subject."""
+        key = self.subject_key
+        if key is None and self.dataset is not None and self.filters:
+            key = self.filters.get(self.dataset.key_item_name)
+        if not key:
+            return {}
+        return markers.subject_markers(key, self.dataset.key_kind if self.dataset is not None else None)
 
     def record_read(self, rows: int, *, result: str = AuditResult.SUCCESS, **extra) -> None:
         audit.record(**audit_actor(self.user), action="sharing.data.read", obj=self.entry, result=result,
@@ -196,7 +210,7 @@ def prepare_call(request, resource: str, *, method: str, params=None, paged: boo
     call = DataCall(user=user, entry=entry, dataset=dataset, permission=permission, method=method,
                     purpose=purpose, projection=projection, filters=filters, since=values["since"],
                     cursor=values["cursor"], cursor_given=values["cursor_given"],
-                    prefetched=(subject_key, subject) if key_hash is not None else None)
+                    prefetched=(subject_key, subject) if key_hash is not None else None, subject_key=subject_key)
     if values["limit"] is not None:
         call.limit = values["limit"]
     if dataset is not None:

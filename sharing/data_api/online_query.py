@@ -8,7 +8,8 @@ grant policy allows for that subject — so the counter does not ask the citizen
   is the department's own) and that the policy lets the department read; resources it may not read are
   skipped silently (nothing was asked of them). With a resource: that one, a refusal is shown and audited.
 - Each resource read writes one `sharing.data.read` event (method "query", rows 0 or 1, purpose, grant);
-  the subject key is looked up through the blind index and never written to the audit trail.
+  the subject key is looked up through the blind index and never written to the audit trail (only the leak monitor's
+  keyed markers of it: security.markers).
 - Values are shown as the API returns them (sharing.data_api.records: granted items in full, other personal items
   masked); a record under verification carries the R14.4 notice.
 """
@@ -61,7 +62,7 @@ def _candidates(user, kind: str):
 def _answer(user, entry: CatalogEntry, permission, purpose: str, key: str) -> ResourceAnswer:
     dataset = entry.dataset
     call = DataCall(user=user, entry=entry, dataset=dataset, permission=permission, method=ExchangeMethod.QUERY,
-                    purpose=purpose, projection=list(permission.items))
+                    purpose=purpose, projection=list(permission.items), subject_key=key)
     call.encrypted = frozenset(dataset.encrypted_items) | {dataset.key_item_name}
     call.mask_kinds = mask_kinds(entry, dataset, permission, call.projection)
     record = subject_record(call, key)

@@ -38,6 +38,10 @@ class ApiClient(models.Model):
     allowed_networks = ArrayField(models.CharField(max_length=43), verbose_name=_("允许的来源网段"), default=list,
                                   blank=True)
     any_network = models.BooleanField(_("不限来源地址（升级前登记）"), default=False)
+    # R28.4: the leak monitor may suspend this client when it finds an anomaly of a suspending kind (enumeration
+    # always; volume and off-hours reads per the setting leak_suspend_on_volume). On by default: see
+    # security.services.leaks.
+    leak_auto_suspend = models.BooleanField(_("异常时自动停用"), default=True)
 
     objects = ApiClientQuerySet.as_manager()
 

@@ -94,10 +94,47 @@ def api_client_suspend(*, actor: User, client_pk: int, reason: str) -> ApiClient
         client = _lock_client(actor, client_pk)
         if client.state == ClientState.SUSPENDED:
             raise InvalidTransition(_("该接入系统已停用"))
-        client.state, client.suspend_reason = ClientState.SUSPENDED, reason[:300]
-        client.save(update_fields=["state", "suspend_reason"])
-        audit.record(actor=actor, action="sharing.client.suspended", obj=client,
-                     data={"state": {"old": ClientState.ACTIVE, "new": client.state}, "reason": reason},
+        _suspend(client, reason, who={"actor": actor})
+    return client
+
+
+def _suspend(client: ApiClient, reason: str, *, who: dict, **data) -> None:
+    """The suspension itself (the client row locked, active): its save invalidates the signing cache in every
+    process (security.signing.clients), so the next signed call is refused; audited as sharing.client.suspended."""
+    client.state, client.suspend_reason = ClientState.SUSPENDED, reason[:300]
+    client.save(update_fields=["state", "suspend_reason"])
+    audit.record(**who, action="sharing.client.suspended", obj=client,
+                 data={"state": {"old": ClientState.ACTIVE, "new": client.state}, "reason": reason, **data},
+                 department=client.department)
+
+
+def api_client_suspend_by_monitor(*, caller: str, reason: str, anomaly_id: int) -> bool:
+    """The leak monitor's decision (registered with security.services.leaks): suspend the client whose audit label is
+    `caller` ("client:<client_id>") when its policy `leak_auto_suspend` is on and it is active; True when suspended
+    now. The same suspension as the security administrator's, the monitor as the actor (system:leak-monitor)."""
+    from security.services.leaks import MONITOR
+
+    prefix = "client:"
+    if not caller.startswith(prefix):
+        return False
+    with transaction.atomic():
+        client = (ApiClient.objects.filter(client_id=caller[len(prefix):]).select_related("department")
+                  .select_for_update(of=("self",)).first())
+        if client is None or not client.leak_auto_suspend or client.state != ClientState.ACTIVE:
+            return False
+        _suspend(client, reason, who={"actor": None, "actor_label": MONITOR}, by="leak_monitor", anomaly=anomaly_id)
+    return True
+
+
+def api_client_leak_policy_set(*, actor: User, client_pk: int, auto_suspend: bool) -> ApiClient:
+    """The security administrator turns the leak monitor's automatic suspension of a client on or off (R28.4)."""
+    with transaction.atomic():
+        client = _lock_client(actor, client_pk)
+        before = client.leak_auto_suspend
+        client.leak_auto_suspend = bool(auto_suspend)
+        client.save(update_fields=["leak_auto_suspend"])
+        audit.record(actor=actor, action="sharing.client.leak_policy_set", obj=client,
+                     data={"leak_auto_suspend": {"old": before, "new": client.leak_auto_suspend}},
                      department=client.department)
     return client
 

@@ -1,5 +1,5 @@
 """API client pages (R28.1, security admin): register, suspend, resume, rotate the secret (shown once), set the
-source networks a client's calls may come from."""
+source networks a client's calls may come from, turn the leak monitor's automatic suspension on or off (R28.4)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from portal.shortcuts import http_refusal, role_required
 from .. import selectors
 from ..forms import ApiClientForm, ApiClientNetworksForm, ReasonForm
 from ..services.clients import (
+    api_client_leak_policy_set,
     api_client_networks_set,
     api_client_register,
     api_client_resume,
@@ -100,3 +101,17 @@ def client_networks(request, pk: int):
             messages.success(request, _("已更新允许的来源网段，下一次调用起生效"))
             return redirect("sharing:client-list")
     return render(request, "sharing/client_networks.html", {"form": form, "client": client})
+
+
+@role_required(Role.SECURITY_ADMIN)
+@require_POST
+def client_leak_policy(request, pk: int):
+    """The leak monitor's automatic suspension of this client (R28.4): `auto_suspend` = 1 (on) or 0 (off)."""
+    value = request.POST.get("auto_suspend", "")
+    if value not in ("0", "1"):
+        messages.error(request, _("请选择开启或关闭自动停用"))
+    else:
+        run_service(request, api_client_leak_policy_set,
+                    _("已开启异常时自动停用") if value == "1" else _("已关闭异常时自动停用"),
+                    client_pk=pk, auto_suspend=value == "1")
+    return redirect("sharing:client-list")

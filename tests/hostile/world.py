@@ -80,6 +80,7 @@ class World:
             "sharing:client-resume": {"pk": r["api_client"].pk},
             "sharing:client-rotate": {"pk": r["api_client"].pk},
             "sharing:client-networks": {"pk": r["api_client"].pk},
+            "sharing:client-leak-policy": {"pk": r["api_client"].pk},
             "security:role-detail": {"user_id": self.people["staff"].pk},
             "security:role-change": {"user_id": self.people["staff"].pk},
             "security:incident-detail": {"incident_id": r["incident"].pk},
@@ -90,6 +91,9 @@ class World:
             "security:risk-detail": {"assessment_id": r["risk"].pk},
             "security:risk-complete": {"assessment_id": r["risk"].pk},
             "security:plan-detail": {"plan_id": r["plan"].pk},
+            "security:anomaly-detail": {"anomaly_id": r["anomaly"].pk},
+            "security:anomaly-confirm": {"anomaly_id": r["anomaly"].pk},
+            "security:anomaly-dismiss": {"anomaly_id": r["anomaly"].pk},
             "security:plan-document": {"plan_id": r["plan"].pk},
             "sharing:push-detail": {"pk": r["push"].pk},
             "supervision:project-detail": {"project_id": r["project"].pk},
@@ -123,6 +127,10 @@ ADMIN_APIS = {
     "/api/v1/security/risk-assessments/{id}/complete/": "security_admin",
     "/api/v1/security/secrecy-reviews/{id}/": "reviewer",
     "/api/v1/security/secrecy-reviews/{id}/decide/": "reviewer",
+    "/api/v1/security/anomalies/": "security_admin",
+    "/api/v1/security/anomalies/{id}/": "security_admin",
+    "/api/v1/security/anomalies/{id}/confirm/": "security_admin",
+    "/api/v1/security/anomalies/{id}/dismiss/": "security_admin",
     "/api/v1/settings/": "system_admin",
     # Not an administrator's, but the consumer's: the world's push subscription is other_dept's.
     **{f"/api/v1/sharing/push-subscriptions/{{id}}/{action}": "other_staff"
@@ -176,6 +184,9 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/security/risk-assessments/{id}/": {"id": r["risk"].pk},
         "/api/v1/security/risk-assessments/{id}/complete/": {"id": r["risk"].pk},
         "/api/v1/security/emergency-plans/{id}/": {"id": r["plan"].pk},
+        "/api/v1/security/anomalies/{id}/": {"id": r["anomaly"].pk},
+        "/api/v1/security/anomalies/{id}/confirm/": {"id": r["anomaly"].pk},
+        "/api/v1/security/anomalies/{id}/dismiss/": {"id": r["anomaly"].pk},
         "/api/v1/supervision/projects/{id}/": {"id": r["project"].pk},
         "/api/v1/supervision/projects/{id}/submit/": {"id": r["project"].pk},
         "/api/v1/supervision/projects/{id}/approve/": {"id": r["submitted_project"].pk},
@@ -193,6 +204,24 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/sharing/push-subscriptions/{id}/runs/": {"id": r["push"].pk},
         "/api/v1/sharing/requests/{id}/": {"id": r["request"].pk},
     }
+
+
+def _anomaly(department):
+    """An open enumeration anomaly of the leak monitor (R28.4), its caller and the calls' purpose hostile text."""
+    from portal.models import AuditEvent
+    from security.markers import subject_markers
+    from security.models import LeakAnomaly
+    from security.services.leaks import hour_floor, leak_monitor_hour
+    from tests.aggregation.builders import id_number
+
+    hour = hour_floor(timezone.now()) - dt.timedelta(hours=2)
+    AuditEvent.objects.bulk_create([
+        AuditEvent(occurred_at=hour + dt.timedelta(seconds=n), actor_label="client:" + XSS, department=department,
+                   action="sharing.data.read", object_repr=XSS,
+                   data={"rows": 1, "method": "query", "purpose": XSS, "resource": XSS,
+                         **subject_markers(id_number(n, born="19700101"))})
+        for n in range(12)])
+    return LeakAnomaly.objects.get(pk=leak_monitor_hour(hour=hour)[0])
 
 
 def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, security_admin) -> World:
@@ -276,6 +305,7 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
                                             due_date=today + dt.timedelta(days=200))
     rows["plan"] = emergency_plan_file(actor=security_admin, title="预案" + XSS, summary=XSS,
                                        document=pdf("预案" + XSS + ".pdf"), review_date=today + dt.timedelta(days=90))
+    rows["anomaly"] = _anomaly(other_dept)
     project_values = {"name": "项目" + XSS, "funding_kind": "government", "budget": "10", "period_start": today,
                       "period_end": today + dt.timedelta(days=365), "description": "建设内容" + XSS,
                       "declared_checks": ["gov_cloud", "egov_network", "data_platform", "no_exchange"]}

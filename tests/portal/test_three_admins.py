@@ -98,6 +98,11 @@ def test_the_security_administrators_pages(people, staff):
     ])
 
 
+# The leak monitor's thresholds (R28.4): the security administrator's settings too.
+LEAK_DEFAULTS = {"leak_volume_factor": 10, "leak_enumeration_run": 10, "leak_offhours_rows": 5000,
+                 "leak_shared_subject_callers": 5}
+
+
 def test_the_security_administrators_writes(people, staff):
     grant = reverse("security:role-change", args=[staff.pk])
     roles = UserRole.objects.filter(user=staff)
@@ -107,7 +112,8 @@ def test_the_security_administrators_writes(people, staff):
         Row("post", grant, owned_by("security_admin", ok=302), body={"action": "revoke", "role": Role.DEPT_STAFF},
             also=only_owner_changed("security_admin", lambda: not roles.filter(role=Role.DEPT_STAFF).exists())),
         Row("post", reverse("security:settings"), owned_by("security_admin", ok=302),
-            body={"password_max_age_days": 60, "inactive_disable_days": 90, "session_idle_minutes": 15},
+            body={"password_max_age_days": 60, "inactive_disable_days": 90, "session_idle_minutes": 15,
+                  **LEAK_DEFAULTS},
             also=only_owner_changed("security_admin", Setting.objects.filter(key="session_idle_minutes").exists)),
         Row("post", reverse("locks"), owned_by("security_admin", ok=302),
             body={"kind": "username", "value": "nobody"}),
@@ -157,7 +163,7 @@ def test_settings_api_reads_and_changes(api_as, security_admin, audit_log):
     client = api_as(security_admin)
     assert client.get("/api/v1/security/settings/").json() == {
         "otp_required_for_all": False, "password_max_age_days": 90, "inactive_disable_days": 90,
-        "session_idle_minutes": 30,
+        "session_idle_minutes": 30, **LEAK_DEFAULTS, "leak_suspend_on_volume": False,
     }
     response = client.patch("/api/v1/security/settings/", {"otp_required_for_all": True}, format="json")
     assert response.status_code == 200 and response.json()["otp_required_for_all"] is True

@@ -88,6 +88,19 @@ def test_person_without_department_role_is_refused(resources, other_dept, web_as
     assert ok.status_code == 200
 
 
+def test_the_clerks_lookup_carries_the_leak_monitors_markers_not_the_key(resources, other_staff, web_as,
+                                                                           audit_log):
+    """R28.4: each read event names the subject by its keyed markers (security.markers), never by the key."""
+    from security.markers import subject_markers
+
+    _granted, _open, _api_only, keys = resources
+    web_as(other_staff).post(reverse("sharing:online-query"),
+                             {"key": keys[2].lower(), "purpose": "administrative", "purpose_detail": "办理低保"})
+    events = audit_log("sharing.data.read")
+    assert events and all({k: e.data[k] for k in ("subject", "enum")} == subject_markers(keys[2]) for e in events)
+    assert not any(keys[2] in str(e.data) or keys[2][:14] in str(e.data) for e in audit_log())
+
+
 def test_the_badge_says_on_which_basis_each_answer_was_read(resources, staff, other_staff, dept, web_as):
     _granted, open_, _api_only, keys = resources
     other = web_as(other_staff).post(reverse("sharing:online-query"),
