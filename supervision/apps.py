@@ -7,3 +7,13 @@ class SupervisionConfig(AppConfig):
 
     name = "supervision"
     verbose_name = _("监督考核")
+
+    def ready(self):
+        # --- assessments (R33) ---
+        from portal.services.jobs import register_job_kind
+
+        from .models import AssessmentRun
+        from .services.assessments import revert_after_run
+
+        register_job_kind(AssessmentRun, action="supervision.assessment.compute_failed", stale_after=600,
+                          audit_object="assessment", on_reaped=revert_after_run)
