@@ -18,6 +18,9 @@ NAVIGATION = [
     (_("审计查询"), "security:audit", (Role.AUDIT_ADMIN,)),
     (_("安全登记"), "security:incident-list", (Role.BUREAU_REVIEWER,)),
     (_("监督考核"), "supervision:index", (Role.ASSESSOR, Role.BUREAU_REVIEWER)),
+    # --- assessments (R33) ---
+    (_("年度考核"), "supervision:assessment-list",
+     (Role.ASSESSOR, Role.COUNTY_BUREAU, Role.DEPT_STAFF, Role.DEPT_HEAD)),
     (_("工作日历"), "calendar", (Role.SYSTEM_ADMIN,)),
 ]
 

@@ -50,7 +50,10 @@ def covering_q(user, path: str = "") -> Q:
 
 class AssessmentQuerySet(RestrictedQuerySet):
     def restrict_view(self, user):
-        return self.filter(managed_q(user) | covering_q(user))
+        managed = managed_q(user)
+        if not managed:  # Q(): the whole city (OR-ing an empty Q would narrow it to the other side)
+            return self.all()
+        return self.filter(managed | covering_q(user))
 
     def restrict_manage(self, user):
         return self.filter(managed_q(user))

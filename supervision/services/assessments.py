@@ -93,7 +93,7 @@ def _decimal(value, field: str, label: str) -> Decimal:
             Decimal("0.01")):
         problem = _("%(label)s须为 -100 至 100 之间、最多两位小数的数") % {"label": label}
         raise PortalError(problem, code="invalid", errors={field: [problem]})
-    return number
+    return number.quantize(Decimal("0.01"))
 
 
 def covered_departments(assessment: Assessment):
@@ -417,7 +417,7 @@ def assessment_objection_answer(*, actor: User, objection_id: int, answer: str, 
     Raises NotFound, PermissionDenied, InvalidTransition, PortalError. Audits supervision.objection.answered."""
     answer = _text(answer, "answer", _("答复"), limit=2000)
     with transaction.atomic():
-        objection = (AssessmentObjection.objects.select_for_update()
+        objection = (AssessmentObjection.objects.select_for_update(of=("self",))
                      .filter(pk=int_or_none(objection_id) or 0).select_related("assessment", "indicator").first())
         if objection is None or not Assessment.objects.restrict(actor, "view").filter(
                 pk=objection.assessment_id).exists():
