@@ -5,6 +5,7 @@ installed by the Dockerfile); a .ttc holds several faces — the first (subfontI
 from __future__ import annotations
 
 import io
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -38,13 +39,15 @@ def scorecard_pdf(*, assessment, department, scores, result) -> bytes:
     body = ParagraphStyle("b", fontName=font, fontSize=10, leading=14)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, title=str(assessment.title))
-    story = [Paragraph(f"{assessment.title}", title), Paragraph(f"{department.name}", title), Spacer(1, 8)]
+    # A Paragraph reads its text as reportlab's markup: names are escaped (a title may hold "<" — hostile or not).
+    story = [Paragraph(escape(str(assessment.title)), title), Paragraph(escape(department.name), title),
+             Spacer(1, 8)]
     if result is not None:
-        story.append(Paragraph(
+        story.append(Paragraph(escape(
             _("总分 %(total)s（计算 %(c)s，调整 %(a)s）· 排名 %(rank)s · 等次 %(grade)s%(veto)s") % {
                 "total": result.total, "c": result.computed_points, "a": result.adjustment_points,
                 "rank": result.rank or "-", "grade": result.get_grade_display() or "-",
-                "veto": _("（一票否决）") if result.veto else ""}, body))
+                "veto": _("（一票否决）") if result.veto else ""}), body))
     story.append(Spacer(1, 8))
     rows = [[_("指标"), _("权重"), _("分子"), _("分母"), _("得分率"), _("得分")]]
     for s in scores:
