@@ -20,11 +20,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
-from portal.choices import JobStatus, Role
+from portal.choices import STAFF_ROLES, JobStatus, Role
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import Department, Region, User
 from portal.permissions import county_region_id, int_or_none
 from portal.services.jobs import enqueue, job_heartbeat, log_line
+from portal.services.notifications import notify
 from portal.services.workdays import local_today
 from portal.validators import text_problem
 
@@ -379,7 +380,17 @@ def assessment_objections_open(*, actor: User, assessment_id: int, until: dt.dat
         assessment.save(update_fields=["state", "objection_until"])
         audit.record(actor=actor, action="supervision.assessment.objections_opened", obj=assessment,
                      data={"until": until.isoformat()})
+        notify(recipients=_department_people(assessment),
+               title=_("%(title)s：本部门考核得分已公布，异议期至 %(until)s") % {
+                   "title": assessment.title, "until": until.isoformat()},
+               url=assessment.get_absolute_url())
     return assessment
+
+
+def _department_people(assessment: Assessment):
+    """The data staff and heads of the departments the assessment covers (one query)."""
+    return (User.objects.filter(is_active=True, department__in=covered_departments(assessment),
+                                roles__role__in=STAFF_ROLES).distinct())
 
 
 def assessment_object(*, actor: User, assessment_id: int, reason: str, indicator_key: str | None = None
@@ -446,7 +457,7 @@ def assessment_publish(*, actor: User, assessment_id: int) -> Assessment:
     """Publish the ranking and grades once the objection period is over and every objection answered; final.
 
     Raises NotFound, PermissionDenied, InvalidTransition, PortalError objection_period_running /
-    objections_unanswered. Audits supervision.assessment.published."""
+    objections_unanswered. Audits supervision.assessment.published; tells the covered departments' people."""
     with transaction.atomic():
         assessment = _managed(actor, assessment_id)
         _state(assessment, (AssessmentState.OBJECTION,), _("只有异议期结束的考核可以发布"))
@@ -462,4 +473,6 @@ def assessment_publish(*, actor: User, assessment_id: int) -> Assessment:
         results = {r.department_id: [str(r.total), r.grade, r.rank] for r in assessment.results.all()}
         audit.record(actor=actor, action="supervision.assessment.published", obj=assessment,
                      data={"results": results})
+        notify(recipients=_department_people(assessment),
+               title=_("%(title)s：考核结果已发布") % {"title": assessment.title}, url=assessment.get_absolute_url())
     return assessment

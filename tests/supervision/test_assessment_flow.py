@@ -93,6 +93,8 @@ def test_objection_flow_and_after_the_period_refused(computed, assessor, staff, 
     with pytest.raises(NotFound):  # not yet in its objection period: departments do not see it yet
         services.assessment_object(actor=staff, assessment_id=computed.pk, reason="早了")
     services.assessment_objections_open(actor=assessor, assessment_id=computed.pk, until=TODAY + dt.timedelta(days=5))
+    from portal.models import Notification
+    assert Notification.objects.filter(recipient=staff, title__contains="异议期至").count() == 1
     objection = services.assessment_object(actor=staff, assessment_id=computed.pk, reason="共享申请系对方撤回",
                                            indicator_key="sharing_on_time")
     with pytest.raises(PortalError) as exc:
@@ -259,3 +261,58 @@ def test_api_and_pages_make_the_same_transitions(assessor, staff, dept, other_de
     assert story(a_api)[0] == AssessmentState.PUBLISHED
     ranking = staff_api.get(reverse("supervision-assessment-results", args=[a_api])).json()
     assert {r["department"] for r in ranking} >= {dept.pk, other_dept.pk}  # published: the ranking is shown
+
+
+def test_the_compute_button_enqueues_the_celery_task_by_name(assessor, dept, client, monkeypatch,
+                                                            django_capture_on_commit_callbacks):
+    """The page's button → the service → after commit, the task registered as supervision.tasks.
+    assessment_compute_run with the run's id; the task computes; the status partial shows it done."""
+    from supervision import tasks
+    from tests.support import sign_in
+
+    sent = []
+    monkeypatch.setattr(tasks.assessment_compute_run, "delay", lambda run_id: sent.append(run_id))
+    assessment = services.assessment_create(actor=assessor, year=2025)
+    sign_in(client, assessor)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("supervision:assessment-compute", args=[assessment.pk]))
+    assert response.status_code == 302
+    run = assessment.runs.get()
+    assert sent == [run.pk]
+    page = client.get(reverse("supervision:assessment-run", args=[assessment.pk])).content.decode()
+    assert "计算中" in page and 'hx-trigger="every 2s"' in page  # polled while computing
+    tasks.assessment_compute_run(run.pk)
+    run.refresh_from_db()
+    assessment.refresh_from_db()
+    assert (run.status, run.progress, assessment.state) == ("succeeded", 100, AssessmentState.COMPUTED)
+    page = client.get(reverse("supervision:assessment-run", args=[assessment.pk])).content.decode()
+    assert "hx-trigger" not in page and "已计算" in page
+
+
+def test_a_failed_or_reaped_run_puts_the_assessment_back(computed, assessor, monkeypatch, audit_log):
+    import datetime as dt_
+
+    from django.utils import timezone
+
+    from portal.services.jobs import reap_stale_jobs
+    from supervision.indicators import REGISTRY
+
+    monkeypatch.setattr("supervision.services.assessments.enqueue", lambda *a: None)
+    # A computation that fails: the assessment keeps its previous figures (computed), the run is failed.
+    run = services.assessment_compute(actor=assessor, assessment_id=computed.pk)
+    broken = REGISTRY["sharing_on_time"]
+    monkeypatch.setitem(REGISTRY, "sharing_on_time", broken.__class__(**{
+        **broken.__dict__, "compute": lambda period, deps: 1 / 0}))
+    with pytest.raises(ZeroDivisionError):
+        services.assessment_run_execute(run_id=run.pk)
+    computed.refresh_from_db()
+    run.refresh_from_db()
+    assert computed.state == AssessmentState.COMPUTED and run.status == "failed"
+    assert AssessmentScore.objects.filter(assessment=computed).count() == 7 * computed.results.count()
+    # A worker that died: the kernel's reaper fails the run and puts the assessment back.
+    run = services.assessment_compute(actor=assessor, assessment_id=computed.pk)
+    run.status, run.started_at = "running", timezone.now() - dt_.timedelta(hours=1)
+    run.save(update_fields=["status", "started_at"])
+    reap_stale_jobs(now=timezone.now())
+    computed.refresh_from_db()
+    assert computed.state == AssessmentState.COMPUTED
