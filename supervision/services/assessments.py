@@ -188,8 +188,9 @@ def assessment_indicators_set(*, actor: User, assessment_id: int, rows: list[dic
 
 # ---------------------------------------------------------------- compute
 
-def assessment_compute(*, actor: User, assessment_id: int) -> AssessmentRun:
-    """Start computing (draft or computed → computing): a job row and the Celery task, run after commit.
+def assessment_compute(*, actor: User, assessment_id: int, inline: bool = False) -> AssessmentRun:
+    """Start computing (draft or computed → computing): a job row and the Celery task, run after commit — or, with
+    `inline` (seed_demo, the bench), no task: the caller runs `assessment_run_execute(run_id=…)` itself.
 
     Raises NotFound, PermissionDenied, InvalidTransition, PortalError weights_not_100. Audits
     supervision.assessment.compute_started."""
@@ -206,7 +207,8 @@ def assessment_compute(*, actor: User, assessment_id: int) -> AssessmentRun:
                                            log=log_line(_("已提交计算（原状态：%(s)s）") % {"s": previous}))
         audit.record(actor=actor, action="supervision.assessment.compute_started", obj=assessment,
                      data={"run": run.pk, "from": previous})
-        enqueue(COMPUTE_TASK, run.pk)
+        if not inline:
+            enqueue(COMPUTE_TASK, run.pk)
     return run
 
 
