@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db.models import Q
+from django.urls import NoReverseMatch
+from django.utils.translation import gettext as _
 
 from portal.errors import NotFound
 from portal.models import Department, Region, User
@@ -107,17 +109,56 @@ class EvidenceRow:
     failed: bool
 
 
+def _label_deadline(d) -> str:
+    state = _("超期办结") if d.closed_late else (d.get_state_display())
+    return f"{d.title} · {_('截止')} {d.due_on:%Y-%m-%d} · {state}"
+
+
+# How the drill-down names a case of an evidence type (anything else: its str()); (select_related, label, url).
+_EVIDENCE = {
+    "catalog.catalogentry": ((), lambda e: f"{e.code or '-'} {e.name} · {e.get_state_display()}", None),
+    "catalog.catalogreview": (("entry",), lambda r: f"{r.entry.name} · {r.get_stage_display()} "
+                              f"{r.get_decision_display()} · {r.created_at:%Y-%m-%d}", lambda r: r.entry),
+    "catalog.responsibilityitem": (("entry",), lambda r: f"{r.entry.name} · {r.item_name or '-'} · "
+                                   f"{r.get_update_cycle_display()}", lambda r: r.entry),
+    "aggregation.qualityreport": (("dataset__entry",), lambda q: f"{q.dataset.entry.name} · {q.day:%Y-%m-%d} · "
+                                  f"{_('平均完整率')} {_pct(q.completeness_avg)} · {_('有效率')} {_pct(q.validity)}",
+                                  lambda q: q.dataset),
+    "portal.deadline": ((), _label_deadline, None),
+    "security.securityincident": ((), lambda i: f"{i.title} · {i.get_severity_display()} · "
+                                  f"{i.occurred_at:%Y-%m-%d}", None),
+}
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _url(obj) -> str:
+    url = getattr(obj, "url", "")
+    if url:
+        return url
+    try:
+        return obj.get_absolute_url()
+    except (AttributeError, NoReverseMatch):
+        return ""
+
+
 def evidence(score: AssessmentScore) -> list[EvidenceRow]:
-    """The cases behind a figure as they were counted (ids stored on the score), with what they are now: a title
-    and a link where the case still exists. One query."""
+    """The cases behind a figure as they were counted (ids stored on the score), named as they are now, with a
+    link where the case still exists. One query."""
     if not score.evidence_type:
         return []
     model = apps.get_model(score.evidence_type)
-    found = {obj.pk: obj for obj in model._default_manager.filter(pk__in=score.counted_ids)}
+    related, label, target = _EVIDENCE.get(score.evidence_type, ((), str, None))
+    found = {obj.pk: obj for obj in model._default_manager.select_related(*related).filter(pk__in=score.counted_ids)}
     failed = set(score.failed_ids)
     rows = []
     for pk in score.counted_ids:
         obj = found.get(pk)
-        url = getattr(obj, "url", "") or (obj.get_absolute_url() if hasattr(obj, "get_absolute_url") else "")
-        rows.append(EvidenceRow(id=pk, label=str(obj) if obj is not None else f"#{pk}", url=url, failed=pk in failed))
+        if obj is None:
+            rows.append(EvidenceRow(id=pk, label=_("（已删除）#%(id)s") % {"id": pk}, url="", failed=pk in failed))
+            continue
+        rows.append(EvidenceRow(id=pk, label=label(obj), url=_url(target(obj) if target else obj),
+                                failed=pk in failed))
     return rows

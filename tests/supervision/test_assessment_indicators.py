@@ -128,3 +128,23 @@ def test_compute_scores_results_and_recompute_gives_the_same_figures(year_ids, a
     compute(assessor, assessment, monkeypatch)
     assert snapshot(assessment) == first
     assert len(audit_log("supervision.assessment.computed")) == 2
+
+
+def test_the_drill_down_shows_the_cases_as_counted(year_ids, assessor, dept, monkeypatch, client):
+    from django.urls import reverse
+
+    from supervision.selectors.assessments import evidence
+    from tests.support import sign_in
+
+    assessment = compute(assessor, services.assessment_create(actor=assessor, year=YEAR), monkeypatch)
+    score = AssessmentScore.objects.get(assessment=assessment, department=dept, indicator__key="sharing_on_time")
+    rows = evidence(score)
+    assert [(r.id, r.failed) for r in rows] == [(year_ids["s1"], False), (year_ids["s2"], True),
+                                                (year_ids["s3"], True)]
+    assert "案件2" in rows[1].label and "超期办结" in rows[1].label
+    sign_in(client, assessor)
+    for key in EXPECTED_DEPT:
+        page = client.get(reverse("supervision:assessment-evidence", args=[assessment.pk, dept.pk, key]))
+        assert page.status_code == 200, key
+    page = client.get(reverse("supervision:assessment-evidence", args=[assessment.pk, dept.pk, "data_quality"]))
+    assert "平均完整率 95.0%" in page.content.decode()
