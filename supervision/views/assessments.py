@@ -70,11 +70,17 @@ def assessment_detail(request, assessment_id: int):
     manager = reads.manages(request.user, assessment)
     region_id = int_or_none(request.GET.get("region")) if not assessment.region_id else None
     indicator_rows = list(assessment.indicators.all())
+    results = list(reads.results(user=request.user, assessment=assessment, region_id=region_id))
+    if manager:  # the per-indicator points of every row (one query); departments see totals and grades only
+        points = {(d, i): p for d, i, p in reads.scores(user=request.user, assessment=assessment)
+                  .values_list("department_id", "indicator_id", "points")}
+        for row in results:
+            row.indicator_points = [points.get((row.department_id, i.pk)) for i in indicator_rows]
     return render(request, "supervision/assessment_detail.html", {
         "assessment": assessment, "manager": manager, "run": reads.latest_run(assessment),
         "indicators": indicator_rows, "weights_total": sum(i.weight for i in indicator_rows),
         "registry": indicators.default_set(), "blocks": IndicatorBlock,
-        "results": reads.results(user=request.user, assessment=assessment, region_id=region_id),
+        "results": results,
         "regions": reads.result_regions(assessment), "region_id": region_id,
         "objections": reads.objections(user=request.user, assessment=assessment),
         "adjustments": reads.adjustments(user=request.user, assessment=assessment),

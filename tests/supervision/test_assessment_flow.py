@@ -316,3 +316,20 @@ def test_a_failed_or_reaped_run_puts_the_assessment_back(computed, assessor, mon
     reap_stale_jobs(now=timezone.now())
     computed.refresh_from_db()
     assert computed.state == AssessmentState.COMPUTED
+
+
+def test_the_results_table_shows_each_indicator_to_the_assessor_only(computed, assessor, staff, dept, client):
+    from tests.support import sign_in
+
+    services.assessment_objections_open(actor=assessor, assessment_id=computed.pk, until=TODAY)
+    services.assessment_adjust(actor=assessor, assessment_id=computed.pk, department_id=dept.pk, delta="-5",
+                               reason="理由", indicator_key="data_quality")
+    url = reverse("supervision:assessment-detail", args=[computed.pk])
+    sign_in(client, assessor)
+    page = client.get(url).content.decode()
+    assert "数据质量达标率" in page and "-5.00" in page
+    client.logout()
+    sign_in(client, staff)
+    page = client.get(url).content.decode()
+    assert "数据质量达标率" not in page  # the department: its own row's total and grade, its scorecard behind it
+    assert f'data-department="{dept.pk}"' in page and page.count("data-department=") == 1
