@@ -51,7 +51,8 @@ DELTA_LIMIT = Decimal(100)
 
 # ---------------------------------------------------------------- helpers
 
-def _text(value, field: str, label: str, *, code: str = "invalid", limit: int | None = None) -> str:
+def _text(value, field: str, label: str, *, limit: int | None = None) -> str:
+    """A required free text, stripped: refused (code invalid) when blank, too long or with control characters."""
     value = (value or "").strip()
     problem = text_problem(value)
     if problem is None and not value:
@@ -59,7 +60,7 @@ def _text(value, field: str, label: str, *, code: str = "invalid", limit: int | 
     if problem is None and limit and len(value) > limit:
         problem = _("%(label)s不能超过 %(n)d 个字") % {"label": label, "n": limit}
     if problem:
-        raise PortalError(problem, code=code if not text_problem(value) else "invalid", errors={field: [problem]})
+        raise PortalError(problem, code="invalid", errors={field: [problem]})
     return value
 
 
