@@ -10,6 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# Chinese glyphs for the assessment's PDF report (supervision/report.py, setting ASSESSMENT_PDF_FONT).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies before the code, so an edit to the code reuses this layer. Only [project].dependencies
 # (exact pins): the embedded and dev extras are for developers' machines. The project itself is not a
 # package ([tool.setuptools] packages = []), so the pins are read from pyproject.toml, not pip install .

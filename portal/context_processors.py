@@ -20,6 +20,9 @@ NAVIGATION = [
     (_("安全登记"), "security:incident-list", (Role.BUREAU_REVIEWER,)),
     (_("监督考核"), "supervision:index", (Role.ASSESSOR, Role.BUREAU_REVIEWER)),
     (_("信息化项目"), "supervision:project-list", (Role.DEPT_STAFF, Role.DEPT_HEAD, Role.COUNTY_BUREAU)),
+    # --- assessments (R33) ---
+    (_("年度考核"), "supervision:assessment-list",
+     (Role.ASSESSOR, Role.COUNTY_BUREAU, Role.DEPT_STAFF, Role.DEPT_HEAD)),
     (_("工作日历"), "calendar", (Role.SYSTEM_ADMIN,)),
 ]
 

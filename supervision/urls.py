@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from supervision.views import dashboard, index, projects
+from supervision.views import assessments, dashboard, index, projects
 
 app_name = "supervision"
 
@@ -18,4 +18,24 @@ urlpatterns = [
     path("projects/<int:project_id>/return/", projects.project_return, name="project-return"),
     path("projects/<int:project_id>/start/", projects.project_start, name="project-start"),
     path("projects/<int:project_id>/complete/", projects.project_complete, name="project-complete"),
+    # ---- annual assessment (R33)
+    path("assessments/", assessments.assessment_list_page, name="assessment-list"),
+    path("assessments/<int:assessment_id>/", assessments.assessment_detail, name="assessment-detail"),
+    path("assessments/<int:assessment_id>/run/", assessments.assessment_run_status, name="assessment-run"),
+    path("assessments/<int:assessment_id>/indicators/", assessments.assessment_indicators,
+         name="assessment-indicators"),
+    path("assessments/<int:assessment_id>/compute/", assessments.assessment_compute, name="assessment-compute"),
+    path("assessments/<int:assessment_id>/objection-period/", assessments.assessment_open_objections,
+         name="assessment-open-objections"),
+    path("assessments/<int:assessment_id>/publish/", assessments.assessment_publish, name="assessment-publish"),
+    path("assessments/<int:assessment_id>/adjust/", assessments.assessment_adjust, name="assessment-adjust"),
+    path("assessments/<int:assessment_id>/object/", assessments.assessment_object, name="assessment-object"),
+    path("assessments/<int:assessment_id>/objections/<int:objection_id>/answer/", assessments.objection_answer,
+         name="assessment-answer"),
+    path("assessments/<int:assessment_id>/departments/<int:department_id>/", assessments.assessment_scorecard,
+         name="assessment-scorecard"),
+    path("assessments/<int:assessment_id>/departments/<int:department_id>/report.pdf",
+         assessments.assessment_report_pdf, name="assessment-report-pdf"),
+    path("assessments/<int:assessment_id>/departments/<int:department_id>/<slug:key>/",
+         assessments.assessment_evidence, name="assessment-evidence"),
 ]

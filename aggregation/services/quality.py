@@ -8,7 +8,7 @@ How each figure is computed (set-based over the JSONB rows, one partition per da
   stored encrypted and the storage part does not keep a per-row validity flag, so this is a streaming pass
   (server-side cursor, constant memory) that decrypts and checks each key; keys of kind "other" have no
   check and no validity figure;
-- timeliness: days since the dataset's last load against the cycle's allowance (catalog.choices.CYCLE_DAYS;
+- timeliness: days since the dataset's last load against the cycle's allowance (the one rule, catalog/timeliness.py:
   "realtime" is allowed one day); no figure for cycle "other";
 - duplicate keys: live records minus distinct key_hash. The storage's unique index (dataset_id, key_hash)
   keeps this at 0 for the pool itself; the figure is there so a failure of that guarantee (a partition
@@ -25,7 +25,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog.choices import CYCLE_DAYS
+from catalog.timeliness import cycle_allowance
 from portal import audit
 from portal.services.workdays import local_today
 from portal.validators import credit_code_problem, id_number_problem
@@ -87,11 +87,10 @@ def valid_keys_of(dataset) -> int | None:
 
 def timeliness_of(dataset, now: dt.datetime) -> tuple[int | None, int | None, bool | None]:
     """(cycle allowance in days, days since last load, timely?) — None where there is no fixed cycle."""
-    cycle = CYCLE_DAYS.get(dataset.entry.update_cycle)
+    allowance = cycle_allowance(dataset.entry.update_cycle)
     days = (now - dataset.last_loaded_at).days if dataset.last_loaded_at else None
-    if cycle is None:
+    if allowance is None:
         return None, days, None
-    allowance = max(cycle, 1)
     return allowance, days, days is not None and days <= allowance
 
 

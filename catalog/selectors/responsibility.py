@@ -12,8 +12,9 @@ from portal.models import Department, User
 from portal.permissions import is_department_member
 
 from .. import hooks
-from ..choices import CYCLE_DAYS, Fulfilment
+from ..choices import Fulfilment
 from ..models import CatalogUpdateCase, ResponsibilityItem
+from ..timeliness import on_cycle
 
 
 @dataclass
@@ -44,10 +45,9 @@ def fulfilment(lines: list[ResponsibilityItem], *, today: dt.date) -> list[Respo
             status = Fulfilment.FILED
         else:
             last = arrivals.get(line.entry_id)
-            days = CYCLE_DAYS.get(line.update_cycle)
             if last is None:
                 status = Fulfilment.NO_DATA
-            elif days is None or (today - last.date()).days <= max(days, 1):
+            elif on_cycle(line.update_cycle, last.date(), today):  # the one rule: catalog/timeliness.py
                 status = Fulfilment.ON_TIME
             else:
                 status = Fulfilment.LATE

@@ -350,3 +350,6 @@ LOGGING = {
 }
 
 NAV_TITLE = _("焦作市大数据平台门户")
+
+# The annual assessment's PDF report (supervision/report.py): a CJK TrueType collection, first face (Micro Hei).
+ASSESSMENT_PDF_FONT = env("ASSESSMENT_PDF_FONT", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")

@@ -2,9 +2,11 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .views.assessments import AssessmentViewSet
 from .views.projects import ProjectViewSet
 
 router = SimpleRouter()
 router.register("projects", ProjectViewSet, basename="supervision-project")
+router.register("assessments", AssessmentViewSet, basename="supervision-assessment")
 
 urlpatterns = router.urls

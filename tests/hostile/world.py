@@ -34,6 +34,7 @@ class World:
     def kwargs(self, name: str) -> dict[str, Any] | None:
         """URL keyword arguments of the route `name` (namespace:name) onto this world's rows; None: not known."""
         r = self.rows
+        dept_id = r["entry"].provider_id
         table = {
             "calendar-year": {"year": timezone.localdate().year},
             "catalog:entry-detail": {"pk": r["entry"].pk},
@@ -106,6 +107,21 @@ class World:
             "sharing:push-run": {"pk": r["push"].pk},
             "sharing:push-pause": {"pk": r["push"].pk},
             "sharing:push-resume": {"pk": r["push"].pk},
+            # --- assessments (R33) ---
+            "supervision:assessment-detail": {"assessment_id": r["assessment"].pk},
+            "supervision:assessment-run": {"assessment_id": r["assessment"].pk},
+            "supervision:assessment-indicators": {"assessment_id": r["assessment"].pk},
+            "supervision:assessment-compute": {"assessment_id": r["assessment"].pk},
+            "supervision:assessment-open-objections": {"assessment_id": r["assessment"].pk},
+            "supervision:assessment-publish": {"assessment_id": r["assessment"].pk},
+            "supervision:assessment-adjust": {"assessment_id": r["assessment"].pk},
+            "supervision:assessment-object": {"assessment_id": r["assessment"].pk},
+            "supervision:assessment-answer": {"assessment_id": r["assessment"].pk,
+                                              "objection_id": r["objection"].pk},
+            "supervision:assessment-scorecard": {"assessment_id": r["assessment"].pk, "department_id": dept_id},
+            "supervision:assessment-report-pdf": {"assessment_id": r["assessment"].pk, "department_id": dept_id},
+            "supervision:assessment-evidence": {"assessment_id": r["assessment"].pk, "department_id": dept_id,
+                                                "key": "sharing_on_time"},
         }
         return table.get(name)
 
@@ -203,6 +219,18 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/sharing/push-subscriptions/{id}/run/": {"id": r["push"].pk},
         "/api/v1/sharing/push-subscriptions/{id}/runs/": {"id": r["push"].pk},
         "/api/v1/sharing/requests/{id}/": {"id": r["request"].pk},
+        "/api/v1/supervision/assessments/{id}/": {"id": r["assessment"].pk},
+        "/api/v1/supervision/assessments/{id}/adjust/": {"id": r["assessment"].pk},
+        "/api/v1/supervision/assessments/{id}/adjustments/": {"id": r["assessment"].pk},
+        "/api/v1/supervision/assessments/{id}/answer/": {"id": r["assessment"].pk},
+        "/api/v1/supervision/assessments/{id}/compute/": {"id": r["assessment"].pk},
+        "/api/v1/supervision/assessments/{id}/indicators/": {"id": r["assessment"].pk},
+        "/api/v1/supervision/assessments/{id}/object/": {"id": r["assessment"].pk},
+        "/api/v1/supervision/assessments/{id}/objections/": {"id": r["assessment"].pk},
+        "/api/v1/supervision/assessments/{id}/open-objections/": {"id": r["assessment"].pk},
+        "/api/v1/supervision/assessments/{id}/publish/": {"id": r["assessment"].pk},
+        "/api/v1/supervision/assessments/{id}/results/": {"id": r["assessment"].pk},
+        "/api/v1/supervision/assessments/{id}/scores/": {"id": r["assessment"].pk},
     }
 
 
@@ -315,6 +343,22 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
     rows["submitted_project"] = project_create(actor=staff, values={**project_values, "name": "待审项目" + XSS},
                                                resources=[{"name": "资源" + XSS}])
     project_submit(actor=staff, project_id=rows["submitted_project"].pk)
+    # --- assessments (R33): a computed assessment in its objection period, an objection and an adjustment.
+    from portal.choices import Role
+    from supervision.services import assessments as assessment_services
+    from tests.factories import make_user
+
+    assessor = make_user(Role.ASSESSOR, department=bureau, username="world_assessor")
+    assessment = rows["assessment"] = assessment_services.assessment_create(actor=assessor, year=today.year - 1,
+                                                                            title="考核" + XSS)
+    run = assessment_services.assessment_compute(actor=assessor, assessment_id=assessment.pk)
+    assessment_services.assessment_run_execute(run_id=run.pk)
+    assessment_services.assessment_adjust(actor=assessor, assessment_id=assessment.pk, department_id=dept.pk,
+                                          delta="-1", reason="理由" + XSS, indicator_key="sharing_on_time")
+    assessment_services.assessment_objections_open(actor=assessor, assessment_id=assessment.pk,
+                                                   until=today + dt.timedelta(days=5))
+    rows["objection"] = assessment_services.assessment_object(actor=staff, assessment_id=assessment.pk,
+                                                              reason="异议" + XSS)
     notify(recipients=[staff, other_staff, reviewer, head], title="通知" + XSS, body=XSS, url="/")
     return World(people={"staff": staff, "head": head, "other_staff": other_staff, "reviewer": reviewer,
                          "security_admin": security_admin}, rows=rows)

@@ -1,0 +1,21 @@
+"""The assessment's indicator registry (R33): each indicator is one function computing, for ALL the assessed
+departments at once (set-based: one SQL statement, GROUP BY department — never a query per department), the figure
+of each department and the cases behind it.
+
+Adding an indicator is one function and one registration:
+
+    @register(key="rectification_on_time", name=_("整改按期完成率"), block=IndicatorBlock.SECURITY, weight=10,
+              evidence_type="supervision.rectificationorder", rule=_("按期完成的整改 ÷ 年度内到期的整改"))
+    def rectification_on_time(period: Period, department_ids: list[int]) -> dict[int, Figure]:
+        ...  # one SQL statement
+
+Points (indicators/base.py `points`): a rate indicator earns weight × numerator ÷ denominator (full weight when the
+department had nothing to count: 无应考事项); a deduction indicator earns weight − its deductions, not below 0, and
+may veto (一票否决: the department is graded 不合格 whatever its total).
+
+Left for the lead to wire at merge (their evidence is built on other branches): rectification orders closed on time
+(i16/violations) and completed informatization projects missing from the catalog (i16/projects).
+"""
+
+from . import collection, security, sharing  # noqa: F401  (the registrations)
+from .base import REGISTRY, Figure, Indicator, Period, default_set, get, points, register  # noqa: F401
