@@ -1,4 +1,4 @@
-"""This chapter's work in 我的待办 (portal.todo): incidents and locks for the security administrator, secrecy
+"""This chapter's work in 我的待办 (portal.todo): anomalies, incidents and locks for the security administrator, secrecy
 reviews for the bureau, a failed or missing audit verification for the audit administrator.
 """
 
@@ -15,8 +15,8 @@ from portal.lockout import current_locks
 from portal.models import AuditVerification
 from portal.todo import FIRST_ITEMS, TodoGroup, TodoItem, group
 
-from .choices import IncidentState, SecrecyState
-from .models import SecrecyReview, SecurityIncident
+from .choices import AnomalyState, IncidentState, SecrecyState
+from .models import LeakAnomaly, SecrecyReview, SecurityIncident
 
 # The beat verifies every 15 minutes and in full every night: a day without an intact run means it stopped.
 VERIFICATION_STALE = dt.timedelta(hours=26)
@@ -31,6 +31,13 @@ def todo(user, today) -> list[TodoGroup]:
             .order_by("reported_at", "id"),
             lambda i: TodoItem(title=i.title, url=reverse("security:incident-detail", args=[i.pk]),
                                since=i.reported_at, note=i.get_state_display()),
+        )
+        groups += group(
+            "security.anomalies", _("待处理的异常访问"), reverse("security:anomaly-list") + "?state=open",
+            LeakAnomaly.objects.restrict(user, "view").filter(state=AnomalyState.OPEN).order_by("created_at", "id"),
+            lambda a: TodoItem(title=f"{a.get_kind_display()} · {a.caller}",
+                               url=reverse("security:anomaly-detail", args=[a.pk]), since=a.created_at),
+            urgent=True,
         )
         locks = [lock for lock in current_locks() if lock.kind == "username"]
         if locks:

@@ -158,3 +158,17 @@ def test_the_todo_api_and_page_need_a_signed_in_user(client):
     assert client.get(reverse("api-todo")).status_code in (401, 403)
     assert client.get(reverse("home")).status_code == 302
 
+
+
+def test_the_security_admin_sees_open_anomalies_first(security_admin, reviewer, dept, api_as):
+    from security.models import LeakAnomaly
+    from tests.hostile.world import _anomaly
+
+    anomaly = _anomaly(dept)
+    body = api_as(security_admin).get(reverse("api-todo")).json()
+    assert (body["groups"][0]["key"], body["groups"][0]["count"], body["groups"][0]["urgent"]) == (
+        "security.anomalies", 1, True)
+    assert body["groups"][0]["items"][0]["url"] == reverse("security:anomaly-detail", args=[anomaly.pk])
+    assert "security.anomalies" not in todo_keys(api_as(reviewer))
+    LeakAnomaly.objects.filter(pk=anomaly.pk).update(state="dismissed")
+    assert "security.anomalies" not in todo_keys(api_as(security_admin))
