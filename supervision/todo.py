@@ -1,5 +1,6 @@
 """This chapter's work in 我的待办 (portal.todo): projects waiting for the bureau's review; for the filing
-department, projects returned to it and completed projects whose resources are not in the catalog (RP.2)."""
+department, projects returned to it and completed projects whose resources are not in the catalog (RP.2); objections
+waiting for the assessor's answer; for a department, an assessment whose objection period is running."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from portal.choices import Role
 from portal.permissions import is_department_member
 from portal.todo import TodoGroup, TodoItem, group
 
-from .choices import ProjectState
-from .models import InformatizationProject
+from .choices import AssessmentState, ObjectionState, ProjectState
+from .models import Assessment, AssessmentObjection, InformatizationProject
 
 
 def _project(project, since=None) -> TodoItem:
@@ -40,4 +41,26 @@ def todo(user, today) -> list[TodoGroup]:
         groups += group("supervision.project_missing", _("建成项目的信息资源尚未编目"), _list(flagged="on"),
                         own.missing_catalog().order_by("missing_since", "id"),
                         lambda p: _project(p, p.missing_since), urgent=True)
+    groups += _assessments(user, today)
+    return groups
+
+
+def _assessments(user, today) -> list[TodoGroup]:
+    groups: list[TodoGroup] = []
+    managed = Assessment.objects.restrict(user, "manage")
+    if user.has_role(Role.ASSESSOR, Role.COUNTY_BUREAU):
+        groups += group(
+            "supervision.objections", _("待答复的考核异议"), reverse("supervision:assessment-list"),
+            AssessmentObjection.objects.filter(state=ObjectionState.OPEN, assessment__in=managed)
+            .select_related("assessment", "department").order_by("filed_at", "id"),
+            lambda o: TodoItem(title=f"{o.assessment.title} · {o.department.name}", url=o.assessment.get_absolute_url(),
+                               since=o.filed_at, note=o.reason[:60]))
+    if is_department_member(user):
+        running = (Assessment.objects.restrict(user, "object")
+                   .filter(state=AssessmentState.OBJECTION, objection_until__gte=today).order_by("objection_until"))
+        groups += group(
+            "supervision.objection_period", _("考核结果异议期"), reverse("supervision:assessment-list"), running,
+            lambda a: TodoItem(title=a.title, url=reverse("supervision:assessment-scorecard",
+                                                          args=[a.pk, user.department_id]),
+                               note=_("异议截止 %(d)s") % {"d": a.objection_until}))
     return groups

@@ -27,3 +27,23 @@ def test_project_work_reaches_the_people_who_must_act(staff, head, other_staff, 
     assert not {k for k in groups(api_as(other_staff)) if k.startswith("supervision.")}
     page = api_as(staff).get(reverse("home")).content.decode()
     assert 'data-key="supervision.project_missing"' in page
+
+
+def test_objections_reach_the_assessor_and_the_period_reaches_the_departments(staff, head, other_staff, reviewer,
+                                                                              assessor, api_as):
+    import datetime as dt
+
+    from portal.services.workdays import local_today
+    from supervision.services import assessments as services
+
+    today = local_today()
+    assessment = services.assessment_create(actor=assessor, year=today.year - 1, title="年度考核")
+    services.assessment_run_execute(run_id=services.assessment_compute(actor=assessor,
+                                                                       assessment_id=assessment.pk).pk)
+    services.assessment_objections_open(actor=assessor, assessment_id=assessment.pk,
+                                        until=today + dt.timedelta(days=5))
+    assert groups(api_as(other_staff))["supervision.objection_period"] == 1
+    services.assessment_object(actor=staff, assessment_id=assessment.pk, reason="共享申请按时办结数有误")
+    assert groups(api_as(assessor))["supervision.objections"] == 1
+    assert "supervision.objections" not in groups(api_as(reviewer))
+    assert "supervision.objections" not in groups(api_as(head))
