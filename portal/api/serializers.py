@@ -1,5 +1,8 @@
 """Kernel API shapes."""
 
+import datetime as dt
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -54,14 +57,15 @@ class DeadlineSerializer(serializers.ModelSerializer):
 class TodoItemSerializer(serializers.Serializer):
     title = serializers.CharField()
     url = serializers.CharField()
-    since = serializers.DateTimeField(allow_null=True)
+    since = serializers.SerializerMethodField(help_text="开始等待的时间（日期或日期时间，ISO 8601）")
     note = serializers.CharField()
 
-    def to_representation(self, item):
-        data = super().to_representation(item)
-        if item.since is not None and not hasattr(item.since, "hour"):  # a date, not a time
-            data["since"] = item.since.isoformat()
-        return data
+    def get_since(self, item) -> str | None:
+        if item.since is None:
+            return None
+        if isinstance(item.since, dt.datetime):
+            return timezone.localtime(item.since).isoformat()
+        return item.since.isoformat()
 
 
 class TodoGroupSerializer(serializers.Serializer):

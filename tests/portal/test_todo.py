@@ -172,3 +172,18 @@ def test_the_security_admin_sees_open_anomalies_first(security_admin, reviewer, 
     assert "security.anomalies" not in todo_keys(api_as(reviewer))
     LeakAnomaly.objects.filter(pk=anomaly.pk).update(state="dismissed")
     assert "security.anomalies" not in todo_keys(api_as(security_admin))
+
+
+def test_an_item_waiting_since_a_date_or_a_time_reads_as_iso(staff, api_as, monkeypatch):
+    import datetime as dt
+
+    from portal import todo
+
+    def provider(user, today):
+        return [todo.TodoGroup(key="test.dates", title="测试", url="/", count=2, items=(
+            todo.TodoItem(title="日期", url="/", since=dt.date(2026, 12, 1)),
+            todo.TodoItem(title="时间", url="/", since=dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC))))]
+
+    monkeypatch.setitem(todo._providers, "test", provider)
+    group = next(g for g in api_as(staff).get(reverse("api-todo")).json()["groups"] if g["key"] == "test.dates")
+    assert [i["since"] for i in group["items"]] == ["2026-12-01", "2026-12-01T10:00:00+08:00"]
