@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("aggregation.api.urls")),
     path("sharing/", include("sharing.api.urls")),
     path("security/", include("security.api.urls")),
+    path("supervision/", include("supervision.api.urls")),
     path("verify/", include(sharing_verify_urlpatterns)),
 ]

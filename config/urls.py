@@ -17,6 +17,7 @@ urlpatterns = [
     path("aggregation/", include("aggregation.urls")),
     path("sharing/", include("sharing.urls")),
     path("security/", include("security.urls")),
+    path("supervision/", include("supervision.urls")),
     path("verify/", include(sharing_verify_urlpatterns)),  # R26.1 public document verification page
     path("admin/", portal_admin_site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

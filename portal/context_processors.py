@@ -18,6 +18,8 @@ NAVIGATION = [
     (_("审计查询"), "security:audit", (Role.AUDIT_ADMIN,)),
     (_("安全登记"), "security:incident-list", (Role.BUREAU_REVIEWER,)),
     (_("监督考核"), "supervision:index", (Role.ASSESSOR, Role.BUREAU_REVIEWER)),
+    # ---- violations, rectification orders, notices of criticism (R35, R36): the bureau, county bureaus, departments
+    (_("违规整改"), "supervision:violation-list", None),
     (_("工作日历"), "calendar", (Role.SYSTEM_ADMIN,)),
 ]
 

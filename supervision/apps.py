@@ -7,3 +7,11 @@ class SupervisionConfig(AppConfig):
 
     name = "supervision"
     verbose_name = _("监督考核")
+
+    def ready(self):
+        from portal import todo
+
+        # ---- violations and rectification (R35, R36): reports to check, orders falling due, notice drafts
+        from .todo_violations import todo as violations_todo
+
+        todo.register("supervision.violations", violations_todo)

@@ -1,0 +1,20 @@
+"""Supervision jobs: thin adapters over services (found by Celery's autodiscovery)."""
+
+from celery import shared_task
+
+# ---- violations and notices of criticism (R35, R36)
+from .services.orders import notices_draft_overdue
+from .services.violations import violations_detect
+
+
+@shared_task(name="supervision.tasks.violations_detect")
+def violations_detect_task() -> dict:
+    """Daily (R35, R0.4): file the violations the platform's evidence shows, each cause once."""
+    result = violations_detect(request_id=f"celery:{violations_detect_task.request.id or '-'}")
+    return {"filed": result.filed, **result.by_detector}
+
+
+@shared_task(name="supervision.tasks.notices_draft_overdue")
+def notices_draft_overdue_task() -> int:
+    """After the deadline sweep (R36): one notice-of-criticism draft per overdue rectification order."""
+    return notices_draft_overdue(request_id=f"celery:{notices_draft_overdue_task.request.id or '-'}")
