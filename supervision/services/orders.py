@@ -243,7 +243,7 @@ WITH late AS (
       FROM supervision_rectificationorder o
       JOIN portal_department dep ON dep.id = o.department_id
       JOIN portal_deadline d ON d.case_type_id = %(ct)s AND d.case_id = o.id::text AND d.clock = %(clock)s
-     WHERE (d.state = 'overdue' AND o.state IN %(awaiting)s)
+     WHERE (d.state = 'overdue' AND o.state = ANY(%(awaiting)s))
         OR EXISTS (SELECT 1 FROM supervision_rectificationreport r WHERE r.order_id = o.id AND r.late)
 ), drafted AS (
     INSERT INTO supervision_criticismnotice (order_id, department_id, title, body, state, created_at)
@@ -271,7 +271,7 @@ def notices_draft_overdue(*, request_id: str = "") -> int:
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(_DRAFT_SQL.format(audited=audited), {
             **audit_params, "ct": ContentType.objects.get_for_model(RectificationOrder).pk,
-            "clock": Clock.RECTIFICATION.value, "awaiting": tuple(s.value for s in ORDER_AWAITING_REPORT),
+            "clock": Clock.RECTIFICATION.value, "awaiting": [s.value for s in ORDER_AWAITING_REPORT],
             "tz": "Asia/Shanghai", "title": _("关于通报批评"),
             "body1": _("：本局于 "), "body2": _(" 责令你单位限期整改，整改期限为 "),
             "body3": _("。你单位逾期未完成整改。根据《焦作市政务数据资源管理暂行办法》第三十六条，现予以通报批评。"),

@@ -139,7 +139,7 @@ def test_two_concurrent_runs_file_each_cause_once(freeze_today, dept, other_dept
         try:
             barrier.wait(timeout=10)
             results.append(violations_detect(today=today).filed)
-        except Exception as exc:  # noqa: BLE001 — reported below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()
