@@ -95,6 +95,19 @@ class World:
             "sharing:push-run": {"pk": r["push"].pk},
             "sharing:push-pause": {"pk": r["push"].pk},
             "sharing:push-resume": {"pk": r["push"].pk},
+            # ---- violations, rectification orders, notices of criticism (R35, R36)
+            "supervision:violation-detail": {"violation_id": r["violation"].pk},
+            "supervision:violation-dismiss": {"violation_id": r["violation"].pk},
+            "supervision:order-detail": {"order_id": r["order"].pk},
+            "supervision:order-report": {"order_id": r["order"].pk},
+            "supervision:order-accept": {"order_id": r["order"].pk},
+            "supervision:order-return": {"order_id": r["order"].pk},
+            "supervision:order-refer": {"order_id": r["order"].pk},
+            "supervision:order-attachment": {"order_id": r["order"].pk,
+                                             "attachment_id": r["report_attachment"].pk},
+            "supervision:notice-detail": {"notice_id": r["notice"].pk},
+            "supervision:notice-edit": {"notice_id": r["notice"].pk},
+            "supervision:notice-publish": {"notice_id": r["notice"].pk},
         }
         return table.get(name)
 
@@ -170,6 +183,16 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
         "/api/v1/sharing/interface/{resource}/": {"resource": resource},
         "/api/v1/sharing/requests/{id}/": {"id": r["request"].pk},
+        # ---- violations, rectification orders, notices of criticism (R35, R36)
+        "/api/v1/supervision/violations/{id}/": {"id": r["violation"].pk},
+        "/api/v1/supervision/violations/{id}/dismiss/": {"id": r["violation"].pk},
+        "/api/v1/supervision/orders/{id}/": {"id": r["order"].pk},
+        "/api/v1/supervision/orders/{id}/report/": {"id": r["order"].pk},
+        "/api/v1/supervision/orders/{id}/accept/": {"id": r["order"].pk},
+        "/api/v1/supervision/orders/{id}/return/": {"id": r["order"].pk},
+        "/api/v1/supervision/orders/{id}/refer/": {"id": r["order"].pk},
+        "/api/v1/supervision/notices/{id}/": {"id": r["notice"].pk},
+        "/api/v1/supervision/notices/{id}/publish/": {"id": r["notice"].pk},
     }
 
 
@@ -253,6 +276,26 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
                                             due_date=today + dt.timedelta(days=200))
     rows["plan"] = emergency_plan_file(actor=security_admin, title="预案" + XSS, summary=XSS,
                                        document=pdf("预案" + XSS + ".pdf"), review_date=today + dt.timedelta(days=90))
+    # ---- violations, rectification orders, notices of criticism (R35, R36): an assessor files two violations of
+    # dept and orders one; dept reports with a document; the overdue job's draft notice (as notices_draft_overdue
+    # drafts it, without sweeping the world's clocks overdue).
+    from portal.choices import Role
+    from supervision.models import CriticismNotice
+    from supervision.services.orders import order_issue, order_report
+    from supervision.services.violations import violation_file
+    from tests.factories import make_user
+
+    assessor = make_user(Role.ASSESSOR, department=bureau, username="world_assessor")
+    rows["violation"] = violation_file(actor=assessor, category="35.7", department_id=dept.pk, title="违规" + XSS,
+                                       evidence="证据" + XSS)
+    ordered = violation_file(actor=assessor, category="35.3", department_id=dept.pk, title="索要证明" + XSS,
+                             evidence=XSS)
+    order = rows["order"] = order_issue(actor=assessor, violation_ids=[ordered.pk], requirements="要求" + XSS,
+                                        working_days=10)
+    report = order_report(actor=staff, order_id=order.pk, body="整改" + XSS, attachments=[pdf("整改" + XSS + ".pdf")])
+    rows["report_attachment"] = report.attachments.get()
+    rows["notice"] = CriticismNotice.objects.create(order=order, department=dept, title="通报" + XSS, body=XSS)
+
     notify(recipients=[staff, other_staff, reviewer, head], title="通知" + XSS, body=XSS, url="/")
     return World(people={"staff": staff, "head": head, "other_staff": other_staff, "reviewer": reviewer,
                          "security_admin": security_admin}, rows=rows)
