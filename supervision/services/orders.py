@@ -247,7 +247,7 @@ WITH late AS (
         OR EXISTS (SELECT 1 FROM supervision_rectificationreport r WHERE r.order_id = o.id AND r.late)
 ), drafted AS (
     INSERT INTO supervision_criticismnotice (order_id, department_id, title, body, state, created_at)
-    SELECT id, department_id, left(%(title)s || department, 200),
+    SELECT id, department_id, left(%(title1)s || department || %(title2)s, 200),
            department || %(body1)s || to_char(issued_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD') || %(body2)s
            || to_char(due_on, 'YYYY-MM-DD') || %(body3)s,
            'draft', now()
@@ -272,7 +272,7 @@ def notices_draft_overdue(*, request_id: str = "") -> int:
         cur.execute(_DRAFT_SQL.format(audited=audited), {
             **audit_params, "ct": ContentType.objects.get_for_model(RectificationOrder).pk,
             "clock": Clock.RECTIFICATION.value, "awaiting": [s.value for s in ORDER_AWAITING_REPORT],
-            "tz": "Asia/Shanghai", "title": _("关于通报批评"),
+            "tz": "Asia/Shanghai", "title1": _("关于对"), "title2": _("逾期未整改的通报批评"),
             "body1": _("：本局于 "), "body2": _(" 责令你单位限期整改，整改期限为 "),
             "body3": _("。你单位逾期未完成整改。根据《焦作市政务数据资源管理暂行办法》第三十六条，现予以通报批评。"),
         })
