@@ -12,7 +12,7 @@ from ...models import CriticismNotice, RectificationOrder, RectificationReport, 
 from ...services.orders import MAX_ATTACHMENTS, MAX_WORKING_DAYS
 
 
-class EvidenceSerializer(serializers.Serializer):
+class ViolationEvidenceSerializer(serializers.Serializer):
     type = serializers.CharField(help_text="对象类型（如 portal.deadline、catalog.demanditem）；人工登记为空")
     id = serializers.CharField(help_text="对象编号")
     url = serializers.CharField(help_text="对象页面")
@@ -25,7 +25,7 @@ class ViolationSerializer(serializers.ModelSerializer):
     department_name = serializers.CharField(source="department.name", read_only=True)
     source_label = serializers.CharField(source="get_source_display", read_only=True)
     state_label = serializers.CharField(source="get_state_display", read_only=True)
-    evidence = EvidenceSerializer(many=True, read_only=True)
+    evidence = ViolationEvidenceSerializer(many=True, read_only=True)
     filed_by = serializers.CharField(source="filed_by.username", read_only=True, allow_null=True)
 
     class Meta:
@@ -47,16 +47,16 @@ class ViolationDismissSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="撤销理由")
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class ReportAttachmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReportAttachment
         fields = ["id", "original_name", "content_type", "size", "sha256"]
         read_only_fields = fields
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class RectificationReportSerializer(serializers.ModelSerializer):
     submitted_by = serializers.CharField(source="submitted_by.username", read_only=True)
-    attachments = AttachmentSerializer(many=True, read_only=True)
+    attachments = ReportAttachmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = RectificationReport
@@ -64,7 +64,7 @@ class ReportSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReferralSerializer(serializers.Serializer):
+class OrderReferralSerializer(serializers.Serializer):
     authority = serializers.CharField(read_only=True)
     basis = serializers.CharField(read_only=True)
     referred_by = serializers.CharField(source="referred_by.username", read_only=True)
@@ -78,7 +78,7 @@ class OrderSerializer(serializers.ModelSerializer):
     issued_by = serializers.CharField(source="issued_by.username", read_only=True)
     decided_by = serializers.CharField(source="decided_by.username", read_only=True, allow_null=True)
     violations = serializers.PrimaryKeyRelatedField(many=True, read_only=True, help_text="违规行为编号")
-    reports = ReportSerializer(many=True, read_only=True)
+    reports = RectificationReportSerializer(many=True, read_only=True)
     referral = serializers.SerializerMethodField(help_text="移送有权机关的记录；未移送为 null")
 
     class Meta:
@@ -88,10 +88,10 @@ class OrderSerializer(serializers.ModelSerializer):
                   "referral"]
         read_only_fields = fields
 
-    @extend_schema_field(ReferralSerializer(allow_null=True))
+    @extend_schema_field(OrderReferralSerializer(allow_null=True))
     def get_referral(self, order) -> dict | None:
         referral = getattr(order, "referral", None)
-        return ReferralSerializer(referral).data if referral is not None else None
+        return OrderReferralSerializer(referral).data if referral is not None else None
 
 
 class OrderIssueSerializer(serializers.Serializer):
