@@ -227,13 +227,18 @@ def violations_detect(*, today: dt.date | None = None, request_id: str = "") -> 
 
 
 def _tell_heads(rows) -> None:
-    """One message per new violation to its department's head, folded into one unread digest per head."""
+    """Each new violation tells its department's head once: one message per violation, folded into one unread digest
+    per head — one statement per department however many violations it got (a first run over a year's evidence)."""
     url = reverse("supervision:violation-list")
-    departments = Department.objects.in_bulk({r[1] for r in rows})
+    by_department: dict[int, list] = {}
     for violation_id, department_id, title in rows:
+        by_department.setdefault(department_id, []).append((violation_id, title))
+    departments = Department.objects.in_bulk(list(by_department))
+    for department_id, found in by_department.items():
         heads = department_recipients(departments[department_id], Role.DEPT_HEAD)
-        notify(recipients=heads, title=_("新登记违规行为：%(t)s") % {"t": title},
-               url=reverse("supervision:violation-detail", args=[violation_id]),
+        newest_id, newest_title = found[-1]
+        notify(recipients=heads, title=_("新登记违规行为：%(t)s") % {"t": newest_title},
+               url=reverse("supervision:violation-detail", args=[newest_id]), count=len(found),
                digest=Digest("supervision.violation", _("有 {n} 项新登记的违规行为"), url))
 
 

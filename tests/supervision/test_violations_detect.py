@@ -153,3 +153,25 @@ def test_two_concurrent_runs_file_each_cause_once(freeze_today, dept, other_dept
     assert sorted(results) in ([0, 2], [1, 1])  # whoever inserted first, two in all
     assert Violation.objects.count() == 2
     assert AuditEvent.objects.filter(action="supervision.violation.detected").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_run_tells_each_head_once_per_violation_in_one_digest(today, dept, other_dept, head, bureau):
+    from portal.choices import Role
+    from tests.factories import make_user
+
+    other_head = make_user(Role.DEPT_HEAD, department=other_dept, username="other_head")
+    overdue_clock(other_dept, dept)
+    overdue_clock(bureau, dept, clock=Clock.VERIFICATION)
+    overdue_clock(dept, other_dept)
+    violations_detect(today=today)
+    note = Notification.objects.get(recipient=head, group_key="supervision.violation")
+    assert (note.count, note.title, note.group_key) == (2, "有 2 项新登记的违规行为", "supervision.violation")
+    single = Notification.objects.get(recipient=other_head, group_key="supervision.violation")
+    assert single.count == 1 and single.title.startswith("新登记违规行为：")
+    # The next run's new violation counts into the unread digest.
+    overdue_clock(other_dept, dept, clock=Clock.CATALOG_REVIEW)
+    violations_detect(today=today)
+    note.refresh_from_db()
+    assert note.count == 3 and note.title == "有 3 项新登记的违规行为" and "目录审核" not in note.title
+    assert Notification.objects.filter(recipient=head, group_key="supervision.violation").count() == 1
