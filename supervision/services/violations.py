@@ -127,13 +127,21 @@ def detect_data_late(today: dt.date) -> Found:
     return _rows(list(found.values()))
 
 
+# The article an overdue clock breaks when it is not 35.4 (answering requests, verification and reviews late): a
+# department's late catalog update application leaves its catalog incomplete (35.1); a late risk assessment answers
+# no request (35.7).
+CLOCK_CATEGORY = {Clock.CATALOG_UPDATE_APPLY: ViolationCategory.CATALOG, Clock.RISK_ASSESSMENT: ViolationCategory.OTHER}
+
+
 def detect_late_answers(today: dt.date) -> Found:
     """35.4 (R0.4 escalation): every kernel clock that went overdue — still running past its due date, or closed
-    late — files one violation on the clock's department. The rectification clock is not one: an overdue order's
-    consequence is the notice of criticism (R36)."""
+    late — files one violation on the clock's department (under CLOCK_CATEGORY's article where 35.4 is not the
+    one). The rectification clock is not one: an overdue order's consequence is the notice of criticism (R36)."""
     labels = " ".join(f"WHEN %(clk_{c.value})s THEN %(clkl_{c.value})s" for c in Clock)
+    categories = " ".join(f"WHEN %(clk_{c.value})s THEN %(clkc_{c.value})s" for c in CLOCK_CATEGORY)
     select = f"""
-        SELECT %(c_late)s, 'deadline:' || d.id, d.department_id, left(%(t_late)s || d.title, 300),
+        SELECT CASE d.clock {categories} ELSE %(c_late)s END, 'deadline:' || d.id, d.department_id,
+               left(%(t_late)s || d.title, 300),
                jsonb_build_array(jsonb_build_object(
                    'type', 'portal.deadline', 'id', d.id::text, 'url', d.url,
                    'text', (CASE d.clock {labels} ELSE d.clock END) || %(e_due)s || to_char(d.due_on, 'YYYY-MM-DD')
@@ -147,6 +155,8 @@ def detect_late_answers(today: dt.date) -> Found:
               "rectification": Clock.RECTIFICATION.value}
     for c in Clock:
         params[f"clk_{c.value}"], params[f"clkl_{c.value}"] = c.value, str(c.label)
+    for c, category in CLOCK_CATEGORY.items():
+        params[f"clkc_{c.value}"] = category.value
     return Found(select, params)
 
 

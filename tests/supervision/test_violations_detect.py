@@ -66,6 +66,16 @@ def test_a_clock_closed_late_counts_an_open_one_in_time_does_not(today, dept, ot
 
 
 @pytest.mark.django_db
+def test_a_late_catalog_update_application_or_risk_assessment_falls_under_its_own_article(today, dept, other_dept):
+    apply = overdue_clock(other_dept, dept, clock=Clock.CATALOG_UPDATE_APPLY)
+    risk = overdue_clock(dept, other_dept, clock=Clock.RISK_ASSESSMENT)
+    violations_detect(today=today)
+    assert dict(Violation.objects.values_list("cause", "category")) == {
+        f"deadline:{apply.pk}": ViolationCategory.CATALOG, f"deadline:{risk.pk}": ViolationCategory.OTHER}
+    assert violations_detect(today=today).filed == 0
+
+
+@pytest.mark.django_db
 def test_an_overdue_rectification_clock_is_not_a_late_answer(today, dept, other_dept):
     overdue_clock(other_dept, dept, clock=Clock.RECTIFICATION)
     violations_detect(today=today)
