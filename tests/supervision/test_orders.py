@@ -242,3 +242,26 @@ def test_a_bad_attachment_writes_nothing(today, media, assessor, staff, dept):
     assert not RectificationReport.objects.exists()
     order.refresh_from_db()
     assert order.state == OrderState.ISSUED
+
+
+def test_an_assessor_dismisses_an_open_violation_with_a_reason(today, assessor, staff, dept, web_as, client,
+                                                                api_as):
+    v, w = filed(assessor, dept), filed(assessor, dept, title="另一项")
+    web_as(staff)
+    page = client.get(v.get_absolute_url()).content.decode()
+    assert "群众投诉" in page and reverse("supervision:violation-dismiss", args=[v.pk]) not in page
+    assert client.post(reverse("supervision:violation-dismiss", args=[v.pk]), {"reason": "x"}).status_code == 403
+    web_as(assessor)
+    response = client.post(reverse("supervision:violation-dismiss", args=[v.pk]), {"reason": "经核实系误报"})
+    assert response.status_code == 302
+    v.refresh_from_db()
+    assert v.state == ViolationState.DISMISSED and v.dismissed_reason == "经核实系误报"
+    again = client.post(reverse("supervision:violation-dismiss", args=[v.pk]), {"reason": "再次"}, follow=True)
+    assert "只有待处理的违规行为可以撤销" in again.content.decode()
+    answer = api_as(assessor).post(f"/api/v1/supervision/violations/{w.pk}/dismiss/", {"reason": "重复登记"},
+                                   format="json")
+    assert answer.status_code == 200 and answer.json()["state"] == ViolationState.DISMISSED
+    assert AuditEvent.objects.filter(action="supervision.violation.dismissed").count() == 2
+    with pytest.raises(PortalError) as exc:  # a dismissed violation cannot be ordered
+        order_issue(actor=assessor, violation_ids=[v.pk], requirements="x", working_days=5)
+    assert exc.value.code == "not_open"
