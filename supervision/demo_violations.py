@@ -93,5 +93,6 @@ def _backdate(order: RectificationOrder, *, days: int) -> None:
     today = local_today()
     issued = today - dt.timedelta(days=days)
     due = today - dt.timedelta(days=days - 21)
-    RectificationOrder.objects.filter(pk=order.pk).update(due_on=due)
+    RectificationOrder.objects.filter(pk=order.pk).update(due_on=due,
+                                                          issued_at=order.issued_at - dt.timedelta(days=days))
     Deadline.objects.for_case(order).filter(clock=Clock.RECTIFICATION).update(started_on=issued, due_on=due)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.choices import Clock, Role
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
-from portal.models import AuditEvent, Department, User
+from portal.models import Department, User
 from portal.permissions import int_or_none
 from portal.services.notifications import Digest, department_recipients, notify
 from portal.services.workdays import WorkCalendar, local_today
@@ -313,10 +313,4 @@ def violation_dismiss(*, actor: User, violation_id: int, reason: str) -> Violati
         audit.record(actor=actor, action="supervision.violation.dismissed", obj=violation,
                      department=violation.department_id, data={"reason": reason})
     return violation
-
-
-def history(obj) -> list[AuditEvent]:
-    """The audited events of one register row, oldest first (shown on its page)."""
-    return list(AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
-                .order_by("occurred_at", "id"))
 

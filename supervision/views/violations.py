@@ -41,6 +41,7 @@ from ..forms.violations import (
 )
 from ..models import ReportAttachment, Violation
 from ..selectors.violations import (
+    history,
     notice_get,
     notice_list,
     order_clock,
@@ -104,7 +105,7 @@ def violation_file_page(request):
 def violation_detail(request, violation_id: int):
     violation = access_or_404(violation_get, user=request.user, violation_id=violation_id)
     return render(request, "supervision/violation_detail.html", {
-        "violation": violation, "history": violation_services.history(violation),
+        "violation": violation, "history": history(violation),
         "assessor": request.user.has_role(Role.ASSESSOR), "dismiss_form": ViolationDismissForm()})
 
 
@@ -166,7 +167,7 @@ def order_detail(request, order_id: int):
     order = access_or_404(order_get, user=request.user, order_id=order_id)
     user = request.user
     return render(request, "supervision/order_detail.html", {
-        "order": order, "clock": order_clock(order), "history": violation_services.history(order),
+        "order": order, "clock": order_clock(order), "history": history(order),
         "assessor": user.has_role(Role.ASSESSOR),
         "may_report": order.state in ORDER_AWAITING_REPORT and user.department_id == order.department_id
         and user.has_role(Role.DEPT_STAFF, Role.DEPT_HEAD),
@@ -251,7 +252,7 @@ def notice_detail(request, notice_id: int):
     bureau = request.user.has_role(*BUREAU)
     return render(request, "supervision/notice_detail.html", {
         "notice": notice, "bureau": bureau, "draft": notice.state == NoticeState.DRAFT,
-        "history": violation_services.history(notice) if bureau else []})
+        "history": history(notice) if bureau else []})
 
 
 @role_required(*READERS)
