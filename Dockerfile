@@ -27,6 +27,7 @@ RUN SECRET_KEY=collectstatic-only \
     DATABASE_URL=postgres://build@localhost:5432/build \
     REDIS_URL=redis://localhost:6379/0 \
     FIELD_ENCRYPTION_KEYS=k1:collectstatic-only BLIND_INDEX_KEY=collectstatic-only DOCUMENT_SIGNING_KEY=collectstatic-only \
+    AUDIT_SEAL_KEY=collectstatic-only EXPORT_TRACE_KEY=collectstatic-only \
     python manage.py collectstatic --noinput --verbosity 0 \
     && useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin portal \
     && mkdir -p /app/var/media \

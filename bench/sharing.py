@@ -15,7 +15,8 @@ RowProcessor: AES-GCM tokens, masked forms, blind index, row digest). Then, in t
   items only (nothing to decrypt), (b) full grant, every item (3 decryptions a row), (c) masked grant, every
   item (the 3 personal base items masked: their stored masked forms, nothing to decrypt; its raw COPY reads
   those forms too, `masked -> kind ->> item`, i.e. the same bytes). Reports MB/s, rows/s, ratio and the RSS of
-  this process sampled while streaming.
+  this process sampled while streaming. Each case runs again with the rows' fingerprint switched off (issue 15,
+  sharing.export.fingerprint), so its cost is printed against the figure before it in the same run.
 - pull: the real GET …/records/?limit=1000 walking the cursor pages against a minimal raw-SQL JSON view
   (keyset query + json.dumps, no auth), same pages; ratio and first pages vs last pages.
 - query: gunicorn (4 sync workers, as production runs it: sync workers keep the tail short) on a loopback port with
@@ -276,7 +277,14 @@ def bench_export(ctx: dict, repeat: int = 3) -> None:
     warm = client.get(f"{pull}?limit=1", **_django_headers(signed(ctx["clients"]["full"], "GET", pull, "limit=1")))
     assert warm.status_code == 200, warm.content[:300]
 
-    def real(client_label: str, fields: list[str] | None) -> tuple[float, int, int, float, float]:
+    from sharing.export.fingerprint import Marker
+
+    fingerprinted = Marker.marked
+
+    def real(client_label: str, fields: list[str] | None, marked: bool = True) -> tuple[float, int, int, float, float]:
+        # marked=False: the same call with the rows' fingerprint (sharing.export.fingerprint) switched off — the
+        # figure before it, in the same run.
+        Marker.marked = fingerprinted if marked else (lambda self, block: block)
         query = "format=csv" + ("&fields=" + quote(",".join(fields)) if fields else "")
         headers = _django_headers(signed(ctx["clients"][client_label], "GET", path, query))
         rss0 = rss_mb()
@@ -293,6 +301,7 @@ def bench_export(ctx: dict, repeat: int = 3) -> None:
                 peak = max(peak, rss_mb())
         s = time.perf_counter() - t
         response.close()
+        Marker.marked = fingerprinted
         return s, n, blocks, rss0, peak
 
     cases = [
@@ -302,34 +311,39 @@ def bench_export(ctx: dict, repeat: int = 3) -> None:
     ]
     print(f"\nexport of {ctx['rows']:,} rows: raw COPY TO STDOUT vs GET {path}?format=csv (in-process, one warmed-up"
           f" test client; raw read by psycopg's Copy iteration and straight off libpq; ratio against the faster;"
-          f" each the best of {repeat} runs, the three taken in turn: this machine's times vary by up to 50 % between"
-          f" two runs of the same statement)")
+          f" each the best of {repeat} runs, taken in turn: raw, libpq, the export, the export with the rows'"
+          f" fingerprint off — this machine's times vary by up to 50 % between two runs of the same statement)")
     print(f"{'case':<44} {'raw s':>7} {'libpq s':>8} {'raw MB/s':>9} {'export s':>9} {'MB/s':>7} {'rows/s':>9}"
           f" {'ratio':>6} {'blocks':>7} {'avg KB':>7} {'RSS MB start→peak':>18}")
     results = []
     for label, who, fields, kinds in cases:
-        raws, libpqs, reals = [], [], []
+        raws, libpqs, reals, plains = [], [], [], []
         for _ in range(repeat):
             raws.append(raw_copy(fields or names, kinds))
             libpqs.append(raw_libpq(fields or names, kinds))
             reals.append(real(who, fields))
+            plains.append(real(who, fields, marked=False))
         rs, rn = min(raws)
         ls, _ln = min(libpqs)
-        es, en, blocks, rss0, _peak = min(reals)
-        peak = max(r[4] for r in reals)
         floor = min(rs, ls)
-        ratio = floor / es
-        results.append((label, ratio))
-        print(f"{label:<44} {rs:7.2f} {ls:8.2f} {rn / floor / 1e6:9.1f} {es:9.2f} {en / es / 1e6:7.1f} "
-              f"{ctx['rows'] / es:9,.0f} {ratio:6.0%} {blocks:7,} {en / max(blocks, 1) / 1024:7.0f} "
-              f"{rss0:8.0f} → {peak:.0f}")
+        for name, runs in ((label, reals), ("  the same, fingerprint off", plains)):
+            es, en, blocks, rss0, _peak = min(runs)
+            peak = max(r[4] for r in runs)
+            ratio = floor / es
+            results.append((name, ratio, es))
+            print(f"{name:<44} {rs:7.2f} {ls:8.2f} {rn / floor / 1e6:9.1f} {es:9.2f} {en / es / 1e6:7.1f} "
+                  f"{ctx['rows'] / es:9,.0f} {ratio:6.0%} {blocks:7,} {en / max(blocks, 1) / 1024:7.0f} "
+                  f"{rss0:8.0f} → {peak:.0f}")
     from portal.models import AuditEvent
 
     last = AuditEvent.objects.filter(action="sharing.data.read").order_by("-id").first()
     print(f"last audit event: rows={last.data.get('rows')} completed={last.data.get('completed')} "
           f"masked={last.data.get('masked')}")
     print("targets: clear and masked ≥ 80 %, decrypting ≥ 30 % of raw COPY: " + ", ".join(
-        f"{label.split(' (')[0]} {r:.0%}" for label, r in results))
+        f"{label.split(' (')[0]} {r:.0%}" for label, r, _s in results if not label.startswith(" ")))
+    # The fingerprint's cost: the best time without it / the best time with it (rows/s kept), same run, interleaved.
+    print("fingerprint (issue 15): rows/s kept with it, against the same call without it (best runs): " + ", ".join(
+        f"{results[i][0].split(' (')[0]} {results[i + 1][2] / results[i][2]:.0%}" for i in range(0, len(results), 2)))
 
 
 # ------------------------------------------------------------------------------------------------ pull

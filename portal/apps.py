@@ -1,5 +1,21 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
+
+
+def seal_key_check(app_configs, **kwargs):
+    """Refuse to start (manage.py check, migrate, runserver, gunicorn preload) without a usable audit seal key: the
+    sealer would fail at its first run and leave the trail unsealed."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from portal import audit
+
+    try:
+        audit.seal_public_keys()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), hint="AUDIT_SEAL_KEY / AUDIT_SEAL_PUBLIC_KEYS: see .env.example",
+                             id="portal.E001")]
+    return []
 
 
 class PortalConfig(AppConfig):
@@ -12,6 +28,8 @@ class PortalConfig(AppConfig):
         from django.contrib.auth import signals as auth_signals
 
         from portal import signals
+
+        checks.register(seal_key_check)
 
         auth_signals.user_logged_in.connect(signals.on_logged_in, dispatch_uid="portal.audit.login")
         auth_signals.user_logged_out.connect(signals.on_logged_out, dispatch_uid="portal.audit.logout")

@@ -14,18 +14,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from portal import context
+from portal import context, keys
 from portal.choices import AuditResult
 from portal.db import prepared_cursor
-from portal.models import AuditChainLink, AuditEvent, AuditSeal, User
+from portal.models import AuditChainLink, AuditEvent, AuditPurge, AuditSeal, User
 
 # The trail's tables: rows are only ever inserted (database triggers refuse UPDATE/DELETE; the application's database
 # role is also refused UPDATE/DELETE/TRUNCATE on them — `manage.py grant_app_role`). The sealer's queue
 # (AuditPending) is not one: draining it deletes rows.
-APPEND_ONLY_MODELS = (AuditEvent, AuditChainLink, AuditSeal)
+APPEND_ONLY_MODELS = (AuditEvent, AuditChainLink, AuditSeal, AuditPurge)
 
 GENESIS = "0" * 64
 _SEAL_LOCK = 0x4A5A_A0D1  # pg advisory lock key: one sealer at a time
@@ -210,8 +212,76 @@ def chain_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(row)).encode()).hexdigest()
 
 
+# ------------------------------------------------------------------------------- signed seals (R29.1)
+
+
+def seal_key() -> keys.SigningKey:
+    """The key that signs seals (AUDIT_SEAL_KEY, from the environment; never in the database)."""
+    return keys.ed25519_from_b64(getattr(settings, "AUDIT_SEAL_KEY", "") or "", "AUDIT_SEAL_KEY")
+
+
+def seal_public_keys() -> dict[str, keys.PublicKey]:
+    """kid → public key of every key a seal may be signed with: the current one and the retired ones
+    (AUDIT_SEAL_PUBLIC_KEYS). Settings, not a table: whoever can rewrite the database could add a key of their own."""
+    current = seal_key()
+    known = {current.kid: keys.PublicKey(current.public, current.public_raw, current.kid)}
+    for spec in getattr(settings, "AUDIT_SEAL_PUBLIC_KEYS", None) or []:
+        if spec.strip():
+            key = keys.ed25519_public_from_b64(spec, "AUDIT_SEAL_PUBLIC_KEYS")
+            known.setdefault(key.kid, key)
+    return known
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat()
+
+
+def _statement(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def seal_statement(*, first_seq: int, last_seq: int, count: int, head_hash: str, sealed_at: dt.datetime,
+                   kid: str) -> bytes:
+    """What a seal's signature covers: JSON of {count, first_seq, head_hash, kid, last_seq, sealed_at (UTC ISO)},
+    keys sorted, no whitespace, UTF-8 (clients/audit_verify_bundle.py builds the same bytes)."""
+    return _statement({"first_seq": first_seq, "last_seq": last_seq, "count": count, "head_hash": head_hash,
+                       "sealed_at": _utc(sealed_at), "kid": kid})
+
+
+def purge_statement(*, first_seq: int, last_seq: int, count: int, head_hash: str, last_occurred_at: dt.datetime,
+                    before: dt.date, purged_at: dt.datetime, kid: str) -> bytes:
+    """What a purge record's signature covers: JSON of {"purge": true, before, count, first_seq, head_hash, kid,
+    last_occurred_at, last_seq, purged_at}, in the same form as `seal_statement`."""
+    return _statement({"purge": True, "first_seq": first_seq, "last_seq": last_seq, "count": count,
+                       "head_hash": head_hash, "last_occurred_at": _utc(last_occurred_at),
+                       "before": before.isoformat(), "purged_at": _utc(purged_at), "kid": kid})
+
+
+def sign(statement: bytes) -> tuple[str, str]:
+    """(kid, signature base64url) of a statement under the seal key."""
+    key = seal_key()
+    return key.kid, keys.b64encode(key.private.sign(statement))
+
+
+def signature_holds(statement: bytes, kid: str, signature: str, known: dict[str, keys.PublicKey]) -> bool:
+    """Does `signature` (base64url) verify `statement` under the published key named `kid`?"""
+    key = known.get(kid or "")
+    if key is None or not signature:
+        return False
+    try:
+        key.public.verify(keys.b64decode(signature), statement)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 def seal_pending(*, batch: int = 5000) -> int:
     """Chain up to `batch` committed, not yet chained events onto the chain head; returns how many.
+
+    Each run that chains anything closes its batch with one seal, signed with AUDIT_SEAL_KEY. The beat runs the
+    sealer every 30 seconds and the verification (which writes an event of its own) four times an hour, so every hour
+    gets seals and the day's last seal falls in its last quarter hour; no empty checkpoint seals are made. A day's
+    bundle (`portal.audit_bundle`) holds the positions whose seals were made that day (local time).
 
     Safe to run concurrently (an advisory lock lets one sealer work, the other returns 0) and
     repeatedly. Events whose transaction has not committed yet are invisible here and are chained
@@ -241,9 +311,12 @@ def seal_pending(*, batch: int = 5000) -> int:
             digest = chain_hash(prev, row)
             chained.append((row["id"], prev, digest))
             prev = digest
-        seal = AuditSeal.objects.create(
-            first_seq=seq + 1, last_seq=seq + len(chained), count=len(chained), head_hash=prev
-        )
+        # The seal signs the chain head: who rewrites events and links in the database cannot make a seal for them.
+        sealed_at, first, last = timezone.now(), seq + 1, seq + len(chained)
+        kid, signature = sign(seal_statement(first_seq=first, last_seq=last, count=len(chained), head_hash=prev,
+                                             sealed_at=sealed_at, kid=seal_key().kid))
+        seal = AuditSeal.objects.create(first_seq=first, last_seq=last, count=len(chained), head_hash=prev,
+                                        sealed_at=sealed_at, kid=kid, signature=signature)
         links = [
             AuditChainLink(seq=seq + i, event_id=event_id, prev_hash=before, hash=digest, seal=seal)
             for i, (event_id, before, digest) in enumerate(chained, start=1)

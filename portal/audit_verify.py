@@ -13,10 +13,24 @@ range, count, head hash). `verify()` walks the positions in order against the se
     tail           the chain ends before its last seal (or before a position an earlier run verified): a deleted tail
     unchained      an event older than the sealing lag that is neither chained nor queued for the sealer (inserted
                    with the triggers disabled); reported at the position it would have taken
+    signature      a seal whose Ed25519 signature does not verify under the published key of its kid (AUDIT_SEAL_KEY
+                   and the retired AUDIT_SEAL_PUBLIC_KEYS), or an unsigned seal past PORTAL["AUDIT_SEAL_UNSIGNED_UPTO"];
+                   or a retention purge record (AuditPurge) whose signature does not hold
+
+A signature break is reported at its seal's FIRST position: a seal vouches for its range as one (the signature covers
+the range, count and head hash), so once its signature fails nothing in the range is vouched for, and without the
+original the changed event cannot be told from the honest ones. This is what finds a database superuser's rewrite of
+one event plus every later link and seal recomputed without the key: every link and seal is consistent again, but the
+rewritten event's seal (and every later one) is unsigned or signed by a key nobody published. The seal's consistency
+with the chain (kind "seal") is checked before its signature, so a seal edited in place is a "seal" break.
+
+A retention purge (`portal.services.audit_retention`) deletes positions 1..n after archiving them; its signed
+AuditPurge record (the hash at n and the time of n's event) is where the trail legitimately starts: the walk starts
+after the latest one whose signature holds. A bad purge record is a signature break at n + 1.
 
 An incremental run trusts what the last intact run verified (its last position and head hash) and checks the positions
-after it, and events younger than the predecessor of its first position; the nightly full run trusts nothing. A
-rewrite of the whole chain with recomputed links and seals is not found here: that takes signed seals.
+after it, and events younger than the predecessor of its first position; the nightly full run trusts nothing but the
+published keys (and the latest signed purge record). The signature check costs one Ed25519 verification per seal.
 """
 
 from __future__ import annotations
@@ -25,11 +39,13 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
+from portal import audit
 from portal.audit import _CANONICAL_FIELDS, GENESIS, chain_hash
-from portal.models import AuditVerification
+from portal.models import AuditPurge, AuditVerification
 
 KINDS = {
     "gap": _("链位置缺失"),
@@ -40,6 +56,7 @@ KINDS = {
     "seal": _("封存批次与哈希链不符"),
     "tail": _("链尾缺失"),
     "unchained": _("事件未进入哈希链"),
+    "signature": _("封存签名无效或缺失"),
 }
 
 _EVENT_COLUMNS = ", ".join(f"e.{f}" for f in _CANONICAL_FIELDS)
@@ -47,7 +64,7 @@ _EVENT_COLUMNS = ", ".join(f"e.{f}" for f in _CANONICAL_FIELDS)
 _LINKS = f"""SELECT l.seq, l.prev_hash, l.hash, l.seal_id, l.event_id, {_EVENT_COLUMNS}
   FROM portal_auditchainlink l LEFT JOIN portal_auditevent e ON e.id = l.event_id
  WHERE l.seq BETWEEN %s AND %s ORDER BY l.seq"""  # noqa: S608
-_SEALS = """SELECT id, first_seq, last_seq, count, head_hash, sealed_at FROM portal_auditseal
+_SEALS = """SELECT id, first_seq, last_seq, count, head_hash, sealed_at, kid, signature FROM portal_auditseal
  WHERE last_seq >= %s AND first_seq <= %s AND first_seq > %s ORDER BY first_seq LIMIT %s"""
 _SEAL_PAGE = 5000
 
@@ -121,7 +138,16 @@ def verify(*, full: bool, lag: dt.timedelta, now: dt.datetime) -> Outcome:
                            " (SELECT max(seq) FROM portal_auditchainlink)")
     upper, max_link = upper or 0, max_link or 0
     reached = max(checkpoints, default=0)
+    known = audit.seal_public_keys()
     start, prev, prev_time = 1, GENESIS, None
+    purge = AuditPurge.objects.first()  # the latest: the trail starts after it
+    if purge is not None:
+        start, prev, prev_time = purge.last_seq + 1, purge.head_hash, purge.last_occurred_at
+        if not purge_holds(purge, known):
+            return Outcome(full=True, first_seq=None, last_seq=None, head_hash="", checked=0, broken=Break(
+                start, "signature", f"清理记录 {purge.first_seq}–{purge.last_seq} 的签名无效"))
+    if base is not None and base.last_seq < start:
+        base = None
     if base is not None:
         row = _one("SELECT l.hash, e.occurred_at FROM portal_auditchainlink l"
                    " LEFT JOIN portal_auditevent e ON e.id = l.event_id WHERE l.seq = %s", [base.last_seq])
@@ -130,7 +156,8 @@ def verify(*, full: bool, lag: dt.timedelta, now: dt.datetime) -> Outcome:
         else:
             start, prev, prev_time = base.last_seq + 1, base.head_hash, row[1]
     hi = max(upper, max_link)
-    seen = {"vouched": start - 1, "resealed": []}
+    seen = {"vouched": start - 1, "resealed": [], "keys": known,
+            "unsigned_upto": settings.PORTAL.get("AUDIT_SEAL_UNSIGNED_UPTO", 0)}
     broken, checked, last_good, prev = _walk(start, hi, prev, prev_time, lag, checkpoints, seen)
     if broken is None and last_good < max(upper, reached):
         what = "封存批次" if last_good < upper else "此前校验"
@@ -144,6 +171,21 @@ def verify(*, full: bool, lag: dt.timedelta, now: dt.datetime) -> Outcome:
         broken = stray
     return Outcome(full=base is None, first_seq=start if last_good >= start else None, last_seq=last_good or None,
                    head_hash=prev if last_good else "", checked=checked, broken=broken)
+
+
+def seal_holds(seal, known) -> bool:
+    """Does a seal row (id, first_seq, last_seq, count, head_hash, sealed_at, kid, signature) carry a valid signature
+    under a published key? One Ed25519 verification."""
+    statement = audit.seal_statement(first_seq=seal[1], last_seq=seal[2], count=seal[3], head_hash=seal[4],
+                                     sealed_at=seal[5], kid=seal[6])
+    return audit.signature_holds(statement, seal[6], seal[7], known)
+
+
+def purge_holds(purge: AuditPurge, known) -> bool:
+    statement = audit.purge_statement(
+        first_seq=purge.first_seq, last_seq=purge.last_seq, count=purge.count, head_hash=purge.head_hash,
+        last_occurred_at=purge.last_occurred_at, before=purge.before, purged_at=purge.purged_at, kid=purge.kid)
+    return audit.signature_holds(statement, purge.kid, purge.signature, known)
 
 
 def _resealed_since(seen: dict, verified_at: dt.datetime, *, default: int) -> int:
@@ -190,6 +232,9 @@ def _walk(start: int, hi: int, prev: str, prev_time, lag: dt.timedelta, checkpoi
                 if digest != seal[4] or seal[3] != seal[2] - seal[1] + 1 or seal_seen != seal[3]:
                     why = f"封存批次 {seal[1]}–{seal[2]} 与哈希链不符"
                     return Break(seal[1], "seal", why), checked, seal[1] - 1, prev
+                if seal[2] > seen["unsigned_upto"] and not seal_holds(seal, seen["keys"]):
+                    why = f"封存批次 {seal[1]}–{seal[2]} 未签名或签名无效（密钥 {seal[6] or '-'}）"
+                    return Break(seal[1], "signature", why), checked, seal[1] - 1, prev
                 following = next(seals, None)
                 if following is not None and following[1] != seal[2] + 1:
                     return Break(seal[2] + 1, "seal", "封存批次不连续"), checked + 1, seq, digest

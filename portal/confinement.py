@@ -40,7 +40,8 @@ AREAS = {
         "locks", "sharing:client-", "catalog:resource-permissions", "catalog-api:resource-permissions",
         "department-",
     ),
-    Role.AUDIT_ADMIN: ("security:audit", "security:audit-export", "security:audit-verify", "audit-event-"),
+    Role.AUDIT_ADMIN: ("security:audit", "security:audit-export", "security:audit-verify", "security:audit-bundle",
+                       "audit-event-"),
 }
 
 

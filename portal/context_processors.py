@@ -11,6 +11,7 @@ from portal.services.settings import value
 # (label, url name, roles allowed or None for every signed-in user). Chapters add theirs as they land.
 NAVIGATION = [
     (_("我的待办"), "home", None),
+    (_("数据概览"), "supervision:dashboard", (Role.BUREAU_REVIEWER, Role.ASSESSOR, Role.COUNTY_BUREAU)),
     (_("数据目录"), "catalog:index", None),
     (_("数据归集"), "aggregation:index", None),
     (_("数据共享"), "sharing:index", None),
@@ -18,6 +19,7 @@ NAVIGATION = [
     (_("审计查询"), "security:audit", (Role.AUDIT_ADMIN,)),
     (_("安全登记"), "security:incident-list", (Role.BUREAU_REVIEWER,)),
     (_("监督考核"), "supervision:index", (Role.ASSESSOR, Role.BUREAU_REVIEWER)),
+    (_("信息化项目"), "supervision:project-list", (Role.DEPT_STAFF, Role.DEPT_HEAD, Role.COUNTY_BUREAU)),
     # ---- violations, rectification orders, notices of criticism (R35, R36): the bureau, county bureaus, departments
     (_("违规整改"), "supervision:violation-list", None),
     (_("工作日历"), "calendar", (Role.SYSTEM_ADMIN,)),

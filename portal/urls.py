@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from portal.views import account, calendar, home, system, twofactor
+from portal.views import account, calendar, deadlines, home, system, twofactor
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/locks/", account.locks, name="locks"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", home.notifications, name="notifications"),
+    path("deadlines/", deadlines.deadline_list, name="clock-list"),
     path("tokens/", account.tokens, name="tokens"),
     path("system/", system.desk, name="system"),
     path("settings/", system.system_settings, name="system-settings"),

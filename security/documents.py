@@ -14,72 +14,37 @@ The record carries `integrity = {"alg": "Ed25519", "kid", "resource", "key_item"
 (signature: base64url without padding).
 
 Key: DOCUMENT_SIGNING_KEY = base64 (standard or URL-safe) of the raw 32-byte Ed25519 private key, from the
-environment (dev/test settings carry a fixed, public, non-secret default; production has none). `kid` is the
-first 16 hex digits of SHA-256 of the raw public key, so a rotated key is recognisable.
+environment (dev/test settings carry a fixed, public, non-secret default; production has none), loaded by the
+kernel's one rule (`portal.keys.ed25519_from_b64`). `kid` is the first 16 hex digits of SHA-256 of the raw public key,
+so a rotated key is recognisable.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
 import json
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-ALG = "Ed25519"
+from portal import keys
+
+ALG = keys.ALG
 DOCUMENT_CLASSIFICATION = "105"
 DOCUMENT_NAME_WORDS = ("电子证照", "证照", "许可证", "证书", "执照", "合同", "协议", "文书")
 
 
-def _b64decode(text: str) -> bytes:
-    text = (text or "").strip().replace("+", "-").replace("/", "_")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    private: Ed25519PrivateKey
-    public: Ed25519PublicKey
-    public_raw: bytes
-    kid: str
-
-
-@lru_cache(maxsize=4)
-def _key_for(spec: str) -> SigningKey:
-    try:
-        raw = _b64decode(spec)
-    except (binascii.Error, ValueError) as exc:
-        raise ImproperlyConfigured("DOCUMENT_SIGNING_KEY is not base64") from exc
-    if len(raw) != 32:
-        raise ImproperlyConfigured("DOCUMENT_SIGNING_KEY must be the raw 32-byte Ed25519 private key (base64)")
-    private = Ed25519PrivateKey.from_private_bytes(raw)
-    public = private.public_key()
-    public_raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return SigningKey(private, public, public_raw, hashlib.sha256(public_raw).hexdigest()[:16])
-
-
-def signing_key() -> SigningKey:
+def signing_key() -> keys.SigningKey:
     """The platform's key pair of the current settings (cached per value, so tests may override it)."""
-    return _key_for(getattr(settings, "DOCUMENT_SIGNING_KEY", "") or "")
+    return keys.ed25519_from_b64(getattr(settings, "DOCUMENT_SIGNING_KEY", "") or "", "DOCUMENT_SIGNING_KEY")
 
 
 def public_key_info() -> dict:
     """What consumers need to verify offline: algorithm, kid, raw public key (base64url) and PEM."""
     key = signing_key()
-    pem = key.public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return {"alg": ALG, "kid": key.kid, "public_key": _b64encode(key.public_raw), "public_key_pem": pem.decode(),
+    return {"alg": ALG, "kid": key.kid, "public_key": keys.b64encode(key.public_raw),
+            "public_key_pem": key.public_pem(),
             "canonical": "JSON of {resource, key, values, updated_at}: keys sorted, no whitespace, UTF-8"}
 
 
@@ -92,7 +57,7 @@ def sign_record(resource_code: str, key: Any, values: dict, updated_at: Any = No
     """{"alg": "Ed25519", "kid", "signature"} over the canonical JSON of the record as served."""
     sk = signing_key()
     signature = sk.private.sign(canonical(resource_code, key, values, updated_at))
-    return {"alg": ALG, "kid": sk.kid, "signature": _b64encode(signature)}
+    return {"alg": ALG, "kid": sk.kid, "signature": keys.b64encode(signature)}
 
 
 def verify(resource_code: str, key: Any, values: dict, updated_at: Any, integrity: dict) -> tuple[bool, str]:
@@ -103,7 +68,7 @@ def verify(resource_code: str, key: Any, values: dict, updated_at: Any, integrit
     if integrity.get("kid") != sk.kid:
         return False, "kid"
     try:
-        signature = _b64decode(str(integrity.get("signature") or ""))
+        signature = keys.b64decode(str(integrity.get("signature") or ""))
     except (binascii.Error, ValueError):
         return False, "malformed"
     if len(signature) != 64:

@@ -33,4 +33,5 @@ urlpatterns = [
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
     path("audit/verify/", audit.audit_verify_now, name="audit-verify"),
+    path("audit/bundle/", audit.audit_bundle_download, name="audit-bundle"),
 ]

@@ -1,5 +1,19 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
+
+
+def export_trace_key_check(app_configs, **kwargs):
+    """Refuse to start without a usable EXPORT_TRACE_KEY: every CSV download would fail at its first block."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .export.fingerprint import download_key
+
+    try:
+        download_key("check")
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), hint="EXPORT_TRACE_KEY: see .env.example", id="sharing.E001")]
+    return []
 
 
 class SharingConfig(AppConfig):
@@ -25,6 +39,8 @@ class SharingConfig(AppConfig):
         from .models import ApiClient, PushRun, PushSubscription
         from .push.run import interrupted_close, interrupted_message, interrupted_receipt
         from .todo import todo as sharing_todo
+
+        checks.register(export_trace_key_check)
 
         register_job_kind(
             PushRun, action="sharing.push.failed", audit_object="subscription", department="subscription__consumer",

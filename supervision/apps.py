@@ -11,6 +11,10 @@ class SupervisionConfig(AppConfig):
     def ready(self):
         from portal import todo
 
+        from .todo import todo as supervision_todo
+
+        todo.register("supervision", supervision_todo)
+
         # ---- violations and rectification (R35, R36): reports to check, orders falling due, notice drafts
         from .todo_violations import todo as violations_todo
 

@@ -85,7 +85,8 @@ def seed(stdout) -> None:
     drafted = notices_draft_overdue()
     for order in RectificationOrder.objects.filter(notice__state="draft", department__short_name="市自然资源局"):
         notice_publish(actor=reviewer, notice_id=order.notice.pk)
-    stdout.write(f"  违规整改：平台发现 {detected} 项、登记 {made} 项违规行为；通报草稿 {drafted} 份")
+    if stdout is not None:
+        stdout.write(f"  违规整改：平台发现 {detected} 项、登记 {made} 项违规行为；通报草稿 {drafted} 份")
 
 
 def _backdate(order: RectificationOrder, *, days: int) -> None:

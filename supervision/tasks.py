@@ -2,11 +2,19 @@
 
 from celery import shared_task
 
-# ---- violations and notices of criticism (R35, R36)
 from .services.orders import notices_draft_overdue
+from .services.projects import project_catalog_check
 from .services.violations import violations_detect
 
 
+@shared_task(name="supervision.tasks.project_catalog_check")
+def project_catalog_check_task() -> dict:
+    """Daily (RP.2): flag completed projects whose declared resources are not in the catalog; tell each department
+    once; clear the flag when the resources are published."""
+    return project_catalog_check(request_id=f"celery:{project_catalog_check_task.request.id or '-'}")
+
+
+# ---- violations and notices of criticism (R35, R36)
 @shared_task(name="supervision.tasks.violations_detect")
 def violations_detect_task() -> dict:
     """Daily (R35, R0.4): file the violations the platform's evidence shows, each cause once."""

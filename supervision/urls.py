@@ -2,11 +2,22 @@
 
 from django.urls import path
 
-from supervision.views import violations
+from supervision.views import dashboard, index, projects, violations
 
 app_name = "supervision"
 
 urlpatterns = [
+    path("", index.index, name="index"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("projects/", projects.project_list_page, name="project-list"),
+    path("projects/new/", projects.project_create, name="project-create"),
+    path("projects/<int:project_id>/", projects.project_detail, name="project-detail"),
+    path("projects/<int:project_id>/edit/", projects.project_edit, name="project-edit"),
+    path("projects/<int:project_id>/submit/", projects.project_submit, name="project-submit"),
+    path("projects/<int:project_id>/approve/", projects.project_approve, name="project-approve"),
+    path("projects/<int:project_id>/return/", projects.project_return, name="project-return"),
+    path("projects/<int:project_id>/start/", projects.project_start, name="project-start"),
+    path("projects/<int:project_id>/complete/", projects.project_complete, name="project-complete"),
     # ---- violations register (R35), rectification orders (R36), notices of criticism (通报)
     path("violations/", violations.violation_list_page, name="violation-list"),
     path("violations/new/", violations.violation_file_page, name="violation-new"),

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 # URLs nobody should click in a walk: they change state on GET-less forms or end the session.
 SKIP_NAMES = {"logout", "set_language", "admin:logout", "admin:view_on_site"}
 PUBLIC_NAMES = {"login", "healthz", "verify", "admin:login", "api-docs", "api-redoc", "api-schema", "document-verify",
-                "document-verify-key"}
+                "document-verify-key", "api-audit-seal-key"}
 PER_NAME = 2  # instances of one URL name followed per account (two entries, two records, …)
 MAX_PAGES = 300  # per account: a walk that finds more has a link explosion worth a look
 # One demo account per role (seed_demo's ACCOUNTS): a city department's staff and head, a county department's staff.

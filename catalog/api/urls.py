@@ -1,11 +1,12 @@
-"""/api/v1/catalog/: entries (SPEC §9.2) with their filing and review actions, update cases, and the per-resource
-permissions (R28.2)."""
+"""/api/v1/catalog/: entries (SPEC §9.2) with their filing and review actions, update cases, the per-resource
+permissions (R28.2) and the responsibility lists (R9.1)."""
 
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from .views.entries import CatalogEntryViewSet
 from .views.resource_permissions import ResourcePermissionView
+from .views.responsibility import ResponsibilityView
 from .views.update_cases import UpdateCaseViewSet
 
 app_name = "catalog-api"
@@ -17,5 +18,6 @@ router.register("update-cases", UpdateCaseViewSet, basename="update-case")
 
 urlpatterns = [
     path("resource-permissions/", ResourcePermissionView.as_view(), name="resource-permissions"),
+    path("responsibility/", ResponsibilityView.as_view(), name="responsibility"),
     path("", include(router.urls)),
 ]

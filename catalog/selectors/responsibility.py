@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from portal.errors import NotFound
 from portal.models import Department, User
+from portal.permissions import is_department_member
 
 from .. import hooks
 from ..choices import CYCLE_DAYS, Fulfilment
@@ -59,6 +61,21 @@ def responsibility_list(*, user: User, department_id: int | None = None) -> Quer
     if department_id:
         qs = qs.filter(department_id=department_id)
     return qs.order_by("department__name", "entry__code", "id")
+
+
+def responsibility_department(*, user: User, wanted) -> tuple[Department | None, QuerySet[Department]]:
+    """The department whose list `user` asked for (`wanted`: its id; default their own), and those they may open.
+    Raises NotFound for a department outside the user's scope (or not an id); (None, …) when nothing was asked and
+    the user belongs to no department (a bureau member picks one)."""
+    departments = responsibility_departments(user=user)
+    if wanted not in (None, ""):
+        department = departments.filter(pk=wanted).first() if str(wanted).isdigit() else None
+        if department is None:
+            raise NotFound()
+        return department, departments
+    if is_department_member(user):
+        return user.department, departments
+    return None, departments
 
 
 def responsibility_departments(*, user: User) -> QuerySet[Department]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 
-from portal.permissions import is_department_member
+from portal.errors import NotFound
 from portal.services.workdays import local_today
 
 from ..excel.exports import XLSX_CONTENT_TYPE
@@ -16,17 +16,10 @@ from .base import render_page
 
 
 def _responsibility_department(request):
-    user = request.user
-    departments = selectors.responsibility_departments(user=user)
-    wanted = request.GET.get("department")
-    if wanted:
-        department = departments.filter(pk=wanted).first() if str(wanted).isdigit() else None
-        if department is None:
-            raise Http404
-        return department, departments
-    if is_department_member(user):
-        return user.department, departments
-    return None, departments
+    try:
+        return selectors.responsibility_department(user=request.user, wanted=request.GET.get("department"))
+    except NotFound:
+        raise Http404 from None
 
 
 @login_required

@@ -258,6 +258,9 @@ CELERY_BEAT_SCHEDULE = {
     "sharing.push_due": {"task": "sharing.tasks.push_due", "schedule": timedelta(minutes=1)},  # R22.1 database push
     # Accounts unused for the setting `inactive_disable_days` are disabled (等保 8.1.4.2 d), nightly.
     "portal.disable_inactive": {"task": "portal.tasks.disable_inactive", "schedule": crontab(hour=3, minute=10)},
+    # RP.2: completed informatization projects whose resources are not in the catalog are flagged (set-based).
+    "supervision.project_catalog_check": {"task": "supervision.tasks.project_catalog_check",
+                                          "schedule": crontab(hour=4, minute=20)},
 }
 
 # Field encryption at rest (R28.3, security/crypto.py): "kid:base64url(32 bytes)" comma-separated, the first
@@ -266,6 +269,18 @@ FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS")
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
 # R26.1 document signatures (security/documents.py): base64 of the raw 32-byte Ed25519 private key.
 DOCUMENT_SIGNING_KEY = env("DOCUMENT_SIGNING_KEY")
+# R29.1 the audit trail's seals (portal.audit): base64 of the raw 32-byte Ed25519 private key that signs every seal
+# of the hash chain. Never in the database: a database superuser who rewrites events and links cannot re-sign.
+# No default: the settings refuse to load without it (dev/test carry fixed, public, non-secret keys).
+AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY")
+# Retired seal keys' PUBLIC halves (base64 of the raw 32 bytes, comma-separated): seals signed before a rotation
+# stay verifiable by their kid. Outside the database for the same reason as the key itself.
+AUDIT_SEAL_PUBLIC_KEYS = env.list("AUDIT_SEAL_PUBLIC_KEYS", default=[])
+# Leak tracing (R25.1, sharing/export/fingerprint.py): base64url(32 bytes); each bulk download's fingerprint key is
+# HMAC(this, the call's trace id). Kept out of the database (the audit trail holds only the trace ids), so whoever
+# reads the trail cannot forge or strip another download's fingerprint. Changing it: files downloaded before can no
+# longer be traced by their rows (only by their header line, XLSX properties or hidden column).
+EXPORT_TRACE_KEY = env("EXPORT_TRACE_KEY")
 
 AGGREGATION = {
     # Uploads larger than this are refused before a job starts (bytes).
@@ -305,6 +320,12 @@ PORTAL = {
     # writing it, and the verifier (portal.audit_verify) counts an unchained event, or a chained one whose time
     # precedes its predecessor's, as a break only beyond it. Longer than the longest transaction that writes events.
     "AUDIT_SEAL_LAG_SECONDS": env.int("PORTAL_AUDIT_SEAL_LAG_SECONDS", default=600),
+    # Seals up to this chain position may be unsigned (a trail sealed before signed seals existed: set it once, at the
+    # upgrade, to the last position then sealed). Every later seal must carry a valid signature. 0: all signed.
+    "AUDIT_SEAL_UNSIGNED_UPTO": env.int("PORTAL_AUDIT_SEAL_UNSIGNED_UPTO", default=0),
+    # Retention (R29.1): `manage.py audit_purge` refuses a cut-off younger than this many days; never below 183
+    # (six months), whatever is set here.
+    "AUDIT_RETENTION_MIN_DAYS": env.int("PORTAL_AUDIT_RETENTION_MIN_DAYS", default=183),
     # The data calls' hot reads and the audit insert as server-side prepared statements (portal.db). Turn off behind a
     # transaction-pooling proxy that cannot keep them (pgbouncer before 1.21 in transaction mode).
     "PREPARED_READS": env.bool("PORTAL_PREPARED_READS", default=True),

@@ -18,6 +18,8 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dev1:z4Qy6oafOP75odaBtQBV_i2liNZ
 os.environ.setdefault("BLIND_INDEX_KEY", "kiOaw4n4bFzbhDrubuPcRM5Q0OS7WswK7scsAAyyX4I")
 os.environ.setdefault("PUSH_ALLOWED_HOSTS", "127.0.0.1,::1,localhost")
 os.environ.setdefault("DOCUMENT_SIGNING_KEY", "a2lIzhPZ4EHQZJTZBp3wz0wMb4L3SSOEzftbW_NoP7Q")
+os.environ.setdefault("AUDIT_SEAL_KEY", "snrONt76ZnkLz5TiQeJL3W01YkC2oP87Bm-_6w_7hNo")
+os.environ.setdefault("EXPORT_TRACE_KEY", "YRiVRpZo0iK-LpZCEEKJrPo-uaWktIOQI5LX5CN4k70")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 from config.settings import base, inherit  # noqa: E402 — after the environment defaults above

@@ -9,6 +9,8 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "test1:KprsXFZGTWgT8t8xSdDfLbJDBb
 os.environ.setdefault("BLIND_INDEX_KEY", "Do8hQCKqWuJDTk5QRSLGlC2kI3BAVYp4H_liMSKAN3I")
 os.environ.setdefault("PUSH_ALLOWED_HOSTS", "127.0.0.1,::1,localhost")
 os.environ.setdefault("DOCUMENT_SIGNING_KEY", "Ar0hCzBqqQJJnPVQ7j3BBaqbNEknXQdbqBSCvpPeLmk")
+os.environ.setdefault("AUDIT_SEAL_KEY", "qFSTzFqpk9_OPvezxxz3zHcNehEI2AZW8RsjmdDSKjk")
+os.environ.setdefault("EXPORT_TRACE_KEY", "E7OkWl7FoJt51uDVYEOyVBvdJdJO5wjKmfs-7N6ZGVE")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 from config.settings import base, inherit

@@ -14,6 +14,7 @@ router.register("notifications", views.NotificationViewSet, basename="notificati
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
     path("me/todo/", views.TodoView.as_view(), name="api-todo"),
+    path("audit/seal-key/", views.AuditSealKeyView.as_view(), name="api-audit-seal-key"),
     path("settings/", views.SystemSettingsView.as_view(), name="api-settings"),
     path("calendar/working-days/", views.WorkingDaysView.as_view(), name="api-working-days"),
     path("", include(router.urls)),

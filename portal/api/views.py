@@ -2,12 +2,15 @@
 
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal import audit_bundle
 from portal.choices import Role
 from portal.errors import PortalError
 from portal.models import Deadline, Department, Notification, Region
@@ -18,6 +21,22 @@ from portal.todo import my_clocks, todo_groups
 
 from . import serializers as s
 from .filters import DeadlineFilterSet, NotificationFilterSet
+
+
+class AuditSealKeyView(APIView):
+    """GET /api/v1/audit/seal-key/ — the public key(s) of the audit trail's seals (R29.1), for outside verifiers."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(summary="审计日志封存签名公钥（Ed25519，无需认证）", responses=OpenApiTypes.OBJECT, auth=[],
+                   description="current：当前签名密钥；keys：当前及已退役的全部公钥（按 kid）。"
+                               "用于 clients/audit_verify_bundle.py --public-key 独立校验审计日志封存包。")
+    def get(self, request):
+        known = audit_bundle.public_keys()
+        return Response({"alg": "Ed25519", "current": audit_bundle.current_kid(), "keys": known,
+                         "statement": audit_bundle.SEAL_STATEMENT, "hash_rule": audit_bundle.HASH_RULE})
 
 
 class MeView(APIView):

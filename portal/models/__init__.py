@@ -1,6 +1,6 @@
 """Kernel models: organisations and people, the working-day calendar, deadlines, audit, notifications, jobs."""
 
-from .audit import AuditChainLink, AuditEvent, AuditPending, AuditSeal, AuditVerification
+from .audit import AuditChainLink, AuditEvent, AuditPending, AuditPurge, AuditSeal, AuditVerification
 from .deadlines import Deadline
 from .jobs import Job
 from .notifications import Notification
@@ -14,6 +14,7 @@ __all__ = [
     "AuditChainLink",
     "AuditEvent",
     "AuditPending",
+    "AuditPurge",
     "AuditSeal",
     "AuditVerification",
     "CalendarDay",

@@ -63,13 +63,19 @@ class AuditEvent(models.Model):
 
 
 class AuditSeal(models.Model):
-    """One sealer run: a contiguous range of chain positions and the chain head after it."""
+    """One sealer run: a contiguous range of chain positions and the chain head after it, signed.
+
+    `signature` is Ed25519 (base64url, no padding) by the key AUDIT_SEAL_KEY (never in the database) over
+    `portal.audit.seal_statement`; `kid` names the key (`portal.keys.kid_of`).
+    """
 
     first_seq = models.BigIntegerField()
     last_seq = models.BigIntegerField()
     count = models.PositiveIntegerField()
     head_hash = models.CharField(max_length=64)
     sealed_at = models.DateTimeField(default=timezone.now)
+    kid = models.CharField(max_length=16, blank=True)
+    signature = models.CharField(max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("审计封存批次")
@@ -96,6 +102,34 @@ class AuditChainLink(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq}"
+
+
+class AuditPurge(models.Model):
+    """A retention purge (`manage.py audit_purge`): positions first_seq..last_seq and their events and seals were
+    archived as day bundles and deleted. The trail legitimately starts after `last_seq`: `portal.audit_verify` starts
+    from `head_hash` (the chain's hash at last_seq) and `last_occurred_at`, once the signature (the seal key, over
+    `portal.audit.purge_statement`) holds. Append-only like the trail.
+    """
+
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    count = models.PositiveBigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    last_occurred_at = models.DateTimeField()
+    before = models.DateField()  # the cut-off: every purged seal was made before this day (local time)
+    purged_at = models.DateTimeField(default=timezone.now)
+    bundles = models.JSONField(default=list)  # [{"file", "sha256", "date"}] of the archive written first
+    kid = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)
+
+    class Meta:
+        verbose_name = _("审计日志清理记录")
+        verbose_name_plural = _("审计日志清理记录")
+        ordering = ["-last_seq"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.first_seq}–{self.last_seq}"
 
 
 class AuditPending(models.Model):

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal import audit, audit_verify
+from portal import audit, audit_bundle, audit_verify
 from portal.choices import AuditResult, Role
 from portal.errors import NotFound, PortalError
 from portal.models import AuditVerification, User
@@ -87,3 +87,21 @@ def _alert(run: AuditVerification, broken: audit_verify.Break) -> int:
     sent += notify(recipients=admins.filter(roles__role=Role.SECURITY_ADMIN).exclude(roles__role=Role.AUDIT_ADMIN),
                    title=title, body=body)
     return sent
+
+
+def audit_bundle_export(*, actor: User | None, day: dt.date, out, via: str) -> audit_bundle.BundleFacts:
+    """Write the day bundle of `day` to the binary file `out` and record `portal.audit.bundle_exported` (range,
+    counts, the file's SHA-256) in the same transaction. A person must be the audit administrator (else NotFound)."""
+    if actor is not None and not actor.has_role(Role.AUDIT_ADMIN):
+        raise NotFound()
+    with transaction.atomic():
+        facts = audit_bundle.write_bundle(day, out)
+        audit.record(
+            actor=actor, actor_label=None if actor else "system", action="portal.audit.bundle_exported",
+            object_type="portal.auditseal", object_id=day.isoformat(),
+            object_repr=f"{day.isoformat()} {facts.first_seq or '-'}–{facts.last_seq or '-'}",
+            data={"date": day.isoformat(), "first_seq": facts.first_seq, "last_seq": facts.last_seq,
+                  "events": facts.events, "seals": facts.seals, "sha256": facts.sha256, "size": facts.size,
+                  "via": via},
+        )
+        return facts

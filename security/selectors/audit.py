@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "security.keys.rotated_batch": _("字段密钥轮换（批次）"),
     "security.audit.searched": _("查询审计日志"),
     "security.audit.exported": _("导出审计日志"),
+    "security.leak.traced": _("追踪泄露文件"),
     "security.incident.reported": _("报告安全事件"),
     "security.incident.handling": _("处置安全事件"),
     "security.incident.closed": _("关闭安全事件"),

@@ -9,12 +9,14 @@ completed or not). Everyone but the audit administrator: 404.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import tempfile
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +29,7 @@ from portal.cells import csv_row
 from portal.choices import AuditResult, Role
 from portal.errors import PortalError
 from portal.models import AuditEvent, Department
-from portal.services.audit_chain import audit_chain_verify, latest_verification
+from portal.services.audit_chain import audit_bundle_export, audit_chain_verify, latest_verification
 from portal.shortcuts import role_required
 
 from ..api.filters import AuditEventFilterSet, AuditPageFilterSet, used_filters
@@ -75,7 +77,8 @@ def _page_context(request, filterset) -> dict:
         "results": AuditResult.choices, "page_sizes": PAGE_SIZES,
         "known_actions": sorted((code, str(label)) for code, label in ACTION_LABELS.items()),
         "export_query": _link(request)[1:],
-        "verification": latest_verification(), "break_kinds": {k: str(v) for k, v in KINDS.items()},
+        "verification": latest_verification(), "bundle_date": timezone.localdate() - dt.timedelta(days=1),
+        "break_kinds": {k: str(v) for k, v in KINDS.items()},
     }
 
 
@@ -181,3 +184,27 @@ def audit_verify_now(request):
         messages.error(request, _("审计日志异常：首个异常位置 %(seq)s（%(kind)s）。") % {
             "seq": run.break_seq, "kind": KINDS.get(run.break_kind, run.break_kind)})
     return redirect("security:audit")
+
+
+@role_required(Role.AUDIT_ADMIN)
+@never_cache
+def audit_bundle_download(request):
+    """One day's audit bundle (portal.audit_bundle) as a file, for an outside verifier; the export is audited
+    (`portal.audit.bundle_exported`, with the file's SHA-256)."""
+    try:
+        day = dt.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        messages.error(request, _("请选择封存包日期（YYYY-MM-DD）。"))
+        return redirect("security:audit")
+    spool = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115 — FileResponse closes it
+    try:
+        audit_bundle_export(actor=request.user, day=day, out=spool, via="page")
+    except PortalError as exc:
+        spool.close()
+        messages.error(request, str(exc.detail))
+        return redirect("security:audit")
+    spool.seek(0)
+    response = FileResponse(spool, as_attachment=True, filename=f"audit-{day.isoformat()}.jsonl.gz",
+                            content_type="application/gzip")
+    response["Cache-Control"] = "no-store"
+    return response

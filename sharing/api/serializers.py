@@ -7,7 +7,8 @@ from rest_framework import serializers
 from portal.api.params import DateParam
 
 from ..choices import Purpose
-from ..models import Grant, SharingComment, SharingRequest
+from ..models import Grant, PushRun, PushSubscription, SharingComment, SharingRequest
+from ..push.target import MAX_DSN_LENGTH
 
 
 class CommentSerializer(serializers.ModelSerializer):
@@ -75,4 +76,40 @@ class GrantSerializer(serializers.ModelSerializer):
         fields = [
             "id", "request", "consumer", "entry", "entry_code", "entry_name", "resource", "items", "purpose",
             "methods", "valid_from", "valid_to", "state", "created_at", "revoked_at", "revoke_reason",
+        ]
+
+
+class PushSubscriptionSerializer(serializers.ModelSerializer):
+    """A subscription as its readers see it: the connection string is write-only (stored encrypted, never shown)."""
+
+    entry_name = serializers.CharField(source="grant.entry.name")
+    resource = serializers.CharField(source="grant.entry.resource_key")
+    consumer = serializers.CharField(source="consumer.name")
+
+    class Meta:
+        model = PushSubscription
+        fields = [
+            "id", "grant", "resource", "entry_name", "consumer", "target_label", "target_table", "interval_minutes",
+            "active", "paused_reason", "watermark_at", "next_run_at", "last_run_at", "created_at",
+        ]
+
+
+class PushSubscriptionInputSerializer(serializers.Serializer):
+    grant = serializers.IntegerField(min_value=1, help_text="本部门含数据库推送方式的有效授权编号")
+    dsn = serializers.CharField(max_length=MAX_DSN_LENGTH, write_only=True,
+                                help_text="前置库连接串 postgresql://用户:口令@主机:端口/库名；加密保存，不再返回")
+    table = serializers.CharField(max_length=63, help_text="目标表：小写字母、数字、下划线；不存在时自动创建")
+    interval_minutes = serializers.IntegerField(min_value=1, max_value=10080, default=60, help_text="推送间隔（分钟）")
+
+
+class PauseInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, help_text="暂停原因（可不填）")
+
+
+class PushRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PushRun
+        fields = [
+            "id", "trigger", "status", "started_at", "finished_at", "rows", "deleted_rows", "batches", "duration_ms",
+            "error_code", "error_message",
         ]

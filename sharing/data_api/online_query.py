@@ -43,6 +43,7 @@ class ResourceAnswer:
     values: dict = field(default_factory=dict)
     masked: list = field(default_factory=list)
     grant_id: int | None = None
+    basis: str = ""  # the policy's basis of the read: "provider" (own data), "unconditional" or "grant"
     under_verification: bool = False
     verification_notice: str = ""
     error: str = ""
@@ -64,7 +65,8 @@ def _answer(user, entry: CatalogEntry, permission, purpose: str, key: str) -> Re
     call.encrypted = frozenset(dataset.encrypted_items) | {dataset.key_item_name}
     call.mask_kinds = mask_kinds(entry, dataset, permission, call.projection)
     record = subject_record(call, key)
-    answer = ResourceAnswer(entry=entry, grant_id=call.grant_id, masked=sorted(call.mask_kinds))
+    answer = ResourceAnswer(entry=entry, grant_id=call.grant_id, basis=permission.basis,
+                            masked=sorted(call.mask_kinds))
     if record is not None:
         row = subject_values(call, record)
         answer.found = True

@@ -38,6 +38,10 @@ empty field). PostgreSQL does no per-value work beyond the raw COPY's (a guard, 
 in SQL cost more than the COPY itself: its regex ≈ 10 µs a token). The R14.4 flag column comes from the open
 verification cases of the dataset, read once before the stream. Stored values are the cleaned strings of
 ingestion and push (aggregation.validation).
+
+Every finished block — minimal CSV, CRLF rows — then gets the download's fingerprint (sharing.export.fingerprint:
+per row, a keyed choice of one field written quoted, or none; the values a CSV reader reads are unchanged): a CRC-32
+and a table lookup a row in C (`map`), and a split and join of the quarter of the rows that are marked.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from portal.cells import FORMULA_HEAD_BYTES, csv_bytes
 
 from ..data_api.calls import DataCall
 from ..data_api.records import records_queryset
+from .fingerprint import Marker, download_key
 
 CHUNK_ROWS = 2000
 
@@ -183,7 +188,9 @@ def _copy_blocks(conn):
         yield bytes(buffer), rows
 
 
-def csv_body(call: DataCall, counter):
+def csv_body(call: DataCall, counter, trace_id: str):
+    """The CSV rows of the slice, in blocks, each row fingerprinted for the download `trace_id`
+    (sharing.export.fingerprint: a keyed choice of one field a row written quoted)."""
     from django.db import connection
 
     stored_masks = {n: call.mask_kinds[n] for n in call.projection if n in call.mask_kinds}
@@ -195,11 +202,12 @@ def csv_body(call: DataCall, counter):
     cursor = conn.cursor()
     blocks = _Blocks(call, decrypted, stored_masks, marker.encode())
     render = blocks.rendered if decrypted else blocks.passed
+    mark = Marker(download_key(trace_id), blocks.width).marked
     try:
         with cursor.copy(sql, params):
             for block, rows in _copy_blocks(conn):
                 counter.rows += rows
-                yield render(block, rows)
+                yield mark(render(block, rows))
     finally:
         cursor.close()
 

@@ -10,10 +10,15 @@ The caller's slice — the items the grant policy allows (`fields`, default all 
   into a temporary file, which is then streamed in 64 KiB blocks.
 
 Masking is the pull's (sharing.data_api.records: items named in the grant in full, other personal items masked).
-Trace (R25.1 "bulk files carry a trace of who, which grant, when"): a trace id (also in the audit event),
-the caller, department, grant, purpose and time, written as `#` comment lines before the CSV header, and in
-the XLSX document properties plus a hidden last column `trace` on every row. `bom=1` prefixes the CSV with
-a UTF-8 BOM so Excel opens it as UTF-8.
+Trace (R25.1 "bulk files carry a trace of who, which grant, when"): a trace id (also in the audit event,
+`data["trace"]`), the caller, department, grant, purpose and time, written as `#` comment lines before the CSV
+header, and in the XLSX document properties plus a hidden last column `trace` on every row. Beyond the header
+line, every CSV row carries the download's fingerprint (sharing.export.fingerprint: a keyed choice of one field
+written quoted, about one row in four; the values read are the same), so a file stripped of its first lines,
+shuffled or cut still names its download (`manage.py trace_leak`, sharing.export.leaks). XLSX rows carry no
+such mark (decided: an identical-looking style variant per cell would cost a style per cell and survive neither
+copy-paste nor save-as-CSV, the ways rows leave a workbook; its trace is the properties and the hidden column).
+`bom=1` prefixes the CSV with a UTF-8 BOM so Excel opens it as UTF-8.
 
 One `sharing.data.read` event per download, written when the stream ends with the number of rows written
 (result "failure" and `completed: false` when the stream broke off or the response was closed unread).
@@ -98,12 +103,13 @@ class _Counter:
 
 
 def csv_stream(call: DataCall, trace: dict, *, bom: bool, counter: _Counter):
+    """The `#` trace line, the header line, then the rows (fingerprinted: sharing.export.fingerprint)."""
     head = ("\ufeff" if bom else "") + "# " + trace_line(trace).replace("\n", " ") + "\r\n"
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow(csv_row([*call.projection, VERIFICATION_COLUMN]))
     yield (head + buffer.getvalue()).encode("utf-8")
     if call.dataset is not None:
-        yield from csv_body(call, counter)
+        yield from csv_body(call, counter, trace["trace"])
     counter.completed = True
 
 

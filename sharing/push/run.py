@@ -21,7 +21,9 @@ an interval. A run (`push_run`, called by the Celery task `sharing.tasks.push_ru
    (the target table: sharing.push.target).
 
 Every run leaves a receipt (PushRun) and one audit event, `sharing.push.delivered` or `sharing.push.failed`
-(stable error code; never the DSN, a password or a driver message).
+(stable error code; never the DSN, a password or a driver message). Each run has a trace id (`data["trace"]` of that
+event), written in the target's `trace` column of every row it upserts (sharing.push.target: the trace a pushed row
+can carry, since JSONB keeps no formatting variant; `manage.py trace_leak` finds it in a leaked dump).
 """
 
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import uuid
 
 import psycopg
 from django.db import connection, transaction
@@ -115,7 +118,8 @@ def _render_batch(call, rows) -> list[tuple]:
 def _receipt(run: PushRun, sub: PushSubscription, *, code: str = "", sqlstate: str = "", call=None) -> dict:
     """The data of a run's audit event: what went where, how much, between which watermarks; why it failed."""
     data = {
-        "run": run.pk, "grant": sub.grant_id, "resource": sub.grant.entry.code, "target": sub.target_label,
+        "run": run.pk, "trace": getattr(run, "trace", None), "traced": getattr(run, "traced", False),
+        "grant": sub.grant_id, "resource": sub.grant.entry.code, "target": sub.target_label,
         "table": sub.target_table, "trigger": run.trigger, "rows": run.rows, "deleted": run.deleted_rows,
         "batches": run.batches, "duration_ms": run.duration_ms,
         "watermark_from": [run.watermark_from_at, run.watermark_from_id],
@@ -142,7 +146,9 @@ def _finish(run: PushRun, sub: PushSubscription, *, code: str = "", sqlstate: st
 
     A run the reaper already failed (its heartbeats stopped too long) keeps that verdict and its audit event."""
     with transaction.atomic():
+        trace, traced = getattr(run, "trace", None), getattr(run, "traced", False)
         run = PushRun.objects.select_for_update().get(pk=run.pk)
+        run.trace, run.traced = trace, traced
         if run.status != PushRunStatus.RUNNING:
             return run
         run.finished_at = timezone.now()
@@ -197,6 +203,8 @@ def push_run(*, subscription_id: int, trigger: str = "schedule", actor_id: int |
             subscription=sub, trigger=trigger[:10], requested_by_id=actor_id, watermark_from_at=sub.watermark_at,
             watermark_from_id=sub.watermark_id, watermark_to_at=sub.watermark_at, watermark_to_id=sub.watermark_id,
         )
+        run.trace = uuid.uuid4().hex  # in the run's event and in each row it writes (not a column of PushRun)
+        run.traced = False
         call = None
         try:
             code, permission = _grant_refusal(sub, timezone.now())
@@ -232,11 +240,11 @@ def _deliver(sub: PushSubscription, run: PushRun, call) -> None:
     conn = connect(dsn)
     try:
         try:
-            ensure_table(conn, sub.target_table)
+            run.traced = ensure_table(conn, sub.target_table)
         except psycopg.Error as exc:
             raise PushFailed("target_permission_denied" if exc.sqlstate == "42501" else "target_write_failed",
                              exc.sqlstate or "") from None
-        upsert = upsert_sql(sub.target_table)
+        upsert = upsert_sql(sub.target_table, traced=run.traced)
         mark = (sub.watermark_at, sub.watermark_id) if sub.watermark_at else None
         while True:
             call.since, call.cursor = (mark[0], mark) if mark else (_EPOCH, None)
@@ -244,6 +252,8 @@ def _deliver(sub: PushSubscription, run: PushRun, call) -> None:
             if not rows:
                 return
             params = _render_batch(call, rows)
+            if run.traced:
+                params = [(*p, run.trace) for p in params]
             try:
                 with conn.cursor() as cur:
                     cur.executemany(upsert, params)

@@ -1,11 +1,17 @@
 """The consumer's 前置库 (R22.1): checks of the DSN and table a subscription names, the connection, the target table.
 
-Target table (created if missing): `record_id bigint primary key` (the platform's record id: stable and
-unique, where a masked subject key would not be), `data jsonb` — the record exactly as the pull serves it
-(so it can be posted to /api/v1/verify/ as it is), `updated_at timestamptz`, `deleted boolean`,
-`pushed_at timestamptz`. JSONB rather than typed columns: the granted items change with grants and catalog
-update cases, and no DDL on the consumer's side is needed then. A deleted record is kept as a row with
-`deleted = true` and its values removed (as the incremental pull reports it), so the consumer sees deletions.
+Target table (created if missing): `record_id bigint primary key` (the platform's record id: stable and unique, where
+a masked subject key would not be), `data jsonb` — the record exactly as the pull serves it (so it can be posted to
+/api/v1/verify/ as it is), `updated_at timestamptz`, `deleted boolean`, `pushed_at timestamptz`, `trace text` (the
+trace id of the run that last wrote the row: its `sharing.push.delivered` event names the subscription, consumer,
+grant, purpose and time; `manage.py trace_leak` finds it in a leaked dump of the table). JSONB rather than typed
+columns: the granted items change with grants and catalog update cases, and no DDL on the consumer's side is needed
+then. JSONB keeps no formatting (key order, spaces, quoting are normalised), so a pushed row cannot carry the
+download's kind of fingerprint: its trace is the `trace` column, which whoever copies the rows can leave out — the
+documented limit of tracing pushed data. A table made before the column existed gets it added (`ALTER TABLE … ADD
+COLUMN IF NOT EXISTS`); where the consumer's role may not alter its table, rows are pushed without it (the run's event
+says `traced: false`). A deleted record is kept as a row with `deleted = true` and its values removed (as the
+incremental pull reports it), so the consumer sees deletions.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ DSN_KEYWORDS = frozenset({"host", "hostaddr", "port", "dbname", "user", "passwor
                           "target_session_attrs", "connect_timeout", "application_name"})
 TARGET_STATEMENT_TIMEOUT_MS = 10 * 60 * 1000
 TARGET_COLUMNS = {"record_id", "data", "updated_at", "deleted", "pushed_at"}
+TRACE_COLUMN = "trace"
 
 
 def parse_dsn(dsn: str) -> dict:
@@ -117,23 +124,48 @@ def connect(dsn: str):
         raise PushFailed("dsn_invalid") from None
 
 
-def ensure_table(conn, table: str) -> None:
+def ensure_table(conn, table: str) -> bool:
+    """Create the table if missing, check its columns; whether it has the `trace` column (added if it can be)."""
     ident = sql.Identifier(table)
     with conn.cursor() as cur:
         cur.execute(sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (record_id bigint PRIMARY KEY, data jsonb NOT NULL,"
             " updated_at timestamptz NOT NULL, deleted boolean NOT NULL DEFAULT false,"
-            " pushed_at timestamptz NOT NULL DEFAULT now())").format(ident))
-        cur.execute("SELECT column_name FROM information_schema.columns"
-                    " WHERE table_schema = current_schema() AND table_name = %s", [table])
-        columns = {row[0] for row in cur.fetchall()}
+            " pushed_at timestamptz NOT NULL DEFAULT now(), trace text)").format(ident))
+        columns = _columns(cur, table)
     if not columns >= TARGET_COLUMNS:
         raise PushFailed("target_table_mismatch")
     conn.commit()
+    if TRACE_COLUMN in columns:
+        return True
+    try:  # a table made before the trace column: add it if the consumer's role may
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS trace text").format(ident))
+        conn.commit()
+    except psycopg.Error:
+        conn.rollback()
+        return False
+    return True
 
 
-def upsert_sql(table: str):
+def _columns(cur, table: str) -> set[str]:
+    cur.execute("SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = %s", [table])
+    return {row[0] for row in cur.fetchall()}
+
+
+def upsert_sql(table: str, *, traced: bool = True):
+    """The batch's upsert: (record_id, data, updated_at, deleted, trace) a row; (record_id, data, updated_at,
+    deleted) when not `traced`."""
     ident = sql.Identifier(table)
+    if traced:
+        return sql.SQL(
+            "INSERT INTO {t} (record_id, data, updated_at, deleted, pushed_at, trace)"
+            " VALUES (%s, %s, %s, %s, now(), %s)"
+            " ON CONFLICT (record_id) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at,"
+            " deleted = EXCLUDED.deleted, pushed_at = EXCLUDED.pushed_at, trace = EXCLUDED.trace"
+            " WHERE {t}.updated_at <= EXCLUDED.updated_at"
+        ).format(t=ident)
     return sql.SQL(
         "INSERT INTO {t} (record_id, data, updated_at, deleted, pushed_at) VALUES (%s, %s, %s, %s, now())"
         " ON CONFLICT (record_id) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at,"

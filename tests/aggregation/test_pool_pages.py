@@ -183,3 +183,11 @@ def test_pool_index_reads_one_snapshot_while_a_load_commits(web_as, staff, peopl
                      ("UPDATE aggregation_ingestjob SET accepted_rows = 4319 WHERE id = %s", [job.pk])],
         lambda _job: reverse("aggregation:index"))
     assert "4,319" not in body and "4319" not in body and "2 / 0" in body
+
+
+def test_the_pool_index_leads_to_every_page_of_the_chapter(web_as, staff, person_dataset):
+    client = web_as(staff)
+    for page in (reverse("aggregation:index"), reverse("aggregation:dataset-detail", args=[person_dataset.pk])):
+        body = client.get(page).content.decode()
+        for name in ("verification-list", "basedb-index", "theme-list", "quality-report"):
+            assert f'href="{reverse(f"aggregation:{name}")}"' in body, (page, name)

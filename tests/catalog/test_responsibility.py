@@ -35,3 +35,23 @@ def test_fulfilment_statuses(approved_entry, data_arrivals):
     stale = dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)
     data_arrivals(lambda ids: {entry.pk: stale})
     assert {line.status for line in fulfilment(lines, today=today)} == {Fulfilment.LATE}
+
+
+def test_the_api_answers_a_departments_list_as_the_page_shows_it(approved_entry, data_arrivals, staff, other_staff,
+                                                                 reviewer, api_as, dept, other_dept):
+    entry = approved_entry(update_cycle="weekly")
+    data_arrivals(lambda ids: {entry.pk: dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)})
+    url = "/api/v1/catalog/responsibility/"
+    mine = api_as(staff).get(url)
+    assert mine.status_code == 200
+    body = mine.json()
+    assert body["department"] == dept.pk and body["lines"]
+    assert {(line["entry"], line["status"]) for line in body["lines"]} == {(entry.pk, "late")}
+    assert body["lines"][0]["status_label"] == "未按周期更新"
+    page = api_as(staff).get("/catalog/responsibility/").content.decode()
+    assert "未按周期更新" in page
+    # Another department's list is not the clerk's to read; the bureau names the one it wants.
+    assert api_as(other_staff).get(url, {"department": dept.pk}).status_code == 404
+    assert api_as(reviewer).get(url).json()["code"] == "invalid"
+    assert api_as(reviewer).get(url, {"department": dept.pk}).json()["department"] == dept.pk
+    assert api_as(staff).get(url, {"department": "１"}).status_code == 400

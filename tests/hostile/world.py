@@ -92,6 +92,13 @@ class World:
             "security:plan-detail": {"plan_id": r["plan"].pk},
             "security:plan-document": {"plan_id": r["plan"].pk},
             "sharing:push-detail": {"pk": r["push"].pk},
+            "supervision:project-detail": {"project_id": r["project"].pk},
+            "supervision:project-edit": {"project_id": r["project"].pk},
+            "supervision:project-submit": {"project_id": r["project"].pk},
+            "supervision:project-approve": {"project_id": r["submitted_project"].pk},
+            "supervision:project-return": {"project_id": r["submitted_project"].pk},
+            "supervision:project-start": {"project_id": r["project"].pk},
+            "supervision:project-complete": {"project_id": r["project"].pk},
             "sharing:push-run": {"pk": r["push"].pk},
             "sharing:push-pause": {"pk": r["push"].pk},
             "sharing:push-resume": {"pk": r["push"].pk},
@@ -130,6 +137,9 @@ ADMIN_APIS = {
     "/api/v1/security/secrecy-reviews/{id}/": "reviewer",
     "/api/v1/security/secrecy-reviews/{id}/decide/": "reviewer",
     "/api/v1/settings/": "system_admin",
+    # Not an administrator's, but the consumer's: the world's push subscription is other_dept's.
+    **{f"/api/v1/sharing/push-subscriptions/{{id}}/{action}": "other_staff"
+       for action in ("", "pause/", "resume/", "run/", "runs/")},
 }
 
 
@@ -179,9 +189,21 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/security/risk-assessments/{id}/": {"id": r["risk"].pk},
         "/api/v1/security/risk-assessments/{id}/complete/": {"id": r["risk"].pk},
         "/api/v1/security/emergency-plans/{id}/": {"id": r["plan"].pk},
+        "/api/v1/supervision/projects/{id}/": {"id": r["project"].pk},
+        "/api/v1/supervision/projects/{id}/submit/": {"id": r["project"].pk},
+        "/api/v1/supervision/projects/{id}/approve/": {"id": r["submitted_project"].pk},
+        "/api/v1/supervision/projects/{id}/return/": {"id": r["submitted_project"].pk},
+        "/api/v1/supervision/projects/{id}/start/": {"id": r["project"].pk},
+        "/api/v1/supervision/projects/{id}/complete/": {"id": r["project"].pk},
+        "/api/v1/supervision/projects/{id}/overlap/": {"id": r["submitted_project"].pk},
         "/api/v1/sharing/grants/{id}/": {"id": r["grant"].pk},
         "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
         "/api/v1/sharing/interface/{resource}/": {"resource": resource},
+        "/api/v1/sharing/push-subscriptions/{id}/": {"id": r["push"].pk},
+        "/api/v1/sharing/push-subscriptions/{id}/pause/": {"id": r["push"].pk},
+        "/api/v1/sharing/push-subscriptions/{id}/resume/": {"id": r["push"].pk},
+        "/api/v1/sharing/push-subscriptions/{id}/run/": {"id": r["push"].pk},
+        "/api/v1/sharing/push-subscriptions/{id}/runs/": {"id": r["push"].pk},
         "/api/v1/sharing/requests/{id}/": {"id": r["request"].pk},
         # ---- violations, rectification orders, notices of criticism (R35, R36)
         "/api/v1/supervision/violations/{id}/": {"id": r["violation"].pk},
@@ -212,6 +234,7 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
     from sharing.models import Grant, PushSubscription, SharingRequest
     from sharing.services import clients as client_services
     from sharing.services.requests import sharing_request_comment, sharing_request_submit
+    from supervision.services.projects import project_create, project_submit
     from tests.aggregation.builders import ids, submit
     from tests.sharing.helpers import PEOPLE, load, published_entry, request_values, rows_for
 
@@ -276,6 +299,15 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
                                             due_date=today + dt.timedelta(days=200))
     rows["plan"] = emergency_plan_file(actor=security_admin, title="预案" + XSS, summary=XSS,
                                        document=pdf("预案" + XSS + ".pdf"), review_date=today + dt.timedelta(days=90))
+    project_values = {"name": "项目" + XSS, "funding_kind": "government", "budget": "10", "period_start": today,
+                      "period_end": today + dt.timedelta(days=365), "description": "建设内容" + XSS,
+                      "declared_checks": ["gov_cloud", "egov_network", "data_platform", "no_exchange"]}
+    rows["project"] = project_create(actor=staff, values=project_values,
+                                     resources=[{"name": "资源" + XSS}, {"name": entry.name,
+                                                                       "resource": entry.resource_key}])
+    rows["submitted_project"] = project_create(actor=staff, values={**project_values, "name": "待审项目" + XSS},
+                                               resources=[{"name": "资源" + XSS}])
+    project_submit(actor=staff, project_id=rows["submitted_project"].pk)
     # ---- violations, rectification orders, notices of criticism (R35, R36): an assessor files two violations of
     # dept and orders one; dept reports with a document; the overdue job's draft notice (as notices_draft_overdue
     # drafts it, without sweeping the world's clocks overdue).

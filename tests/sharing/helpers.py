@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from urllib.parse import urlencode
 
 import psycopg
@@ -125,6 +126,21 @@ def export_url(entry, query: str) -> str:
 def body_of(response) -> bytes:
     assert response.status_code == 200, response.content if not response.streaming else ""
     return b"".join(response.streaming_content)
+
+
+# A field quoted although it needs no quotes (no comma, quote, CR or LF, not empty), between two field separators: the
+# download's fingerprint (sharing.export.fingerprint). Inside a quoted field every quote is doubled, so a quote there
+# never follows a separator and precedes a plain character.
+_MARK = re.compile(rb'(?<![^,\n])"([^",\r\n]+)"(?=,|\r\n)')
+
+
+def unmarked(body: bytes) -> bytes:
+    """The CSV rows of a download with the fingerprint's quotes taken off (written as before fingerprints)."""
+    return _MARK.sub(rb"\1", body)
+
+
+def marks(body: bytes) -> int:
+    return len(_MARK.findall(body))
 
 
 def server_dsn(dbname: str) -> str:

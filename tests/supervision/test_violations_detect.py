@@ -138,7 +138,7 @@ def test_a_broken_audit_trail_files_one_violation_per_break_on_the_bureau(today,
     assert "事件内容与哈希不符" in v.evidence[0]["text"]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # other sessions commit
 def test_two_concurrent_runs_file_each_cause_once(freeze_today, dept, other_dept, head):
     today = freeze_today(TODAY)
     overdue_clock(other_dept, dept)

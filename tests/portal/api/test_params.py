@@ -95,7 +95,11 @@ def test_working_days_refuse_bad_values(api_as, staff, params, name):
 
 # Every list's filter parameters, with their type or enum, as the OpenAPI document must show them.
 LISTED = {
-    "/api/v1/deadlines/": {"scope": ["all", "mine"], "state": ["closed", "running"]},
+    "/api/v1/deadlines/": {
+        "scope": ["all", "mine"], "state": ["closed", "open", "overdue", "running"],
+        "clock": sorted(["catalog_review", "catalog_update_apply", "catalog_update_review", "verification",
+                         "verification_extension", "sharing_review", "rectification", "risk_assessment"]),
+        "department": "integer"},
     "/api/v1/notifications/": {"unread": ["0", "1"], "limit": "integer", "cursor": "string"},
     "/api/v1/catalog/entries/": {
         "search": "string", "provider": "integer", "classification": "string", "sharing_type": ["1", "2", "3"],

@@ -86,3 +86,16 @@ def test_person_without_department_role_is_refused(resources, other_dept, web_as
     ok = web_as(make_user(Role.DEPT_HEAD, department=other_dept, username="head2")).get(
         reverse("sharing:online-query"))
     assert ok.status_code == 200
+
+
+def test_the_badge_says_on_which_basis_each_answer_was_read(resources, staff, other_staff, dept, web_as):
+    _granted, open_, _api_only, keys = resources
+    other = web_as(other_staff).post(reverse("sharing:online-query"),
+                                     {"key": keys[1], "purpose": "administrative", "purpose_detail": "办理低保"})
+    html = other.content.decode()
+    answer = html.split(f'id="answer-{open_.pk}"', 1)[1].split('class="card-body"', 1)[0]
+    assert f"无条件共享 · {dept.name}" in answer and "本部门数据" not in answer  # another department's data
+    own = web_as(staff).post(reverse("sharing:online-query"),
+                             {"key": keys[1], "purpose": "administrative", "purpose_detail": "核对"})
+    answer = own.content.decode().split(f'id="answer-{open_.pk}"', 1)[1].split('class="card-body"', 1)[0]
+    assert "本部门数据" in answer and "无条件共享" not in answer

@@ -19,7 +19,7 @@ from aggregation.models import Record
 from aggregation.services import pools as agg
 from catalog.choices import ShareType
 from security import crypto
-from tests.sharing.helpers import open_verification_case
+from tests.sharing.helpers import open_verification_case, unmarked
 from tests.support import HOSTILE_CELLS
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +136,15 @@ def _download(client, entry, query: str, captured) -> tuple[bytes, object]:
     assert head.startswith(("\ufeff# " if "bom=1" in query else "# ").encode())
     call = captured[-1]
     assert header.decode().split(",") == [*call.projection, "核校中"]
-    return body, call
+    # The fingerprint (sharing.export.fingerprint) quotes a field in some rows: a CSV reader reads the same values as
+    # from the rows without it, which the callers compare byte for byte with the Python rendering.
+    plain = unmarked(body)
+    assert _parsed(body) == _parsed(plain)
+    return plain, call
+
+
+def _parsed(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode(), newline="")))
 
 
 @override_settings(FIELD_ENCRYPTION_KEYS=f"{NEW_KEY},{OLD_KEY}")
@@ -285,3 +293,37 @@ def test_bulk_decryption_helpers():
         cipher.open_many([*bodies[:2], _tampered(tokens[2]).split(":", 1)[1].encode() + b"=="])
     raw = crypto._b64decode(tokens[0].split(":", 1)[1])
     assert cipher.raw_decryptors()[cipher.current_kid](raw[:12], raw[12:], None) == "张三".encode()
+
+
+@override_settings(FIELD_ENCRYPTION_KEYS=f"{NEW_KEY},{OLD_KEY}")
+def test_a_fingerprinted_download_reads_as_the_unfingerprinted_one(make_entry, dept, other_staff, make_grant, api_as,
+                                                                  captured, monkeypatch):
+    """The fingerprint (sharing.export.fingerprint) changes bytes, never values: the same slice with and without it,
+    read by the csv module, over quotes, commas, line breaks, guarded `=` values, decrypted and masked items."""
+    from sharing.export.fingerprint import Marker
+    from sharing.export.leaks import trace_file
+
+    entry = make_entry(provider=dept, items=ITEMS, name="户籍人口信息")
+    _load(agg.dataset_ensure(entry=entry), 230)
+    consumer = api_as(other_staff)
+    grant = make_grant(other_staff.department, entry, [name for name, *_ in ITEMS], methods=("download",))
+    bodies = {}
+    for label, items in (("decrypted", None), ("masked", [n for n, _t, base, _k in ITEMS if not base])):
+        if items:
+            grant.delete()
+            make_grant(other_staff.department, entry, items, methods=("download",))
+        response = consumer.get(f"/api/v1/data/{entry.resource_key}/export/?format=csv", HTTP_X_PURPOSE="x")
+        marked = b"".join(response.streaming_content).split(b"\r\n", 2)[2]
+        # Every row, quoted values and line breaks included, agrees with the tracer's reading (sharing.export.leaks).
+        traced = trace_file(marked)
+        assert traced.best.trace == response["X-Trace-Id"] and traced.best.matched == traced.informative > 150
+        with monkeypatch.context() as m:
+            m.setattr(Marker, "marked", lambda self, block: block)
+            response = consumer.get(f"/api/v1/data/{entry.resource_key}/export/?format=csv", HTTP_X_PURPOSE="x")
+            plain = b"".join(response.streaming_content).split(b"\r\n", 2)[2]
+        assert marked != plain and len(marked) - len(plain) >= 2 * 30, label  # ≈ one row in four quoted a field
+        assert _parsed(marked) == _parsed(plain), label
+        bodies[label] = _parsed(plain)
+    assert any("'=" in v for row in bodies["decrypted"] for v in row)  # guarded values among them
+    assert any('"' in v or "," in v or "\n" in v for row in bodies["decrypted"] for v in row)
+    assert any("*" in row[0] for row in bodies["masked"])

@@ -12,6 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('portal', '0009_notification_digests'),
+        ('supervision', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
