@@ -33,7 +33,7 @@ from portal.uploads import DOCUMENT_TYPES, upload_problem
 
 from ..choices import ORDER_AWAITING_REPORT, NoticeState, OrderState, ViolationState
 from ..models import CriticismNotice, RectificationOrder, RectificationReport, Referral, ReportAttachment, Violation
-from .violations import _require_assessor, _text
+from .violations import _require_assessor, _text, department_digest
 
 MAX_ATTACHMENTS = 10
 MAX_WORKING_DAYS = 250
@@ -119,7 +119,8 @@ def order_issue(*, actor: User, violation_ids: list[int], requirements: str, wor
             audit.record(actor=actor, action="supervision.violation.ordered", obj=v, department=department,
                          data={"order": order.pk})
         notify(recipients=department_recipients(department), title=_("责令限期整改：%(n)s") % {"n": order.number},
-               body=_("整改期限：%(d)s") % {"d": order.due_on.isoformat()}, url=order.get_absolute_url())
+               body=_("整改期限：%(d)s") % {"d": order.due_on.isoformat()}, url=order.get_absolute_url(),
+               digest=department_digest())
     return order
 
 
@@ -194,7 +195,8 @@ def order_accept(*, actor: User, order_id: int, note: str = "") -> Rectification
             audit.record(actor=actor, action="supervision.violation.rectified", obj=v, department=order.department,
                          data={"order": order.pk})
         notify(recipients=department_recipients(order.department),
-               title=_("整改已验收：%(n)s") % {"n": order.number}, url=order.get_absolute_url())
+               title=_("整改已验收：%(n)s") % {"n": order.number}, url=order.get_absolute_url(),
+               digest=department_digest())
     return order
 
 
@@ -213,7 +215,8 @@ def order_return(*, actor: User, order_id: int, reason: str) -> RectificationOrd
         audit.record(actor=actor, action="supervision.order.returned", obj=order, department=order.department,
                      data={"reason": reason})
         notify(recipients=department_recipients(order.department),
-               title=_("整改报告被退回：%(n)s") % {"n": order.number}, body=reason, url=order.get_absolute_url())
+               title=_("整改报告被退回：%(n)s") % {"n": order.number}, body=reason, url=order.get_absolute_url(),
+               digest=department_digest())
     return order
 
 
@@ -326,7 +329,7 @@ def notice_publish(*, actor: User, notice_id: int) -> CriticismNotice:
         audit.record(actor=actor, action="supervision.notice.published", obj=notice, department=notice.department_id,
                      data={"title": notice.title})
         notify(recipients=department_recipients(notice.department), title=_("通报批评：%(t)s") % {"t": notice.title},
-               url=notice.get_absolute_url())
+               url=notice.get_absolute_url(), digest=department_digest())
     return notice
 
 

@@ -236,10 +236,15 @@ def violations_detect(*, today: dt.date | None = None, request_id: str = "") -> 
     return DetectResult(filed=len(new_rows), by_detector=by_detector)
 
 
+def department_digest() -> Digest:
+    """The one kind the department's messages of this register fold into (new violations, orders issued, returned,
+    accepted, notices published): one unread message per person however many arrive."""
+    return Digest("supervision.department", _("有 {n} 条违规与整改消息"), reverse("supervision:violation-list"))
+
+
 def _tell_heads(rows) -> None:
     """Each new violation tells its department's head once: one message per violation, folded into one unread digest
     per head — one statement per department however many violations it got (a first run over a year's evidence)."""
-    url = reverse("supervision:violation-list")
     by_department: dict[int, list] = {}
     for violation_id, department_id, title in rows:
         by_department.setdefault(department_id, []).append((violation_id, title))
@@ -249,7 +254,7 @@ def _tell_heads(rows) -> None:
         newest_id, newest_title = found[-1]
         notify(recipients=heads, title=_("新登记违规行为：%(t)s") % {"t": newest_title},
                url=reverse("supervision:violation-detail", args=[newest_id]), count=len(found),
-               digest=Digest("supervision.violation", _("有 {n} 项新登记的违规行为"), url))
+               digest=department_digest())
 
 
 # ------------------------------------------------------------------------------------------------- by hand

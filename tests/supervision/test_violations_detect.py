@@ -44,13 +44,13 @@ def test_an_overdue_sharing_clock_files_one_late_answer_on_its_department(today,
     assert "共享申请审核" in v.evidence[0]["text"] and "逾期未办结" in v.evidence[0]["text"]
     event = AuditEvent.objects.get(action="supervision.violation.detected")
     assert event.object_id == str(v.pk) and event.department_id == dept.pk and event.data["cause"] == v.cause
-    assert Notification.objects.filter(recipient=head, group_key="supervision.violation").count() == 1
+    assert Notification.objects.filter(recipient=head, group_key="supervision.department").count() == 1
 
     # Rerun: nothing new, no second event, no second message.
     assert violations_detect(today=today).filed == 0
     assert Violation.objects.count() == 1
     assert AuditEvent.objects.filter(action="supervision.violation.detected").count() == 1
-    assert Notification.objects.get(recipient=head, group_key="supervision.violation").count == 1
+    assert Notification.objects.get(recipient=head, group_key="supervision.department").count == 1
 
 
 @pytest.mark.django_db
@@ -175,13 +175,13 @@ def test_a_run_tells_each_head_once_per_violation_in_one_digest(today, dept, oth
     overdue_clock(bureau, dept, clock=Clock.VERIFICATION)
     overdue_clock(dept, other_dept)
     violations_detect(today=today)
-    note = Notification.objects.get(recipient=head, group_key="supervision.violation")
-    assert (note.count, note.title, note.group_key) == (2, "有 2 项新登记的违规行为", "supervision.violation")
-    single = Notification.objects.get(recipient=other_head, group_key="supervision.violation")
+    note = Notification.objects.get(recipient=head, group_key="supervision.department")
+    assert (note.count, note.title, note.group_key) == (2, "有 2 条违规与整改消息", "supervision.department")
+    single = Notification.objects.get(recipient=other_head, group_key="supervision.department")
     assert single.count == 1 and single.title.startswith("新登记违规行为：")
     # The next run's new violation counts into the unread digest.
     overdue_clock(other_dept, dept, clock=Clock.CATALOG_REVIEW)
     violations_detect(today=today)
     note.refresh_from_db()
-    assert note.count == 3 and note.title == "有 3 项新登记的违规行为" and "目录审核" not in note.title
-    assert Notification.objects.filter(recipient=head, group_key="supervision.violation").count() == 1
+    assert note.count == 3 and note.title == "有 3 条违规与整改消息" and "目录审核" not in note.title
+    assert Notification.objects.filter(recipient=head, group_key="supervision.department").count() == 1
