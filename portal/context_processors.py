@@ -23,6 +23,8 @@ NAVIGATION = [
     # --- assessments (R33) ---
     (_("年度考核"), "supervision:assessment-list",
      (Role.ASSESSOR, Role.COUNTY_BUREAU, Role.DEPT_STAFF, Role.DEPT_HEAD)),
+    # ---- violations, rectification orders, notices of criticism (R35, R36): the bureau, county bureaus, departments
+    (_("违规整改"), "supervision:violation-list", None),
     (_("工作日历"), "calendar", (Role.SYSTEM_ADMIN,)),
 ]
 

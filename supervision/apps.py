@@ -16,7 +16,9 @@ class SupervisionConfig(AppConfig):
         from .models import AssessmentRun
         from .services.assessments import revert_after_run
         from .todo import todo as supervision_todo
+        from .todo_violations import todo as violations_todo
 
         todo.register("supervision", supervision_todo)
+        todo.register("supervision.violations", violations_todo)  # reports to check, orders falling due, drafts
         register_job_kind(AssessmentRun, action="supervision.assessment.compute_failed", stale_after=600,
                           audit_object="assessment", on_reaped=revert_after_run)

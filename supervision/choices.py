@@ -69,3 +69,47 @@ class Grade(models.TextChoices):
 class ObjectionState(models.TextChoices):
     OPEN = "open", _("待答复")
     ANSWERED = "answered", _("已答复")
+
+
+# ------------------------------------------------------------------ violations, orders, notices (R35, R36)
+
+
+class ViolationCategory(models.TextChoices):
+    """第三十五条's seven prohibited behaviours, in the regulation's words (value = the article's item)."""
+
+    CATALOG = "35.1", _("拒报、瞒报、漏报本部门政务数据资源目录清单")
+    DATA = "35.2", _("不按规定报送、更新政务数据资源，报送数据与本部门所掌握的数据不一致或者不符合有关规范、无法使用")
+    DEMAND_PLATFORM_DATA = "35.3", _(
+        "要求有关单位和个人提供可以从大数据平台获取的政务数据资源（国家规定不适用电子文书的除外）")
+    SHARING_ANSWER = "35.4", _("不按规定受理、答复、复核、反馈政务数据共享需求申请")
+    CHANGE_DELETE = "35.5", _("违规更改、删除、复制、记录、存储政务数据")
+    USE_LEAK = "35.6", _("违规使用、披露、泄露、买卖政务数据")
+    OTHER = "35.7", _("其他违规行为")
+
+
+class ViolationSource(models.TextChoices):
+    DETECTED = "detected", _("平台发现")
+    FILED = "filed", _("考核人员登记")
+
+
+class ViolationState(models.TextChoices):
+    OPEN = "open", _("待处理")
+    ORDERED = "ordered", _("已责令整改")
+    RECTIFIED = "rectified", _("已整改")
+    DISMISSED = "dismissed", _("已撤销")
+
+
+class OrderState(models.TextChoices):
+    ISSUED = "issued", _("整改中")
+    REPORTED = "reported", _("待验收")
+    RETURNED = "returned", _("已退回")
+    ACCEPTED = "accepted", _("已整改")
+
+
+# States in which the department owes a rectification report.
+ORDER_AWAITING_REPORT = (OrderState.ISSUED, OrderState.RETURNED)
+
+
+class NoticeState(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    PUBLISHED = "published", _("已发布")

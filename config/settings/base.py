@@ -248,6 +248,12 @@ CELERY_BEAT_SCHEDULE = {
     "portal.audit_verify_full": {"task": "portal.tasks.audit_verify", "schedule": crontab(hour=1, minute=40),
                                  "kwargs": {"full": True}},
     # Long jobs of every kind an app registered (portal.services.jobs.register_job_kind) whose worker went quiet.
+    # Supervision (R35, R36): violations detected from the evidence, daily after the nightly jobs; notice-of-criticism
+    # drafts for overdue rectification orders, a few minutes after each deadline sweep.
+    "supervision.violations_detect": {"task": "supervision.tasks.violations_detect",
+                                      "schedule": crontab(hour=2, minute=30)},
+    "supervision.notices_draft_overdue": {"task": "supervision.tasks.notices_draft_overdue",
+                                          "schedule": crontab(minute="5,20,35,50")},
     "portal.jobs_reap": {"task": "portal.tasks.jobs_reap", "schedule": timedelta(minutes=1)},
     "sharing.grant_expire": {"task": "sharing.tasks.grant_expire", "schedule": crontab(minute=5)},
     "aggregation.datasets_sync": {"task": "aggregation.tasks.datasets_sync", "schedule": timedelta(minutes=10)},

@@ -35,18 +35,22 @@ class Digest:
 # so concurrent senders fold into the same row.
 _DIGEST_SQL = """
 INSERT INTO portal_notification (recipient_id, kind, title, body, url, group_key, count, created_at)
-SELECT r, %(kind)s, %(title)s, %(body)s, %(url)s, %(key)s, 1, now() FROM unnest(%(recipients)s::bigint[]) AS r
+SELECT r, %(kind)s, %(first_title)s, %(first_body)s, %(first_url)s, %(key)s, %(count)s, now()
+  FROM unnest(%(recipients)s::bigint[]) AS r
 ON CONFLICT (recipient_id, group_key) WHERE read_at IS NULL AND group_key <> ''
-DO UPDATE SET count = portal_notification.count + 1,
-              title = left(replace(%(summary)s, '{n}', (portal_notification.count + 1)::text), 200),
-              body = EXCLUDED.title, url = %(digest_url)s, created_at = now()
+DO UPDATE SET count = portal_notification.count + %(count)s,
+              title = left(replace(%(summary)s, '{n}', (portal_notification.count + %(count)s)::text), 200),
+              body = %(title)s, url = %(digest_url)s, created_at = now()
 """
 
 
 def notify(*, recipients: Iterable[User], title: str, body: str = "", url: str = "",
-           digest: Digest | None = None) -> int:
+           digest: Digest | None = None, count: int = 1) -> int:
     """Queue one message per recipient (folded into their unread digest of the same kind when `digest` is given);
-    call inside the use case's transaction. Returns the number of recipients."""
+    call inside the use case's transaction. Returns the number of recipients.
+
+    With a digest, `count` > 1 folds that many messages of the kind in one statement (a set-based job telling a
+    person of n new things at once): the digest counts n more, its title the summary; `title` is the newest one."""
     users = list(recipients)
     if digest is None:
         Notification.objects.bulk_create([Notification(recipient=u, title=title[:200], body=body, url=url)
@@ -56,6 +60,9 @@ def notify(*, recipients: Iterable[User], title: str, body: str = "", url: str =
         with connection.cursor() as cur:
             cur.execute(_DIGEST_SQL, {
                 "kind": NotificationKind.INFO, "title": title[:200], "body": body, "url": url, "key": digest.key,
+                "count": count, "first_url": url if count == 1 else (digest.url or url),
+                "first_body": body if count == 1 else title[:200],
+                "first_title": title[:200] if count == 1 else str(digest.summary).replace("{n}", str(count))[:200],
                 "summary": str(digest.summary), "digest_url": digest.url or url,
                 "recipients": sorted({u.pk for u in users}),
             })

@@ -9,9 +9,12 @@ from .assessments import (
     AssessmentRun,
     AssessmentScore,
 )
+from .orders import CriticismNotice, RectificationOrder, RectificationReport, Referral, ReportAttachment
 from .projects import InformatizationProject, ProjectResource
+from .violations import Violation
 
 __all__ = [
     "Assessment", "AssessmentAdjustment", "AssessmentIndicator", "AssessmentObjection", "AssessmentResult",
-    "AssessmentRun", "AssessmentScore", "InformatizationProject", "ProjectResource",
+    "AssessmentRun", "AssessmentScore", "CriticismNotice", "InformatizationProject", "ProjectResource",
+    "RectificationOrder", "RectificationReport", "Referral", "ReportAttachment", "Violation",
 ]

@@ -122,6 +122,19 @@ class World:
             "supervision:assessment-report-pdf": {"assessment_id": r["assessment"].pk, "department_id": dept_id},
             "supervision:assessment-evidence": {"assessment_id": r["assessment"].pk, "department_id": dept_id,
                                                 "key": "sharing_on_time"},
+            # ---- violations, rectification orders, notices of criticism (R35, R36)
+            "supervision:violation-detail": {"violation_id": r["violation"].pk},
+            "supervision:violation-dismiss": {"violation_id": r["violation"].pk},
+            "supervision:order-detail": {"order_id": r["order"].pk},
+            "supervision:order-report": {"order_id": r["order"].pk},
+            "supervision:order-accept": {"order_id": r["order"].pk},
+            "supervision:order-return": {"order_id": r["order"].pk},
+            "supervision:order-refer": {"order_id": r["order"].pk},
+            "supervision:order-attachment": {"order_id": r["order"].pk,
+                                             "attachment_id": r["report_attachment"].pk},
+            "supervision:notice-detail": {"notice_id": r["notice"].pk},
+            "supervision:notice-edit": {"notice_id": r["notice"].pk},
+            "supervision:notice-publish": {"notice_id": r["notice"].pk},
         }
         return table.get(name)
 
@@ -231,6 +244,16 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/supervision/assessments/{id}/publish/": {"id": r["assessment"].pk},
         "/api/v1/supervision/assessments/{id}/results/": {"id": r["assessment"].pk},
         "/api/v1/supervision/assessments/{id}/scores/": {"id": r["assessment"].pk},
+        # ---- violations, rectification orders, notices of criticism (R35, R36)
+        "/api/v1/supervision/violations/{id}/": {"id": r["violation"].pk},
+        "/api/v1/supervision/violations/{id}/dismiss/": {"id": r["violation"].pk},
+        "/api/v1/supervision/orders/{id}/": {"id": r["order"].pk},
+        "/api/v1/supervision/orders/{id}/report/": {"id": r["order"].pk},
+        "/api/v1/supervision/orders/{id}/accept/": {"id": r["order"].pk},
+        "/api/v1/supervision/orders/{id}/return/": {"id": r["order"].pk},
+        "/api/v1/supervision/orders/{id}/refer/": {"id": r["order"].pk},
+        "/api/v1/supervision/notices/{id}/": {"id": r["notice"].pk},
+        "/api/v1/supervision/notices/{id}/publish/": {"id": r["notice"].pk},
     }
 
 
@@ -359,6 +382,23 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
                                                    until=today + dt.timedelta(days=5))
     rows["objection"] = assessment_services.assessment_object(actor=staff, assessment_id=assessment.pk,
                                                               reason="异议" + XSS)
+    # ---- violations, rectification orders, notices of criticism (R35, R36): the assessor files two violations of
+    # dept and orders one; dept reports with a document; the overdue job's draft notice (as notices_draft_overdue
+    # drafts it, without sweeping the world's clocks overdue).
+    from supervision.models import CriticismNotice
+    from supervision.services.orders import order_issue, order_report
+    from supervision.services.violations import violation_file
+
+    rows["violation"] = violation_file(actor=assessor, category="35.7", department_id=dept.pk, title="违规" + XSS,
+                                       evidence="证据" + XSS)
+    ordered = violation_file(actor=assessor, category="35.3", department_id=dept.pk, title="索要证明" + XSS,
+                             evidence=XSS)
+    order = rows["order"] = order_issue(actor=assessor, violation_ids=[ordered.pk], requirements="要求" + XSS,
+                                        working_days=10)
+    report = order_report(actor=staff, order_id=order.pk, body="整改" + XSS, attachments=[pdf("整改" + XSS + ".pdf")])
+    rows["report_attachment"] = report.attachments.get()
+    rows["notice"] = CriticismNotice.objects.create(order=order, department=dept, title="通报" + XSS, body=XSS)
+
     notify(recipients=[staff, other_staff, reviewer, head], title="通知" + XSS, body=XSS, url="/")
     return World(people={"staff": staff, "head": head, "other_staff": other_staff, "reviewer": reviewer,
                          "security_admin": security_admin}, rows=rows)

@@ -5,7 +5,6 @@ import pytest
 from portal.choices import Role
 from tests.factories import DepartmentFactory, region, user_fixture
 
-# --- assessments (R33) ---
 assessor = user_fixture(Role.ASSESSOR, "bureau", "assessor")
 
 
