@@ -13,9 +13,9 @@ Points (indicators/base.py `points`): a rate indicator earns weight × numerator
 department had nothing to count: 无应考事项); a deduction indicator earns weight − its deductions, not below 0, and
 may veto (一票否决: the department is graded 不合格 whatever its total).
 
-Left for the lead to wire at merge (their evidence is built on other branches): rectification orders closed on time
-(i16/violations) and completed informatization projects missing from the catalog (i16/projects).
+The supervision registers feed it too (indicators/supervision.py): rectification orders accepted on time, completed
+informatization projects whose resources entered the catalog.
 """
 
-from . import collection, security, sharing  # noqa: F401  (the registrations)
+from . import collection, security, sharing, supervision  # noqa: F401  (the registrations)
 from .base import REGISTRY, Figure, Indicator, Period, default_set, get, points, register  # noqa: F401

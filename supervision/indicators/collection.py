@@ -24,7 +24,7 @@ def _fetch(sql: str, params: dict):
         return cur.fetchall()
 
 
-@register(key="catalog_completeness", name=_("目录编制完整率"), block=IndicatorBlock.COLLECTION, weight=20,
+@register(key="catalog_completeness", name=_("目录编制完整率"), block=IndicatorBlock.COLLECTION, weight=15,
           evidence_type="catalog.catalogentry",
           rule=_("已发布且列入采集责任清单的目录 ÷ 部门年底前编制的全部非涉密目录"))
 def catalog_completeness(period: Period, department_ids: list[int]) -> dict[int, Figure]:
@@ -94,7 +94,7 @@ def data_timeliness(period: Period, department_ids: list[int]) -> dict[int, Figu
     return rows_to_figures(_fetch(sql, period.params(department_ids)))
 
 
-@register(key="data_quality", name=_("数据质量达标率"), block=IndicatorBlock.COLLECTION, weight=15,
+@register(key="data_quality", name=_("数据质量达标率"), block=IndicatorBlock.COLLECTION, weight=10,
           evidence_type="aggregation.qualityreport",
           rule=_("年度内最后一份质量报告中平均完整率与主体标识有效率均不低于 90% 的数据资源 ÷ 有质量报告的数据资源"))
 def data_quality(period: Period, department_ids: list[int]) -> dict[int, Figure]:

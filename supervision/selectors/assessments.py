@@ -127,6 +127,9 @@ _EVIDENCE = {
     "portal.deadline": ((), _label_deadline, None),
     "security.securityincident": ((), lambda i: f"{i.title} · {i.get_severity_display()} · "
                                   f"{i.occurred_at:%Y-%m-%d}", None),
+    "supervision.informatizationproject": ((), lambda p: f"{p.name} · {_('建成')} {p.completed_on:%Y-%m-%d}"
+                                           + (f" · {_('未编目')}：{'、'.join(p.missing_resources)}"
+                                              if p.missing_resources else ""), None),
 }
 
 

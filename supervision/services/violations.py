@@ -28,6 +28,7 @@ from portal.permissions import int_or_none
 from portal.services.notifications import Digest, department_recipients, notify
 from portal.services.workdays import WorkCalendar, local_today
 from portal.validators import text_problem
+from security.choices import AnomalyState
 
 from ..choices import ViolationCategory, ViolationSource, ViolationState
 from ..models import Violation
@@ -181,13 +182,31 @@ def detect_audit_breaks(today: dt.date) -> Found:
                           "t_break": _("审计日志校验发现异常，位置 "), "e_break": _("审计日志校验：")})
 
 
-# The detectors the daily job runs, in order. 35.6 (abnormal access) joins here when the leak monitoring's confirmed
-# anomalies land: the lead adds `detect_access_anomalies` to this list. 35.3 and 35.7 are filed by assessors.
+def detect_access_anomalies(today: dt.date) -> Found:
+    """35.6: an abnormal access the security administrator confirmed (security.LeakAnomaly, state confirmed, R28.4):
+    one violation per anomaly, on the caller's department (an anomaly of one subject looked up by many callers names
+    no department and is not filed: the security administrator files it by hand against whom the evidence shows)."""
+    url, url_params = _url_sql("security:anomaly-detail", "a.id", "anomaly")
+    select = f"""
+        SELECT %(c_leak)s, 'anomaly:' || a.id, a.department_id,
+               %(t_leak)s || a.caller,
+               jsonb_build_array(jsonb_build_object(
+                   'type', 'security.leakanomaly', 'id', a.id::text, 'url', {url},
+                   'text', %(e_leak)s || coalesce(nullif(a.reason, ''), a.kind)))
+          FROM security_leakanomaly a
+         WHERE a.state = %(confirmed)s AND a.department_id IS NOT NULL
+    """  # noqa: S608 — the URL expression is built from reverse(), never from input
+    return Found(select, {"c_leak": ViolationCategory.USE_LEAK.value, "confirmed": AnomalyState.CONFIRMED.value,
+                          "t_leak": _("经确认的异常访问："), "e_leak": _("安全管理员确认："), **url_params})
+
+
+# The detectors the daily job runs, in order. 35.3 and 35.7 are filed by assessors.
 DETECTORS: list[Callable[[dt.date], Found]] = [
     detect_catalog_unfiled,
     detect_data_late,
     detect_late_answers,
     detect_audit_breaks,
+    detect_access_anomalies,
 ]
 
 

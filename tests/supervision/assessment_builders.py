@@ -121,11 +121,13 @@ def build_year(dept, other, reporter, monkeypatch) -> dict:
 
 
 EXPECTED_DEPT = {  # key: (numerator, denominator, points)
-    "catalog_completeness": (Decimal(3), 5, Decimal("12.00")),     # e1 e4 e7 of e1 e2 e4 e6 e7
+    "catalog_completeness": (Decimal(3), 5, Decimal("9.00")),      # e1 e4 e7 of e1 e2 e4 e6 e7
     "catalog_accuracy": (Decimal(2), 3, Decimal("6.67")),
     "data_timeliness": (Decimal(1), 3, Decimal("5.00")),           # l1 of l1 l4 l7
-    "data_quality": (Decimal(1), 2, Decimal("7.50")),
+    "data_quality": (Decimal(1), 2, Decimal("5.00")),
     "sharing_on_time": (Decimal(1), 3, Decimal("5.00")),
     "verification_on_time": (Decimal(1), 1, Decimal("15.00")),
     "security_incidents": (Decimal(1), None, Decimal("8.00")),
+    "rectification_on_time": (Decimal(0), 0, Decimal("5.00")),     # no order fell due: 无应考事项, full weight
+    "project_catalog": (Decimal(0), 0, Decimal("5.00")),           # no project completed in the year
 }

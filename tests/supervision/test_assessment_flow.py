@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
+from supervision import indicators
 from supervision.choices import AssessmentState, Grade, ObjectionState
 from supervision.models import Assessment, AssessmentAdjustment, AssessmentObjection, AssessmentScore
 from supervision.services import assessments as services
@@ -150,7 +151,7 @@ def test_recompute_keeps_adjustments(computed, assessor, dept, run_now):
     services.assessment_compute(actor=assessor, assessment_id=computed.pk)
     run_now()
     assert computed.results.get(department=dept).total == Decimal(98)
-    assert AssessmentScore.objects.filter(assessment=computed, department=dept).count() == 7
+    assert AssessmentScore.objects.filter(assessment=computed, department=dept).count() == len(indicators.REGISTRY)
 
 
 def test_permission_matrix(computed, assessor, reviewer, staff, head, other_staff, county_bureau_user, system_admin,
@@ -308,7 +309,8 @@ def test_a_failed_or_reaped_run_puts_the_assessment_back(computed, assessor, mon
     computed.refresh_from_db()
     run.refresh_from_db()
     assert computed.state == AssessmentState.COMPUTED and run.status == "failed"
-    assert AssessmentScore.objects.filter(assessment=computed).count() == 7 * computed.results.count()
+    scores = AssessmentScore.objects.filter(assessment=computed).count()
+    assert scores == len(indicators.REGISTRY) * computed.results.count()
     # A worker that died: the kernel's reaper fails the run and puts the assessment back.
     run = services.assessment_compute(actor=assessor, assessment_id=computed.pk)
     run.status, run.started_at = "running", timezone.now() - dt_.timedelta(hours=1)

@@ -122,7 +122,7 @@ def test_compute_scores_results_and_recompute_gives_the_same_figures(year_ids, a
         assert (scores[key].numerator, scores[key].denominator, scores[key].points) == (num, den, pts), key
     mine = assessment.results.get(department=dept)
     theirs = assessment.results.get(department=other_dept)
-    assert mine.total == Decimal("59.17") and mine.grade == Grade.FAIL and not mine.veto
+    assert mine.total == Decimal("63.67") and mine.grade == Grade.PASS and not mine.veto
     assert theirs.veto and theirs.grade == Grade.FAIL and theirs.rank > mine.rank  # vetoed: after the others
     first = snapshot(assessment)
     compute(assessor, assessment, monkeypatch)
@@ -148,3 +148,24 @@ def test_the_drill_down_shows_the_cases_as_counted(year_ids, assessor, dept, mon
         assert page.status_code == 200, key
     page = client.get(reverse("supervision:assessment-evidence", args=[assessment.pk, dept.pk, "data_quality"]))
     assert "平均完整率 95.0%" in page.content.decode()
+
+
+def test_projects_completed_with_resources_missing_from_the_catalog_count_against_their_department(
+        staff, reviewer, dept, other_dept):
+    from portal.services.workdays import local_today
+    from supervision.choices import ProjectState
+    from supervision.indicators.base import Period
+    from supervision.indicators.supervision import project_catalog
+    from tests.supervision.helpers import catalog_entry, make_project
+
+    catalog_entry(dept, "企业信用信息")
+    done = make_project(staff, reviewer, state=ProjectState.COMPLETED, name="信用平台", names=("企业信用信息",))
+    flagged = make_project(staff, reviewer, state=ProjectState.COMPLETED, name="救助平台",
+                           names=("困难群众动态监测信息",))
+    make_project(staff, reviewer, state=ProjectState.UNDER_CONSTRUCTION, name="在建平台", names=("在建资源",))
+    today = local_today()
+    figures = project_catalog(Period.of(today.year, today), [dept.pk, other_dept.pk])
+    mine = figures[dept.pk]
+    assert (mine.numerator, mine.denominator) == (1, 2)
+    assert mine.counted == sorted([done.pk, flagged.pk]) and mine.failed == [flagged.pk]
+    assert other_dept.pk not in figures  # nothing completed: full weight by the scoring rule

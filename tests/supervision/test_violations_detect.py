@@ -138,6 +138,23 @@ def test_a_broken_audit_trail_files_one_violation_per_break_on_the_bureau(today,
     assert "事件内容与哈希不符" in v.evidence[0]["text"]
 
 
+@pytest.mark.django_db
+def test_an_abnormal_access_confirmed_by_the_security_admin_files_one_use_violation(today, dept, security_admin,
+                                                                                      bureau):
+    from security.services.leaks import leak_anomaly_confirm
+    from tests.hostile.world import _anomaly
+
+    anomaly = _anomaly(dept)
+    violations_detect(today=today)
+    assert not Violation.objects.filter(category=ViolationCategory.USE_LEAK).exists()  # open: not yet a violation
+    leak_anomaly_confirm(actor=security_admin, anomaly_id=anomaly.pk, reason="连续枚举身份证号，已停用客户端")
+    for _ in range(2):
+        violations_detect(today=today)
+    v = Violation.objects.get(category=ViolationCategory.USE_LEAK)
+    assert (v.department, v.cause, v.source) == (dept, f"anomaly:{anomaly.pk}", ViolationSource.DETECTED)
+    assert "连续枚举身份证号" in v.evidence[0]["text"] and v.evidence[0]["url"].endswith(f"/anomalies/{anomaly.pk}/")
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # other sessions commit
 def test_two_concurrent_runs_file_each_cause_once(freeze_today, dept, other_dept, head):
     today = freeze_today(TODAY)
