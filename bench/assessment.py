@@ -20,17 +20,16 @@ The database is dropped at the end unless --keep is given.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/jiaozuo_portal"
+from bench.scratch import scratch_database  # noqa: E402  (after the path: run as a script)
+
 BENCH_DB = "jz_bench_assessment"
 YEAR = 2025
 
@@ -113,13 +112,6 @@ SELECT make_timestamptz(%(year)s, 1, 1, 0, 0, 0) + make_interval(secs => g * 31)
 ]
 
 
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(sql)
-
 
 def setup(departments: int, audit_events: int):
     import django
@@ -192,16 +184,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
-    base_url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    db = args.db
-    if not db.replace("_", "").isalnum() or db == urlsplit(base_url).path.lstrip("/"):
-        parser.error("--db: a plain name other than the database of DATABASE_URL")
-    _admin(base_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-    _admin(base_url, f"CREATE DATABASE {db}")
-    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(base_url)._replace(path=f"/{db}"))
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.sharing_settings"  # the dev settings without DEBUG
-    try:
+    with scratch_database(parser, args.db, keep=args.keep):
         assessor, regions = setup(args.departments, args.audit)
         half = compute(assessor, regions[0])
         full = compute(assessor, None)
@@ -210,12 +193,6 @@ def main() -> None:
         same = half[1] == full[1]
         print(f"queries independent of the departments: {'yes' if same else 'NO'}; "
               f"{'PASS' if same and full[0] < 30 else 'FAIL'} (goal < 30 s, equal query counts)")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            _admin(base_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -23,16 +23,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/jiaozuo_portal"
+from bench.scratch import scratch_database  # noqa: E402  (after the path: run as a script)
+
 BENCH_DB = "jz_bench_audit_verify"
 
 _EVENTS = """
@@ -49,13 +48,6 @@ SELECT now() - make_interval(secs => %(n)s - g), 'user' || (g %% 97),
   FROM generate_series(1, %(n)s) AS g
 """
 
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def setup(events: int) -> None:
@@ -135,16 +127,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
-    base_url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    db = args.db
-    if not db.replace("_", "").isalnum() or db == urlsplit(base_url).path.lstrip("/"):
-        parser.error("--db: a plain name other than the database of DATABASE_URL")
-    _admin(base_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-    _admin(base_url, f"CREATE DATABASE {db}")
-    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(base_url)._replace(path=f"/{db}"))
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.sharing_settings"  # the dev settings without DEBUG
-    try:
+    with scratch_database(parser, args.db, keep=args.keep):
         setup(args.events)
         floors, verifications = [], []
         for _ in range(args.repeat):
@@ -162,12 +145,6 @@ def main() -> None:
               f"{t_sig:6.3f} s  {t_sig / max(n_seals, 1) * 1e6:,.0f} µs each  ({t_sig / t_check:.1%} of the run)")
         ratio = (n_check / t_check) / (n_floor / t_floor)
         print(f"ratio: {ratio:.0%} of the floor — {'PASS' if ratio >= 0.5 else 'FAIL'} (goal ≥ 50 %)")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            _admin(base_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -23,16 +23,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/jiaozuo_portal"
+from bench.scratch import scratch_database  # noqa: E402  (after the path: run as a script)
+
 BENCH_DB = "jz_bench_leak_monitor"
 
 # g = 0 … n-1 spread evenly over the day (local midnight `day`); caller = g mod callers; hour of day = 24 g / n.
@@ -82,13 +81,6 @@ SELECT h.hour - make_interval(days => d), h.caller, NULL, h.calls, h.rows, h.sub
        generate_series(1, 14) AS d
 """
 
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def local_midnight(day: str) -> dt.datetime:
@@ -141,16 +133,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
-    base_url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    db = args.db
-    if not db.replace("_", "").isalnum() or db == urlsplit(base_url).path.lstrip("/"):
-        parser.error("--db: a plain name other than the database of DATABASE_URL")
-    _admin(base_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-    _admin(base_url, f"CREATE DATABASE {db}")
-    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(base_url)._replace(path=f"/{db}"))
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.sharing_settings"  # the dev settings without DEBUG
-    try:
+    with scratch_database(parser, args.db, keep=args.keep):
         import django
 
         django.setup()
@@ -178,12 +161,6 @@ def main() -> None:
         worst = max(t50, t200)
         print(f"slowest day: {worst:.2f} s — {'PASS' if worst < 30 and q50 == q200 else 'FAIL'} (goal < 30 s, "
               "equal statements)")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            _admin(base_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
 
 if __name__ == "__main__":

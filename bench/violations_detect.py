@@ -20,16 +20,15 @@ for 100 departments and 100 000 clocks. The database is dropped at the end unles
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/jiaozuo_portal"
+from bench.scratch import scratch_database  # noqa: E402  (after the path: run as a script)
+
 BENCH_DB = "jz_bench_violations"
 
 _CLOCKS = """
@@ -53,13 +52,6 @@ SELECT (%(departments)s::bigint[])[1 + (g + 1) %% %(n_departments)s], '婚姻登
   FROM generate_series(1, 2000) AS g
 """
 
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def setup(departments: int, clocks: int) -> None:
@@ -122,16 +114,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
-    base_url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    db = args.db
-    if not db.replace("_", "").isalnum() or db == urlsplit(base_url).path.lstrip("/"):
-        parser.error("--db: a plain name other than the database of DATABASE_URL")
-    _admin(base_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-    _admin(base_url, f"CREATE DATABASE {db}")
-    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(base_url)._replace(path=f"/{db}"))
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.sharing_settings"  # the dev settings without DEBUG
-    try:
+    with scratch_database(parser, args.db, keep=args.keep):
         setup(args.departments, args.clocks)
         from django.db import connection
 
@@ -147,12 +130,6 @@ def main() -> None:
         timed("rerun: violations_detect() (files nothing)", violations_detect)
         print(f"filed {result.filed}: {result.by_detector}")
         print(f"first run {first:.2f} s — {'PASS' if first < 10 else 'FAIL'} (goal < 10 s)")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            _admin(base_url, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
 
 if __name__ == "__main__":
