@@ -24,6 +24,9 @@ from portal.models import Deadline
 from sharing.choices import RequestState
 from sharing.selectors import sharing_request_list
 
+from ..choices import OrderState, ViolationCategory, ViolationState
+from .violations import order_list, violation_list
+
 TOP_DEPARTMENTS = 10
 
 
@@ -101,6 +104,21 @@ def quality(user) -> dict:
             "poor": Figure("", agg["poor"], url, "danger" if agg["poor"] else "")}
 
 
+def violations(user) -> dict:
+    """Open violations by article (the most frequent first) and rectification orders by state, each a link."""
+    open_by_category = (violation_list(user=user).filter(state=ViolationState.OPEN).values("category")
+                        .annotate(n=Count("id")).order_by("-n", "category"))
+    labels = dict(ViolationCategory.choices)
+    top = [Figure(f"{r['category']} {labels[r['category']]}", r["n"],
+                  _url("supervision:violation-list", state=ViolationState.OPEN, category=r["category"]), "danger")
+           for r in open_by_category[:TOP_DEPARTMENTS]]
+    orders = dict(order_list(user=user).values_list("state").annotate(n=Count("id")))
+    order_figures = [Figure(str(label), orders.get(state, 0), _url("supervision:order-list", state=state),
+                            "warning" if state == OrderState.REPORTED else "")
+                     for state, label in OrderState.choices if state != OrderState.ACCEPTED]
+    return {"top": top, "orders": order_figures}
+
+
 def dashboard(user, *, today: dt.date) -> dict:
     rows = clocks(user)
     by_dept = overdue_by_department(user)
@@ -113,6 +131,7 @@ def dashboard(user, *, today: dt.date) -> dict:
         "requests_waiting": requests_waiting(user),
         "freshness": freshness(user, today),
         "quality": quality(user),
+        "violations": violations(user),
         "chart": {
             "clocks": {"labels": [r["label"] for r in rows], "open": [r["open"].value for r in rows],
                        "overdue": [r["overdue"].value for r in rows], "names": [_("未超期"), _("已超期")]},

@@ -94,3 +94,24 @@ def test_the_api_lists_the_same_clocks_with_the_same_filters(clocks, reviewer, a
                                              "clock": Clock.VERIFICATION}).json()
     assert sorted(d["title"] for d in mine) == ["逾期校核0", "逾期校核1", "逾期校核2"]
     assert client.get("/api/v1/deadlines/", {"clock": "nonsense"}).status_code == 400
+
+
+def test_open_violations_by_article_and_orders_by_state_link_to_their_lists(reviewer, dept, bureau, web_as):
+    from supervision.services.orders import order_issue
+    from supervision.services.violations import violation_file
+
+    assessor = make_user(Role.ASSESSOR, department=bureau, username="assessor")
+    ordered = violation_file(actor=assessor, category="35.3", department_id=dept.pk, title="要求企业重复提交执照",
+                             evidence="窗口登记")
+    violation_file(actor=assessor, category="35.3", department_id=dept.pk, title="要求群众重复提交户籍证明",
+                   evidence="投诉")
+    violation_file(actor=assessor, category="35.7", department_id=dept.pk, title="其他", evidence="检查")
+    order_issue(actor=assessor, violation_ids=[ordered.pk], requirements="十个工作日内整改", working_days=10)
+    client = web_as(reviewer)
+    ctx = client.get(reverse("supervision:dashboard")).context
+    top = ctx["violations"]["top"]
+    assert [(f.label.split()[0], f.value) for f in top] == [("35.3", 1), ("35.7", 1)]  # the ordered one is not open
+    body = client.get(top[0].url).content.decode()
+    assert "要求群众重复提交户籍证明" in body and "要求企业重复提交执照" not in body
+    issued = next(f for f in ctx["violations"]["orders"] if f.label == "整改中")
+    assert issued.value == 1 and client.get(issued.url).status_code == 200
