@@ -128,6 +128,37 @@ def detect_data_late(today: dt.date) -> Found:
     return _rows(list(found.values()))
 
 
+def detect_data_quality(today: dt.date) -> Found:
+    """35.2 (数据…不符合有关规范、无法使用): a dataset whose latest quality report (R15.1, the nightly job) shows its
+    average completeness or its key validity under the report page's red line (aggregation.selectors.quality.FAIR).
+    One violation per dataset per calendar month: a dataset still below next month is filed again."""
+    from aggregation.models import QualityReport
+    from aggregation.selectors.quality import FAIR
+
+    return Found(
+        f"""SELECT category, cause, department_id, title, evidence FROM (
+            SELECT DISTINCT ON (q.dataset_id)
+                   %(c_quality)s AS category,
+                   'quality:' || q.dataset_id || ':' || to_char(q.day, 'YYYY-MM') AS cause,
+                   q.department_id, left(%(t_quality)s || e.name, 300) AS title,
+                   jsonb_build_array(jsonb_build_object(
+                       'type', 'aggregation.qualityreport', 'id', q.id::text, 'url', %(q_url)s,
+                       'text', %(e_quality)s || q.day || '，' || %(completeness)s
+                               || coalesce(round((q.completeness_avg * 100)::numeric, 1)::text || '%%', '-')
+                               || '，' || %(validity)s
+                               || coalesce(round((q.validity * 100)::numeric, 1)::text || '%%', '-'))) AS evidence,
+                   (q.completeness_avg < %(fair)s OR q.validity < %(fair)s) AS poor
+              FROM {QualityReport._meta.db_table} q
+              JOIN aggregation_dataset d ON d.id = q.dataset_id
+              JOIN catalog_catalogentry e ON e.id = d.entry_id
+             WHERE q.day <= %(today)s
+             ORDER BY q.dataset_id, q.day DESC) latest
+         WHERE latest.poor""",  # noqa: S608 — table names are the models'
+        {"c_quality": ViolationCategory.DATA.value, "t_quality": _("数据质量不达标："), "fair": FAIR,
+         "q_url": reverse("aggregation:quality-report"), "e_quality": _("质量报告 "),
+         "completeness": _("平均完整率 "), "validity": _("主体标识有效率 "), "today": today})
+
+
 # The article an overdue clock breaks when it is not 35.4 (answering requests, verification and reviews late): a
 # department's late catalog update application leaves its catalog incomplete (35.1); a late risk assessment answers
 # no request (35.7).
@@ -204,6 +235,7 @@ def detect_access_anomalies(today: dt.date) -> Found:
 DETECTORS: list[Callable[[dt.date], Found]] = [
     detect_catalog_unfiled,
     detect_data_late,
+    detect_data_quality,
     detect_late_answers,
     detect_audit_breaks,
     detect_access_anomalies,

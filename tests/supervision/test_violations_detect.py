@@ -202,3 +202,25 @@ def test_a_run_tells_each_head_once_per_violation_in_one_digest(today, dept, oth
     note.refresh_from_db()
     assert note.count == 3 and note.title == "有 3 条违规与整改消息" and "目录审核" not in note.title
     assert Notification.objects.filter(recipient=head, group_key="supervision.department").count() == 1
+
+
+@pytest.mark.django_db
+def test_data_under_the_quality_red_line_files_one_violation_per_dataset_and_month(freeze_today, person_dataset,
+                                                                                    dept):
+    from aggregation.models import QualityReport
+
+    freeze_today(dt.date(2026, 11, 25))
+    QualityReport.objects.create(dataset=person_dataset, department=dept, day=dt.date(2026, 11, 23),
+                                 completeness_avg=0.95, validity=0.99)
+    latest = QualityReport.objects.create(dataset=person_dataset, department=dept, day=dt.date(2026, 11, 24),
+                                          completeness_avg=0.62, validity=0.99)
+    for _ in range(2):
+        violations_detect(today=dt.date(2026, 11, 25))
+    v = Violation.objects.get(category=ViolationCategory.DATA)
+    assert (v.department, v.cause) == (dept, f"quality:{person_dataset.pk}:2026-11")
+    assert v.evidence[0]["id"] == str(latest.pk) and "62.0%" in v.evidence[0]["text"]
+    # Mended: the next report is above the line, nothing new is filed.
+    QualityReport.objects.create(dataset=person_dataset, department=dept, day=dt.date(2026, 11, 25),
+                                 completeness_avg=0.97, validity=0.99)
+    violations_detect(today=dt.date(2026, 11, 25))
+    assert Violation.objects.filter(category=ViolationCategory.DATA).count() == 1
