@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portal import audit
 from portal.choices import STAFF_ROLES, JobStatus, Role
@@ -25,7 +26,7 @@ from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalE
 from portal.models import Department, Region, User
 from portal.permissions import county_region_id, int_or_none
 from portal.services.jobs import enqueue, job_heartbeat, log_line
-from portal.services.notifications import notify
+from portal.services.notifications import Digest, notify
 from portal.services.workdays import local_today
 from portal.validators import text_problem
 
@@ -62,6 +63,10 @@ def _text(value, field: str, label: str, *, limit: int | None = None) -> str:
     if problem:
         raise PortalError(problem, code="invalid", errors={field: [problem]})
     return value
+
+
+# A department's assessment messages (scores out, objection period, results published) fold into one unread message.
+ASSESSMENT_DIGEST = Digest("supervision.assessment", _lazy("有 {n} 条考核消息"), "")
 
 
 def _require_assessor(actor: User) -> None:
@@ -386,7 +391,7 @@ def assessment_objections_open(*, actor: User, assessment_id: int, until: dt.dat
         notify(recipients=_department_people(assessment),
                title=_("%(title)s：本部门考核得分已公布，异议期至 %(until)s") % {
                    "title": assessment.title, "until": until.isoformat()},
-               url=assessment.get_absolute_url())
+               url=assessment.get_absolute_url(), digest=ASSESSMENT_DIGEST)
     return assessment
 
 
@@ -477,5 +482,6 @@ def assessment_publish(*, actor: User, assessment_id: int) -> Assessment:
         audit.record(actor=actor, action="supervision.assessment.published", obj=assessment,
                      data={"results": results})
         notify(recipients=_department_people(assessment),
-               title=_("%(title)s：考核结果已发布") % {"title": assessment.title}, url=assessment.get_absolute_url())
+               title=_("%(title)s：考核结果已发布") % {"title": assessment.title}, url=assessment.get_absolute_url(),
+               digest=ASSESSMENT_DIGEST)
     return assessment
