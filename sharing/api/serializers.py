@@ -7,7 +7,7 @@ from rest_framework import serializers
 from portal.api.params import DateParam
 
 from ..choices import Purpose
-from ..models import Grant, PushRun, PushSubscription, SharingComment, SharingRequest
+from ..models import ApiClient, Grant, PushRun, PushSubscription, SharingComment, SharingRequest
 from ..push.target import MAX_DSN_LENGTH
 
 
@@ -113,3 +113,42 @@ class PushRunSerializer(serializers.ModelSerializer):
             "id", "trigger", "status", "started_at", "finished_at", "rows", "deleted_rows", "batches", "duration_ms",
             "error_code", "error_message",
         ]
+
+
+class ApiClientSerializer(serializers.ModelSerializer):
+    """An API client as the security administrator sees it: never its secret (shown once, on register and rotate)."""
+
+    department_name = serializers.CharField(source="department.name")
+
+    class Meta:
+        model = ApiClient
+        fields = [
+            "id", "client_id", "name", "department", "department_name", "state", "suspend_reason", "rate_per_minute",
+            "contact", "allowed_networks", "any_network", "leak_auto_suspend", "created_at", "secret_rotated_at",
+            "last_used_at",
+        ]
+
+
+class ApiClientWithSecretSerializer(ApiClientSerializer):
+    secret = serializers.CharField(help_text="签名密钥：仅在此次应答中出现，不再显示")
+
+    class Meta(ApiClientSerializer.Meta):
+        fields = [*ApiClientSerializer.Meta.fields, "secret"]
+
+
+class ApiClientInputSerializer(serializers.Serializer):
+    department = serializers.IntegerField(min_value=1, help_text="所属部门 id")
+    name = serializers.CharField(max_length=100, help_text="系统名称")
+    allowed_networks = serializers.ListField(child=serializers.CharField(max_length=43), allow_empty=False,
+                                             max_length=100, help_text="允许的来源网段（CIDR），至少一个")
+    rate_per_minute = serializers.IntegerField(min_value=1, max_value=100_000, default=600)
+    contact = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class NetworksInputSerializer(serializers.Serializer):
+    allowed_networks = serializers.ListField(child=serializers.CharField(max_length=43), allow_empty=False,
+                                             max_length=100, help_text="允许的来源网段（CIDR），至少一个")
+
+
+class LeakPolicyInputSerializer(serializers.Serializer):
+    auto_suspend = serializers.BooleanField(help_text="异常访问时由监测任务自动停用")

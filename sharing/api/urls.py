@@ -9,12 +9,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import data, documents, grants, interface, push, requests
+from .views import clients, data, documents, grants, interface, push, requests
 
 router = SimpleRouter()
 router.register("requests", requests.SharingRequestViewSet, basename="sharing-request")
 router.register("grants", grants.GrantViewSet, basename="sharing-grant")
 router.register("push-subscriptions", push.PushSubscriptionViewSet, basename="sharing-push")
+router.register("clients", clients.ApiClientViewSet, basename="sharing-client")
 
 urlpatterns = [
     path("interface/<str:resource>/", interface.InterfaceSpecView.as_view(), name="sharing-interface-spec"),

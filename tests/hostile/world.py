@@ -161,6 +161,9 @@ ADMIN_APIS = {
     "/api/v1/security/anomalies/{id}/confirm/": "security_admin",
     "/api/v1/security/anomalies/{id}/dismiss/": "security_admin",
     "/api/v1/settings/": "system_admin",
+    **{f"/api/v1/sharing/clients/{tail}": "security_admin"
+       for tail in ("", "{id}/", "{id}/suspend/", "{id}/resume/", "{id}/rotate/", "{id}/networks/",
+                    "{id}/leak-policy/")},
     # Not an administrator's, but the consumer's: the world's push subscription is other_dept's.
     **{f"/api/v1/sharing/push-subscriptions/{{id}}/{action}": "other_staff"
        for action in ("", "pause/", "resume/", "run/", "runs/")},
@@ -226,6 +229,8 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/sharing/grants/{id}/": {"id": r["grant"].pk},
         "/api/v1/sharing/grants/{id}/revoke/": {"id": r["grant"].pk},
         "/api/v1/sharing/interface/{resource}/": {"resource": resource},
+        **{f"/api/v1/sharing/clients/{{id}}/{tail}": {"id": r["api_client"].pk}
+           for tail in ("", "suspend/", "resume/", "rotate/", "networks/", "leak-policy/")},
         "/api/v1/sharing/push-subscriptions/{id}/": {"id": r["push"].pk},
         "/api/v1/sharing/push-subscriptions/{id}/pause/": {"id": r["push"].pk},
         "/api/v1/sharing/push-subscriptions/{id}/resume/": {"id": r["push"].pk},
