@@ -4,6 +4,8 @@ empty. Chapters give their own label and allowed types; the messages are Chinese
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.utils.translation import gettext as _
@@ -41,3 +43,23 @@ def upload_problem(upload, *, label: str, types: dict[str, str] = DOCUMENT_TYPES
     if not head.startswith(MAGIC[suffix]):
         return _("%(label)s“%(name)s”的内容与扩展名不符") % {"label": label, "name": name}
     return None
+
+
+@dataclass(frozen=True)
+class UploadFacts:
+    original_name: str  # without any path, at most 200 characters
+    size: int
+    content_type: str  # by the extension `upload_problem` accepted
+    sha256: str
+
+
+def upload_facts(upload, *, types: dict[str, str] = DOCUMENT_TYPES) -> UploadFacts:
+    """What a stored document records of an upload that passed `upload_problem`: its name, size, content type and
+    SHA-256 (read in chunks; the file is rewound for saving)."""
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    name = PurePath(upload.name)
+    return UploadFacts(original_name=name.name[:200], size=upload.size, content_type=types[name.suffix.lower()],
+                       sha256=digest.hexdigest())

@@ -12,9 +12,6 @@ its one audit event in that transaction and sends its messages after commit.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import PurePath
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +25,7 @@ from portal.permissions import is_department_member, is_head_of, is_staff_of
 from portal.services.deadlines import deadline_close, deadline_extend, deadline_open
 from portal.services.notifications import department_recipients, notify
 from portal.services.workdays import is_overdue, local_today
-from portal.uploads import DOCUMENT_TYPES, MAX_BYTES, upload_problem
+from portal.uploads import DOCUMENT_TYPES, MAX_BYTES, upload_facts, upload_problem
 
 from .. import access
 from ..choices import ExtensionState, VerificationState
@@ -61,14 +58,10 @@ def evidence_problem(upload) -> str | None:
 
 def _save_evidence(case: VerificationCase, uploads: list, actor, saved: list) -> list[VerificationEvidence]:
     for upload in uploads:
-        digest = hashlib.sha256()
-        for chunk in upload.chunks():
-            digest.update(chunk)
-        upload.seek(0)
-        suffix = PurePath(upload.name).suffix.lower()
+        facts = upload_facts(upload, types=EVIDENCE_TYPES)
         evidence = VerificationEvidence(
-            case=case, original_name=PurePath(upload.name).name[:200], size=upload.size,
-            content_type=EVIDENCE_TYPES[suffix], sha256=digest.hexdigest(), uploaded_by=actor,
+            case=case, original_name=facts.original_name, size=facts.size, content_type=facts.content_type,
+            sha256=facts.sha256, uploaded_by=actor,
         )
         evidence.file.save(upload.name, upload, save=False)
         saved.append(evidence)

@@ -6,8 +6,6 @@ document is checked by the kernel's one upload rule (portal.uploads: type by ext
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from pathlib import PurePath
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -17,7 +15,7 @@ from portal.choices import Role
 from portal.errors import NotFound, PermissionDenied, PortalError
 from portal.models import User
 from portal.services.workdays import local_today
-from portal.uploads import DOCUMENT_TYPES, upload_problem
+from portal.uploads import DOCUMENT_TYPES, upload_facts, upload_problem
 from portal.validators import text_problem
 
 from ..models import EmergencyPlan
@@ -48,13 +46,9 @@ def _store(plan: EmergencyPlan, upload) -> dict:
     problem = upload_problem(upload, label=_("预案文件"), types=PLAN_TYPES)
     if problem:
         raise PortalError(problem, code="invalid", errors={"document": [problem]})
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
-    suffix = PurePath(upload.name).suffix.lower()
-    plan.original_name, plan.size = PurePath(upload.name).name[:200], upload.size
-    plan.content_type, plan.sha256 = PLAN_TYPES[suffix], digest.hexdigest()
+    facts = upload_facts(upload, types=PLAN_TYPES)
+    plan.original_name, plan.size = facts.original_name, facts.size
+    plan.content_type, plan.sha256 = facts.content_type, facts.sha256
     plan.file.save(upload.name, upload, save=False)
     return {"name": plan.original_name, "size": plan.size, "sha256": plan.sha256}
 

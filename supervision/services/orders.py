@@ -12,8 +12,6 @@ case is marked for referral to the authority that may discipline the persons res
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from pathlib import PurePath
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
@@ -29,7 +27,7 @@ from portal.permissions import int_or_none
 from portal.services.deadlines import deadline_close, deadline_open
 from portal.services.notifications import Digest, department_recipients, notify
 from portal.services.workdays import WorkCalendar, local_today
-from portal.uploads import DOCUMENT_TYPES, upload_problem
+from portal.uploads import DOCUMENT_TYPES, upload_facts, upload_problem
 
 from ..choices import ORDER_AWAITING_REPORT, NoticeState, OrderState, ViolationState
 from ..models import CriticismNotice, RectificationOrder, RectificationReport, Referral, ReportAttachment, Violation
@@ -128,13 +126,9 @@ def _store(report: RectificationReport, upload) -> dict:
     problem = upload_problem(upload, label=_("整改材料"), types=DOCUMENT_TYPES)
     if problem:
         raise PortalError(problem, code="invalid", errors={"attachments": [problem]})
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
-    suffix = PurePath(upload.name).suffix.lower()
-    attachment = ReportAttachment(report=report, original_name=PurePath(upload.name).name[:200], size=upload.size,
-                                  content_type=DOCUMENT_TYPES[suffix], sha256=digest.hexdigest())
+    facts = upload_facts(upload, types=DOCUMENT_TYPES)
+    attachment = ReportAttachment(report=report, original_name=facts.original_name, size=facts.size,
+                                  content_type=facts.content_type, sha256=facts.sha256)
     attachment.file.save(upload.name, upload, save=False)
     attachment.save()
     return {"name": attachment.original_name, "size": attachment.size, "sha256": attachment.sha256}
