@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
         "CatalogEntryStateEnum": "catalog.choices.EntryState",
         "ProjectCheckEnum": "supervision.choices.CheckItem",
         "ProjectDeclaredCheckEnum": "supervision.choices.DECLARED_CHOICES",
+        "ApiClientStateEnum": "sharing.choices.ClientState",
     },
 }
 
