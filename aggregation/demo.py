@@ -298,6 +298,7 @@ def seed(stdout) -> None:
     """Publish the two demo resources if needed and load their rows (skipped when already loaded)."""
     from .models import Dataset
     from .services.pools import datasets_sync
+    from .services.quality import quality_compute_all
 
     for provider, name, cls_code, items, n in RESOURCES:
         entry = _entry(provider, name, cls_code, items, stdout)
@@ -316,6 +317,9 @@ def seed(stdout) -> None:
     created = datasets_sync()
     if created:
         stdout.write(f"  aggregation: 为 {created} 个已发布目录建立了资源池数据集")
+    # The nightly quality job once now, so a fresh install shows a quality report instead of an empty page (R15).
+    measured = quality_compute_all()
+    stdout.write(f"  aggregation: 计算了 {measured} 个数据集的数据质量")
     samples = Path(settings.BASE_DIR) / "samples"
     if not (samples / "人口_GBK_示例.csv").exists():
         write_samples(samples)
