@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from portal.choices import Role
 from portal.errors import PortalError
 from portal.permissions import int_or_none
-from portal.shortcuts import access_or_404, http_refusal, role_required
+from portal.shortcuts import access_or_404, http_refusal, role_required, service_errors
 
 from ..forms.risk import RiskCompleteForm, RiskFilterForm, RiskScheduleForm
 from ..selectors.risk import risk_assessment_get, risk_assessment_list, risk_row, risk_rows
@@ -54,9 +54,7 @@ def risk_list(request):
                 due_date=data["due_date"])
         except PortalError as exc:
             http_refusal(exc)
-            for field, problems in (exc.errors or {None: [exc.detail]}).items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, str(problem))
+            service_errors(form, exc)
         else:
             messages.success(request, _("风险评估已安排"))
             return redirect(assessment)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from portal.choices import Role
 from portal.errors import PortalError
 from portal.permissions import int_or_none
-from portal.shortcuts import access_or_404, http_refusal, role_required
+from portal.shortcuts import access_or_404, http_refusal, role_required, service_errors
 
 from ..forms.secrecy import SecrecyDecideForm, SecrecyFilterForm, SecrecyFlagForm
 from ..selectors.secrecy import secrecy_review_get, secrecy_review_list
@@ -48,9 +48,7 @@ def secrecy_list(request):
             review = services.secrecy_review_flag(actor=request.user, **form.cleaned_data)
         except PortalError as exc:
             http_refusal(exc)
-            for field, problems in (exc.errors or {None: [exc.detail]}).items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, str(problem))
+            service_errors(form, exc)
         else:
             messages.success(request, _("已提请保密审查"))
             return redirect(review)
