@@ -81,6 +81,14 @@ RESOURCES = [
     ("市市场监管局", "企业登记信息", "102", ENTERPRISE_ITEMS, ENTERPRISE_ROWS),
 ]
 
+# A second source about the same people (catalog.demo's approved 市民政局 entry): the first RELIEF_ROWS people of the
+# population, with their 姓名 and 户籍地址 as 公安 holds them — except RELIEF_DISAGREEMENTS, where 民政's record
+# differs (a homophone in the given name, an old address), so a fresh install's quality report shows consistency pairs.
+RELIEF = ("市民政局", "城乡低保对象信息")
+RELIEF_ROWS = 300
+RELIEF_DISAGREEMENTS = {7: ("姓名", lambda v: v[:-1] + ("玉" if v[-1] != "玉" else "宇")),
+                        42: ("户籍地址", lambda v: v.rsplit("路", 1)[0] + "路1号院")}
+
 
 # --------------------------------------------------------------------------------------------------
 # Generators (valid check digits, Jiaozuo area codes)
@@ -294,6 +302,39 @@ def _load(entry, header, rows, stdout) -> None:
     )
 
 
+def _load_relief(stdout) -> None:
+    """民政's 低保 list: RELIEF_ROWS people of the population (module constants), loaded like the others."""
+    from catalog.models import CatalogEntry
+
+    from .models import Dataset
+
+    population = CatalogEntry.objects.filter(provider__short_name=RESOURCES[0][0], name=RESOURCES[0][1],
+                                             state="approved").first()
+    relief = CatalogEntry.objects.filter(provider__short_name=RELIEF[0], name=RELIEF[1], state="approved").first()
+    if population is None or relief is None:
+        return
+    dataset = Dataset.objects.filter(entry=relief).first()
+    if dataset is not None and dataset.row_count >= RELIEF_ROWS:
+        stdout.write(f"  aggregation: {relief.name} 已有 {dataset.row_count} 行，跳过")
+        return
+    people_items = [{"name": i.name, "data_type": i.data_type, "is_subject_key": i.is_subject_key}
+                    for i in population.items.order_by("position")]
+    items = [{"name": i.name, "data_type": i.data_type} for i in relief.items.order_by("position")]
+    names = [i["name"] for i in people_items]
+    rng = random.Random(SEED + 7)  # noqa: S311 — demo data, reproducible on purpose
+    rows = []
+    people = generated_rows(people_items, RELIEF_ROWS, seed=SEED + len(RESOURCES[0][1]))  # the same people
+    for n, values in enumerate(people):
+        person = dict(zip(names, values, strict=True))
+        if n in RELIEF_DISAGREEMENTS:
+            item, change = RELIEF_DISAGREEMENTS[n]
+            person[item] = change(person[item])
+        extra = {"保障类别": rng.choice(("A类", "B类", "C类")), "家庭人口数": str(rng.randrange(1, 6)),
+                 "月保障金额": f"{rng.randrange(300, 700)}.00", "发放状态": rng.choice(("正常", "正常", "暂停"))}
+        rows.append([person.get(i["name"]) or extra.get(i["name"]) or _fallback(i, rng) for i in items])
+    _load(relief, [i["name"] for i in items], rows, stdout)
+
+
 def seed(stdout) -> None:
     """Publish the two demo resources if needed and load their rows (skipped when already loaded)."""
     from .models import Dataset
@@ -314,6 +355,7 @@ def seed(stdout) -> None:
         ]
         header = [i["name"] for i in entry_items]
         _load(entry, header, generated_rows(entry_items, n, seed=SEED + len(name)), stdout)
+    _load_relief(stdout)
     created = datasets_sync()
     if created:
         stdout.write(f"  aggregation: 为 {created} 个已发布目录建立了资源池数据集")

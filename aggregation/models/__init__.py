@@ -2,7 +2,7 @@
 
 from .ingest import IngestJob
 from .pools import Dataset, Record, RecordHistory
-from .quality import QualityReport
+from .quality import QualityReport, StaleNotice
 from .themes import ThemeBuildJob, ThemeDatabase, ThemeRow, ThemeSource
 from .verification import VerificationCase, VerificationEvidence
 
@@ -12,6 +12,7 @@ __all__ = [
     "QualityReport",
     "Record",
     "RecordHistory",
+    "StaleNotice",
     "ThemeBuildJob",
     "ThemeDatabase",
     "ThemeRow",

@@ -51,15 +51,20 @@ class BaseDatabase:
     classification: str  # the 2017 guide's 基础信息资源 项 this database gathers (catalog classification code)
     key_names: tuple[str, ...] = ()
 
+    def keyed_q(self) -> Q:
+        """A Q over Dataset for the datasets about this database's kind of subject (its key kind; for "other" keys,
+        its key names or classification), whether or not they declare base items."""
+        q = Q(key_kind=self.key_kind)
+        if self.key_names:
+            q &= Q(key_item_name__in=self.key_names) | Q(entry__classification__code__startswith=self.classification)
+        return q
+
     def dataset_q(self) -> Q:
         """A Q over Dataset for the contributing datasets (approved entries with base items)."""
         from catalog.models import DataItem
 
-        q = Q(key_kind=self.key_kind)
-        if self.key_names:
-            q &= Q(key_item_name__in=self.key_names) | Q(entry__classification__code__startswith=self.classification)
         has_base = Q(entry__in=DataItem.objects.filter(is_base_item=True).values("entry_id"))
-        return Q(entry__state="approved") & q & has_base
+        return Q(entry__state="approved") & self.keyed_q() & has_base
 
 
 BASE_DATABASES: dict[str, BaseDatabase] = {

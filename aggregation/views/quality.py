@@ -14,6 +14,7 @@ from portal.shortcuts import role_required
 from ..access import DATA_READER_ROLES
 from ..models import Dataset
 from ..selectors import quality
+from ..services.quality import consistency_read
 
 
 def _quality_chart(reports, *, by_department: bool) -> dict:
@@ -64,8 +65,9 @@ def quality_report(request):
         ).order_by("name")
     chart = _quality_chart(reports, by_department=wide and not department)
     pending = quality.datasets_without_report(user, department_id=department_id)
+    consistency = consistency_read(actor=user, reports=reports)
     return render(request, "aggregation/quality.html", {
         "rows": rows, "departments": departments, "department": department, "wide": wide, "chart": chart,
-        "pending": pending,
+        "pending": pending, "consistency": consistency,
         "thresholds": (int(quality.GOOD * 100), int(quality.FAIR * 100)),
     })
