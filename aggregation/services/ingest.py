@@ -437,3 +437,8 @@ def reaped_message(stale: timedelta) -> str:
     """The log line and error of a job the kernel's reaper failed (its worker went quiet for `stale`)."""
     return _("处理进程中断（超过 %(s)d 秒无心跳），已标记为失败；未导入任何数据，可重新运行") % {
         "s": int(stale.total_seconds())}
+
+
+def lost_message() -> str:
+    """The log line and error of a job whose worker process died under it (portal.services.jobs.worker_lost)."""
+    return _("处理进程意外退出（worker lost），已标记为失败；未导入任何数据，可重新运行")

@@ -118,6 +118,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, with the health check skipped for a connection used moments ago (portal/dbbackend/base.py).
     DATABASES["default"]["ENGINE"] = "portal.dbbackend"
+    # A session whose client process died (a Celery child killed mid-job) is ended by PostgreSQL within 2 s, even in
+    # the middle of a long statement or a lock wait, so the locks it held (a theme build's job row) go with it and
+    # the worker's parent can fail the job at once (portal.services.jobs.worker_lost).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = " ".join(filter(None, [_options.get("options"), "-c client_connection_check_interval=2000"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
@@ -237,6 +242,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
+# A pool child that dies under its task: the message is acknowledged, not requeued (no second run of a job behind the
+# user's back), and the worker's parent fails the job at once (portal.services.jobs.worker_lost, docs/architecture.md).
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
