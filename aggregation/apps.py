@@ -11,8 +11,8 @@ class AggregationConfig(AppConfig):
     def ready(self):
         # Lower floors learn of this chapter by registration, never by importing it: key rotation re-encrypts the
         # pool's records and history (set-based, own rotator) and the theme rows (security.rotation), the catalog's
-        # responsibility list reads when data last arrived, the kernel's reaper fails the import and theme jobs whose
-        # worker died (portal.services.jobs).
+        # responsibility list reads when data last arrived, the kernel fails the import and theme jobs whose worker
+        # died (portal.services.jobs: at once when the worker's parent sees its child die, else by the reaper).
         from django.conf import settings
 
         from catalog import hooks
@@ -22,7 +22,7 @@ class AggregationConfig(AppConfig):
         from .ingest.rotation import COVERS, rotate_case_key_hashes, rotate_records
         from .models import IngestJob, ThemeBuildJob, ThemeRow
         from .selectors.pools import data_arrivals
-        from .services.ingest import reaped_message
+        from .services.ingest import lost_message, reaped_message
         from .services.themes import STALE_AFTER
 
         rotation.register("aggregation.records", rotate_records, covers=COVERS)
@@ -33,8 +33,9 @@ class AggregationConfig(AppConfig):
         register_job_kind(
             IngestJob, action="aggregation.job.failed", department="dataset__department", message=reaped_message,
             stale_after=lambda: settings.AGGREGATION["STALE_JOB_SECONDS"],
+            task_name="aggregation.tasks.ingest_job_run", lost_message=lost_message,
         )
         register_job_kind(
             ThemeBuildJob, action="aggregation.theme.build_failed", audit_object="theme",
-            department="theme__department", stale_after=STALE_AFTER,
+            department="theme__department", stale_after=STALE_AFTER, task_name="aggregation.theme_build",
         )

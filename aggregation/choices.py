@@ -59,6 +59,14 @@ class JoinMode(models.TextChoices):
     ALL = "all", _("出现在全部来源的主体（内连接）")
 
 
+class ThemeTrigger(models.TextChoices):
+    """Why a theme build ran: someone asked, a source loaded new data (debounced), or the nightly schedule."""
+
+    MANUAL = "manual", _("手动生成")
+    SOURCE = "source", _("来源数据更新")
+    SCHEDULE = "schedule", _("定时生成")
+
+
 class ThemeJobStatus(models.TextChoices):
     PENDING = "pending", _("排队中")
     RUNNING = "running", _("生成中")

@@ -2,7 +2,8 @@
 
 Services enqueue them by name (portal.services.jobs.enqueue). Beat entries (config/settings/base.py
 CELERY_BEAT_SCHEDULE): "aggregation.tasks.datasets_sync" every ten minutes, "aggregation.quality_nightly" at
-02:30. Jobs whose worker died are failed by the kernel's "portal.tasks.jobs_reap" (kinds registered in apps.py).
+02:30, "aggregation.themes_schedule" at 03:30 and "aggregation.themes_rebuild_due" every minute. Jobs whose worker
+died are failed by the kernel (kinds registered in apps.py: at once on a lost worker, else "portal.tasks.jobs_reap").
 """
 
 from celery import shared_task
@@ -10,7 +11,7 @@ from celery import shared_task
 from .services.ingest import ingest_job_run
 from .services.pools import datasets_sync
 from .services.quality import quality_compute_all
-from .services.themes import theme_build
+from .services.themes import theme_build, themes_rebuild_due, themes_schedule
 
 
 @shared_task(name="aggregation.tasks.ingest_job_run", acks_late=True)
@@ -28,6 +29,18 @@ def datasets_sync_task() -> int:
 def theme_build_task(job_id: int) -> dict:
     job = theme_build(job_id=job_id)
     return {"job": job.pk, "status": job.status, "rows": job.row_count}
+
+
+@shared_task(name="aggregation.themes_rebuild_due")
+def themes_rebuild_due_task() -> int:
+    """Every minute: one build for each theme a source's load (debounced) or the schedule made due."""
+    return len(themes_rebuild_due())
+
+
+@shared_task(name="aggregation.themes_schedule")
+def themes_schedule_task() -> int:
+    """Nightly: every theme is rebuilt."""
+    return len(themes_schedule())
 
 
 @shared_task(name="aggregation.quality_nightly")

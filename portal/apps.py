@@ -25,9 +25,11 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from axes.signals import user_locked_out
+        from celery.signals import task_failure
         from django.contrib.auth import signals as auth_signals
 
         from portal import signals
+        from portal.services.jobs import on_task_failure
 
         checks.register(seal_key_check)
 
@@ -35,3 +37,5 @@ class PortalConfig(AppConfig):
         auth_signals.user_logged_out.connect(signals.on_logged_out, dispatch_uid="portal.audit.logout")
         auth_signals.user_login_failed.connect(signals.on_login_failed, dispatch_uid="portal.audit.login_failed")
         user_locked_out.connect(signals.on_locked_out, dispatch_uid="portal.audit.locked_out")
+        # A Celery pool child that dies under a registered kind of job fails that job at once (portal.services.jobs).
+        task_failure.connect(on_task_failure, dispatch_uid="portal.jobs.worker_lost", weak=False)

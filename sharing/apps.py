@@ -26,8 +26,8 @@ class SharingConfig(AppConfig):
         # Security sits below sharing and never names its models: the API clients of signed calls are registered
         # with it (request signing reads them, and their saves invalidate its per-process cache).
         # Its columns under the field keys (client secrets, push-target DSNs) are registered with key rotation.
-        # The kernel's reaper fails the push runs whose worker died (portal.services.jobs), as the run's own end
-        # with the code "interrupted" would: same receipt, audit event and subscription state.
+        # The kernel fails the push runs whose worker died (at once, or by its reaper: portal.services.jobs), as the
+        # run's own end with the code "interrupted" would: same receipt, audit event and subscription state.
         from django.conf import settings
 
         from portal import todo
@@ -37,7 +37,7 @@ class SharingConfig(AppConfig):
         from security.signing.clients import register_client_model
 
         from .models import ApiClient, PushRun, PushSubscription
-        from .push.run import interrupted_close, interrupted_message, interrupted_receipt
+        from .push.run import interrupted_close, interrupted_message, interrupted_receipt, lost_message, lost_runs
         from .todo import todo as sharing_todo
 
         checks.register(export_trace_key_check)
@@ -47,6 +47,7 @@ class SharingConfig(AppConfig):
             audit_data=interrupted_receipt, audit_result=AuditResult.FAILURE, message=interrupted_message,
             error_code="interrupted", on_reaped=interrupted_close,
             stale_after=lambda: settings.PORTAL["PUSH_STALE_SECONDS"],
+            task_name="sharing.tasks.push_run", task_jobs=lost_runs, lost_code="interrupted", lost_message=lost_message,
         )
         register_client_model(self.get_model("ApiClient"))
         # The leak monitor (security, R28.4) suspends a client whose anomaly calls for it, through this app's service.

@@ -21,4 +21,5 @@ class SupervisionConfig(AppConfig):
         todo.register("supervision", supervision_todo)
         todo.register("supervision.violations", violations_todo)  # reports to check, orders falling due, drafts
         register_job_kind(AssessmentRun, action="supervision.assessment.compute_failed", stale_after=600,
-                          audit_object="assessment", on_reaped=revert_after_run)
+                          audit_object="assessment", on_reaped=revert_after_run,
+                          task_name="supervision.tasks.assessment_compute_run")

@@ -201,3 +201,52 @@ def live_worker():
     app.conf.task_always_eager = False
     with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1, loglevel="WARNING") as worker:
         yield worker
+
+
+@pytest.fixture
+def prefork_worker(django_db_setup, tmp_path):
+    """A real Celery worker process (prefork pool, one child) on this test's database and the real Redis broker, as
+    production runs it; yields its `subprocess.Popen`. Stopped (and its child with it) after the test.
+
+    Use with django_db(transaction=True): the worker reads what the test committed. tests.support.pool_children(pid)
+    finds the child process running its task."""
+    import contextlib
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.db import connection
+
+    from config.celery import app
+    from tests.support import pool_children
+
+    app.conf.task_always_eager = False
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "PYTHONPATH": str(root),
+           "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+           "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 — closed below
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
+        env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        yield worker
+    finally:
+        children = pool_children(worker.pid)
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=30)
+        for pid in children:  # a child left behind by a worker that did not stop cleanly
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        log.close()

@@ -30,6 +30,53 @@ def commit_elsewhere(*statements: tuple[str, list]) -> None:
             other.execute(sql, args)
 
 
+def pool_children(pid: int) -> list[int]:
+    """The live child processes of process `pid` (a Celery prefork worker's pool children), from /proc."""
+    import os
+    from pathlib import Path
+
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "(command)": state, ppid, …
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+class TableLock:
+    """Another database session holding a table in ACCESS EXCLUSIVE mode (a context manager): whatever reads or
+    writes the table waits there, so a test can catch a job mid-way. `waiting()` is true once some other session
+    waits for this lock."""
+
+    def __init__(self, table: str):
+        self.table = table
+
+    def __enter__(self):
+        import psycopg
+        from django.db import connection
+
+        params = {k: v for k, v in connection.get_connection_params().items() if k != "context"}
+        self.conn = psycopg.connect(**params)
+        self.conn.execute(f'LOCK TABLE "{self.table}" IN ACCESS EXCLUSIVE MODE')
+        self.pid = self.conn.info.backend_pid
+        return self
+
+    def waiting(self) -> bool:
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [self.pid])
+            return cur.fetchone()[0] > 0
+
+    def __exit__(self, *exc):
+        self.conn.rollback()
+        self.conn.close()
+
+
 def commit_before(monkeypatch, owner, name: str, *statements: tuple[str, list]) -> None:
     """Make `owner.name` (a function a page calls between two of its reads) first commit `statements` in another
     session (commit_elsewhere), then run as before: a concurrent writer committing in the middle of the page."""

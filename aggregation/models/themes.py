@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.models import Job
 from portal.querysets import RestrictedQuerySet
 
-from ..choices import JoinMode, KeyKind, ThemeJobStatus
+from ..choices import JoinMode, KeyKind, ThemeJobStatus, ThemeTrigger
 
 
 class ThemeDatabaseQuerySet(RestrictedQuerySet):
@@ -34,6 +34,10 @@ class ThemeDatabase(models.Model):
     join_mode = models.CharField(_("关联方式"), max_length=10, choices=JoinMode.choices, default=JoinMode.ANY)
     row_count = models.PositiveIntegerField(_("主体数"), default=0)
     built_at = models.DateTimeField(_("最近生成时间"), null=True, blank=True)
+    # Set when a source loads new data (the debounce window from the first load) or by the nightly schedule; the
+    # minute sweep (services.themes.themes_rebuild_due) queues one build once it has passed and clears it.
+    rebuild_due_at = models.DateTimeField(_("待重新生成时间"), null=True, blank=True)
+    rebuild_reason = models.CharField(_("重新生成原因"), max_length=10, choices=ThemeTrigger.choices, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("创建人"), on_delete=models.PROTECT, related_name="+"
     )
@@ -47,6 +51,8 @@ class ThemeDatabase(models.Model):
         verbose_name_plural = _("主题库")
         ordering = ["department", "name"]
         constraints = [models.UniqueConstraint(fields=["department", "name"], name="aggregation_theme_unique_name")]
+        indexes = [models.Index(fields=["rebuild_due_at"], condition=Q(rebuild_due_at__isnull=False),
+                                name="aggregation_theme_due_idx")]
 
     def __str__(self) -> str:
         return self.name
@@ -84,6 +90,10 @@ class ThemeBuildJob(Job):
     theme = models.ForeignKey(ThemeDatabase, verbose_name=_("主题库"), on_delete=models.CASCADE, related_name="jobs")
     status = models.CharField(_("状态"), max_length=20, choices=ThemeJobStatus.choices, default=ThemeJobStatus.PENDING)
     row_count = models.PositiveIntegerField(_("主体数"), default=0)
+    trigger = models.CharField(_("触发方式"), max_length=10, choices=ThemeTrigger.choices, default=ThemeTrigger.MANUAL)
+    # The loads the build read: per source dataset its latest succeeded ingest job at build time,
+    # [{"job": id, "dataset": id, "finished_at": ISO time}] (the page links each job).
+    source_loads = models.JSONField(_("来源导入任务"), default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",

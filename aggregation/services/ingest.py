@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -38,6 +39,7 @@ from ..ingest.planning import Plan
 from ..ingest.processing import RowProcessor
 from ..models import Dataset, IngestJob
 from .pools import dataset_ensure, dataset_recount, one_source_problems, refresh_encrypted_items, require_loader
+from .themes import themes_sources_loaded
 
 log = logging.getLogger(__name__)
 
@@ -380,6 +382,8 @@ def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage
                     reason=_("导入任务 #%(id)d") % {"id": job.pk}, now=now,
                 )
             dataset_recount(dataset, now)
+            # Themes built from this dataset become due (debounced) once the load is committed.
+            transaction.on_commit(partial(themes_sources_loaded, dataset_ids=[dataset.pk]))
             job.log += log_line(_("写入（更新数据与历史）：%(s).1f 秒") % {"s": time.monotonic() - t0})
             status = JobStatus.SUCCEEDED
         job.status = status
@@ -437,3 +441,8 @@ def reaped_message(stale: timedelta) -> str:
     """The log line and error of a job the kernel's reaper failed (its worker went quiet for `stale`)."""
     return _("处理进程中断（超过 %(s)d 秒无心跳），已标记为失败；未导入任何数据，可重新运行") % {
         "s": int(stale.total_seconds())}
+
+
+def lost_message() -> str:
+    """The log line and error of a job whose worker process died under it (portal.services.jobs.worker_lost)."""
+    return _("处理进程意外退出（worker lost），已标记为失败；未导入任何数据，可重新运行")

@@ -5,6 +5,12 @@ A definition is: owner department, name, key kind, join mode, and a list of (dat
 must be keyed by the theme's key kind (the join is on the blind index, which is equal for equal keys across
 datasets) and must be a dataset the owner department may read (its own, or an unconditional resource; grants
 come with the sharing chapter — `access.dataset_scope_q`).
+
+Freshness: a theme is rebuilt when someone asks (`theme_rebuild_request`), when one of its sources loads new data
+(`themes_sources_loaded`, called when an ingest job's load commits: the theme becomes due THEME_REBUILD_DEBOUNCE_SECONDS
+after the first such load, so the loads of that window give one build) and nightly (`themes_schedule`). The beat's
+minute sweep `themes_rebuild_due` queues one build per due theme. Each build records the loads it read
+(`ThemeBuildJob.source_loads`: per source its latest succeeded ingest job), which the theme page links.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -20,11 +27,11 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.errors import InvalidTransition, PermissionDenied, PortalError
 from portal.permissions import is_department_member
-from portal.services.jobs import enqueue
+from portal.services.jobs import enqueue, enqueue_many
 
 from .. import access
-from ..choices import JoinMode, KeyKind, ThemeJobStatus
-from ..models import Record, ThemeBuildJob, ThemeDatabase, ThemeRow, ThemeSource
+from ..choices import JobStatus, JoinMode, KeyKind, ThemeJobStatus, ThemeTrigger
+from ..models import IngestJob, Record, ThemeBuildJob, ThemeDatabase, ThemeRow, ThemeSource
 from ..selectors.themes import access_theme_by_id, source_choices, theme_columns
 
 MAX_SOURCES = 10
@@ -151,6 +158,9 @@ def theme_rebuild_request(*, actor, theme_id: int) -> ThemeBuildJob:
         if not theme.sources.exists():
             raise InvalidTransition(_("主题库没有数据来源"), code="no_sources")
         job = ThemeBuildJob.objects.create(theme=theme, created_by=actor)
+        if theme.rebuild_due_at is not None:  # this build reads the new loads too
+            theme.rebuild_due_at, theme.rebuild_reason = None, ""
+            theme.save(update_fields=["rebuild_due_at", "rebuild_reason"])
         audit.record(actor=actor, action="aggregation.theme.rebuild_requested", obj=theme, data={"job": job.pk})
         enqueue("aggregation.theme_build", job.pk)
     return job
@@ -201,6 +211,7 @@ def theme_build(*, job_id: int) -> ThemeBuildJob:
             usable = set(theme.sources.filter(readable, dataset__key_kind=theme.key_kind).values_list("pk", flat=True))
             sources = [{"dataset_id": s.dataset_id, "items": list(s.item_names)} for s in all_sources if s.pk in usable]
             skipped = [s.dataset.entry.name for s in all_sources if s.pk not in usable]
+            job.source_loads = _latest_loads([s["dataset_id"] for s in sources])
             ThemeRow.objects.filter(theme=theme).delete()
             with connection.cursor() as cur:
                 cur.execute(
@@ -216,9 +227,11 @@ def theme_build(*, job_id: int) -> ThemeBuildJob:
             job.log = _("已生成 %(n)d 个主体，来源 %(s)d 个数据资源") % {"n": count, "s": len(sources)}
             if skipped:
                 job.log += _("；已跳过无权使用的数据资源：%(names)s") % {"names": "、".join(skipped)}
-            job.save(update_fields=["status", "progress", "row_count", "finished_at", "log"])
+            job.save(update_fields=["status", "progress", "row_count", "finished_at", "log", "source_loads"])
             audit.record(actor=None, actor_label="system", action="aggregation.theme.built", obj=theme,
-                         data={"job": job.pk, "rows": count}, department=theme.department)
+                         data={"job": job.pk, "rows": count, "trigger": job.trigger,
+                               "loads": [load["job"] for load in job.source_loads]},
+                         department=theme.department)
     except Exception as exc:  # the job row must tell the user; the error is logged for the operator
         with transaction.atomic():
             ThemeBuildJob.objects.filter(pk=job.pk, status=ThemeJobStatus.RUNNING).update(
@@ -226,6 +239,95 @@ def theme_build(*, job_id: int) -> ThemeBuildJob:
             )
         raise
     return job
+
+
+def _latest_loads(dataset_ids: list[int]) -> list[dict]:
+    """Per dataset, its latest succeeded ingest job: [{"job", "dataset", "finished_at" (ISO)}], in dataset order."""
+    loads = (
+        IngestJob.objects.filter(dataset_id__in=dataset_ids, status=JobStatus.SUCCEEDED, finished_at__isnull=False)
+        .order_by("dataset_id", "-finished_at", "-pk").distinct("dataset_id")
+        .values_list("pk", "dataset_id", "finished_at")
+    )
+    by_dataset = {dataset: (pk, finished) for pk, dataset, finished in loads}
+    return [{"job": by_dataset[d][0], "dataset": d, "finished_at": by_dataset[d][1].isoformat()}
+            for d in dataset_ids if d in by_dataset]
+
+
+# --------------------------------------------------------------------------------------------------
+# Freshness: due themes (a source's load, debounced; the nightly schedule) and the sweep that builds them
+
+
+def themes_sources_loaded(*, dataset_ids: list[int], now: dt.datetime | None = None) -> int:
+    """New data was loaded into `dataset_ids` (committed): every theme built from one of them becomes due
+    THEME_REBUILD_DEBOUNCE_SECONDS from now — unless it is due already, so every load inside that window is read by
+    the same one build. One UPDATE (set-based; concurrent loads agree). Returns how many themes it touched."""
+    now = now or timezone.now()
+    due = now + dt.timedelta(seconds=settings.AGGREGATION["THEME_REBUILD_DEBOUNCE_SECONDS"])
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            """UPDATE aggregation_themedatabase t
+                   SET rebuild_due_at = coalesce(t.rebuild_due_at, %(due)s),
+                       rebuild_reason = CASE WHEN t.rebuild_due_at IS NULL THEN %(source)s ELSE t.rebuild_reason END
+                 WHERE t.id IN (SELECT s.theme_id FROM aggregation_themesource s
+                                 WHERE s.dataset_id = ANY(%(datasets)s))""",
+            {"due": due, "source": ThemeTrigger.SOURCE, "datasets": list(dataset_ids)},
+        )
+        return cur.rowcount
+
+
+def themes_schedule(*, now: dt.datetime | None = None) -> list[int]:
+    """The nightly rebuild: every theme is due now (one already due for a load keeps that reason), then the sweep
+    queues their builds. Returns the queued job ids."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ThemeDatabase.objects.filter(rebuild_due_at__isnull=True).update(
+            rebuild_due_at=now, rebuild_reason=ThemeTrigger.SCHEDULE)
+        ThemeDatabase.objects.filter(rebuild_due_at__gt=now).update(rebuild_due_at=now)
+    return themes_rebuild_due(now=now)
+
+
+_DUE_SQL = """
+WITH due AS (
+    SELECT t.id, t.rebuild_reason FROM {theme} t
+     WHERE t.rebuild_due_at <= %(now)s
+       AND NOT EXISTS (SELECT 1 FROM {job} j WHERE j.theme_id = t.id AND j.status IN ('pending', 'running'))
+     ORDER BY t.id
+       FOR UPDATE OF t SKIP LOCKED
+), cleared AS (
+    UPDATE {theme} t SET rebuild_due_at = NULL, rebuild_reason = '' FROM due WHERE t.id = due.id RETURNING t.id
+), queued AS (
+    INSERT INTO {job} (theme_id, status, progress, log, error_code, error_message, row_count, trigger, source_loads,
+                       created_at)
+    SELECT due.id, 'pending', 0, '', '', '', 0, coalesce(nullif(due.rebuild_reason, ''), %(source)s), '[]'::jsonb,
+           %(now)s
+      FROM due JOIN cleared ON cleared.id = due.id
+        ON CONFLICT (theme_id) WHERE status IN ('pending', 'running') DO NOTHING
+    RETURNING id, theme_id, trigger
+), audited AS ({audited})
+SELECT id FROM queued ORDER BY id
+"""
+
+
+def themes_rebuild_due(*, now: dt.datetime | None = None) -> list[int]:
+    """The minute sweep: one build queued for each theme whose rebuild is due and that has no build queued or
+    running (such a theme stays due until that build ends). One statement: the due themes are locked (SKIP LOCKED:
+    a concurrent sweep or rebuild request takes the others), cleared, their jobs inserted (the one-open-build
+    constraint absorbs a race), each audited aggregation.theme.rebuild_requested (actor: the system). The builds
+    run after commit. Returns the queued job ids."""
+    now = now or timezone.now()
+    audited, audit_params = audit.record_rows_sql(
+        "SELECT t.department_id, q.theme_id, t.name, jsonb_build_object('job', q.id, 'trigger', q.trigger) "
+        "FROM queued q JOIN aggregation_themedatabase t ON t.id = q.theme_id",
+        action="aggregation.theme.rebuild_requested", object_type=ThemeDatabase._meta.label_lower,
+        actor=None, actor_label="system",
+    )
+    sql = _DUE_SQL.format(theme=ThemeDatabase._meta.db_table, job=ThemeBuildJob._meta.db_table, audited=audited)
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(sql, {"now": now, "source": ThemeTrigger.SOURCE, **audit_params})
+            ids = [row[0] for row in cur.fetchall()]
+        enqueue_many("aggregation.theme_build", [(pk,) for pk in ids])
+    return ids
 
 
 def theme_rows_page(*, actor, theme: ThemeDatabase, after: int | None = None, limit: int = PAGE_SIZE) -> dict:

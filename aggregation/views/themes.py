@@ -18,7 +18,7 @@ from ..access import DATA_READER_ROLES
 from ..choices import ThemeJobStatus
 from ..forms.themes import ThemeForm
 from ..models import ThemeDatabase
-from ..selectors.themes import access_theme_by_id, source_choices
+from ..selectors.themes import access_theme_by_id, source_choices, theme_last_build
 from ..services import themes
 from .common import run_form
 
@@ -76,8 +76,10 @@ def theme_detail(request, pk: int):
     after = request.GET.get("after", "")
     page = themes.theme_rows_page(actor=request.user, theme=theme_obj, after=int(after) if after.isdigit() else None)
     can_change = ThemeDatabase.objects.restrict(request.user, "change").filter(pk=theme_obj.pk).exists()
+    last_build, loads = theme_last_build(request.user, theme_obj)
     return render(request, "aggregation/theme_detail.html", {
         "theme": theme_obj, "page": page, "jobs": theme_obj.jobs.all()[:10], "can_change": can_change,
+        "last_build": last_build, "loads": loads,
         "sources": theme_obj.sources.select_related("dataset__entry", "dataset__department"),
     })
 

@@ -118,6 +118,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, with the health check skipped for a connection used moments ago (portal/dbbackend/base.py).
     DATABASES["default"]["ENGINE"] = "portal.dbbackend"
+    # A session whose client process died (a Celery child killed mid-job) is ended by PostgreSQL within 2 s, even in
+    # the middle of a long statement or a lock wait, so the locks it held (a theme build's job row) go with it and
+    # the worker's parent can fail the job at once (portal.services.jobs.worker_lost).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = " ".join(filter(None, [_options.get("options"), "-c client_connection_check_interval=2000"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
@@ -229,6 +234,7 @@ SPECTACULAR_SETTINGS = {
         "ProjectCheckEnum": "supervision.choices.CheckItem",
         "ProjectDeclaredCheckEnum": "supervision.choices.DECLARED_CHOICES",
         "ApiClientStateEnum": "sharing.choices.ClientState",
+        "ThemeTriggerEnum": "aggregation.choices.ThemeTrigger",  # a build's trigger and a theme's rebuild reason
     },
 }
 
@@ -237,6 +243,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
+# A pool child that dies under its task: the message is acknowledged, not requeued (no second run of a job behind the
+# user's back), and the worker's parent fails the job at once (portal.services.jobs.worker_lost, docs/architecture.md).
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -260,6 +269,10 @@ CELERY_BEAT_SCHEDULE = {
     "aggregation.datasets_sync": {"task": "aggregation.tasks.datasets_sync", "schedule": timedelta(minutes=10)},
     # R15.1 data quality figures, nightly (after the day's loads; set-based, idempotent per dataset and day).
     "aggregation.quality_nightly": {"task": "aggregation.quality_nightly", "schedule": crontab(hour=2, minute=30)},
+    # Theme databases (R13.2) stay fresh: every theme is due nightly; a source's load makes it due after the debounce
+    # window; the sweep queues one build per due theme (set-based, race-safe).
+    "aggregation.themes_schedule": {"task": "aggregation.themes_schedule", "schedule": crontab(hour=3, minute=30)},
+    "aggregation.themes_rebuild_due": {"task": "aggregation.themes_rebuild_due", "schedule": timedelta(minutes=1)},
     "sharing.push_due": {"task": "sharing.tasks.push_due", "schedule": timedelta(minutes=1)},  # R22.1 database push
     # Accounts unused for the setting `inactive_disable_days` are disabled (等保 8.1.4.2 d), nightly.
     "portal.disable_inactive": {"task": "portal.tasks.disable_inactive", "schedule": crontab(hour=3, minute=10)},
@@ -306,6 +319,9 @@ AGGREGATION = {
     # (256MB spilled to disk: first load of 1 M rows 19 s → 15 s of writing, an unchanged re-load 8.7 s → 4.8 s).
     # A cap per sort or hash, not an allocation; lower it on a small database server.
     "INGEST_WORK_MEM": env.str("AGGREGATION_INGEST_WORK_MEM", default="1536MB"),
+    # A theme whose source loaded new data is rebuilt this long after the first such load (seconds): the loads
+    # that arrive meanwhile are in the same build (services.themes.themes_sources_loaded).
+    "THEME_REBUILD_DEBOUNCE_SECONDS": env.int("AGGREGATION_THEME_REBUILD_DEBOUNCE_SECONDS", default=300),
 }
 
 PORTAL = {

@@ -12,13 +12,15 @@ test's `monkeypatch.setattr(task, "delay", …)` working.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from billiard.exceptions import WorkerLostError
 from celery import current_app
 from django.apps import apps
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +29,7 @@ from portal import audit
 from portal.choices import AuditResult, JobStatus
 from portal.models import Job
 
+log = logging.getLogger(__name__)
 
 def _task(task_name: str):
     """The registered task. A worker imports every app's `tasks` module at start (Celery's autodiscovery); a web
@@ -82,13 +85,28 @@ class JobKind:
     message: Callable[[dt.timedelta], str]
     error_code: str
     on_reaped: Callable[[Job], None] | None
+    task_name: str | None = None
+    task_jobs: Callable[[tuple, dict], Q] | None = None
+    lost_code: str = "worker_lost"
+    lost_message: Callable[[], str] | None = None
 
 
 _KINDS: dict[str, JobKind] = {}
+_TASKS: dict[str, str] = {}  # Celery task name -> model label of the kind of job that task runs
 
 
 def _stale_message(stale: dt.timedelta) -> str:
     return _("处理进程中断（超过 %(s)d 秒无心跳），已标记为失败") % {"s": int(stale.total_seconds())}
+
+
+def lost_message() -> str:
+    """The log line and error of a job whose worker process died under it (the default of `register_job_kind`)."""
+    return _("处理进程意外退出（worker lost），已标记为失败")
+
+
+def _first_arg_is_the_job(args: tuple, kwargs: dict) -> Q:
+    job_id = args[0] if args else next(iter(kwargs.values()), None) if len(kwargs) == 1 else None
+    return Q(pk=job_id) if isinstance(job_id, int) else Q(pk__in=[])
 
 
 def register_job_kind(
@@ -103,8 +121,13 @@ def register_job_kind(
     message: Callable[[dt.timedelta], str] | None = None,
     error_code: str = "stale_heartbeat",
     on_reaped: Callable[[Job], None] | None = None,
+    task_name: str | None = None,
+    task_jobs: Callable[[tuple, dict], Q] | None = None,
+    lost_code: str = "worker_lost",
+    lost_message: Callable[[], str] | None = None,
 ) -> None:
-    """Let `reap_stale_jobs()` mark `model`'s running jobs failed once their worker has gone quiet.
+    """Let `reap_stale_jobs()` mark `model`'s running jobs failed once their worker has gone quiet — and, with
+    `task_name`, `worker_lost()` mark them failed at once when the process running that Celery task dies.
 
     Called from the app's `AppConfig.ready()`. A running job is stale when its last heartbeat (or, before the
     first one, its start) is older than `stale_after` (a timedelta, seconds, or a callable returning either, read
@@ -116,6 +139,12 @@ def register_job_kind(
     `on_reaped(job)`, if given, runs for each failed job in the same transaction, after its audit event (e.g. to
     update the object the job worked on as the job's own end would have). Registering a model again replaces
     its entry.
+
+    `task_name` is the Celery task that runs jobs of this kind; `task_jobs(args, kwargs)` the Q selecting the job
+    that task's call works on (default: the first argument is the job's id). When the pool child running that task
+    dies (SIGKILL, the OOM killer, a segfault), the worker's parent process fails its running job at once (see
+    `worker_lost`): `lost_code` and `lost_message()` (default "处理进程意外退出（worker lost）…") instead of the
+    reaper's code and message, the same audit event and `on_reaped`, audit data with "reason": "worker_lost".
     """
     if callable(stale_after):
         read = stale_after
@@ -133,11 +162,19 @@ def register_job_kind(
         message=message or _stale_message,
         error_code=error_code,
         on_reaped=on_reaped,
+        task_name=task_name,
+        task_jobs=task_jobs or _first_arg_is_the_job,
+        lost_code=lost_code,
+        lost_message=lost_message,
     )
+    if task_name:
+        _TASKS[task_name] = model._meta.label_lower
 
 
 def unregister_job_kind(model: type[Job]) -> None:
-    _KINDS.pop(model._meta.label_lower, None)
+    kind = _KINDS.pop(model._meta.label_lower, None)
+    if kind is not None and kind.task_name:
+        _TASKS.pop(kind.task_name, None)
 
 
 def job_kinds() -> list[JobKind]:
@@ -177,17 +214,22 @@ def _reap(kind: JobKind, now: dt.datetime) -> int:
             .order_by("pk")
         )
         for job in jobs:
-            job.status, job.finished_at = JobStatus.FAILED, now
-            job.error_code, job.error_message = kind.error_code, text[:300]
-            job.log += log_line(text)
-            job.save(update_fields=["status", "finished_at", "error_code", "error_message", "log"])
-            audit.record(
-                actor=None, action=kind.action, obj=_follow(job, kind.audit_object) or job,
-                department=_follow(job, kind.department), data=kind.audit_data(job), result=kind.audit_result,
-            )
-            if kind.on_reaped is not None:
-                kind.on_reaped(job)
+            _fail(kind, job, now, kind.error_code, text, kind.audit_data(job))
     return len(jobs)
+
+
+def _fail(kind: JobKind, job: Job, now: dt.datetime, code: str, text: str, data: dict[str, Any]) -> None:
+    """Mark one locked running job failed, with its audit event and the kind's `on_reaped` (caller's transaction)."""
+    job.status, job.finished_at = JobStatus.FAILED, now
+    job.error_code, job.error_message = code, text[:300]
+    job.log += log_line(text)
+    job.save(update_fields=["status", "finished_at", "error_code", "error_message", "log"])
+    audit.record(
+        actor=None, action=kind.action, obj=_follow(job, kind.audit_object) or job,
+        department=_follow(job, kind.department), data=data, result=kind.audit_result,
+    )
+    if kind.on_reaped is not None:
+        kind.on_reaped(job)
 
 
 def reap_stale_jobs(*, now: dt.datetime | None = None) -> dict[str, int]:
@@ -198,3 +240,68 @@ def reap_stale_jobs(*, now: dt.datetime | None = None) -> dict[str, int]:
     """
     now = now or timezone.now()
     return {label: _reap(kind, now) for label, kind in list(_KINDS.items())}
+
+
+# --------------------------------------------------------------------------------------------------
+# A worker process that dies under its job: failed at once (the reaper above stays the safety net)
+#
+# Celery's prefork pool runs each task in a child process. When that child dies (SIGKILL, the OOM killer, a
+# segfault), the worker's parent process sees it and fails the task with billiard's WorkerLostError: the
+# `task_failure` signal fires there, with the task's name and arguments. `on_task_failure` (connected in
+# portal.apps) hands it to `worker_lost`, which fails the running job of the kind registered for that task.
+#
+# Delivery (config/settings/base.py): tasks are acks_late (a message is acknowledged when its task ends, so a
+# worker that vanishes whole — host crash, kill of the parent — leaves its messages to be delivered again), and
+# task_reject_on_worker_lost stays False: a lost child's message is acknowledged, not requeued, so a job is never run
+# twice behind the user's back; the user re-runs a failed import, a theme build is requested again, a push
+# subscription runs at its next interval. A redelivered message is a no-op or a clean restart by each job's state
+# machine: an ingest job and a theme build start only from "pending" (a job already running or failed is left as
+# it is), a push run is a new receipt resuming from the subscription's acknowledged watermark (idempotent upserts).
+
+LOCK_WAIT = "5s"  # a dead child's session may still hold the job's row until PostgreSQL notices it is gone
+
+
+def worker_lost(task_name: str, args: tuple, kwargs: dict, *, now: dt.datetime | None = None) -> int:
+    """Fail the running job(s) of the registered kind that the task `task_name` called with `args`/`kwargs` was
+    working on, because its worker process died; returns how many. Idempotent (only running jobs change).
+
+    The dead process's database session may still hold the job's row (a theme build locks it while it builds):
+    PostgreSQL ends such a session within `client_connection_check_interval` (config/settings/base.py), so the
+    lock is waited for up to LOCK_WAIT; past that the job is left to the reaper.
+    """
+    label = _TASKS.get(task_name)
+    kind = _KINDS.get(label) if label else None
+    if kind is None:
+        return 0
+    now = now or timezone.now()
+    text = (kind.lost_message or lost_message)()
+    related = [path for path in (kind.department, kind.audit_object) if path]
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+        jobs = list(
+            kind.model.objects.select_for_update(of=("self",)).select_related(*related)
+            .filter(kind.task_jobs(tuple(args or ()), dict(kwargs or {})), status=JobStatus.RUNNING)
+            .order_by("pk")
+        )
+        for job in jobs:
+            _fail(kind, job, now, kind.lost_code, text, {**kind.audit_data(job), "reason": "worker_lost"})
+    return len(jobs)
+
+
+def on_task_failure(sender=None, task_id=None, exception=None, args=None, kwargs=None, **extra) -> None:
+    """Celery's `task_failure` receiver: a WorkerLostError (sent in the worker's parent process) fails the job.
+
+    Never raises into the worker: an error is logged and the job left to the reaper. The database connection the
+    parent opened is closed again (the parent forks the next child; the child must not inherit a live session)."""
+    if not isinstance(exception, WorkerLostError):
+        return
+    name = getattr(sender, "name", None) or ""
+    try:
+        failed = worker_lost(name, args or (), kwargs or {})
+        log.warning("task %s[%s]: worker lost, %d job(s) failed", name, task_id, failed)
+    except Exception:
+        log.exception("task %s[%s]: worker lost, its job could not be failed (the reaper will)", name, task_id)
+    finally:
+        if not connection.in_atomic_block:  # (a test calling this inside its transaction keeps its connection)
+            connection.close()

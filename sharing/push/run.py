@@ -36,6 +36,7 @@ import uuid
 
 import psycopg
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -179,6 +180,20 @@ def interrupted_receipt(run: PushRun) -> dict:
 
 def interrupted_close(run: PushRun) -> None:
     _close_subscription(run.subscription_id, run, "interrupted")
+
+
+def lost_message() -> str:
+    """A run whose worker process died under it (portal.services.jobs.worker_lost): same code, "interrupted"."""
+    return f"{ERRORS['interrupted']}（处理进程意外退出，worker lost）"
+
+
+def lost_runs(args: tuple, kwargs: dict) -> Q:
+    """The run a `sharing.tasks.push_run(subscription_id, …)` call was making: its subscription's running run.
+
+    The task creates its receipt itself, so the call names only the subscription; the per-subscription advisory lock
+    allows one run at a time, and the dead process's session holds it until PostgreSQL ends that session."""
+    sub = args[0] if args else kwargs.get("subscription_id")
+    return Q(subscription_id=sub) if isinstance(sub, int) else Q(pk__in=[])
 
 
 def push_run(*, subscription_id: int, trigger: str = "schedule", actor_id: int | None = None) -> PushRun | None:

@@ -165,3 +165,29 @@ def test_a_fresh_web_process_finds_every_task_it_enqueues_by_name():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(sorted(["aggregation.tasks.ingest_job_run", "aggregation.theme_build",
                                              "sharing.tasks.push_run"]))
+
+
+def test_a_lost_worker_fails_the_running_job_of_its_task_at_once(job_model, dept):
+    from billiard.exceptions import WorkerLostError
+
+    register_job_kind(job_model, action="portal.job.failed", department="department", stale_after=300,
+                      task_name="portal.tests.run_job")
+    running = make(job_model, dept, started=timezone.now(), heartbeat=timezone.now())  # its heartbeat is fresh
+    other = make(job_model, dept, started=timezone.now())
+
+    class Task:
+        name = "portal.tests.run_job"
+
+    jobs.on_task_failure(sender=Task, task_id="t1", exception=ValueError("an ordinary failure"), args=(running.pk,))
+    assert job_model.objects.get(pk=running.pk).status == JobStatus.RUNNING  # the task's own end handles that
+    jobs.on_task_failure(sender=Task, task_id="t1", exception=WorkerLostError("signal 9"), args=(running.pk,))
+    running.refresh_from_db()
+    assert (running.status, running.error_code) == (JobStatus.FAILED, "worker_lost")
+    assert running.error_message == "处理进程意外退出（worker lost），已标记为失败" and "worker lost" in running.log
+    assert job_model.objects.get(pk=other.pk).status == JobStatus.RUNNING
+    (event,) = AuditEvent.objects.filter(action="portal.job.failed")
+    assert (event.object_id, event.department_id, event.data) == (str(running.pk), dept.pk, {"reason": "worker_lost"})
+    assert jobs.worker_lost("portal.tests.run_job", (running.pk,), {}) == 0  # once
+    assert jobs.worker_lost("portal.tests.unknown", (other.pk,), {}) == 0
+    unregister_job_kind(job_model)
+    assert jobs.worker_lost("portal.tests.run_job", (other.pk,), {}) == 0  # the task is forgotten with its kind

@@ -13,7 +13,8 @@ from ...models import ThemeBuildJob, ThemeDatabase
 class ThemeJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = ThemeBuildJob
-        fields = ["id", "status", "progress", "row_count", "log", "created_at", "started_at", "finished_at"]
+        fields = ["id", "status", "trigger", "progress", "row_count", "log", "created_at", "started_at", "finished_at",
+                  "source_loads"]
         read_only_fields = fields
 
 
@@ -25,7 +26,7 @@ class ThemeSerializer(serializers.ModelSerializer):
     class Meta:
         model = ThemeDatabase
         fields = ["id", "name", "department", "department_name", "description", "key_kind", "join_mode",
-                  "row_count", "built_at", "sources", "latest_job"]
+                  "row_count", "built_at", "rebuild_due_at", "rebuild_reason", "sources", "latest_job"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
