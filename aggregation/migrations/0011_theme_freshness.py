@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aggregation', '0009_history_index_record_id'),
+        ('aggregation', '0010_quality_consistency_stale'),
         ('portal', '0010_audit_seal_signatures_and_purge'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
