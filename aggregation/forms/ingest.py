@@ -50,7 +50,7 @@ class MappingForm(BootstrapMixin, forms.Form):
                  near: dict[str, str] | None = None, key_item: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["mode"].widget.attrs.pop("class", None)
-        self.fields["empty_items"].choices = [(n, n) for n in item_names if n != key_item]
+        self.fields["empty_items"].choices = [(n, _("清空“%(n)s”") % {"n": n}) for n in item_names if n != key_item]
         self.fields["empty_items"].widget.attrs.pop("class", None)
         self.fields["empty_all"].widget.attrs.pop("class", None)
         near = near or {}

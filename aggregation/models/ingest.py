@@ -85,5 +85,10 @@ class IngestJob(Job):
         return self.status == JobStatus.PENDING and not self.mapping and self.format != JobFormat.API
 
     @property
+    def near_match_pairs(self) -> list[tuple[str, str]]:
+        """(column, proposed item) of `near_matches`, in the file's column order."""
+        return [(c, self.near_matches[c]) for c in self.header if c in (self.near_matches or {})]
+
+    @property
     def state_display(self) -> str:
         return str(_("待确认映射")) if self.awaiting_mapping else self.get_status_display()

@@ -45,7 +45,7 @@ def test_clerk_imports_a_gbk_csv_maps_a_column_and_loads_the_valid_rows(live_ser
     assert mapping.is_visible()
     assert "GB" in page.locator("p.text-muted.small").first.inner_text().upper()  # the detected encoding is shown
     mapping.get_by_label("证件号").select_option("公民身份号码")
-    assert mapping.get_by_label("姓名").input_value() == "姓名"  # matching headers come preselected
+    assert mapping.get_by_label("姓名", exact=True).input_value() == "姓名"  # matching headers come preselected
     with page.expect_navigation():
         mapping.locator("button[type=submit]").click()
 
