@@ -51,8 +51,7 @@ class MappingForm(BootstrapMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["mode"].widget.attrs.pop("class", None)
         self.fields["empty_items"].choices = [(n, _("清空“%(n)s”") % {"n": n}) for n in item_names if n != key_item]
-        self.fields["empty_items"].widget.attrs.pop("class", None)
-        self.fields["empty_all"].widget.attrs.pop("class", None)
+        self.fields["empty_items"].widget.attrs["class"] = "form-check-input"
         near = near or {}
         choices = [("", _("（不导入）")), *[(n, n) for n in item_names]]
         self.columns = []
