@@ -101,7 +101,11 @@ def ingest_job_create(
         job.near_matches = near_matches(columns, item_names, mapping)
         ready = not job.near_matches and dataset.key_item_name in mapping.values()
         # Waiting for the mapping step: the choice is a proposal the clerk answers again there.
-        job.empty_items = _empty_choice(dataset, mapping, empty_items, empty_all, strict=ready)
+        try:
+            job.empty_items = _empty_choice(dataset, mapping, empty_items, empty_all, strict=ready)
+        except PortalError:
+            job.file.delete(save=False)  # nothing of a refused upload stays behind
+            raise
         log_lines = [_("文件：%(name)s，%(size)s 字节，格式 %(fmt)s，编码 %(enc)s")
                      % {"name": name, "size": upload.size, "fmt": job.format, "enc": detected or "-"}, *notes]
         if job.near_matches:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
 from aggregation.ingest.mapping import closeness, near_matches
-from aggregation.models import Record
+from aggregation.models import IngestJob, Record
 from aggregation.selectors.pools import record_get, record_integrity, record_values
 from aggregation.services.ingest import ingest_job_run, ingest_job_set_mapping
 from portal.errors import PortalError
@@ -86,12 +87,14 @@ def test_empty_all_replaces_every_missing_item(staff, people_entry, loaded):
     assert {"联系电话", "家庭人口"}.isdisjoint(values(job, keys[0]))
 
 
-def test_only_a_missing_item_may_be_emptied(staff, people_entry):
+def test_only_a_missing_item_may_be_emptied(staff, people_entry, settings):
     with pytest.raises(PortalError) as exc:
         submit(staff, people_entry, csv_bytes([person(ids(1)[0])]), empty_items=["姓名"])
     assert exc.value.code == "invalid"
     with pytest.raises(PortalError):
         submit(staff, people_entry, csv_bytes([person(ids(1)[0])]), empty_items=["不存在的项"])
+    assert not IngestJob.objects.exists()
+    assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]  # no file left behind
 
 
 def test_a_new_record_from_a_partial_file_has_no_value_for_the_missing_item(staff, people_entry, loaded):
