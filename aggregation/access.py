@@ -192,3 +192,13 @@ def display_values(dataset, data: dict, *, full: bool, items=None) -> dict:
     names = list(types) or list(data)
     return {name: display_value(dataset, name, data.get(name), full=full, data_type=types.get(name, "C"))
             for name in names}
+
+
+def report_in_full(user, dataset) -> bool:
+    """Whether `user` reads the rejected-rows reports of `dataset`'s ingest jobs as uploaded: the provider's people
+    holding "load" on the resource (catalog.resource_perms: the data staff it was assigned to, the head) — it is
+    their data, and they must correct it. Anyone else who may open the job reads each value masked by `mask_kind`."""
+    from catalog import resource_perms
+
+    return resource_perms.holds(user, entry_id=dataset.entry_id, provider_id=dataset.department_id,
+                                perm=resource_perms.LOAD_DATA)

@@ -16,7 +16,9 @@ Shape of a load (why it is fast and crash-safe):
    A large CSV file is read by several processes, each taking byte ranges of it (aggregation.ingest.parallel),
    while this process COPYs what they return in file order.
 3. Accepted rows are COPYed into a session-local TEMP table (not WAL-logged). Duplicate keys in the file are
-   removed there (the last occurrence wins).
+   listed in the rejected-rows report (every row of the key, and the one that wins) and removed there (the last
+   occurrence wins). Items the file has no column for keep their stored values (`staging.stage_keep_items`,
+   unless the clerk chose to empty them).
 4. One transaction (`upsert_from_stage`, called by the finishing service) runs two set-based statements: an
    UPDATE of the changed keys (picked by a join on the row digest) whose RETURNING feeds their history rows, then
    an INSERT … SELECT of the new keys whose RETURNING feeds theirs. Unchanged rows are not touched,

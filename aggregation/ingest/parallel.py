@@ -218,6 +218,8 @@ class Chunk:
 
     result: BatchResult
     end: int
+    shift: int = 0  # stage row_no + shift = the file's record number (0: row_no is the record number already)
+    part: int = 0  # the stage row numbers' high part (row_no >> 32) of this range: index + 1 (0: one process)
 
 
 def results(path: Path, source: CsvSource, the_layout: Layout, plan: Plan, mapping: dict[str, str],
@@ -256,7 +258,7 @@ def results(path: Path, source: CsvSource, the_layout: Layout, plan: Plan, mappi
             result.rejections = [(row + shift, *rest) for row, *rest in result.rejections]
             first_row += records
             line += lines
-            yield Chunk(result, ranges[index][1])
+            yield Chunk(result, ranges[index][1], shift, index + 1)
     finally:
         for proc in procs:
             if proc.poll() is None:

@@ -3,10 +3,14 @@ statements write records and their history in the caller's transaction."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 
 from django.conf import settings
 from django.db import connection
+
+from security.crypto import DecryptionError, is_encrypted
 
 STAGE_COLUMNS = "row_no, key_hash, key_enc, data, masked, row_hash"
 
@@ -25,6 +29,65 @@ def stage_create(cursor, name: str, *, on_commit_drop: bool = False) -> None:
         f"data text NOT NULL, masked text NOT NULL, row_hash bytea NOT NULL)"
         + (" ON COMMIT DROP" if on_commit_drop else "")
     )
+
+
+def stage_duplicates(cursor, name: str) -> list[tuple[list[int], str]]:
+    """Keys that occur more than once in the stage: (their stage row numbers in file order, one key token); the
+    last row of each is the one `stage_dedupe` keeps."""
+    cursor.execute(  # `name` is our own identifier (stage_create checks it)
+        f"SELECT array_agg(row_no ORDER BY row_no), min(key_enc) FROM {name} "  # noqa: S608
+        "GROUP BY key_hash HAVING count(*) > 1 ORDER BY min(row_no)"
+    )
+    return [(list(rows), key) for rows, key in cursor.fetchall()]
+
+
+def stage_keep_items(cursor, name: str, *, dataset_id: int, items: list[str], cipher, batch: int = 5000) -> int:
+    """Keep the stored values of `items` (data items the file does not hold) in the stage rows of keys the dataset
+    holds: each such row gets the record's stored value (token or text, as stored) and stored masked form of each of
+    those items, and its row digest is recomputed over the merged plain values (encryption.row_digest), so the
+    upsert sees an unchanged row as unchanged. Run inside the load's transaction, the dataset locked. Returns the
+    number of stage rows that kept a value."""
+    from .encryption import row_digest
+
+    if not _IDENT.match(name):
+        raise ValueError(f"bad stage table name {name!r}")
+    cursor.execute(
+        f"SELECT s.row_no, s.data, s.masked, r.data, r.masked FROM {name} s "  # noqa: S608
+        "JOIN aggregation_record r ON r.dataset_id = %s AND r.key_hash = s.key_hash AND r.deleted_at IS NULL "
+        "WHERE jsonb_exists_any(r.data, %s)", [dataset_id, items])
+    kept = 0
+    while True:
+        rows = cursor.fetchmany(batch)
+        if not rows:
+            return kept
+        updates = []
+        for row_no, data, masked, stored, stored_masked in rows:
+            data, masked = json.loads(data), json.loads(masked)
+            stored = json.loads(stored) if isinstance(stored, str) else stored
+            stored_masked = json.loads(stored_masked) if isinstance(stored_masked, str) else (stored_masked or {})
+            for item in items:
+                if stored.get(item) not in (None, "") and item not in data:
+                    data[item] = stored[item]
+                    for kind, forms in stored_masked.items():
+                        if item in forms:
+                            masked.setdefault(kind, {})[item] = forms[item]
+            plain = {}
+            for k, v in data.items():
+                text = str(v)
+                if is_encrypted(text):
+                    # (a token that does not decrypt: the digest is over the token, so the row reads as changed)
+                    with contextlib.suppress(DecryptionError):
+                        text = cipher.decrypt(text)
+                plain[k] = text
+            updates.append((row_no, json.dumps(data, ensure_ascii=False), json.dumps(masked, ensure_ascii=False),
+                            row_digest(cipher, plain)))
+        kept += len(updates)
+        with connection.cursor() as upd:
+            upd.execute(
+                f"UPDATE {name} s SET data = u.data, masked = u.masked, row_hash = u.row_hash "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bytea[]) AS u(row_no, data, masked, row_hash) "
+                "WHERE s.row_no = u.row_no",
+                [[u[0] for u in updates], [u[1] for u in updates], [u[2] for u in updates], [u[3] for u in updates]])
 
 
 def stage_dedupe(cursor, name: str) -> int:

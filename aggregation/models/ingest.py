@@ -39,6 +39,14 @@ class IngestJob(Job):
     encoding = models.CharField(_("编码"), max_length=40, blank=True)
     header = models.JSONField(_("表头"), default=list, blank=True)
     mapping = models.JSONField(_("列映射"), default=dict, blank=True, help_text=_("文件列名 → 信息项名称"))
+    near_matches = models.JSONField(
+        _("待确认的相近列"), default=dict, blank=True,
+        help_text=_("表头与信息项名称相近、须由上传人确认或忽略的列：文件列名 → 建议的信息项（ingest.mapping）"))
+    empty_items = models.JSONField(
+        _("以空值替换的数据项"), default=list, blank=True,
+        help_text=_("文件未包含、上传人明确选择以空值替换的信息项；其余未包含的信息项保留原值"))
+    kept_items = models.JSONField(
+        _("保留原值的数据项"), default=list, blank=True, help_text=_("运行时文件未包含、保留了原值的信息项"))
     mode = models.CharField(_("导入方式"), max_length=20, choices=JobMode.choices, default=JobMode.ALL_OR_NOTHING)
     status = models.CharField(_("状态"), max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
     total_rows = models.PositiveBigIntegerField(_("总行数"), default=0)
@@ -72,4 +80,15 @@ class IngestJob(Job):
 
     @property
     def awaiting_mapping(self) -> bool:
+        """待确认映射: the job waits for the clerk to map its columns (the key was not found, or a header is close
+        to an item's name: `near_matches`)."""
         return self.status == JobStatus.PENDING and not self.mapping and self.format != JobFormat.API
+
+    @property
+    def near_match_pairs(self) -> list[tuple[str, str]]:
+        """(column, proposed item) of `near_matches`, in the file's column order."""
+        return [(c, self.near_matches[c]) for c in self.header if c in (self.near_matches or {})]
+
+    @property
+    def state_display(self) -> str:
+        return str(_("待确认映射")) if self.awaiting_mapping else self.get_status_display()

@@ -8,12 +8,12 @@ worker died is failed by the kernel's reaper (portal.services.jobs; the kind is 
 
 from __future__ import annotations
 
-import csv
+import json
 import logging
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -26,18 +26,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
-from portal.cells import csv_row
 from portal.errors import InvalidTransition, NotFound, PortalError
 from portal.services.jobs import enqueue, job_heartbeat, log_line
-from security.masking import mask
+from security.crypto import FieldCipher
 
+from ..access import report_in_full
 from ..choices import JobFormat, JobMode, JobStatus
 from ..ingest import parallel, processing, readers, sniffing, staging
 from ..ingest.errors import IngestError
-from ..ingest.mapping import auto_mapping
+from ..ingest.mapping import auto_mapping, near_matches
 from ..ingest.planning import Plan
 from ..ingest.processing import RowProcessor
 from ..models import Dataset, IngestJob
+from ..selectors.ingest import report_csv
 from .pools import dataset_ensure, dataset_recount, one_source_problems, refresh_encrypted_items, require_loader
 from .themes import themes_sources_loaded
 
@@ -51,14 +52,19 @@ PROGRESS_EVERY = 1.0  # seconds between progress/heartbeat writes
 
 
 def ingest_job_create(
-    *, actor, entry, upload: UploadedFile, mode: str = JobMode.ALL_OR_NOTHING, encoding: str = ""
+    *, actor, entry, upload: UploadedFile, mode: str = JobMode.ALL_OR_NOTHING, encoding: str = "",
+    empty_items: list[str] | None = None, empty_all: bool = False,
 ) -> IngestJob:
     """Store an uploaded file as a new job of the entry's dataset, read its header and map columns by name.
 
-    When the subject-key column is found the job is queued at once; otherwise it waits for the mapping
-    step (ingest_job_set_mapping). A file that cannot be read at all gives a job "rejected" with the reason.
-    Raises NotFound / PermissionDenied (not the provider's data staff), PortalError (too large, one source).
-    Audits aggregation.job.created.
+    When the subject-key column is found and no header is close to an item's name without naming it
+    (ingest.mapping.near_matches), the job is queued at once; otherwise it waits for the mapping step
+    (待确认映射, ingest_job_set_mapping) — a near-matching column is never dropped silently.
+    Items the file does not hold keep their stored values, except those the clerk chose to replace with empty
+    values (`empty_items`, or every missing item with `empty_all`).
+    A file that cannot be read at all gives a job "rejected" with the reason.
+    Raises NotFound / PermissionDenied (not the provider's data staff), PortalError (too large, one source, an
+    unknown item to empty). Audits aggregation.job.created.
     """
     dataset = dataset_ensure(entry=entry)
     require_loader(actor, dataset)
@@ -94,38 +100,62 @@ def ingest_job_create(
         job.encoding = detected
         item_names = [i.name for i in dataset.entry.items.order_by("position")]
         mapping = auto_mapping(columns, item_names)
+        job.near_matches = near_matches(columns, item_names, mapping)
+        ready = not job.near_matches and dataset.key_item_name in mapping.values()
+        # Waiting for the mapping step: the choice is a proposal the clerk answers again there.
+        try:
+            job.empty_items = _empty_choice(dataset, mapping, empty_items, empty_all, strict=ready)
+        except PortalError:
+            job.file.delete(save=False)  # nothing of a refused upload stays behind
+            raise
         log_lines = [_("文件：%(name)s，%(size)s 字节，格式 %(fmt)s，编码 %(enc)s")
                      % {"name": name, "size": upload.size, "fmt": job.format, "enc": detected or "-"}, *notes]
-        if dataset.key_item_name in mapping.values():
+        if job.near_matches:
+            log_lines.append(_("待确认映射：表头与信息项名称相近（%(pairs)s），请逐列确认或忽略后开始导入")
+                             % {"pairs": "、".join(f"{c}≈{n}" for c, n in job.near_matches.items())})
+        elif ready:
             job.mapping = mapping
             unmapped = [c for c in columns if c and c not in mapping]
             if unmapped:
                 log_lines.append(_("未对应信息项、不导入的列：%(cols)s") % {"cols": "、".join(unmapped)})
+            log_lines.extend(_missing_lines(dataset, mapping, job.empty_items))
         else:
             log_lines.append(_("表头与信息项不一致，请对应各列后开始导入"))
         job.log = "".join(log_line(x) for x in log_lines)
         job.save()
         audit.record(actor=actor, action="aggregation.job.created", obj=job,
                      data={"file": name, "size": upload.size, "format": job.format, "mode": mode,
-                           "encoding": detected, "mapped": bool(job.mapping)})
+                           "encoding": detected, "mapped": bool(job.mapping), "near_matches": job.near_matches,
+                           "empty_items": job.empty_items})
         if job.mapping:
             _enqueue(job)
     return job
 
 
-def ingest_job_set_mapping(*, actor, job_id: int, mapping: dict[str, str], mode: str | None = None) -> IngestJob:
-    """The mapping step: file column → item name; the subject key must be mapped, each item at most once.
+def ingest_job_set_mapping(*, actor, job_id: int, mapping: dict[str, str], mode: str | None = None,
+                           empty_items: list[str] | None = None, empty_all: bool = False) -> IngestJob:
+    """The mapping step: file column → item name ("" ignores the column); the subject key must be mapped, each
+    item at most once, and every column whose header is close to an item (`job.near_matches`) must be answered
+    explicitly — mapped or ignored. Items the mapping leaves out keep their stored values, except `empty_items`
+    (or all of them with `empty_all`), which the load replaces with empty values.
 
-    Raises NotFound, PermissionDenied, InvalidTransition (job not waiting), PortalError (bad mapping).
-    Audits aggregation.job.mapped and queues the job.
+    Raises NotFound, PermissionDenied, InvalidTransition (job not waiting), PortalError (bad mapping; code
+    "unconfirmed" for a near-matching column left unanswered). Audits aggregation.job.mapped and queues the job.
     """
     with transaction.atomic():
         job = _job_for_update(actor, job_id)
         require_loader(actor, job.dataset)
-        if job.status != JobStatus.PENDING:
+        if job.status != JobStatus.PENDING or job.mapping:
             raise InvalidTransition(_("该任务已开始或已结束，不能再修改列对应关系"))
         names = {i.name for i in job.dataset.entry.items.all()}
-        clean = {c: n for c, n in (mapping or {}).items() if n and c in job.header}
+        mapping = {str(c): (n or "") for c, n in (mapping or {}).items()}
+        unanswered = [c for c in job.near_matches if c not in mapping]
+        if unanswered:
+            raise PortalError(
+                _("以下列的表头与信息项名称相近，请逐列确认对应的信息项或选择不导入：%(c)s")
+                % {"c": "、".join(f"{c}（{job.near_matches[c]}？）" for c in unanswered)},
+                code="unconfirmed", errors={"mapping": unanswered})
+        clean = {c: n for c, n in mapping.items() if n and c in job.header}
         unknown = sorted(set(clean.values()) - names)
         if unknown:
             raise PortalError(_("不是该资源的信息项：%(n)s") % {"n": "、".join(unknown)}, code="invalid")
@@ -134,13 +164,61 @@ def ingest_job_set_mapping(*, actor, job_id: int, mapping: dict[str, str], mode:
         if job.dataset.key_item_name not in clean.values():
             raise PortalError(_("必须指定主体标识“%(k)s”所在的列") % {"k": job.dataset.key_item_name}, code="invalid")
         job.mapping = clean
+        job.empty_items = _empty_choice(job.dataset, clean, empty_items, empty_all)
         if mode in JobMode.values:
             job.mode = mode
+        ignored = [c for c in job.header if c and c not in clean]
         job.log += log_line(_("列对应：%(m)s") % {"m": "，".join(f"{c}→{n}" for c, n in clean.items())})
-        job.save(update_fields=["mapping", "mode", "log"])
-        audit.record(actor=actor, action="aggregation.job.mapped", obj=job, data={"mapping": clean, "mode": job.mode})
+        if ignored:
+            job.log += log_line(_("确认不导入的列：%(c)s") % {"c": "、".join(ignored)})
+        job.log += "".join(log_line(x) for x in _missing_lines(job.dataset, clean, job.empty_items))
+        job.save(update_fields=["mapping", "mode", "log", "empty_items"])
+        audit.record(actor=actor, action="aggregation.job.mapped", obj=job,
+                     data={"mapping": clean, "mode": job.mode, "ignored": ignored, "near_matches": job.near_matches,
+                           "empty_items": job.empty_items})
         _enqueue(job)
     return job
+
+
+def _missing(dataset, mapping: dict[str, str]) -> list[str]:
+    """The dataset's items (in catalog order) that no column of the mapping holds."""
+    mapped = set(mapping.values())
+    return [n for n in dataset.entry.items.order_by("position").values_list("name", flat=True) if n not in mapped]
+
+
+def _empty_choice(dataset, mapping: dict[str, str], empty_items, empty_all: bool, *, strict: bool = True) -> list[str]:
+    """The items the clerk chose to replace with empty values: `empty_items` (each an item of the resource that the
+    file does not hold) or, with `empty_all`, every item the file does not hold. Raises PortalError (invalid)."""
+    missing = _missing(dataset, mapping)
+    if empty_all:
+        return missing
+    chosen = [str(n) for n in (empty_items or []) if n]
+    names = set(dataset.entry.items.values_list("name", flat=True))
+    unknown = [n for n in chosen if n not in names]
+    if unknown:
+        raise PortalError(_("不是该资源的信息项：%(n)s") % {"n": "、".join(unknown)}, code="invalid",
+                          errors={"empty_items": unknown})
+    present = [n for n in chosen if n not in missing]
+    if present and strict:
+        raise PortalError(_("已对应到文件列的信息项不能选择以空值替换：%(n)s") % {"n": "、".join(present)},
+                          code="invalid", errors={"empty_items": present})
+    return [n for n in missing if n in chosen]
+
+
+def _missing_lines(dataset, mapping: dict[str, str], empty_items: list[str]) -> list[str]:
+    missing = _missing(dataset, mapping)
+    kept = [n for n in missing if n not in empty_items]
+    emptied = [n for n in missing if n in empty_items]
+    lines = []
+    if kept:
+        lines.append(KEPT_LINE % {"items": "、".join(kept)})
+    if emptied:
+        lines.append(EMPTIED_LINE % {"items": "、".join(emptied)})
+    return lines
+
+
+KEPT_LINE = "未包含的数据项，保留原值：%(items)s"
+EMPTIED_LINE = "未包含的数据项，按选择以空值替换：%(items)s"
 
 
 def ingest_job_rerun(*, actor, job_id: int, mode: str | None = None) -> IngestJob:
@@ -169,6 +247,22 @@ def ingest_job_rerun(*, actor, job_id: int, mode: str | None = None) -> IngestJo
     return job
 
 
+def ingest_job_report(*, actor, job_id: int):
+    """A job's rejected-rows report for `actor` to download: (job, CSV chunks). Values as uploaded for whoever holds
+    "load" on the resource (access.report_in_full), masked for anyone else who may open the job.
+
+    Raises NotFound (out of scope, or the job has no report). Audits aggregation.job.report_downloaded (with
+    whether the values were given in full).
+    """
+    job = IngestJob.objects.restrict(actor, "view").select_related("dataset__entry").filter(pk=job_id).first()
+    if job is None or not job.report:
+        raise NotFound()
+    full = report_in_full(actor, job.dataset)
+    audit.record(actor=actor, action="aggregation.job.report_downloaded", obj=job, department=job.dataset.department,
+                 data={"rejected": job.rejected_rows, "duplicates": job.duplicate_rows, "full": full})
+    return job, report_csv(job, full=full)
+
+
 def _enqueue(job: IngestJob) -> None:
     enqueue("aggregation.tasks.ingest_job_run", job.pk)
 
@@ -192,6 +286,10 @@ class _Counts:
     total: int = 0
     accepted: int = 0
     rejected: int = 0
+    shifts: dict[int, int] = field(default_factory=dict)  # parallel.Chunk: part → shift (stage row → file row)
+
+    def file_row(self, row_no: int) -> int:
+        return row_no + self.shifts.get(row_no >> parallel._SHIFT, 0)
 
     def fields(self) -> dict[str, int]:
         """The job's row counts as they are shown while it runs (sent with each heartbeat)."""
@@ -210,6 +308,7 @@ def ingest_job_claim(job_id: int) -> IngestJob | None:
         job.attempts += 1
         job.progress = 0
         job.total_rows = job.accepted_rows = job.rejected_rows = job.duplicate_rows = 0
+        job.kept_items = []
         job.inserted_rows = job.updated_rows = job.unchanged_rows = 0
         job.log += log_line(_("开始第 %(n)d 次运行") % {"n": job.attempts})
         job.save()
@@ -236,7 +335,7 @@ def ingest_job_run(*, job_id: int) -> IngestJob | None:
         if problems:
             raise IngestError(problems[0])
         counts, report_path, duplicates, notes = _stage_file(job, plan, stage)
-        return _finish(job, counts, report_path, duplicates, stage, notes)
+        return _finish(job, counts, report_path, duplicates, stage, notes, plan)
     except IngestError as exc:
         return _end(job, JobStatus.REJECTED, str(exc), report_path)
     except Exception as exc:
@@ -259,7 +358,7 @@ def _stage_file(job: IngestJob, plan: Plan, stage: str):
     path = Path(job.file.path)
     source = readers.open_source(path, job.format, encoding=job.encoding or None)
     report = tempfile.NamedTemporaryFile(  # noqa: SIM115 — handed to _finish / _end
-        "w", suffix=".csv", delete=False, encoding="utf-8-sig", newline=""
+        "w", suffix=".jsonl", delete=False, encoding="utf-8", newline=""
     )
     try:
         processor = RowProcessor(plan, source.columns, job.mapping)
@@ -275,7 +374,7 @@ def _stage_file(job: IngestJob, plan: Plan, stage: str):
         if the_layout:
             chunks = parallel.results(path, source, the_layout, plan, job.mapping, workers)
             try:
-                counts, load = _stage_results(job, plan, chunks, cur, stage, report)
+                counts = _stage_results(job, plan, chunks, cur, stage, report)
             except parallel.Unsplittable:
                 how = _("单进程（文件的切分点落在引号内的字段中）")
                 cur.execute(f"TRUNCATE {stage}")
@@ -285,10 +384,11 @@ def _stage_file(job: IngestJob, plan: Plan, stage: str):
         if not the_layout:
             batches = processing.batched(source.rows(), first_row_no=2)
             chunks = (parallel.Chunk(processor.process(*batch), -1) for batch in batches)
-            counts, load = _stage_results(job, plan, chunks, cur, stage, report, source=source)
-        report.close()
+            counts = _stage_results(job, plan, chunks, cur, stage, report, source=source)
         read_s = time.monotonic() - started
-        duplicates = staging.stage_dedupe(cur, stage) if load else 0
+        duplicates = _report_duplicates(job, plan, cur, stage, report, counts)
+        report.close()
+        staging.stage_dedupe(cur, stage)
         cur.close()
         notes = [*source.notes, _("读取、清洗、校验、加密并暂存 %(n)d 行（%(how)s）：%(s).1f 秒；去重 %(d).1f 秒")
                  % {"n": counts.total, "how": how, "s": read_s, "d": time.monotonic() - started - read_s}]
@@ -301,29 +401,64 @@ def _stage_file(job: IngestJob, plan: Plan, stage: str):
         source.close()
 
 
-def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, *, source=None):
-    """COPY processed chunks into the stage table and their rejections into the report; (counts, load)."""
-    writer = csv.writer(report)
-    writer.writerow(csv_row([_("行号"), _("列"), _("值"), _("原因")]))
-    kinds = {i.name: i.mask_kind for i in plan.items}  # access.mask_kind, as the pages and APIs mask the item
-    masks = {c: kinds.get(n) for c, n in job.mapping.items()}
+class _ReportWriter:
+    """The rejected-rows report as stored: JSON lines [row, column, value, reason, masking kind]. The clerk's values
+    are kept as uploaded (it is their data); a value of an item with a masking kind (access.mask_kind) is stored
+    encrypted. Who reads it in which form: selectors.ingest.report_rows."""
+
+    def __init__(self, fh, plan: Plan, mapping: dict[str, str]):
+        self.fh = fh
+        self.cipher = FieldCipher(plan.keys_spec, plan.blind_key)
+        kinds = {i.name: i.mask_kind for i in plan.items}
+        self.kinds = {c: kinds.get(n) for c, n in mapping.items()}
+
+    def write(self, row_no: int, column: str, value: str, reason: str, *, token: str | None = None) -> None:
+        kind = self.kinds.get(column)
+        if kind and value and token is None:
+            token = self.cipher.encrypt(value)
+        stored = token if kind and (value or token) else value
+        self.fh.write(json.dumps([row_no, column, stored, reason, kind or ""], ensure_ascii=False) + "\n")
+
+
+def _report_duplicates(job: IngestJob, plan: Plan, cur, stage: str, report, counts: _Counts) -> int:
+    """List each key the file holds more than once in the report: every earlier row, with all the rows of that key
+    and the one that wins (the last, as stage_dedupe keeps it); returns the number of rows not loaded for that."""
+    key_column = next(c for c, n in job.mapping.items() if n == plan.key_item)
+    writer = _ReportWriter(report, plan, job.mapping)
+    dropped = 0
+    for stage_rows, token in staging.stage_duplicates(cur, stage):
+        rows = [counts.file_row(r) for r in stage_rows]
+        winner = rows[-1]
+        reason = DUPLICATE_REASON % {"rows": "、".join(map(str, rows)), "n": winner}
+        for row in rows[:-1]:
+            writer.write(row, key_column, "", reason, token=token)
+            dropped += 1
+    return dropped
+
+
+DUPLICATE_REASON = "文件内重复主键（第 %(rows)s 行），以第 %(n)d 行为准"
+
+
+def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, *, source=None) -> _Counts:
+    """COPY processed chunks into the stage table and their rejections into the report (_ReportWriter). Rows are
+    staged also when the job will load nothing (all-or-nothing with rejections), so that its report lists the
+    file's duplicate keys too."""
+    writer = _ReportWriter(report, plan, job.mapping)
     counts = _Counts()
-    load = True
     last = time.monotonic()
     stage_writer = staging.StageWriter(cur, stage)
     try:
         for chunk in chunks:
             result = chunk.result
+            if chunk.part:
+                counts.shifts[chunk.part] = chunk.shift
             counts.total += result.rows
             counts.accepted += result.accepted
             if result.rejections:
                 counts.rejected += len({r[0] for r in result.rejections})
                 for row_no, column, value, reason in result.rejections:
-                    kind = masks.get(column)
-                    writer.writerow(csv_row([row_no, column, mask(value, kind) if kind else value, reason]))
-                if job.mode == JobMode.ALL_OR_NOTHING:
-                    load = False  # keep validating for the report; nothing will be loaded
-            if load and result.copy_text:
+                    writer.write(row_no, column, value, reason)
+            if result.copy_text:
                 stage_writer.write(result.copy_text)
             now = time.monotonic()
             if now - last >= PROGRESS_EVERY:
@@ -338,7 +473,7 @@ def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, 
     except BaseException as exc:
         stage_writer.abort(exc)
         raise
-    return counts, load
+    return counts
 
 
 def _attach_report(job: IngestJob, report_path: str | None, rejected: int) -> None:
@@ -348,12 +483,13 @@ def _attach_report(job: IngestJob, report_path: str | None, rejected: int) -> No
     try:
         if rejected:
             with open(path, "rb") as fh:
-                job.report.save(f"rejected-{job.pk}-{job.attempts}.csv", File(fh), save=False)
+                job.report.save(f"rejected-{job.pk}-{job.attempts}.jsonl", File(fh), save=False)
     finally:
         path.unlink(missing_ok=True)
 
 
-def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage: str, notes: list[str]) -> IngestJob:
+def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage: str, notes: list[str],
+            plan: Plan) -> IngestJob:
     job_heartbeat(IngestJob, job.pk, progress=92, **counts.fields())
     with transaction.atomic():
         locked = IngestJob.objects.select_for_update().get(pk=job.pk)
@@ -376,7 +512,19 @@ def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage
             dataset = Dataset.objects.select_for_update().get(pk=job.dataset_id)
             now = timezone.now()
             t0 = time.monotonic()
+            mapped = set(job.mapping.values())
+            missing = [i.name for i in plan.items if i.name not in mapped]
+            job.kept_items = [n for n in missing if n not in job.empty_items]
+            emptied = [n for n in missing if n in job.empty_items]
             with connection.cursor() as cur:
+                if job.kept_items:
+                    kept_rows = staging.stage_keep_items(
+                        cur, stage, dataset_id=dataset.pk, items=job.kept_items,
+                        cipher=FieldCipher(plan.keys_spec, plan.blind_key))
+                    job.log += log_line(KEPT_LINE % {"items": "、".join(job.kept_items)}
+                                        + _("（%(n)d 条已有记录保留了原值）") % {"n": kept_rows})
+                if emptied:
+                    job.log += log_line(EMPTIED_LINE % {"items": "、".join(emptied)})
                 inserted, updated = staging.upsert_from_stage(
                     cur, stage, dataset_id=dataset.pk, actor_id=job.created_by_id, job_id=job.pk,
                     reason=_("导入任务 #%(id)d") % {"id": job.pk}, now=now,
@@ -400,13 +548,14 @@ def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage
                 % {"t": counts.total, "a": counts.accepted, "r": counts.rejected, "d": duplicates, "i": inserted,
                    "u": updated, "n": job.unchanged_rows}
             )
-        _attach_report(job, report_path, counts.rejected)
+        _attach_report(job, report_path, counts.rejected + duplicates)
         job.save()
         audit.record(
             actor=job.created_by, action="aggregation.job.finished", obj=job, department=job.dataset.department,
             data={"status": status, "total": counts.total, "accepted": counts.accepted, "rejected": counts.rejected,
                   "duplicates": duplicates, "inserted": inserted, "updated": updated,
-                  "unchanged": job.unchanged_rows, "mode": job.mode},
+                  "unchanged": job.unchanged_rows, "mode": job.mode, "kept_items": job.kept_items,
+                  "empty_items": job.empty_items},
         )
     return job
 

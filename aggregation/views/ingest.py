@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog import resource_perms
-from portal import audit
 from portal.errors import PortalError
 from portal.shortcuts import http_refusal
 
@@ -39,7 +38,7 @@ def upload(request, entry_id: int):
         try:
             job = services.ingest_job_create(
                 actor=request.user, entry=entry, upload=form.cleaned_data["file"], mode=form.cleaned_data["mode"],
-                encoding=form.cleaned_data.get("encoding") or "",
+                encoding=form.cleaned_data.get("encoding") or "", empty_all=form.cleaned_data.get("empty_all", False),
             )
         except PortalError as exc:
             form.add_error("file", str(exc.detail))
@@ -67,12 +66,14 @@ def job_detail(request, pk: int):
         item_names = list(job.dataset.entry.items.order_by("position").values_list("name", flat=True))
         form = MappingForm(
             request.POST or None, columns=job.header, item_names=item_names,
-            initial_mapping=auto_mapping(job.header, item_names), initial={"mode": job.mode},
+            initial_mapping=auto_mapping(job.header, item_names), near=job.near_matches,
+            key_item=job.dataset.key_item_name, initial={"mode": job.mode, "empty_items": job.empty_items},
         )
         if request.method == "POST" and form.is_valid():
             try:
                 services.ingest_job_set_mapping(
-                    actor=request.user, job_id=job.pk, mapping=form.mapping(), mode=form.cleaned_data["mode"]
+                    actor=request.user, job_id=job.pk, mapping=form.mapping(), mode=form.cleaned_data["mode"],
+                    empty_items=form.cleaned_data["empty_items"], empty_all=form.cleaned_data["empty_all"],
                 )
             except PortalError as exc:
                 form.add_error(None, str(exc.detail))
@@ -92,12 +93,18 @@ def job_progress(request, pk: int):
 
 @login_required
 def job_report(request, pk: int):
-    job = _job(request.user, pk)
-    if not job.report:
-        raise Http404
-    audit.record(actor=request.user, action="aggregation.job.report_downloaded", obj=job,
-                 department=job.dataset.department, data={"rejected": job.rejected_rows})
-    return FileResponse(job.report.open("rb"), as_attachment=True,
+    """The rejected-rows report: values as uploaded for whoever loads the resource, masked for other readers."""
+    try:
+        job, chunks = services.ingest_job_report(actor=request.user, job_id=pk)
+    except PortalError as exc:
+        http_refusal(exc)
+        raise
+    return report_response(job, chunks)
+
+
+def report_response(job: IngestJob, chunks) -> FileResponse:
+    """The report download (the page's and the API's)."""
+    return FileResponse(chunks, as_attachment=True, content_type="text/csv; charset=utf-8",
                         filename=f"问题行报告-{job.pk}-{job.original_name.rsplit('.', 1)[0]}.csv")
 
 

@@ -8,6 +8,7 @@ records go through the aggregation services (dataset_ensure, records_upsert, ing
 
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 
@@ -18,6 +19,7 @@ from stdnum.cn import ric
 from aggregation.demo import credit_code as gen_credit_code
 from aggregation.demo import id_number as gen_id_number
 from aggregation.models import IngestJob
+from aggregation.selectors.ingest import report_csv
 from aggregation.services.ingest import ingest_job_create, ingest_job_run
 from catalog.models import CatalogEntry, Classification, DataItem
 from portal.demo import demo_credit_code
@@ -168,3 +170,10 @@ def load(dataset, rows, actor=None, reason="测试数据"):
 
     keys = [row[dataset.key_item_name] for row in rows]
     return {key: Record.objects.get(dataset=dataset, key_hash=blind_index(key)) for key in keys}
+
+
+def report_rows(job, *, full: bool = False) -> list[list[str]]:
+    """A job's rejected-rows report as downloaded (header first): values as uploaded with `full` (the loader), else
+    masked (any other reader)."""
+    text = b"".join(report_csv(job, full=full)).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text, newline="")))

@@ -2,8 +2,6 @@
 gives — the same rows in the same order, the same rejections with the file's row numbers — fall back to one
 process when a cut lands inside a quoted field, and work inside a daemonic (Celery prefork) process."""
 
-import csv
-import io
 from pathlib import Path
 
 import billiard
@@ -17,7 +15,7 @@ from aggregation.ingest.readers import CsvSource
 from aggregation.models import Record
 from aggregation.selectors.pools import record_get, record_values
 from aggregation.services.pools import dataset_ensure
-from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, ids, person, submit
+from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, ids, person, report_rows, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -93,9 +91,11 @@ def test_a_job_read_by_two_processes(two_workers, staff, people_entry):
     assert record_values(record_get(dataset=job.dataset, key=keys[17]), decrypt=True)["户籍地址"] == \
         "河南省焦作市解放区\n民主路12号"
     assert record_get(dataset=job.dataset, key=keys[30]) is not None  # full-width digits made half-width
-    with job.report.open("rb") as fh:
-        report = list(csv.reader(io.StringIO(fh.read().decode("utf-8-sig"))))
-    assert [r[:2] for r in report[1:]] == [["7", "公民身份号码"], ["63", "出生日期"]]
+    report = report_rows(job)
+    assert [r[:2] for r in report[1:3]] == [["7", "公民身份号码"], ["63", "出生日期"]]
+    # the duplicate key, with the file's record numbers of both rows (across the two processes' ranges)
+    assert report[3] == ["5", "公民身份号码", report[3][2], "文件内重复主键（第 5、101 行），以第 101 行为准"]
+    assert len(report) == 4 and "*" in report[3][2]  # masked for a reader without "load"
 
 
 def test_a_cut_inside_a_quoted_field_falls_back_to_one_process(two_workers, staff, people_entry, monkeypatch):

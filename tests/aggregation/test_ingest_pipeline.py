@@ -1,6 +1,5 @@
 """Ingestion pipeline stages on small fixtures: encodings, formats, cleaning, validation, modes, bad input."""
 
-import csv
 import io
 import json
 import zipfile
@@ -17,14 +16,9 @@ from aggregation.selectors.pools import record_get, record_values
 from aggregation.services import ingest as services
 from catalog.models import DataItem
 from portal.services.jobs import reap_stale_jobs
-from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, ids, person, submit
+from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, ids, person, report_rows, submit
 
 pytestmark = pytest.mark.django_db
-
-
-def report_rows(job) -> list[list[str]]:
-    with job.report.open("rb") as fh:
-        return list(csv.reader(io.StringIO(fh.read().decode("utf-8-sig"))))
 
 
 def test_gbk_crlf_quoted_newline_loads_and_encrypts(staff, people_entry, audit_log):

@@ -6,7 +6,7 @@ formula-injection rule. Each producer found here has its hostile-cell test (test
     responsibility list                                 tests/catalog/test_export_cells.py
     data export CSV / XLSX                              tests/sharing/export/test_export_cells.py
     bulk CSV made by COPY (byte for byte)               tests/sharing/export/test_csv_copy.py
-    rejected-rows report of an ingest job               tests/aggregation/test_report_cells.py
+    rejected-rows report of an ingest job (as read)     tests/aggregation/test_report_cells.py
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def producers() -> list[str]:
 def test_every_spreadsheet_producer_writes_through_portal_cells():
     found = producers()
     assert {"catalog/excel/writing.py", "catalog/excel/responsibility.py", "sharing/export/download.py",
-            "sharing/export/csv_copy.py", "aggregation/services/ingest.py"} <= set(found), found
+            "sharing/export/csv_copy.py", "aggregation/selectors/ingest.py"} <= set(found), found
     bare = [p for p in found if not re.search(r"from portal\.cells import|from portal import cells",
                                               (ROOT / p).read_text(encoding="utf-8"))]
     assert not bare, f"write these modules' cells through portal.cells and add a HOSTILE_CELLS test: {bare}"

@@ -188,6 +188,8 @@ def api_path_values(world: World) -> dict[str, dict]:
         "/api/v1/aggregation/datasets/{dataset_pk}/records/{id}/": {"dataset_pk": r["dataset"].pk,
                                                                     "id": r["record"].pk},
         "/api/v1/aggregation/jobs/{id}/": {"id": r["job"].pk},
+        "/api/v1/aggregation/jobs/{id}/mapping/": {"id": r["job"].pk},
+        "/api/v1/aggregation/jobs/{id}/report/": {"id": r["job"].pk},
         "/api/v1/aggregation/subjects/{kind}/": {"kind": "population"},
         "/api/v1/aggregation/subjects/{kind}/{key}/": {"kind": "population", "key": r["keys"][0]},
         "/api/v1/aggregation/themes/{id}/": {"id": r["theme"].pk},
