@@ -41,20 +41,26 @@ def stage_duplicates(cursor, name: str) -> list[tuple[list[int], str]]:
     return [(list(rows), key) for rows, key in cursor.fetchall()]
 
 
-def stage_keep_items(cursor, name: str, *, dataset_id: int, items: list[str], cipher, batch: int = 5000) -> int:
+def stage_keep_items(cursor, name: str, *, dataset_id: int, items: list[str], cipher, batch: int = 5000,
+                     rows: dict[int, list[str]] | None = None) -> int:
     """Keep the stored values of `items` (data items the file does not hold) in the stage rows of keys the dataset
     holds: each such row gets the record's stored value (token or text, as stored) and stored masked form of each of
     those items, and its row digest is recomputed over the merged plain values (encryption.row_digest), so the
     upsert sees an unchanged row as unchanged. Run inside the load's transaction, the dataset locked. Returns the
-    number of stage rows that kept a value."""
+    number of stage rows that kept a value.
+
+    `rows` ({row_no: items}) narrows it per row, for a push whose rows each leave out their own items: only those
+    stage rows are merged, each with its own items (`items` is then their union)."""
     from .encryption import row_digest
 
     if not _IDENT.match(name):
         raise ValueError(f"bad stage table name {name!r}")
+    per_row = rows
     cursor.execute(
         f"SELECT s.row_no, s.data, s.masked, r.data, r.masked FROM {name} s "  # noqa: S608
         "JOIN aggregation_record r ON r.dataset_id = %s AND r.key_hash = s.key_hash AND r.deleted_at IS NULL "
-        "WHERE jsonb_exists_any(r.data, %s)", [dataset_id, items])
+        "WHERE jsonb_exists_any(r.data, %s) AND (%s::bigint[] IS NULL OR s.row_no = ANY(%s::bigint[]))",
+        [dataset_id, items, *[list(per_row) if per_row is not None else None] * 2])
     kept = 0
     while True:
         rows = cursor.fetchmany(batch)
@@ -65,7 +71,7 @@ def stage_keep_items(cursor, name: str, *, dataset_id: int, items: list[str], ci
             data, masked = json.loads(data), json.loads(masked)
             stored = json.loads(stored) if isinstance(stored, str) else stored
             stored_masked = json.loads(stored_masked) if isinstance(stored_masked, str) else (stored_masked or {})
-            for item in items:
+            for item in items if per_row is None else per_row[row_no]:
                 if stored.get(item) not in (None, "") and item not in data:
                     data[item] = stored[item]
                     for kind, forms in stored_masked.items():

@@ -199,8 +199,10 @@ def records_upsert(
     """Validate, clean and upsert rows (item name → value) by subject key, with history, in the caller's transaction.
 
     Loads through COPY into a transaction-local stage table and the same set-based statement as file jobs.
-    Rows are numbered from 1; a row with an unknown item is rejected. With `all_or_nothing`, any rejection
-    means nothing is written. Does not audit: the calling service does (push, verification correction).
+    Rows are numbered from 1; a row with an unknown item is rejected. An item a row leaves out keeps the subject's
+    stored value (as a file without that column does); an item given as null or "" is emptied. With
+    `all_or_nothing`, any rejection means nothing is written. Does not audit: the calling service does (push,
+    verification correction).
     """
     result = UpsertResult()
     if not rows:
@@ -210,6 +212,7 @@ def records_upsert(
     known = set(names)
     processor = RowProcessor(plan, names, {n: n for n in names})
     table: list[list] = []
+    omitted: dict[int, list[str]] = {}  # row number → the items the row leaves out (they keep their stored values)
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
             result.rejected.append(Rejection(number, "", "", _("每行应为对象（信息项名称 → 值）")))
@@ -221,6 +224,8 @@ def records_upsert(
             table.append([])
             continue
         table.append([row.get(n) for n in names])
+        if left_out := [n for n in names if n not in row and n != plan.key_item]:
+            omitted[number] = left_out
     batch = processor.process(1, table)
     result.rejected.extend(Rejection(r, c, v, why) for r, c, v, why in batch.rejections)
     result.rejected.sort(key=lambda r: r.row)
@@ -237,6 +242,9 @@ def records_upsert(
         cur.close()
         now = timezone.now()
         with connection.cursor() as c:
+            if omitted:
+                staging.stage_keep_items(c, stage, dataset_id=dataset.pk, rows=omitted, cipher=processor.cipher,
+                                         items=sorted({n for items in omitted.values() for n in items}))
             changes = staging.upsert_from_stage(
                 c, stage, dataset_id=dataset.pk, actor_id=getattr(actor, "pk", None), job_id=getattr(job, "pk", job),
                 reason=reason, now=now, changes=True, copy_inserts=True,

@@ -75,4 +75,30 @@ def test_jobs_api_lists_jobs_in_scope(staff, other_staff, people_entry, api_as):
     assert api_as(other_staff).get(f"/api/v1/aggregation/jobs/{job.pk}/").status_code == 404
 
 
+def test_an_item_a_pushed_row_leaves_out_keeps_its_stored_value_and_null_empties_it(staff, people_entry, api_as):
+    """No silent loss (issue 17): a row that leaves out an item does not erase what is stored for it."""
+    from aggregation.selectors.pools import record_values
+
+    a, b = ids(2)
+    client = api_as(staff)
+    full = {"公民身份号码": a, "姓名": "张三", "户籍地址": "河南省焦作市解放区民主路12号", "联系电话": "13812345678"}
+    assert client.post(url(people_entry), [full, {"公民身份号码": b, "姓名": "李四"}], format="json").json()[
+        "inserted"] == 2
+    # Row 1 leaves out 户籍地址 and 联系电话 and changes 姓名; row 2 leaves out everything but its key.
+    body = client.post(url(people_entry), [{"公民身份号码": a, "姓名": "张叁"}, {"公民身份号码": b}],
+                       format="json").json()
+    assert (body["updated"], body["unchanged"]) == (1, 1)
+    values = {r.pk: record_values(r, decrypt=True) for r in Record.objects.all()}
+    first = next(v for v in values.values() if v.get("姓名") == "张叁")
+    assert first["户籍地址"] == "河南省焦作市解放区民主路12号" and first["联系电话"] == "13812345678"
+    assert any(v.get("姓名") == "李四" for v in values.values())
+    # An explicit null (or "") empties the item.
+    body = client.post(url(people_entry), [{"公民身份号码": a, "联系电话": None, "户籍地址": ""}],
+                       format="json").json()
+    assert body["updated"] == 1
+    emptied = next(record_values(r, decrypt=True) for r in Record.objects.all()
+                   if record_values(r, decrypt=True).get("姓名") == "张叁")
+    assert emptied.get("联系电话") in (None, "") and emptied.get("户籍地址") in (None, "")
+
+
 __all__ = ["Role"]
