@@ -15,45 +15,16 @@ from catalog.models import DemandItem
 from catalog.services.demands import demand_item_save, demand_item_submit
 from portal.choices import AuditResult
 from portal.errors import PermissionDenied
+from tests.catalog.helpers import demand_line as line
+from tests.catalog.helpers import demand_workbook as build
 from tests.catalog.helpers import entry_items
+from tests.catalog.helpers import formulas_in_demand_sheet as _formula
 from tests.permissions import LOGIN, Row, check_matrix
 from tests.support import HOSTILE_CELLS, assert_no_formula
 
 pytestmark = pytest.mark.django_db
 
 HEADERS = [c.header for c in demand_columns()]
-
-
-# ---------------------------------------------------------------- building workbooks
-
-
-def line(**cells):
-    """One「需求清单」row in the template's column order; `cells` by header, e.g. 提供部门="焦作市公安局(测试)"."""
-    row = dict.fromkeys(HEADERS)
-    row.update(
-        {
-            "所需数据": "企业营业执照信息",
-            "所需信息项": "统一社会信用代码、企业名称",
-            "用途": "办理社会组织登记时核验",
-            "依据": "《社会组织登记管理条例》",
-        }
-    )
-    unknown = set(cells) - set(row)
-    assert not unknown, unknown
-    row.update(cells)
-    return [row[h] for h in HEADERS]
-
-
-def build(rows, mutate=None) -> bytes:
-    """A workbook made from the real blank template, with these rows; `mutate(ws)` may break it."""
-    wb = load_workbook(demand_template_file().file)
-    for row in rows:
-        wb[DEMAND_SHEET].append(row)
-    if mutate:
-        mutate(wb[DEMAND_SHEET])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def run_import(user, data, filename="需求清单.xlsx"):
@@ -138,11 +109,6 @@ def _rename_header(ws):
 
 def _drop_header(ws):
     ws["E1"] = None
-
-
-def _formula(ws):
-    ws["A3"] = "=1+1"
-    ws["D2"] = '=HYPERLINK("http://evil.example","点我")'
 
 
 def _merge(ws):
