@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from .views import classifications, demands, entries, excel, resource_permissions, responsibility, update_cases
+from .views import (
+    classifications,
+    demand_excel,
+    demands,
+    entries,
+    excel,
+    resource_permissions,
+    responsibility,
+    update_cases,
+)
 
 app_name = "catalog"
 
@@ -20,6 +29,9 @@ urlpatterns = [
     path("demands/", demands.demand_list, name="demand-list"),
     path("demands/new/", demands.demand_create, name="demand-create"),
     path("demands/gaps/", demands.gap_list, name="gap-list"),
+    path("demands/import/", demand_excel.demand_import, name="demand-import"),
+    path("demands/export/", demand_excel.demand_export, name="demand-export"),
+    path("demands/template/", demand_excel.demand_template, name="demand-template"),
     path("demands/<int:pk>/", demands.demand_detail, name="demand-detail"),
     path("demands/<int:pk>/edit/", demands.demand_edit, name="demand-edit"),
     path("demands/<int:pk>/<slug:action>/", demands.demand_transition, name="demand-transition"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portal.api.params import ChoiceFilter, FilterSet, IdFilter, TextFilter
 
-from ..choices import EntryState, ShareType, UpdateCaseState, UpdateCycle
+from ..choices import DemandState, EntryState, ShareType, UpdateCaseState, UpdateCycle
 from ..selectors.entries import catalog_entry_filter
 
 
@@ -35,3 +35,22 @@ class CatalogEntryFilterSet(FilterSet):
 
 class UpdateCaseFilterSet(FilterSet):
     state = ChoiceFilter(choices=UpdateCaseState.choices, help_text="状态")
+
+
+class DemandFilterSet(FilterSet):
+    """The demand lines the caller may see (selectors.demands.demand_list), narrowed like the demand-list page."""
+
+    state = ChoiceFilter(choices=DemandState.choices, help_text="状态：draft 草稿 / submitted 已提交 / closed 已办结")
+    department = IdFilter(help_text="需求部门编号")
+    side = ChoiceFilter(
+        choices=[("own", "本部门提出的"), ("addressed", "向本部门提出的")], method="filter_side",
+        help_text="部门人员：own 本部门提出的，addressed 向本部门提出的；缺省为调用者可见的全部",
+    )
+
+    def filter_side(self, queryset, name, value):
+        department_id = self.request.user.department_id if self.request else None
+        if value == "own":
+            return queryset.filter(department_id=department_id)
+        if value == "addressed":
+            return queryset.filter(provider_id=department_id)
+        return queryset

@@ -37,6 +37,7 @@ class Column:
     width: int = 14
     note: str = ""
     max_length: int | None = None
+    header_optional: bool = False  # a file without this column is read all the same (export-only columns)
 
 
 def entry_columns() -> list[Column]:

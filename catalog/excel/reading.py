@@ -207,7 +207,7 @@ def _read_header(ws, columns: list[Column], parsed: ParsedWorkbook) -> dict[int,
             continue
         seen[col.field] = letter
         found[index] = col
-    missing = [c.header for c in columns if c.field not in seen]
+    missing = [c.header for c in columns if c.field not in seen and not c.header_optional]
     for header in missing:
         parsed.add(ws.title, 1, "", header, "", _("缺少列「%(h)s」，请使用下载的模板") % {"h": header})
     if not header_row or not found:

@@ -1,7 +1,12 @@
 """Helpers of the catalog tests (plain functions, imported by name; the fixtures are in conftest.py): valid values and
-data items of a catalog entry."""
+data items of a catalog entry, demand-list workbooks."""
+
+import io
+
+from openpyxl import load_workbook
 
 from catalog.choices import ShareType
+from catalog.excel.demands import DEMAND_SHEET, demand_columns, demand_template_file
 from catalog.models import Classification
 
 
@@ -50,3 +55,36 @@ def entry_items(*names, key="统一社会信用代码"):
             }
         )
     return items
+
+
+def demand_line(**cells):
+    """One「需求清单」row in the template's column order; `cells` by header, e.g. 提供部门="焦作市公安局(测试)"."""
+    headers = [c.header for c in demand_columns()]
+    row = dict.fromkeys(headers) | {
+        "所需数据": "企业营业执照信息",
+        "所需信息项": "统一社会信用代码、企业名称",
+        "用途": "办理社会组织登记时核验",
+        "依据": "《社会组织登记管理条例》",
+    }
+    unknown = set(cells) - set(row)
+    assert not unknown, unknown
+    row.update(cells)
+    return [row[h] for h in headers]
+
+
+def demand_workbook(rows, mutate=None) -> bytes:
+    """A demand list made from the real blank template, with these rows; `mutate(ws)` may break its sheet."""
+    wb = load_workbook(demand_template_file().file)
+    for row in rows:
+        wb[DEMAND_SHEET].append(row)
+    if mutate:
+        mutate(wb[DEMAND_SHEET])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def formulas_in_demand_sheet(ws):
+    """A formula in the 编号 cell of row 3 and in the 用途 cell of row 2."""
+    ws["A3"] = "=1+1"
+    ws["D2"] = '=HYPERLINK("http://evil.example","点我")'
