@@ -2,9 +2,9 @@
 
 In the demo world (`seed_demo`, one account per role) the page matrix of tests/page_matrix.py holds cell by cell;
 then each account walks its navigation — from the home page, following the portal's own links and GET forms
-breadth-first (at most MAX_DEPTH clicks) — and reaches every page its row of the matrix allows it (200). The allowed set is the
-matrix, not a list of its own: a page that a role may open but no menu, sub-navigation or index page of that role
-links fails here with the role and the page.
+breadth-first (at most MAX_DEPTH clicks) — and reaches every page its row of the matrix allows it (200). The allowed
+set is the matrix, not a list of its own: a page that a role may open but no menu, sub-navigation or index page of
+that role links fails here with the role and the page.
 """
 
 from __future__ import annotations
