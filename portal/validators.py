@@ -39,6 +39,17 @@ def uscc_check_char(first17: str) -> str:
     return _USCC_CHARSET[(31 - total % 31) % 31]
 
 
+def subject_key_kind(item_name: str) -> str:
+    """What kind of subject key an item is, judged by its name (R12.2): "credit_code" (统一社会信用代码),
+    "id_number" (公民身份号码) or "other". One rule for the pool's key checks and base databases
+    (aggregation.ingest.validation.key_kind_of) and the catalog's duplicate-collection guard (same kind of subject)."""
+    if re.search(r"信用代码", item_name or ""):
+        return "credit_code"
+    if re.search(r"身份证|身份号码|公民身份", item_name or ""):
+        return "id_number"
+    return "other"
+
+
 def normalise_code(value: str) -> str:
     return (value or "").strip().upper()
 

@@ -11,85 +11,27 @@ of the OpenAPI document (each list, and the detail of a row it answered) as ever
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from html.parser import HTMLParser
-from urllib.parse import urldefrag, urlsplit
+from collections import Counter
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
-from django.urls import Resolver404, resolve
 from rest_framework.test import APIClient
 
 from aggregation.models import QualityReport
 from portal.confinement import may_visit
 from portal.models import Notification, User
+from tests.crawl import route_name as _name
+from tests.crawl import walk
 from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 
-# URLs nobody should click in a walk: they change state on GET-less forms or end the session.
-SKIP_NAMES = {"logout", "set_language", "admin:logout", "admin:view_on_site"}
 PUBLIC_NAMES = {"login", "healthz", "verify", "admin:login", "api-docs", "api-redoc", "api-schema", "document-verify",
                 "document-verify-key", "api-audit-seal-key"}
-PER_NAME = 2  # instances of one URL name followed per account (two entries, two records, …)
-MAX_PAGES = 300  # per account: a walk that finds more has a link explosion worth a look
 # One demo account per role (seed_demo's ACCOUNTS): a city department's staff and head, a county department's staff.
 ACCOUNTS = ("admin", "security", "auditor", "reviewer", "assessor", "ga_staff", "ga_head", "xw_bureau", "xw_ga_staff")
-
-
-class _Links(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href:
-                self.hrefs.append(href)
-
-
-def _links(html: str) -> list[str]:
-    parser = _Links()
-    parser.feed(html)
-    return parser.hrefs
-
-
-def _name(path: str) -> str | None:
-    try:
-        match = resolve(path)
-    except Resolver404:
-        return None
-    return match.view_name
-
-
-def walk(client: Client) -> dict[str, int]:
-    """{url: status} of the pages reachable from the dashboard by following links."""
-    seen: dict[str, int] = {}
-    per_name: Counter = Counter()
-    queue = deque(["/"])
-    while queue and len(seen) < MAX_PAGES:
-        url = queue.popleft()
-        if url in seen:
-            continue
-        response = client.get(url)
-        seen[url] = response.status_code
-        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
-            continue
-        for href in _links(response.content.decode()):
-            href = urldefrag(href)[0]
-            parts = urlsplit(href)
-            if parts.scheme or parts.netloc or not parts.path.startswith("/"):
-                continue
-            name = _name(parts.path)
-            if name is None or name in SKIP_NAMES or href in seen:
-                continue
-            if per_name[name] >= PER_NAME:
-                continue
-            per_name[name] += 1
-            queue.append(href)
-    return seen
 
 
 @pytest.fixture

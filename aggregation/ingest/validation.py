@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
-from portal.validators import credit_code_problem, id_number_problem
+from portal.validators import credit_code_problem, id_number_problem, subject_key_kind
 
 from ..choices import KeyKind
 
@@ -116,12 +116,8 @@ def _char(length: int | None) -> Callable[[str], tuple[str, str | None]]:
 
 
 def key_kind_of(item_name: str, data_type: str = "C") -> str:
-    """What kind of subject key an item is, judged by its name (R12.2)."""
-    if re.search(r"信用代码", item_name):
-        return KeyKind.CREDIT_CODE
-    if re.search(r"身份证|身份号码|公民身份", item_name):
-        return KeyKind.ID_NUMBER
-    return KeyKind.OTHER
+    """What kind of subject key an item is, judged by its name (R12.2; the kernel's one rule)."""
+    return KeyKind(subject_key_kind(item_name))
 
 
 _ID_DIGITS = frozenset("0123456789X")

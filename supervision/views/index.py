@@ -12,6 +12,7 @@ from portal.choices import Role
 from portal.shortcuts import role_required
 
 from ..access import PROJECT_READERS
+from .assessments import PEOPLE as ASSESSMENT_READERS
 from .violations import READERS as VIOLATION_READERS
 
 SECTIONS = [
@@ -19,6 +20,8 @@ SECTIONS = [
      _("全市（县级为本区域）办理时限、逾期、共享申请、目录覆盖和数据质量一览")),
     (_("信息化项目"), "supervision:project-list", PROJECT_READERS,
      _("政务信息化项目的申报、共建共享审核、建设和建成后目录核查")),
+    (_("年度考核"), "supervision:assessment-list", ASSESSMENT_READERS,
+     _("年度考核的指标计算、复核、异议和结果发布")),
     # ---- violations, rectification orders, notices of criticism (R35, R36)
     (_("违规登记"), "supervision:violation-list", VIOLATION_READERS,
      _("第三十五条七类违规行为：平台每日自动发现，考核人员登记其他违规行为")),

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from catalog.choices import DemandState
-from catalog.selectors.demands import duplicate_sources, gap_list
+from catalog.selectors.demands import gap_list
 from catalog.services.demands import demand_item_close, demand_item_delete, demand_item_save, demand_item_submit
 from portal.errors import InvalidTransition, NotFound, PortalError
 from tests.catalog.helpers import entry_items
@@ -76,14 +76,6 @@ def test_demand_rules_and_scope(other_staff, staff, reviewer):
         demand_item_close(actor=reviewer, demand_id=item.pk, note="")
     with pytest.raises(InvalidTransition):
         demand_item_delete(actor=other_staff, demand_id=item.pk)
-
-
-def test_duplicate_sources_ignore_subject_keys_and_own_entries(approved_entry, staff, other_staff):
-    approved_entry()
-    items = entry_items("企业名称", "经营范围")
-    found = duplicate_sources(department=other_staff.department, items=items)
-    assert [d.item_name for d in found] == ["企业名称"]  # not 统一社会信用代码 (the subject key)
-    assert duplicate_sources(department=staff.department, items=items) == []
 
 
 def test_demand_pages(client, approved_entry, other_staff, reviewer, staff):

@@ -193,11 +193,12 @@ def test_filing_and_review_through_the_pages(client, staff, head, reviewer, bure
 def test_duplicate_collection_guard(client, approved_entry, other_staff):
     source = approved_entry()
     sign_in(client, other_staff)
-    data = _form_data(values=entry_values(name="我的企业信息"), items=entry_items("企业名称", "经营范围"))
+    # Two of its three substantive items are the source's (企业名称, 法定代表人): the same data collected again.
+    data = _form_data(values=entry_values(name="我的企业信息"), items=entry_items("企业名称", "法定代表人", "经营范围"))
     response = client.post(reverse("catalog:entry-create"), data)
     page = response.content.decode()
     assert response.status_code == 200 and 'data-testid="duplicates"' in page
-    assert source.name in page and "企业名称" in page
+    assert source.name in page and "的信息项大量重复（本条目 3 项实质信息项中 2 项）：企业名称、法定代表人" in page
     assert not CatalogEntry.objects.filter(provider=other_staff.department).exists()
     data["confirm_duplicates"] = "True"
     response = client.post(reverse("catalog:entry-create"), data)
