@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from portal.api.params import IntegerParam, QuerySerializer
 
+from ...choices import ThemeTrigger
 from ...models import ThemeBuildJob, ThemeDatabase
 
 
@@ -22,6 +23,9 @@ class ThemeSerializer(serializers.ModelSerializer):
     department_name = serializers.CharField(source="department.name", read_only=True)
     sources = serializers.SerializerMethodField()
     latest_job = serializers.SerializerMethodField()
+    # "" while no rebuild is due: declared here because a read-only model field loses allow_blank, so the schema's
+    # enum would not admit the empty string the API answers.
+    rebuild_reason = serializers.ChoiceField(choices=ThemeTrigger.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = ThemeDatabase
