@@ -1,9 +1,9 @@
 """A department's demand list (需求清单, R8.1) as a workbook, in the catalog template's style: import and export.
 
 The workbook holds the sheet「需求清单」(one row per demand line) and a「说明」sheet (what each column means and the
-departments the「提供部门」drop-down offers). The engine is the catalog's: the container checks (`container`), the
-header and cell readers (`reading`), the styled headers and drop-downs (`writing`); every cell written goes through
-`portal.cells`.
+departments the「提供部门」drop-down offers). The engine is the catalog's: the reading skeleton, rows and formula rule
+(`reading.read_upload`, `reading.data_rows`), the header and cell readers (`reading`), the styled headers and
+drop-downs (`writing`); every cell written goes through `portal.cells`.
 
 Import reads the file without the database first (container, sheet, headers, merged cells, formulas, cell values,
 repeated lines), then checks it against the database (providers, the lines a「编号」names) and saves every line
@@ -14,17 +14,16 @@ each problem is reported on its sheet, row and column in Chinese.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -41,15 +40,22 @@ from ..permissions import require_department_staff
 from ..services.demands import demand_item_save
 from ..validation import clean_text
 from .columns import NOTE_SHEET, Column, zh_label
-from .container import check_container, merged_ranges
 from .exports import ExportFile
-from .reading import _SPLIT_MULTI, CellError, ParsedWorkbook, _cell_value, _read_header
-from .writing import _HEADER_FILL, _HEADER_FONT, _header_cells, _list_validation
+from .reading import (
+    SPLIT_MULTI,
+    CellError,
+    ParsedWorkbook,
+    cell_value,
+    data_rows,
+    file_sheet,
+    read_header,
+    read_upload,
+)
+from .writing import HEADER_FILL, HEADER_FONT, header_cells, list_validation
 
 logger = logging.getLogger(__name__)
 
 DEMAND_SHEET = "需求清单"
-FILE = "文件"
 MAX_DEMAND_ROWS = 1000
 VALIDATION_ROWS = 2000
 # Written on export, never read on import (the service decides them).
@@ -139,102 +145,44 @@ class ParsedDemands(ParsedWorkbook):
     lines: list[ParsedDemand] = field(default_factory=list)
     letters: dict[str, str] = field(default_factory=dict)  # field -> column letter
 
+    def discard(self) -> None:
+        super().discard()
+        self.lines.clear()
+
 
 def parse_demand_workbook(data: bytes, filename: str = "") -> ParsedDemands:
     """Read an uploaded demand list into lines, and every problem found on the way (no database)."""
     parsed = ParsedDemands()
-    reason = check_container(data, filename)
-    if reason:
-        parsed.add(FILE, None, "", "", filename, reason)
-        return parsed
-    try:
-        # Not data_only: a formula cell must be seen as a formula (and refused), not as its cached value.
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception:  # openpyxl raises many kinds on a broken package; all mean the same to the user
-        parsed.add(FILE, None, "", "", filename, _("文件已损坏或不是 Excel 工作簿（.xlsx），无法打开"))
-        return parsed
-    try:
-        sheets = {name.strip(): wb[name] for name in wb.sheetnames}
-        if DEMAND_SHEET not in sheets:
-            parsed.add(
-                DEMAND_SHEET,
-                None,
-                "",
-                "",
-                "",
-                _("缺少工作表「%(sheet)s」（现有：%(found)s），请使用下载的模板")
-                % {"sheet": DEMAND_SHEET, "found": "、".join(wb.sheetnames)},
-            )
-            return parsed
-        ws = sheets[DEMAND_SHEET]
-        for ref in merged_ranges(data, ws._worksheet_path):
-            top_left = ref.split(":")[0]
-            letters = "".join(ch for ch in top_left if ch.isalpha())
-            parsed.add(
-                DEMAND_SHEET,
-                int(top_left[len(letters) :]),
-                letters,
-                "",
-                ref,
-                _("不允许合并单元格（%(ref)s），请取消合并并在每一行填写完整的值") % {"ref": ref},
-            )
-        _parse_lines(ws, parsed)
-    except Exception:  # a package that opens but whose sheet XML is broken: the user's file, not our bug
-        logger.warning("unreadable demand workbook %r", filename, exc_info=True)
-        parsed.lines.clear()
-        parsed.add(FILE, None, "", "", filename, _("文件内容已损坏，无法读取，请在 Excel 中打开后另存为 .xlsx 再上传"))
-    finally:
-        wb.close()
+
+    def read(sheets: dict) -> None:
+        if DEMAND_SHEET in sheets:
+            _parse_lines(sheets[DEMAND_SHEET], parsed)
+
+    read_upload(data, filename, parsed, (DEMAND_SHEET,), read)
     return parsed
 
 
-def _rows(ws, width: int, parsed: ParsedDemands) -> Iterator[tuple[int, tuple]]:
-    """Non-blank rows below the header as cells (first `width` columns), numbered as Excel numbers them."""
-    count = 0
-    for number, row in enumerate(ws.iter_rows(min_row=2, max_col=width), start=2):
-        if all(c.value is None or (isinstance(c.value, str) and not c.value.strip()) for c in row):
-            continue
-        count += 1
-        if count > MAX_DEMAND_ROWS:
-            parsed.add(
-                DEMAND_SHEET, number, "", "", "", _("行数超过上限 %(n)s 行，请分批导入") % {"n": MAX_DEMAND_ROWS}
-            )
-            return
-        yield number, row
-
-
 def _parse_lines(ws, parsed: ParsedDemands) -> None:
-    columns = _read_header(ws, demand_columns(), parsed)
+    columns = read_header(ws, demand_columns(), parsed)
     if columns is None or any(e.row == 1 for e in parsed.errors):
         return  # wrong headers: reading the rows under them would only guess
     parsed.letters = {c.field: get_column_letter(i + 1) for i, c in columns.items()}
     seen_ids: dict[int, int] = {}
     seen_lines: dict[tuple[str, str], int] = {}
-    for number, row in _rows(ws, max(columns) + 1, parsed):
+    for row in data_rows(ws, DEMAND_SHEET, columns, MAX_DEMAND_ROWS, parsed):
+        number = row.number
         values: dict[str, Any] = {}
-        for index, cell in enumerate(row):
-            col = columns.get(index)
-            letter = get_column_letter(index + 1)
-            if cell.data_type == "f":
-                parsed.add(
-                    DEMAND_SHEET,
-                    number,
-                    letter,
-                    col.header if col else "",
-                    cell.value,
-                    _("单元格含有公式，请只填写文字（可复制后「选择性粘贴」为数值）"),
-                )
+        for index, col, raw in row.cells(columns):
+            if col.field in EXPORT_ONLY:
                 continue
-            if col is None or col.field in EXPORT_ONLY:
-                continue
-            value, message = _cell_value(col, cell.value)
+            value, message = cell_value(col, raw)
             if message:
-                parsed.add(DEMAND_SHEET, number, letter, col.header, cell.value, message)
+                parsed.add(DEMAND_SHEET, number, get_column_letter(index + 1), col.header, raw, message)
                 continue
             values[col.field] = value
         demand_id = values.pop("id", None)
         provider_name = clean_text(values.pop("provider", "") or "")
-        values["item_names"] = [n for n in _SPLIT_MULTI.split(values.get("item_names") or "") if n]
+        values["item_names"] = [n for n in SPLIT_MULTI.split(values.get("item_names") or "") if n]
         line = ParsedDemand(row=number, demand_id=demand_id, provider_name=provider_name, values=values)
         parsed.lines.append(line)
         if demand_id is not None:
@@ -339,7 +287,7 @@ def import_demands(*, actor, department, data: bytes, filename: str = "") -> Dem
         except _Rollback:
             result.created = result.updated = result.unchanged = 0
             result.demands = []
-    result.errors = sorted(parsed.errors, key=lambda e: (e.sheet != FILE, e.row or 0, len(e.column), e.column))
+    result.errors = sorted(parsed.errors, key=lambda e: (e.sheet != file_sheet(), e.row or 0, len(e.column), e.column))
     if result.errors:
         audit.record(
             actor=actor,
@@ -482,8 +430,8 @@ def _note_sheet(wb: Workbook, departments: list[str]) -> str | None:
     def bold(*values):
         cells = [WriteOnlyCell(ws, value=v) for v in values]
         for cell in cells:
-            cell.font = _HEADER_FONT
-            cell.fill = _HEADER_FILL
+            cell.font = HEADER_FONT
+            cell.fill = HEADER_FILL
         return cells
 
     title = WriteOnlyCell(ws, value="政务数据需求清单导入模板")
@@ -526,7 +474,7 @@ def write_demands(demands: Iterable[DemandItem], out) -> int:
         ws.column_dimensions[get_column_letter(index)].width = col.width
     ws.freeze_panes = "A2"
     department_range = _note_sheet(wb, _departments())
-    ws.append(_header_cells(ws, columns))
+    ws.append(header_cells(ws, columns))
     count = 0
     for demand in demands:
         count += 1
@@ -549,7 +497,7 @@ def write_demands(demands: Iterable[DemandItem], out) -> int:
     provider_letter = get_column_letter(next(i for i, c in enumerate(columns, start=1) if c.field == "provider"))
     if department_range:
         ws.data_validations.append(
-            _list_validation(
+            list_validation(
                 department_range,
                 f"{provider_letter}2:{provider_letter}{max(VALIDATION_ROWS, count + 500)}",
                 strict=False,

@@ -13,7 +13,7 @@ from portal.errors import PortalError
 
 from ..services.entries import catalog_entry_save
 from .columns import ENTRY_SHEET, ITEM_SHEET
-from .reading import CellError, ParsedEntry, ParsedWorkbook, parse_workbook
+from .reading import CellError, ParsedEntry, ParsedWorkbook, file_sheet, parse_workbook
 from .validation import CREATE, UNCHANGED, UPDATE, entry_values, map_problem, validate_import
 
 
@@ -106,7 +106,7 @@ def _save_row(parsed: ParsedWorkbook, entry: ParsedEntry, actor, department, tar
 
 
 def _sorted(errors: list[CellError]) -> list[CellError]:
-    order = {_("文件"): 0, ENTRY_SHEET: 1, ITEM_SHEET: 2}
+    order = {file_sheet(): 0, ENTRY_SHEET: 1, ITEM_SHEET: 2}
 
     def key(e: CellError):
         letter = e.column or ""

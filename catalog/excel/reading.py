@@ -6,7 +6,7 @@ import datetime as dt
 import io
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -37,7 +37,7 @@ MAX_ITEM_ROWS = 30000
 MAX_ERRORS = 500
 MAX_COLUMNS = 60  # header cells read; data cells right of the last known header are never read
 
-_SPLIT_MULTI = re.compile(r"[、,，;；/|\s]+")
+SPLIT_MULTI = re.compile(r"[、,，;；/|\s]+")
 _HEADER_NOTE = re.compile(r"[（(].*?[)）]")
 
 
@@ -101,7 +101,11 @@ class ParsedWorkbook:
             self.errors.append(CellError(sheet, row, column or "", header or "", show_value(value), str(message)))
         elif len(self.errors) == MAX_ERRORS:
             message = _("错误过多，只列出前 %(n)s 条") % {"n": MAX_ERRORS}
-            self.errors.append(CellError(_("文件"), None, "", "", "", message))
+            self.errors.append(CellError(file_sheet(), None, "", "", "", message))
+
+    def discard(self) -> None:
+        """Forget every row read (the file turned out unreadable)."""
+        self.entries.clear()
 
     @property
     def item_count(self) -> int:
@@ -123,66 +127,143 @@ _FALSE = {"否", "N", "NO", "FALSE", "0", "×"}
 
 
 # --------------------------------------------------------------------------------------------------
-# Parse: no database
+# The skeleton every workbook import shares: container, open, sheets, merged cells, rows, formulas, broken XML
+
+
+def file_sheet() -> str:
+    """Where a problem of the whole file (not of a sheet) is reported."""
+    return _("文件")
+
+
+def formula_message() -> str:
+    """The one refusal of a formula cell, whatever the import: its value is not what the clerk sees as typed."""
+    return _("单元格含有公式，请复制后「选择性粘贴 → 数值」再导入")
+
+
+def open_workbook(data: bytes, filename: str, parsed: ParsedWorkbook):
+    """The uploaded workbook, read-only and with formulas as formulas (`data_only=False`: a formula cell must be
+    seen and refused, never silently read as its cached value or as empty); or None, the reason on `parsed`."""
+    reason = check_container(data, filename)
+    if reason:
+        parsed.add(file_sheet(), None, "", "", filename, reason)
+        return None
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception:  # openpyxl raises many kinds on a broken package; all mean the same to the user
+        parsed.add(file_sheet(), None, "", "", filename, _("文件已损坏或不是 Excel 工作簿（.xlsx），无法打开"))
+        return None
+
+
+def find_sheets(wb, names: Iterable[str], parsed: ParsedWorkbook) -> dict:
+    """The sheets `names` that the workbook has (a stray space around a sheet name is forgiven); each missing one
+    is reported."""
+    sheets = {name.strip(): wb[name] for name in wb.sheetnames}
+    for name in names:
+        if name not in sheets:
+            parsed.add(name, None, "", "", "", _("缺少工作表「%(sheet)s」（现有：%(found)s），请使用下载的模板") % {
+                "sheet": name, "found": "、".join(wb.sheetnames)})
+    return {name: sheets[name] for name in names if name in sheets}
+
+
+def merged_cell_problems(data: bytes, sheet: str, ws, parsed: ParsedWorkbook) -> None:
+    """Report each merged range of `ws` (named `sheet`) on its top-left cell: a merged cell has one value for
+    several rows, and the rows under it would silently read empty."""
+    # _worksheet_path: where the read-only sheet's XML lives in the package (openpyxl has no public name).
+    for ref in merged_ranges(data, ws._worksheet_path):
+        top_left = ref.split(":")[0]
+        letters = "".join(ch for ch in top_left if ch.isalpha())
+        parsed.add(sheet, int(top_left[len(letters):]), letters, "", ref,
+                   _("不允许合并单元格（%(ref)s），请取消合并并在每一行填写完整的值") % {"ref": ref})
+
+
+def read_upload(data: bytes, filename: str, parsed: ParsedWorkbook, sheet_names: tuple[str, ...],
+                read: Callable[[dict], None]) -> None:
+    """Open an upload and hand its sheets to `read`, or report why it cannot be read; never raises on a bad file.
+
+    Container checks, the workbook opened (`open_workbook`), the sheets `sheet_names` found (`find_sheets`), their
+    merged cells refused (`merged_cell_problems`), then `read(sheets)` with the sheets found; a package that opens
+    but whose sheet XML is broken discards what was read (`parsed.discard`) and says so.
+    """
+    wb = open_workbook(data, filename, parsed)
+    if wb is None:
+        return
+    try:
+        sheets = find_sheets(wb, sheet_names, parsed)
+        for name, ws in sheets.items():
+            merged_cell_problems(data, name, ws, parsed)
+        read(sheets)
+    except Exception:  # a package that opens but whose sheet XML is broken: the user's file, not our bug
+        logger.warning("unreadable workbook %r", filename, exc_info=True)
+        parsed.discard()
+        message = _("文件内容已损坏，无法读取，请在 Excel 中打开后另存为 .xlsx 再上传")
+        parsed.add(file_sheet(), None, "", "", filename, message)
+    finally:
+        wb.close()
+
+
+@dataclass(frozen=True)
+class DataRow:
+    """One non-blank data row: its Excel number, the raw values of its first cells, and which of them hold a
+    formula (already reported; `cells` leaves them out)."""
+
+    number: int
+    values: tuple
+    formulas: frozenset[int]
+
+    def cells(self, columns: dict[int, Column]) -> Iterator[tuple[int, Column, Any]]:
+        """(index, column, raw value) of each known column, formula cells left out."""
+        for index, col in columns.items():
+            if index not in self.formulas:
+                yield index, col, self.values[index] if index < len(self.values) else None
+
+
+def is_formula(cell) -> bool:
+    """Whether a cell of a workbook opened by `open_workbook` holds a formula (text that merely starts with「=」,
+    typed as text as our exports write it, is not one)."""
+    return cell.data_type == "f"
+
+
+def data_rows(ws, sheet: str, columns: dict[int, Column], limit: int, parsed: ParsedWorkbook) -> Iterator[DataRow]:
+    """The non-blank rows below the header, numbered as Excel numbers them, read as far as the last known column;
+    every formula cell among them is refused on its cell (`formula_message`); stops past `limit` data rows."""
+    count = 0
+    width = max(columns) + 1
+    for number, row in enumerate(ws.iter_rows(min_row=2, max_col=width), start=2):
+        values = tuple(cell.value for cell in row)
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        count += 1
+        if count > limit:
+            parsed.add(sheet, number, "", "", "", _("行数超过上限 %(n)s 行，请分批导入") % {"n": limit})
+            return
+        formulas = frozenset(index for index, cell in enumerate(row) if is_formula(cell))
+        for index in sorted(formulas):
+            col = columns.get(index)
+            parsed.add(sheet, number, get_column_letter(index + 1), col.header if col else "", values[index],
+                       formula_message())
+        yield DataRow(number, values, formulas)
+
+
+# --------------------------------------------------------------------------------------------------
+# Parse the catalog workbook: no database
 
 
 def parse_workbook(data: bytes, filename: str = "") -> ParsedWorkbook:
     """Read an uploaded workbook into entries with items, and every problem found on the way."""
     parsed = ParsedWorkbook()
-    reason = check_container(data, filename)
-    if reason:
-        parsed.add(_("文件"), None, "", "", filename, reason)
-        return parsed
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds on a broken package; all mean the same to the user
-        parsed.add(_("文件"), None, "", "", filename, _("文件已损坏或不是 Excel 工作簿（.xlsx），无法打开"))
-        return parsed
-    try:
-        sheets = {name.strip(): wb[name] for name in wb.sheetnames}  # "信息资源 " is still the sheet
-        missing = [name for name in (ENTRY_SHEET, ITEM_SHEET) if name not in sheets]
-        for name in missing:
-            parsed.add(name, None, "", "", "", _("缺少工作表「%(sheet)s」（现有：%(found)s），请使用下载的模板") % {
-                "sheet": name, "found": "、".join(wb.sheetnames)})
-        if ENTRY_SHEET in missing:
-            return parsed
-        for name in (ENTRY_SHEET, ITEM_SHEET):
-            if name in missing:
-                continue
-            # _worksheet_path: where the read-only sheet's XML lives in the package (openpyxl has no public name).
-            for ref in merged_ranges(data, sheets[name]._worksheet_path):
-                top_left = ref.split(":")[0]
-                letters = "".join(ch for ch in top_left if ch.isalpha())
-                parsed.add(name, int(top_left[len(letters):]), letters, "", ref,
-                           _("不允许合并单元格（%(ref)s），请取消合并并在每一行填写完整的值") % {"ref": ref})
+
+    def read(sheets: dict) -> None:
+        if ENTRY_SHEET not in sheets:
+            return
         by_seq = _parse_entries(sheets[ENTRY_SHEET], parsed)
-        if ITEM_SHEET not in missing:
+        if ITEM_SHEET in sheets:
             _parse_items(sheets[ITEM_SHEET], parsed, by_seq)
-    except Exception:  # a package that opens but whose sheet XML is broken: the user's file, not our bug
-        logger.warning("unreadable workbook %r", filename, exc_info=True)
-        parsed.entries.clear()
-        message = _("文件内容已损坏，无法读取，请在 Excel 中打开后另存为 .xlsx 再上传")
-        parsed.add(_("文件"), None, "", "", filename, message)
-    finally:
-        wb.close()
+
+    read_upload(data, filename, parsed, (ENTRY_SHEET, ITEM_SHEET), read)
     return parsed
 
 
-def _rows(ws, limit: int, width: int, parsed: ParsedWorkbook) -> Iterator[tuple[int, tuple]]:
-    """Non-blank rows below the header (first `width` columns), numbered as Excel numbers them; stops past
-    `limit` data rows."""
-    count = 0
-    for number, row in enumerate(ws.iter_rows(min_row=2, max_col=width, values_only=True), start=2):
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
-            continue
-        count += 1
-        if count > limit:
-            parsed.add(ws.title, number, "", "", "", _("行数超过上限 %(n)s 行，请分批导入") % {"n": limit})
-            return
-        yield number, row
-
-
-def _read_header(ws, columns: list[Column], parsed: ParsedWorkbook) -> dict[int, Column] | None:
+def read_header(ws, columns: list[Column], parsed: ParsedWorkbook) -> dict[int, Column] | None:
     """Map sheet column index -> Column; report unknown, repeated and missing headers."""
     header_row = next(ws.iter_rows(min_row=1, max_row=1, max_col=MAX_COLUMNS, values_only=True), ())
     known: dict[str, Column] = {}
@@ -215,7 +296,7 @@ def _read_header(ws, columns: list[Column], parsed: ParsedWorkbook) -> dict[int,
     return found
 
 
-def _cell_value(col: Column, raw: Any) -> tuple[Any, str | None]:
+def cell_value(col: Column, raw: Any) -> tuple[Any, str | None]:
     """(value, None) or (None, Chinese message) for one cell of `col`."""
     if isinstance(raw, str):
         raw = raw.strip()
@@ -267,7 +348,7 @@ def _cell_value(col: Column, raw: Any) -> tuple[Any, str | None]:
     if kind == "multi":
         table = lookup(col.choices)
         values, bad = [], []
-        for part in _SPLIT_MULTI.split(str(raw)):
+        for part in SPLIT_MULTI.split(str(raw)):
             if not part:
                 continue
             value = table.get(label_key(part))
@@ -317,17 +398,17 @@ def _parse_date(raw: Any, col: Column) -> tuple[dt.date | None, str | None]:
 
 
 def _parse_entries(ws, parsed: ParsedWorkbook) -> dict[str, ParsedEntry]:
-    columns = _read_header(ws, entry_columns(), parsed)
+    columns = read_header(ws, entry_columns(), parsed)
     if columns is None:
         return {}
     parsed.entry_letters = {c.field: get_column_letter(i + 1) for i, c in columns.items()}
     by_seq: dict[str, ParsedEntry] = {}
     seen: dict[str, dict[Any, int]] = {"code": {}, "name": {}}
-    for number, row in _rows(ws, MAX_ENTRY_ROWS, max(columns) + 1, parsed):
+    for row in data_rows(ws, ENTRY_SHEET, columns, MAX_ENTRY_ROWS, parsed):
+        number = row.number
         values: dict[str, Any] = {}
-        for index, col in columns.items():
-            raw = row[index] if index < len(row) else None
-            value, message = _cell_value(col, raw)
+        for index, col, raw in row.cells(columns):
+            value, message = cell_value(col, raw)
             if message:
                 parsed.add(ENTRY_SHEET, number, get_column_letter(index + 1), col.header, raw, message)
                 continue
@@ -371,16 +452,16 @@ def _classification_code(cell: str | None) -> str:
 
 
 def _parse_items(ws, parsed: ParsedWorkbook, by_seq: dict[str, ParsedEntry]) -> None:
-    columns = _read_header(ws, item_columns(), parsed)
+    columns = read_header(ws, item_columns(), parsed)
     if columns is None:
         return
     parsed.item_letters = {c.field: get_column_letter(i + 1) for i, c in columns.items()}
-    for number, row in _rows(ws, MAX_ITEM_ROWS, max(columns) + 1, parsed):
+    for row in data_rows(ws, ITEM_SHEET, columns, MAX_ITEM_ROWS, parsed):
+        number = row.number
         values: dict[str, Any] = {}
-        failed = False
-        for index, col in columns.items():
-            raw = row[index] if index < len(row) else None
-            value, message = _cell_value(col, raw)
+        failed = bool(row.formulas)
+        for index, col, raw in row.cells(columns):
+            value, message = cell_value(col, raw)
             if message:
                 failed = True
                 parsed.add(ITEM_SHEET, number, get_column_letter(index + 1), col.header, raw, message)

@@ -19,18 +19,18 @@ from ..choices import DataType, ExchangeMethod, FormatClass, OpenType, Sensitivi
 from ..models import Classification
 from .columns import ENTRY_SHEET, ITEM_SHEET, NOTE_SHEET, Column, entry_columns, item_columns, zh_label, zh_labels
 
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _REQUIRED_FONT = Font(bold=True, color="C00000")
-_HEADER_FONT = Font(bold=True)
+HEADER_FONT = Font(bold=True)
 VALIDATION_ROWS = 2000
 
 
-def _header_cells(ws, columns: list[Column]) -> list[WriteOnlyCell]:
+def header_cells(ws, columns: list[Column]) -> list[WriteOnlyCell]:
     cells = []
     for col in columns:
         cell = WriteOnlyCell(ws, value=col.header)
-        cell.font = _REQUIRED_FONT if col.required else _HEADER_FONT
-        cell.fill = _HEADER_FILL
+        cell.font = _REQUIRED_FONT if col.required else HEADER_FONT
+        cell.fill = HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         if col.note:
             cell.comment = Comment(col.note, "焦作市大数据平台")
@@ -45,7 +45,7 @@ def _date_cell(ws, value: dt.date | None) -> WriteOnlyCell:
     return cell
 
 
-def _list_validation(formula: str, sqref: str, *, strict: bool = True, prompt: str = "") -> DataValidation:
+def list_validation(formula: str, sqref: str, *, strict: bool = True, prompt: str = "") -> DataValidation:
     dv = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=strict)
     if strict:
         dv.errorTitle = "输入值无效"
@@ -68,15 +68,15 @@ def _add_validations(ws, columns: list[Column], last_row: int, classification_ra
         sqref = f"{letter}2:{letter}{last_row}"
         if col.kind == "choice":
             labels = [label for _v, label in zh_labels(col.choices)]
-            ws.data_validations.append(_list_validation(_inline(labels), sqref))
+            ws.data_validations.append(list_validation(_inline(labels), sqref))
         elif col.kind == "multi":
             labels = [label for _v, label in zh_labels(col.choices)]
             # A drop-down for one value; several values typed by hand are allowed (no error box).
-            ws.data_validations.append(_list_validation(_inline(labels), sqref, strict=False, prompt=col.note))
+            ws.data_validations.append(list_validation(_inline(labels), sqref, strict=False, prompt=col.note))
         elif col.kind == "bool":
-            ws.data_validations.append(_list_validation('"是,否"', sqref))
+            ws.data_validations.append(list_validation('"是,否"', sqref))
         elif col.field == "classification" and classification_range:
-            ws.data_validations.append(_list_validation(classification_range, sqref, strict=False, prompt=col.note))
+            ws.data_validations.append(list_validation(classification_range, sqref, strict=False, prompt=col.note))
         elif col.kind == "date":
             dv = DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True,
                                 showErrorMessage=True, errorTitle="日期无效", error="请填写 YYYY-MM-DD 格式的日期")
@@ -103,8 +103,8 @@ def _note_sheet(wb: Workbook, classifications: list[tuple[str, str]]) -> str | N
     def bold(*values):
         cells = [WriteOnlyCell(ws, value=v) for v in values]
         for cell in cells:
-            cell.font = _HEADER_FONT
-            cell.fill = _HEADER_FILL
+            cell.font = HEADER_FONT
+            cell.fill = HEADER_FILL
         return cells
 
     title = WriteOnlyCell(ws, value="政务信息资源目录导入模板（依据《政务信息资源目录编制指南（试行）》）")
@@ -162,8 +162,8 @@ def write_workbook(entries: Iterable, out) -> tuple[int, int]:
             ws.column_dimensions[get_column_letter(index)].width = col.width
         ws.freeze_panes = "A2"
     classification_range = _note_sheet(wb, _classification_table())  # created third: read last
-    entry_ws.append(_header_cells(entry_ws, e_cols))
-    item_ws.append(_header_cells(item_ws, i_cols))
+    entry_ws.append(header_cells(entry_ws, e_cols))
+    item_ws.append(header_cells(item_ws, i_cols))
     n_entries = n_items = 0
     for seq, entry in enumerate(entries, start=1):
         n_entries += 1

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from catalog.choices import DemandState
 from catalog.excel import container
 from catalog.excel.demands import DEMAND_SHEET, demand_columns, demand_template_file, import_demands
+from catalog.excel.reading import formula_message
 from catalog.models import DemandItem
 from catalog.services.demands import demand_item_save, demand_item_submit
 from portal.choices import AuditResult
@@ -157,6 +158,14 @@ def test_bad_input_is_reported_by_cell_and_nothing_imported(case, staff, dept, o
     assert DemandItem.objects.count() == 0 and audit_log("catalog.demand.created") == []
     [event] = audit_log("catalog.demand.imported")
     assert event.result == AuditResult.FAILURE
+
+
+def test_a_formula_is_refused_by_the_catalog_import_s_rule(staff):
+    result = run_import(staff, build([line(), line(所需数据="第二项")], _formula))
+    assert {(e.row, e.column): e.message for e in result.errors} == {
+        (2, "D"): formula_message(),
+        (3, "A"): formula_message(),
+    }
 
 
 def test_a_wrong_header_reports_no_row_errors_under_it(staff):

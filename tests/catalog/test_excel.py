@@ -8,7 +8,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from catalog.choices import EntryState, ShareType
-from catalog.excel import columns, container, exports, importing
+from catalog.excel import columns, container, exports, importing, reading
 from catalog.models import CatalogEntry, DataItem
 from catalog.services.entries import entry_snapshot
 from portal.choices import AuditResult
@@ -316,6 +316,28 @@ def test_bad_input_is_reported_by_cell_and_nothing_imported(case, staff, dept, a
     assert all(e.message for e in result.errors)
     assert CatalogEntry.objects.count() == 0 and DataItem.objects.count() == 0
     assert audit_log("catalog.entry.created") == []
+    [event] = audit_log("catalog.excel.imported")
+    assert event.result == AuditResult.FAILURE
+
+
+def _formulas(wb):
+    """A formula in a required cell (摘要, G2), in an optional one (共享条件, K3: once read as its cached value, or as
+    empty when the file has none) and in an item's length (D3)."""
+    wb["信息资源"]["G2"] = '=HYPERLINK("http://evil.example","点我")'
+    wb["信息资源"]["K3"] = '="仅向"&"税务部门共享"'
+    wb["信息项"]["D3"] = "=6*3"
+
+
+def test_a_formula_is_refused_on_its_cell_and_nothing_imported(staff, dept, audit_log):
+    data = build([entry_row(dept, 1), entry_row(dept, 2)], [*default_items(1), *default_items(2)], _formulas)
+    result = run_import(staff, data)
+    located = {(e.sheet, e.row, e.column, e.header): e.message for e in result.errors}
+    assert located == dict.fromkeys(
+        [("信息资源", 2, "G", "信息资源摘要"), ("信息资源", 3, "K", "共享条件"), ("信息项", 3, "D", "数据长度")],
+        reading.formula_message(),
+    ), [e.as_dict() for e in result.errors]
+    assert "选择性粘贴" in reading.formula_message()
+    assert CatalogEntry.objects.count() == 0 and DataItem.objects.count() == 0
     [event] = audit_log("catalog.excel.imported")
     assert event.result == AuditResult.FAILURE
 
