@@ -84,6 +84,9 @@ class Assessment(models.Model):
         verbose_name = _("年度考核")
         verbose_name_plural = _("年度考核")
         ordering = ["-year", "-id"]
+        # One assessment per year and scope: the city (region NULL — NULLs not distinct) or one county region.
+        constraints = [models.UniqueConstraint(fields=["year", "region"], nulls_distinct=False,
+                                               name="supervision_assessment_one_per_scope")]
 
     def __str__(self) -> str:
         return self.title

@@ -4,8 +4,9 @@ period → answer objections → publish. One function per use case, one transac
 Who: the city assessor runs every assessment, a county bureau its own region's (models/assessments.py: the scope);
 a department's data staff or head files objections on its own scorecard within the period.
 
-Refusals (stable codes): weights_not_100, unknown_indicator, invalid, invalid_state, objection_period_over,
-objection_period_running, objections_unanswered, reason_required, not_assessed.
+Refusals (stable codes): assessment_exists (409: one assessment per year and scope — the city, or one county region;
+the database holds the same rule, supervision_assessment_one_per_scope), weights_not_100, unknown_indicator, invalid,
+invalid_state, objection_period_over, objection_period_running, objections_unanswered, reason_required, not_assessed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -123,11 +124,33 @@ def _indicator(assessment: Assessment, key) -> AssessmentIndicator | None:
 
 # ---------------------------------------------------------------- open, indicator set
 
+def _exists(year: int, region: Region | None, existing: Assessment | None) -> InvalidTransition:
+    where = region.name if region else _("全市")
+    if existing is None:
+        problem = _("%(year)d 年度%(where)s考核已存在，请在原考核中继续") % {"year": year, "where": where}
+    else:
+        problem = _("%(year)d 年度%(where)s考核已存在（#%(id)d），请在原考核中继续") % {
+            "year": year, "where": where, "id": existing.pk}
+    return InvalidTransition(problem, code="assessment_exists", errors={"year": [problem]})
+
+
+def _refuse_existing(year: int, region: Region | None) -> None:
+    """Refuse (assessment_exists) when `year` already has an assessment of this scope (region None: the city)."""
+    existing = Assessment.objects.filter(year=year, region=region).order_by("pk").first()
+    if existing is not None:
+        raise _exists(year, region, existing)
+
+
 def assessment_create(*, actor: User, year: int, title: str = "", region_id: int | None = None) -> Assessment:
     """Open an assessment for `year` with the default indicator set (draft). The city assessor opens it for the city
     (no region) or a county region; a county bureau for its own region only.
 
-    Raises PermissionDenied, PortalError "invalid". Audits supervision.assessment.created."""
+    One assessment per year and scope: a second one for the same year and the city (or the same county region) is
+    refused with InvalidTransition "assessment_exists" naming the first — also when two creates race (the unique
+    constraint decides; nothing is written).
+
+    Raises PermissionDenied, PortalError "invalid", InvalidTransition "assessment_exists".
+    Audits supervision.assessment.created."""
     _require_assessor(actor)
     today = local_today()
     year_i = int_or_none(year)
@@ -146,7 +169,13 @@ def assessment_create(*, actor: User, year: int, title: str = "", region_id: int
         "year": year_i, "where": region.name if region else _("全市")}
     title = _text(title, "title", _("名称"), limit=200)
     with transaction.atomic():
-        assessment = Assessment.objects.create(year=year_i, title=title, region=region, created_by=actor)
+        _refuse_existing(year_i, region)
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent create of the same year and scope may win
+                assessment = Assessment.objects.create(year=year_i, title=title, region=region, created_by=actor)
+        except IntegrityError:
+            _refuse_existing(year_i, region)  # the winner is committed now: named
+            raise _exists(year_i, region, None) from None
         AssessmentIndicator.objects.bulk_create([
             AssessmentIndicator(assessment=assessment, key=i.key, name=str(i.name), block=i.block, weight=i.weight,
                                 position=n) for n, i in enumerate(indicators.default_set())])

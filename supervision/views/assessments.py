@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from portal.choices import Role
 from portal.errors import PortalError
 from portal.permissions import int_or_none
-from portal.shortcuts import access_or_404, http_refusal, role_required
+from portal.shortcuts import access_or_404, http_refusal, role_required, service_errors
 
 from .. import indicators, report
 from ..choices import AssessmentState, IndicatorBlock
@@ -56,7 +56,7 @@ def assessment_list_page(request):
                     region_id=data["region"].pk if data["region"] else None)
             except PortalError as exc:
                 http_refusal(exc)
-                messages.error(request, str(exc.detail))
+                service_errors(form, exc)  # e.g. assessment_exists: on the year, naming the existing assessment
             else:
                 messages.success(request, _("考核已创建"))
                 return redirect(assessment)

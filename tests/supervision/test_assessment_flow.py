@@ -214,7 +214,7 @@ def test_api_and_pages_make_the_same_transitions(assessor, staff, dept, other_de
     assert created.status_code == 201, created.content
     a_api = created.json()["id"]
     sign_in(client, assessor)
-    client.post(reverse("supervision:assessment-list"), {"year": 2025})
+    client.post(reverse("supervision:assessment-list"), {"year": 2024})  # one assessment per year and scope
     a_page = Assessment.objects.exclude(pk=a_api).get().pk
     bad = api.post(reverse("supervision-assessment-indicators", args=[a_api]),
                    {"indicators": [{"key": "sharing_on_time", "weight": 50}]}, format="json")

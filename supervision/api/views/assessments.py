@@ -50,7 +50,9 @@ class AssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                                                                   assessment_id=assessment_id)).data)
 
     @extend_schema(summary="新建年度考核（默认指标体系）", request=AssessmentCreateSerializer,
-                   responses={201: AssessmentSerializer})
+                   responses={201: AssessmentSerializer},
+                   description='每个年度每个范围（全市或一个县(市)区）只有一个考核：已存在时返回 409 '
+                               '`{"code": "assessment_exists"}`，说明中给出已有考核的编号。')
     def create(self, request):
         payload = AssessmentCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
