@@ -73,7 +73,11 @@ def test_a_push_and_an_update_write_the_masked_forms_too(staff, people_entry):
         assert record.masked == expected_forms(record, PEOPLE_KINDS)
     updated = Record.objects.get(dataset=dataset, version=2)
     assert updated.masked["name"] == {"姓名": "张*三"} and updated.masked["phone"] == {"联系电话": "139****1111"}
-    assert "address" not in updated.masked  # the push left the address out: the row no longer holds one
+    # The push left the address out: the subject keeps its stored address, and its stored masked form with it.
+    assert updated.masked["address"] == {"户籍地址": "河南省焦作市解放区******"}
+    services.records_upsert(actor=staff, dataset=dataset, rows=[{"公民身份号码": number, "户籍地址": ""}])
+    emptied = Record.objects.get(dataset=dataset, version=3)
+    assert "address" not in emptied.masked and emptied.masked == expected_forms(emptied, PEOPLE_KINDS)
 
 
 def test_a_credit_code_key_is_stored_as_it_is_shown(staff, firm_entry, other_staff):
