@@ -24,8 +24,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from portal import audit
@@ -51,7 +49,7 @@ from .reading import (
     read_header,
     read_upload,
 )
-from .writing import HEADER_FILL, HEADER_FONT, header_cells, list_validation
+from .writing import NoteSheet, header_cells, list_validation
 
 logger = logging.getLogger(__name__)
 
@@ -416,27 +414,9 @@ def _departments() -> list[str]:
 
 def _note_sheet(wb: Workbook, departments: list[str]) -> str | None:
     """The「说明」sheet; returns the range of department names the「提供部门」drop-down offers."""
-    ws = wb.create_sheet(NOTE_SHEET)
-    for letter, width in (("A", 18), ("B", 70)):
-        ws.column_dimensions[letter].width = width
-    rows = 0
-
-    def append(cells) -> int:
-        nonlocal rows
-        ws.append(xlsx_row(ws, cells))
-        rows += 1
-        return rows
-
-    def bold(*values):
-        cells = [WriteOnlyCell(ws, value=v) for v in values]
-        for cell in cells:
-            cell.font = HEADER_FONT
-            cell.fill = HEADER_FILL
-        return cells
-
-    title = WriteOnlyCell(ws, value="政务数据需求清单导入模板")
-    title.font = Font(bold=True, size=13)
-    append([title])
+    note = NoteSheet(wb, (("A", 18), ("B", 70)))
+    ws, append, bold = note.ws, note.append, note.bold
+    note.title("政务数据需求清单导入模板")
     for text in (
         "1. 「需求清单」工作表每行一项数据需求：本部门履行职责需要、由其他部门提供的数据。",
         "2. 红色列标题为必填项。新增需求时「编号」留空；导出文件中的「编号」用于修改本部门处于「草稿」状态的需求，"

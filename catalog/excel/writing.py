@@ -84,32 +84,43 @@ def _add_validations(ws, columns: list[Column], last_row: int, classification_ra
             ws.data_validations.append(dv)
 
 
-def _note_sheet(wb: Workbook, classifications: list[tuple[str, str]]) -> str | None:
-    """The「说明」sheet: what each column means, the value lists, and the classification code table.
+class NoteSheet:
+    """The「说明」sheet of a template being written (write-only): rows appended in order, each numbered from 1, every
+    cell through portal.cells (xlsx_row); `bold` makes header-styled cells, `title` the sheet's first line."""
 
-    Returns the range of「代码 名称」cells the drop-down of「信息资源分类」offers (None without a tree).
-    """
-    ws = wb.create_sheet(NOTE_SHEET)
-    for letter, width in (("A", 18), ("B", 22), ("C", 70), ("D", 30)):
-        ws.column_dimensions[letter].width = width
-    rows = 0
+    def __init__(self, wb: Workbook, widths: Iterable[tuple[str, int]]):
+        self.ws = wb.create_sheet(NOTE_SHEET)
+        for letter, width in widths:
+            self.ws.column_dimensions[letter].width = width
+        self.rows = 0
 
-    def append(cells) -> int:
-        nonlocal rows
-        ws.append(xlsx_row(ws, cells))
-        rows += 1
-        return rows
+    def append(self, cells) -> int:
+        """Append one row; returns its number."""
+        self.ws.append(xlsx_row(self.ws, cells))
+        self.rows += 1
+        return self.rows
 
-    def bold(*values):
-        cells = [WriteOnlyCell(ws, value=v) for v in values]
+    def bold(self, *values) -> list[WriteOnlyCell]:
+        cells = [WriteOnlyCell(self.ws, value=v) for v in values]
         for cell in cells:
             cell.font = HEADER_FONT
             cell.fill = HEADER_FILL
         return cells
 
-    title = WriteOnlyCell(ws, value="政务信息资源目录导入模板（依据《政务信息资源目录编制指南（试行）》）")
-    title.font = Font(bold=True, size=13)
-    append([title])
+    def title(self, text: str) -> int:
+        cell = WriteOnlyCell(self.ws, value=text)
+        cell.font = Font(bold=True, size=13)
+        return self.append([cell])
+
+
+def _note_sheet(wb: Workbook, classifications: list[tuple[str, str]]) -> str | None:
+    """The「说明」sheet: what each column means, the value lists, and the classification code table.
+
+    Returns the range of「代码 名称」cells the drop-down of「信息资源分类」offers (None without a tree).
+    """
+    note = NoteSheet(wb, (("A", 18), ("B", 22), ("C", 70), ("D", 30)))
+    ws, append, bold = note.ws, note.append, note.bold
+    note.title("政务信息资源目录导入模板（依据《政务信息资源目录编制指南（试行）》）")
     for line in (
         "1. 「信息资源」工作表每行一条信息资源；「信息项」工作表每行一个信息项，"
         "用「资源序号」对应到信息资源的「序号」。",
