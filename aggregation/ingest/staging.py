@@ -55,23 +55,23 @@ def stage_keep_items(cursor, name: str, *, dataset_id: int, items: list[str], ci
 
     if not _IDENT.match(name):
         raise ValueError(f"bad stage table name {name!r}")
-    per_row = rows
+    only = list(rows) if rows is not None else None  # the stage rows to merge (None: every row)
     cursor.execute(
         f"SELECT s.row_no, s.data, s.masked, r.data, r.masked FROM {name} s "  # noqa: S608
         "JOIN aggregation_record r ON r.dataset_id = %s AND r.key_hash = s.key_hash AND r.deleted_at IS NULL "
         "WHERE jsonb_exists_any(r.data, %s) AND (%s::bigint[] IS NULL OR s.row_no = ANY(%s::bigint[]))",
-        [dataset_id, items, *[list(per_row) if per_row is not None else None] * 2])
+        [dataset_id, items, only, only])
     kept = 0
     while True:
-        rows = cursor.fetchmany(batch)
-        if not rows:
+        fetched = cursor.fetchmany(batch)
+        if not fetched:
             return kept
         updates = []
-        for row_no, data, masked, stored, stored_masked in rows:
+        for row_no, data, masked, stored, stored_masked in fetched:
             data, masked = json.loads(data), json.loads(masked)
             stored = json.loads(stored) if isinstance(stored, str) else stored
             stored_masked = json.loads(stored_masked) if isinstance(stored_masked, str) else (stored_masked or {})
-            for item in items if per_row is None else per_row[row_no]:
+            for item in items if rows is None else rows[row_no]:
                 if stored.get(item) not in (None, "") and item not in data:
                     data[item] = stored[item]
                     for kind, forms in stored_masked.items():

@@ -31,14 +31,11 @@ def demand_matches(*, demand: DemandItem, limit: int = 10) -> list[EntryMatch]:
     found = []
     for entry in entries:
         common = [name for key, name in wanted.items() if key in held.get(entry.pk, set())]
-        reasons = []
-        if common:
-            reasons.append(_("含所需信息项：%(items)s") % {"items": "、".join(common)})
-        if len(common) < len(wanted) or not common:
-            if not common:
-                reasons.append(_("名称、摘要或信息项与「%(text)s」相符") % {"text": demand.needed_data})
-            else:
-                missing = [n for k, n in wanted.items() if k not in held.get(entry.pk, set())]
+        if not common:
+            reasons = [_("名称、摘要或信息项与「%(text)s」相符") % {"text": demand.needed_data}]
+        else:
+            reasons = [_("含所需信息项：%(items)s") % {"items": "、".join(common)}]
+            if missing := [n for k, n in wanted.items() if k not in held.get(entry.pk, set())]:
                 reasons.append(_("不含：%(items)s") % {"items": "、".join(missing)})
         found.append(EntryMatch(entry=entry, common_items=common, reasons=reasons))
     return found
