@@ -192,7 +192,8 @@ def bundle(chain, tmp_path):
 def run_verifier(path: Path, *public_keys: str):
     args = [sys.executable, str(VERIFIER), str(path)]
     for key in public_keys:
-        args += ["--public-key", key]
+        # "=": a URL-safe base64 key may start with "-", which argparse would read as an option (exit 2).
+        args.append(f"--public-key={key}")
     done = subprocess.run(args, capture_output=True, text=True, timeout=60,  # noqa: S603 — our own script
                           env={"PATH": os.environ["PATH"]})
     return done.returncode, done.stdout + done.stderr
