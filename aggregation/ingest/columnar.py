@@ -105,7 +105,8 @@ def _number(c: pl.Expr, length: int | None, *, integer: bool) -> pl.Expr:
     g = text.str.extract_groups(r"^(-?)([0-9]+)(?:\.(0*))?$" if integer else r"^(-?)([0-9]+)(?:\.([0-9]*))?$")
     sign, whole = g.struct.field("1"), g.struct.field("2").str.strip_chars_start("0")
     whole = pl.when(whole == "").then(pl.lit("0")).otherwise(whole)
-    ok = g.struct.field("2").is_not_null() & (text.str.len_chars() <= _MAX_DIGITS + 2)
+    written = g.struct.field("2").str.len_chars() + g.struct.field("3").fill_null("").str.len_chars()
+    ok = written <= _MAX_DIGITS  # (null where the text is not a plain decimal)
     if integer:
         canonical = pl.when((sign == "-") & (whole != "0")).then("-" + whole).otherwise(whole)
         digits = whole.str.len_chars()
