@@ -84,8 +84,12 @@ def _rule_agrees(plan: Plan, item: str, texts: list[str]) -> int:
     Returns how many the rule accepted."""
     checker = Checker(plan, [i.name for i in plan.items], {i.name: i.name for i in plan.items})
     slot = next(s for s in checker.slots if s.name == item)
-    fast = pl.DataFrame({"c": texts}, schema={"c": pl.String}).select(
-        slot.rule(pl.col("c"), plan.key_kind, TODAY.strftime("%Y%m%d"))).to_series().to_list()
+    frame = pl.DataFrame({"c": texts}, schema={"c": pl.String})
+    prep = slot.prep(pl.col("c"), plan.key_kind)
+    if prep is not None:
+        frame = frame.with_columns(prep.alias("p"))
+    fast = frame.select(slot.rule(pl.col("c"), None if prep is None else pl.col("p"), plan.key_kind,
+                                  TODAY.strftime("%Y%m%d"))).to_series().to_list()
     accepted = 0
     for text, value in zip(texts, fast, strict=True):
         if value is not None:
