@@ -219,19 +219,26 @@ class Checker:
         self.plan = plan
         self.width = len(columns)
         by_name = plan.by_name
-        slots: dict[str, _Slot] = {}  # item → its column (the last one when a header repeats a name)
+        # A header that repeats a column name maps each copy to the item: every copy is validated (as RowProcessor
+        # always did), the last one gives the value (and the only key column).
+        slots, key = [], None
         for index, column in enumerate(columns):
             item_name = mapping.get(column)
             spec = by_name.get(item_name) if item_name else None
-            if spec is not None:
-                slots[spec.name] = _Slot(index, column, spec, plan.key_kind if spec.is_key else None)
-        if not any(s.is_key for s in slots.values()):
+            if spec is None:
+                continue
+            slot = _Slot(index, column, spec, plan.key_kind if spec.is_key else None)
+            if spec.is_key:
+                key = slot
+            else:
+                slots.append(slot)
+        if key is None:
             raise IngestError(f"未指定主体标识“{plan.key_item}”所在的列")
-        self.slots = sorted(slots.values(), key=lambda s: s.index)
-        self.key = next(s for s in self.slots if s.is_key)
-        self.numeric_key = plan.key_kind != KeyKind.OTHER
-        if ROW_NO in slots:
+        if any(s.name == ROW_NO for s in slots):
             raise IngestError(f"信息项名称“{ROW_NO}”与行号列重名")
+        self.slots = sorted([*slots, key], key=lambda s: s.index)
+        self.key = key
+        self.numeric_key = plan.key_kind != KeyKind.OTHER
 
     def check(self, first_row_no: int, rows_or_frame, *, translated: bool = False
               ) -> tuple[pl.DataFrame, list[tuple[int, str, str, str]], int]:
@@ -303,8 +310,9 @@ class Checker:
         # An empty cell is null whatever the rule made of it.
         out = pl.DataFrame({ROW_NO: pl.int_range(first_row_no, first_row_no + n, eager=True, dtype=pl.Int64),
                             **values, **{f"c{k}": frame.get_column(f"c{k}") for k in range(len(self.slots))}})
-        out = out.select(ROW_NO, *[pl.when(pl.col(f"c{k}") != "").then(pl.col(s.name)).alias(s.name)
-                                   for k, s in enumerate(self.slots)])
+        last = {s.name: k for k, s in enumerate(self.slots)}
+        out = out.select(ROW_NO, *[pl.when(pl.col(f"c{k}") != "").then(pl.col(name)).alias(name)
+                                   for name, k in last.items()])
         if problems or blank_s.any():
             out = out.filter(~bad)
         problems.sort(key=lambda p: (p[0], p[1]))

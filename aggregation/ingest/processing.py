@@ -51,18 +51,18 @@ class RowProcessor:
         self.cipher = FieldCipher(plan.keys_spec, plan.blind_key)
         self.checker = Checker(plan, columns, mapping)  # (refuses a mapping without the key's column)
         by_name = plan.by_name
-        slots = []
+        slots = {}
         key_slot = None
-        for slot in self.checker.slots:
+        for slot in self.checker.slots:  # (an item once: the checker's frame has one column per item)
             spec = by_name[slot.name]
             entry = (spec.name, json.dumps(spec.name, ensure_ascii=False) + ":", spec.encrypt, spec.mask_kind)
             if spec.is_key:
                 key_slot = entry
             else:
-                slots.append(entry)
+                slots[spec.name] = entry
         # Digest order = item-name order, so it does not depend on the file's column order.
         self.key_slot = key_slot
-        self.slots = sorted(slots, key=lambda s: s[0])
+        self.slots = sorted(slots.values(), key=lambda s: s[0])
         self.key_position = sum(1 for s in self.slots if s[0] < key_slot[0])
         self._encrypt = None
         self.pretranslated = False

@@ -321,6 +321,16 @@ def test_a_frame_in_gives_what_rows_give():
     assert got[1] == expected[1] and got[0].equals(expected[0])
 
 
+def test_a_repeated_column_is_validated_each_time_and_the_last_one_gives_the_value():
+    plan = _plan([("出生日期", "D", 8)])
+    columns = [plan.key_item, "出生日期", "出生日期"]
+    key = ids(1)[0]
+    frame, rejections = _same_as_reference(plan, columns, [[key, "2024-02-30", "2024-01-31"],
+                                                           [key, "2024/1/2", "20240103"]])
+    assert rejections == [(2, "出生日期", "2024-02-30", "日期不存在")]
+    assert frame.rows() == [(3, key, "2024-01-03")]
+
+
 def test_unmapped_key_is_refused():
     from aggregation.ingest.errors import IngestError
 
