@@ -1,8 +1,10 @@
 """The ingestion pipeline's mechanics (R13.1): read → map → clean → validate → encrypt → COPY → set-based upsert.
 
 One concern per module: `sniffing` (format, encoding), `readers` (CSV, XLSX, JSON), `mapping` (header → data
-items), `planning` (what a dataset's rows must look like), `validation` (one value against its item),
-`processing` (RowProcessor: a batch of rows → COPY text), `parallel` (CSV byte ranges in parser processes),
+items), `planning` (what a dataset's rows must look like), `validation` (one value against its item: the reasons),
+`columnar` (a batch cleaned and validated as polars column expressions that only accept; every other value goes to
+`validation` for its verdict), `processing` (RowProcessor: a batch of rows → COPY text), `parallel` (CSV byte
+ranges in parser processes),
 `staging` (stage table, set-based upsert), `encryption` (row digest, stored masked forms), `rotation` (key
 rotation of stored records). The jobs that drive it are aggregation.services.ingest.
 

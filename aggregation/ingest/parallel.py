@@ -234,7 +234,9 @@ def results(path: Path, source: CsvSource, the_layout: Layout, plan: Plan, mappi
         for _w in range(workers):
             procs.append(subprocess.Popen(  # our own interpreter and module, no shell
                 [sys.executable, "-m", "aggregation.ingest.parallel"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                cwd=settings.BASE_DIR, env={**os.environ, "DJANGO_SETTINGS_MODULE": settings_module}))
+                cwd=settings.BASE_DIR,
+                # one polars thread each: the workers already are the parallelism (one per core)
+                env={**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "POLARS_MAX_THREADS": "1"}))
         for w, proc in enumerate(procs):  # after starting them all: a task larger than a pipe waits for its reader
             task = {"plan": plan, "columns": source.columns, "mapping": mapping, "path": str(path),
                     "encoding": the_layout.encoding, "dialect": the_layout.dialect, "last": len(ranges) - 1,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from portal.validators import credit_code_problem, id_number_problem, subject_key_kind
 
@@ -88,10 +88,12 @@ def _number(text: str, length: int | None, *, integer: bool) -> tuple[str, str |
     if not number.is_finite():
         return text, "应为数值"
     if integer:
+        # to_integral_value is exact at any size (quantize raised InvalidOperation beyond the context's 28 digits)
         if number != number.to_integral_value():
             return text, "应为整数"
-        number = number.quantize(Decimal(1))
-    normal = format(number.normalize(), "f") if not integer else str(int(number))
+        number = number.to_integral_value()
+    # normalize() rounds to its context's precision: one as wide as the text keeps every written digit
+    normal = format(number.normalize(Context(prec=max(28, len(raw)))), "f") if not integer else str(int(number))
     if length and len(normal.replace("-", "").replace(".", "")) > length:
         return text, f"数值位数超过 {length} 位"
     return normal, None

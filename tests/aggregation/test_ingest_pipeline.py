@@ -254,6 +254,10 @@ def upload_of(content: bytes):
         ("T", None, "2024-01-31 8:05", "2024-01-31 08:05:00", None),
         ("Y", 18, "1,000.50", "1000.5", None),
         ("I", 3, "1000", "1000", "数值位数超过 3 位"),
+        # beyond Decimal's 28-digit context: kept exactly, refused by length, never a crash of the job
+        ("I", None, "1" * 40, "1" * 40, None),
+        ("I", 30, "1" * 40, "1" * 40, "数值位数超过 30 位"),
+        ("N", None, "1" * 30 + ".5", "1" * 30 + ".5", None),
         ("L", None, "是", "true", None),
         ("C", 2, "ＡＢ", "AB", None),
     ],

@@ -94,6 +94,7 @@ def test_head_must_belong_to_the_department(system_admin, dept, other_staff):
         ("91110000600037341l", True),  # lower case is normalised
         ("9111000060003734", False),
         ("91110000600037341I", False),  # I is not in the alphabet
+        ("91\u0661\u0661000060003734L", False),  # Arabic-Indic digits in the region code: refused, not a crash
     ],
 )
 def test_credit_code_rule(code, ok):
