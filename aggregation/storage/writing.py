@@ -140,7 +140,8 @@ def write_batch(target: Target, batch: pl.DataFrame, *, cipher: FieldCipher, job
 
     # 1. Blind index and digest of each row; duplicated keys: the last one wins.
     blind = cipher.blind_index
-    batch = batch.with_columns(pl.Series("key_hash", [blind(k) for k in batch[target.key_item]], dtype=pl.Binary))
+    batch = batch.with_columns(pl.Series("key_hash", [blind(k) for k in batch[target.key_item].to_list()],
+                                                dtype=pl.Binary))
     dup = batch.filter(pl.col("key_hash").is_duplicated())
     if dup.height:
         groups = dup.group_by("key_hash").agg(pl.col("row_no").sort()).sort(pl.col("row_no").list.first())
@@ -148,9 +149,9 @@ def write_batch(target: Target, batch: pl.DataFrame, *, cipher: FieldCipher, job
         batch = batch.filter(pl.col("key_hash").is_last_distinct())
     names = [c.item for c in target.columns]
     digests = []
-    for chunk in batch.select(names).iter_slices(CHUNK_ROWS):
+    for chunk in batch.select(names).iter_slices(CHUNK_ROWS):  # (zipped column lists: faster than iter_rows)
         digests.extend(row_digest(cipher, {n: v for n, v in zip(names, row, strict=True) if v})
-                       for row in chunk.iter_rows())
+                       for row in zip(*(chunk[n].to_list() for n in names), strict=True))
     batch = batch.with_columns(pl.Series("row_hash", digests, dtype=pl.Binary))
     del digests
     clock.lap("hash")
@@ -166,20 +167,35 @@ def write_batch(target: Target, batch: pl.DataFrame, *, cipher: FieldCipher, job
             cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target.ident))
             # 2. What to write: every row into an empty table, else what the digests say is new or changed.
             cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(target.ident))
-            if cur.fetchone()[0]:
+            holds_rows = cur.fetchone()[0]
+            if holds_rows:
                 batch = batch.join(_changed_rows(cur, target, batch), on="row_no", how="inner")
-            else:
-                batch = batch.with_columns(pl.lit(None, dtype=pl.Int64).alias("id"))
             result.unchanged = kept - batch.height
             clock.lap("compare")
-            if batch.height:
-                # 3. Tokens, masks, typed stage; 4. update + history, insert.
-                _stage(cur, target, batch, cipher, clock)
-                result.updated = _update(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
-                clock.lap("update")
-                result.inserted = _insert(cur, target, job_id=job_id, now=now)
-                clock.lap("insert")
-                cur.execute(f"DROP TABLE {_STAGE}")
+            if not batch.height:
+                return result
+            # 3. Tokens, masks and the typed COPY; 4. update + history, insert.
+            if not holds_rows:
+                # Into an empty table, straight: nothing to join the rows with, so no stage (its COPY and the
+                # INSERT … SELECT from it cost ≈ 1.7 times this COPY; bench/writer.py). In key-hash order, so the
+                # unique index's pages fill one after the other.
+                stamp = now.isoformat()
+                _copy_rows(cur, target, batch.sort("key_hash"), cipher, clock, into=target.ident, lead=[],
+                           tail={"job_id": None if job_id is None else str(job_id), "created_at": stamp,
+                                 "updated_at": stamp})
+                result.inserted = batch.height
+                clock.lap("copy")
+                return result
+            _stage_create(cur, target)
+            _copy_rows(cur, target, batch, cipher, clock, into=sql.Identifier(_STAGE), lead=["row_no", "id"],
+                       tail={})
+            cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(_STAGE)))
+            clock.lap("stage")
+            result.updated = _update(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
+            clock.lap("update")
+            result.inserted = _insert(cur, target, job_id=job_id, now=now)
+            clock.lap("insert")
+            cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(_STAGE)))
     return result
 
 
@@ -231,24 +247,31 @@ def _changed_rows(cur, target: Target, batch: pl.DataFrame) -> pl.DataFrame:
 _STAGE = "pool_stage"
 
 
-def _stage(cur, target: Target, batch: pl.DataFrame, cipher: FieldCipher, clock: _Clock) -> None:
-    """COPY the rows to write into the typed temp stage: row_no, id (the stored row's; null for a new key),
-    key_hash, token, the plain columns in their SQL types, the masked columns, row_hash.
-
-    CSV made by polars (the format measured faster than psycopg's binary `write_row`, see bench/writer.py):
-    empty values are NULL (unquoted empty fields), bytea in hex."""
-    plain = [c for c in target.columns if c.column]
-    masked = [c for c in target.columns if c.mask]
-    encrypted = [c for c in target.columns if c.encrypted]
+def _stage_create(cur, target: Target) -> None:
+    """The typed temp stage: row_no, id (the stored row's; null for a new key), key_hash, token, the plain columns
+    in their SQL types, the masked columns, row_hash."""
     defs = [sql.SQL("row_no bigint NOT NULL, id bigint, key_hash bytea NOT NULL, token text")]
-    defs += [sql.SQL("{} {}").format(sql.Identifier(c.column), sql.SQL(c.sql_type)) for c in plain]
-    defs += [sql.SQL("{} text").format(sql.Identifier(c.mask)) for c in masked]
+    defs += [sql.SQL("{} {}").format(sql.Identifier(c.column), sql.SQL(c.sql_type))
+             for c in target.columns if c.column]
+    defs += [sql.SQL("{} text").format(sql.Identifier(c.mask)) for c in target.columns if c.mask]
     defs += [sql.SQL("row_hash bytea NOT NULL")]
     cur.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
         sql.Identifier(_STAGE), sql.SQL(", ").join(defs)))
-    names = ["row_no", "id", "key_hash", "token", *(c.column for c in plain), *(c.mask for c in masked), "row_hash"]
+
+
+def _copy_rows(cur, target: Target, batch: pl.DataFrame, cipher: FieldCipher, clock: _Clock, *,
+               into: sql.Composable, lead: list[str], tail: dict[str, str | None]) -> None:
+    """Encrypt and mask the rows and COPY them into `into` (the stage or the table itself): the `lead` columns of
+    the batch, key_hash, token, the plain and masked columns, row_hash, then the `tail` constants.
+
+    CSV made by polars: as fast as psycopg's binary `write_row` (bench/writer.py --formats) without turning each
+    value into a Python date or number first. Empty values are NULL (unquoted empty fields), bytea in hex."""
+    plain = [c for c in target.columns if c.column]
+    masked = [c for c in target.columns if c.mask]
+    encrypted = [c for c in target.columns if c.encrypted]
+    names = [*lead, "key_hash", "token", *_written_columns(target)[1:], *tail]
     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        sql.Identifier(_STAGE), sql.SQL(", ").join(map(sql.Identifier, names)))
+        into, sql.SQL(", ").join(map(sql.Identifier, names)))
     encrypt_many = cipher.bulk_encryptor().many
     # {item: value} of the non-empty encrypted items, compact JSON built column-wise: each item's `"name":"value"`
     # is the JSON of a one-field struct without its braces (polars escapes the value).
@@ -267,21 +290,20 @@ def _stage(cur, target: Target, batch: pl.DataFrame, cipher: FieldCipher, clock:
         masks = [pl.Series(c.mask, mask_many(chunk[c.item].to_list(), c.mask_kind), dtype=pl.Utf8) for c in masked]
         clock.lap("encrypt+mask")
         frame = chunk.select(
-            "row_no", "id",
+            *lead,
             (pl.lit("\\x") + pl.col("key_hash").bin.encode("hex")).alias("key_hash"),
             pl.Series("token", tokens, dtype=pl.Utf8),
             *(empty_null(pl.col(c.item)).alias(c.column) for c in plain),
             *(empty_null(pl.lit(m)).alias(m.name) for m in masks),
             (pl.lit("\\x") + pl.col("row_hash").bin.encode("hex")).alias("row_hash"),
+            *(pl.lit(v, dtype=pl.Utf8).alias(k) for k, v in tail.items()),
         )
         buf = io.BytesIO()
         frame.write_csv(buf, include_header=False, null_value="")
         del frame, tokens, masks
         with cur.copy(copy_sql) as copy:
             copy.write(buf.getbuffer())
-        clock.lap("stage")
-    cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(_STAGE)))
-    clock.lap("stage")
+        clock.lap("copy")
 
 
 # --------------------------------------------------------------------------------------------------

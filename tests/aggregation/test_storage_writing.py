@@ -132,6 +132,15 @@ def test_typed_columns_hold_typed_values_and_empty_is_null(table, cipher):
     assert (two["c4"], two["c5"], two["c6"], two["c8"]) == (None, None, False, None)
 
 
+def test_text_values_keep_the_characters_csv_and_copy_treat_specially(table, cipher):
+    odd = 'a,b"c\r\nd\te\\.\\N'
+    write_batch(table, frame([person(1, 文化程度=odd, 户籍地址=odd), person(2, 文化程度="\\.")]), cipher=cipher)
+    one = stored()[blind_index(person(1)["公民身份号码"])]
+    assert one["c7"] == odd
+    assert open_token(cipher, one["token"])["户籍地址"] == odd
+    assert stored()[blind_index(person(2)["公民身份号码"])]["c7"] == "\\."
+
+
 def test_the_blind_index_and_digest_are_todays(table, cipher):
     row = person(1, 公民身份号码="41080219900101001x")  # lower-case x: the index is of the upper-cased key
     write_batch(table, frame([row]), cipher=cipher)
@@ -225,10 +234,16 @@ def test_a_failure_mid_write_leaves_nothing_written(table, cipher):
     assert history() == []
 
 
-def test_a_value_that_does_not_fit_its_type_fails_the_batch(table, cipher):
+@pytest.mark.parametrize("loaded", [False, True], ids=["into an empty table", "through the stage"])
+def test_a_value_that_does_not_fit_its_type_fails_the_batch(table, cipher, loaded):
+    if loaded:
+        write_batch(table, frame([person(0)]), cipher=cipher)
+    before = stored()
     with pytest.raises(DatabaseError):
         write_batch(table, frame([person(1), person(2, 出生日期="1990-02-30")]), cipher=cipher)
-    assert stored() == {}
+    with pytest.raises(DatabaseError):
+        write_batch(table, frame([person(1), person(2, 家庭人口="4.5")]), cipher=cipher)
+    assert stored() == before
 
 
 def test_an_empty_key_is_refused(table, cipher):
