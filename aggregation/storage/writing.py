@@ -170,29 +170,22 @@ def write_batch(target: Target, batch: pl.DataFrame, *, cipher: FieldCipher, job
             holds_rows = cur.fetchone()[0]
             if holds_rows:
                 batch = batch.join(_changed_rows(cur, target, batch), on="row_no", how="inner")
+            else:
+                batch = batch.with_columns(pl.lit(None, dtype=pl.Int64).alias("id"))
             result.unchanged = kept - batch.height
             clock.lap("compare")
             if not batch.height:
                 return result
-            # 3. Tokens, masks and the typed COPY; 4. update + history, insert.
-            if not holds_rows:
-                # Into an empty table, straight: nothing to join the rows with, so no stage (its COPY and the
-                # INSERT … SELECT from it cost ≈ 1.7 times this COPY; bench/writer.py). In key-hash order, so the
-                # unique index's pages fill one after the other.
-                stamp = now.isoformat()
-                _copy_rows(cur, target, batch.sort("key_hash"), cipher, clock, into=target.ident, lead=[],
-                           tail={"job_id": None if job_id is None else str(job_id), "created_at": stamp,
-                                 "updated_at": stamp})
-                result.inserted = batch.height
-                clock.lap("copy")
-                return result
+            # 3. Tokens, masks, the typed stage; 4. update + history, insert. (A first load COPYing straight into
+            # the empty table was measured no faster than stage + INSERT … ORDER BY key_hash: 10.1–12.2 s against
+            # 9.0–13.4 s per million on the loaded box; one path is kept.)
             _stage_create(cur, target)
-            _copy_rows(cur, target, batch, cipher, clock, into=sql.Identifier(_STAGE), lead=["row_no", "id"],
-                       tail={})
+            _copy_rows(cur, target, batch, cipher, clock)
             cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(_STAGE)))
             clock.lap("stage")
-            result.updated = _update(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
-            clock.lap("update")
+            if holds_rows:
+                result.updated = _update(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
+                clock.lap("update")
             result.inserted = _insert(cur, target, job_id=job_id, now=now)
             clock.lap("insert")
             cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(_STAGE)))
@@ -259,19 +252,17 @@ def _stage_create(cur, target: Target) -> None:
         sql.Identifier(_STAGE), sql.SQL(", ").join(defs)))
 
 
-def _copy_rows(cur, target: Target, batch: pl.DataFrame, cipher: FieldCipher, clock: _Clock, *,
-               into: sql.Composable, lead: list[str], tail: dict[str, str | None]) -> None:
-    """Encrypt and mask the rows and COPY them into `into` (the stage or the table itself): the `lead` columns of
-    the batch, key_hash, token, the plain and masked columns, row_hash, then the `tail` constants.
+def _copy_rows(cur, target: Target, batch: pl.DataFrame, cipher: FieldCipher, clock: _Clock) -> None:
+    """Encrypt and mask the rows and COPY them into the stage.
 
     CSV made by polars: as fast as psycopg's binary `write_row` (bench/writer.py --formats) without turning each
     value into a Python date or number first. Empty values are NULL (unquoted empty fields), bytea in hex."""
     plain = [c for c in target.columns if c.column]
     masked = [c for c in target.columns if c.mask]
     encrypted = [c for c in target.columns if c.encrypted]
-    names = [*lead, "key_hash", "token", *_written_columns(target)[1:], *tail]
+    names = ["row_no", "id", "key_hash", *_written_columns(target)]
     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        into, sql.SQL(", ").join(map(sql.Identifier, names)))
+        sql.Identifier(_STAGE), sql.SQL(", ").join(map(sql.Identifier, names)))
     encrypt_many = cipher.bulk_encryptor().many
     # {item: value} of the non-empty encrypted items, compact JSON built column-wise: each item's `"name":"value"`
     # is the JSON of a one-field struct without its braces (polars escapes the value).
@@ -290,20 +281,19 @@ def _copy_rows(cur, target: Target, batch: pl.DataFrame, cipher: FieldCipher, cl
         masks = [pl.Series(c.mask, mask_many(chunk[c.item].to_list(), c.mask_kind), dtype=pl.Utf8) for c in masked]
         clock.lap("encrypt+mask")
         frame = chunk.select(
-            *lead,
+            "row_no", "id",
             (pl.lit("\\x") + pl.col("key_hash").bin.encode("hex")).alias("key_hash"),
             pl.Series("token", tokens, dtype=pl.Utf8),
             *(empty_null(pl.col(c.item)).alias(c.column) for c in plain),
             *(empty_null(pl.lit(m)).alias(m.name) for m in masks),
             (pl.lit("\\x") + pl.col("row_hash").bin.encode("hex")).alias("row_hash"),
-            *(pl.lit(v, dtype=pl.Utf8).alias(k) for k, v in tail.items()),
         )
         buf = io.BytesIO()
         frame.write_csv(buf, include_header=False, null_value="")
         del frame, tokens, masks
         with cur.copy(copy_sql) as copy:
             copy.write(buf.getbuffer())
-        clock.lap("copy")
+        clock.lap("stage")
 
 
 # --------------------------------------------------------------------------------------------------
