@@ -130,9 +130,13 @@ def write_batch(target: Target, batch: pl.DataFrame, *, cipher: FieldCipher, job
         raise ValueError(f"batch lacks columns: {['row_no', *missing] if 'row_no' not in batch.columns else missing}")
     now = now or timezone.now()
     result = WriteResult()
+    if not batch.height:
+        return result
     clock = _Clock(result.seconds)
-    batch = batch.select(pl.col("row_no").cast(pl.Int64),
-                         *(pl.col(c.item).cast(pl.Utf8).fill_null("") for c in target.columns))
+    # (fill_null copies a column: only where there is a null)
+    batch = batch.select(pl.col("row_no").cast(pl.Int64), *(
+        pl.col(c.item).cast(pl.Utf8).fill_null("") if batch[c.item].null_count() else pl.col(c.item).cast(pl.Utf8)
+        for c in target.columns))
     if not batch["row_no"].is_sorted():
         batch = batch.sort("row_no")
     if (batch[target.key_item].str.strip_chars() == "").any():
@@ -140,19 +144,21 @@ def write_batch(target: Target, batch: pl.DataFrame, *, cipher: FieldCipher, job
 
     # 1. Blind index and digest of each row; duplicated keys: the last one wins.
     blind = cipher.blind_index
-    batch = batch.with_columns(pl.Series("key_hash", [blind(k) for k in batch[target.key_item].to_list()],
-                                                dtype=pl.Binary))
+    keys = batch[target.key_item]
+    batch = batch.with_columns(pl.concat([
+        pl.Series("key_hash", [blind(k) for k in keys.slice(i, CHUNK_ROWS).to_list()], dtype=pl.Binary)
+        for i in range(0, batch.height, CHUNK_ROWS)]))
     dup = batch.filter(pl.col("key_hash").is_duplicated())
     if dup.height:
         groups = dup.group_by("key_hash").agg(pl.col("row_no").sort()).sort(pl.col("row_no").list.first())
         result.duplicates = groups["row_no"].to_list()
         batch = batch.filter(pl.col("key_hash").is_last_distinct())
     names = [c.item for c in target.columns]
-    digests = []
-    for chunk in batch.select(names).iter_slices(CHUNK_ROWS):  # (zipped column lists: faster than iter_rows)
-        digests.extend(row_digest(cipher, {n: v for n, v in zip(names, row, strict=True) if v})
-                       for row in zip(*(chunk[n].to_list() for n in names), strict=True))
-    batch = batch.with_columns(pl.Series("row_hash", digests, dtype=pl.Binary))
+    digests = [  # (zipped column lists: faster than iter_rows)
+        pl.Series("row_hash", [row_digest(cipher, {n: v for n, v in zip(names, row, strict=True) if v})
+                               for row in zip(*(chunk[n].to_list() for n in names), strict=True)], dtype=pl.Binary)
+        for chunk in batch.select(names).iter_slices(CHUNK_ROWS)]
+    batch = batch.with_columns(pl.concat(digests))
     del digests
     clock.lap("hash")
 

@@ -249,3 +249,17 @@ def test_a_value_that_does_not_fit_its_type_fails_the_batch(table, cipher, loade
 def test_an_empty_key_is_refused(table, cipher):
     with pytest.raises(ValueError, match="empty key"):
         write_batch(table, frame([person(1, 公民身份号码=" ")]), cipher=cipher)
+
+
+def test_null_and_empty_text_are_the_same_empty_value(table, cipher):
+    write_batch(table, frame([person(1, 文化程度="", 户籍地址="")]), cipher=cipher)
+    nulls = frame([person(1)]).with_columns(pl.lit(None, dtype=pl.Utf8).alias("文化程度"),
+                                            pl.lit(None, dtype=pl.Utf8).alias("户籍地址"))
+    result = write_batch(table, nulls, cipher=cipher)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 1)
+
+
+def test_an_empty_batch_writes_nothing(table, cipher):
+    result = write_batch(table, frame([]).cast({"row_no": pl.Int64}), cipher=cipher)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 0)
+    assert stored() == {}
