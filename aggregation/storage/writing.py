@@ -167,8 +167,8 @@ def write_batch(target: Target, batch: pl.DataFrame, *, cipher: FieldCipher, job
     with transaction.atomic(), connection.wrap_database_errors:
         connection.ensure_connection()
         with connection.connection.cursor() as cur:
-            cur.execute("SELECT set_config('work_mem', %s, true)",
-                        [settings.AGGREGATION.get("INGEST_WORK_MEM", "256MB")])
+            cur.execute("SELECT set_config('work_mem', %s, true), set_config('DateStyle', 'ISO, YMD', true)",
+                        [settings.AGGREGATION.get("INGEST_WORK_MEM", "256MB")])  # (DateStyle: see _row_json)
             # Other writers wait (a second load of the same resource); readers do not.
             cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target.ident))
             # 2. What to write: every row into an empty table, else what the digests say is new or changed.
@@ -308,10 +308,12 @@ def _copy_rows(cur, target: Target, batch: pl.DataFrame, cipher: FieldCipher, cl
 
 def _row_json(target: Target, alias: str) -> sql.Composable:
     """The stored row as JSON, {"token": …, item: value …} (empty values absent): a history row's before/after.
-    jsonb_build_object takes at most 100 arguments, so the pairs go in groups."""
+    Values as text: PostgreSQL's text output of date, timestamp, numeric, bigint and boolean (DateStyle ISO) is the
+    canonical text the converters produce and the row digest is computed over, so a history row can be checked
+    against its digest as it is. jsonb_build_object takes at most 100 arguments, so the pairs go in groups."""
     a = sql.Identifier(alias)
     pairs = [sql.SQL("'token', {}.token").format(a)] + [
-        sql.SQL("{}, {}.{}").format(sql.Literal(c.item), a, sql.Identifier(c.column))
+        sql.SQL("{}, {}.{}::text").format(sql.Literal(c.item), a, sql.Identifier(c.column))
         for c in target.columns if c.column]
     groups = [sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(pairs[i:i + 40]))
               for i in range(0, len(pairs), 40)]
