@@ -1,4 +1,4 @@
-"""The writer of a resource table (issue 18; the layout is in docs/architecture.md and the storage contract):
+"""The writer of a resource table `pool.r<dataset_id>` (issue 18; layout: the issue's storage contract):
 a batch of canonical rows in, only what changed written, in one transaction.
 
 1. Per row, in Python: the HMAC-SHA256 blind index of the upper-cased key (FieldCipher.blind_index, as today, so
@@ -6,7 +6,7 @@ a batch of canonical rows in, only what changed written, in one transaction.
    rows). Duplicated keys: the last occurrence wins, the others are reported.
 2. Digests first: the (row_no, key_hash, row_hash) of the batch go to a small temp table (binary COPY) and one
    join with the resource table keeps the keys that are new, changed or soft-deleted. An unchanged row costs its
-   two hashes and nothing else: it is not encrypted, masked, staged nor written.
+   two hashes and its line in that comparison, nothing else: it is not encrypted, masked, staged nor written.
 3. Only the rows to write are encrypted (ONE AES-GCM token per row: the compact JSON {item: value} of its non-empty
    encrypted items), masked (security.masking.mask_many per column) and COPYed into a typed temp stage — its
    columns carry the table's SQL types, so a value that does not fit fails the load loudly (the converters of
@@ -45,6 +45,7 @@ _PLAIN_COLUMN = re.compile(r"^c[0-9]+$")
 _MASK_COLUMN = re.compile(r"^m[0-9]+$")
 # Python-side work (hashes, tokens, CSV) is done this many rows at a time: bounds the interpreter's objects.
 CHUNK_ROWS = 100_000
+_RESERVED = frozenset({"row_no", "id", "key_hash", "row_hash"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class Target:
         names = [c.item for c in self.columns]
         if len(set(names)) != len(names) or self.key_item not in names:
             raise ValueError("items must be unique and include the key item")
+        if set(names) & _RESERVED:
+            raise ValueError(f"item names may not be {sorted(_RESERVED)} (the writer's own columns)")
         used = [c.column for c in self.columns if c.column] + [c.mask for c in self.columns if c.mask]
         if len(set(used)) != len(used):
             raise ValueError("a column is used twice")
