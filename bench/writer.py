@@ -1,0 +1,239 @@
+"""Benchmark: the resource-table writer (aggregation.storage.writing, issue 18) on 1 M 人口 rows, next to raw COPY.
+
+    .venv/bin/python bench/writer.py [--rows 1000000] [--keep] [--formats]
+
+Creates its own database (`jz_bench_writer` on the server of DATABASE_URL, default the local server), migrates
+(the history table), creates the schema `pool`, its sequence and one table `pool.r1` laid out as the storage
+contract says for the 12 items of the 户籍人口信息 entry (公民身份号码 key; 公民身份号码, 姓名, 户籍地址 encrypted
+into the row's one token; masked forms of the key, 姓名, 户籍地址, 出生日期 and 性别; 出生日期 and 登记日期 typed
+date), generates the rows in a child process (catalog demo generator; canonical text as the converters give it),
+then times:
+
+1. raw `COPY … FROM STDIN (FORMAT csv)` of the same rows into an all-text UNLOGGED table (the floor);
+2. write_batch, first load (every row inserted: hashes, tokens, masks, typed stage, INSERT);
+3. the same rows again (hashes and the digest comparison only: nothing written);
+4. 10 % of the rows changed (every tenth row another 文化程度): those updated with their history rows.
+
+Prints rows/s and the multiple of raw COPY for each, the writer's phases, and the peak RSS of this process.
+`--formats` also times the typed stage's two COPY formats on the first 200 000 rows (polars CSV against psycopg's
+binary `write_row`). The database is dropped at the end unless --keep is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/jiaozuo_portal"
+BENCH_DB = "jz_bench_writer"
+MASKS = {"公民身份号码": "id_number", "姓名": "name", "户籍地址": "address", "出生日期": "generic", "性别": "generic"}
+ENCRYPTED = ("公民身份号码", "姓名", "户籍地址")
+
+
+def _admin(url: str, sql: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--formats", action="store_true", help="also compare the typed stage's COPY formats")
+    args = parser.parse_args()
+
+    base_url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    bench_url = urlunsplit(urlsplit(base_url)._replace(path=f"/{BENCH_DB}"))
+    _admin(base_url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    _admin(base_url, f"CREATE DATABASE {BENCH_DB}")
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    try:
+        run(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            _admin(base_url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def target_for(items: list[dict]):
+    from aggregation.storage.writing import Column, Target
+
+    columns = []
+    for n, item in enumerate(items, start=1):
+        name = item["name"]
+        encrypted = name in ENCRYPTED
+        columns.append(Column(name, None if encrypted else f"c{n}", "date" if item["data_type"] == "D" else "text",
+                              encrypted, f"m{n}" if name in MASKS else None, MASKS.get(name)))
+    key = next(i["name"] for i in items if i.get("is_subject_key"))
+    return Target(dataset_id=1, table="pool.r1", key_item=key, columns=tuple(columns))
+
+
+def create_table(cur, target) -> None:
+    """The contract's layout (the layout module's DDL is being written in parallel; this is its minimum)."""
+    plain = "".join(f", {c.column} {c.sql_type}" for c in target.columns if c.column)
+    masks = "".join(f", {c.mask} text" for c in target.columns if c.mask)
+    cur.execute("CREATE SCHEMA IF NOT EXISTS pool")
+    cur.execute("CREATE SEQUENCE IF NOT EXISTS pool.row_id_seq CACHE 1000")
+    cur.execute(
+        f"CREATE TABLE {target.table} (id bigint NOT NULL DEFAULT nextval('pool.row_id_seq') PRIMARY KEY, "
+        f"key_hash bytea NOT NULL UNIQUE, token text{plain}{masks}, row_hash bytea NOT NULL, job_id bigint, "
+        "version integer NOT NULL DEFAULT 1, created_at timestamptz NOT NULL DEFAULT now(), "
+        "updated_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz)")
+    cur.execute(f"CREATE INDEX ON {target.table} (updated_at, id)")
+
+
+def run(args) -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    t = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    print(f"migrate: {time.perf_counter() - t:.1f} s")
+
+    import polars as pl
+
+    from aggregation import demo
+    from aggregation.storage.writing import write_batch
+    from security.crypto import FieldCipher
+
+    items = demo.POPULATION_ITEMS
+    header = [i["name"] for i in items]
+    target = target_for(items)
+    cipher = FieldCipher(settings.FIELD_ENCRYPTION_KEYS, settings.BLIND_INDEX_KEY)
+    with connection.cursor() as cur:
+        create_table(cur, target)
+
+    tmp = Path(tempfile.mkdtemp(prefix="jz_bench_writer_"))
+    path = tmp / "people.csv"
+    t = time.perf_counter()
+    # In a child process: the generator's set of unique keys must not count in this process's peak RSS.
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(
+        target=demo.write_csv, args=(path, header, demo.generated_rows(items, args.rows, seed=1)))
+    connection.close()
+    child.start()
+    child.join()
+    batch = pl.read_csv(path, infer_schema=False).with_row_index("row_no", offset=2).with_columns(
+        pl.col("row_no").cast(pl.Int64))
+    print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s; batch "
+          f"{batch.estimated_size() / 1e6:.0f} MB in polars; rss after load {_rss():.0f} MB")
+
+    # 1. raw COPY of the same rows (the same CSV bytes) into an all-text UNLOGGED table
+    with connection.cursor() as cur:
+        cur.execute("CREATE UNLOGGED TABLE raw_copy ({})".format(", ".join(f'"{h}" text' for h in header)))
+    connection.ensure_connection()
+    raw = connection.connection.cursor()
+    t = time.perf_counter()
+    with open(path, "rb") as fh, raw.copy("COPY raw_copy FROM STDIN (FORMAT csv, HEADER)") as copy:
+        while chunk := fh.read(1 << 20):
+            copy.write(chunk)
+    raw_s = time.perf_counter() - t
+    raw.close()
+    print(f"raw COPY FROM (text table):  {raw_s:6.2f} s  {args.rows / raw_s:>10,.0f} rows/s")
+    path.unlink()
+
+    def timed(label: str, frame: pl.DataFrame, job_id: int):
+        load = os.getloadavg()[0]
+        t = time.perf_counter()
+        result = write_batch(target, frame, cipher=cipher, job_id=job_id, reason=f"导入任务 #{job_id}")
+        s = time.perf_counter() - t
+        phases = ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items())
+        print(f"{label:<28} {s:6.2f} s  {args.rows / s:>10,.0f} rows/s  {s / raw_s:5.1f}× raw COPY   "
+              f"(inserted {result.inserted:,}, updated {result.updated:,}, unchanged {result.unchanged:,}; "
+              f"phases s: {phases}; load {load:.1f})")
+        return result
+
+    timed("writer, first load:", batch, 1)
+    timed("writer, same rows again:", batch, 2)
+    changed = batch.with_columns(
+        pl.when(pl.col("row_no") % 10 == 2)
+        .then(pl.when(pl.col("文化程度") == "研究生").then(pl.lit("小学")).otherwise(pl.lit("研究生")))
+        .otherwise(pl.col("文化程度")).alias("文化程度"))
+    timed("writer, 10 % changed:", changed, 3)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*), pg_size_pretty(pg_total_relation_size('{target.table}')) FROM {target.table}")
+        count, size = cur.fetchone()
+        cur.execute("SELECT count(*) FROM aggregation_recordhistory WHERE dataset_id = %s", [target.dataset_id])
+        hist = cur.fetchone()[0]
+    print(f"table rows {count:,} ({size} with indexes), history rows {hist:,}")
+    print(f"peak RSS of this process: {_rss():.0f} MB; load average {os.getloadavg()}; cores {os.cpu_count()}")
+    if args.formats:
+        formats(target, batch.head(200_000), cipher)
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def formats(target, batch, cipher) -> None:
+    """The typed stage's COPY, two ways, on the same rows (the rows are prepared as each way needs them; the
+    preparation is timed with it): polars CSV (what writing._stage does) and psycopg's binary COPY with `write_row`
+    of Python values (dates parsed, bytes as they are)."""
+    import datetime as dt
+    import io
+
+    import polars as pl
+    from django.db import connection, transaction
+
+    plain = [c for c in target.columns if c.column]
+    n = batch.height
+    key_hash = [os.urandom(32) for _ in range(n)]
+    tokens = cipher.bulk_encryptor().many([f'{{"k":"{v}"}}' for v in batch[target.key_item]])
+    columns = ", ".join(f"{c.column} {c.sql_type}" for c in plain)
+    with transaction.atomic():
+        connection.ensure_connection()
+        cur = connection.connection.cursor()
+        cur.execute(f"CREATE TEMP TABLE fmt (key_hash bytea, token text, {columns}) ON COMMIT DROP")
+        names = ", ".join(["key_hash", "token", *(c.column for c in plain)])
+
+        t = time.perf_counter()
+        frame = batch.select(
+            (pl.lit("\\x") + pl.Series(key_hash).bin.encode("hex")).alias("key_hash"), pl.Series("token", tokens),
+            *(pl.when(pl.col(c.item) != "").then(pl.col(c.item)).alias(c.column) for c in plain))
+        buf = io.BytesIO()
+        frame.write_csv(buf, include_header=False, null_value="")
+        with cur.copy(f"COPY fmt ({names}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buf.getbuffer())
+        csv_s = time.perf_counter() - t
+        cur.execute("TRUNCATE fmt")
+
+        t = time.perf_counter()
+        date = dt.date.fromisoformat
+        cols = [key_hash, tokens] + [
+            [date(v) if v else None for v in batch[c.item]] if c.sql_type == "date"
+            else [v or None for v in batch[c.item]] for c in plain]
+        with cur.copy(f"COPY fmt ({names}) FROM STDIN (FORMAT binary)") as copy:
+            copy.set_types(["bytea", "text", *(c.sql_type for c in plain)])
+            for row in zip(*cols, strict=True):
+                copy.write_row(row)
+        binary_s = time.perf_counter() - t
+        cur.close()
+    print(f"typed stage COPY of {n:,} rows: polars CSV {csv_s:.2f} s ({n / csv_s:,.0f} rows/s), "
+          f"psycopg binary write_row {binary_s:.2f} s ({n / binary_s:,.0f} rows/s)")
+
+
+def _rss() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+if __name__ == "__main__":
+    main()
