@@ -12,7 +12,9 @@ class AggregationConfig(AppConfig):
         # Lower floors learn of this chapter by registration, never by importing it: key rotation re-encrypts the
         # pool's records and history (set-based, own rotator) and the theme rows (security.rotation), the catalog's
         # responsibility list reads when data last arrived, the kernel fails the import and theme jobs whose worker
-        # died (portal.services.jobs: at once when the worker's parent sees its child die, else by the reaper).
+        # died (portal.services.jobs: at once when the worker's parent sees its child die, else by the reaper); an
+        # approved catalog update is refused when stored values do not fit a retyped item, and migrates the
+        # resource's table in its own transaction (storage.ddl).
         from django.conf import settings
 
         from catalog import hooks
@@ -24,12 +26,15 @@ class AggregationConfig(AppConfig):
         from .selectors.pools import data_arrivals
         from .services.ingest import lost_message, reaped_message
         from .services.themes import STALE_AFTER
+        from .storage.ddl import item_change_refusal, items_changed
 
         rotation.register("aggregation.records", rotate_records, covers=COVERS)
         rotation.register("aggregation.verification_cases", rotate_case_key_hashes)
         rotation.register_column(ThemeRow, "key_enc", blind_index="key_hash", name="aggregation.theme_rows.key")
         rotation.register_json(ThemeRow, "data", name="aggregation.theme_rows.data")
         hooks.register_data_arrivals(data_arrivals)
+        hooks.register_item_change_guard(item_change_refusal)
+        hooks.register_items_changed(items_changed)
         register_job_kind(
             IngestJob, action="aggregation.job.failed", department="dataset__department", message=reaped_message,
             stale_after=lambda: settings.AGGREGATION["STALE_JOB_SECONDS"],

@@ -2,6 +2,9 @@
 
 Share guard: whether a resource flagged for secrecy review may be made shareable (security registers it, R30).
 
+Item changes: whether an update case's new data items fit the data already stored, and telling the storage they were
+applied (aggregation registers both: its resource tables are migrated with the approval).
+
 Data arrivals: when data last arrived for each catalog entry (the responsibility list's fulfilment, R9.1).
 The aggregation chapter holds that fact (its datasets' last loads) and registers a provider in its
 `AppConfig.ready()`. With no provider registered, fulfilment is "not measurable yet" and shows "filed".
@@ -48,3 +51,37 @@ def share_refusal(entry_id: int) -> str | None:
 
 
 _share_guards: dict[str, ShareGuard] = {}
+
+
+# Item changes: an approved update case changes the entry's data items (R10), and the aggregation chapter keeps data
+# stored under them (its resource tables, issue 18). Before the change is applied the guard answers why the proposed
+# items do not fit the stored values (a retype whose values would not convert: a Chinese message listing them) or
+# None; after the items are applied, in the same transaction, the callback brings the storage along (it may refuse
+# too, by raising PortalError, and then the approval is undone).
+ItemChangeGuard = Callable[[int, list[dict]], str | None]
+ItemsChanged = Callable[..., None]
+
+_item_hooks: dict[str, Callable] = {}
+
+
+def register_item_change_guard(guard: ItemChangeGuard) -> None:
+    """Register `guard(entry_id, proposed_items) -> refusal message or None`, asked before an update case applies."""
+    _item_hooks["guard"] = guard
+
+
+def register_items_changed(callback: ItemsChanged) -> None:
+    """Register `callback(entry_id, *, actor)`, called after an approved update case applied the entry's items."""
+    _item_hooks["changed"] = callback
+
+
+def item_change_refusal(entry_id: int, items: list[dict]) -> str | None:
+    """Why the proposed items may not replace the entry's (the registered guard's answer), or None."""
+    guard = _item_hooks.get("guard")
+    return guard(entry_id, items) if guard is not None else None
+
+
+def items_changed(entry_id: int, *, actor) -> None:
+    """Tell the registered callback that the entry's items were applied (nothing when none is registered)."""
+    callback = _item_hooks.get("changed")
+    if callback is not None:
+        callback(entry_id, actor=actor)

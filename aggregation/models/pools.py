@@ -60,6 +60,10 @@ class Dataset(models.Model):
     # {item: masking kind} that the records' stored masked forms (Record.masked) follow;
     # services.pools.masked_forms_sync recomputes the forms when the catalog changes an item's kind.
     mask_kinds = models.JSONField(_("脱敏形式的类型"), default=dict, blank=True)
+    # The resource table's layout (issue 18, aggregation.storage.layout): {item name: {"col": "c3" or null (encrypted:
+    # only inside the row's token), "mask": "m3" or null, "mask_kind", "type" (SQL), "encrypted", "retired"}}. Column
+    # numbers are stable per item — item names are Chinese, renamed, and never reach SQL.
+    columns = models.JSONField(_("资源表的列"), default=dict, blank=True)
     row_count = models.PositiveBigIntegerField(_("记录数"), default=0)
     last_loaded_at = models.DateTimeField(_("最近归集时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

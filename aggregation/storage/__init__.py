@@ -1,0 +1,9 @@
+"""A table per resource (issue 18): `pool.r<dataset id>` with typed columns, replacing the JSONB rows of
+`aggregation_record` (docs: the storage contract).
+
+- `layout`  which column holds which catalog item (Dataset.columns), its SQL type, the table's identifiers;
+- `ddl`     creating a resource table, migrating it online when a catalog update changes the items, and the
+            guard refusing a retype whose stored values do not fit;
+- `values`  the stored values of one item (what the guard checks), the one place that knows where they live;
+- `writing` staging, digest comparison and the typed upsert of a load.
+"""

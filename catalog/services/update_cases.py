@@ -21,7 +21,7 @@ from portal.services.deadlines import deadline_close, deadline_open
 from portal.services.notifications import department_recipients, notify
 from portal.services.workdays import local_today
 
-from .. import search
+from .. import hooks, search
 from ..choices import OPEN_UPDATE_STATES, EntryState, UpdateCaseState, UpdateTrigger
 from ..models import CatalogEntry, CatalogUpdateCase
 from ..permissions import access_entry_by_id, access_update_case_by_id
@@ -193,7 +193,9 @@ def update_case_approve(*, actor: User, case_id: int, comment: str = "") -> Cata
     responsibility list follows, in this one transaction (R10.2).
 
     Raises NotFound, PermissionDenied, InvalidTransition ("already_approved" / "invalid_state"),
-    PortalError ("invalid"). Audits catalog.update_case.approved. Closes CATALOG_UPDATE_REVIEW.
+    PortalError ("invalid"; "items_unfit" when stored data does not fit a changed item, and what the registered
+    items-changed callback raises, e.g. "table_busy"). Audits catalog.update_case.approved. Closes
+    CATALOG_UPDATE_REVIEW.
     """
     with transaction.atomic():
         case = access_update_case_by_id(actor, case_id, action="review", for_update=True)
@@ -210,6 +212,8 @@ def update_case_approve(*, actor: User, case_id: int, comment: str = "") -> Cata
         items = case.proposed.get("items", [])
         values["classification"] = entry.classification
         raise_problems(publishable_problems(entry.pk, values, items))
+        if refusal := hooks.item_change_refusal(entry.pk, clean_items(items)):
+            raise PortalError(refusal, code="items_unfit")
         changes = update_case_changes(case)
         changed = apply_values(entry, clean_values(values))
         require_share_cleared(entry)
@@ -217,6 +221,7 @@ def update_case_approve(*, actor: User, case_id: int, comment: str = "") -> Cata
         entry.approved_at = timezone.now()
         entry.save()
         sync_items(entry, clean_items(items))
+        hooks.items_changed(entry.pk, actor=actor)  # the stored data follows (aggregation's tables), or all is undone
         search.reindex([entry.pk])
         today = local_today()
         resp = publish_version(entry, actor=actor, on=today, update_case=case)
