@@ -65,7 +65,8 @@ _item_hooks: dict[str, Callable] = {}
 
 
 def register_item_change_guard(guard: ItemChangeGuard) -> None:
-    """Register `guard(entry_id, proposed_items) -> refusal message or None`, asked before an update case applies."""
+    """Register `guard(entry_id, proposed_items) -> refusal message or None`, asked before an update case applies
+    (inside its transaction; the guard may raise PortalError itself, e.g. when the data is busy)."""
     _item_hooks["guard"] = guard
 
 

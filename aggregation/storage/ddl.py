@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from psycopg import sql
 
 from catalog.validation import item_key
@@ -54,6 +55,7 @@ DDL = frozenset({"add", "retype", "encrypt", "mask_add", "mask_drop", "mask_chan
 class TableBusy(PortalError):
     code = "table_busy"
     status = 409
+    default_detail = gettext_lazy("资源表正被其他操作占用（正在读取、导出或归集数据），本次变更未执行，请稍后重试")
 
 
 class ItemsUnfit(PortalError):
@@ -168,20 +170,21 @@ def changes_between(old: dict[str, dict], new: dict[str, dict]) -> list[dict]:
 def online():
     """Run the block in a savepoint with `lock_timeout`: a lock not granted in time (a long reader, a load holding the
     dataset) raises TableBusy, the savepoint undone; the previous lock_timeout is restored either way."""
-    with connection.cursor() as cur:
-        cur.execute("SELECT current_setting('lock_timeout')")
-        previous = cur.fetchone()[0]
-        cur.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(LOCK_TIMEOUT_MS)}ms"])
-    try:
-        with transaction.atomic():
-            yield
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
-            raise
-        raise TableBusy(_("资源表正被其他操作占用（正在读取、导出或归集数据），本次变更未执行，请稍后重试")) from exc
-    finally:
+    with transaction.atomic():  # SET LOCAL needs a transaction: the caller's, or this one
         with connection.cursor() as cur:
-            cur.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+            cur.execute("SELECT current_setting('lock_timeout')")
+            previous = cur.fetchone()[0]
+            cur.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(LOCK_TIMEOUT_MS)}ms"])
+        try:
+            with transaction.atomic():
+                yield
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            raise TableBusy() from exc
+        finally:
+            with connection.cursor() as cur:
+                cur.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
 
 
 def table_migrate(dataset: Dataset, *, actor) -> list[dict]:
@@ -250,8 +253,10 @@ def _retype(cur, dataset, layout: Layout, spec, change: dict) -> None:
             emptied.append(rid)
             continue
         canonical, problem = convert(clean_text(text))
-        if problem:
-            (emptied.append(rid) if deleted else unfit.append(Unfit(spec.name, rid, text, problem)))
+        if problem and deleted:
+            emptied.append(rid)
+        elif problem:
+            unfit.append(Unfit(spec.name, rid, text, problem))
         elif canonical != text:
             fixed[rid] = canonical
     if unfit:
@@ -348,17 +353,23 @@ def unfit_message(dataset, unfit: list[Unfit], *, keys: dict[int, str | None], t
 def item_change_refusal(entry_id: int, items: list[dict]) -> str | None:
     """catalog.hooks item-change guard: why the entry's proposed `items` (an update case's, before they are applied)
     do not fit the values already stored, or None. An item whose data type or length changes (matched by the
-    catalog's item_key) has each stored value of its live rows converted as a load would (ingest.validation)."""
+    catalog's item_key) has each stored value of its live rows converted as a load would (ingest.validation).
+    Raises TableBusy when a load holds the dataset."""
     dataset = Dataset.objects.select_related("entry").filter(entry_id=entry_id).first()
     if dataset is None:
         return None
     current = {item_key(i.name): i for i in dataset.entry.items.all()}
+    retyped = [(current[item_key(p["name"])], p) for p in items if item_key(p["name"]) in current]
+    retyped = [(old, p) for old, p in retyped if (old.data_type, old.length) != (p["data_type"], p.get("length"))]
+    if not retyped:
+        return None
     unfit: list[Unfit] = []
     total = 0
-    for proposed in items:
-        old = current.get(item_key(proposed["name"]))
-        if old is None or (old.data_type, old.length) == (proposed["data_type"], proposed.get("length")):
-            continue
+    # The dataset's row stays locked to the approval's end, as a load holds it: no load writes a value between this
+    # check and the migration (a running load makes the approval fail with table_busy rather than wait for it).
+    with online():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+    for old, proposed in retyped:
         kind = dataset.key_kind if old.name == dataset.key_item_name else None
         convert = converter(proposed["data_type"], proposed.get("length"), key_kind=kind)
         for rid, text in values.item_values(dataset, old.name):

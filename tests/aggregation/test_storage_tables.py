@@ -351,6 +351,19 @@ class ReaderHolding(TableLock):
         return self
 
 
+class LoadHolding(ReaderHolding):
+    """Another session in the middle of a load: it holds the dataset's row (services.pools / ingest lock it)."""
+
+    def __enter__(self):
+        import psycopg
+
+        params = {k: v for k, v in connection.get_connection_params().items() if k != "context"}
+        self.conn = psycopg.connect(**params)
+        self.conn.execute("SELECT 1 FROM aggregation_dataset WHERE id = %s FOR UPDATE", [self.dataset_id])
+        self.pid = self.conn.info.backend_pid
+        return self
+
+
 @pytest.fixture
 def drop_pool_tables():
     """A transactional test commits its tables; the flush between tests empties Django's tables only."""
@@ -379,6 +392,17 @@ def test_busy_table_fails_cleanly_and_can_be_repeated(dept, staff, reviewer, mon
     update_case_approve(actor=reviewer, case_id=case.pk)  # the reader is gone: the same approval goes through
     dataset.refresh_from_db()
     assert dataset.columns["婚姻状况"]["col"] == "c8" and ("c8", "text") in table_columns(dataset)
+
+    # a retype is checked against the stored values holding the dataset, as a load does: a running load makes it
+    # fail cleanly too (no load can write a value between the check and the migration)
+    case = submitted_update(staff, entry, current_items(entry, 登记日期={"data_type": "D", "length": 8}))
+    with LoadHolding(dataset.pk), pytest.raises(PortalError) as busy:
+        update_case_approve(actor=reviewer, case_id=case.pk)
+    assert busy.value.code == "table_busy"
+    entry.refresh_from_db()
+    assert entry.version == 2 and entry.items.get(name="登记日期").data_type == "C"
+    update_case_approve(actor=reviewer, case_id=case.pk)
+    assert ("c3", "date") in table_columns(dataset)
 
 
 # --------------------------------------------------------------------------------------------------
