@@ -209,10 +209,30 @@ def table_migrate(dataset: Dataset, *, actor) -> list[dict]:
             return []
         specs = plan.by_name
         with connection.cursor() as cur:
-            if any(c["op"] in DDL for c in changes):  # once, up front: a renaming or retiring update takes no lock
+            # Rows first — value conversions and moves into the token take row locks only, readers go on — then
+            # the DDL under one ACCESS EXCLUSIVE lock, taken once before it (a rename or a retirement takes none).
+            existing = {c for _n, c, _t in old.plain()}
+            now, later = set(), set()  # rows whose plain text changed: digested before / after the DDL
+            deferred = {}
+            for change in changes:
+                if change["op"] == "retype" and change["column"]:
+                    fixes = _retype_rows(cur, locked, old, specs[change["item"]], change)
+                    if change["from"] == "text" or not fixes.any:
+                        fixes.write(cur, old, change["column"])
+                        now |= fixes.ids
+                    else:  # a typed column whose canonical text changes: through text, under the lock
+                        deferred[change["item"]] = fixes
+                        later |= fixes.ids
+                elif change["op"] == "encrypt":
+                    _move_into_token(cur, old, change["item"], change["column"])
+            if now:
+                _redigest(cur, new, sorted(now), existing=existing)
+            if any(c["op"] in DDL for c in changes):
                 _run(cur, sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(new.table))
             for change in changes:
-                _apply(cur, locked, old, new, specs, change)
+                _apply_ddl(cur, new, change, deferred.get(change["item"]))
+            if later:
+                _redigest(cur, new, sorted(later), existing={c for _n, c, _t in new.plain()})
         encrypted = sorted(set(locked.encrypted_items) | set(new.encrypted()))
         Dataset.objects.filter(pk=locked.pk).update(columns=new.columns, encrypted_items=encrypted)
         audit.record(actor=actor, action="aggregation.dataset.table_migrated", obj=locked,
@@ -221,61 +241,79 @@ def table_migrate(dataset: Dataset, *, actor) -> list[dict]:
     return changes
 
 
-def _apply(cur, dataset, old: Layout, new: Layout, specs, change: dict) -> None:
-    op, table = change["op"], new.table
+def _apply_ddl(cur, layout: Layout, change: dict, fixes: Fixes | None) -> None:
+    op, table = change["op"], layout.table
     if op == "add":
         for col, typ in ((change["column"], change["type"]), (change.get("mask"), "text")):
             if col:
                 _run(cur, sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(table, column_ident(col), type_sql(typ)))
     elif op == "retype" and change["column"]:
-        _retype(cur, dataset, new, specs[change["item"]], change)
-    elif op == "encrypt":
-        _move_into_token(cur, new, change["item"], change["column"])
-        _run(cur, sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(table, column_ident(change["column"])))
-    elif op in ("mask_drop", "mask_change"):
+        col = column_ident(change["column"])
+        source = change["from"]
+        if fixes is not None:
+            _run(cur, sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE text USING {}::text").format(table, col, col))
+            fixes.write(cur, layout, change["column"])
+            source = "text"
+        # numeric → bigint directly (a numeric's text may read "3.0"); anything else through its canonical text
+        using = (sql.SQL("{}::bigint").format(col) if (source, change["to"]) == ("numeric", "bigint")
+                 else sql.SQL("{}::text::{}").format(col, type_sql(change["to"])))
+        _run(cur, sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}").format(
+            table, col, type_sql(change["to"]), using))
+    elif op in ("encrypt", "mask_drop", "mask_change"):
         _run(cur, sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(table, column_ident(change["column"])))
     if op in ("mask_add", "mask_change"):
         _run(cur, sql.SQL("ALTER TABLE {} ADD COLUMN {} text").format(table, column_ident(change["column"])))
     # retire, restore, rename, and the retype of an item held in the token: the mapping only
 
 
-def _retype(cur, dataset, layout: Layout, spec, change: dict) -> None:
-    """Convert the column's stored values with the item's converter (the canonical text the pipeline stores), then
-    ALTER its type. A live row whose value does not convert refuses (ItemsUnfit); a deleted row's is emptied (its
-    values are kept in its deletion's history row). Rows whose canonical text changed get their row digest again."""
+@dataclass
+class Fixes:
+    """What a retype changes in a column before its type: canonical texts, and values emptied."""
+
+    fixed: dict[int, str]
+    emptied: list[int]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.fixed or self.emptied)
+
+    @property
+    def ids(self) -> set[int]:
+        return {*self.fixed, *self.emptied}
+
+    def write(self, cur, layout: Layout, column: str) -> None:
+        col = column_ident(column)
+        if self.emptied:
+            _run(cur, sql.SQL("UPDATE {} SET {} = NULL WHERE id = ANY(%s)").format(layout.table, col), [self.emptied])
+        if self.fixed:
+            _run(cur, sql.SQL("UPDATE {} t SET {} = u.v FROM unnest(%s::bigint[], %s::text[]) AS u(id, v) "
+                              "WHERE t.id = u.id").format(layout.table, col),
+                 [list(self.fixed), list(self.fixed.values())])
+
+
+def _retype_rows(cur, dataset, layout: Layout, spec, change: dict) -> Fixes:
+    """Convert the column's stored values with the item's converter (the canonical text the pipeline stores). A live
+    row whose value does not convert refuses (ItemsUnfit); a deleted row's value is emptied (its deletion's history row
+    keeps it), and so is a blank text. One pass of a server-side cursor."""
     col = column_ident(change["column"])
     convert = converter(spec.data_type, spec.length)
-    _run(cur, sql.SQL("SELECT id, deleted_at IS NOT NULL, {}::text FROM {} WHERE {} IS NOT NULL ORDER BY id").format(
-        col, layout.table, col))
     unfit, emptied, fixed = [], [], {}
-    for rid, deleted, text in cur.fetchall():
-        if not clean_text(text):  # a blank text value: absent, as the pipeline stores it
-            emptied.append(rid)
-            continue
-        canonical, problem = convert(clean_text(text))
-        if problem and deleted:
-            emptied.append(rid)
-        elif problem:
-            unfit.append(Unfit(spec.name, rid, text, problem))
-        elif canonical != text:
-            fixed[rid] = canonical
+    with connection.chunked_cursor() as rows:
+        _run(rows, sql.SQL("SELECT id, deleted_at IS NOT NULL, {}::text FROM {} WHERE {} IS NOT NULL ORDER BY id")
+             .format(col, layout.table, col))
+        while batch := rows.fetchmany(BATCH):
+            for rid, deleted, text in batch:
+                cleaned = clean_text(text)
+                canonical, problem = convert(cleaned) if cleaned else ("", None)
+                if not cleaned or (problem and deleted):
+                    emptied.append(rid)
+                elif problem:
+                    unfit.append(Unfit(spec.name, rid, text, problem))
+                elif canonical != text:
+                    fixed[rid] = canonical
     if unfit:
         raise ItemsUnfit(unfit_message(dataset, unfit, keys={}))
-    if (fixed or emptied) and change["from"] != "text":
-        _run(cur, sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE text USING {}::text").format(layout.table, col, col))
-        change = {**change, "from": "text"}
-    if emptied:
-        _run(cur, sql.SQL("UPDATE {} SET {} = NULL WHERE id = ANY(%s)").format(layout.table, col), [emptied])
-    if fixed:
-        _run(cur, sql.SQL("UPDATE {} t SET {} = u.v FROM unnest(%s::bigint[], %s::text[]) AS u(id, v) "
-                          "WHERE t.id = u.id").format(layout.table, col), [list(fixed), list(fixed.values())])
-    # numeric → bigint directly (a numeric's text may read "3.0"); anything else through its canonical text
-    using = (sql.SQL("{}::bigint").format(col) if (change["from"], change["to"]) == ("numeric", "bigint")
-             else sql.SQL("{}::text::{}").format(col, type_sql(change["to"])))
-    _run(cur, sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}").format(
-        layout.table, col, type_sql(change["to"]), using))
-    if fixed or emptied:
-        _redigest(cur, layout, [*fixed, *emptied])
+    return Fixes(fixed, emptied)
 
 
 def _cipher() -> FieldCipher:
@@ -308,11 +346,11 @@ def _move_into_token(cur, layout: Layout, item: str, column: str) -> None:
                           "WHERE t.id = u.id").format(layout.table), [[r[0] for r in rows], tokens])
 
 
-def _redigest(cur, layout: Layout, ids: list[int]) -> None:
+def _redigest(cur, layout: Layout, ids: list[int], *, existing: set[str]) -> None:
     """row_hash again for rows whose plain text changed: ingest.encryption.row_digest of the row's current items
-    (plain columns as text, the token's items)."""
+    (plain columns as text — those `existing` in the table yet —, the token's items)."""
     cipher = _cipher()
-    plain = layout.plain(retired=False)
+    plain = [p for p in layout.plain(retired=False) if p[1] in existing]
     encrypted = set(layout.encrypted())
     cols = sql.SQL("").join(sql.SQL(", {}::text").format(column_ident(c)) for _n, c, _t in plain)
     _run(cur, sql.SQL("SELECT id, token{} FROM {} WHERE id = ANY(%s)").format(cols, layout.table), [ids])

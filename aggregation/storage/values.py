@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from security.crypto import DecryptionError, FieldCipher, is_encrypted
 
@@ -33,24 +33,20 @@ def _plain(cipher: FieldCipher, text: str) -> str | None:
 
 
 def item_values(dataset, item_name: str) -> Iterator[tuple[int, str | None]]:
-    """(record id, plain text) of the item in each live row of the dataset holding a non-empty value, by id; the text
-    is None for a token that does not authenticate (it cannot be checked). Reads in keyset batches (a million rows
-    never sit in memory); the item name is a bound parameter."""
+    """(record id, plain text) of the item in each live row of the dataset holding a non-empty value; the text is None
+    for a token that does not authenticate (it cannot be checked). One pass of a server-side cursor (a million rows
+    never sit in memory; keyset batches re-walked the dataset's index ten times slower); the item name is a bound
+    parameter. Inside a transaction (a named cursor lives in one)."""
     cipher = _cipher()
-    last = 0
-    while True:
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT id, data->>%s FROM aggregation_record WHERE dataset_id = %s AND deleted_at IS NULL AND id > %s"
-                " AND coalesce(data->>%s, '') <> '' ORDER BY id LIMIT %s",
-                [item_name, dataset.pk, last, item_name, BATCH],
-            )
-            rows = cur.fetchall()
-        if not rows:
-            return
-        for rid, text in rows:
-            yield rid, _plain(cipher, text)
-        last = rows[-1][0]
+    with transaction.atomic(), connection.chunked_cursor() as cur:
+        cur.execute(
+            "SELECT id, data->>%s FROM aggregation_record WHERE dataset_id = %s AND deleted_at IS NULL"
+            " AND coalesce(data->>%s, '') <> ''",
+            [item_name, dataset.pk, item_name],
+        )
+        while rows := cur.fetchmany(BATCH):
+            for rid, text in rows:
+                yield rid, _plain(cipher, text)
 
 
 def subject_keys(dataset, record_ids: Iterable[int]) -> dict[int, str | None]:

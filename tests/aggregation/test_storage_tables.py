@@ -128,16 +128,17 @@ def person(number: str, **values) -> dict:
 
 
 def test_table_created_with_the_dataset(dataset, audit_log):
+    dataset.refresh_from_db()
     n = {name: int((e["col"] or e["mask"])[1:]) for name, e in dataset.columns.items()}
-    assert list(n.values()) == [1, 2, 3, 4, 5, 6, 7]  # catalog order
+    assert [n[name] for name, *_ in ITEMS] == [1, 2, 3, 4, 5, 6, 7]  # numbered in catalog order
     assert dataset.columns["登记日期"] == {"col": "c3", "mask": None, "mask_kind": None, "type": "text",
                                          "encrypted": False, "retired": False}
     # the key and the personal items live only in the token, with their masked forms
-    assert [name for name, e in dataset.columns.items() if e["encrypted"]] == ["公民身份号码", "姓名", "联系电话"]
+    assert {name for name, e in dataset.columns.items() if e["encrypted"]} == {"公民身份号码", "姓名", "联系电话"}
     assert all(dataset.columns[name]["col"] is None and dataset.columns[name]["mask"]
                for name in ("公民身份号码", "姓名", "联系电话"))
-    plain = [(e["col"], "text") for e in dataset.columns.values() if e["col"]]
-    masks = [(e["mask"], "text") for e in dataset.columns.values() if e["mask"]]
+    plain = [(c, "text") for c in ("c3", "c4", "c5", "c7")]
+    masks = [(m, "text") for m in ("m1", "m2", "m6")]
     assert table_columns(dataset) == [
         ("id", "bigint"), ("key_hash", "bytea"), ("token", "text"), *plain, *masks, ("row_hash", "bytea"),
         ("job_id", "bigint"), ("version", "integer"), ("created_at", "timestamp with time zone"),
@@ -250,6 +251,30 @@ def test_retype_converts_the_stored_values(dataset, staff, reviewer, audit_log):
     (event,) = audit_log("aggregation.dataset.table_migrated")
     assert {(c["op"], c["item"], c.get("to")) for c in event.data["changes"]} == {
         ("retype", "登记日期", "date"), ("retype", "在册人数", "bigint")}
+
+
+def test_retype_of_a_typed_column(dataset):
+    """A typed column whose canonical text changes (numeric "3.0" → integer "3", date → timestamp) goes through text;
+    a type that keeps every value's text ALTERs directly."""
+    import datetime as dt
+
+    items = DataItem.objects.filter(entry=dataset.entry)
+    items.filter(name="在册人数").update(data_type="N")
+    items.filter(name="登记日期").update(data_type="D", length=8)
+    ddl.table_migrate(dataset, actor=None)
+    number = ids(1)[0]
+    (row,) = put_rows(dataset, [person(number, 在册人数="3.0", 登记日期="2024-01-31")])
+    items.filter(name="在册人数").update(data_type="I", length=6)
+    items.filter(name="登记日期").update(data_type="T", length=19)
+    changes = ddl.table_migrate(dataset, actor=None)
+    assert {(c["item"], c["from"], c["to"]) for c in changes} == {
+        ("登记日期", "date", "timestamp"), ("在册人数", "numeric", "bigint")}
+    assert ("c3", "timestamp without time zone") in table_columns(dataset) and ("c4", "bigint") in table_columns(
+        dataset)
+    assert stored(dataset, row, "在册人数")[0] == 3
+    assert stored(dataset, row, "登记日期")[0] == dt.datetime(2024, 1, 31)
+    assert bytes(stored(dataset, row, "在册人数")[1]) == row_digest(cipher(), {k: v for k, v in person(
+        number, 在册人数="3", 登记日期="2024-01-31 00:00:00").items() if v})
 
 
 def test_a_new_name_is_a_new_item(dataset, staff, reviewer):
