@@ -353,7 +353,8 @@ def _redigest(cur, layout: Layout, ids: list[int], *, existing: set[str]) -> Non
     plain = [p for p in layout.plain(retired=False) if p[1] in existing]
     encrypted = set(layout.encrypted())
     cols = sql.SQL("").join(sql.SQL(", {}::text").format(column_ident(c)) for _n, c, _t in plain)
-    _run(cur, sql.SQL("SELECT id, token{} FROM {} WHERE id = ANY(%s)").format(cols, layout.table), [ids])
+    _run(cur, sql.SQL("SELECT id, token{} FROM {} JOIN unnest(%s::bigint[]) AS u(id) USING (id)").format(
+        cols, layout.table), [ids])
     digests = []
     for rid, token, *texts in cur.fetchall():
         row = {k: v for k, v in _token_open(cipher, token).items() if k in encrypted and v}
