@@ -193,9 +193,9 @@ def update_case_approve(*, actor: User, case_id: int, comment: str = "") -> Cata
     responsibility list follows, in this one transaction (R10.2).
 
     Raises NotFound, PermissionDenied, InvalidTransition ("already_approved" / "invalid_state"),
-    PortalError ("invalid"; "items_unfit" when stored data does not fit a changed item, and what the registered
-    items-changed callback raises, e.g. "table_busy"). Audits catalog.update_case.approved. Closes
-    CATALOG_UPDATE_REVIEW.
+    PortalError ("invalid"), InvalidTransition ("items_unfit": data already stored does not fit a changed item, the
+    values listed), and what the registered item hooks raise (e.g. "table_busy"). Audits
+    catalog.update_case.approved. Closes CATALOG_UPDATE_REVIEW.
     """
     with transaction.atomic():
         case = access_update_case_by_id(actor, case_id, action="review", for_update=True)
@@ -213,7 +213,7 @@ def update_case_approve(*, actor: User, case_id: int, comment: str = "") -> Cata
         values["classification"] = entry.classification
         raise_problems(publishable_problems(entry.pk, values, items))
         if refusal := hooks.item_change_refusal(entry.pk, clean_items(items)):
-            raise PortalError(refusal, code="items_unfit")
+            raise InvalidTransition(refusal, code="items_unfit")
         changes = update_case_changes(case)
         changed = apply_values(entry, clean_values(values))
         require_share_cleared(entry)
