@@ -389,6 +389,15 @@ def unfit_message(dataset, unfit: list[Unfit], *, keys: dict[int, str | None], t
     return "\n".join([head, *lines, *tail])
 
 
+def _narrower(old, proposed: dict) -> bool:
+    """Whether a value of the item `old` may not fit the proposed definition: another data type, or a length that
+    is newly set or shorter (a longer one fits every value)."""
+    if old.data_type != proposed["data_type"]:
+        return True
+    length = proposed.get("length")
+    return bool(length) and (not old.length or length < old.length)
+
+
 def item_change_refusal(entry_id: int, items: list[dict]) -> str | None:
     """catalog.hooks item-change guard: why the entry's proposed `items` (an update case's, before they are applied)
     do not fit the values already stored, or None. An item whose data type or length changes (matched by the
@@ -399,7 +408,7 @@ def item_change_refusal(entry_id: int, items: list[dict]) -> str | None:
         return None
     current = {item_key(i.name): i for i in dataset.entry.items.all()}
     retyped = [(current[item_key(p["name"])], p) for p in items if item_key(p["name"]) in current]
-    retyped = [(old, p) for old, p in retyped if (old.data_type, old.length) != (p["data_type"], p.get("length"))]
+    retyped = [(old, p) for old, p in retyped if _narrower(old, p)]
     if not retyped:
         return None
     unfit: list[Unfit] = []
