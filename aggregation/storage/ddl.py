@@ -7,7 +7,7 @@ together or not at all:
 
 - add an item: ADD COLUMN, nullable and without a default — a catalog-only change, instant on any size;
 - retire an item: the column stays, marked retired (its values are kept for history until a later clean-up);
-- rename (the catalog's item_key rule): the mapping only;
+- rename (the catalog's item_key rule): the mapping, and the tokens and row digests (they hold item names);
 - retype: ALTER COLUMN … TYPE … USING, after every stored value was converted by the ingest converters (a value
   that does not fit refuses the whole approval, the rows listed; `item_change_refusal` says so before anything is
   applied, from the values where they are stored today, storage.values);
@@ -225,7 +225,15 @@ def table_migrate(dataset: Dataset, *, actor) -> list[dict]:
                         later |= fixes.ids
                 elif change["op"] == "encrypt":
                     _move_into_token(cur, old, change["item"], change["column"])
-            if now:
+            # Tokens and digests hold item names: a rename rewrites every token holding the item and every row's
+            # digest; a retyped item held in the token is converted there (the same converters, the same refusal).
+            renames = {c["from"]: c["item"] for c in changes if c["op"] == "rename"}
+            checks = {c["item"]: _converter(locked, specs[c["item"]]) for c in changes
+                      if c["op"] == "retype" and not c["column"]}
+            if renames or checks:
+                _rewrite_tokens(cur, locked, new, existing=existing, renames=renames, checks=checks,
+                                redigest=None if renames else now)
+            elif now:
                 _redigest(cur, new, sorted(now), existing=existing)
             if any(c["op"] in DDL for c in changes):
                 _run(cur, sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(new.table))
@@ -296,7 +304,7 @@ def _retype_rows(cur, dataset, layout: Layout, spec, change: dict) -> Fixes:
     row whose value does not convert refuses (ItemsUnfit); a deleted row's value is emptied (its deletion's history row
     keeps it), and so is a blank text. One pass of a server-side cursor."""
     col = column_ident(change["column"])
-    convert = converter(spec.data_type, spec.length)
+    convert = _converter(dataset, spec)
     unfit, emptied, fixed = [], [], {}
     with connection.chunked_cursor() as rows:
         _run(rows, sql.SQL("SELECT id, deleted_at IS NOT NULL, {}::text FROM {} WHERE {} IS NOT NULL ORDER BY id")
@@ -312,7 +320,7 @@ def _retype_rows(cur, dataset, layout: Layout, spec, change: dict) -> Fixes:
                 elif canonical != text:
                     fixed[rid] = canonical
     if unfit:
-        raise ItemsUnfit(unfit_message(dataset, unfit, keys={}))
+        raise ItemsUnfit(unfit_message(dataset, unfit[:UNFIT_LISTED], keys={}, total=len(unfit)))
     return Fixes(fixed, emptied)
 
 
@@ -344,6 +352,61 @@ def _move_into_token(cur, layout: Layout, item: str, column: str) -> None:
         tokens = [_token_seal(cipher, {**_token_open(cipher, token), item: text}) for _id, token, text in rows]
         _run(cur, sql.SQL("UPDATE {} t SET token = u.token FROM unnest(%s::bigint[], %s::text[]) AS u(id, token) "
                           "WHERE t.id = u.id").format(layout.table), [[r[0] for r in rows], tokens])
+
+
+def _converter(dataset, spec):
+    return converter(spec.data_type, spec.length, key_kind=dataset.key_kind if spec.is_key else None)
+
+
+def _rewrite_tokens(cur, dataset, layout: Layout, *, existing: set[str], renames: dict[str, str], checks: dict,
+                    redigest: set[int] | None) -> None:
+    """One pass over the rows' tokens: renamed items take their new names, retyped items (`checks`: item →
+    converter) their canonical text (a live row's value that does not convert refuses: ItemsUnfit; a deleted row's
+    is emptied); a changed row gets its token sealed again and its digest recomputed, and so does every row of
+    `redigest` (None: every row)."""
+    cipher = _cipher()
+    plain = [p for p in layout.plain(retired=False) if p[1] in existing]
+    encrypted = set(layout.encrypted())
+    cols = sql.SQL("").join(sql.SQL(", {}::text").format(column_ident(c)) for _n, c, _t in plain)
+    unfit: list[Unfit] = []
+    last = 0
+    while True:
+        _run(cur, sql.SQL("SELECT id, deleted_at IS NOT NULL, token{} FROM {} WHERE id > %s ORDER BY id LIMIT %s")
+             .format(cols, layout.table), [last, BATCH])
+        rows = cur.fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        updates = []
+        for rid, deleted, token, *texts in rows:
+            values_ = _token_open(cipher, token)
+            changed = False
+            for old, new in renames.items():
+                if old in values_:
+                    values_[new] = values_.pop(old)
+                    changed = True
+            for item, convert in checks.items():
+                if not values_.get(item):
+                    continue
+                canonical, problem = convert(clean_text(values_[item]))
+                if problem and deleted:
+                    del values_[item]
+                    changed = True
+                elif problem:
+                    unfit.append(Unfit(item, rid, values_[item], problem))
+                elif canonical != values_[item]:
+                    values_[item] = canonical
+                    changed = True
+            if changed or redigest is None or rid in redigest:
+                row = {k: v for k, v in values_.items() if k in encrypted and v}
+                row.update({name: text for (name, _c, _t), text in zip(plain, texts, strict=True) if text})
+                updates.append((rid, _token_seal(cipher, values_) if changed else token, row_digest(cipher, row)))
+        if updates and not unfit:
+            _run(cur, sql.SQL("UPDATE {} t SET token = u.token, row_hash = u.h FROM unnest(%s::bigint[], %s::text[], "
+                              "%s::bytea[]) AS u(id, token, h) WHERE t.id = u.id").format(layout.table),
+                 [[u[0] for u in updates], [u[1] for u in updates], [u[2] for u in updates]])
+    if unfit:
+        raise ItemsUnfit(unfit_message(dataset, unfit[:UNFIT_LISTED], keys={}, total=len(unfit)))
 
 
 def _redigest(cur, layout: Layout, ids: list[int], *, existing: set[str]) -> None:

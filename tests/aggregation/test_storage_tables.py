@@ -192,7 +192,8 @@ def test_sync_creates_the_table_of_an_older_dataset_and_follows_the_catalog(dept
 
 def test_update_adds_retires_and_renames(dataset, staff, reviewer, audit_log):
     entry = dataset.entry
-    (row,) = put_rows(dataset, [person(ids(1)[0], 备注="迁入", Grade等级="B")])
+    number = ids(1)[0]
+    (row,) = put_rows(dataset, [person(number, 备注="迁入", Grade等级="B")])
     case = submitted_update(staff, entry, current_items(
         entry, 备注=None, Grade等级={"name": "GRADE等级"}, 婚姻状况={"data_type": "C", "length": 10}))
     update_case_approve(actor=reviewer, case_id=case.pk)
@@ -204,6 +205,10 @@ def test_update_adds_retires_and_renames(dataset, staff, reviewer, audit_log):
     assert stored(dataset, row, "备注")[0] == "迁入"  # a retired item's values stay
     assert "Grade等级" not in cols and cols["GRADE等级"]["col"] == "c7"  # renamed (the catalog's item_key): same column
     assert stored(dataset, row, "GRADE等级")[0] == "B"
+    # the row digest holds item names: it follows the rename
+    assert bytes(stored(dataset, row, "GRADE等级")[1]) == row_digest(cipher(), {
+        ("GRADE等级" if k == "Grade等级" else k): v for k, v in person(number, 备注="迁入", Grade等级="B").items()
+        if v and k != "备注"})
     (event,) = audit_log("aggregation.dataset.table_migrated")
     assert event.actor_id == reviewer.pk
     assert {(c["op"], c["item"]) for c in event.data["changes"]} == {
@@ -275,6 +280,31 @@ def test_retype_of_a_typed_column(dataset):
     assert stored(dataset, row, "登记日期")[0] == dt.datetime(2024, 1, 31)
     assert bytes(stored(dataset, row, "在册人数")[1]) == row_digest(cipher(), {k: v for k, v in person(
         number, 在册人数="3", 登记日期="2024-01-31 00:00:00").items() if v})
+
+
+def test_items_held_in_the_token_are_renamed_and_checked_there(dataset):
+    number = ids(1)[0]
+    (row,) = put_rows(dataset, [person(number, 姓名="李四")])
+    DataItem.objects.filter(entry=dataset.entry, name="姓名").update(name="姓 名")  # the same item (item_key)
+    changes = ddl.table_migrate(dataset, actor=None)
+    assert ("rename", "姓 名") in [(c["op"], c["item"]) for c in changes]
+    with connection.cursor() as cur:
+        cur.execute(q(sql.SQL("SELECT token, row_hash FROM {} WHERE id = %s").format(table_ident(dataset.pk))), [row])
+        token, digest = cur.fetchone()
+    values = json.loads(cipher().decrypt(token))
+    assert values["姓 名"] == "李四" and "姓名" not in values
+    assert bytes(digest) == row_digest(cipher(), {("姓 名" if k == "姓名" else k): v for k, v in person(
+        number, 姓名="李四").items() if v})
+
+    DataItem.objects.filter(entry=dataset.entry, name="联系电话").update(data_type="I", length=5)
+    columns_before = dict(Dataset.objects.get(pk=dataset.pk).columns)
+    with pytest.raises(PortalError) as refused:
+        ddl.table_migrate(dataset, actor=None)
+    assert refused.value.code == "items_unfit"
+    message = str(refused.value.detail)
+    assert f"「联系电话」记录 {row}：“" in message and "数值位数超过 5 位" in message
+    assert "13812345678" not in message  # a personal value is named masked
+    assert Dataset.objects.get(pk=dataset.pk).columns == columns_before
 
 
 def test_a_new_name_is_a_new_item(dataset, staff, reviewer):
