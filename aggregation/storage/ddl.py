@@ -332,15 +332,17 @@ def _token_open(cipher: FieldCipher, token: str | None) -> dict:
     return json.loads(cipher.decrypt(token)) if token else {}
 
 
-def _token_seal(cipher: FieldCipher, values_: dict) -> str:
-    """The row's one token (storage contract): compact JSON {item: value} under AES-GCM."""
-    return cipher.encrypt(json.dumps(values_, ensure_ascii=False, separators=(",", ":")))
+def _token_seal(encrypt, values_: dict) -> str:
+    """The row's one token (storage contract): compact JSON {item: value} under AES-GCM (`encrypt`: a FieldCipher's
+    bulk_encryptor, one per pass)."""
+    return encrypt(json.dumps(values_, ensure_ascii=False, separators=(",", ":")))
 
 
 def _move_into_token(cur, layout: Layout, item: str, column: str) -> None:
     """An item that became personal: each row's value joins its token (the plain column is dropped after)."""
     col = column_ident(column)
     cipher = _cipher()
+    encrypt = cipher.bulk_encryptor()
     last = 0
     while True:
         _run(cur, sql.SQL("SELECT id, token, {}::text FROM {} WHERE id > %s AND {} IS NOT NULL ORDER BY id LIMIT %s")
@@ -349,7 +351,7 @@ def _move_into_token(cur, layout: Layout, item: str, column: str) -> None:
         if not rows:
             return
         last = rows[-1][0]
-        tokens = [_token_seal(cipher, {**_token_open(cipher, token), item: text}) for _id, token, text in rows]
+        tokens = [_token_seal(encrypt, {**_token_open(cipher, token), item: text}) for _id, token, text in rows]
         _run(cur, sql.SQL("UPDATE {} t SET token = u.token FROM unnest(%s::bigint[], %s::text[]) AS u(id, token) "
                           "WHERE t.id = u.id").format(layout.table), [[r[0] for r in rows], tokens])
 
@@ -365,6 +367,7 @@ def _rewrite_tokens(cur, dataset, layout: Layout, *, existing: set[str], renames
     is emptied); a changed row gets its token sealed again and its digest recomputed, and so does every row of
     `redigest` (None: every row)."""
     cipher = _cipher()
+    encrypt = cipher.bulk_encryptor()
     plain = [p for p in layout.plain(retired=False) if p[1] in existing]
     encrypted = set(layout.encrypted())
     cols = sql.SQL("").join(sql.SQL(", {}::text").format(column_ident(c)) for _n, c, _t in plain)
@@ -400,7 +403,7 @@ def _rewrite_tokens(cur, dataset, layout: Layout, *, existing: set[str], renames
             if changed or redigest is None or rid in redigest:
                 row = {k: v for k, v in values_.items() if k in encrypted and v}
                 row.update({name: text for (name, _c, _t), text in zip(plain, texts, strict=True) if text})
-                updates.append((rid, _token_seal(cipher, values_) if changed else token, row_digest(cipher, row)))
+                updates.append((rid, _token_seal(encrypt, values_) if changed else token, row_digest(cipher, row)))
         if updates and not unfit:
             _run(cur, sql.SQL("UPDATE {} t SET token = u.token, row_hash = u.h FROM unnest(%s::bigint[], %s::text[], "
                               "%s::bytea[]) AS u(id, token, h) WHERE t.id = u.id").format(layout.table),
