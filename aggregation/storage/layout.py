@@ -124,7 +124,7 @@ def assign(columns: dict[str, dict], specs: Iterable[ItemSpec]) -> dict[str, dic
         col = entry.get("col")
         if encrypted:
             col = None
-        elif col is None:  # an item stored in the token that is plain now: only when encrypted_items was emptied
+        elif col is None:  # not reached while encryption is sticky; a plain item always has its column
             col = f"c{n if n is not None else fresh()}"
         mask = entry.get("mask")
         if spec.mask_kind and not mask:
