@@ -169,12 +169,15 @@ def changes_between(old: dict[str, dict], new: dict[str, dict]) -> list[dict]:
 @contextmanager
 def online():
     """Run the block in a savepoint with `lock_timeout`: a lock not granted in time (a long reader, a load holding the
-    dataset) raises TableBusy, the savepoint undone; the previous lock_timeout is restored either way."""
+    dataset) raises TableBusy, the savepoint undone; the previous settings are restored either way."""
+    # DateStyle: a date's text is read back as the converters' canonical text (as storage.writing pins it).
+    wanted = {"lock_timeout": f"{int(LOCK_TIMEOUT_MS)}ms", "DateStyle": "ISO, YMD"}
     with transaction.atomic():  # SET LOCAL needs a transaction: the caller's, or this one
         with connection.cursor() as cur:
-            cur.execute("SELECT current_setting('lock_timeout')")
-            previous = cur.fetchone()[0]
-            cur.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(LOCK_TIMEOUT_MS)}ms"])
+            cur.execute("SELECT current_setting('lock_timeout'), current_setting('DateStyle')")
+            previous = dict(zip(wanted, cur.fetchone(), strict=True))
+            cur.execute("SELECT set_config('lock_timeout', %s, true), set_config('DateStyle', %s, true)",
+                        list(wanted.values()))
         try:
             with transaction.atomic():
                 yield
@@ -184,7 +187,8 @@ def online():
             raise TableBusy() from exc
         finally:
             with connection.cursor() as cur:
-                cur.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+                cur.execute("SELECT set_config('lock_timeout', %s, true), set_config('DateStyle', %s, true)",
+                            list(previous.values()))
 
 
 def table_migrate(dataset: Dataset, *, actor) -> list[dict]:

@@ -21,6 +21,7 @@ from psycopg import sql
 from catalog.validation import item_key
 
 from ..ingest.planning import ItemSpec
+from .writing import Column, Target
 
 SCHEMA = "pool"
 SEQUENCE = "row_id_seq"
@@ -190,3 +191,9 @@ class Layout:
     def item_columns(self) -> list[tuple[str, str]]:
         """(column, SQL type) of every item column in table order: the c<n>, then the m<n>."""
         return [(col, typ) for _n, col, typ in self.plain()] + [(m, "text") for _n, m, _k in self.masked()]
+
+    def target(self, key_item: str) -> Target:
+        """What storage.writing writes a batch of the current items into (retired items are left as stored)."""
+        return Target(dataset_id=self.dataset_id, table=self.qualified, key_item=key_item, columns=tuple(
+            Column(name, e["col"], e["type"], bool(e["encrypted"]), e["mask"], e["mask_kind"] if e["mask"] else None)
+            for name, e in sorted(self.live.items(), key=lambda i: _number(i[1]) or 0)))

@@ -20,7 +20,7 @@ SCHEMA_REVERSE = "DROP SEQUENCE IF EXISTS pool.row_id_seq; DROP SCHEMA IF EXISTS
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aggregation', '0012_ingest_kept_items'),
+        ('aggregation', '0013_ingest_file_sha256'),
     ]
 
     operations = [
