@@ -331,6 +331,16 @@ def test_the_writer_writes_the_layout_and_a_retype_keeps_its_digests(dataset, st
     target, batch = frame(rows)
     result = write_batch(target, batch, cipher=cipher())
     assert (result.inserted, result.updated, result.unchanged) == (0, 0, 3)
+    # a rename rewrote the digests (they hold item names), an encrypted item's in the tokens too
+    case = submitted_update(staff, dataset.entry, current_items(dataset.entry, Grade等级={"name": "GRADE等级"},
+                                                                所属社区={"length": 20}))
+    update_case_approve(actor=reviewer, case_id=case.pk)
+    dataset.refresh_from_db()
+    for row in rows:
+        row["GRADE等级"] = row.pop("Grade等级")
+    target, batch = frame(rows)
+    result = write_batch(target, batch, cipher=cipher())
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 3)
 
 
 def test_a_new_name_is_a_new_item(dataset, staff, reviewer):
