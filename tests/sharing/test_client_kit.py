@@ -428,3 +428,22 @@ def test_a_push_whose_answer_was_lost_is_not_sent_again(portal, staff, audit_log
     # Sent again by the caller who checked: nothing new, both unchanged.
     [answer] = jz.JiaozuoClient.with_token(proxy.url, raw).push(portal.resource, new)
     assert (answer["received"], answer["inserted"], answer["unchanged"]) == (2, 0, 2)
+
+
+@live
+def test_the_command_line_queries_and_downloads(portal, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("JZ_SECRET", portal.secret)
+    base = ["--base-url", portal.client().base_url, "--client-id", portal.row.client_id, "--purpose", "数据校核"]
+    assert jz.main([*base, "query", portal.resource, portal.keys[0], "--fields", "联系电话"]) == 0
+    assert json.loads(capsys.readouterr().out)["联系电话"] == PHONE
+    assert jz.main([*base, "query", portal.resource, ids(1, start=9900)[0]]) == 3
+    dest = tmp_path / "people.csv"
+    assert jz.main([*base, "download", portal.resource, str(dest), "--bom"]) == 0
+    assert dest.read_bytes().startswith("\ufeff# ".encode()) and str(dest) in capsys.readouterr().out
+
+
+def test_the_guide_works_through_a_shared_vector():
+    guide = (Path(jz.__file__).parents[1] / "docs" / "integrator-guide.md").read_text("utf-8")
+    vector = {v["name"]: v for v in VECTORS}["chinese-value"]
+    assert "```\n   " + vector["canonical"].replace("\n", "\n   ") + "\n   ```" in guide  # the six lines, as signed
+    assert guide.count(vector["signature"]) == 3 and vector["secret"] in guide and vector["nonce"] in guide
