@@ -154,9 +154,13 @@ class Changes:
 
 
 class DownloadResult:
-    def __init__(self, path: str, size: int, sha256: str, trace_id: str, resumed: bool, attempts: int):
+    """A finished download. `verified`: its length and SHA-256 were the server's (always, from a server that supports
+    Range; a server or proxy that answers a plain 200 without them leaves a file nobody can tell from a cut one)."""
+
+    def __init__(self, path: str, size: int, sha256: str, trace_id: str, resumed: bool, attempts: int,
+                 verified: bool = True):
         self.path, self.size, self.sha256, self.trace_id = path, size, sha256, trace_id
-        self.resumed, self.attempts = resumed, attempts
+        self.resumed, self.attempts, self.verified = resumed, attempts, verified
 
     def __repr__(self) -> str:
         return f"DownloadResult({self.path!r}, {self.size} bytes, trace {self.trace_id}, resumed={self.resumed})"
@@ -397,6 +401,12 @@ class JiaozuoClient:
         if state is None:
             _remove(part, state_path)
         attempt, resumed = 0, False
+        if state is not None and state.get("length") == os.path.getsize(part) and state.get("sha256"):
+            size, digest = _file_digest(part)  # complete, but the last run stopped before the rename
+            if digest == state["sha256"]:
+                os.replace(part, dest)
+                _remove(state_path)
+                return DownloadResult(dest, size, digest, state["trace"], True, 0)
         while True:
             offset = os.path.getsize(part) if state is not None else 0
             headers = {"Range": f"bytes={offset}-"}
@@ -420,7 +430,8 @@ class JiaozuoClient:
                     raise DownloadError(f"{dest}: SHA-256 {digest} is not the server's {expected}")
                 os.replace(part, dest)
                 _remove(state_path)
-                return DownloadResult(dest, size, digest, state["trace"], resumed, attempt + 1)
+                verified = state["length"] is not None and state["sha256"] is not None
+                return DownloadResult(dest, size, digest, state["trace"], resumed, attempt + 1, verified)
             except ApiError as exc:
                 if exc.status == 416 and offset:  # the .part is longer than the file: start over
                     _remove(part, state_path)

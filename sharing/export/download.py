@@ -28,11 +28,12 @@ is made): 206 with `Content-Range: bytes a-b/length`, `Repr-Digest: sha-256=:…
 `ETag` naming the download (trace id, time, digest, signed with the server's key). A resume sends
 `Range: bytes=<bytes held>-` and `If-Range: <that ETag>`: the file is made again under the same trace id and time —
 the same trace line and fingerprint, so the same bytes while the slice has not changed — and the rest is served only
-if its digest is still the ETag's; otherwise (rows changed since, a foreign ETag, any XLSX: its zip records when it was written)
-the whole new file comes as 200 under a new trace id (RFC 9110 §13.1.5), and the client starts again. A malformed,
-multiple or unsatisfiable range answers 416 `range_not_satisfiable` (audited as a refusal; `Content-Range: bytes
-*/length` when the range starts past the end). Each request, ranged or not, writes its one read event (below); a
-ranged one also names its `range`, and a resumed download's events share its trace id.
+if its digest is still the ETag's; otherwise (rows changed since, a foreign ETag, any XLSX: its zip records when it
+was written) the whole new file comes as 200 under a new trace id (RFC 9110 §13.1.5), and the client starts again.
+A malformed, multiple or unsatisfiable range answers 416 `range_not_satisfiable` (audited as a refusal; `Content-Range:
+bytes */length` when the range starts past the end). Each request, ranged or not, writes its one read event (below):
+a ranged one also names the bytes it served (`range`: first-last/length; `rows` counts the rows of the file made),
+and the events of one resumed download share its trace id.
 
 One `sharing.data.read` event per download, written when the stream ends with the number of rows written
 (result "failure" and `completed: false` when the stream broke off or the response was closed unread).
@@ -275,7 +276,10 @@ class _Made:
                 self.handle.write(block)
                 digest.update(block)
         except BaseException:
+            stream.close()  # ends the COPY now, not when the generator is collected
             self.handle.close()
+            call.record_read(self.counter.rows, result=AuditResult.FAILURE, completed=False, format=fmt,
+                             trace=trace_id)
             raise
         self.length = self.handle.tell()
         self.digest = digest.hexdigest()

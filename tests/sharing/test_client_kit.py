@@ -369,6 +369,7 @@ def test_a_cut_download_resumes_to_the_file_the_server_made(portal, tmp_path, au
     dest = str(tmp_path / "people.csv")
     result = client.download(portal.resource, dest, fields=["公民身份号码", "性别", "联系电话"], block_size=1024)
     assert result.resumed and result.attempts == 2 and len(waits) == 1 and proxy.connections == 2
+    assert result.verified
     body = Path(dest).read_bytes()
     assert result.size == len(body) > 6000 and result.sha256 == hashlib.sha256(body).hexdigest()
     trace, header, rows = export_rows(dest)
@@ -395,6 +396,20 @@ def test_a_stopped_download_resumes_in_a_later_run(portal, tmp_path):
     assert result.resumed and result.attempts == 1
     assert hashlib.sha256(Path(dest).read_bytes()).hexdigest() == result.sha256
     assert len(export_rows(dest)[2]) == 230
+
+
+@live
+def test_a_complete_part_left_by_a_stopped_run_is_only_checked_and_renamed(portal, tmp_path):
+    proxy = portal.proxy()
+    dest = tmp_path / "people.csv"
+    client = portal.client(proxy.url)
+    url = client.url(f"/api/v1/data/{portal.resource}/export/", {"format": "csv"})
+    done = client.download(portal.resource, str(dest))
+    dest.rename(str(dest) + ".part")  # as if the run stopped between the last byte and the rename
+    Path(str(dest) + ".part.json").write_text(json.dumps(
+        {"url": url, "etag": '"x"', "length": done.size, "sha256": done.sha256, "trace": done.trace_id}))
+    again = client.download(portal.resource, str(dest))
+    assert proxy.connections == 1 and again.sha256 == done.sha256 and dest.exists()
 
 
 @live
