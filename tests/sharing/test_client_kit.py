@@ -462,3 +462,34 @@ def test_the_guide_works_through_a_shared_vector():
     vector = {v["name"]: v for v in VECTORS}["chinese-value"]
     assert "```\n   " + vector["canonical"].replace("\n", "\n   ") + "\n   ```" in guide  # the six lines, as signed
     assert guide.count(vector["signature"]) == 3 and vector["secret"] in guide and vector["nonce"] in guide
+
+
+@live
+def test_the_portals_own_503_is_retried_for_a_query_and_for_a_push(portal, monkeypatch):
+    """503 `unavailable`: the replay guard (Redis) is down, so the portal runs nothing — a push is sent again too."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from security.signing import store
+
+    with socket.socket() as probe:  # a port where nothing listens: a real connection failure
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+    working = store.redis_client_and_script
+
+    def down():
+        monkeypatch.setattr(store, "redis_client_and_script", lambda: (dead, dead.register_script(store._SPEND)))
+
+    def back(_seconds):
+        monkeypatch.setattr(store, "redis_client_and_script", working)
+
+    client = jz.JiaozuoClient(portal.client().base_url, portal.row.client_id, portal.secret, purpose="核验",
+                              sleep=back)
+    down()
+    assert client.query(portal.resource, portal.keys[0], fields=["联系电话"])["联系电话"] == PHONE
+    down()
+    with pytest.raises(jz.ApiError) as exc:  # sent again once the guard is back: then refused for what it is
+        client.push(portal.resource, rows_for(ids(1, start=9800)))
+    assert exc.value.code == "permission_denied"  # an API client reads; the provider's data staff push
