@@ -408,7 +408,8 @@ class JiaozuoClient:
                 _remove(state_path)
                 return DownloadResult(dest, size, digest, state["trace"], True, 0)
         while True:
-            offset = os.path.getsize(part) if state is not None else 0
+            # Without the server's ETag nothing can be resumed (a plain 200 from a server or proxy without Range).
+            offset = os.path.getsize(part) if state is not None and state.get("etag") else 0
             headers = {"Range": f"bytes={offset}-"}
             if offset:
                 headers["If-Range"] = state["etag"]
