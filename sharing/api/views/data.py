@@ -19,7 +19,7 @@ from portal.errors import NotFound, PortalError
 
 from ...data_api.calls import prepare_call, refuse
 from ...data_api.records import next_url, read_page, subject_record, subject_values
-from ...export.download import FORMATS, download_response
+from ...export.download import FORMATS, download_response, ranged_response
 
 BOM_VALUES = {"": False, "0": False, "false": False, "no": False, "1": True, "true": True, "yes": True}
 
@@ -83,13 +83,19 @@ class ExportView(APIView):
         description=(
             "有权读取的信息项（授权外的个人信息项脱敏），可用 fields、since 与信息项精确筛选。文件内含追踪信息"
             "（下载人、授权、时间、追踪号）：CSV 为表头前的 # 注释行，XLSX 为文档属性和隐藏的 trace 列。"
-            "`bom=1` 在 CSV 前加 UTF-8 BOM 以便 Excel 打开。"
+            "`bom=1` 在 CSV 前加 UTF-8 BOM 以便 Excel 打开。带 `Range: bytes=起点-` 时先生成整个文件，返回 206、"
+            "Content-Range、Repr-Digest（SHA-256）和 ETag；续传时带 `If-Range: <ETag>`，文件未变则返回其余部分，"
+            "已变则以 200 返回新文件；范围无效返回 416 range_not_satisfiable。"
         ),
         parameters=[_PURPOSE, _FIELDS,
                     OpenApiParameter("format", str, enum=list(FORMATS), required=True),
                     OpenApiParameter("bom", bool, required=False),
-                    OpenApiParameter("since", OpenApiTypes.DATETIME, required=False)],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+                    OpenApiParameter("since", OpenApiTypes.DATETIME, required=False),
+                    OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False,
+                                     description="单个字节范围，如 bytes=0- 或 bytes=1048576-"),
+                    OpenApiParameter("If-Range", str, OpenApiParameter.HEADER, required=False,
+                                     description="续传：上次响应的 ETag")],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, (206, "text/csv"): OpenApiTypes.BINARY},
     )
     def get(self, request, resource: str):
         call = prepare_call(request, resource, method=ExchangeMethod.DOWNLOAD)
@@ -105,4 +111,12 @@ class ExportView(APIView):
             raise refuse(request.user, entry=call.entry, resource=resource, method=call.method, purpose=call.purpose,
                          exc=PortalError(message, code="invalid", errors={"bom": [message]}), items=call.projection)
         bom = BOM_VALUES[bom]
+        range_header = request.headers.get("Range")
+        if range_header is not None:
+            def refused(exc):
+                return refuse(request.user, entry=call.entry, resource=resource, method=call.method,
+                              purpose=call.purpose, exc=exc, items=call.projection)
+
+            return ranged_response(call, fmt=fmt, bom=bom, range_header=range_header,
+                                   if_range=request.headers.get("If-Range"), refuse=refused)
         return download_response(call, fmt=fmt, bom=bom)
