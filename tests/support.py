@@ -30,6 +30,22 @@ def commit_elsewhere(*statements: tuple[str, list]) -> None:
             other.execute(sql, args)
 
 
+def database_quiet(timeout: float = 20.0) -> bool:
+    """Wait until no other session of the test database is running a statement or holds a transaction open (a live
+    server's thread still answering a request the client gave up on), so a transactional test's teardown (TRUNCATE)
+    does not deadlock with it. True when quiet."""
+    from django.db import connection
+
+    def quiet() -> bool:
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                        "AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')")
+            return cur.fetchone()[0] == 0
+
+    return wait_for(quiet, timeout=timeout)
+
+
 def pool_children(pid: int) -> list[int]:
     """The live child processes of process `pid` (a Celery prefork worker's pool children), from /proc."""
     import os
