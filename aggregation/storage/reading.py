@@ -7,11 +7,11 @@ What a row reads as
   `token` (its encrypted items, incl. the subject key), `masked` {item: stored masked form} (absent: none stored),
   version, job_id, created_at, updated_at, deleted_at, and `flagged` (an open verification case, R14.4) when asked.
 - Canonical text from the typed columns is exactly what the converters of ingest.validation produce and the row
-  digest and history rows (storage.writing._row_json) are computed over: date `to_char(…, 'YYYY-MM-DD')`, timestamp
-  `to_char(…, 'YYYY-MM-DD HH24:MI:SS')` (both whatever the session's DateStyle), bigint, numeric and boolean
-  `::text` (numeric keeps the scale it was written with, and the converters write normalised numbers: "1.5", "100",
-  "0.00001"; boolean gives "true" / "false"). One known difference: the converter writes a negative zero "-0",
-  numeric has none and reads "0".
+  digest and history rows (storage.writing._row_json) are computed over: `::text` of every type (`text_sql`) —
+  numeric keeps the scale it was written with, and the converters write normalised numbers ("1.5", "100",
+  "0.00001"); boolean gives "true" / "false"; date and timestamp give "YYYY-MM-DD" and "YYYY-MM-DD HH:MM:SS" under
+  DateStyle ISO (PostgreSQL's default), and `to_char` takes over in a session that set another style. One known
+  difference: the converter writes a negative zero "-0", numeric has none and reads "0".
 - `decrypted(rows, cipher)` opens each row's ONE token once (the current key's tokens in one frame,
   FieldCipher.open_many), `rendered(layout, rows, items, kinds=…)` gives the values a reader is shown: in full, or
   masked — the stored masked form when the row has one of the wanted kind, else decrypted (or the clear value) and
@@ -106,15 +106,23 @@ class Row:
 # Canonical text of one column
 
 
+def _iso_dates() -> bool:
+    """Whether the session writes dates and timestamps in ISO (DateStyle "ISO, …", PostgreSQL's default; the server
+    reports every change of it to the client, psycopg keeps the last report)."""
+    connection.ensure_connection()
+    return (connection.connection.info.parameter_status("DateStyle") or "").startswith("ISO")
+
+
 def text_sql(column: sql.Composable, sql_type: str) -> sql.Composable:
-    """The canonical text (ingest.validation's converters) of a typed column."""
+    """The canonical text (ingest.validation's converters) of a typed column. Dates and timestamps: their plain text
+    output when the session's DateStyle is ISO — `to_char` costs ≈ 10–25 % more server time in a COPY of a table
+    with two date columns among seven —, else `to_char` (whatever a session set)."""
     if sql_type == "text":
         return column
-    if sql_type == "date":
-        return sql.SQL("to_char({}, 'YYYY-MM-DD')").format(column)
-    if sql_type == "timestamp":
-        return sql.SQL("to_char({}, 'YYYY-MM-DD HH24:MI:SS')").format(column)
-    if sql_type in ("bigint", "numeric", "boolean"):
+    if sql_type in ("date", "timestamp") and not _iso_dates():
+        pattern = "YYYY-MM-DD" if sql_type == "date" else "YYYY-MM-DD HH24:MI:SS"
+        return sql.SQL("to_char({}, {})").format(column, sql.Literal(pattern))
+    if sql_type in ("date", "timestamp", "bigint", "numeric", "boolean"):
         return sql.SQL("{}::text").format(column)
     raise ValueError(f"not a resource-table type: {sql_type!r}")
 
@@ -254,7 +262,10 @@ def rows(dataset, *, items: Iterable[str] | None = None, after_id: int | None = 
     token = any(not e.get("col") for _n, e in entries)
     conds, params, order = _where(dataset, layout, after_id=after_id, after=after, since=since, ids=ids,
                                   key_hashes=key_hashes, filters=filters, include_deleted=include_deleted)
-    select = [sql.Identifier(c) for c in _FIXED]
+    # timestamptz read as UTC timestamps: psycopg's timestamptz loader costs ≈ 3.5 µs a value (7 of the 9 ms a
+    # 1 000-row page took to fetch), the plain timestamp one ≈ 0.2 µs; the zone is put back in Python.
+    select = [sql.SQL("{} AT TIME ZONE 'UTC'").format(sql.Identifier(c)) if c.endswith("_at") else sql.Identifier(c)
+              for c in _FIXED]
     select.append(sql.SQL("token") if token else sql.NULL)
     flag_params: list = []
     if flagged:
@@ -276,11 +287,13 @@ def rows(dataset, *, items: Iterable[str] | None = None, after_id: int | None = 
     mask_names = [n for n, _e in masks]
     width = len(plain_names)
     out = []
+    utc = dt.UTC
     for rid, key_hash, version, job_id, created, updated, deleted, tok, flag, *texts in _run(
             statement, flag_params + params):
         values = {n: v for n, v in zip(plain_names, texts[:width], strict=True) if v is not None}
         forms = {n: v for n, v in zip(mask_names, texts[width:], strict=True) if v is not None}
-        out.append(Row(rid, bytes(key_hash), values, tok, forms, version, job_id, created, updated, deleted, flag))
+        out.append(Row(rid, bytes(key_hash), values, tok, forms, version, job_id, created.replace(tzinfo=utc),
+                       updated.replace(tzinfo=utc), deleted and deleted.replace(tzinfo=utc), flag))
     return out
 
 

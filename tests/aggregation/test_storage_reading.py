@@ -136,6 +136,18 @@ def test_typed_columns_read_the_converters_canonical_text(dataset, cipher, item,
         assert found == {blind_index(n) for n, v in zip(numbers, canonical, strict=True) if v == value}
 
 
+def test_dates_read_canonical_whatever_the_sessions_datestyle(dataset, cipher):
+    number = ids(1)[0]
+    write(dataset, [person(number, 登记时间="2024-01-31 08:05:09", 出生日期="2024-02-29")], cipher)
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config('DateStyle', 'SQL, DMY', true)")  # (to the test's transaction end)
+    assert not reading._iso_dates()
+    (row,) = reading.rows(dataset, filters={"出生日期": "2024-02-29"})
+    assert (row.values["出生日期"], row.values["登记时间"]) == ("2024-02-29", "2024-01-31 08:05:09")
+    statement, params = reading.select_sql(dataset, ["出生日期", "登记时间"])
+    assert _copy(statement, params)[0][:2] == ["2024-02-29", "2024-01-31 08:05:09"]
+
+
 def test_history_form_is_the_writers_after(dataset, cipher):
     number = ids(1)[0]
     write(dataset, [person(number, 1)], cipher)
@@ -324,6 +336,29 @@ def test_masked_read_uses_the_stored_form_and_masks_where_there_is_none(dataset,
     shown = reading.rendered(layout, rows, items, cipher=cipher)
     assert shown[2] == {"公民身份号码": numbers[2], "姓名": "张2三", "联系电话": "13812345678",
                         "出生日期": "1990-01-01", "备注": "第2户"}
+
+
+def test_an_item_made_personal_reads_from_the_token_and_is_masked_until_rewritten(dataset, cipher):
+    """A catalog change moves an item into the tokens (storage.ddl): its masked column is added empty, so a masked
+    read decrypts and masks it, and a full read finds it in the token."""
+    from aggregation.models import Dataset
+    from aggregation.storage import ddl
+
+    numbers = ids(2)
+    write_each(dataset, [person(n, i, 备注=f"备注{i}号") for i, n in enumerate(numbers)], cipher)
+    Dataset.objects.filter(pk=dataset.pk).update(encrypted_items=[*dataset.encrypted_items, "备注"])
+    dataset.refresh_from_db()
+    ddl.table_migrate(dataset, actor=None)
+    layout = Layout.stored(dataset)
+    kind = layout.columns["备注"]["mask_kind"]
+    assert layout.columns["备注"]["col"] is None and kind
+    rows = reading.rows(dataset, items=["备注"])
+    assert all(r.masked == {} and r.values == {} for r in rows)
+    assert reading.rendered(layout, rows, ["备注"], kinds={"备注": kind}, cipher=cipher) == [
+        {"备注": mask(f"备注{i}号", kind)} for i in range(2)]
+    assert reading.rendered(layout, rows, ["备注"], cipher=cipher) == [{"备注": f"备注{i}号"} for i in range(2)]
+    with pytest.raises(reading.Unfilterable):
+        reading.rows(dataset, filters={"备注": "备注0号"})
 
 
 # --------------------------------------------------------------------------------------------------
