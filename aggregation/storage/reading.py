@@ -62,7 +62,6 @@ Who will call what (next session's movers; today they read aggregation_record)
 
 from __future__ import annotations
 
-import binascii
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
@@ -197,6 +196,8 @@ def _where(dataset, layout: Layout, *, after_id, after, since, ids, key_hashes, 
             conds.append(sql.SQL("{} > %s").format(f("updated_at")))
             params.append(since)
         order = sql.SQL("{}, {}").format(f("updated_at"), f("id"))
+        if after_id is not None:
+            raise ValueError("changes since a moment are paged by `after` = (updated_at, id), not `after_id`")
     else:
         if after is not None:
             raise ValueError("`after` (updated_at, id) pages changes since a moment: give `since`")
@@ -337,13 +338,13 @@ def lookup(datasets: Iterable, key_hash: bytes, *, items: dict[int, list[str]] |
 
 
 def walk(dataset, *, size: int = BATCH, items: Iterable[str] | None = None, include_deleted: bool = True,
-         **where) -> Iterator[list[Row]]:
+         filters: dict[str, str] | None = None) -> Iterator[list[Row]]:
     """Every row in id order, in keyset batches of `size` (rotation, remask, checks): each batch is one short
     statement, so nothing is held open between batches."""
     items = None if items is None else list(items)
     last = None
     while True:
-        batch = rows(dataset, items=items, after_id=last, include_deleted=include_deleted, limit=size, **where)
+        batch = rows(dataset, items=items, after_id=last, include_deleted=include_deleted, filters=filters, limit=size)
         if not batch:
             return
         yield batch
@@ -368,7 +369,7 @@ def decrypted(rows_: list[Row], cipher: FieldCipher) -> list[dict[str, str] | No
         cut = len(prefix)
         try:
             opened = cipher.open_many([rows_[i].token[cut:].translate(_TO_STANDARD) + "==" for i in current])
-        except (DecryptionError, binascii.Error):
+        except DecryptionError:
             rest = sorted(rest + current)  # one of them does not authenticate: each by itself
         else:
             loads = json.loads

@@ -167,8 +167,8 @@ def test_history_form_is_the_writers_after(dataset, cipher):
 def _page_all(dataset, *, size: int, since=None, include_deleted=False) -> list[int]:
     seen, after_id, after = [], None, None
     while True:
-        page = reading.rows(dataset, items=["备注"], after_id=after_id, after=after if since else None,
-                            since=since, include_deleted=include_deleted, limit=size)
+        page = reading.rows(dataset, items=["备注"], after_id=None if since else after_id,
+                            after=after if since else None, since=since, include_deleted=include_deleted, limit=size)
         seen += [r.id for r in page]
         if len(page) < size:
             return seen
@@ -219,6 +219,11 @@ def test_deleted_rows_are_left_out_unless_asked(dataset, cipher):
     changes = reading.rows(dataset, since=T0, include_deleted=True)
     assert [(r.id, r.deleted_at is not None) for r in changes] == [(gone.id, True)]
     assert reading.rows(dataset, since=T0) == []
+    # walk: every row in id order, in batches, deleted ones included
+    batches = list(reading.walk(dataset, size=3))
+    assert [len(b) for b in batches] == [3, 1]
+    assert [r.id for b in batches for r in b] == sorted(r.id for r in reading.rows(dataset, include_deleted=True))
+    assert all(r.token for b in batches for r in b)
 
 
 def test_a_page_by_updated_at_uses_the_index(dataset, cipher):
