@@ -136,14 +136,16 @@ def test_typed_columns_read_the_converters_canonical_text(dataset, cipher, item,
         assert found == {blind_index(n) for n, v in zip(numbers, canonical, strict=True) if v == value}
 
 
-def test_dates_read_canonical_whatever_the_sessions_datestyle(dataset, cipher):
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
+def test_dates_read_canonical_whatever_the_sessions_datestyle(dataset, cipher, zone):
     number = ids(1)[0]
     write(dataset, [person(number, 登记时间="2024-01-31 08:05:09", 出生日期="2024-02-29")], cipher)
     with connection.cursor() as cur:
-        cur.execute("SELECT set_config('DateStyle', 'SQL, DMY', true)")  # (to the test's transaction end)
+        cur.execute("SELECT set_config('DateStyle', 'SQL, DMY', true), set_config('TimeZone', %s, true)", [zone])
     assert not reading._iso_dates()
     (row,) = reading.rows(dataset, filters={"出生日期": "2024-02-29"})
     assert (row.values["出生日期"], row.values["登记时间"]) == ("2024-02-29", "2024-01-31 08:05:09")
+    assert row.updated_at == row.created_at == T0 and row.deleted_at is None
     statement, params = reading.select_sql(dataset, ["出生日期", "登记时间"])
     assert _copy(statement, params)[0][:2] == ["2024-02-29", "2024-01-31 08:05:09"]
 
