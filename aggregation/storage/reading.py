@@ -362,7 +362,7 @@ def walk(dataset, *, size: int = BATCH, items: Iterable[str] | None = None, incl
 # --------------------------------------------------------------------------------------------------
 # Tokens and what a reader is shown
 
-_TO_STANDARD = str.maketrans("-_", "+/")
+_decode = json.JSONDecoder().decode  # (on str: ≈ 1.4 µs a token's JSON, json.loads on bytes ≈ 2 µs)
 
 
 def decrypted(rows_: list[Row], cipher: FieldCipher) -> list[dict[str, str] | None]:
@@ -375,14 +375,14 @@ def decrypted(rows_: list[Row], cipher: FieldCipher) -> list[dict[str, str] | No
     rest = [i for i, r in enumerate(rows_) if r.token and not r.token.startswith(prefix)]
     if current:
         cut = len(prefix)
-        try:
-            opened = cipher.open_many([rows_[i].token[cut:].translate(_TO_STANDARD) + "==" for i in current])
+        try:  # base64url → base64 by two replaces (str.translate: ≈ 4 µs a token)
+            opened = cipher.open_many([rows_[i].token[cut:].replace("-", "+").replace("_", "/") + "=="
+                                       for i in current])
         except DecryptionError:
             rest = sorted(rest + current)  # one of them does not authenticate: each by itself
         else:
-            loads = json.loads
             for i, raw in zip(current, opened, strict=True):
-                out[i] = loads(raw)
+                out[i] = _decode(raw.decode())
     for i in rest:
         try:
             out[i] = json.loads(cipher.decrypt(rows_[i].token))
