@@ -18,8 +18,10 @@ What a row reads as
   masked here (a masked column added by a catalog update is empty until rewritten).
 
 Queries (`rows`, `count`, `get`, `by_key`, `lookup`, `walk`)
-- id order: live rows `id > after_id`, by the primary key; rows inserted while a consumer pages get higher ids (the
-  id sequence), so nothing is skipped or repeated. `since` order: rows with `updated_at > since`, then the cursor
+- id order: live rows `id > after_id`, by the primary key; the rows that existed at the first page are neither
+  skipped nor repeated (a change does not move a row). A row inserted while a consumer pages may land below its
+  cursor — pool.row_id_seq caches 1 000 ids per session, so ids follow no clock — and is then not in this walk: an
+  incremental sync goes by `since`. `since` order: rows with `updated_at > since`, then the cursor
   `(updated_at, id) > (t, n)` — a row comparison the (updated_at, id) index takes as its start key (one load gives
   all its rows the same updated_at: ties are broken by id, never skipped).
 - filters {item: text}: a clear item compares its canonical text (`?date=2024/1/31` matches nothing, as today's

@@ -199,7 +199,7 @@ def test_pages_by_id_and_by_updated_at_never_skip_nor_repeat(dataset, cipher):
     assert _page_all(dataset, size=4, since=T0 + dt.timedelta(hours=2)) == []
 
 
-def test_rows_written_while_paging_come_after_the_cursor(dataset, cipher):
+def test_rows_written_while_paging_are_not_repeated(dataset, cipher):
     numbers = ids(8)
     write(dataset, [person(n, i) for i, n in enumerate(numbers[:5])], cipher)
     first = reading.rows(dataset, limit=3)
