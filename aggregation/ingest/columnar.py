@@ -122,6 +122,7 @@ def _number(c: pl.Expr, g: pl.Expr, length: int | None, *, integer: bool) -> pl.
         digits = whole.str.len_chars()
     else:
         fraction = g.struct.field("3").fill_null("").str.strip_chars_end("0")
+        sign = pl.when((whole == "0") & (fraction == "")).then(pl.lit("")).otherwise(sign)  # zero has no sign
         canonical = pl.concat_str([sign, whole, pl.when(fraction != "").then("." + fraction).otherwise(pl.lit(""))])
         digits = whole.str.len_chars() + fraction.str.len_chars()
     if length:

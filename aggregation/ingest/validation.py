@@ -93,6 +93,8 @@ def _number(text: str, length: int | None, *, integer: bool) -> tuple[str, str |
             return text, "应为整数"
         number = number.to_integral_value()
     # normalize() rounds to its context's precision: one as wide as the text keeps every written digit
+    if number.is_zero():
+        number = Decimal(0)  # "-0" and "-0.0" are 0: numeric stores no sign on zero, and the row digest must agree
     normal = format(number.normalize(Context(prec=max(28, len(raw)))), "f") if not integer else str(int(number))
     if length and len(normal.replace("-", "").replace(".", "")) > length:
         return text, f"数值位数超过 {length} 位"

@@ -5,5 +5,8 @@
 - `ddl`     creating a resource table, migrating it online when a catalog update changes the items, and the
             guard refusing a retype whose stored values do not fit;
 - `values`  the stored values of one item (what the guard checks), the one place that knows where they live;
-- `writing` staging, digest comparison and the typed upsert of a load.
+- `writing` staging, digest comparison and the typed upsert of a load;
+- `reading` every read of a resource table (rows, pages, lookups, tokens opened, masked views, COPY projections,
+            completeness): the one place the SQL over `pool.r<id>` is written;
+- `moving`  the move of a dataset's `aggregation_record` rows into its table, ids kept (the switch's data migration).
 """
