@@ -21,10 +21,16 @@ comparison of step 2 still holds when step 4 writes.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
+import itertools
 import json
+import queue
 import re
+import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -33,18 +39,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from security.crypto import FieldCipher
+from security.crypto import FieldCipher, normalise
 from security.masking import mask_many
 
-from ..ingest.encryption import row_digest
+from ..ingest.encryption import row_digests
 
 # SQL types of the typed columns (storage contract: catalog data type → column type).
 SQL_TYPES = frozenset({"text", "date", "timestamp", "bigint", "numeric", "boolean"})
 _TABLE = re.compile(r"^pool\.r[0-9]+$")
 _PLAIN_COLUMN = re.compile(r"^c[0-9]+$")
 _MASK_COLUMN = re.compile(r"^m[0-9]+$")
-# Python-side work (hashes, tokens, CSV) is done this many rows at a time: bounds the interpreter's objects.
-CHUNK_ROWS = 100_000
 _RESERVED = frozenset({"row_no", "id", "key_hash", "row_hash"})
 
 
@@ -128,77 +132,279 @@ def write_batch(target: Target, batch: pl.DataFrame, *, cipher: FieldCipher, job
     `batch`: `row_no` (the number the load reports rows by) and one Utf8 column per item of `target` holding the
     canonical text of aggregation/ingest/validation.py's converters ("" or null: empty). The key may not be empty.
     """
-    missing = [c.item for c in target.columns if c.item not in batch.columns]
-    if "row_no" not in batch.columns or missing:
-        raise ValueError(f"batch lacks columns: {['row_no', *missing] if 'row_no' not in batch.columns else missing}")
+    return write_batches(target, [batch], cipher=cipher, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
+
+
+def write_batches(target: Target, batches: Iterable[pl.DataFrame], *, cipher: FieldCipher, job_id: int | None = None,
+                  actor_id: int | None = None, reason: str = "", now=None) -> WriteResult:
+    """write_batch over a stream of batches (e.g. 50 000 rows each, in row order), in one transaction: memory is
+    bounded by a couple of batches, not by the file. A key given in two batches: the last row wins, as within one.
+
+    A producer thread does the Python work of the next batch (hashes, tokens, masks, CSV) while this thread streams
+    the current one to the server (psycopg waits on the socket without the GIL; the server's COPY runs in its own
+    process). Into an EMPTY table the rows are COPYed straight into it, its secondary indexes dropped before and
+    built after by one sort each (the UNIQUE (key_hash) B-tree kept up in random key order costs ≈ 6.5 s a
+    million, built after ≈ 0.6 s; bench/README.md, issue 18): the table is empty and locked, nothing else can see
+    the difference, and a failure rolls the drop back with the rest."""
     now = now or timezone.now()
     result = WriteResult()
-    if not batch.height:
-        return result
     clock = _Clock(result.seconds)
-    # (fill_null copies a column: only where there is a null)
-    batch = batch.select(pl.col("row_no").cast(pl.Int64), *(
-        pl.col(c.item).cast(pl.Utf8).fill_null("") if batch[c.item].null_count() else pl.col(c.item).cast(pl.Utf8)
-        for c in target.columns))
-    if not batch["row_no"].is_sorted():
-        batch = batch.sort("row_no")
-    if (batch[target.key_item].str.strip_chars() == "").any():
-        raise ValueError("a row has an empty key (validation should have rejected it)")
-
-    # 1. Blind index and digest of each row; duplicated keys: the last one wins.
-    blind = cipher.blind_index
-    keys = batch[target.key_item]
-    batch = batch.with_columns(pl.concat([
-        pl.Series("key_hash", [blind(k) for k in keys.slice(i, CHUNK_ROWS).to_list()], dtype=pl.Binary)
-        for i in range(0, batch.height, CHUNK_ROWS)]))
-    dup = batch.filter(pl.col("key_hash").is_duplicated())
-    if dup.height:
-        groups = dup.group_by("key_hash").agg(pl.col("row_no").sort()).sort(pl.col("row_no").list.first())
-        result.duplicates = groups["row_no"].to_list()
-        batch = batch.filter(pl.col("key_hash").is_last_distinct())
-    names = [c.item for c in target.columns]
-    digests = [  # (zipped column lists: faster than iter_rows)
-        pl.Series("row_hash", [row_digest(cipher, {n: v for n, v in zip(names, row, strict=True) if v})
-                               for row in zip(*(chunk[n].to_list() for n in names), strict=True)], dtype=pl.Binary)
-        for chunk in batch.select(names).iter_slices(CHUNK_ROWS)]
-    batch = batch.with_columns(pl.concat(digests))
-    del digests
-    clock.lap("hash")
-
-    kept = batch.height
-    # Django's error classes for the raw psycopg cursor too (COPY needs the raw one).
+    seen = _Keys()
+    hasher = _Hasher(cipher)
+    batches = iter(batches)
+    first = next(batches, None)
+    if first is None:
+        return result
+    _check_columns(target, first)
+    stream = itertools.chain([first], batches)
     with transaction.atomic(), connection.wrap_database_errors:
+        # Django's error classes for the raw psycopg cursor too (COPY needs the raw one).
         connection.ensure_connection()
         with connection.connection.cursor() as cur:
             cur.execute("SELECT set_config('work_mem', %s, true), set_config('DateStyle', 'ISO, YMD', true)",
                         [settings.AGGREGATION.get("INGEST_WORK_MEM", "256MB")])  # (DateStyle: see _row_json)
             # Other writers wait (a second load of the same resource); readers do not.
             cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target.ident))
-            # 2. What to write: every row into an empty table, else what the digests say is new or changed.
             cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(target.ident))
-            holds_rows = cur.fetchone()[0]
-            if holds_rows:
-                batch = batch.join(_changed_rows(cur, target, batch), on="row_no", how="inner")
+            if cur.fetchone()[0]:
+                _reload(cur, target, stream, cipher, hasher, seen, result, clock,
+                        job_id=job_id, actor_id=actor_id, reason=reason, now=now)
             else:
-                batch = batch.with_columns(pl.lit(None, dtype=pl.Int64).alias("id"))
-            result.unchanged = kept - batch.height
-            clock.lap("compare")
-            if not batch.height:
-                return result
-            # 3. Tokens, masks, the typed stage; 4. update + history, insert. (A first load COPYing straight into
-            # the empty table was measured no faster than stage + INSERT … ORDER BY key_hash: 10.1–12.2 s against
-            # 9.0–13.4 s per million on the loaded box; one path is kept.)
-            _stage_create(cur, target)
-            _copy_rows(cur, target, batch, cipher, clock)
-            cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(_STAGE)))
-            clock.lap("stage")
-            if holds_rows:
-                result.updated = _update(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
-                clock.lap("update")
-            result.inserted = _insert(cur, target, job_id=job_id, now=now)
-            clock.lap("insert")
-            cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(_STAGE)))
+                _first_load(cur, target, stream, cipher, hasher, seen, result, clock, job_id=job_id, now=now)
     return result
+
+
+def _check_columns(target: Target, batch: pl.DataFrame) -> None:
+    missing = [c.item for c in target.columns if c.item not in batch.columns]
+    if "row_no" not in batch.columns or missing:
+        raise ValueError(f"batch lacks columns: {['row_no', *missing] if 'row_no' not in batch.columns else missing}")
+
+
+def _hashed(target: Target, batch: pl.DataFrame, hasher: _Hasher, seen: _Keys) -> pl.DataFrame:
+    """The batch as Utf8 columns ("" for empty) in row order, with its rows' key_hash and row_hash; a key given
+    more than once keeps its last row (all occurrences are noted in `seen` for the report)."""
+    _check_columns(target, batch)
+    # (fill_null copies a column: only where there is a null)
+    batch = batch.select(pl.col("row_no").cast(pl.Int64), *(
+        pl.col(c.item).cast(pl.Utf8).fill_null("") if batch[c.item].null_count() else pl.col(c.item).cast(pl.Utf8)
+        for c in target.columns))
+    if not batch.height:
+        return batch.with_columns(pl.lit(None, dtype=pl.Binary).alias("key_hash"),
+                                  pl.lit(None, dtype=pl.Binary).alias("row_hash"))
+    if not batch["row_no"].is_sorted():
+        batch = batch.sort("row_no")
+    keys = batch[target.key_item]
+    if (keys.str.strip_chars() == "").any():
+        raise ValueError("a row has an empty key (validation should have rejected it)")
+    batch = batch.with_columns(pl.Series("key_hash", hasher.blind(keys), dtype=pl.Binary))
+    seen.add(batch)
+    if batch["key_hash"].is_duplicated().any():
+        batch = batch.filter(pl.col("key_hash").is_last_distinct())
+    names = [c.item for c in target.columns]
+    return batch.with_columns(pl.Series("row_hash", row_digests(hasher.cipher, batch.select(names)),
+                                        dtype=pl.Binary))
+
+
+class _Hasher:
+    """The blind index of many keys: normalised by polars when they are printable ASCII (where its strip and
+    upper-case are Python's), and HMAC-SHA256 from the key's inner and outer states computed once (RFC 2104, the
+    bytes of hmac.digest; 1.4 → 0.6 µs a key)."""
+
+    def __init__(self, cipher: FieldCipher):
+        self.cipher = cipher
+        key = cipher.blind_key if len(cipher.blind_key) <= 64 else hashlib.sha256(cipher.blind_key).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key)).copy
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key)).copy
+
+    def blind(self, keys: pl.Series) -> list[bytes]:
+        if keys.str.contains(r"[^\x20-\x7E]").any():
+            texts = [normalise(k).encode() for k in keys.to_list()]
+        else:
+            texts = keys.str.strip_chars(" ").str.to_uppercase().cast(pl.Binary).to_list()
+        inner, outer = self._inner, self._outer
+        out = []
+        append = out.append
+        for text in texts:
+            i = inner()
+            i.update(text)
+            o = outer()
+            o.update(i.digest())
+            append(o.digest())
+        return out
+
+
+class _Keys:
+    """(key_hash, row_no) of every row given, to report keys given more than once — within a batch and across
+    batches — and to find, after a first load, the earlier rows of a key given in two batches. ≈ 50 bytes a row
+    (binary and integer columns, no Python objects): bounded by the table size, not by a batch."""
+
+    def __init__(self):
+        self.parts: list[pl.DataFrame] = []
+
+    def add(self, batch: pl.DataFrame) -> None:
+        self.parts.append(batch.select("key_hash", "row_no"))
+
+    def duplicates(self) -> tuple[list[list[int]], list[bytes]]:
+        """Each key given more than once: its row numbers in order; and the keys given in more than one batch."""
+        if not self.parts:
+            return [], []
+        rows = pl.concat([p.with_columns(pl.lit(n, dtype=pl.Int32).alias("part")) for n, p in enumerate(self.parts)])
+        dup = rows.filter(pl.col("key_hash").is_duplicated())
+        if not dup.height:
+            return [], []
+        groups = dup.group_by("key_hash").agg(pl.col("row_no").sort(), pl.col("part").n_unique().alias("parts"))
+        groups = groups.sort(pl.col("row_no").list.first())
+        return groups["row_no"].to_list(), groups.filter(pl.col("parts") > 1)["key_hash"].to_list()
+
+
+def _ahead(work, items: Iterator, depth: int = 2) -> Iterator:
+    """work(item) for each item, computed by a producer thread up to `depth` items ahead of the consumer: the
+    Python work of the next batch overlaps this thread's waiting on the server. An exception of the producer is
+    raised here; a consumer that stops early stops the producer."""
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for item in items:
+                value = work(item)
+                while not stop.is_set():
+                    try:
+                        out.put((value, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put((done, None))
+        except BaseException as exc:
+            out.put((done, exc))
+
+    thread = threading.Thread(target=produce, name="pool-writer-prepare", daemon=True)
+    thread.start()
+    try:
+        while True:
+            value, exc = out.get()
+            if value is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                out.get(timeout=0.1)
+        thread.join()
+
+
+def _first_load(cur, target: Target, stream, cipher, hasher, seen, result: WriteResult, clock, *, job_id, now):
+    """Every row into the empty table: one COPY straight into it, secondary indexes dropped before and built after
+    (in this transaction). Rows of a key given in an earlier batch too are deleted before the build (the latest
+    id, i.e. the last row given, stays)."""
+    rebuild = _drop_secondary_indexes(cur, target)
+    clock.lap("drop indexes")
+    columns = [*_written_columns(target), "job_id", "created_at", "updated_at"]
+    copy_sql = sql.SQL("COPY {} (key_hash, {}) FROM STDIN (FORMAT csv)").format(
+        target.ident, sql.SQL(", ").join(map(sql.Identifier, columns)))
+    encrypt_many = cipher.bulk_encryptor().many
+    stamp = now.isoformat()
+    consts = (pl.lit(None if job_id is None else str(job_id), dtype=pl.Utf8).alias("job_id"), pl.lit(stamp).alias("created_at"),
+              pl.lit(stamp).alias("updated_at"))
+    prepared = [0.0]
+
+    def prepare(batch):
+        t = time.perf_counter()
+        batch = _hashed(target, batch, hasher, seen)
+        data = _csv(target, batch, encrypt_many, lead=(_hex("key_hash"),), tail=consts) if batch.height else b""
+        prepared[0] += time.perf_counter() - t
+        return batch.height, data
+
+    written = 0
+    with cur.copy(copy_sql) as copy:
+        for height, data in _ahead(prepare, stream):
+            written += height
+            if data:
+                copy.write(data)
+    result.seconds["prepare (thread)"] = prepared[0]
+    clock.lap("copy")
+    result.duplicates, across = seen.duplicates()
+    if across:
+        cur.execute(sql.SQL(
+            "DELETE FROM {t} d USING (SELECT key_hash, max(id) AS keep FROM {t} WHERE key_hash = ANY(%s) "
+            "GROUP BY key_hash) k WHERE d.key_hash = k.key_hash AND d.id <> k.keep").format(t=target.ident),
+            [across])
+        written -= cur.rowcount
+    cur.execute("SELECT set_config('maintenance_work_mem', %s, true)",
+                [settings.AGGREGATION.get("INGEST_MAINTENANCE_WORK_MEM", "512MB")])
+    for statement in rebuild:
+        cur.execute(statement)
+    clock.lap("build indexes")
+    result.inserted = written
+
+
+def _drop_secondary_indexes(cur, target: Target) -> list[str]:
+    """Drop the table's indexes other than the primary key (a UNIQUE constraint as a constraint); the statements
+    that build them again as they were."""
+    cur.execute(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid), k.conname, pg_get_constraintdef(k.oid) "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid "
+        "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary ORDER BY c.relname", [target.table])
+    rebuild = []
+    for index, definition, constraint, constraint_def in cur.fetchall():
+        if constraint:
+            cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target.ident, sql.Identifier(constraint)))
+            rebuild.append(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+                target.ident, sql.Identifier(constraint)) + sql.SQL(constraint_def))
+        else:
+            cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(target.table.split(".")[0], index)))
+            rebuild.append(sql.SQL(definition))
+    return rebuild
+
+
+def _reload(cur, target: Target, stream, cipher, hasher, seen, result: WriteResult, clock, *, job_id, actor_id,
+            reason, now):
+    """Batch by batch into a table that holds rows: the digests compared (one join), then only the new, changed
+    or soft-deleted rows encrypted, staged and written. The hashing of the next batch runs ahead in a thread."""
+    encrypt_many = cipher.bulk_encryptor().many
+    prepared = [0.0]
+
+    def prepare(batch):
+        t = time.perf_counter()
+        batch = _hashed(target, batch, hasher, seen)
+        prepared[0] += time.perf_counter() - t
+        return batch
+
+    _stage_create(cur, target)
+    _digests_create(cur)
+    for batch in _ahead(prepare, stream):
+        if not batch.height:
+            continue
+        kept = batch.height
+        batch = batch.join(_changed_rows(cur, target, batch), on="row_no", how="inner")
+        result.unchanged += kept - batch.height
+        clock.lap("compare")
+        if not batch.height:
+            continue
+        # 3. Tokens, masks, the typed stage; 4. update + history, insert.
+        data = _csv(target, batch, encrypt_many, lead=(pl.col("row_no"), pl.col("id"), _hex("key_hash")))
+        with cur.copy(_stage_copy_sql(target)) as copy:
+            copy.write(data)
+        del data
+        cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(_STAGE)))
+        clock.lap("stage")
+        result.updated += _update(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
+        clock.lap("update")
+        result.inserted += _insert(cur, target, job_id=job_id, now=now)
+        cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(_STAGE)))
+        clock.lap("insert")
+    result.seconds["hash (thread)"] = prepared[0]
+    # A key given in two batches was inserted or updated by the first and updated by the second: the last wins.
+    result.duplicates, _ = seen.duplicates()
+    cur.execute(sql.SQL("DROP TABLE {}, pool_digests").format(sql.Identifier(_STAGE)))
 
 
 class _Clock:
@@ -216,35 +422,31 @@ class _Clock:
 # Step 2: the digest comparison
 
 
-_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-_BINARY_TRAILER = b"\xff\xff"
+def _digests_create(cur) -> None:
+    cur.execute("CREATE TEMP TABLE pool_digests (row_no bigint NOT NULL, key_hash bytea NOT NULL, "
+                "row_hash bytea NOT NULL) ON COMMIT DROP")
 
 
 def _changed_rows(cur, target: Target, batch: pl.DataFrame) -> pl.DataFrame:
     """(row_no, id) of the batch rows to write: keys the table does not hold (id null), keys whose stored digest
-    differs, and soft-deleted keys (id of the stored row). The batch's hashes go to the server in COPY's binary
-    format (fixed-width fields, assembled without per-value conversion)."""
-    cur.execute("CREATE TEMP TABLE pool_digests (row_no bigint NOT NULL, key_hash bytea NOT NULL, "
-                "row_hash bytea NOT NULL) ON COMMIT DROP")
-    head = b"\x00\x03\x00\x00\x00\x08"
-    length = b"\x00\x00\x00\x20"
-    with cur.copy("COPY pool_digests FROM STDIN (FORMAT binary)") as copy:
-        copy.write(_BINARY_HEADER)
-        for chunk in batch.select("row_no", "key_hash", "row_hash").iter_slices(CHUNK_ROWS):
-            copy.write(b"".join([head + n.to_bytes(8, "big") + length + k + length + h
-                                 for n, k, h in chunk.iter_rows()]))
-        copy.write(_BINARY_TRAILER)
+    differs, and soft-deleted keys (id of the stored row). The batch's hashes go to the server as CSV polars
+    writes (bytea in hex: no per-row Python)."""
+    cur.execute("TRUNCATE pool_digests")
+    buf = io.BytesIO()
+    batch.select("row_no", _hex("key_hash"), _hex("row_hash")).write_csv(buf, include_header=False)
+    with cur.copy("COPY pool_digests FROM STDIN (FORMAT csv)") as copy:
+        copy.write(buf.getbuffer())
+    del buf
     cur.execute("ANALYZE pool_digests")
     cur.execute(sql.SQL(
         "SELECT s.row_no, t.id FROM pool_digests s LEFT JOIN {} t ON t.key_hash = s.key_hash "
         "WHERE t.id IS NULL OR t.row_hash <> s.row_hash OR t.deleted_at IS NOT NULL").format(target.ident))
     rows = cur.fetchall()
-    cur.execute("DROP TABLE pool_digests")
     return pl.DataFrame(rows, schema={"row_no": pl.Int64, "id": pl.Int64}, orient="row")
 
 
 # --------------------------------------------------------------------------------------------------
-# Step 3: the typed stage
+# Step 3: tokens, masks, CSV
 
 _STAGE = "pool_stage"
 
@@ -261,48 +463,63 @@ def _stage_create(cur, target: Target) -> None:
         sql.Identifier(_STAGE), sql.SQL(", ").join(defs)))
 
 
-def _copy_rows(cur, target: Target, batch: pl.DataFrame, cipher: FieldCipher, clock: _Clock) -> None:
-    """Encrypt and mask the rows and COPY them into the stage.
+def _stage_copy_sql(target: Target) -> sql.Composable:
+    names = ["row_no", "id", "key_hash", *_written_columns(target)]
+    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        sql.Identifier(_STAGE), sql.SQL(", ").join(map(sql.Identifier, names)))
+
+
+def _hex(name: str) -> pl.Expr:
+    """A bytea column as COPY's text form (hex)."""
+    return (pl.lit("\\x") + pl.col(name).bin.encode("hex")).alias(name)
+
+
+def _csv(target: Target, batch: pl.DataFrame, encrypt_many, *, lead=(), tail=()) -> bytes:
+    """The CSV lines of the rows to write: `lead` columns, then _written_columns (token, plain, masked, row_hash),
+    then `tail` columns; tokens encrypted and masks made here.
 
     CSV made by polars: as fast as psycopg's binary `write_row` (bench/writer.py --formats) without turning each
     value into a Python date or number first. Empty values are NULL (unquoted empty fields), bytea in hex."""
     plain = [c for c in target.columns if c.column]
     masked = [c for c in target.columns if c.mask]
     encrypted = [c for c in target.columns if c.encrypted]
-    names = ["row_no", "id", "key_hash", *_written_columns(target)]
-    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        sql.Identifier(_STAGE), sql.SQL(", ").join(map(sql.Identifier, names)))
-    encrypt_many = cipher.bulk_encryptor().many
     # {item: value} of the non-empty encrypted items, compact JSON built column-wise: each item's `"name":"value"`
     # is the JSON of a one-field struct without its braces (polars escapes the value).
-    payload = pl.concat_str(
-        [pl.when(pl.col(c.item) != "").then(
-            pl.struct(pl.col(c.item)).struct.json_encode().str.strip_prefix("{").str.strip_suffix("}"))
-         for c in encrypted], separator=",", ignore_nulls=True) if encrypted else pl.lit("")
+    if encrypted:
+        payload = pl.concat_str(
+            [pl.when(pl.col(c.item) != "").then(
+                pl.struct(pl.col(c.item)).struct.json_encode().str.strip_prefix("{").str.strip_suffix("}"))
+             for c in encrypted], separator=",", ignore_nulls=True)
+        texts = batch.select(payload.alias("p"))["p"].to_list()
+        tokens = encrypt_many(["{" + t + "}" if t else None for t in texts])
+        del texts
+    else:
+        tokens = [None] * batch.height
+    masks = [pl.Series(c.mask, _masked(batch[c.item], c.mask_kind), dtype=pl.Utf8) for c in masked]
 
     def empty_null(expr: pl.Expr) -> pl.Expr:
         return pl.when(expr != "").then(expr)
 
-    for chunk in batch.iter_slices(CHUNK_ROWS):
-        texts = chunk.select(payload.alias("p"))["p"].to_list()
-        tokens = encrypt_many(["{" + t + "}" if t else None for t in texts])
-        del texts
-        masks = [pl.Series(c.mask, mask_many(chunk[c.item].to_list(), c.mask_kind), dtype=pl.Utf8) for c in masked]
-        clock.lap("encrypt+mask")
-        frame = chunk.select(
-            "row_no", "id",
-            (pl.lit("\\x") + pl.col("key_hash").bin.encode("hex")).alias("key_hash"),
-            pl.Series("token", tokens, dtype=pl.Utf8),
-            *(empty_null(pl.col(c.item)).alias(c.column) for c in plain),
-            *(empty_null(pl.lit(m)).alias(m.name) for m in masks),
-            (pl.lit("\\x") + pl.col("row_hash").bin.encode("hex")).alias("row_hash"),
-        )
-        buf = io.BytesIO()
-        frame.write_csv(buf, include_header=False, null_value="")
-        del frame, tokens, masks
-        with cur.copy(copy_sql) as copy:
-            copy.write(buf.getbuffer())
-        clock.lap("stage")
+    frame = batch.select(
+        *lead,
+        pl.Series("token", tokens, dtype=pl.Utf8),
+        *(empty_null(pl.col(c.item)).alias(c.column) for c in plain),
+        *(empty_null(pl.lit(m)).alias(m.name) for m in masks),
+        _hex("row_hash"),
+        *tail,
+    )
+    del tokens, masks
+    buf = io.BytesIO()
+    frame.write_csv(buf, include_header=False, null_value="")
+    return buf.getvalue()
+
+
+def _masked(values: pl.Series, kind: str) -> list[str] | pl.Series:
+    """mask_many of a column; a column of few distinct values (性别, a date) masks each distinct value once."""
+    distinct = values.unique()
+    if distinct.len() * 4 > values.len():
+        return mask_many(values.to_list(), kind)
+    return values.replace_strict(distinct, pl.Series(mask_many(distinct.to_list(), kind), dtype=pl.Utf8))
 
 
 # --------------------------------------------------------------------------------------------------
