@@ -26,8 +26,10 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import queue
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -311,8 +313,8 @@ def _first_load(cur, target: Target, stream, cipher, hasher, seen, result: Write
         target.ident, sql.SQL(", ").join(map(sql.Identifier, columns)))
     encrypt_many = cipher.bulk_encryptor().many
     stamp = now.isoformat()
-    consts = (pl.lit(None if job_id is None else str(job_id), dtype=pl.Utf8).alias("job_id"), pl.lit(stamp).alias("created_at"),
-              pl.lit(stamp).alias("updated_at"))
+    consts = (pl.lit(None if job_id is None else str(job_id), dtype=pl.Utf8).alias("job_id"),
+              pl.lit(stamp).alias("created_at"), pl.lit(stamp).alias("updated_at"))
     prepared = [0.0]
 
     def prepare(batch):
@@ -367,44 +369,86 @@ def _drop_secondary_indexes(cur, target: Target) -> list[str]:
 
 def _reload(cur, target: Target, stream, cipher, hasher, seen, result: WriteResult, clock, *, job_id, actor_id,
             reason, now):
-    """Batch by batch into a table that holds rows: the digests compared (one join), then only the new, changed
-    or soft-deleted rows encrypted, staged and written. The hashing of the next batch runs ahead in a thread."""
-    encrypt_many = cipher.bulk_encryptor().many
-    prepared = [0.0]
+    """Into a table that holds rows, in two passes over the batches:
 
-    def prepare(batch):
+    1. every batch hashed (by the producer thread, ahead) and its (row_no, key_hash, row_hash) streamed in ONE
+       COPY into a digest temp table, the batch itself spilled to a temporary Arrow IPC file (memory stays a batch);
+       then ONE join with the table finds the rows to write: new keys, changed digests, soft-deleted keys. (A join
+       per batch probes or scans the table once per batch: 0.26–0.48 s per 50 000 rows on 1 M stored rows.)
+    2. only if some row is to be written: the spilled batches read back, their rows to write encrypted, masked
+       and streamed in one COPY into the typed stage (the thread again ahead), then one UPDATE (+ history) and one
+       INSERT. An unchanged reload never gets here.
+
+    A key given in two batches: its earlier rows are removed from the comparison, so only its last row is
+    compared and written (as within a batch)."""
+    prepared = [0.0]
+    spill = tempfile.TemporaryDirectory(prefix="pool-writer-")
+    parts: list[str] = []
+
+    def hash_and_spill(batch):
         t = time.perf_counter()
         batch = _hashed(target, batch, hasher, seen)
+        data = b""
+        if batch.height:
+            path = os.path.join(spill.name, f"{len(parts)}.arrow")
+            batch.write_ipc(path)
+            parts.append(path)
+            buf = io.BytesIO()
+            batch.select("row_no", _hex("key_hash"), _hex("row_hash")).write_csv(buf, include_header=False)
+            data = buf.getvalue()
         prepared[0] += time.perf_counter() - t
-        return batch
+        return data
 
-    _stage_create(cur, target)
-    _digests_create(cur)
-    for batch in _ahead(prepare, stream):
-        if not batch.height:
-            continue
-        kept = batch.height
-        batch = batch.join(_changed_rows(cur, target, batch), on="row_no", how="inner")
-        result.unchanged += kept - batch.height
+    with spill:
+        cur.execute("CREATE TEMP TABLE pool_digests (row_no bigint NOT NULL, key_hash bytea NOT NULL, "
+                    "row_hash bytea NOT NULL) ON COMMIT DROP")
+        with cur.copy("COPY pool_digests FROM STDIN (FORMAT csv)") as copy:
+            for data in _ahead(hash_and_spill, stream):
+                if data:
+                    copy.write(data)
+        result.seconds["hash (thread)"] = prepared[0]
+        clock.lap("digests")
+        result.duplicates, across = seen.duplicates()
+        if across:
+            cur.execute(
+                "DELETE FROM pool_digests d USING (SELECT key_hash, max(row_no) AS keep FROM pool_digests "
+                "WHERE key_hash = ANY(%s) GROUP BY key_hash) k WHERE d.key_hash = k.key_hash AND d.row_no <> k.keep",
+                [across])
+        cur.execute("ANALYZE pool_digests")
+        changed = _changed_rows(cur, target)
+        cur.execute("SELECT count(*) FROM pool_digests")
+        result.unchanged = cur.fetchone()[0] - changed.height
+        cur.execute("DROP TABLE pool_digests")
         clock.lap("compare")
-        if not batch.height:
-            continue
-        # 3. Tokens, masks, the typed stage; 4. update + history, insert.
-        data = _csv(target, batch, encrypt_many, lead=(pl.col("row_no"), pl.col("id"), _hex("key_hash")))
+        if not changed.height:
+            return
+        encrypt_many = cipher.bulk_encryptor().many
+        lead = (pl.col("row_no"), pl.col("id"), _hex("key_hash"))
+
+        def stage_rows(path):
+            t = time.perf_counter()
+            batch = pl.read_ipc(path)
+            os.unlink(path)
+            lo, hi = batch["row_no"].min(), batch["row_no"].max()
+            batch = batch.join(changed.filter(pl.col("row_no").is_between(lo, hi)), on="row_no", how="inner")
+            data = _csv(target, batch, encrypt_many, lead=lead) if batch.height else b""
+            prepared[0] += time.perf_counter() - t
+            return data
+
+        prepared[0] = 0.0
+        _stage_create(cur, target)
         with cur.copy(_stage_copy_sql(target)) as copy:
-            copy.write(data)
-        del data
+            for data in _ahead(stage_rows, iter(list(parts))):
+                if data:
+                    copy.write(data)
+        result.seconds["encrypt+mask (thread)"] = prepared[0]
         cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(_STAGE)))
         clock.lap("stage")
-        result.updated += _update(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
-        clock.lap("update")
-        result.inserted += _insert(cur, target, job_id=job_id, now=now)
-        cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(_STAGE)))
-        clock.lap("insert")
-    result.seconds["hash (thread)"] = prepared[0]
-    # A key given in two batches was inserted or updated by the first and updated by the second: the last wins.
-    result.duplicates, _ = seen.duplicates()
-    cur.execute(sql.SQL("DROP TABLE {}, pool_digests").format(sql.Identifier(_STAGE)))
+    result.updated = _update(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
+    clock.lap("update")
+    result.inserted = _insert(cur, target, job_id=job_id, now=now)
+    clock.lap("insert")
+    cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(_STAGE)))
 
 
 class _Clock:
@@ -422,27 +466,22 @@ class _Clock:
 # Step 2: the digest comparison
 
 
-def _digests_create(cur) -> None:
-    cur.execute("CREATE TEMP TABLE pool_digests (row_no bigint NOT NULL, key_hash bytea NOT NULL, "
-                "row_hash bytea NOT NULL) ON COMMIT DROP")
-
-
-def _changed_rows(cur, target: Target, batch: pl.DataFrame) -> pl.DataFrame:
-    """(row_no, id) of the batch rows to write: keys the table does not hold (id null), keys whose stored digest
-    differs, and soft-deleted keys (id of the stored row). The batch's hashes go to the server as CSV polars
-    writes (bytea in hex: no per-row Python)."""
-    cur.execute("TRUNCATE pool_digests")
-    buf = io.BytesIO()
-    batch.select("row_no", _hex("key_hash"), _hex("row_hash")).write_csv(buf, include_header=False)
-    with cur.copy("COPY pool_digests FROM STDIN (FORMAT csv)") as copy:
-        copy.write(buf.getbuffer())
-    del buf
-    cur.execute("ANALYZE pool_digests")
+def _changed_rows(cur, target: Target) -> pl.DataFrame:
+    """(row_no, id) of the compared rows to write, in row order: keys the table does not hold (id null), keys whose
+    stored digest differs, and soft-deleted keys (id of the stored row). Fetched a slice at a time into polars
+    (16 bytes a row, no Python objects kept)."""
     cur.execute(sql.SQL(
+        "CREATE TEMP TABLE pool_changed ON COMMIT DROP AS "
         "SELECT s.row_no, t.id FROM pool_digests s LEFT JOIN {} t ON t.key_hash = s.key_hash "
         "WHERE t.id IS NULL OR t.row_hash <> s.row_hash OR t.deleted_at IS NOT NULL").format(target.ident))
-    rows = cur.fetchall()
-    return pl.DataFrame(rows, schema={"row_no": pl.Int64, "id": pl.Int64}, orient="row")
+    schema = {"row_no": pl.Int64, "id": pl.Int64}
+    frames = [pl.DataFrame(schema=schema)]
+    with cur.connection.cursor(name="pool_changed_rows") as rows:
+        rows.execute("SELECT row_no, id FROM pool_changed ORDER BY row_no")
+        while chunk := rows.fetchmany(100_000):
+            frames.append(pl.DataFrame(chunk, schema=schema, orient="row"))
+    cur.execute("DROP TABLE pool_changed")
+    return pl.concat(frames)
 
 
 # --------------------------------------------------------------------------------------------------
