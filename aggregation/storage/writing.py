@@ -1,22 +1,28 @@
 """The writer of a resource table `pool.r<dataset_id>` (issue 18; layout: the issue's storage contract):
-a batch of canonical rows in, only what changed written, in one transaction.
+batches of canonical rows in (write_batches: a stream, memory bounded by a batch; write_batch: one), only what
+changed written, in one transaction.
 
-1. Per row, in Python: the HMAC-SHA256 blind index of the upper-cased key (FieldCipher.blind_index, as today, so
-   lookups keep working) and the keyed BLAKE2b row digest (encryption.row_digest: the same definition as today's
-   rows). Duplicated keys: the last occurrence wins, the others are reported.
-2. Digests first: the (row_no, key_hash, row_hash) of the batch go to a small temp table (binary COPY) and one
-   join with the resource table keeps the keys that are new, changed or soft-deleted. An unchanged row costs its
-   two hashes and its line in that comparison, nothing else: it is not encrypted, masked, staged nor written.
-3. Only the rows to write are encrypted (ONE AES-GCM token per row: the compact JSON {item: value} of its non-empty
-   encrypted items), masked (security.masking.mask_many per column) and COPYed into a typed temp stage — its
-   columns carry the table's SQL types, so a value that does not fit fails the load loudly (the converters of
-   aggregation/ingest/validation.py have checked them before: this is a bug guard, not validation).
-4. Two statements: UPDATE the changed rows (version + 1, job_id, updated_at, undeleted) with one history row
-   each (before/after: the stored row as JSON, {"token": …, item: value …}); INSERT the new keys with no history
-   row (the row's job_id and the job's file digest prove an insert; storage contract).
+1. Per row: the HMAC-SHA256 blind index of the upper-cased key (the bytes of FieldCipher.blind_index, so lookups
+   keep working) and the keyed BLAKE2b row digest (encryption.row_digests: row_digest's definition, payloads
+   built by polars). Duplicated keys, within a batch or across batches: the last occurrence wins, all reported.
+2. Into an EMPTY table (a first load): every row encrypted (ONE AES-GCM token per row: the compact JSON
+   {item: value} of its non-empty encrypted items), masked (security.masking.mask_many per column) and COPYed
+   straight into the table — FREEZE, its secondary indexes dropped before and built after by one sort each.
+3. Into a table that holds rows: digests first — the (row_no, key_hash, row_hash) of every batch in one COPY to a
+   temp table, one join with the resource table keeps the keys that are new, changed or soft-deleted. An unchanged
+   row costs its two hashes and its line in that comparison, nothing else. Then only the rows to write are
+   encrypted, masked and COPYed into a typed temp stage; one UPDATE of the changed rows (version + 1, job_id,
+   updated_at, undeleted) with one history row each (before/after: the stored row as JSON, {"token": …,
+   item: value …}); one INSERT of the new keys with no history row (the row's job_id and the job's file digest
+   prove an insert; storage contract).
 
-The table is locked against other writers (SHARE ROW EXCLUSIVE: readers go on) for the whole transaction, so the
-comparison of step 2 still holds when step 4 writes.
+Typed columns (the table's, or the stage's) carry the SQL types, so a value that does not fit fails the load
+loudly (the converters of aggregation/ingest/validation.py have checked them before: a bug guard, not validation).
+The Python work of the next batch runs in a producer thread while this thread streams the current one.
+
+Locks: other writers wait for the whole transaction (SHARE ROW EXCLUSIVE), so the comparison still holds when the
+writes happen; readers go on — except during a first load, which holds the (empty) table exclusively for its
+index drop: a reader then waits for the load rather than seeing an empty table.
 """
 
 from __future__ import annotations
@@ -150,7 +156,11 @@ def write_batches(target: Target, batches: Iterable[pl.DataFrame], *, cipher: Fi
     process). Into an EMPTY table the rows are COPYed straight into it, its secondary indexes dropped before and
     built after by one sort each (the UNIQUE (key_hash) B-tree kept up in random key order costs ≈ 6.5 s a
     million, built after ≈ 0.6 s; bench/README.md, issue 18): the table is empty and locked, nothing else can see
-    the difference, and a failure rolls the drop back with the rest."""
+    the difference, and a failure rolls the drop back with the rest.
+
+    `batches` is consumed by that producer thread: it must not use the database (Django's connection is per
+    thread, so it would not see this transaction). A reload spills the hashed batches to temporary Arrow files
+    (≈ 300 MB a million 人口 rows, in tempfile's directory) between its two passes."""
     now = now or timezone.now()
     result = WriteResult()
     clock = _Clock(result.seconds)
@@ -337,12 +347,18 @@ def _first_load(cur, target: Target, stream, cipher, hasher, seen, result: Write
         return batch.height, data
 
     written = 0
+    waited = 0.0  # this thread waiting for the server (sending, and the end of the COPY)
     with cur.copy(copy_sql) as copy:
         for height, data in _ahead(prepare, stream):
             written += height
             if data:
+                t = time.perf_counter()
                 copy.write(data)
+                waited += time.perf_counter() - t
+        t = time.perf_counter()
+    waited += time.perf_counter() - t
     result.seconds["prepare (thread)"] = prepared[0]
+    result.seconds["server wait"] = waited
     clock.lap("copy")
     result.duplicates, across = seen.duplicates()
     if across:
