@@ -149,20 +149,24 @@ def run(args) -> None:
         cur.execute("CREATE UNLOGGED TABLE raw_copy ({})".format(", ".join(f'"{h}" text' for h in header)))
     connection.ensure_connection()
     raw = connection.connection.cursor()
+    raw.execute("SELECT pg_backend_pid()")
+    backend = raw.fetchone()[0]
     runs = []
+    server_cpu = []
     for _ in range(3):  # the median of three: the box is shared, one run can land on a busy second
         raw.execute("TRUNCATE raw_copy")
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu(backend)
         with open(path, "rb") as fh, raw.copy("COPY raw_copy FROM STDIN (FORMAT csv, HEADER)") as copy:
             while chunk := fh.read(1 << 20):
                 copy.write(chunk)
         runs.append(time.perf_counter() - t)
+        server_cpu.append(_cpu(backend) - c)
     raw_s = sorted(runs)[1]
     raw.close()
     with connection.cursor() as cur:
         cur.execute("DROP TABLE raw_copy")
     print(f"raw COPY FROM:             {raw_s:6.2f} s  {args.rows / raw_s:>10,.0f} rows/s   "
-          f"(median of {', '.join(f'{r:.2f}' for r in runs)} s)")
+          f"(median of {', '.join(f'{r:.2f}' for r in runs)} s; server CPU {sorted(server_cpu)[1]:.2f} s)")
 
     samples: dict[int, float] = {}
 
@@ -193,14 +197,19 @@ def run(args) -> None:
 
     def timed(label: str, stream, job_id: int):
         load = os.getloadavg()[0]
-        t = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend = cur.fetchone()[0]
+        t, server, mine = time.perf_counter(), _cpu(backend), _own_cpu()
         result = write_batches(target, stream, cipher=cipher, job_id=job_id, reason=f"导入任务 #{job_id}")
         s = time.perf_counter() - t
+        server, mine = _cpu(backend) - server, _own_cpu() - mine
         first[0] = first[0] or s
         phases = ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items())
         print(f"{label:<26} {s:6.2f} s  {args.rows / s:>10,.0f} rows/s   ({raw_s / s:.1%} of raw COPY; "
               f"{s / first[0]:.0%} of the first load)   (inserted {result.inserted:,}, updated {result.updated:,}, "
               f"unchanged {result.unchanged:,}; phases s: {phases}; load {load:.1f})")
+        print(f"    CPU seconds: this process {mine:.2f} (all its threads), the server's backend {server:.2f}")
         points = sorted(samples)
         shown = [n for n in points if n in (points[0], points[-1]) or n // 250_000 != (n - args.batch) // 250_000]
         print("    current RSS as rows are read: " + ", ".join(f"{n:,}: {samples[n]:.0f} MB" for n in shown))
@@ -277,6 +286,22 @@ def formats(target, batch, cipher) -> None:
         cur.close()
     print(f"typed stage COPY of {n:,} rows: polars CSV {csv_s:.2f} s ({n / csv_s:,.0f} rows/s), "
           f"psycopg binary write_row {binary_s:.2f} s ({n / binary_s:,.0f} rows/s)")
+
+
+def _cpu(pid: int) -> float:
+    """user + system CPU seconds of a process of this machine (the database server's backend: the bench runs
+    beside its server), or nan when /proc does not show it."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _current_rss() -> float:

@@ -557,9 +557,8 @@ def _csv(target: Target, batch: pl.DataFrame, encrypt_many, *, lead=(), tail=())
             [pl.when(pl.col(c.item) != "").then(
                 pl.struct(pl.col(c.item)).struct.json_encode().str.strip_prefix("{").str.strip_suffix("}"))
              for c in encrypted], separator=",", ignore_nulls=True)
-        texts = batch.select(payload.alias("p"))["p"].to_list()
-        tokens = encrypt_many(["{" + t + "}" if t else None for t in texts])
-        del texts
+        payload = pl.when(payload != "").then(pl.lit("{") + payload + pl.lit("}"))  # null: no token
+        tokens = encrypt_many(batch.select(payload.alias("p"))["p"].to_list())
     else:
         tokens = [None] * batch.height
     masks = [pl.Series(c.mask, _masked(batch[c.item], c.mask_kind), dtype=pl.Utf8) for c in masked]
@@ -584,7 +583,7 @@ def _csv(target: Target, batch: pl.DataFrame, encrypt_many, *, lead=(), tail=())
 def _masked(values: pl.Series, kind: str) -> list[str] | pl.Series:
     """mask_many of a column; a column of few distinct values (性别, a date) masks each distinct value once."""
     distinct = values.unique()
-    if distinct.len() * 4 > values.len():
+    if distinct.len() * 2 > values.len():
         return mask_many(values.to_list(), kind)
     return values.replace_strict(distinct, pl.Series(mask_many(distinct.to_list(), kind), dtype=pl.Utf8))
 
