@@ -327,12 +327,16 @@ def _first_load(cur, target: Target, stream, cipher, hasher, seen, result: Write
     otherwise the first statement to read the table after the load — the next load's comparison, the first
     export — rewrites every page of it to set them (measured: 57 000 of 73 000 pages written by the first
     reload's join). It is empty, and this transaction holds it exclusively for the index drop anyway."""
-    cur.execute(sql.SQL("TRUNCATE {}").format(target.ident))
+    # (FREEZE is refused in a transaction holding a snapshot from before, as REPEATABLE READ does: plain COPY there)
+    cur.execute("SELECT current_setting('transaction_isolation') = 'read committed'")
+    freeze = cur.fetchone()[0]
+    if freeze:
+        cur.execute(sql.SQL("TRUNCATE {}").format(target.ident))
     rebuild = _drop_secondary_indexes(cur, target)
     clock.lap("drop indexes")
     columns = [*_written_columns(target), "job_id", "created_at", "updated_at"]
-    copy_sql = sql.SQL("COPY {} (key_hash, {}) FROM STDIN (FORMAT csv, FREEZE)").format(
-        target.ident, sql.SQL(", ").join(map(sql.Identifier, columns)))
+    copy_sql = sql.SQL("COPY {} (key_hash, {}) FROM STDIN (FORMAT csv{})").format(
+        target.ident, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(", FREEZE" if freeze else ""))
     encrypt_many = cipher.bulk_encryptor().many
     stamp = now.isoformat()
     consts = (pl.lit(None if job_id is None else str(job_id), dtype=pl.Utf8).alias("job_id"),
