@@ -557,10 +557,8 @@ def _csv(target: Target, batch: pl.DataFrame, encrypt_many, *, lead=(), tail=())
     # {item: value} of the non-empty encrypted items, compact JSON built column-wise: each item's `"name":"value"`
     # is the JSON of a one-field struct without its braces (polars escapes the value).
     if encrypted:
-        payload = pl.concat_str(
-            [pl.when(pl.col(c.item) != "").then(
-                pl.struct(pl.col(c.item)).struct.json_encode().str.strip_prefix("{").str.strip_suffix("}"))
-             for c in encrypted], separator=",", ignore_nulls=True)
+        payload = pl.concat_str([pl.when(pl.col(c.item) != "").then(_json_member(batch, c.item)) for c in encrypted],
+                                separator=",", ignore_nulls=True)
         payload = pl.when(payload != "").then(pl.lit("{") + payload + pl.lit("}"))  # null: no token
         tokens = encrypt_many(batch.select(payload.alias("p"))["p"].to_list())
     else:
@@ -582,6 +580,19 @@ def _csv(target: Target, batch: pl.DataFrame, encrypt_many, *, lead=(), tail=())
     buf = io.BytesIO()
     frame.write_csv(buf, include_header=False, null_value="")
     return buf.getvalue()
+
+
+# What JSON must escape in a string: the quote, the backslash, control characters.
+_JSON_SPECIAL = r'["\\\x00-\x1f]'
+
+
+def _json_member(batch: pl.DataFrame, item: str) -> pl.Expr:
+    """`"item":"value"` of a column, as compact JSON: the JSON of a one-field struct without its braces (polars
+    escapes the value), or — when no value of the batch has a character JSON escapes, the common case — the value
+    between quotes as it is (a third of the cost)."""
+    if batch[item].str.contains(_JSON_SPECIAL).any():
+        return pl.struct(pl.col(item)).struct.json_encode().str.strip_prefix("{").str.strip_suffix("}")
+    return pl.lit(json.dumps(item, ensure_ascii=False) + ':"') + pl.col(item) + pl.lit('"')
 
 
 def _masked(values: pl.Series, kind: str) -> list[str] | pl.Series:
