@@ -1,22 +1,26 @@
 """Benchmark: the resource-table writer (aggregation.storage.writing, issue 18) on 1 M 人口 rows, next to raw COPY.
 
-    .venv/bin/python bench/writer.py [--rows 1000000] [--keep] [--formats]
+    .venv/bin/python bench/writer.py [--rows 1000000] [--batch 50000] [--serial] [--db NAME] [--keep] [--formats]
 
-Creates its own database (`jz_bench_writer` on the server of DATABASE_URL, default the local server), migrates
-(the history table), creates the schema `pool`, its sequence and one table `pool.r1` laid out as the storage
-contract says for the 12 items of the 户籍人口信息 entry (公民身份号码 key; 公民身份号码, 姓名, 户籍地址 encrypted
-into the row's one token; masked forms of the key, 姓名, 户籍地址, 出生日期 and 性别; 出生日期 and 登记日期 typed
-date), generates the rows in a child process (catalog demo generator; canonical text as the converters give it),
-then times:
+Creates its own database (`jz_bench_writer`, or --db, on the server of DATABASE_URL, default the local server),
+migrates (the history table), creates the schema `pool`, its sequence and one table `pool.r1` laid out as the
+storage contract says for the 12 items of the 户籍人口信息 entry (公民身份号码 key; 公民身份号码, 姓名, 户籍地址
+encrypted into the row's one token; masked forms of the key, 姓名, 户籍地址, 出生日期 and 性别; 出生日期 and 登记日期
+typed date), generates the rows into a CSV file in a child process (catalog demo generator; canonical text as the
+converters give it), then times:
 
-1. raw `COPY … FROM STDIN (FORMAT csv)` of the same rows into an all-text UNLOGGED table (the floor);
-2. write_batch, first load (every row inserted: hashes, tokens, masks, typed stage, INSERT);
+1. raw `COPY … FROM STDIN (FORMAT csv)` of the file into an all-text UNLOGGED table (the floor; median of three);
+2. write_batches, first load: the file read in batches of --batch rows (polars, as it is read: memory is a batch),
+   every row inserted (hashes, tokens, masks, one COPY into the empty table, its indexes built after);
 3. the same rows again (hashes and the digest comparison only: nothing written);
 4. 10 % of the rows changed (every tenth row another 文化程度): those updated with their history rows.
 
-Prints rows/s and the multiple of raw COPY for each, the writer's phases, and the peak RSS of this process.
-`--formats` also times the typed stage's two COPY formats on the first 200 000 rows (polars CSV against psycopg's
-binary `write_row`). The database is dropped at the end unless --keep is given.
+Prints, in bench/ingest.py's format, rows/s, the share of raw COPY and of the first load for each, the writer's
+phases, the CPU seconds of this process (all threads) and of the server backend (read from /proc: the figures that
+do not depend on what else the box runs), and this process's current RSS as rows are read (memory flat in file
+size: compare 100 000 with 1 000 000) and its peak. `--serial` turns the writer's producer thread off (what the
+overlap brings). `--formats` also times the typed stage's two COPY formats on the first 200 000 rows (polars CSV
+against psycopg's binary `write_row`). The database is dropped at the end unless --keep is given.
 """
 
 from __future__ import annotations
