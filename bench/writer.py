@@ -1,27 +1,33 @@
 """Benchmark: the resource-table writer (aggregation.storage.writing, issue 18) on 1 M 人口 rows, next to raw COPY.
 
-    .venv/bin/python bench/writer.py [--rows 1000000] [--keep] [--formats]
+    .venv/bin/python bench/writer.py [--rows 1000000] [--batch 50000] [--serial] [--db NAME] [--keep] [--formats]
 
-Creates its own database (`jz_bench_writer` on the server of DATABASE_URL, default the local server), migrates
-(the history table), creates the schema `pool`, its sequence and one table `pool.r1` laid out as the storage
-contract says for the 12 items of the 户籍人口信息 entry (公民身份号码 key; 公民身份号码, 姓名, 户籍地址 encrypted
-into the row's one token; masked forms of the key, 姓名, 户籍地址, 出生日期 and 性别; 出生日期 and 登记日期 typed
-date), generates the rows in a child process (catalog demo generator; canonical text as the converters give it),
-then times:
+Creates its own database (`jz_bench_writer`, or --db, on the server of DATABASE_URL, default the local server),
+migrates (the history table), creates the schema `pool`, its sequence and one table `pool.r1` laid out as the
+storage contract says for the 12 items of the 户籍人口信息 entry (公民身份号码 key; 公民身份号码, 姓名, 户籍地址
+encrypted into the row's one token; masked forms of the key, 姓名, 户籍地址, 出生日期 and 性别; 出生日期 and 登记日期
+typed date), generates the rows into a CSV file in a child process (catalog demo generator; canonical text as the
+converters give it), then times:
 
-1. raw `COPY … FROM STDIN (FORMAT csv)` of the same rows into an all-text UNLOGGED table (the floor);
-2. write_batch, first load (every row inserted: hashes, tokens, masks, typed stage, INSERT);
+1. raw `COPY … FROM STDIN (FORMAT csv)` of the file into an all-text UNLOGGED table (the floor; median of three);
+2. write_batches, first load: the file read in batches of --batch rows (polars, as it is read: memory is a batch),
+   every row inserted (hashes, tokens, masks, one COPY into the empty table, its indexes built after);
 3. the same rows again (hashes and the digest comparison only: nothing written);
 4. 10 % of the rows changed (every tenth row another 文化程度): those updated with their history rows.
 
-Prints rows/s and the multiple of raw COPY for each, the writer's phases, and the peak RSS of this process.
-`--formats` also times the typed stage's two COPY formats on the first 200 000 rows (polars CSV against psycopg's
-binary `write_row`). The database is dropped at the end unless --keep is given.
+Prints, in bench/ingest.py's format, rows/s, the share of raw COPY and of the first load for each, the writer's
+phases, the CPU seconds of this process (all threads) and of the server backend (read from /proc: the figures that
+do not depend on what else the box runs), and this process's current RSS as rows are read (memory flat in file
+size: compare 100 000 with 1 000 000) and its peak. `--serial` turns the writer's producer thread off (what the
+overlap brings). `--formats` also times the typed stage's two COPY formats on the first 200 000 rows (polars CSV
+against psycopg's binary `write_row`). The database is dropped at the end unless --keep is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import itertools
 import os
 import resource
 import sys
@@ -50,14 +56,17 @@ def _admin(url: str, sql: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--db", default=BENCH_DB, help="the bench database's name (created and dropped)")
+    parser.add_argument("--batch", type=int, default=50_000, help="rows a batch")
+    parser.add_argument("--serial", action="store_true", help="no producer thread: prepare, then send, per batch")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--formats", action="store_true", help="also compare the typed stage's COPY formats")
     args = parser.parse_args()
 
     base_url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    bench_url = urlunsplit(urlsplit(base_url)._replace(path=f"/{BENCH_DB}"))
-    _admin(base_url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    _admin(base_url, f"CREATE DATABASE {BENCH_DB}")
+    bench_url = urlunsplit(urlsplit(base_url)._replace(path=f"/{args.db}"))
+    _admin(base_url, f"DROP DATABASE IF EXISTS {args.db} WITH (FORCE)")
+    _admin(base_url, f"CREATE DATABASE {args.db}")
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     try:
@@ -67,7 +76,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            _admin(base_url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+            _admin(base_url, f"DROP DATABASE IF EXISTS {args.db} WITH (FORCE)")
 
 
 def target_for(items: list[dict]):
@@ -112,7 +121,10 @@ def run(args) -> None:
     import polars as pl
 
     from aggregation import demo
-    from aggregation.storage.writing import write_batch
+    from aggregation.storage import writing
+    from aggregation.storage.writing import write_batches
+
+    writing.PREPARE_AHEAD = not args.serial
     from security.crypto import FieldCipher
 
     items = demo.POPULATION_ITEMS
@@ -133,52 +145,101 @@ def run(args) -> None:
     connection.close()
     child.start()
     child.join()
-    batch = pl.read_csv(path, infer_schema=False).with_row_index("row_no", offset=2).with_columns(
-        pl.col("row_no").cast(pl.Int64))
-    print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s; batch "
-          f"{batch.estimated_size() / 1e6:.0f} MB in polars; rss after load {_rss():.0f} MB")
+    print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s ({path.stat().st_size / 1e6:.0f} MB CSV); "
+          f"rss {_rss():.0f} MB")
 
     # 1. raw COPY of the same rows (the same CSV bytes) into an all-text UNLOGGED table
     with connection.cursor() as cur:
         cur.execute("CREATE UNLOGGED TABLE raw_copy ({})".format(", ".join(f'"{h}" text' for h in header)))
     connection.ensure_connection()
     raw = connection.connection.cursor()
-    t = time.perf_counter()
-    with open(path, "rb") as fh, raw.copy("COPY raw_copy FROM STDIN (FORMAT csv, HEADER)") as copy:
-        while chunk := fh.read(1 << 20):
-            copy.write(chunk)
-    raw_s = time.perf_counter() - t
+    raw.execute("SELECT pg_backend_pid()")
+    backend = raw.fetchone()[0]
+    runs = []
+    server_cpu = []
+    for _ in range(3):  # the median of three: the box is shared, one run can land on a busy second
+        raw.execute("TRUNCATE raw_copy")
+        t, c = time.perf_counter(), _cpu(backend)
+        with open(path, "rb") as fh, raw.copy("COPY raw_copy FROM STDIN (FORMAT csv, HEADER)") as copy:
+            while chunk := fh.read(1 << 20):
+                copy.write(chunk)
+        runs.append(time.perf_counter() - t)
+        server_cpu.append(_cpu(backend) - c)
+    raw_s = sorted(runs)[1]
     raw.close()
-    print(f"raw COPY FROM (text table):  {raw_s:6.2f} s  {args.rows / raw_s:>10,.0f} rows/s")
-    path.unlink()
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE raw_copy")
+    print(f"raw COPY FROM:             {raw_s:6.2f} s  {args.rows / raw_s:>10,.0f} rows/s   "
+          f"(median of {', '.join(f'{r:.2f}' for r in runs)} s; server CPU {sorted(server_cpu)[1]:.2f} s)")
 
-    def timed(label: str, frame: pl.DataFrame, job_id: int):
+    samples: dict[int, float] = {}
+
+    def batches(change=None):
+        """The file in batches of --batch rows, parsed by polars as it is read (memory: a batch, not the file);
+        `change`: an expression applied to each batch. The current RSS is sampled as every 100 000 rows are read
+        (by the writer's producer thread: the process's RSS, whoever holds it)."""
+        row_no = 2
+        samples.clear()
+        with open(path, "rb") as fh:
+            head = fh.readline()
+            while lines := list(itertools.islice(fh, args.batch)):
+                frame = pl.read_csv(io.BytesIO(head + b"".join(lines)), infer_schema=False)
+                del lines
+                frame = frame.with_columns(pl.int_range(row_no, row_no + frame.height, dtype=pl.Int64).alias("row_no"))
+                if (row_no - 2) // 100_000 != (row_no - 2 + frame.height) // 100_000 or frame.height < args.batch:
+                    samples[row_no - 2 + frame.height] = _current_rss()
+                row_no += frame.height
+                yield frame if change is None else frame.with_columns(change)
+
+    t = time.perf_counter()
+    for _ in batches():
+        pass
+    print(f"(reading the file in batches alone: {time.perf_counter() - t:.2f} s, inside every figure below; "
+          f"rss {_rss():.0f} MB)")
+
+    first = [0.0]
+
+    def timed(label: str, stream, job_id: int):
         load = os.getloadavg()[0]
-        t = time.perf_counter()
-        result = write_batch(target, frame, cipher=cipher, job_id=job_id, reason=f"导入任务 #{job_id}")
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend = cur.fetchone()[0]
+        t, server, mine = time.perf_counter(), _cpu(backend), _own_cpu()
+        result = write_batches(target, stream, cipher=cipher, job_id=job_id, reason=f"导入任务 #{job_id}")
         s = time.perf_counter() - t
+        server, mine = _cpu(backend) - server, _own_cpu() - mine
+        first[0] = first[0] or s
         phases = ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items())
-        print(f"{label:<28} {s:6.2f} s  {args.rows / s:>10,.0f} rows/s  {s / raw_s:5.1f}× raw COPY   "
-              f"(inserted {result.inserted:,}, updated {result.updated:,}, unchanged {result.unchanged:,}; "
-              f"phases s: {phases}; load {load:.1f})")
+        print(f"{label:<26} {s:6.2f} s  {args.rows / s:>10,.0f} rows/s   ({raw_s / s:.1%} of raw COPY; "
+              f"{s / first[0]:.0%} of the first load)   (inserted {result.inserted:,}, updated {result.updated:,}, "
+              f"unchanged {result.unchanged:,}; phases s: {phases}; load {load:.1f})")
+        print(f"    CPU seconds: this process {mine:.2f} (all its threads), the server's backend {server:.2f}")
+        points = sorted(samples)
+        shown = [n for n in points if n in (points[0], points[-1]) or n // 250_000 != (n - args.batch) // 250_000]
+        print("    current RSS as rows are read: " + ", ".join(f"{n:,}: {samples[n]:.0f} MB" for n in shown))
         return result
 
-    timed("writer, first load:", batch, 1)
-    timed("writer, same rows again:", batch, 2)
-    changed = batch.with_columns(
-        pl.when(pl.col("row_no") % 10 == 2)
-        .then(pl.when(pl.col("文化程度") == "研究生").then(pl.lit("小学")).otherwise(pl.lit("研究生")))
-        .otherwise(pl.col("文化程度")).alias("文化程度"))
-    timed("writer, 10 % changed:", changed, 3)
+    timed("pipeline, first load:", batches(), 1)
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexrelid::regclass::text, indisvalid FROM pg_index WHERE indrelid = %s::regclass",
+                    [target.table])
+        print("indexes after the first load:", cur.fetchall())
+    timed("pipeline, same again:", batches(), 2)
+    changed = (pl.when(pl.col("row_no") % 10 == 2)
+               .then(pl.when(pl.col("文化程度") == "研究生").then(pl.lit("小学")).otherwise(pl.lit("研究生")))
+               .otherwise(pl.col("文化程度")).alias("文化程度"))
+    timed("pipeline, 10 % changed:", batches(changed), 3)
     with connection.cursor() as cur:
         cur.execute(f"SELECT count(*), pg_size_pretty(pg_total_relation_size('{target.table}')) FROM {target.table}")
         count, size = cur.fetchone()
         cur.execute("SELECT count(*) FROM aggregation_recordhistory WHERE dataset_id = %s", [target.dataset_id])
         hist = cur.fetchone()[0]
     print(f"table rows {count:,} ({size} with indexes), history rows {hist:,}")
-    print(f"peak RSS of this process: {_rss():.0f} MB; load average {os.getloadavg()}; cores {os.cpu_count()}")
+    print(f"{'serial (no producer thread)' if args.serial else 'producer thread'}, batches of {args.batch:,} rows")
+    print(f"peak RSS of this process at {args.rows:,} rows: {_rss():.0f} MB; load average {os.getloadavg()}; "
+          f"cores {os.cpu_count()}")
     if args.formats:
-        formats(target, batch.head(200_000), cipher)
+        formats(target, pl.read_csv(path, infer_schema=False, n_rows=200_000), cipher)
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)
@@ -229,6 +290,27 @@ def formats(target, batch, cipher) -> None:
         cur.close()
     print(f"typed stage COPY of {n:,} rows: polars CSV {csv_s:.2f} s ({n / csv_s:,.0f} rows/s), "
           f"psycopg binary write_row {binary_s:.2f} s ({n / binary_s:,.0f} rows/s)")
+
+
+def _cpu(pid: int) -> float:
+    """user + system CPU seconds of a process of this machine (the database server's backend: the bench runs
+    beside its server), or nan when /proc does not show it."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _current_rss() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _rss() -> float:

