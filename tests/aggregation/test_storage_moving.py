@@ -20,6 +20,7 @@ from aggregation.storage.layout import Layout
 from aggregation.storage.moving import MoveRefused, dataset_move, dataset_verify, move_all
 from aggregation.storage.writing import open_token, write_batch
 from security.crypto import FieldCipher, decrypt, is_encrypted
+from security.masking import mask
 from tests.aggregation.builders import csv_bytes, ids, person, submit
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +189,37 @@ def test_the_demo_world_moves_and_verifies_clean():
     assert len(results) == datasets and sum(r.moved for r in results) == records
     assert all(dataset_verify(d).clean for d in Dataset.objects.all())
     assert not any(r.moved for r in move_all())  # again: every dataset verified, nothing written
+
+
+def test_a_missing_masked_form_is_masked_now_and_counted(loaded):
+    dataset, *_ = loaded
+    record = Record.objects.filter(dataset=dataset, deleted_at__isnull=True).order_by("pk").first()
+    Record.objects.filter(pk=record.pk).update(masked={})  # a row stored before masked forms were (migration 0006)
+    layout = Layout.stored(dataset)
+    masked = [(item, e["mask"], e["mask_kind"]) for item, e in layout.columns.items() if e["mask"]]
+    assert masked
+
+    result = dataset_move(dataset)
+
+    assert result.masks_computed == sum(1 for item, _m, _k in masked if record.data.get(item))
+    row = table_rows(dataset)[record.pk]
+    for item, m, kind in masked:
+        assert row[m] == (mask(plain(record.data[item]), kind) if record.data.get(item) else None)
+    assert dataset_verify(dataset).clean
+
+
+def test_values_outside_the_layout_or_not_authentic_refuse_the_move(loaded):
+    dataset, *_ = loaded
+    first, second = Record.objects.filter(dataset=dataset).order_by("pk")[:2]
+    Record.objects.filter(pk=first.pk).update(data={**first.data, "曾用名": "王小明"})
+    token = next(v for v in second.data.values() if is_encrypted(v))
+    item = next(k for k, v in second.data.items() if v == token)
+    Record.objects.filter(pk=second.pk).update(data={**second.data, item: token[:-4] + "AAAA"})
+
+    with pytest.raises(MoveRefused) as refused:
+        dataset_move(dataset)
+
+    message = str(refused.value.detail)
+    assert f"信息项「曾用名」不在资源表的列中：1 条记录有值（如记录 {first.pk}）" in message
+    assert f"1 个密文无法解密（如记录 {second.pk}）" in message
+    assert table_rows(dataset) == {}
