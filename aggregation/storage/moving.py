@@ -9,13 +9,14 @@ and the table locked against other writers:
 
 1. every record (soft-deleted ones too) is read once, in id order, through a server-side cursor, BATCH rows at a
    time (memory is bounded by the batch, not the dataset);
-2. per row: the stored values' plain text (each per-item token decrypted), the blind index of the key and the row
-   digest recomputed — the writer's definition (encryption.row_digest over the current items' non-empty values) —
-   and compared with the stored ones: a different stored hash is counted and listed, and the recomputed one is
-   written (the writer compares digests: a stale one would make the next load rewrite the row);
-3. the values are checked against their column's SQL type (polars, column-wise): a value that does not fit refuses
-   the dataset's move with the rows listed (nothing is dropped silently); so do values of an item the layout does not
-   know and tokens that do not authenticate;
+2. column-wise: the JSON decoded by polars into a column per item of the stored layout (retired items too: their
+   columns and the token keep their values), each column's per-item tokens opened together; per row the blind index
+   of the key and the row digest recomputed — the writer's definition (encryption.row_digest over the current items'
+   non-empty values) — and compared with the stored ones: a different stored hash is counted and listed, and the
+   recomputed one is written (the writer compares digests: a stale one would make the next load rewrite the row);
+3. the values are checked against their column's SQL type (polars): a value that does not fit refuses the dataset's
+   move with the rows listed (nothing is dropped silently — a soft-deleted row's too: its value is history); so do
+   values of an item the layout does not know and tokens that do not authenticate;
 4. the batch goes through the writer's own stage (storage.writing: ONE token per row sealing the encrypted items,
    typed columns) and from there into the table with the record's id, version and timestamps; the masked columns
    come from the stored masked forms (Record.masked; a missing form is masked now and counted); job_id stays NULL
@@ -23,7 +24,8 @@ and the table locked against other writers:
 5. the counts are audited (aggregation.dataset.moved) and pool.row_id_seq is set above every record id.
 
 `dataset_verify` re-reads both sides and returns their differences (values compared in plain text: tokens opened on
-both sides); the command `manage.py pool_move [--dataset ID] [--verify]` runs either.
+both sides; it takes no lock, so run it when no load writes the dataset); the command
+`manage.py pool_move [--dataset ID] [--verify]` runs either.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from . import ddl
 from .layout import SCHEMA, SEQUENCE, Layout, column_ident
 from .writing import Column, Target
 
-BATCH = 20_000
+BATCH = 20_000  # records per batch: ≈ 160 MB above the process's own at 1 M rows (bench/pool_move.py)
 LISTED = 20  # rows named in a refusal or a difference list; the rest are counted
 
 # A value fits its column when PostgreSQL's input function takes it (a bug guard on data the converters of
