@@ -26,6 +26,7 @@ import resource
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -52,23 +53,30 @@ def main() -> None:
                         help="after the first load, time what its write costs without the parse (see floor())")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
+    with bench_database(BENCH_DB, keep=args.keep):
+        run(args)
 
+
+@contextmanager
+def bench_database(name: str, *, keep: bool = False):
+    """A fresh database `name` on the server of DATABASE_URL (DATABASE_URL pointed at it) and a scratch MEDIA_ROOT
+    for the block; both dropped after it unless `keep` (also used by bench/pool_move.py)."""
     base_url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    bench_url = urlunsplit(urlsplit(base_url)._replace(path=f"/{BENCH_DB}"))
-    _admin(base_url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    _admin(base_url, f"CREATE DATABASE {BENCH_DB}")
+    bench_url = urlunsplit(urlsplit(base_url)._replace(path=f"/{name}"))
+    _admin(base_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _admin(base_url, f"CREATE DATABASE {name}")
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     media = tempfile.mkdtemp(prefix="jz_bench_media_")
     os.environ["MEDIA_ROOT"] = media
     try:
-        run(args)
+        yield
     finally:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
-            _admin(base_url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        if not keep:
+            _admin(base_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         import shutil
 
         shutil.rmtree(media, ignore_errors=True)
@@ -79,53 +87,15 @@ def run(args) -> None:
 
     django.setup()
     from django.conf import settings
-    from django.core.files import File
-    from django.core.management import call_command
     from django.db import connection
 
     if args.workers is not None:
         settings.AGGREGATION["INGEST_WORKERS"] = args.workers
-    t = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    print(f"migrate: {time.perf_counter() - t:.1f} s")
-
-    from aggregation import demo
-    from aggregation.choices import JobFormat, JobMode, JobStatus
-    from aggregation.models import IngestJob, Record, RecordHistory
+    from aggregation.choices import JobStatus
+    from aggregation.models import Record, RecordHistory
     from aggregation.services.ingest import ingest_job_run
-    from aggregation.services.pools import dataset_ensure
-    from catalog.models import CatalogEntry, Classification, DataItem
-    from portal.choices import Role
-    from tests.factories import DepartmentFactory, make_user
 
-    dept = DepartmentFactory(name="焦作市公安局(基准)", short_name="市公安局")
-    staff = make_user(Role.DEPT_STAFF, department=dept, username="bench_staff")
-    entry = CatalogEntry.objects.create(
-        code="101/BENCH00001", classification=Classification.objects.get(code="101"), name="户籍人口信息",
-        provider=dept, provider_code=dept.credit_code, summary="基准", format_class="db", format_type="PostgreSQL",
-        share_type="1", exchange_methods=["api"], update_cycle="daily", state="approved", version=1,
-    )
-    for pos, item in enumerate(demo.POPULATION_ITEMS, start=1):
-        DataItem.objects.create(entry=entry, position=pos, name=item["name"], data_type=item["data_type"],
-                                length=item.get("length"), is_subject_key=item.get("is_subject_key", False),
-                                is_base_item=item.get("is_base_item", False))
-    dataset = dataset_ensure(entry=entry)
-    header = [i["name"] for i in demo.POPULATION_ITEMS]
-
-    tmp = Path(tempfile.mkdtemp(prefix="jz_bench_"))
-    path = tmp / "people.csv"
-    t = time.perf_counter()
-    # In a child process: the generator's set of unique keys must not count in this process's peak RSS.
-    import multiprocessing
-
-    child = multiprocessing.get_context("fork").Process(
-        target=demo.write_csv, args=(path, header, demo.generated_rows(demo.POPULATION_ITEMS, args.rows, seed=1)))
-    connection.close()
-    child.start()
-    child.join()
-    size = path.stat().st_size
-    print(f"generated {args.rows:,} rows, {size / 1e6:.0f} MB in {time.perf_counter() - t:.1f} s "
-          f"(encrypted items: {', '.join(dataset.encrypted_items)})")
+    dataset, staff, header, path, tmp = population(args.rows)
 
     # 1. raw COPY FROM of the same file
     cols = ", ".join(f'"{h}" text' for h in header)
@@ -140,17 +110,8 @@ def run(args) -> None:
     raw.close()
     print(f"raw COPY FROM:             {raw_s:6.2f} s  {args.rows / raw_s:>10,.0f} rows/s")
 
-    def job_for(p: Path) -> IngestJob:
-        job = IngestJob(dataset=dataset, original_name=p.name, size=p.stat().st_size, format=JobFormat.CSV,
-                        header=header, mapping={h: h for h in header}, mode=JobMode.ALL_OR_NOTHING,
-                        created_by=staff)
-        with open(p, "rb") as fh:
-            job.file.save(p.name, File(fh), save=False)
-        job.save()
-        return job
-
-    def timed(label: str, p: Path) -> IngestJob:
-        job = job_for(p)
+    def timed(label: str, p: Path):
+        job = job_for(dataset, staff, header, p)
         t = time.perf_counter()
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
@@ -194,6 +155,68 @@ def run(args) -> None:
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def population(rows: int):
+    """Migrate the bench database, create one approved 户籍人口信息 entry (demo.POPULATION_ITEMS) with its dataset and a
+    staff member, and write a CSV of `rows` generated people: (dataset, staff, header, csv path, its temp dir)."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    t = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    print(f"migrate: {time.perf_counter() - t:.1f} s")
+
+    from aggregation import demo
+    from aggregation.services.pools import dataset_ensure
+    from catalog.models import CatalogEntry, Classification, DataItem
+    from portal.choices import Role
+    from tests.factories import DepartmentFactory, make_user
+
+    dept = DepartmentFactory(name="焦作市公安局(基准)", short_name="市公安局")
+    staff = make_user(Role.DEPT_STAFF, department=dept, username="bench_staff")
+    entry = CatalogEntry.objects.create(
+        code="101/BENCH00001", classification=Classification.objects.get(code="101"), name="户籍人口信息",
+        provider=dept, provider_code=dept.credit_code, summary="基准", format_class="db", format_type="PostgreSQL",
+        share_type="1", exchange_methods=["api"], update_cycle="daily", state="approved", version=1,
+    )
+    for pos, item in enumerate(demo.POPULATION_ITEMS, start=1):
+        DataItem.objects.create(entry=entry, position=pos, name=item["name"], data_type=item["data_type"],
+                                length=item.get("length"), is_subject_key=item.get("is_subject_key", False),
+                                is_base_item=item.get("is_base_item", False))
+    dataset = dataset_ensure(entry=entry)
+    header = [i["name"] for i in demo.POPULATION_ITEMS]
+
+    tmp = Path(tempfile.mkdtemp(prefix="jz_bench_"))
+    path = tmp / "people.csv"
+    t = time.perf_counter()
+    # In a child process: the generator's set of unique keys must not count in this process's peak RSS.
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(
+        target=demo.write_csv, args=(path, header, demo.generated_rows(demo.POPULATION_ITEMS, rows, seed=1)))
+    connection.close()
+    child.start()
+    child.join()
+    size = path.stat().st_size
+    print(f"generated {rows:,} rows, {size / 1e6:.0f} MB in {time.perf_counter() - t:.1f} s "
+          f"(encrypted items: {', '.join(dataset.encrypted_items)})")
+    return dataset, staff, header, path, tmp
+
+
+def job_for(dataset, staff, header: list[str], p: Path):
+    """An all-or-nothing CSV job of `p` (every column mapped to its item), ready for ingest_job_run."""
+    from django.core.files import File
+
+    from aggregation.choices import JobFormat, JobMode
+    from aggregation.models import IngestJob
+
+    job = IngestJob(dataset=dataset, original_name=p.name, size=p.stat().st_size, format=JobFormat.CSV,
+                    header=header, mapping={h: h for h in header}, mode=JobMode.ALL_OR_NOTHING, created_by=staff)
+    with open(p, "rb") as fh:
+        job.file.save(p.name, File(fh), save=False)
+    job.save()
+    return job
 
 
 def floor(dataset_id: int, raw_s: float, rows: int) -> None:
