@@ -48,7 +48,7 @@ from security.masking import mask
 
 from ..ingest.encryption import row_digest
 from ..models import Dataset
-from . import ddl
+from . import ddl, writing
 from .layout import SCHEMA, SEQUENCE, Layout, column_ident
 from .writing import Column, Target
 
@@ -303,18 +303,6 @@ def _copy_masks(cur, shape: _Shape, batch: _Batch) -> None:
         copy.write(frame.write_csv(include_header=False, null_value=""))
 
 
-def _stage(cur, target: Target, frame: pl.DataFrame, cipher: FieldCipher) -> str:
-    """The batch into the writer's typed stage: its tokens (one per row) and typed columns, built by storage.writing
-    itself. (A thin call to its private helpers: writing.py exposes only write_batch, which gives new ids; a public
-    `stage_rows(cur, target, batch, cipher)` there would be the clean seam.)"""
-    from . import writing
-
-    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(writing._STAGE)))
-    writing._stage_create(cur, target)
-    writing._copy_rows(cur, target, frame, cipher, writing._Clock({}))
-    return writing._STAGE
-
-
 def _refusal(dataset: Dataset, *, unfit, unknown, broken, total_unfit: int) -> str:
     lines = [_("数据集「%(name)s」的记录未迁移到资源表（事务已回滚，记录不变），请先更正以下数据：")
              % {"name": dataset.entry.name}]
@@ -387,7 +375,7 @@ def dataset_move(dataset: Dataset, *, batch: int = BATCH, actor=None) -> MoveRes
                 result.masks_computed += ready.masks_computed
                 if total_unfit or unknown or broken:
                     continue  # refused: go on only to list the rest
-                stage = _stage(cur, shape.target, ready.frame, cipher)
+                stage = writing.stage_rows(cur, shape.target, ready.frame, cipher)
                 _copy_masks(cur, shape, ready)
                 insert = insert or _insert_statement(shape, stage)
                 cur.execute(insert)

@@ -522,6 +522,20 @@ def _changed_rows(cur, target: Target) -> pl.DataFrame:
 _STAGE = "pool_stage"
 
 
+def stage_rows(cur, target: Target, batch: pl.DataFrame, cipher: FieldCipher) -> str:
+    """`batch` (row_no, id, key_hash, row_hash and the target's items as canonical text) into a fresh typed stage —
+    tokens encrypted and masks made by this module, so no other module builds a token — and the stage's name. For
+    the data migration (storage.moving), which inserts the rows under their own ids."""
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(_STAGE)))
+    _stage_create(cur, target)
+    encrypt_many = cipher.bulk_encryptor().many
+    lead = (pl.col("row_no"), pl.col("id"), _hex("key_hash"))
+    with cur.copy(_stage_copy_sql(target)) as copy:
+        for chunk in batch.iter_slices(50_000):  # bounds the CSV text held at once
+            copy.write(_csv(target, chunk, encrypt_many, lead=lead))
+    return _STAGE
+
+
 def _stage_create(cur, target: Target) -> None:
     """The typed temp stage: row_no, id (the stored row's; null for a new key), key_hash, token, the plain columns
     in their SQL types, the masked columns, row_hash."""
