@@ -93,17 +93,12 @@ def target_for(items: list[dict]):
 
 
 def create_table(cur, target) -> None:
-    """The contract's layout (the layout module's DDL is being written in parallel; this is its minimum)."""
-    plain = "".join(f", {c.column} {c.sql_type}" for c in target.columns if c.column)
-    masks = "".join(f", {c.mask} text" for c in target.columns if c.mask)
-    cur.execute("CREATE SCHEMA IF NOT EXISTS pool")
-    cur.execute("CREATE SEQUENCE IF NOT EXISTS pool.row_id_seq CACHE 1000")
-    cur.execute(
-        f"CREATE TABLE {target.table} (id bigint NOT NULL DEFAULT nextval('pool.row_id_seq') PRIMARY KEY, "
-        f"key_hash bytea NOT NULL UNIQUE, token text{plain}{masks}, row_hash bytea NOT NULL, job_id bigint, "
-        "version integer NOT NULL DEFAULT 1, created_at timestamptz NOT NULL DEFAULT now(), "
-        "updated_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz)")
-    cur.execute(f"CREATE INDEX ON {target.table} (updated_at, id)")
+    """`pool.r1` by the layout module's own DDL (the schema and its sequence come with the migrations)."""
+    from aggregation.storage.ddl import create_statements
+    from aggregation.storage.layout import Layout
+
+    for statement in create_statements(Layout.of_target(target)):
+        cur.execute(statement)
 
 
 def run(args) -> None:

@@ -192,6 +192,14 @@ class Layout:
         """(column, SQL type) of every item column in table order: the c<n>, then the m<n>."""
         return [(col, typ) for _n, col, typ in self.plain()] + [(m, "text") for _n, m, _k in self.masked()]
 
+    @classmethod
+    def of_target(cls, target: Target) -> Layout:
+        """The layout a writer's Target describes (the inverse of `target`): for a table made without a dataset
+        (the writer's tests and bench/writer.py create theirs with ddl.create_statements from it)."""
+        return cls(target.dataset_id, {c.item: {"col": c.column, "mask": c.mask, "mask_kind": c.mask_kind,
+                                                "type": c.sql_type, "encrypted": c.encrypted, "retired": False}
+                                       for c in target.columns})
+
     def target(self, key_item: str) -> Target:
         """What storage.writing writes a batch of the current items into (retired items are left as stored)."""
         return Target(dataset_id=self.dataset_id, table=self.qualified, key_item=key_item, columns=tuple(

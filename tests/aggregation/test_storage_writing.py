@@ -16,6 +16,8 @@ from django.db import DatabaseError, connection, transaction
 
 from aggregation.ingest.encryption import row_digest, row_digests
 from aggregation.models import RecordHistory
+from aggregation.storage.ddl import create_statements
+from aggregation.storage.layout import Layout
 from aggregation.storage.writing import Column, Target, open_token, write_batch, write_batches
 from security.crypto import FieldCipher, blind_index, is_encrypted
 from security.masking import mask
@@ -41,19 +43,10 @@ ITEMS = [c.item for c in TARGET.columns]
 
 
 def _create_table(target: Target) -> None:
-    """A resource table as the storage contract lays it out (the layout module's DDL is built elsewhere: this is
-    the minimum these tests need)."""
-    plain = "".join(f", {c.column} {c.sql_type}" for c in target.columns if c.column)
-    masks = "".join(f", {c.mask} text" for c in target.columns if c.mask)
+    """The resource table of `target`, made by the layout module's own DDL (no dataset behind it)."""
     with connection.cursor() as cur:
-        cur.execute("CREATE SCHEMA IF NOT EXISTS pool")
-        cur.execute("CREATE SEQUENCE IF NOT EXISTS pool.row_id_seq CACHE 1000")
-        cur.execute(
-            f"CREATE TABLE {target.table} (id bigint NOT NULL DEFAULT nextval('pool.row_id_seq') PRIMARY KEY, "
-            f"key_hash bytea NOT NULL UNIQUE, token text{plain}{masks}, row_hash bytea NOT NULL, job_id bigint, "
-            "version integer NOT NULL DEFAULT 1, created_at timestamptz NOT NULL DEFAULT now(), "
-            "updated_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz)")
-        cur.execute(f"CREATE INDEX ON {target.table} (updated_at, id)")
+        for statement in create_statements(Layout.of_target(target)):
+            cur.execute(statement)
 
 
 @pytest.fixture
