@@ -30,8 +30,9 @@ Queries (`rows`, `count`, `get`, `by_key`, `lookup`, `walk`)
 
 Set-based SQL (composables for readers that stay in SQL)
 - `item_sql`: one item's text (clear canonical text, stored masked form, a marker where Python must decrypt or
-  mask); `select_sql`: a whole projection for `COPY (…) TO STDOUT`; `completeness_sql`: non-empty count per item in
-  one scan; `rows_sql`: a source subquery (key_hash, token, updated_at, item texts or a jsonb of them) for joins.
+  mask); `select_sql`: a whole projection for the bulk export's COPY (the export writes the cells, through
+  portal.cells); `completeness_sql`: non-empty count per item in one scan; `rows_sql`: a source subquery
+  (key_hash, token, updated_at, item texts or a jsonb of them) for joins.
 
 Who will call what (next session's movers; today they read aggregation_record)
 - sharing/data_api/records.py `read_page` (pull): `rows(dataset, items=projection, after_id= / since=, after=,
@@ -40,8 +41,8 @@ Who will call what (next session's movers; today they read aggregation_record)
   (online query): `by_key(dataset, key, items=…, flagged=True)` — the entry statement's LATERAL join on
   aggregation_record has no per-dataset table to name: the online query becomes two statements (entry, then the
   row), or facts builds its LATERAL from `rows_sql` once the dataset is known.
-- sharing/export/csv_copy.py: `select_sql(layout, projection, kinds=…, marker=…, since=…)` inside `COPY (…) TO
-  STDOUT (FORMAT csv)` (columns v0…vn, id, token last when a cell may need it); a cell equal to the marker is read
+- sharing/export/csv_copy.py: `select_sql(layout, projection, kinds=…, marker=…, since=…)` as the query of its
+  CSV COPY (columns v0…vn, id, token last when a cell may need it); a cell equal to the marker is read
   from the row's token (masked when the column is), a cell wrapped in two markers is a clear value to mask. One
   token per row (instead of one per cell) is opened per block with `decrypted`.
 - push (sharing/data_api push): `rows(dataset, key_hashes=…)` for the stored versions it compares against.
@@ -444,7 +445,7 @@ def select_sql(dataset, items: Iterable[str], *, kinds: dict[str, str] | None = 
                after_id: int | None = None, since: dt.datetime | None = None, ids: Iterable[int] | None = None,
                filters: dict[str, str] | None = None, include_deleted: bool = False,
                limit: int | None = None) -> tuple[sql.Composed, list]:
-    """(statement, parameters) of a projection for `COPY (…) TO STDOUT`: columns v0…vn (`item_sql` of each item,
+    """(statement, parameters) of a projection for the bulk export's COPY: columns v0…vn (`item_sql` of each item,
     masked by `kinds`, cells to finish in Python marked), `id`, and `token` last when a cell may need it; rows in
     keyset order as `rows` gives them."""
     layout = Layout.stored(dataset)
