@@ -2,12 +2,14 @@
 
 A child that exits on its own is started again after a back-off (1 s, 2 s, 4 s … at most 30 s). The back-off grows
 only while the child keeps dying quickly (within QUICK seconds of its start); one that ran longer starts over at 1 s.
-Every death is reported with its exit code and the end of the child's log. A worker or beat that keeps dying is
-announced loudly after GIVE_UP_AFTER quick deaths in a row and still retried (every 30 s): the pages keep working and
-the jobs resume once the cause is fixed. The web process is also restarted, but when it dies GIVE_UP_AFTER times in a
-row within seconds (port taken, settings broken) the launcher exits with code 1: a dev portal without its web
-process serves nobody, and a non-zero exit is what a developer and a script notice — a launcher that kept retrying in
-silence would look "up" while every page fails.
+Every death is reported with its exit code and the end of the child's log.
+
+A worker or beat that keeps dying is announced loudly after GIVE_UP_AFTER quick deaths in a row and still retried (at
+most every 30 s): the pages keep working, and the jobs resume once the cause is fixed. The web process is restarted
+too (its master rarely dies: the OOM killer, a kill by hand), but when it dies GIVE_UP_AFTER times in a row within
+seconds (port taken, settings broken) the launcher exits with code 1: a dev portal without its web process serves
+nobody, and a launcher that kept retrying in silence would look "up" while every page fails; a non-zero exit is
+what a developer and a script notice.
 """
 
 from __future__ import annotations
@@ -118,13 +120,10 @@ class Supervisor:
         stop_children([slot.child for slot in self.slots if slot.child is not None and slot.restart_at is None])
 
     def _start(self, slot: _Slot) -> None:
-        restarted = slot.child is not None
         with signals_held():
-            slot.child = spawn(slot.program.name, slot.program.argv, self.env)
+            slot.child = spawn(slot.program.name, slot.program.argv, self.env)  # says "started <name> (pid …)"
             slot.started = self.clock()
             slot.restart_at = None
-        if restarted:
-            say(f"==> restarted {slot.program.name} (pid {slot.child.proc.pid})")
 
     def _died(self, slot: _Slot, now: float) -> bool:
         """Report the death and schedule the restart; False when the launcher should give up (web only)."""
@@ -147,8 +146,9 @@ class Supervisor:
                     f"(last: {code}).\n!!! The portal cannot serve without it: stopping. See {child.log}.\n{rule}")
                 return False
             say(f"\n{rule}\n!!! {name} died {slot.quick_deaths} times in a row within {QUICK:.0f}s of starting "
-                f"(last: {code}).\n!!! Still retrying every {delay:.0f}s; the web process stays up, but background "
-                f"jobs do not run until {name} does. See {child.log}.\n{rule}")
+                f"(last: {code}).\n!!! Still retrying (next in {delay:.0f}s, then at most every {BACKOFF_CAP:.0f}s); "
+                f"the web process stays up,\n!!! but background jobs do not run until {name} does. See {child.log}."
+                f"\n{rule}")
         say(f"==> restarting {name} in {delay:.0f}s")
         slot.restart_at = now + delay
         return True
