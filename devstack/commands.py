@@ -7,22 +7,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import warnings
 
 from .browser import CHROMIUM, ensure_browser_packages
-from .core import PYTHON, ROOT, VAR, DevstackError, Interrupted, header, say
+from .core import PYTHON, ROOT, VAR, Interrupted, header, say
 from .processes import (
-    Child,
     check_port_free,
     django_env,
     install_signal_handlers,
     manage,
     mute_signals_while_stopping,
-    spawn,
-    stop_children,
-    tail,
-    wait_for_http,
 )
 from .services import (
     Services,
@@ -34,13 +28,13 @@ from .services import (
     start_embedded_redis,
 )
 from .state import exclusive, secret_key, write_portal_env
+from .supervisor import portal_programs, serve
 
 
 def cmd_up(no_serve: bool) -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
     services = Services()
-    children: list[Child] = []
     install_signal_handlers()
     with exclusive("devstack-up.lock", "./portal.sh up"):
         try:
@@ -63,45 +57,15 @@ def cmd_up(no_serve: bool) -> int:
                 return 0
 
             header("starting web, worker and beat")
-            web = spawn(
-                "web",
-                [
-                    PYTHON, "-m", "gunicorn", "config.wsgi:application",
-                    "--bind", f"{host}:{port}",
-                    "--workers", "2",  # the machines here have 2 cores
-                    "--timeout", "120",  # Excel imports and exports run long in dev
-                    "--access-logfile", "-",
-                    "--error-logfile", "-",
-                ],
-                env,
-            )
-            children.append(web)
-            children.append(
-                spawn("worker", [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "info",
-                                 "--concurrency", "2"], env)
-            )
-            # DatabaseScheduler keeps the schedule in PostgreSQL, so no celerybeat-schedule file appears.
-            children.append(
-                spawn("beat", [PYTHON, "-m", "celery", "-A", "config", "beat", "-l", "info"], env)
-            )
             base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"  # noqa: S104
-            wait_for_http(f"{base}/", web)
-            banner(base, services, seed_output)
-
-            while True:
-                for child in children:
-                    if child.proc.poll() is not None:
-                        raise DevstackError(
-                            f"{child.name} exited unexpectedly with code {child.proc.returncode}; "
-                            f"last lines of {child.log}:\n{tail(child.log)}"
-                        )
-                time.sleep(1)
+            # Supervised from here on: a dead worker or beat is restarted, the web process stays up (supervisor.py).
+            return serve(portal_programs(host, port), env, f"{base}/",
+                         on_ready=lambda: banner(base, services, seed_output))
         except Interrupted as exc:
             say(f"\n==> {exc}: stopping")
             return 0
         finally:
             mute_signals_while_stopping()
-            stop_children(children)
             services.stop()
 
 

@@ -38,10 +38,26 @@ def mute_signals_while_stopping() -> None:
     signal.signal(signal.SIGTERM, patience)
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Hold SIGINT/SIGTERM until the block ends: a child started inside is recorded before Interrupted can unwind
+    past it (one started but not yet recorded would be left running)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
 def die_with_parent() -> None:
     """preexec_fn: the child gets SIGTERM if the launcher dies, even by kill -9 (Linux prctl)."""
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    # A blocked signal mask survives exec: the child must not inherit signals_held().
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def manage(args: list[str], env: dict[str, str], *, capture: bool = False) -> str:
