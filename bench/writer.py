@@ -39,18 +39,11 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/jiaozuo_portal"
+from bench.ingest import DEFAULT_URL, _admin  # noqa: E402 — one way to make and drop a bench database
+
 BENCH_DB = "jz_bench_writer"
 MASKS = {"公民身份号码": "id_number", "姓名": "name", "户籍地址": "address", "出生日期": "generic", "性别": "generic"}
 ENCRYPTED = ("公民身份号码", "姓名", "户籍地址")
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def main() -> None:
