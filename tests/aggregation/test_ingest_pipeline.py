@@ -3,6 +3,7 @@
 import io
 import json
 import zipfile
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -198,6 +199,42 @@ def test_job_keeps_the_files_sha256(staff, people_entry, audit_log, client):
     sign_in(client, staff)
     assert expected in client.get(f"/aggregation/jobs/{job.pk}/").content.decode()
     assert client.get(f"/api/v1/aggregation/jobs/{job.pk}/").json()["file_sha256"] == expected
+
+
+def test_the_very_same_file_again_is_not_read_again(staff, people_entry, audit_log):
+    """Same SHA-256, mapping and mode as the dataset's latest load, nothing written since: the earlier result, its
+    rejected-rows report included, without reading a row (issue 18: a reload costs what changed)."""
+    keys = ids(4)
+    content = csv_bytes([person(k) for k in keys] + [person("410802199013011234")])  # one bad number
+    first = submit(staff, people_entry, content, mode="load_valid")
+    assert (first.inserted_rows, first.rejected_rows) == (4, 1)
+    again = submit(staff, people_entry, content, mode="load_valid")
+    assert again.status == JobStatus.SUCCEEDED
+    assert (again.total_rows, again.accepted_rows, again.rejected_rows) == (5, 4, 1)
+    assert (again.inserted_rows, again.updated_rows, again.unchanged_rows) == (0, 0, 4)
+    assert f"#{first.pk}" in again.log and again.report.name == first.report.name
+    assert report_rows(again) == report_rows(first)
+    assert audit_log("aggregation.job.finished")[-1].data["same_as"] == first.pk
+    assert Record.objects.count() == 4 and RecordHistory.objects.count() == 4
+
+
+def test_the_same_file_after_a_change_is_compared_row_by_row(staff, people_entry, audit_log):
+    """A deletion since the load (or another mapping, or a catalog update) means the file must be read: the deleted
+    row comes back as an update."""
+    from aggregation.services.pools import record_delete
+
+    keys = ids(3)
+    content = csv_bytes([person(k) for k in keys])
+    first = submit(staff, people_entry, content)
+    record_delete(actor=staff, dataset=first.dataset, key=keys[0], reason="核实后删除")
+    again = submit(staff, people_entry, content)
+    assert (again.inserted_rows, again.updated_rows, again.unchanged_rows) == (0, 1, 2)
+    assert "same_as" not in audit_log("aggregation.job.finished")[-1].data
+    later = again.finished_at + timedelta(seconds=1)
+    people_entry.__class__.objects.filter(pk=people_entry.pk).update(approved_at=later)
+    third = submit(staff, people_entry, content)  # a catalog update approved since: the rules may differ
+    assert "same_as" not in audit_log("aggregation.job.finished")[-1].data
+    assert (third.inserted_rows, third.updated_rows, third.unchanged_rows) == (0, 0, 3)
 
 
 def test_crash_in_final_transaction_leaves_nothing_and_rerun_is_idempotent(staff, people_entry, monkeypatch):
