@@ -90,3 +90,14 @@ def test_the_document_enumerates_the_registry_and_documents_errors(db):
     assert grant["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     seal = document["paths"]["/api/v1/audit/seal-key/"]["get"]["responses"]
     assert set(seal) == {"200"}, sorted(seal)
+
+
+def test_an_api_path_no_route_matches_answers_the_json_error(api_as, staff):
+    client = api_as(staff)
+    answer = client.get("/api/v1/aggregation/jobs/not-a-number/")
+    assert answer.status_code == 404
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["code"] == "not_found"
+    page = client.get("/no-such-page/")  # the site's own pages keep the HTML 404
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
