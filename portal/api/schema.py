@@ -10,6 +10,7 @@ The statuses are derived from the view, not listed per view (REST_FRAMEWORK DEFA
   path under /api/ no route matches (portal.api.views.not_found);
 - 409: a state-changing method (InvalidTransition, TableBusy, RoleConflict …);
 - 415: an operation with a body (a body in another media type);
+- 416: an operation reading a `Range` header (a resumable download: `range_not_satisfiable`);
 - 429: a view with throttles (the signed client's rate, security.signing.throttling);
 - 503: a view that reads signed calls (the replay guard, Redis, unreachable: security.signing.errors.Unavailable).
 
@@ -55,10 +56,13 @@ class PortalAutoSchema(AutoSchema):
         view, method = self.view, self.method.upper()
         statuses = set(getattr(view, "api_error_statuses", ()))
         body = "requestBody" in operation
+        headers = {p["name"].lower() for p in operation.get("parameters", ()) if p.get("in") == "header"}
         if operation.get("parameters") or body:
             statuses |= {400, 404}
         if body:
             statuses.add(415)
+        if "range" in headers:
+            statuses.add(416)
         if _authenticated(view):
             statuses |= {401, 403, 404}
         if method in UNSAFE:

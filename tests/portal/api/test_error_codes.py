@@ -88,6 +88,11 @@ def test_the_document_enumerates_the_registry_and_documents_errors(db):
     grant = document["paths"]["/api/v1/sharing/grants/{id}/"]["get"]["responses"]
     assert {"401", "403", "404"} <= set(grant), sorted(grant)
     assert grant["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    # The signed data API: the replay guard's 503, the throttle's 429; the resumable export's Range its 416.
+    export = document["paths"]["/api/v1/data/{resource}/export/"]["get"]["responses"]
+    assert {"400", "404", "416", "429", "503"} <= set(export), sorted(export)
+    # A state change can meet a state that refuses it (InvalidTransition): 409.
+    assert "409" in document["paths"]["/api/v1/sharing/grants/{id}/revoke/"]["post"]["responses"]
     seal = document["paths"]["/api/v1/audit/seal-key/"]["get"]["responses"]
     assert set(seal) == {"200"}, sorted(seal)
 
