@@ -1,6 +1,7 @@
 """schemathesis over the whole OpenAPI document (/api/schema/), as a department's data staff member and as a bureau
-reviewer, through the WSGI application (no server) on this test's database: no answer is a server error, and every
-answer the document describes conforms to it.
+reviewer, through the WSGI application (no server) on this test's database: no answer is a server error, and the
+document tells the truth about every answer — its status is listed for the operation (errors included: the `Error`
+schema, portal.api.schema), its content type is the listed one, its body fits the listed schema.
 
 The world (tests/hostile/world.py) gives each path's ids real rows half of the time, so lists, details and actions
 reach their code past the 404. Each operation gets examples that fit the document and examples that do not
