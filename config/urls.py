@@ -8,6 +8,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from portal.admin import portal_admin_site
 from sharing.urls import verify_urlpatterns as sharing_verify_urlpatterns
 
+# The API's unmatched paths answer its JSON error (`{"code": "not_found"}`), the site's the 404 page.
+handler404 = "portal.api.views.not_found"
+
 REDOC_CSP = {"style-src": [SELF, UNSAFE_INLINE], "worker-src": [SELF, "blob:"]}
 
 urlpatterns = [

@@ -1,4 +1,4 @@
-"""One API exception handler: every error is `{"code": ..., "detail": ...}` with a stable code."""
+"""One API exception handler: every error is `{"code": ..., "detail": ...}` with a stable code (portal.api.codes)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from portal.api.codes import api_code
 from portal.errors import PortalError
-
-# DRF's own codes mapped onto the contract's stable codes (SPEC §9.2).
-_CODES = {
-    "not_authenticated": "not_authenticated",
-    "authentication_failed": "not_authenticated",
-    "permission_denied": "permission_denied",
-    "not_found": "not_found",
-    "method_not_allowed": "method_not_allowed",
-    "not_acceptable": "not_acceptable",
-    "unsupported_media_type": "unsupported_media_type",
-    "throttled": "throttled",
-    "parse_error": "invalid",
-    "invalid": "invalid",
-}
 
 
 def _first_message(detail) -> str:
@@ -51,7 +38,7 @@ def api_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"code": "invalid", "detail": _first_message(exc.detail), "errors": exc.detail}
         return response
-    code = _CODES.get(getattr(exc, "default_code", ""), getattr(exc, "default_code", "error"))
+    code = api_code(getattr(exc, "default_code", ""))  # the registry (portal.api.codes) maps DRF's codes
     if response.status_code == status.HTTP_401_UNAUTHORIZED or isinstance(exc, exceptions.NotAuthenticated):
         code = "not_authenticated"
     response.data = {"code": code, "detail": _first_message(getattr(exc, "detail", str(exc)))}

@@ -205,7 +205,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus every operation's error answers derived from its view (portal.api.schema).
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "portal.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.CursorPagination",
     # Lists read their query parameters through a FilterSet (each app's api/filters.py, on portal.api.params).
@@ -235,6 +236,7 @@ SPECTACULAR_SETTINGS = {
         "ProjectDeclaredCheckEnum": "supervision.choices.DECLARED_CHOICES",
         "ApiClientStateEnum": "sharing.choices.ClientState",
         "ThemeTriggerEnum": "aggregation.choices.ThemeTrigger",  # a build's trigger and a theme's rebuild reason
+        "ErrorCodeEnum": "portal.api.codes.CODE_CHOICES",  # the `Error` schema's codes (portal.api.codes)
     },
 }
 

@@ -1,7 +1,8 @@
 """Kernel API: who am I, organisations, my deadlines and messages, the working-day calculator."""
 
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -21,6 +22,14 @@ from portal.todo import my_clocks, todo_groups
 
 from . import serializers as s
 from .filters import DeadlineFilterSet, NotificationFilterSet
+
+
+def not_found(request, exception=None):
+    """handler404: a path under /api/ that no route matches (`/api/v1/jobs/abc/` where ids are digits) or a plain
+    Django view's Http404 answers the API's JSON error like any API 404 (the document lists it), not the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": _("对象不存在或无权查看")}, status=404)
+    return page_not_found(request, exception)
 
 
 class AuditSealKeyView(APIView):
@@ -138,6 +147,7 @@ class _SettingsView(APIView):
     """One administrator's settings, its keys only; for anybody else the endpoint does not exist (404)."""
 
     owner: str = ""
+    api_error_statuses = (404,)  # anybody but the owner (portal.api.schema)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

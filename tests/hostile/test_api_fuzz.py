@@ -1,6 +1,7 @@
 """schemathesis over the whole OpenAPI document (/api/schema/), as a department's data staff member and as a bureau
-reviewer, through the WSGI application (no server) on this test's database: no answer is a server error, and every
-answer the document describes conforms to it.
+reviewer, through the WSGI application (no server) on this test's database: no answer is a server error, and the
+document tells the truth about every answer — its status is listed for the operation (errors included: the `Error`
+schema, portal.api.schema), its content type is the listed one, its body fits the listed schema.
 
 The world (tests/hostile/world.py) gives each path's ids real rows half of the time, so lists, details and actions
 reach their code past the 404. Each operation gets examples that fit the document and examples that do not
@@ -25,13 +26,25 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.hostile.world import api_path_values
 from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 
+# No server error; and the document tells the truth: each answer's status is listed for its operation (errors with
+# the `Error` schema, portal.api.schema), its content type is the one listed, its body fits the listed schema.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# The data endpoints' bodies are documented later (issue 19, item 1: the data endpoints' real response schemas): the
+# export answers CSV, XLSX or JSON by `format` while the document lists one type. Until then they are checked for
+# server errors and statuses only.
+BODIES_DOCUMENTED_LATER = frozenset({"GET /api/v1/data/{resource}/export/"})
+STATUS_CHECKS = [not_a_server_error, status_code_conformance]
 
 
 def _session(user) -> tuple[dict[str, str], dict[str, str]]:
@@ -56,7 +69,7 @@ def no_connection_reset():
     request_finished.connect(close_old_connections)
 
 
-def _fuzz(cases, examples: int, headers: dict, cookies: dict, seen: collections.Counter):
+def _fuzz(cases, examples: int, headers: dict, cookies: dict, seen: collections.Counter, checks: list):
     """A hypothesis test calling the application with `examples` of `cases`, counting answers by status in `seen`."""
 
     @given(case=cases)
@@ -65,7 +78,7 @@ def _fuzz(cases, examples: int, headers: dict, cookies: dict, seen: collections.
     def run(case):
         response = case.call(headers=headers, cookies=cookies)
         seen[response.status_code] += 1
-        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+        case.validate_response(response, checks=checks)
 
     return run
 
@@ -88,7 +101,8 @@ def test_the_api_never_answers_a_server_error(world, no_connection_reset, who, e
             if operation.path in real:
                 strategies.append(operation.as_strategy(mode, path_parameters=real[operation.path]))
 
-        run = _fuzz(st.one_of(strategies), examples, headers, cookies, statuses[operation.label])
+        checks = STATUS_CHECKS if operation.label in BODIES_DOCUMENTED_LATER else CHECKS
+        run = _fuzz(st.one_of(strategies), examples, headers, cookies, statuses[operation.label], checks)
         try:
             run()
         except (Exception, BaseExceptionGroup) as exc:

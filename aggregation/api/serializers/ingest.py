@@ -22,7 +22,7 @@ class IngestJobSerializer(serializers.ModelSerializer):
         child=serializers.CharField(), read_only=True, help_text="文件未包含、按选择以空值替换的信息项")
     kept_items = serializers.ListField(
         child=serializers.CharField(), read_only=True, help_text="文件未包含、保留了原值的信息项")
-    created_by = serializers.StringRelatedField()
+    created_by = serializers.StringRelatedField(allow_null=True)  # the column allows none (null=True)
 
     class Meta:
         model = IngestJob
