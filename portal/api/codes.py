@@ -43,7 +43,7 @@ SERVICE_CODES = frozenset({
     # aggregation
     "case_closed", "case_open", "extension_used", "head_only", "no_change", "no_extension_request", "no_sources",
     "no_subject_key", "not_published", "one_source", "overdue", "own_data", "record_deleted", "table_busy",
-    "too_large", "unconfirmed",
+    "too_large", "unconfirmed", "pool_move_refused",
     # sharing
     "grant_expired", "host_not_allowed", "method_not_offered", "no_grant", "own_department", "own_entry",
     "range_not_satisfiable", "unconditional",
