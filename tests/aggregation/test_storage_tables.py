@@ -401,6 +401,20 @@ def test_retype_refused_lists_the_rows_and_changes_nothing(dataset, staff, revie
     assert not audit_log("aggregation.dataset.table_migrated") and not audit_log("catalog.update_case.approved")
 
 
+def test_the_reviewer_reads_the_refusal_row_by_row(dataset, staff, reviewer, client):
+    """On the page the refusal keeps its lines: one row per line, not one run-on paragraph (messages go through
+    linebreaksbr after escaping)."""
+    from tests.support import sign_in
+
+    entry = dataset.entry
+    load(dataset, [person(n, 登记日期="不详<b>") for n in ids(2)])
+    case = submitted_update(staff, entry, current_items(entry, 登记日期={"data_type": "D", "length": 8}))
+    sign_in(client, reviewer)
+    page = client.post(f"/catalog/update-cases/{case.pk}/approve/", {"comment": ""}, follow=True).content.decode()
+    assert "不能批准本次目录更新" in page and page.count("「登记日期」记录") == 2
+    assert "<br>「登记日期」记录" in page and "不详&lt;b&gt;" in page and "不详<b>" not in page
+
+
 def test_failed_migration_leaves_nothing_half_done(dataset, staff, reviewer, audit_log):
     """The table holds a value the records do not (say, written by a load since): the migration itself refuses,
     after it had already retyped another column — the approval is undone as a whole."""
