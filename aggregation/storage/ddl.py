@@ -22,11 +22,9 @@ instead — the approval fails with "table_busy" and can be repeated; nothing wa
 
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -45,6 +43,8 @@ from ..ingest.validation import clean_text, converter
 from ..models import Dataset
 from . import values
 from .layout import SCHEMA, SEQUENCE, Layout, column_ident, table_name, type_sql
+from .writing import cipher as storage_cipher
+from .writing import open_token, seal_token
 
 LOCK_TIMEOUT_MS = 3000
 UNFIT_LISTED = 20  # rows named in a refusal; the rest are counted
@@ -328,24 +328,14 @@ def _retype_rows(cur, dataset, layout: Layout, spec, change: dict) -> Fixes:
     return Fixes(fixed, emptied)
 
 
-def _cipher() -> FieldCipher:
-    return FieldCipher(settings.FIELD_ENCRYPTION_KEYS, settings.BLIND_INDEX_KEY)
-
-
 def _token_open(cipher: FieldCipher, token: str | None) -> dict:
-    return json.loads(cipher.decrypt(token)) if token else {}
-
-
-def _token_seal(encrypt, values_: dict) -> str:
-    """The row's one token (storage contract): compact JSON {item: value} under AES-GCM (`encrypt`: a FieldCipher's
-    bulk_encryptor, one per pass)."""
-    return encrypt(json.dumps(values_, ensure_ascii=False, separators=(",", ":")))
+    return open_token(cipher, token) if token else {}
 
 
 def _move_into_token(cur, layout: Layout, item: str, column: str) -> None:
     """An item that became personal: each row's value joins its token (the plain column is dropped after)."""
     col = column_ident(column)
-    cipher = _cipher()
+    cipher = storage_cipher()
     encrypt = cipher.bulk_encryptor()
     last = 0
     while True:
@@ -355,7 +345,7 @@ def _move_into_token(cur, layout: Layout, item: str, column: str) -> None:
         if not rows:
             return
         last = rows[-1][0]
-        tokens = [_token_seal(encrypt, {**_token_open(cipher, token), item: text}) for _id, token, text in rows]
+        tokens = [seal_token(encrypt, {**_token_open(cipher, token), item: text}) for _id, token, text in rows]
         _run(cur, sql.SQL("UPDATE {} t SET token = u.token FROM unnest(%s::bigint[], %s::text[]) AS u(id, token) "
                           "WHERE t.id = u.id").format(layout.table), [[r[0] for r in rows], tokens])
 
@@ -370,7 +360,7 @@ def _rewrite_tokens(cur, dataset, layout: Layout, *, existing: set[str], renames
     converter) their canonical text (a live row's value that does not convert refuses: ItemsUnfit; a deleted row's
     is emptied); a changed row gets its token sealed again and its digest recomputed, and so does every row of
     `redigest` (None: every row)."""
-    cipher = _cipher()
+    cipher = storage_cipher()
     encrypt = cipher.bulk_encryptor()
     plain = [p for p in layout.plain(retired=False) if p[1] in existing]
     encrypted = set(layout.encrypted())
@@ -407,7 +397,7 @@ def _rewrite_tokens(cur, dataset, layout: Layout, *, existing: set[str], renames
             if changed or redigest is None or rid in redigest:
                 row = {k: v for k, v in values_.items() if k in encrypted and v}
                 row.update({name: text for (name, _c, _t), text in zip(plain, texts, strict=True) if text})
-                updates.append((rid, _token_seal(encrypt, values_) if changed else token, row_digest(cipher, row)))
+                updates.append((rid, seal_token(encrypt, values_) if changed else token, row_digest(cipher, row)))
         if updates and not unfit:
             _run(cur, sql.SQL("UPDATE {} t SET token = u.token, row_hash = u.h FROM unnest(%s::bigint[], %s::text[], "
                               "%s::bytea[]) AS u(id, token, h) WHERE t.id = u.id").format(layout.table),
@@ -419,7 +409,7 @@ def _rewrite_tokens(cur, dataset, layout: Layout, *, existing: set[str], renames
 def _redigest(cur, layout: Layout, ids: list[int], *, existing: set[str]) -> None:
     """row_hash again for rows whose plain text changed: ingest.encryption.row_digest of the row's current items
     (plain columns as text — those `existing` in the table yet —, the token's items)."""
-    cipher = _cipher()
+    cipher = storage_cipher()
     plain = [p for p in layout.plain(retired=False) if p[1] in existing]
     encrypted = set(layout.encrypted())
     cols = sql.SQL("").join(sql.SQL(", {}::text").format(column_ident(c)) for _n, c, _t in plain)

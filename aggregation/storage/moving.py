@@ -35,7 +35,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import polars as pl
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -51,6 +50,7 @@ from ..models import Dataset
 from . import ddl, writing
 from .layout import SCHEMA, SEQUENCE, Layout, column_ident
 from .writing import Column, Target
+from .writing import cipher as storage_cipher
 
 BATCH = 20_000  # records per batch: ≈ 160 MB above the process's own at 1 M rows (bench/pool_move.py)
 LISTED = 20  # rows named in a refusal or a difference list; the rest are counted
@@ -113,10 +113,6 @@ class VerifyResult:
     @property
     def clean(self) -> bool:
         return self.records == self.rows and not self.differing
-
-
-def _cipher() -> FieldCipher:
-    return FieldCipher(settings.FIELD_ENCRYPTION_KEYS, settings.BLIND_INDEX_KEY)
 
 
 @dataclass(frozen=True)
@@ -333,7 +329,7 @@ def dataset_move(dataset: Dataset, *, batch: int = BATCH, actor=None) -> MoveRes
     never written twice. MoveRefused too when a value does not fit its column, an item is not in the layout or a
     token does not authenticate (the rows listed; nothing written)."""
     result = MoveResult(dataset.pk)
-    cipher = _cipher()
+    cipher = storage_cipher()
     with transaction.atomic(), connection.wrap_database_errors:
         locked = Dataset.objects.select_for_update().select_related("entry", "department").get(pk=dataset.pk)
         ddl.table_create(locked, actor=actor)  # (a no-op when it exists; locked.columns is then the stored one)
@@ -417,7 +413,7 @@ def dataset_verify(dataset: Dataset) -> VerifyResult:
     masked columns, version, timestamps; and the counts. The differences name record ids and fields, never values."""
     dataset = Dataset.objects.select_related("entry").get(pk=dataset.pk)
     shape = _Shape.of(dataset)
-    cipher = _cipher()
+    cipher = storage_cipher()
     out = VerifyResult(dataset.pk)
     plain = [(c.item, c.column) for c in shape.target.columns if c.column]
     encrypted = [c.item for c in shape.target.columns if c.encrypted]

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from django.conf import settings
 from django.db import connection, transaction
 
 from security.crypto import DecryptionError, FieldCipher, is_encrypted
 
+from .writing import cipher as storage_cipher
+
 BATCH = 5000
-
-
-def _cipher() -> FieldCipher:
-    return FieldCipher(settings.FIELD_ENCRYPTION_KEYS, settings.BLIND_INDEX_KEY)
 
 
 def _plain(cipher: FieldCipher, text: str) -> str | None:
@@ -37,7 +34,7 @@ def item_values(dataset, item_name: str) -> Iterator[tuple[int, str | None]]:
     for a token that does not authenticate (it cannot be checked). One pass of a server-side cursor (a million rows
     never sit in memory; keyset batches re-walked the dataset's index ten times slower); the item name is a bound
     parameter. Inside a transaction (a named cursor lives in one)."""
-    cipher = _cipher()
+    cipher = storage_cipher()
     with transaction.atomic(), connection.chunked_cursor() as cur:
         cur.execute(
             "SELECT id, data->>%s FROM aggregation_record WHERE dataset_id = %s AND deleted_at IS NULL"
@@ -51,7 +48,7 @@ def item_values(dataset, item_name: str) -> Iterator[tuple[int, str | None]]:
 
 def subject_keys(dataset, record_ids: Iterable[int]) -> dict[int, str | None]:
     """{record id: plain subject key} of some rows of the dataset (to name them, masked, in a refusal)."""
-    cipher = _cipher()
+    cipher = storage_cipher()
     with connection.cursor() as cur:
         cur.execute("SELECT id, key_enc FROM aggregation_record WHERE dataset_id = %s AND id = ANY(%s)",
                     [dataset.pk, list(record_ids)])

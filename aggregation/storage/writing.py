@@ -129,6 +129,17 @@ class WriteResult:
         return sum(len(rows) - 1 for rows in self.duplicates)
 
 
+def cipher() -> FieldCipher:
+    """The field cipher of the resource tables: the deployment's keys (settings)."""
+    return FieldCipher(settings.FIELD_ENCRYPTION_KEYS, settings.BLIND_INDEX_KEY)
+
+
+def seal_token(encrypt, values: dict[str, str]) -> str:
+    """One row's token from a dict (the writer builds them column-wise in `_csv`; a migration re-seals rows one by
+    one): compact JSON {item: value} under AES-GCM (`encrypt`: a FieldCipher's bulk_encryptor, one per pass)."""
+    return encrypt(json.dumps(values, ensure_ascii=False, separators=(",", ":")))
+
+
 def open_token(cipher: FieldCipher, token: str) -> dict[str, str]:
     """The encrypted items of a row, {item: value}, from its token (DecryptionError when it does not
     authenticate)."""
