@@ -40,6 +40,7 @@ from ..ingest.planning import Plan
 from ..ingest.processing import RowProcessor
 from ..models import Dataset, IngestJob
 from ..selectors.ingest import report_csv
+from ..storage import moving
 from .pools import dataset_ensure, dataset_recount, one_source_problems, refresh_encrypted_items, require_loader
 from .themes import themes_sources_loaded
 
@@ -595,6 +596,8 @@ def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage
                     cur, stage, dataset_id=dataset.pk, actor_id=job.created_by_id, job_id=job.pk,
                     reason=_("导入任务 #%(id)d") % {"id": job.pk}, now=now,
                 )
+            if inserted or updated:
+                moving.mirror(dataset.pk, since=now)
             dataset_recount(dataset, now)
             # Themes built from this dataset become due (debounced) once the load is committed.
             transaction.on_commit(partial(themes_sources_loaded, dataset_ids=[dataset.pk]))

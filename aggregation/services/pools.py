@@ -27,11 +27,12 @@ from .. import access
 from ..ingest import encryption, planning, staging
 from ..ingest.planning import Plan
 from ..ingest.processing import RowProcessor
+from ..ingest.rotation import rotate_records
 from ..ingest.validation import key_kind_of
 from ..models import Dataset, Record, RecordHistory
 from ..selectors.pools import IntegrityReport, record_get, record_integrity, record_page
 from ..selectors.verification import verification_flags
-from ..storage import ddl
+from ..storage import ddl, moving
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,18 @@ def tables_sync(dataset: Dataset) -> None:
         log.warning("dataset %s: table not migrated: %s", dataset.pk, exc.code)
 
 
+def records_rotate(**kwargs) -> dict[str, int]:
+    """Key rotation of the records (ingest.rotation.rotate_records, registered with security.rotation), then every
+    dataset's resource table copied again from its records (storage.moving.mirror: the tables' tokens and blind
+    indexes are re-made under the current keys) — one transaction per dataset."""
+    counts = rotate_records(**kwargs)
+    if not kwargs.get("dry_run"):
+        for dataset_id in Dataset.objects.order_by("pk").values_list("pk", flat=True):
+            with transaction.atomic():
+                moving.mirror(dataset_id)
+    return counts
+
+
 def masked_forms_sync(dataset: Dataset) -> int:
     """Recompute the records' stored masked forms (Record.masked) when the masking kinds of the dataset's items have
     changed since they were stored (a catalog update); the number of rows changed. Until then a read decrypts and
@@ -121,6 +134,8 @@ def masked_forms_sync(dataset: Dataset) -> int:
     changed = encryption.remask(dataset.pk, kinds)
     with transaction.atomic():
         Dataset.objects.filter(pk=dataset.pk).update(mask_kinds=kinds)
+        if changed:
+            moving.mirror(dataset.pk)
         audit.record(actor=None, action="aggregation.dataset.remasked", obj=dataset, department=dataset.department,
                      data={"kinds": kinds, "previous": dataset.mask_kinds, "rows": changed})
     dataset.mask_kinds = kinds
@@ -266,6 +281,7 @@ def records_upsert(
             )
             result.changes = [Change(r, h, op) for r, h, op in changes]
             c.execute(f"DROP TABLE {stage}")
+        moving.mirror(dataset.pk, ids=[ch.record_id for ch in result.changes])
         result.inserted = sum(1 for ch in result.changes if ch.op == "insert")
         result.updated = sum(1 for ch in result.changes if ch.op == "update")
         result.unchanged = batch.accepted - duplicates - result.inserted - result.updated
@@ -324,6 +340,7 @@ def record_delete(*, actor, dataset: Dataset, key: str, reason: str) -> Record:
         record.version += 1
         record.updated_at = now
         record.save(update_fields=["deleted_at", "version", "updated_at"])
+        moving.mirror(dataset.pk, ids=[record.pk])
         dataset_recount(dataset, dataset.last_loaded_at or now)
         audit.record(actor=actor, action="aggregation.record.deleted", obj=record, department=dataset.department,
                      data={"dataset": dataset.pk, "reason": reason.strip()})

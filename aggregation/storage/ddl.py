@@ -232,7 +232,7 @@ def table_migrate(dataset: Dataset, *, actor) -> list[dict]:
             # Tokens and digests hold item names: a rename rewrites every token holding the item and every row's
             # digest; a retyped item held in the token is converted there (the same converters, the same refusal).
             renames = {c["from"]: c["item"] for c in changes if c["op"] == "rename"}
-            checks = {c["item"]: _converter(locked, specs[c["item"]]) for c in changes
+            checks = {c["item"]: converter_of(locked, specs[c["item"]]) for c in changes
                       if c["op"] == "retype" and not c["column"]}
             if renames or checks:
                 _rewrite_tokens(cur, locked, new, existing=existing, renames=renames, checks=checks,
@@ -308,7 +308,7 @@ def _retype_rows(cur, dataset, layout: Layout, spec, change: dict) -> Fixes:
     row whose value does not convert refuses (ItemsUnfit); a deleted row's value is emptied (its deletion's history row
     keeps it), and so is a blank text. One pass of a server-side cursor."""
     col = column_ident(change["column"])
-    convert = _converter(dataset, spec)
+    convert = converter_of(dataset, spec)
     unfit, emptied, fixed = [], [], {}
     with connection.chunked_cursor() as rows:
         _run(rows, sql.SQL("SELECT id, deleted_at IS NOT NULL, {}::text FROM {} WHERE {} IS NOT NULL ORDER BY id")
@@ -350,7 +350,8 @@ def _move_into_token(cur, layout: Layout, item: str, column: str) -> None:
                           "WHERE t.id = u.id").format(layout.table), [[r[0] for r in rows], tokens])
 
 
-def _converter(dataset, spec):
+def converter_of(dataset, spec):
+    """The converter of a catalog item (ItemSpec) of the dataset: value → (canonical text, problem)."""
     return converter(spec.data_type, spec.length, key_kind=dataset.key_kind if spec.is_key else None)
 
 

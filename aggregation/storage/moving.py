@@ -1,8 +1,10 @@
 """Moving a dataset's rows from `aggregation_record` into its resource table `pool.r<id>` (issue 18, item 1), and
 proving the move.
 
-The move is what the switch migration of the readers calls (`move_all`); until then nothing reads the tables, and
-running it again is harmless (a dataset whose table holds its rows is verified, never written twice).
+The move is what the switch migration calls (`move_all`) for the records written before the writers mirrored them
+(`mirror`, below: every writer of aggregation_record copies its rows into the table in the same transaction, while
+the readers move onto storage.reading one by one); running it again is harmless (a dataset whose table holds its rows
+is verified, never written twice).
 
 Per dataset, in one transaction holding the dataset's row locked (as a load does: no load writes records meanwhile)
 and the table locked against other writers:
@@ -31,7 +33,7 @@ both sides; it takes no lock, so run it when no load writes the dataset); the co
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -45,7 +47,9 @@ from portal.errors import PortalError
 from security.crypto import DecryptionError, FieldCipher
 from security.masking import mask
 
+from ..ingest import planning
 from ..ingest.encryption import row_digest
+from ..ingest.validation import clean_text
 from ..models import Dataset
 from . import ddl, writing
 from .layout import SCHEMA, SEQUENCE, Layout, column_ident
@@ -244,14 +248,21 @@ def _unfit(shape: _Shape, frame: pl.DataFrame) -> list[tuple[int, str, str]]:
     return out
 
 
-def _records(cur, shape: _Shape, name: str, size: int) -> Iterator[list[tuple]]:
+def _records(cur, shape: _Shape, name: str, size: int, *, ids: list[int] | None = None,
+             since=None) -> Iterator[list[tuple]]:
     """The dataset's records in id order, `size` at a time (a named cursor: one pass, bounded memory), each with
-    whether it holds an item the layout does not know."""
+    whether it holds an item the layout does not know; only those of `ids` / written at or after `since` when
+    given."""
+    where, params = "", []
+    if ids is not None:
+        where, params = " AND id = ANY(%s)", [list(ids)]
+    elif since is not None:
+        where, params = " AND updated_at >= %s", [since]
     with cur.connection.cursor(name=name) as rows:
         rows.itersize = size
         rows.execute("SELECT id, key_hash, data::text, masked::text, row_hash, (data - %s::text[]) <> '{}'::jsonb "
-                     "FROM aggregation_record WHERE dataset_id = %s ORDER BY id",
-                     [[c.item for c in shape.target.columns], shape.layout.dataset_id])
+                     "FROM aggregation_record WHERE dataset_id = %s" + where + " ORDER BY id",
+                     [[c.item for c in shape.target.columns], shape.layout.dataset_id, *params])
         while batch := rows.fetchmany(size):
             yield batch
 
@@ -322,6 +333,77 @@ def _set_sequence(cur) -> None:
                 "(SELECT coalesce(max(id), 0) FROM aggregation_record)))", [seq])
 
 
+def _converted(cur, dataset: Dataset, shape: _Shape, cipher: FieldCipher, ready: _Batch,
+               bad: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """The mirror's values that do not fit a column retyped since they were stored (an approved catalog update
+    converts the table's values, not the records'): converted in `ready` as storage.ddl's retype converted the table's
+    — the item's converter gives the canonical text, a deleted record's value that does not convert is emptied —
+    and the row digests of the rows changed recomputed. What is left does not convert (a live record's value)."""
+    specs = planning.plan_for(dataset).by_name
+    cur.execute("SELECT id FROM aggregation_record WHERE id = ANY(%s) AND deleted_at IS NOT NULL",
+                [[rid for rid, _i, _v in bad]])
+    deleted = {r[0] for r in cur.fetchall()}
+    ids = ready.frame["id"].to_list()
+    at = {rid: n for n, rid in enumerate(ids)}
+    columns = {item: ready.frame[item].to_list() for item in {i for _r, i, _v in bad}}
+    left, touched = [], set()
+    for rid, item, value in bad:
+        canonical, problem = ddl.converter_of(dataset, specs[item])(clean_text(value)) if item in specs else ("", "?")
+        if problem and rid not in deleted:
+            left.append((rid, item, value))
+            continue
+        columns[item][at[rid]] = "" if problem else canonical
+        touched.add(at[rid])
+    if touched:
+        ready.frame = ready.frame.with_columns(
+            *(pl.Series(item, values, dtype=pl.Utf8) for item, values in columns.items()))
+        live = [c.item for c in shape.target.columns if c.item in shape.live]
+        hashes = ready.frame["row_hash"].to_list()
+        for n in touched:
+            hashes[n] = row_digest(cipher, {i: ready.frame[i][n] for i in live if ready.frame[i][n]})
+        ready.frame = ready.frame.with_columns(pl.Series("row_hash", hashes, dtype=pl.Binary))
+    return left
+
+
+def _copy_records(cur, dataset: Dataset, shape: _Shape, cipher: FieldCipher, batches: Iterator[list[tuple]],
+                  result: MoveResult, *, convert: bool = False) -> None:
+    """Records (batches of `_records`) into the table, under their ids; MoveRefused, the rows listed, when a value
+    does not fit its column (`convert`: unless its item's converter makes it fit, `_converted`), an item is not in the
+    layout or a token does not authenticate (nothing written: the caller's transaction rolls back)."""
+    # (ON COMMIT DROP does not fire inside a caller's transaction: a second dataset needs the name again)
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(_MASKS)))
+    if shape.masks:
+        cur.execute(sql.SQL("CREATE TEMP TABLE {} (id bigint PRIMARY KEY, {}) ON COMMIT DROP").format(
+            sql.Identifier(_MASKS),
+            sql.SQL(", ").join(sql.SQL("{} text").format(column_ident(m)) for _i, m, _k in shape.masks)))
+    unfit: list[tuple[int, str, str]] = []
+    total_unfit = 0
+    unknown: dict[str, list[int]] = {}
+    broken: list[int] = []
+    insert = None
+    for rows in batches:
+        ready = _prepare(shape, cipher, rows)
+        bad = _unfit(shape, ready.frame)
+        if bad and convert:
+            bad = _converted(cur, dataset, shape, cipher, ready, bad)
+        total_unfit += len(bad)
+        unfit += bad[:LISTED - len(unfit)]
+        for item, rids in ready.unknown.items():
+            unknown.setdefault(item, []).extend(rids)
+        broken += ready.broken
+        _count_recomputed(result, ready)
+        result.masks_computed += ready.masks_computed
+        if total_unfit or unknown or broken:
+            continue  # refused: go on only to list the rest
+        stage = writing.stage_rows(cur, shape.target, ready.frame, cipher)
+        _copy_masks(cur, shape, ready)
+        insert = insert or _insert_statement(shape, stage)
+        cur.execute(insert)
+        result.moved += cur.rowcount
+    if total_unfit or unknown or broken:
+        raise MoveRefused(_refusal(dataset, unfit=unfit, unknown=unknown, broken=broken, total_unfit=total_unfit))
+
+
 def dataset_move(dataset: Dataset, *, batch: int = BATCH, actor=None) -> MoveResult:
     """Copy every record of the dataset into its resource table (creating the table when the dataset predates them),
     keeping the record ids; one transaction. A table already holding as many rows as there are records is verified
@@ -348,37 +430,7 @@ def dataset_move(dataset: Dataset, *, batch: int = BATCH, actor=None) -> MoveRes
                 result.skipped = True
                 result.differences = check.differences
                 return result
-            # (ON COMMIT DROP does not fire inside a caller's transaction: a second dataset needs the name again)
-            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(_MASKS)))
-            if shape.masks:
-                cur.execute(sql.SQL("CREATE TEMP TABLE {} (id bigint PRIMARY KEY, {}) ON COMMIT DROP").format(
-                    sql.Identifier(_MASKS),
-                    sql.SQL(", ").join(sql.SQL("{} text").format(column_ident(m)) for _i, m, _k in shape.masks)))
-            unfit: list[tuple[int, str, str]] = []
-            total_unfit = 0
-            unknown: dict[str, list[int]] = {}
-            broken: list[int] = []
-            insert = None
-            for rows in _records(cur, shape, f"pool_move_{locked.pk}", batch):
-                ready = _prepare(shape, cipher, rows)
-                bad = _unfit(shape, ready.frame)
-                total_unfit += len(bad)
-                unfit += bad[:LISTED - len(unfit)]
-                for item, rids in ready.unknown.items():
-                    unknown.setdefault(item, []).extend(rids)
-                broken += ready.broken
-                _count_recomputed(result, ready)
-                result.masks_computed += ready.masks_computed
-                if total_unfit or unknown or broken:
-                    continue  # refused: go on only to list the rest
-                stage = writing.stage_rows(cur, shape.target, ready.frame, cipher)
-                _copy_masks(cur, shape, ready)
-                insert = insert or _insert_statement(shape, stage)
-                cur.execute(insert)
-                result.moved += cur.rowcount
-            if total_unfit or unknown or broken:
-                raise MoveRefused(_refusal(locked, unfit=unfit, unknown=unknown, broken=broken,
-                                           total_unfit=total_unfit))
+            _copy_records(cur, locked, shape, cipher, _records(cur, shape, f"pool_move_{locked.pk}", batch), result)
             cur.execute(sql.SQL("SELECT count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM {}").format(
                 shape.layout.table))
             result.deleted = cur.fetchone()[0]
@@ -401,6 +453,47 @@ def _count_recomputed(result: MoveResult, ready: _Batch) -> None:
         result.row_hash_recomputed += r
         if (k or r) and len(result.recomputed_ids) < LISTED:
             result.recomputed_ids.append(rid)
+
+
+# --------------------------------------------------------------------------------------------------
+# The mirror: the switch in steps
+
+
+def mirror(dataset_id: int, *, ids: Iterable[int] | None = None, since=None) -> int:
+    """Copy records written in the caller's transaction into the dataset's resource table (the rows of `ids`, or of
+    records written at or after `since`, or — neither given — every record); the number of rows written.
+
+    Transitional, while the readers move onto `storage.reading` one by one (issue 18's switch done in steps, each
+    landing green, instead of one change no reader may see half of): the writers still write `aggregation_record`
+    and every one of them calls this in the same transaction, so the table always equals the records
+    (`dataset_verify` is clean; the test suite checks it after every test). The rows are replaced, not patched —
+    deleted by id and copied again through the move's own path (ids kept; tokens, digests and masks as a move makes
+    them). It goes when the writers write the tables themselves.
+
+    The table is locked against other writers (SHARE ROW EXCLUSIVE: two mirrors of one dataset queue); the records
+    are read after the lock, so a concurrent writer's rows are either waited for or copied whole."""
+    dataset = Dataset.objects.select_related("entry").get(pk=dataset_id)
+    ddl.table_create(dataset)  # (a no-op when it exists)
+    shape = _Shape.of(dataset)
+    result = MoveResult(dataset_id)
+    connection.ensure_connection()
+    with connection.connection.cursor() as cur:
+        cur.execute("SELECT set_config('DateStyle', 'ISO, YMD', true)")
+        cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(shape.layout.table))
+        if ids is not None:
+            ids = sorted(set(ids))
+            if not ids:
+                return 0
+            cur.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s)").format(shape.layout.table), [ids])
+        elif since is not None:
+            cur.execute(sql.SQL("DELETE FROM {} t USING aggregation_record r WHERE r.dataset_id = %s"
+                                " AND r.updated_at >= %s AND t.id = r.id").format(shape.layout.table),
+                        [dataset_id, since])
+        else:
+            cur.execute(sql.SQL("DELETE FROM {}").format(shape.layout.table))
+        batches = _records(cur, shape, f"pool_mirror_{dataset_id}", BATCH, ids=ids, since=since)
+        _copy_records(cur, dataset, shape, storage_cipher(), batches, result, convert=True)
+    return result.moved
 
 
 # --------------------------------------------------------------------------------------------------

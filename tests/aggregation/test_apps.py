@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from aggregation.ingest.rotation import rotate_records
 from aggregation.models import IngestJob, ThemeBuildJob
+from aggregation.services.pools import records_rotate
 from aggregation.services.themes import STALE_AFTER
 from catalog import hooks
 from portal.services.jobs import job_kinds
@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_records_rotator_is_registered(staff, people_entry):
-    assert rotation.registered()["aggregation.records"] is rotate_records
+    assert rotation.registered()["aggregation.records"] is records_rotate
     submit(staff, people_entry, csv_bytes([person(k) for k in ids(2)]))
-    counts = rotate_records(cipher=crypto.cipher(), batch=10, recompute_blind_index=True, dry_run=True)
+    counts = records_rotate(cipher=crypto.cipher(), batch=10, recompute_blind_index=True, dry_run=True)
     assert counts == {"records": 2, "history": 0}  # a dry run counts: both records' digests would be recomputed
 
 

@@ -69,6 +69,7 @@ def test_block_reader_gives_the_lines_of_the_stream(block):
 
 
 @pytest.mark.django_db
+@pytest.mark.records_tampered
 def test_bulk_insert_history_references_the_inserted_version(staff, people_entry, web_as):
     a, b = ids(2)
     job = submit(staff, people_entry, csv_bytes([person(a, "张三"), person(b, "李四")]))

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from aggregation.ingest.encryption import row_digest
 from aggregation.models import Dataset
-from aggregation.services.pools import dataset_ensure, datasets_sync
+from aggregation.services.pools import dataset_ensure, datasets_sync, record_delete
 from aggregation.storage import ddl
 from aggregation.storage.layout import Layout, assign, column_ident, table_ident, table_name
 from catalog.choices import UpdateCaseState
@@ -231,11 +231,12 @@ def test_update_adds_retires_and_renames(dataset, staff, reviewer, audit_log):
 def test_retype_converts_the_stored_values(dataset, staff, reviewer, audit_log):
     entry = dataset.entry
     numbers = ids(3)
-    load(dataset, [person(numbers[0], 登记日期="2024/1/31", 在册人数="12"),
-                   person(numbers[1], 登记日期="2023年5月6日", 在册人数="1,024")])
-    live = put_rows(dataset, [person(numbers[0], 登记日期="2024/1/31", 在册人数="12"),
-                              person(numbers[1], 登记日期="2023年5月6日", 在册人数="1,024")])
-    (gone,) = put_rows(dataset, [person(numbers[2], 登记日期="不详", 在册人数="3")], deleted=True)
+    records = load(dataset, [person(numbers[0], 登记日期="2024/1/31", 在册人数="12"),
+                             person(numbers[1], 登记日期="2023年5月6日", 在册人数="1,024"),
+                             person(numbers[2], 登记日期="不详", 在册人数="3")])
+    record_delete(actor=staff, dataset=dataset, key=numbers[2], reason="迁出")
+    live = [records[numbers[0]].pk, records[numbers[1]].pk]
+    gone = records[numbers[2]].pk
     before = stored(dataset, live[1], "登记日期")[1]
     case = submitted_update(staff, entry, current_items(entry, 登记日期={"data_type": "D", "length": 8},
                                                         在册人数={"data_type": "I", "length": 6}))
