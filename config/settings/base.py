@@ -123,6 +123,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # the worker's parent can fail the job at once (portal.services.jobs.worker_lost).
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = " ".join(filter(None, [_options.get("options"), "-c client_connection_check_interval=2000"]))
+# Read replica (a PostgreSQL streaming standby) for the data API's record reads (portal/db_router.py,
+# docs/operator-guide.md). Unset: one database, nothing routed. The session is read-only, so a write sent there by
+# mistake fails instead of landing in a database that replays the primary.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "ENGINE": DATABASES["default"]["ENGINE"],
+        "ATOMIC_REQUESTS": False,
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASES["replica"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "options": " ".join(filter(None, [DATABASES["default"].get("OPTIONS", {}).get("options"),
+                                          "-c default_transaction_read_only=on"])),
+    }
+    DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
