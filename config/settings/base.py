@@ -7,6 +7,7 @@ import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -269,6 +270,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Queues (docs/operator-guide.md, "scaling out"): the long data jobs get their own queues so a pool of workers on
+# other hosts can take them (`celery -A config worker -Q ingest`, `-Q push`) while the short beat tasks stay on the
+# default queue `celery`. Every queue is declared here, so a worker started without -Q (./portal.sh, docker-compose,
+# CI) consumes all of them and one worker keeps running everything. The bulk download has no task: it is streamed by
+# the web process that answers it.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("ingest"), Queue("push")]
+CELERY_TASK_ROUTES = {
+    "aggregation.tasks.ingest_job_run": {"queue": "ingest"},
+    "aggregation.theme_build": {"queue": "ingest"},  # a theme build is a bulk load of the theme's table
+    "sharing.tasks.push_run": {"queue": "push"},
+}
 CELERY_BEAT_SCHEDULE = {
     "portal.deadline_sweep": {"task": "portal.tasks.deadline_sweep", "schedule": crontab(minute="*/15")},
     "portal.audit_seal": {"task": "portal.tasks.audit_seal", "schedule": timedelta(seconds=30)},

@@ -25,7 +25,7 @@ from sharing.models import Grant
 from tests.aggregation.builders import ids
 from tests.sharing.helpers import export_url, get, load, rows_for, server_dsn, url
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
