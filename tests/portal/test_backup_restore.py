@@ -3,9 +3,12 @@ empty new database, and the restored copy is whole — every table holds as many
 continue where they were, and the audit trail's hash chain and seals verify on the copy (`manage.py audit_verify
 --full` run against it, as the operator runs it after a restore)."""
 
+# ruff: noqa: S603 - fixed argv lists: PostgreSQL's own client programs and this interpreter
+
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -24,6 +27,7 @@ from tests.sharing.helpers import PEOPLE, load, published_entry, rows_for, serve
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
+PG_DUMP, PG_RESTORE = shutil.which("pg_dump"), shutil.which("pg_restore")  # the server's version (CI: Debian's)
 
 
 def _counts(dsn: str) -> dict[str, int]:
@@ -58,12 +62,12 @@ def test_pg_dump_custom_format_restores_whole_into_an_empty_database(dept, staff
 
     source = server_dsn(connection.settings_dict["NAME"])
     dump = tmp_path / "portal.dump"
-    subprocess.run(["pg_dump", "--format=custom", "--file", str(dump), "--dbname", source], check=True)
+    subprocess.run([PG_DUMP, "--format=custom", "--file", str(dump), "--dbname", source], check=True)
     with psycopg.connect(server_dsn("postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
             sql.Identifier(restored_name)))
     restored = server_dsn(restored_name)
-    subprocess.run(["pg_restore", "--exit-on-error", "--no-owner", "--dbname", restored, str(dump)], check=True)
+    subprocess.run([PG_RESTORE, "--exit-on-error", "--no-owner", "--dbname", restored, str(dump)], check=True)
 
     original = _counts(source)
     assert original["public.aggregation_record"] == 25 and original["public.portal_auditevent"] > 0
