@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, models, transaction
 from django.utils import timezone
 
 from portal import context, keys
@@ -76,7 +76,7 @@ def record(
     # One prepared INSERT instead of Model.save(): every data call writes an event, and the ORM's save machinery
     # plus PostgreSQL's parse and plan of a new statement were a fifth of an online query's cost.
     payload = json.dumps(event.data, default=str, ensure_ascii=False)
-    with prepared_cursor() as cur:
+    with prepared_cursor(DEFAULT_DB_ALIAS) as cur:  # the primary, even inside replica_reads()
         cur.execute(_INSERT, [event.occurred_at, event.actor_id, event.actor_label, event.role, event.department_id,
                               event.action, event.object_type, event.object_id, event.object_repr, payload,
                               event.ip, event.request_id, event.result])

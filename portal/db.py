@@ -17,6 +17,8 @@ from functools import cache
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from portal.db_router import read_alias
+
 
 @cache
 def _machinery():
@@ -47,17 +49,19 @@ def _machinery():
     return PreparingCursor, CursorWrapper, LoggingWrapper, register_tzloader, (TIMESTAMPTZ_OID, Format.TEXT)
 
 
-def prepared_cursor():
-    """A cursor of the default connection whose statements PostgreSQL plans once per connection instead of once
-    per call (the data calls' hot reads and the audit insert).
+def prepared_cursor(alias: str | None = None):
+    """A cursor of the `alias` connection (None: `portal.db_router.read_alias()` — the replica inside
+    `replica_reads()` when one is configured, else the primary) whose statements PostgreSQL plans once per
+    connection instead of once per call (the data calls' hot reads and the audit insert).
 
     Django disables prepared statements by default for the sake of transaction-pooling proxies (pgbouncer < 1.21);
     the portal connects to PostgreSQL directly. PORTAL["PREPARED_READS"] = False turns this off. Only these cursors
     prepare (Django's own cursors bind on the client and never do). Made as `connection.cursor()` makes one (health
     check, thread check, errors translated, statements logged when Django logs queries), on the connection object
     itself rather than through the `connection` proxy (a context-local lookup per attribute).
+    A writer passes DEFAULT_DB_ALIAS (the audit insert): a write never follows `replica_reads()`.
     """
-    db = connections[DEFAULT_DB_ALIAS]
+    db = connections[alias or read_alias()]
     if db.vendor != "postgresql" or not settings.PORTAL.get("PREPARED_READS", True):
         return db.cursor()
     preparing, plain, logging, register_tzloader, tz_key = _machinery()

@@ -7,6 +7,7 @@ import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -123,6 +124,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # the worker's parent can fail the job at once (portal.services.jobs.worker_lost).
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = " ".join(filter(None, [_options.get("options"), "-c client_connection_check_interval=2000"]))
+# Read replica (a PostgreSQL streaming standby) for the data API's record reads (portal/db_router.py,
+# docs/operator-guide.md). Unset: one database, nothing routed. The session is read-only, so a write sent there by
+# mistake fails instead of landing in a database that replays the primary.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "ENGINE": DATABASES["default"]["ENGINE"],
+        "ATOMIC_REQUESTS": False,
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASES["replica"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "options": " ".join(filter(None, [DATABASES["default"].get("OPTIONS", {}).get("options"),
+                                          "-c default_transaction_read_only=on"])),
+    }
+    DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
@@ -251,6 +270,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Queues (docs/operator-guide.md, "scaling out"): the long data jobs get their own queues so a pool of workers on
+# other hosts can take them (`celery -A config worker -Q ingest`, `-Q push`) while the short beat tasks stay on the
+# default queue `celery`. Every queue is declared here, so a worker started without -Q (./portal.sh, docker-compose,
+# CI) consumes all of them and one worker keeps running everything. The bulk download has no task: it is streamed by
+# the web process that answers it.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("ingest"), Queue("push")]
+CELERY_TASK_ROUTES = {
+    "aggregation.tasks.ingest_job_run": {"queue": "ingest"},
+    "aggregation.theme_build": {"queue": "ingest"},  # a theme build is a bulk load of the theme's table
+    "sharing.tasks.push_run": {"queue": "push"},
+}
 CELERY_BEAT_SCHEDULE = {
     "portal.deadline_sweep": {"task": "portal.tasks.deadline_sweep", "schedule": crontab(minute="*/15")},
     "portal.audit_seal": {"task": "portal.tasks.audit_seal", "schedule": timedelta(seconds=30)},

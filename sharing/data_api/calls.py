@@ -32,6 +32,7 @@ from catalog.models import CatalogEntry
 from portal import audit
 from portal.api.params import path_text
 from portal.choices import AuditResult
+from portal.db_router import replica_configured
 from portal.errors import NotFound, PortalError
 from portal.permissions import signed_in
 from portal.validators import safe_text
@@ -162,6 +163,8 @@ def prepare_call(request, resource: str, *, method: str, params=None, paged: boo
     except PortalError as exc:
         raise refuse(user, entry=None, resource=resource, method=method, purpose=purpose, exc=exc) from None
     key_hash = crypto.blind_index(subject_key) if subject_key and len(subject_key) <= 100 else None
+    if replica_configured():
+        key_hash = None  # the subject is read from the replica (subject_record), the policy's facts from the primary
     entry, facts, subject = entry_and_facts(resource, department_id=getattr(user, "department_id", None),
                                             key_hash=key_hash)
     if entry is None or not signed_in(user, clients=True):

@@ -112,7 +112,7 @@ def entry_and_subject_for_read(*, pk: int | None = None, code: str | None = None
     subject = key_hash is not None
     readers, sql = _statement("id" if pk is not None else "code", subject)
     params = [department_id, *((open_state, key_hash) if subject else ()), pk if pk is not None else code]
-    with prepared_cursor() as cur:
+    with prepared_cursor(DEFAULT_DB_ALIAS) as cur:  # the policy's facts: always the primary (portal.db_router)
         cur.execute(sql, params)
         row = cur.fetchone()
     if row is None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from catalog.choices import EntryState, ExchangeMethod
 from catalog.models import CatalogEntry
+from portal.db_router import replica_reads
 from portal.errors import PortalError
 from portal.validators import credit_code_problem, id_number_problem
 
@@ -65,11 +66,12 @@ def _answer(user, entry: CatalogEntry, permission, purpose: str, key: str) -> Re
                     purpose=purpose, projection=list(permission.items), subject_key=key)
     call.encrypted = frozenset(dataset.encrypted_items) | {dataset.key_item_name}
     call.mask_kinds = mask_kinds(entry, dataset, permission, call.projection)
-    record = subject_record(call, key)
+    with replica_reads():  # the record from the replica when configured (portal.db_router); the audit on the primary
+        record = subject_record(call, key)
+        row = None if record is None else subject_values(call, record)
     answer = ResourceAnswer(entry=entry, grant_id=call.grant_id, basis=permission.basis,
                             masked=sorted(call.mask_kinds))
     if record is not None:
-        row = subject_values(call, record)
         answer.found = True
         answer.under_verification = row.pop("under_verification")
         answer.verification_notice = row.pop("verification_notice", "")

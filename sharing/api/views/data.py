@@ -2,7 +2,8 @@
 (which shares its URL with the provider's push, aggregation), the online query of one subject, the bulk download.
 
 Thin: each view prepares the call (sharing.data_api.calls.prepare_call: resolve, authorize, validate, audit a refusal),
-reads through sharing.data_api.records or streams through sharing.export, and writes the one read event.
+reads through sharing.data_api.records or streams through sharing.export, and writes the one read event. The records
+are read from the read replica when one is configured (portal.db_router); the audit event always on the primary.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 
 from aggregation.api.views.pools import RecordPushView
 from catalog.choices import ExchangeMethod
+from portal.db_router import replica_reads
 from portal.errors import NotFound, PortalError
 
 from ...data_api.calls import prepare_call, refuse
@@ -46,7 +48,8 @@ class RecordsView(RecordPushView):
     )
     def get(self, request, resource: str):
         call = prepare_call(request, resource, method=ExchangeMethod.API, paged=True)
-        results, cursor = read_page(call)
+        with replica_reads():  # the records only; the policy read the primary, the audit event is written there
+            results, cursor = read_page(call)
         call.record_read(len(results), limit=call.limit)
         return Response({"results": results, "next": next_url(request, cursor)})
 
@@ -61,11 +64,12 @@ class RecordDetailView(APIView):
     )
     def get(self, request, resource: str, key: str):
         call = prepare_call(request, resource, method=ExchangeMethod.QUERY, filters_allowed=False, subject_key=key)
-        record = subject_record(call, key)
+        with replica_reads():
+            record = subject_record(call, key)
+            row = None if record is None else subject_values(call, record)
         if record is None:
             call.record_read(0, found=False)
             raise NotFound(_("没有该主体的数据"))
-        row = subject_values(call, record)
         call.record_read(1, found=True)
         return Response(row)
 
