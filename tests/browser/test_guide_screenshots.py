@@ -47,10 +47,11 @@ def shoot(page, name: str, at=None) -> None:
         return
     from PIL import Image
 
+    # Instant, not Bootstrap's smooth scrolling: the screenshot is taken right after.
     if at is None:
-        page.evaluate("window.scrollTo(0, 0)")
+        page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
     else:
-        at.evaluate("element => element.scrollIntoView({block: 'start'})")
+        at.evaluate("element => element.scrollIntoView({block: 'start', behavior: 'instant'})")
     image = Image.open(io.BytesIO(page.screenshot(type="png"))).convert("RGB")
     GUIDE_IMAGES.mkdir(parents=True, exist_ok=True)
     # A palette of 256 colours: a page of text and flat colours looks the same at a third of the size.
@@ -291,7 +292,7 @@ def assessor_walk(url: str, assessor) -> None:
     with assessor.expect_navigation():
         assessor.locator("main").get_by_role("link", name="2026 年度全市政务数据资源管理考核（演示）").first.click()
     assert "焦作市公安局" in main(assessor)
-    shoot(assessor, "assessment-detail")
+    shoot(assessor, "assessment-detail", at=assessor.locator("h2", has_text="考核结果").first)
     objections = assessor.locator("[data-testid=objections]")
     assert "两件共享申请系申请方补充材料导致超期" in objections.inner_text()
     assert objections.get_by_role("button", name="答复").first.is_visible()
