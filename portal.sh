@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ./portal.sh up [--no-serve] | test [pytest args…] | down
+# ./portal.sh up [--no-serve] | test [pytest args…] | screenshots | down
 #
 # Bootstraps .venv from pyproject.toml (only when pyproject.toml changed since the last install), then
 # hands over to the launcher package devstack/ (`python -m devstack`), which finds or starts PostgreSQL

@@ -2,6 +2,7 @@
 
     python -m devstack up [--no-serve]   migrate, collectstatic, seed_demo, then gunicorn + celery
     python -m devstack test [ARGS...]     pytest against real PostgreSQL/Redis (ARGS go to pytest)
+    python -m devstack screenshots        regenerate the user guide's screenshots (docs/guide/img/)
     python -m devstack down               stop embedded servers a killed `up`/`test` left behind
 
 Services come from DATABASE_URL / REDIS_URL when they are set; otherwise `up` starts an embedded
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import cmd_down, cmd_test, cmd_up
+from .commands import cmd_down, cmd_screenshots, cmd_test, cmd_up
 from .core import DevstackError, say
 
 
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--no-serve", action="store_true", help="stop after migrate, collectstatic and seed_demo")
     commands.add_parser("test", help="run pytest against real PostgreSQL and Redis; extra args go to pytest",
                         add_help=False)
+    commands.add_parser("screenshots", help="regenerate the user guide's screenshots (docs/guide/img/)")
     commands.add_parser("down", help="stop embedded servers left running by a killed launcher")
 
     argv = sys.argv[1:] if argv is None else argv
@@ -38,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "up":
             return cmd_up(args.no_serve)
+        if args.command == "screenshots":
+            return cmd_screenshots()
         return cmd_down()
     except DevstackError as exc:
         say(f"\nerror: {exc}")

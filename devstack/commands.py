@@ -115,6 +115,15 @@ def cmd_test(pytest_args: list[str]) -> int:
             services.stop()
 
 
+GUIDE_WALK = "tests/browser/test_guide_screenshots.py"
+
+
+def cmd_screenshots() -> int:
+    """Regenerate the user guide's screenshots (docs/guide/img/): the guide's browser walk with GUIDE_SCREENSHOTS=1."""
+    os.environ["GUIDE_SCREENSHOTS"] = "1"
+    return cmd_test([GUIDE_WALK, "-q", "-n", "0", "-p", "no:randomly"])
+
+
 def cmd_down() -> int:
     """Stop embedded servers a killed launcher left running (`up` and `test` stop their own on exit)."""
     stopped = False
