@@ -72,6 +72,7 @@ class FieldCipher:
     """The key ring: encrypts with the current key, decrypts with any listed key, computes blind indexes."""
 
     def __init__(self, keys_spec: str, blind_key_b64: str):
+        self.spec = (keys_spec, blind_key_b64)  # (what a worker process builds the same key ring from)
         keys = parse_keys(keys_spec)
         self.current_kid = keys[0][0]
         self._current = AESGCM(keys[0][1])

@@ -51,6 +51,7 @@ from security.crypto import FieldCipher, normalise
 from security.masking import mask_many
 
 from ..ingest.encryption import row_digests
+from . import preparing
 
 # SQL types of the typed columns (storage contract: catalog data type → column type).
 SQL_TYPES = frozenset({"text", "date", "timestamp", "bigint", "numeric", "boolean"})
@@ -348,24 +349,34 @@ def _first_load(cur, target: Target, stream, cipher, hasher, seen, result: Write
     columns = [*_written_columns(target), "job_id", "created_at", "updated_at"]
     copy_sql = sql.SQL("COPY {} (key_hash, {}) FROM STDIN (FORMAT csv{})").format(
         target.ident, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(", FREEZE" if freeze else ""))
-    encrypt_many = cipher.bulk_encryptor().many
     stamp = now.isoformat()
-    consts = (pl.lit(None if job_id is None else str(job_id), dtype=pl.Utf8).alias("job_id"),
-              pl.lit(stamp).alias("created_at"), pl.lit(stamp).alias("updated_at"))
+    first = next(stream)
+    stream = itertools.chain([first], stream)
+    workers = preparing.worker_count()
+    if workers > 1 and first.height >= settings.AGGREGATION.get("WRITE_PARALLEL_MIN_ROWS", 50_000):
+        # A large load: the per-row work in worker processes (storage.preparing), this process only streams.
+        preparers = preparing.Preparers(workers, target, cipher, job_id=job_id, stamp=stamp)
+        results = preparers.run(stream)
+        result.seconds["workers"] = workers
+    else:
+        work = _first_load_work(target, cipher, job_id=job_id, stamp=stamp)
+        preparers = contextlib.nullcontext()
+
+        def prepare(batch):
+            t = time.perf_counter()
+            out = work(batch)
+            prepared[0] += time.perf_counter() - t
+            return out
+
+        results = _ahead(prepare, stream)
     prepared = [0.0]
-
-    def prepare(batch):
-        t = time.perf_counter()
-        batch = _hashed(target, batch, hasher, seen)
-        data = _csv(target, batch, encrypt_many, lead=(_hex("key_hash"),), tail=consts) if batch.height else b""
-        prepared[0] += time.perf_counter() - t
-        return batch.height, data
-
     written = 0
     waited = 0.0  # this thread waiting for the server (sending, and the end of the COPY)
-    with cur.copy(copy_sql) as copy:
-        for height, data in _ahead(prepare, stream):
+    with preparers, cur.copy(copy_sql) as copy:
+        for height, keys, data in results:
             written += height
+            if keys is not None:
+                seen.parts.append(keys)
             if data:
                 t = time.perf_counter()
                 copy.write(data)
@@ -388,6 +399,25 @@ def _first_load(cur, target: Target, stream, cipher, hasher, seen, result: Write
         cur.execute(statement)
     clock.lap("build indexes")
     result.inserted = written
+
+
+def _first_load_work(target: Target, cipher: FieldCipher, *, job_id, stamp: str):
+    """The per-row work of a first load's batch, as a function batch → (rows to write, the (key_hash, row_no) of
+    every row given — None for an empty batch —, the CSV lines to COPY): the blind index and row digest, one token per
+    row, the masked forms. Run by the producer thread, or by the worker processes of storage.preparing (the same
+    function: the same bytes)."""
+    hasher = _Hasher(cipher)
+    encrypt_many = cipher.bulk_encryptor().many
+    consts = (pl.lit(None if job_id is None else str(job_id), dtype=pl.Utf8).alias("job_id"),
+              pl.lit(stamp).alias("created_at"), pl.lit(stamp).alias("updated_at"))
+
+    def work(batch: pl.DataFrame):
+        given = _Keys()
+        batch = _hashed(target, batch, hasher, given)
+        data = _csv(target, batch, encrypt_many, lead=(_hex("key_hash"),), tail=consts) if batch.height else b""
+        return batch.height, (given.parts[0] if given.parts else None), data
+
+    return work
 
 
 def _drop_secondary_indexes(cur, target: Target) -> list[str]:

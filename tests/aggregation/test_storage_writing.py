@@ -60,6 +60,16 @@ def cipher():
     return FieldCipher(settings.FIELD_ENCRYPTION_KEYS, settings.BLIND_INDEX_KEY)
 
 
+@pytest.fixture(params=["thread", "processes"])
+def preparing(request, settings):
+    """A first load's per-row work by the producer thread, or by worker processes (storage.preparing)."""
+    if request.param == "processes":
+        settings.AGGREGATION = {**settings.AGGREGATION, "WRITE_WORKERS": 2, "WRITE_PARALLEL_MIN_ROWS": 1}
+    else:
+        settings.AGGREGATION = {**settings.AGGREGATION, "WRITE_WORKERS": 1}
+    return request.param
+
+
 def person(n: int, **values) -> dict[str, str]:
     row = {"公民身份号码": f"41080219900101{n:03d}X", "姓名": f"张{n}三", "户籍地址": f"河南省焦作市解放区民主路{n}号",
            "出生日期": "1990-01-01", "月收入": "3500.5", "是否户主": "true", "文化程度": "大学",
@@ -95,7 +105,7 @@ def test_a_first_load_inserts_every_row_with_no_history(table, cipher):
     assert history() == []
 
 
-def test_the_token_holds_exactly_the_rows_encrypted_items(table, cipher):
+def test_the_token_holds_exactly_the_rows_encrypted_items(table, cipher, preparing):
     rows = [person(1), person(2, 户籍地址=""), person(3, 姓名='"王\\五\n')]  # empty; JSON and CSV specials
     write_batch(table, frame(rows), cipher=cipher)
     table_rows = stored()
@@ -232,7 +242,7 @@ def test_a_failure_mid_write_leaves_nothing_written(table, cipher):
 
 
 @pytest.mark.parametrize("loaded", [False, True], ids=["into an empty table", "through the stage"])
-def test_a_value_that_does_not_fit_its_type_fails_the_batch(table, cipher, loaded):
+def test_a_value_that_does_not_fit_its_type_fails_the_batch(table, cipher, loaded, preparing):
     if loaded:
         write_batch(table, frame([person(0)]), cipher=cipher)
     before = stored()
@@ -243,7 +253,7 @@ def test_a_value_that_does_not_fit_its_type_fails_the_batch(table, cipher, loade
     assert stored() == before
 
 
-def test_an_empty_key_is_refused(table, cipher):
+def test_an_empty_key_is_refused(table, cipher, preparing):
     with pytest.raises(ValueError, match="empty key"):
         write_batch(table, frame([person(1, 公民身份号码=" ")]), cipher=cipher)
 
@@ -277,12 +287,13 @@ def indexes(target: Target = TARGET) -> list[tuple]:
         return cur.fetchall()
 
 
-def test_a_first_load_in_batches_leaves_the_indexes_as_they_were_and_valid(table, cipher):
+def test_a_first_load_in_batches_leaves_the_indexes_as_they_were_and_valid(table, cipher, preparing):
     before = indexes()
     assert len(before) == 3
     batches = [frame([person(n) for n in range(0, 4)], 2), frame([person(n) for n in range(4, 9)], 6)]
     result = write_batches(table, iter(batches), cipher=cipher, job_id=7)
     assert (result.inserted, result.updated, result.unchanged, result.duplicates) == (9, 0, 0, [])
+    assert result.seconds.get("workers") == (2 if preparing == "processes" else None)
     assert indexes() == before
     assert all(valid for _, _, valid, _ in indexes())
     with connection.cursor() as cur:  # the unique index is built and enforced
@@ -298,7 +309,7 @@ def test_a_first_load_in_batches_leaves_the_indexes_as_they_were_and_valid(table
 
 
 @pytest.mark.parametrize("loaded", [False, True], ids=["into an empty table", "into a loaded table"])
-def test_a_key_given_in_two_batches_keeps_its_last_row_and_is_reported(table, cipher, loaded):
+def test_a_key_given_in_two_batches_keeps_its_last_row_and_is_reported(table, cipher, loaded, preparing):
     if loaded:
         write_batch(table, frame([person(1), person(9)]), cipher=cipher, job_id=1)
     batches = [frame([person(1, 文化程度="小学"), person(2)], 10),
@@ -325,7 +336,7 @@ def _failing(batches, exc):
 
 @pytest.mark.parametrize("loaded", [False, True], ids=["into an empty table", "into a loaded table"])
 @pytest.mark.parametrize("failure", ["the stream", "the server"])
-def test_a_failure_mid_stream_leaves_nothing_and_the_indexes_intact(table, cipher, loaded, failure):
+def test_a_failure_mid_stream_leaves_nothing_and_the_indexes_intact(table, cipher, loaded, failure, preparing):
     if loaded:
         write_batch(table, frame([person(0)]), cipher=cipher, job_id=1)
     before, before_indexes = stored(), indexes()
