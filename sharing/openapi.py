@@ -93,6 +93,7 @@ def _item_facts(entry: CatalogEntry, items: list) -> tuple[dict[str, str | None]
     """({item: masking kind or None}, encrypted items) as the data API decides them for `entry`'s dataset (or, with
     no data loaded yet, as the dataset would be made: aggregation.access.mask_kind on the items' declarations)."""
     from aggregation import access
+    from aggregation.ingest import planning
     from aggregation.ingest.validation import key_kind_of
     from aggregation.models import Dataset
 
@@ -102,11 +103,12 @@ def _item_facts(entry: CatalogEntry, items: list) -> tuple[dict[str, str | None]
         return access.mask_kinds(dataset, pairs), set(dataset.encrypted_items or ())
     key = next((i for i in items if i.is_subject_key), None)
     declared = access.item_declarations(items)
+    encrypted = set(planning.encrypted_item_names(items))  # as aggregation.services.pools.dataset_ensure makes it
     kinds = {name: access.mask_kind(name, data_type, key_item=key.name if key else None,
                                     key_kind=key_kind_of(key.name, key.data_type) if key else "",
-                                    declared=declared.get(name)) for name, data_type in pairs}
-    # Personal items are stored encrypted (the pipeline's plan); the subject key is found through its blind index.
-    return kinds, {name for name, kind in kinds.items() if kind and not (key and name == key.name)}
+                                    encrypted_items=encrypted, declared=declared.get(name))
+             for name, data_type in pairs}
+    return kinds, encrypted
 
 
 def item_schema(item, mask_kind: str | None) -> dict[str, Any]:

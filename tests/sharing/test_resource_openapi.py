@@ -65,8 +65,10 @@ def _document(client, entry):
     return json.loads(response.content)
 
 
-def test_the_document_is_valid_openapi_and_types_the_items(typed, other_staff, web_as):
+def test_the_document_is_valid_openapi_and_types_the_items(typed, other_staff, web_as, make_entry):
     entry, _keys = typed
+    page = web_as(other_staff).get(reverse("sharing:interface-spec", args=[entry.pk])).content.decode()
+    assert reverse("sharing:interface-openapi", args=[entry.pk]) in page  # offered on the 接口说明 page
     document = _document(web_as(other_staff), entry)
     validate_schema(document)  # the OpenAPI 3.0 document schema (raises on any violation)
     assert document["openapi"].startswith("3.0") and entry.name in document["info"]["title"]
@@ -88,6 +90,13 @@ def test_the_document_is_valid_openapi_and_types_the_items(typed, other_staff, w
     names = {p.get("name") for p in pull["parameters"]}
     assert {"limit", "cursor", "since", "公民身份号码", "登记日期", "月收入"} <= names and "联系电话" not in names
     assert f"/api/v1/data/{entry.resource_key}/export/" in document["paths"]
+    # An entry with no data yet: the same types, masks and filters, as its dataset will be made.
+    empty = make_entry(items=TYPED, share_type=ShareType.CONDITIONAL, methods=("api",))
+    fresh = _document(web_as(other_staff), empty)
+    validate_schema(fresh)
+    assert fresh["components"]["schemas"]["Record"] == record
+    assert [p.get("name") for p in fresh["paths"][f"/api/v1/data/{empty.resource_key}/records/"]["get"]
+            ["parameters"]] == [p.get("name") for p in pull["parameters"]]
     # The schema has teeth: text that is not a stored decimal, a number where text is served, an unknown property.
     check = validator(document, "Record")
     base = {"updated_at": "2026-01-01T00:00:00+00:00", "under_verification": False}
