@@ -9,19 +9,21 @@ from catalog.choices import DataType, ExchangeMethod
 from catalog.models import CatalogEntry
 from security.signing.scheme import canonical_request, sign
 
-# JSON type and an example value per catalog data type (the guide's letter codes).
+# The JSON type and an example value per catalog data type (the guide's letter codes), as the data API serves them:
+# every value is the text ingestion and push stored (aggregation.ingest.validation.clean_value; the per-resource
+# OpenAPI document, sharing.openapi, gives each its pattern).
 _JSON_TYPES: dict[str, tuple[str, Any]] = {
     DataType.C: ("string", "示例文本"),
     DataType.M: ("string", "备注文本"),
-    DataType.N: ("number", 12.5),
-    DataType.Y: ("string (decimal)", "1024.00"),
-    DataType.D: ("string (date, YYYY-MM-DD)", "2026-01-31"),
-    DataType.T: ("string (date-time, ISO 8601)", "2026-01-31T09:30:00+08:00"),
-    DataType.L: ("boolean", True),
-    DataType.G: ("string (base64)", "…"),
-    DataType.B: ("number (double)", 3.1415926),
-    DataType.I: ("integer", 42),
-    DataType.F: ("number (float)", 1.5),
+    DataType.N: ("string（十进制数）", "12.5"),
+    DataType.Y: ("string（十进制数，金额）", "1024"),
+    DataType.D: ("string（日期 YYYY-MM-DD）", "2026-01-31"),
+    DataType.T: ("string（日期时间 YYYY-MM-DD HH:MM:SS）", "2026-01-31 09:30:00"),
+    DataType.L: ("string（true / false）", "true"),
+    DataType.G: ("string", "…"),
+    DataType.B: ("string（十进制数）", "3.1415926"),
+    DataType.I: ("string（整数）", "42"),
+    DataType.F: ("string（十进制数）", "1.5"),
 }
 
 EXAMPLE_CLIENT_ID = "jzc_0123456789abcdef01234567"

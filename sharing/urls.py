@@ -10,6 +10,7 @@ app_name = "sharing"
 urlpatterns = [
     path("", catalog.index, name="index"),
     path("entries/<int:entry_id>/interface/", catalog.interface_spec_view, name="interface-spec"),
+    path("entries/<int:entry_id>/interface/openapi.json", catalog.interface_openapi_view, name="interface-openapi"),
     path("entries/<int:entry_id>/request/", requests.request_new, name="request-new"),
     path("requests/", requests.request_list, name="request-list"),
     path("requests/<int:pk>/", requests.request_detail, name="request-detail"),

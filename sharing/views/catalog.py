@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -15,6 +15,7 @@ from portal.errors import PortalError
 from .. import selectors
 from ..forms import CatalogFilterForm
 from ..interface import interface_spec
+from ..openapi import resource_openapi
 from ..policy import read_permission
 
 
@@ -62,3 +63,16 @@ def interface_spec_view(request, entry_id: int):
         except PortalError as exc:
             readable = {"items": (), "error": str(exc.detail), "code": exc.code}
     return render(request, "sharing/interface_spec.html", {"entry": entry, "spec": spec, "readable": readable})
+
+
+@login_required
+def interface_openapi_view(request, entry_id: int):
+    """The entry's data interface as an OpenAPI 3 document (R20), downloaded from its 接口说明 page by whoever may see
+    the page (not audited, as the page is not: it shows the catalog's metadata, no data)."""
+    entry = selectors.entry_with_items(entry_id, request.user)
+    if entry is None:
+        raise Http404
+    document = resource_openapi(entry, base_url=request.build_absolute_uri("/").rstrip("/"))
+    response = JsonResponse(document, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="{entry.resource_key}-openapi.json"'
+    return response

@@ -69,6 +69,7 @@ class World:
             "aggregation:theme-rebuild": {"pk": r["theme"].pk},
             "aggregation:theme-job": {"pk": r["theme"].pk, "job_pk": r["theme_job"].pk},
             "sharing:interface-spec": {"entry_id": r["entry"].pk},
+            "sharing:interface-openapi": {"entry_id": r["entry"].pk},
             "sharing:request-new": {"entry_id": r["other_entry"].pk},
             "sharing:request-detail": {"pk": r["request"].pk},
             "sharing:request-comment": {"pk": r["request"].pk},

@@ -58,6 +58,11 @@ PAGES = {
     "interface": (lambda w: reverse("sharing:interface-spec", args=[w["entry"].pk]), [LOGIN, OK, OK, OK, OK, OK, NF]),
     "interface-draft": (lambda w: reverse("sharing:interface-spec", args=[w["draft"].pk]),
                         [LOGIN, NF, NF, NF, NF, NF, NF]),
+    # The interface page's OpenAPI document (R20): whoever may see the page.
+    "interface-openapi": (lambda w: reverse("sharing:interface-openapi", args=[w["entry"].pk]),
+                          [LOGIN, OK, OK, OK, OK, OK, NF]),
+    "interface-openapi-draft": (lambda w: reverse("sharing:interface-openapi", args=[w["draft"].pk]),
+                                [LOGIN, NF, NF, NF, NF, NF, NF]),
     "request-new": (lambda w: reverse("sharing:request-new", args=[w["entry"].pk]), [LOGIN, OK, OK, OK, NF, NF, NF]),
     "request-list": (lambda w: reverse("sharing:request-list"), [LOGIN, OK, OK, OK, OK, OK, NF]),
     "request-detail": (lambda w: reverse("sharing:request-detail", args=[w["req"].pk]),

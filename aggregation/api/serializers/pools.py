@@ -13,6 +13,22 @@ class PushQuerySerializer(QuerySerializer):
     )
 
 
+# The push's body (documented as a raw schema: an array, which no serializer describes): one object per subject, item
+# name → value. A value is read as text (numbers and booleans as their JSON text) and cleaned by the item's type.
+PUSH_ROWS = {
+    "type": "array",
+    "maxItems": 5000,
+    "description": "每个元素是一个主体的一行：{\"信息项名称\": 值}，须含主体标识信息项",
+    "items": {
+        "type": "object",
+        "additionalProperties": {
+            "oneOf": [{"type": "string", "nullable": True}, {"type": "number"}, {"type": "boolean"}],
+            "description": "值：文本（数值、逻辑值按其文本读取，按信息项类型校验并规范化）；null 或空字符串清空",
+        },
+    },
+}
+
+
 class RejectionSerializer(serializers.Serializer):
     row = serializers.IntegerField(help_text="行号（从 1 起，对应请求数组中的位置）")
     item = serializers.CharField(help_text="信息项")

@@ -4,8 +4,8 @@ share one URL) and one record read (R14.4 flags, masked per the reader)."""
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,6 +21,8 @@ from ..serializers import pools as s
 class RecordPushView(APIView):
     """POST /api/v1/data/{resource}/records/ — the provider's data staff push rows (upsert by subject key)."""
 
+    parser_classes = [JSONParser]  # the body is a JSON array: a form body never made one (415, not 400)
+
     @extend_schema(
         summary="提供部门推送数据（按主体标识新增或更新）",
         description=(
@@ -31,7 +33,7 @@ class RecordPushView(APIView):
             "`?mode=all_or_nothing` 时有任一问题行则不写入。每次最多 5000 行。只有提供部门的数据专员可以推送；"
             "看不到的资源返回 404。"
         ),
-        request=OpenApiTypes.OBJECT,
+        request={"application/json": s.PUSH_ROWS},
         parameters=[s.PushQuerySerializer, OpenApiParameter("X-Purpose", str, OpenApiParameter.HEADER, required=False)],
         responses=s.PushResultSerializer,
     )

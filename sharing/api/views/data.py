@@ -22,6 +22,7 @@ from portal.errors import NotFound, PortalError
 from ...data_api.calls import prepare_call, refuse
 from ...data_api.records import next_url, read_page, subject_record, subject_values
 from ...export.download import FORMATS, download_response, ranged_response
+from ..data_schema import EXPORT_HEADERS, EXPORT_RESPONSES, DataPageSerializer, DataRecordSerializer
 
 BOM_VALUES = {"": False, "0": False, "false": False, "no": False, "1": True, "true": True, "yes": True}
 
@@ -44,7 +45,7 @@ class RecordsView(RecordPushView):
         parameters=[_PURPOSE, _FIELDS, OpenApiParameter("limit", int, required=False),
                     OpenApiParameter("cursor", str, required=False),
                     OpenApiParameter("since", OpenApiTypes.DATETIME, required=False)],
-        responses=OpenApiTypes.OBJECT,
+        responses=DataPageSerializer,
     )
     def get(self, request, resource: str):
         call = prepare_call(request, resource, method=ExchangeMethod.API, paged=True)
@@ -60,7 +61,7 @@ class RecordDetailView(APIView):
     @extend_schema(
         summary="在线查询：按身份证号 / 统一社会信用代码查询一个主体", operation_id="data_record_query",
         description="返回有权读取的信息项；无此主体返回 404 not_found。每次查询都记录审计日志。",
-        parameters=[_PURPOSE, _FIELDS], responses=OpenApiTypes.OBJECT,
+        parameters=[_PURPOSE, _FIELDS], responses=DataRecordSerializer,
     )
     def get(self, request, resource: str, key: str):
         call = prepare_call(request, resource, method=ExchangeMethod.QUERY, filters_allowed=False, subject_key=key)
@@ -98,8 +99,9 @@ class ExportView(APIView):
                     OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False,
                                      description="单个字节范围，如 bytes=0- 或 bytes=1048576-"),
                     OpenApiParameter("If-Range", str, OpenApiParameter.HEADER, required=False,
-                                     description="续传：上次响应的 ETag")],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY, (206, "text/csv"): OpenApiTypes.BINARY},
+                                     description="续传：上次响应的 ETag"),
+                    *EXPORT_HEADERS],
+        responses=EXPORT_RESPONSES,
     )
     def get(self, request, resource: str):
         call = prepare_call(request, resource, method=ExchangeMethod.DOWNLOAD)
