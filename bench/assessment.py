@@ -61,8 +61,8 @@ SELECT e.id, (ARRAY['bureau','county','signoff'])[1 + g %% 3],
   FROM catalog_catalogentry e CROSS JOIN generate_series(1, 2) AS g"""),
     ("datasets", """
 INSERT INTO aggregation_dataset (entry_id, department_id, key_item_name, key_kind, encrypted_items, mask_kinds,
-    row_count, created_at)
-SELECT e.id, e.provider_id, '公民身份号码', 'id_number', '[]', '{}', 0, now()
+    columns, row_count, created_at)
+SELECT e.id, e.provider_id, '公民身份号码', 'id_number', '[]', '{}', '{}', 0, now()
   FROM catalog_catalogentry e WHERE e.state = 'approved'"""),
     ("import jobs", """
 INSERT INTO aggregation_ingestjob (dataset_id, file, original_name, size, format, encoding, header, mapping, mode,
