@@ -185,11 +185,12 @@ _LOAD_ROW = re.compile(r"^\s+(\S.*?)\s+([\d,]+)\s+([\d,]+)\s+([\d,.]+)\s+([\d.]+
 
 
 def parse_load(out: str) -> list[Figure]:
-    """bench/load.py: the baseline and mix phase tables (kind, ok, errors, calls/s, MB/s, p50, p99, max)."""
+    """bench/load.py: the baseline and mix phase tables (kind, ok, errors, calls/s, MB/s, p50, p99, max), after each
+    phase's `<phase>, N consumers: … peak P calls in flight` line."""
     phases = {}
-    for m in re.finditer(r"^(baseline|mix), (\d+) consumers: ([\d.]+) s wall, peak (\d+) calls in flight", out, re.M):
+    for m in re.finditer(r"^(baseline|mix), (\d+) consumers: .*?peak (\d+) calls in flight", out, re.M):
         body = out[m.end():].split("\n\n", 1)[0]
-        phases[m[1]] = (m[2], m[4], {r[1]: r for r in _LOAD_ROW.finditer(body)})
+        phases[m[1]] = (m[2], m[3], {r[1]: r for r in _LOAD_ROW.finditer(body)})
     if "baseline" not in phases or "mix" not in phases:
         raise ParseError("load: baseline and mix phases")
     consumers, _peak, rows = phases["baseline"]
