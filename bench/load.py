@@ -1,7 +1,8 @@
 """Benchmark: 200 concurrent consumers mixing pulls, online queries and exports against gunicorn, for a fixed time.
 
-    .venv/bin/python bench/load.py [--seconds 30] [--consumers 200] [--rows 20000] [--mix query=75,pull=20,export=5]
-                                   [--workers 4] [--worker-class sync] [--processes 2] [--db NAME] [--keep]
+    .venv/bin/python bench/load.py [--seconds 30] [--consumers 200] [--rows 20000]
+                                   [--mix query=70,pull=20,export=5,baseline=5] [--workers 4] [--worker-class sync]
+                                   [--processes 2] [--db NAME] [--keep]
 
 Setup is bench/sharing.py's (`setup`): its own database (`jz_bench_load`, --db for another name; the database of
 DATABASE_URL is refused), one approved conditional 户籍人口信息 entry with `--rows` records in the storage format, a
@@ -14,7 +15,8 @@ each, after a short warm-up:
 2. mix: every consumer, call after call, picks a kind by the `--mix` weights — `query`: signed online query
    GET …/records/{key}/ for a random existing key; `pull`: signed GET …/records/?limit=N at a random page (cursors
    made beforehand from the record ids, as the API encodes them); `export`: signed GET …/export/?format=csv of the
-   whole slice (every item of the full grant: 3 decryptions a row), read to the end.
+   whole slice (every item of the full grant: 3 decryptions a row), read to the end; `baseline`: the minimal
+   endpoint of phase 1 again, so its latency is also measured inside the mixed load.
 
 The consumers are asyncio tasks in `--processes` load-generator processes (wrk cannot tell kinds apart in one run;
 the Python generator signs each call with its own nonce as it sends it). Each consumer holds one HTTP/1.1 connection
@@ -47,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from bench.scratch import scratch_database  # noqa: E402  (after the path: run as a script)
 
 BENCH_DB = "jz_bench_load"
-KINDS = ("query", "pull", "export")
+KINDS = ("query", "pull", "export", "baseline")
 
 
 # ------------------------------------------------------------------------------------------------ load generator
@@ -219,7 +221,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds of each phase (baseline, mix)")
     parser.add_argument("--consumers", type=int, default=200, help="concurrent consumers (connections)")
     parser.add_argument("--rows", type=int, default=20_000, help="records of the resource (an export reads them all)")
-    parser.add_argument("--mix", default="query=75,pull=20,export=5", help="weights of the kinds of call")
+    parser.add_argument("--mix", default="query=70,pull=20,export=5,baseline=5", help="weights of the kinds of call")
     parser.add_argument("--pull-limit", type=int, default=500, help="rows a pulled page")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, as production runs it)")
@@ -234,7 +236,7 @@ def main() -> None:
     try:
         mix = {k.strip(): float(w) for k, w in (part.split("=") for part in args.mix.split(",") if part.strip())}
     except ValueError:
-        parser.error("--mix: kind=weight,… e.g. query=75,pull=20,export=5")
+        parser.error("--mix: kind=weight,… e.g. query=70,pull=20,export=5,baseline=5")
     if not set(mix) <= set(KINDS) or sum(mix.values()) <= 0:
         parser.error(f"--mix: kinds are {', '.join(KINDS)}")
 
@@ -284,14 +286,19 @@ def run(args, mix: dict[str, float]) -> None:
                          args.seconds, args.timeout)
         base_rates = report(f"baseline, {args.consumers} consumers", base, labels)
         mixed = run_phase(port, plan, clients, args.consumers, args.processes, args.seconds, args.timeout)
-        rates = report(f"mix, {args.consumers} consumers", mixed, labels)
+        rates = report(f"mix, {args.consumers} consumers", mixed,
+                       {**labels, "baseline": "minimal endpoint, inside the mix"})
     errors = sum(sum(s["status"].values()) + s["conn"] for r in (base, mixed) for s in r["kinds"].values())
     b = sorted(base["kinds"]["baseline"]["lat"])
     q = sorted(mixed["kinds"].get("query", {"lat": []})["lat"])
+    inside = sorted(mixed["kinds"].get("baseline", {"lat": []})["lat"])
     print(f"\nratio mix/baseline calls/s: {rates['all'] / base_rates['all']:.0%}"
           + (f"; online query p50 {_pct(q, 0.5):.1f} ms against the baseline's {_pct(b, 0.5):.1f} ms "
              f"(×{_pct(q, 0.5) / _pct(b, 0.5):.2f}), p99 {_pct(q, 0.99):.1f} against {_pct(b, 0.99):.1f} ms"
              if q and b else ""))
+    if inside and b:
+        print(f"minimal endpoint inside the mix: p50 {_pct(inside, 0.5):.1f} ms, p99 {_pct(inside, 0.99):.1f} ms "
+              f"(alone: p50 {_pct(b, 0.5):.1f}, p99 {_pct(b, 0.99):.1f} ms)")
     print(f"errors: {errors} — {'PASS' if errors == 0 else 'FAIL'} (goal 0); load average at the end "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; cores {os.cpu_count()}")
 
