@@ -306,7 +306,11 @@ def write_report(out: Path, info: dict, results: list[tuple], started: str, load
              f"| PostgreSQL | {info['postgresql']} |", f"| Python | {info['python']} |", f"| OS | {info['os']} |",
              f"| load average (1 / 5 / 15 min) at start | {load_start} |",
              f"| load average at end | {load_end} |", f"| date (UTC) | {started} |", f"| commit | {info['commit']} |",
-             "", "The box may be shared with other work: compare ratios, which hold better than absolute figures.",
+             "", "The box may be shared with other work: compare ratios, which hold better than absolute figures."
+             + (f" **In this run the load average ({load_start} at the start, {load_end} at the end) was above the "
+                f"{info['cores']} cores: other work ran alongside, and the absolute figures are lower than the box "
+                "gives when quiet.**" if max(float(x) for x in (load_start + " / " + load_end).split(" / "))
+                > int(info["cores"]) else ""),
              "", "## Figures", "",
              "| bench | figure | value | baseline (same run) | ratio | goal |", "|---|---|---|---|---|---|"]
     for bench, _args, _rc, _out, _s, figures, problem, _at in results:
