@@ -61,23 +61,26 @@ SELECT e.id, (ARRAY['bureau','county','signoff'])[1 + g %% 3],
   FROM catalog_catalogentry e CROSS JOIN generate_series(1, 2) AS g"""),
     ("datasets", """
 INSERT INTO aggregation_dataset (entry_id, department_id, key_item_name, key_kind, encrypted_items, mask_kinds,
-    row_count, created_at)
-SELECT e.id, e.provider_id, '公民身份号码', 'id_number', '[]', '{}', 0, now()
+    columns, row_count, created_at)
+SELECT e.id, e.provider_id, '公民身份号码', 'id_number', '[]', '{}', '{}', 0, now()
   FROM catalog_catalogentry e WHERE e.state = 'approved'"""),
     ("import jobs", """
 INSERT INTO aggregation_ingestjob (dataset_id, file, original_name, size, format, encoding, header, mapping, mode,
     status, progress, total_rows, accepted_rows, rejected_rows, duplicate_rows, inserted_rows, updated_rows,
-    unchanged_rows, log, report, attempts, created_at, error_code, error_message, finished_at)
+    unchanged_rows, log, report, attempts, created_at, error_code, error_message, finished_at, file_sha256,
+    near_matches, empty_items, kept_items)
 SELECT d.id, '', 'f.csv', 0, 'csv', '', '[]', '{}', 'all_or_nothing',
        CASE WHEN (d.id + k) %% 9 = 0 THEN 'failed' ELSE 'succeeded' END, 100, 0, 0, 0, 0, 0, 0, 0, '', '', 1, now(),
-       '', '', make_timestamptz(%(year)s, (1 + (d.id * k) %% 12)::int, (1 + (d.id + k) %% 28)::int, 8, 0, 0)
+       '', '', make_timestamptz(%(year)s, (1 + (d.id * k) %% 12)::int, (1 + (d.id + k) %% 28)::int, 8, 0, 0), '',
+       '{}', '[]', '[]'
   FROM aggregation_dataset d CROSS JOIN generate_series(1, 2) AS k"""),
     ("quality reports", """
 INSERT INTO aggregation_qualityreport (dataset_id, department_id, day, row_count, completeness, completeness_avg,
-    valid_keys, validity, duplicate_keys, load_duplicates, computed_at)
+    valid_keys, validity, duplicate_keys, load_duplicates, computed_at, consistency, inconsistent_subjects,
+    consistency_pairs, consistency_pairs_total)
 SELECT d.id, d.department_id, make_date(%(year)s, (1 + d.id %% 12)::int, (1 + d.id %% 28)::int), 100, '{}',
        0.80 + (d.id %% 20) / 100.0, 90, CASE WHEN d.id %% 3 = 0 THEN NULL ELSE 0.85 + (d.id %% 15) / 100.0 END,
-       0, 0, now()
+       0, 0, now(), '[]', 0, '[]', 0
   FROM aggregation_dataset d"""),
     ("sharing and verification clocks", """
 INSERT INTO portal_deadline (case_type_id, case_id, clock, title, department_id, responsible_role, started_on,

@@ -207,11 +207,11 @@ def load(n: int, seed: int) -> tuple[list[int], dict[int, tuple[str, str, list[s
             texts[entry.pk] = (entry.name, entry.summary, items)
             for pos, item in enumerate(items, start=1):
                 subject = "t" if pos == 1 else "f"
-                buf.write(f"{entry.pk}\t{pos}\t{item}\tC\t100\t{subject}\tf\t\n")
+                buf.write(f"{entry.pk}\t{pos}\t{item}\tC\t100\t{subject}\tf\t\t\t\n")
         buf.seek(0)
         with connection.cursor() as cur, cur.cursor.copy(
             "COPY catalog_dataitem (entry_id, position, name, data_type, length, is_subject_key, is_base_item,"
-            " description) FROM STDIN"
+            " description, sensitivity, derived_from) FROM STDIN"  # Django's defaults are not the table's: all named
         ) as copy:
             copy.write(buf.read())
         batch.clear()

@@ -31,6 +31,7 @@ The database is dropped at the end unless --keep is given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import http.client
 import json
@@ -565,10 +566,10 @@ def bench_query_wrk(port: int, runs, clients, seconds: float, rounds: int, level
           f"(target at {CONCURRENCY}: ≥ 50 %; p99 < 50 ms)")
 
 
-def bench_query(ctx: dict, seconds: float, workers: int, threads: int, rounds: int = 3,
-                concurrency: tuple[int, ...] = (CONCURRENCY,), loadgen: str = "auto",
-                worker_class: str = "sync") -> None:
-    """Signed online query vs the minimal DRF baseline on one gunicorn, at each concurrency level in turn."""
+@contextlib.contextmanager
+def gunicorn(ctx: dict, workers: int = 4, threads: int = 1, worker_class: str = "sync"):
+    """gunicorn with the bench settings (bench/sharing_settings.py: DEBUG off, the baseline URLs) on a free loopback
+    port, serving ctx's database; yields the port once it accepts connections, stops the server after the block."""
     from django.db import connections
 
     connections.close_all()
@@ -586,6 +587,17 @@ def bench_query(ctx: dict, seconds: float, workers: int, threads: int, rounds: i
                     break
             except OSError:
                 time.sleep(0.2)
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def bench_query(ctx: dict, seconds: float, workers: int, threads: int, rounds: int = 3,
+                concurrency: tuple[int, ...] = (CONCURRENCY,), loadgen: str = "auto",
+                worker_class: str = "sync") -> None:
+    """Signed online query vs the minimal DRF baseline on one gunicorn, at each concurrency level in turn."""
+    with gunicorn(ctx, workers, threads, worker_class) as port:
         keys = ctx["keys"]
         real_path = f"/api/v1/data/{ctx['resource']}/records/{{key}}/"
         runs = [("baseline: DRF, 1 lookup + 1 audit insert", ("/bench/baseline/lookup/{key}/", keys), False),
@@ -634,9 +646,6 @@ def bench_query(ctx: dict, seconds: float, workers: int, threads: int, rounds: i
                       f"p99 {p99:6.1f} ms")
             print(f"  ratio real/baseline at {level} concurrent: {rates[1] / rates[0]:.0%} "
                   f"(target at {CONCURRENCY}: ≥ 50 %; p99 < 50 ms)")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 # ------------------------------------------------------------------------------------------------ main
