@@ -21,12 +21,11 @@ from psycopg import sql
 from catalog.validation import item_key
 
 from ..ingest.planning import ItemSpec
-from .writing import Column, Target
+from .rowwork import SQL_TYPES, Column, Target
 
 SCHEMA = "pool"
 SEQUENCE = "row_id_seq"
 _COLUMN = re.compile(r"^[cm][1-9][0-9]{0,8}$")
-SQL_TYPES = ("text", "date", "timestamp", "bigint", "numeric", "boolean")
 
 
 def sql_type(data_type: str, length: int | None) -> str:

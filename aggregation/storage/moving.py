@@ -53,7 +53,7 @@ from ..ingest.validation import clean_text
 from ..models import Dataset
 from . import ddl, writing
 from .layout import SCHEMA, SEQUENCE, Layout, column_ident
-from .writing import Column, Target
+from .rowwork import Column, Target
 from .writing import cipher as storage_cipher
 
 BATCH = 20_000  # records per batch: ≈ 160 MB above the process's own at 1 M rows (bench/pool_move.py)

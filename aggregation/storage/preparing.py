@@ -4,9 +4,9 @@ A first load costs the loading process ≈ 10 CPU-seconds a million rows — the
 row, its one AES-GCM token, the masked forms, the CSV line — and the server ≈ 6 (bench/README.md, writer.py): one
 Python process cannot keep the server busy. Here `Preparers` hands each batch to one of N worker processes
 (`python -m aggregation.storage.preparing`, one per core by default: AGGREGATION["WRITE_WORKERS"]) which does exactly
-what the writer's producer thread did (storage.writing._prepared: the same functions, so the bytes are the same
-definition) and sends back the CSV to COPY and the batch's (key_hash, row_no) for the duplicate report. The loading
-process only streams, and the batches come back in the order they were given.
+what the writer's producer thread does (storage.rowwork.first_load_work: one definition, the same bytes) and sends
+back the CSV to COPY and the batch's (key_hash, row_no) for the duplicate report. The loading process only streams,
+and the batches come back in the order they were given.
 
 Why plain subprocesses and not a multiprocessing pool: loads run in Celery's prefork children, which are daemonic and
 may not start multiprocessing children (aggregation.ingest.parallel, the parser processes, has the same reason).
@@ -59,7 +59,7 @@ def _receive(pipe) -> bytes | None:
 
 class Preparers:
     """N worker processes preparing a first load's batches: `run(batches)` yields, in the batches' order,
-    (rows written, (key_hash, row_no) frame of every row given, CSV bytes) — what storage.writing._prepared
+    (rows written, (key_hash, row_no) frame of every row given, CSV bytes) — what storage.rowwork.first_load_work
     returns. Use as a context manager: the processes end with it (killed if still running)."""
 
     def __init__(self, workers: int, target, cipher, *, job_id, stamp: str):
@@ -147,11 +147,11 @@ def serve() -> None:
     django.setup()
     from security.crypto import FieldCipher
 
-    from .writing import _first_load_work
+    from .rowwork import first_load_work
 
     inp = sys.stdin.buffer
     init = pickle.loads(_receive(inp))  # noqa: S301 — written by the parent load, through a pipe
-    work = _first_load_work(init["target"], FieldCipher(*init["spec"]), job_id=init["job_id"], stamp=init["stamp"])
+    work = first_load_work(init["target"], FieldCipher(*init["spec"]), job_id=init["job_id"], stamp=init["stamp"])
     while (data := _receive(inp)) not in (None, _END):
         try:
             result = work(pickle.loads(data))  # noqa: S301 — the parent's batch
