@@ -174,9 +174,9 @@ def redis_pings(port: int) -> bool:
 
 class Cluster:
     """A throwaway PostgreSQL cluster (initdb + pg_ctl in a temporary folder) listening on 127.0.0.1:`port`: a
-    consumer's 前置库 that a test can stop and start. The machine's binaries (pg_ctl on PATH) are used, run as the
-    `postgres` user when the tests run as root (initdb refuses root). devstack's embedded PostgreSQL (pgserver) listens
-    on a unix socket only, which a push target may not name (sharing.push.target.parse_dsn)."""
+    consumer's 前置库 that a test can stop and start. The machine's programs (on PATH, else pgserver's) run as the
+    `postgres` user when the tests run as root (initdb refuses root). Not devstack's embedded PostgreSQL itself: that
+    one listens on a unix socket only, which a push target may not name (sharing.push.target.parse_dsn)."""
 
     def __init__(self):
         self.port = free_port()
@@ -187,7 +187,18 @@ class Cluster:
             shutil.chown(self.folder, user=self.user)
         self._run(["initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
 
+    @staticmethod
+    def binary(name: str) -> str:
+        """The machine's PostgreSQL program, else the one pgserver (devstack's embedded PostgreSQL) ships."""
+        found = shutil.which(name)
+        if found is None:
+            from pgserver._commands import POSTGRES_BIN_PATH
+
+            found = str(POSTGRES_BIN_PATH / name)
+        return found
+
     def _run(self, argv: list[str]) -> None:
+        argv = [self.binary(argv[0]), *argv[1:]]
         done = subprocess.run(argv, user=self.user, cwd=self.folder, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
 
