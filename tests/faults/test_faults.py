@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import http.client
 import socket
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -401,3 +402,52 @@ def test_a_download_cut_by_killed_gunicorn_is_detected_and_resumes_to_the_same_b
     assert [(e["range"], e["completed"]) for e in reads()] == [
         (f"{seen['part']}-{len(body) - 1}/{len(body)}", True), (f"0-{len(body) - 1}/{len(body)}", True)]
 
+
+
+def deployed_gunicorn_options() -> list[str]:
+    """The options of the web service's gunicorn command (docker-compose.yml; the Dockerfile's CMD says the same)."""
+    import yaml
+
+    root = processes.ROOT
+    command = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]["web"]["command"]
+    assert command[0] == "gunicorn" and '"gunicorn", ' + ", ".join(f'"{a}"' for a in command[1:]) in (
+        root / "Dockerfile").read_text()
+    options, skip = [], False
+    for arg in command[1:]:
+        if skip or arg == "--bind":
+            skip = arg == "--bind"
+            continue
+        options.append(arg)
+    return options
+
+
+def test_a_download_slower_than_gunicorns_timeout_completes_as_deployed(
+        started, tmp_path, people, other_dept, other_staff, reviewer, security_admin, small_window):
+    """gunicorn as deployed (its options from docker-compose.yml), its timeout cut to 2 s (a gthread worker's
+    loop reports every second): a client reading a download for several times that long gets all of it. (With sync
+    workers the arbiter killed the worker at the timeout, mid-file: config/gunicorn.py.)"""
+    import time
+
+    # ≈ 7 MB: more than the server's socket buffer (4 MiB) holds, so the worker still writes after the timeout.
+    long_address = "河南省焦作市解放区民主路" + "幸福里小区" * 240 + "1号"
+    entry, _dataset, _keys = people(2000, ("api", "download"), address=long_address)
+    granted(other_dept, entry, ["性别", "联系电话", "户籍地址"], ("download",), by=other_staff, approver=reviewer)
+    api_client, secret = client_services.api_client_register(
+        actor=security_admin, department_id=other_dept.pk, name="民政业务系统", rate_per_minute=600,
+        allowed_networks=LOOPBACK)
+    port = processes.free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = started(processes.Process(
+        "gunicorn", [sys.executable, "-m", "gunicorn", *deployed_gunicorn_options(), "--bind",
+                     f"127.0.0.1:{port}", "--workers", "1", "--timeout", "2"],
+        tmp_path / "gunicorn.log", processes.django_env()))
+    until(lambda: processes.answers(f"{base}/healthz/"), 120, "gunicorn never served", web)
+    client = JiaozuoClient(base, api_client.client_id, secret, purpose="低保审核", retries=0)
+    url = client.url(f"/api/v1/data/{entry.resource_key}/export/", {"format": "csv"})
+    body, began = bytearray(), time.monotonic()
+    with client.send("GET", url) as response:
+        while block := response.read(1 << 16):
+            body += block
+            time.sleep(0.08)  # a slow client: about 800 KiB/s
+    assert time.monotonic() - began > 4, "not much slower than the timeout: the test proves nothing"
+    assert body.count(b"\r\n") == 2000 + 2 and "WORKER TIMEOUT" not in web.output()
