@@ -142,9 +142,9 @@ def tasks_done(worker: Process, task: str) -> int:
 
 
 def gunicorn(port: int, log: Path, **env: str) -> Process:
-    """gunicorn serving the portal on 127.0.0.1:`port` (sync workers, as the deployment runs it)."""
-    return Process("gunicorn", [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-                                f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120"], log, django_env(**env))
+    """gunicorn serving the portal on 127.0.0.1:`port` with the deployment's settings (config/gunicorn.py)."""
+    return Process("gunicorn", [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application",
+                                "--bind", f"127.0.0.1:{port}", "--workers", "1"], log, django_env(**env))
 
 
 def answers(url: str) -> bool:
