@@ -41,5 +41,5 @@ RUN SECRET_KEY=collectstatic-only \
 # The code and static files stay root-owned and read-only to the process; only media is writable.
 USER portal
 EXPOSE 8000
-# Worker count: gunicorn reads WEB_CONCURRENCY (docker-compose.yml sets it).
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--error-logfile", "-"]
+# Worker count: gunicorn reads WEB_CONCURRENCY (docker-compose.yml sets it); threaded workers: config/gunicorn.py.
+CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--error-logfile", "-"]

@@ -268,6 +268,12 @@ CELERY_TASK_ACKS_LATE = True
 # user's back), and the worker's parent fails the job at once (portal.services.jobs.worker_lost, docs/architecture.md).
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The broker lost while a task runs (Redis restarted): the task runs to its end (an import commits, a push run
+# delivers), and the message it could not acknowledge, if the broker kept it, is delivered again — a no-op or a clean
+# resume by each job's state machine. Celery 6 will cancel such tasks by default (the warning a worker prints on a
+# connection loss, which this setting does not silence, says so): pinned here.
+# Tested in tests/faults/test_faults.py (Redis killed mid-push).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Queues (docs/operator-guide.md, "scaling out"): the long data jobs get their own queues so a pool of workers on

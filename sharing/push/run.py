@@ -29,6 +29,7 @@ can carry, since JSONB keeps no formatting variant; `manage.py trace_leak` finds
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -274,7 +275,10 @@ def _deliver(sub: PushSubscription, run: PushRun, call) -> None:
                     cur.executemany(upsert, params)
                 conn.commit()
             except psycopg.Error as exc:
-                conn.rollback()
+                # A connection the target lost (its server stopped or restarted mid-batch) cannot roll back: the
+                # server has rolled the batch back itself. Either way the run ends with the target's code.
+                with contextlib.suppress(psycopg.Error):
+                    conn.rollback()
                 raise PushFailed("target_permission_denied" if exc.sqlstate == "42501" else "target_write_failed",
                                  exc.sqlstate or "") from None
             # Acknowledged by the target: advance the watermark here (a crash before this re-sends the batch).
