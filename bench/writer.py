@@ -52,6 +52,9 @@ def main() -> None:
     parser.add_argument("--db", default=BENCH_DB, help="the bench database's name (created and dropped)")
     parser.add_argument("--batch", type=int, default=50_000, help="rows a batch")
     parser.add_argument("--serial", action="store_true", help="no producer thread: prepare, then send, per batch")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="a first load's worker processes (storage.preparing; default AGGREGATION's WRITE_WORKERS, "
+                             "0 = one per core; 1 = none: the producer thread)")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--formats", action="store_true", help="also compare the typed stage's COPY formats")
     args = parser.parse_args()
@@ -113,6 +116,8 @@ def run(args) -> None:
     from aggregation.storage.writing import write_batches
 
     writing.PREPARE_AHEAD = not args.serial
+    if args.workers is not None:
+        settings.AGGREGATION = {**settings.AGGREGATION, "WRITE_WORKERS": args.workers}
     from security.crypto import FieldCipher
 
     items = demo.POPULATION_ITEMS
@@ -192,16 +197,17 @@ def run(args) -> None:
         with connection.cursor() as cur:
             cur.execute("SELECT pg_backend_pid()")
             backend = cur.fetchone()[0]
-        t, server, mine = time.perf_counter(), _cpu(backend), _own_cpu()
+        t, server, mine, kids = time.perf_counter(), _cpu(backend), _own_cpu(), _children_cpu()
         result = write_batches(target, stream, cipher=cipher, job_id=job_id, reason=f"导入任务 #{job_id}")
         s = time.perf_counter() - t
-        server, mine = _cpu(backend) - server, _own_cpu() - mine
+        server, mine, kids = _cpu(backend) - server, _own_cpu() - mine, _children_cpu() - kids
         first[0] = first[0] or s
         phases = ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items())
         print(f"{label:<26} {s:6.2f} s  {args.rows / s:>10,.0f} rows/s   ({raw_s / s:.1%} of raw COPY; "
               f"{s / first[0]:.0%} of the first load)   (inserted {result.inserted:,}, updated {result.updated:,}, "
               f"unchanged {result.unchanged:,}; phases s: {phases}; load {load:.1f})")
-        print(f"    CPU seconds: this process {mine:.2f} (all its threads), the server's backend {server:.2f}")
+        print(f"    CPU seconds: this process {mine:.2f} (all its threads), its worker processes {kids:.2f}, "
+              f"the server's backend {server:.2f}")
         points = sorted(samples)
         shown = [n for n in points if n in (points[0], points[-1]) or n // 250_000 != (n - args.batch) // 250_000]
         print("    current RSS as rows are read: " + ", ".join(f"{n:,}: {samples[n]:.0f} MB" for n in shown))
@@ -289,6 +295,11 @@ def _cpu(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _own_cpu() -> float:
