@@ -32,6 +32,7 @@ from ..choices import ExtensionState, VerificationState
 from ..models import Record, RecordHistory, VerificationCase, VerificationEvidence
 from ..selectors.pools import datasets_visible, record_values
 from ..selectors.verification import open_case_for
+from ..storage import reading
 from .pools import records_upsert
 
 VERIFICATION_DAYS = 10  # R14.2
@@ -339,7 +340,9 @@ def verification_case_correct(*, actor, case_id: int, values: dict, explanation:
                 _("主体标识不能通过校核更正；如标识有误，请作废原记录后重新报送"), code="invalid",
                 errors={"values": [_("主体标识不能更正")]},
             )
-        row = {k: ("" if v is None else v) for k, v in record_values(record, decrypt=True).items()}
+        # The values as stored now (the table's row; the record's row lock above holds writers off meanwhile).
+        current = reading.get(dataset, record.id, include_deleted=True)
+        row = {k: ("" if v is None else v) for k, v in record_values(current).items()}
         row[dataset.key_item_name] = access.decrypt(record.key_enc)
         row.update(values)
         reason = _("数据校核 #%(id)s") % {"id": case.pk}
