@@ -25,8 +25,9 @@ How each figure is computed (set-based over the dataset's resource table `pool.r
   its own rotation), so the joined rows stream through a server-side cursor (constant memory), each row's one
   token opened (`reading.decrypted`, per batch), and are compared here (stripped text; an absent or
   blank value on either side is completeness, not a disagreement). Cost is linear in the shared subjects,
-  dominated by decryption — measured on the demo machine (2 shared cores): 8 s for 100 000 shared subjects × 2
-  items (400 000 tokens), 0.07 s for the demo's 300-person 低保 list against the 100 000-person population. A pair
+  dominated by decryption — measured on the demo machine (2 shared cores, on aggregation_record, a token per
+  value): 8 s for 100 000 shared subjects × 2 items (400 000 tokens), 0.07 s for the demo's 300-person 低保 list
+  against the 100 000-person population (now one token per row and side is opened). A pair
   of datasets stops after CONSISTENCY_MAX_ROWS shared subjects and says so (`partial`), so a night's comparison of
   one pair is bounded (≈ 40 s per item at the cap). Stored (QualityReport.consistency*): per other dataset the
   subjects compared and disagreeing, per item too; the dataset's disagreeing subjects; the first
