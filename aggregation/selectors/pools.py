@@ -1,4 +1,10 @@
-"""Read side of the resource pool: datasets in scope, records by key, plain values, history, integrity check."""
+"""Read side of the resource pool: datasets in scope, records by key, plain values, history, integrity check.
+
+Records are the rows of the dataset's resource table `pool.r<id>` (storage.reading: a `Row`; row ids = record ids).
+The integrity check and the history's current version still read `aggregation_record`: history rows store
+before/after in the record's JSON form (a token per personal item), which the table's rows (one token per row) are
+not comparable with until the writer writes its own history form (issue 18).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from security import crypto
 from ..access import dataset_scope_q
 from ..ingest.encryption import row_digest
 from ..models import Dataset, Record
+from ..storage import reading
 
 
 def dataset_list(*, user, department_id: int | None = None) -> QuerySet[Dataset]:
@@ -42,13 +49,11 @@ def datasets_visible(user) -> QuerySet[Dataset]:
     return Dataset.objects.filter(dataset_scope_q(user))
 
 
-def visible_record(user, dataset_pk, pk) -> tuple[Dataset, Record] | None:
-    """The dataset and live record if `user` may open them (datasets_visible), else None."""
+def visible_record(user, dataset_pk, pk) -> tuple[Dataset, reading.Row] | None:
+    """The dataset and live row if `user` may open them (datasets_visible), else None."""
     dataset = datasets_visible(user).select_related("entry", "department").filter(pk=dataset_pk).first()
-    record = (
-        Record.objects.filter(dataset_id=dataset.pk, pk=pk, deleted_at__isnull=True).first() if dataset else None
-    )
-    return (dataset, record) if record is not None else None
+    row = reading.get(dataset, int(pk)) if dataset is not None and dataset.columns else None
+    return (dataset, row) if row is not None else None
 
 
 def data_arrivals(entry_ids: list[int]) -> dict[int, dt.datetime | None]:
@@ -58,34 +63,29 @@ def data_arrivals(entry_ids: list[int]) -> dict[int, dt.datetime | None]:
     return dict(Dataset.objects.filter(entry_id__in=entry_ids).values_list("entry_id", "last_loaded_at"))
 
 
-def record_get(*, dataset: Dataset, key: str) -> Record | None:
-    """The record of a subject key by its blind index (a B-tree lookup, no decryption), deleted ones included."""
-    return Record.objects.filter(dataset=dataset, key_hash=crypto.blind_index(key)).first()
+def record_get(*, dataset: Dataset, key: str) -> reading.Row | None:
+    """The row of a subject key by its blind index (one probe of the unique key_hash index, no decryption), deleted
+    ones included."""
+    if not dataset.columns:
+        return None
+    return reading.by_key(dataset, key, include_deleted=True)
 
 
-def record_values(record: Record, *, decrypt: bool) -> dict[str, Any]:
-    """The record's values by item name; encrypted items in plain text when `decrypt`, else as stored."""
+def record_values(row: reading.Row, *, decrypt: bool = True) -> dict[str, Any]:
+    """The row's values by item name, empty values absent: its encrypted items (the subject key too) in plain text
+    when `decrypt` — the row's one token opened; a token that does not authenticate gives none of them —, else as
+    stored (storage.reading.history_form: the token under "token")."""
     if not decrypt:
-        return dict(record.data)
-    cipher = crypto.cipher()
-    out = {}
-    for name, value in record.data.items():
-        if isinstance(value, str) and crypto.is_encrypted(value):
-            try:
-                out[name] = cipher.decrypt(value)
-            except crypto.DecryptionError:
-                out[name] = None
-        else:
-            out[name] = value
-    return out
+        return reading.history_form(row)
+    (secret,) = reading.decrypted([row], crypto.cipher())
+    return {**row.values, **{k: v for k, v in (secret or {}).items() if v not in (None, "")}}
 
 
-def record_page(*, dataset: Dataset, after_id: int | None = None, limit: int = 50) -> list[Record]:
-    """Keyset page of a dataset's live records (id order; uses the unique index's dataset prefix)."""
-    qs = Record.objects.filter(dataset=dataset, deleted_at__isnull=True).order_by("id")
-    if after_id:
-        qs = qs.filter(id__gt=after_id)
-    return list(qs[:limit])
+def record_page(*, dataset: Dataset, after_id: int | None = None, limit: int = 50) -> list[reading.Row]:
+    """Keyset page of a dataset's live rows (id order, by the table's primary key)."""
+    if not dataset.columns:
+        return []
+    return reading.rows(dataset, after_id=after_id or None, limit=limit)
 
 
 @dataclass
@@ -158,18 +158,21 @@ def record_integrity(*, dataset: Dataset, limit: int | None = None) -> Integrity
     return report
 
 
-def history_rows(record: Record, rows) -> list[tuple[Any, dict | None, dict | None]]:
-    """(history row, before, after) for `rows` (history rows of `record`, any order, ending with its newest).
+def history_rows(record_id: int, rows) -> list[tuple[Any, dict | None, dict | None]]:
+    """(history row, before, after) for `rows` (history rows of record `record_id`, any order, ending with its
+    newest).
 
     An insert written by the bulk statements does not copy the row (`after` is NULL): it references the inserted
     version, which is the `before` of the record's next history row, or the record's current data while there is
-    no next row. Other rows carry their own before/after.
+    no next row. Other rows carry their own before/after. (The current data in the history's form — the record's
+    JSON, a token per personal item — is read from aggregation_record: module docstring.)
     """
     ordered = sorted(rows, key=lambda h: h.pk)
     out = []
     for i, h in enumerate(ordered):
         after = h.after
         if after is None and h.op == "insert":
-            after = ordered[i + 1].before if i + 1 < len(ordered) else record.data
+            after = (ordered[i + 1].before if i + 1 < len(ordered) else
+                     Record.objects.filter(pk=record_id).values_list("data", flat=True).first())
         out.append((h, h.before, after))
     return out

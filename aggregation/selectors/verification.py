@@ -22,7 +22,7 @@ VERIFICATION_NOTICE = gettext_lazy(
 
 def open_case_for(record) -> VerificationCase | None:
     """The open verification case of `record`, or None (one query)."""
-    return VerificationCase.objects.filter(record_id=record.pk, state=VerificationState.OPEN).first()
+    return VerificationCase.objects.filter(record_id=record.id, state=VerificationState.OPEN).first()
 
 
 def verification_flags(record) -> dict:

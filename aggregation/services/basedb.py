@@ -15,10 +15,10 @@ from portal.errors import PermissionDenied, PortalError
 from security.markers import enumeration_marker
 
 from .. import access
-from ..models import Record
 from ..selectors.basedb import BaseDatabase, base_database, contributing_datasets, key_problem
 from ..selectors.pools import datasets_visible
-from ..selectors.verification import records_under_verification
+from ..storage import reading
+from ..storage.layout import Layout
 
 
 @dataclass
@@ -59,10 +59,6 @@ def subject_view(*, actor, kind: str, key: str) -> SubjectView:
         raise PortalError(problem, code="invalid", errors={"key": [problem]})
     key_hash = access.key_hash_of(key)
     datasets = {d.pk: d for d in contributing_datasets(db)}
-    records = list(
-        Record.objects.filter(dataset_id__in=list(datasets), key_hash=key_hash, deleted_at__isnull=True)
-        .order_by("dataset_id")
-    )
     base_items: dict[int, list[tuple[str, str]]] = {}
     for entry_id, name, data_type in (
         DataItem.objects.filter(entry_id__in=[d.entry_id for d in datasets.values()], is_base_item=True)
@@ -70,30 +66,38 @@ def subject_view(*, actor, kind: str, key: str) -> SubjectView:
         .values_list("entry_id", "name", "data_type")
     ):
         base_items.setdefault(entry_id, []).append((name, data_type))
-    flagged = records_under_verification(r.pk for r in records)
+    # The base items each dataset's table holds (one a catalog update added and no load wrote yet reads as empty).
+    layouts = {pk: Layout.stored(d) for pk, d in datasets.items() if d.columns}
+    wanted = {pk: [n for n, _t in base_items.get(datasets[pk].entry_id, []) if n in layout.columns]
+              for pk, layout in layouts.items()}
+    found = reading.lookup([datasets[pk] for pk in sorted(layouts)], key_hash, items=wanted, flagged=True)
+    rows = [found[pk] for pk in sorted(found)]  # (by dataset id, as before)
     openable = set(
-        datasets_visible(actor).filter(pk__in=[r.dataset_id for r in records]).values_list("pk", flat=True)
+        datasets_visible(actor).filter(pk__in=list(found)).values_list("pk", flat=True)
     )
     values: list[SubjectValue] = []
     sources = []
     any_full = False
-    for record in records:
-        dataset = datasets[record.dataset_id]
+    for dataset_id, row in zip(sorted(found), rows, strict=True):
+        dataset = datasets[dataset_id]
         full = access.full_values_allowed(actor, dataset)
         any_full = any_full or full
-        for name, data_type in base_items.get(dataset.entry_id, []):
-            if name == dataset.key_item_name:
-                continue
-            kind = access.mask_kinds(dataset, [(name, data_type)])[name]
+        items = [(n, t) for n, t in base_items.get(dataset.entry_id, []) if n != dataset.key_item_name]
+        kinds = access.mask_kinds(dataset, items)
+        layout = layouts[dataset_id]
+        shown = reading.rendered(
+            layout, [row], [n for n, _t in items if n in layout.columns],
+            kinds={} if full else {n: k for n, k in kinds.items() if k is not None},
+        )[0]
+        for name, _data_type in items:
             values.append(SubjectValue(
-                item=name,
-                value=access.display_value(dataset, name, record.data.get(name), full=full, data_type=data_type),
+                item=name, value=shown.get(name),
                 source=dataset.department.name, dataset_id=dataset.pk, dataset_name=dataset.entry.name,
-                updated_at=record.updated_at, masked=kind is not None and not full,
+                updated_at=row.updated_at, masked=kinds[name] is not None and not full,
             ))
         sources.append({
-            "dataset": dataset, "record": record, "department": dataset.department.name,
-            "updated_at": record.updated_at, "under_verification": record.pk in flagged,
+            "dataset": dataset, "record": row, "department": dataset.department.name,
+            "updated_at": row.updated_at, "under_verification": bool(row.flagged),
             "openable": dataset.pk in openable,
         })
     plain_key = access.normalise_key(key)
@@ -103,11 +107,11 @@ def subject_view(*, actor, kind: str, key: str) -> SubjectView:
         audit.record(
             actor=actor, action="aggregation.subject.viewed", object_type="aggregation.basedatabase",
             object_id=db.kind, object_repr=str(db.label),
-            data={"key": key_hash.hex(), "found": bool(records), "records": [r.pk for r in records],
+            data={"key": key_hash.hex(), "found": bool(rows), "records": [r.id for r in rows],
                   "masked": not any_full, **enumeration(plain_key, db.key_kind)},
         )
     return SubjectView(db=db, key_display=shown_key, key_hash_hex=key_hash.hex(), values=values,
-                       sources=sources, found=bool(records))
+                       sources=sources, found=bool(rows))
 
 
 def enumeration(key: str, kind: str | None) -> dict:

@@ -32,7 +32,8 @@ from ..ingest.validation import key_kind_of
 from ..models import Dataset, Record, RecordHistory
 from ..selectors.pools import IntegrityReport, record_get, record_integrity, record_page
 from ..selectors.verification import verification_flags
-from ..storage import ddl, moving
+from ..storage import ddl, moving, reading
+from ..storage.layout import Layout
 
 log = logging.getLogger(__name__)
 
@@ -332,7 +333,7 @@ def record_delete(*, actor, dataset: Dataset, key: str, reason: str) -> Record:
         record = record_get(dataset=dataset, key=key)
         if record is None or record.deleted_at is not None:
             raise NotFound()
-        record = Record.objects.select_for_update().get(pk=record.pk)
+        record = Record.objects.select_for_update().get(pk=record.id)
         now = timezone.now()
         RecordHistory.objects.create(record=record, dataset=dataset, op="delete", before=record.data, after=None,
                                      actor=actor, reason=reason.strip())
@@ -356,14 +357,14 @@ class RecordRead:
     """One record as its reader may see it (record_read)."""
 
     dataset: Dataset
-    record: Record
+    record: reading.Row
     values: dict[str, Any]  # item → value as shown, in the catalog's order (the subject key too when the whole record)
     key: str | None  # the subject key as shown; None when only some items were read
     full: bool  # personal items in full (the provider's own staff), else masked
     flags: dict  # the R14.4 verification fields (selectors.verification.verification_flags)
 
 
-def record_read(*, actor, dataset: Dataset, record: Record, items: list[str] | None = None,
+def record_read(*, actor, dataset: Dataset, record: reading.Row, items: list[str] | None = None,
                 context: dict[str, Any] | None = None) -> RecordRead:
     """Read one record as `actor` may see it (decrypted, masked unless `access.full_values_allowed`) and write its
     `aggregation.record.viewed` event in the same transaction.
@@ -377,15 +378,21 @@ def record_read(*, actor, dataset: Dataset, record: Record, items: list[str] | N
     if items is not None:
         types = dict(typed)
         typed = [(name, types.get(name, "C")) for name in items]
+    layout = Layout.stored(dataset)
+    key_item = dataset.key_item_name
+    kinds = {} if full else {n: k for n, k in access.mask_kinds(dataset, typed).items()
+                             if k is not None and not (items is None and n == key_item)}
+    names = [n for n, _t in typed]
     with transaction.atomic():
-        values = access.display_values(dataset, record.data, full=full, items=typed)
+        shown = reading.rendered(layout, [record], [n for n in names if n in layout.columns], kinds=kinds)[0]
+        values = {n: shown.get(n) for n in names}
         key = None
         if items is None:
-            key = values[dataset.key_item_name] = access.key_display(
-                dataset, access.decrypt(record.key_enc), full=full)
+            key = values[key_item] = access.key_display(dataset, shown.get(key_item), full=full)
         flags = verification_flags(record)
         audit.record(
-            actor=actor, action="aggregation.record.viewed", obj=record, object_repr=dataset.entry.name,
+            actor=actor, action="aggregation.record.viewed", object_type="aggregation.record", object_id=record.id,
+            object_repr=dataset.entry.name,
             data={"dataset": dataset.pk, "key": access.hash_hex(record.key_hash), "masked": not full,
                   **(context or {})},
         )
@@ -410,24 +417,26 @@ def dataset_rows_page(*, actor, dataset: Dataset, after_id: int | None = None, l
         records = records[:limit]
         items = list(dataset.entry.items.order_by("position").values_list("name", "data_type"))
         kinds = access.mask_kinds(dataset, items)
-        cipher = crypto.cipher()
+        columns = dataset.columns or {}
+        secret_items = {n for n, _t in items if n in columns and not columns[n].get("col")}
+        secrets = reading.decrypted(records, crypto.cipher()) if secret_items else [{}] * len(records)
         rows = []
-        for record in records:
+        for record, secret in zip(records, secrets, strict=True):
             cells = []
             for name, _t in items:
-                value = record.data.get(name, "")
-                if isinstance(value, str) and crypto.is_encrypted(value):
-                    try:
-                        value = cipher.decrypt(value)
-                    except crypto.DecryptionError:
-                        value = _("（无法解密）")
+                if name not in secret_items:
+                    value = record.values.get(name, "")
+                elif secret is None:
+                    value = _("（无法解密）")
+                else:
+                    value = secret.get(name, "")
                 kind = kinds.get(name)
                 cells.append(mask(value, kind) if kind else value)
             rows.append({"record": record, "cells": cells})
         audit.record(actor=actor, action="aggregation.dataset.viewed", obj=dataset, department=dataset.department,
                      data={"after": after_id, "rows": len(rows), "masked": True})
     return DatasetPage(items=[n for n, _t in items], rows=rows,
-                       next_after=records[-1].pk if has_next and records else None)
+                       next_after=records[-1].id if has_next and records else None)
 
 
 def dataset_integrity_check(*, actor, dataset: Dataset, limit: int | None = None) -> IntegrityReport:

@@ -1,36 +1,37 @@
 """Data quality (R15.1): per dataset and day — completeness per item, validity of the subject keys, timeliness
 against the entry's update cycle, duplicate keys — stored as one QualityReport row, computed nightly.
 
-How each figure is computed (set-based over the JSONB rows, one partition per dataset):
-- completeness: per item, the share of live records whose value is present and not blank (one GROUP BY over
-  `jsonb_each_text`; an encrypted item counts as present — its token is never blank);
+How each figure is computed (set-based over the dataset's resource table `pool.r<id>`, storage.reading):
+- completeness: per item, the share of live rows whose value is present (one scan, `reading.completeness`: a typed
+  column holds NULL for an empty value; an encrypted item is counted by its stored masked form, or by the row's
+  token when it has none);
 - validity: the share of live records whose subject key passes its check (GB 11643 / GB 32100). The key is
-  stored encrypted and the storage part does not keep a per-row validity flag, so this is a streaming pass
-  (server-side cursor, constant memory) that decrypts and checks each key; keys of kind "other" have no
-  check and no validity figure;
+  stored encrypted (in the row's token) and the storage part does not keep a per-row validity flag, so this is a
+  pass in keyset batches (`reading.walk`, constant memory) that opens the tokens and checks each key; keys of kind
+  "other" have no check and no validity figure;
 - timeliness: days since the dataset's last load against the cycle's allowance (the one rule, catalog/timeliness.py:
   "realtime" is allowed one day); no figure for cycle "other";
-- duplicate keys: live records minus distinct key_hash. The storage's unique index (dataset_id, key_hash)
-  keeps this at 0 for the pool itself; the figure is there so a failure of that guarantee (a partition
-  created without its index, rows written around the application) shows on the report instead of hiding.
+- duplicate keys: 0 by construction — the table's unique index on key_hash admits one row per subject.
   Where duplicates really arise is in the provider's files: the pipeline merges rows with the same key
   (IngestJob.duplicate_rows), and the report carries that count of the latest successful load.
 - consistency (一致性): the same subject's base item disagreeing between sources (`consistency_all`). An item that
   is a base data item of one dataset (DataItem.is_base_item, its authoritative source, R12.1) is compared with the
   item of the same name in every dataset of another department about the same kind of subject (the same key kind;
   for "other" keys, both in the same base database: selectors.basedb's `keyed_q`). Subjects meet on the blind index
-  of their key (`key_hash`, one HMAC key for every dataset), so the join is set-based SQL over the unique index
-  (dataset_id, key_hash), driven by the smaller dataset, and touches only the subjects both hold. The values cannot
-  be compared in SQL: personal items are AES-GCM tokens with random nonces and no deterministic digest per value is
-  stored (adding one would be a second blind index per item, with its own rotation), so the joined rows stream
-  through a server-side cursor (constant memory) and are decrypted and compared here (stripped text; an absent or
+  of their key (`key_hash`, one HMAC key for every dataset), so the join is set-based SQL of the two tables over
+  the unique key_hash index (`reading.item_sql` for the clear items), driven by the smaller dataset, and touches
+  only the subjects both hold. The values cannot be compared in SQL: personal items are AES-GCM tokens with random
+  nonces and no deterministic digest per value is stored (adding one would be a second blind index per item, with
+  its own rotation), so the joined rows stream through a server-side cursor (constant memory), each row's one
+  token opened (`reading.decrypted`, per batch), and are compared here (stripped text; an absent or
   blank value on either side is completeness, not a disagreement). Cost is linear in the shared subjects,
-  dominated by decryption — measured on the demo machine (2 shared cores): 8 s for 100 000 shared subjects × 2
-  items (400 000 tokens), 0.07 s for the demo's 300-person 低保 list against the 100 000-person population. A pair
+  dominated by decryption — measured on the demo machine (2 shared cores, on aggregation_record, a token per
+  value): 8 s for 100 000 shared subjects × 2 items (400 000 tokens), 0.07 s for the demo's 300-person 低保 list
+  against the 100 000-person population (now one token per row and side is opened). A pair
   of datasets stops after CONSISTENCY_MAX_ROWS shared subjects and says so (`partial`), so a night's comparison of
   one pair is bounded (≈ 40 s per item at the cap). Stored (QualityReport.consistency*): per other dataset the
   subjects compared and disagreeing, per item too; the dataset's disagreeing subjects; the first
-  CONSISTENCY_PAIR_CAP disagreeing record pairs as record ids (never values) with their total — a reader sees them
+  CONSISTENCY_PAIR_CAP disagreeing record pairs as row ids (never values) with their total — a reader sees them
   rendered as they may (`consistency_read`: subject and values masked by aggregation.access).
 - staleness (R24.1): the nightly job tells a dataset's provider once per due date that its data is past its update
   cycle (`stale_notify`; the one rule, catalog/timeliness.py).
@@ -53,61 +54,47 @@ from portal import audit
 from portal.services.notifications import Digest, department_recipients, notify
 from portal.services.workdays import local_today
 from portal.validators import credit_code_problem, id_number_problem
-from security.crypto import cipher, is_encrypted
+from security.crypto import cipher
 
 from .. import access
-from ..models import Dataset, QualityReport, Record, StaleNotice
+from ..models import Dataset, QualityReport, StaleNotice
+from ..storage import reading
+from ..storage.layout import Layout
 
 log = logging.getLogger(__name__)
 
 _KEY_CHECKS = {"id_number": id_number_problem, "credit_code": credit_code_problem}
 
 
-def _record_table() -> str:
-    return Record._meta.db_table
-
-
 def completeness_of(dataset, item_names: list[str]) -> tuple[int, dict[str, float], int]:
-    """Live rows, per item the share of live rows with a non-blank value, and duplicate keys (two statements)."""
-    table = _record_table()
-    with connection.cursor() as cur:
-        cur.execute(
-            f"""
-            SELECT e.key, count(*) FILTER (WHERE btrim(coalesce(e.value, '')) <> '')
-              FROM {table} r CROSS JOIN LATERAL jsonb_each_text(r.data) e
-             WHERE r.dataset_id = %s AND r.deleted_at IS NULL AND e.key = ANY(%s)
-             GROUP BY e.key
-            """,  # noqa: S608 — the table name is the model's, not input
-            [dataset.pk, item_names],
-        )
-        filled = dict(cur.fetchall())
-        cur.execute(
-            f"SELECT count(*), count(DISTINCT key_hash) FROM {table} WHERE dataset_id = %s AND deleted_at IS NULL",  # noqa: S608
-            [dataset.pk],
-        )
-        total, distinct = cur.fetchone()
+    """Live rows, per item the share of live rows holding a value, and duplicate keys (0: the table's unique key_hash
+    index). One scan of the table; an item the table has no column for (none loaded yet) holds nothing."""
+    if not dataset.columns:
+        return 0, dict.fromkeys(item_names, 0.0), 0
+    known = [name for name in item_names if name in dataset.columns]
+    total, filled = reading.completeness(dataset, known)
     shares = {name: (filled.get(name, 0) / total if total else 0.0) for name in item_names}
-    return total, shares, total - distinct
+    return total, shares, 0
 
 
 def valid_keys_of(dataset) -> int | None:
-    """How many live keys pass their check (streaming decrypt); None for key kinds without a check."""
-    from security.crypto import decrypt
-
+    """How many live keys pass their check (keyset batches, each batch's tokens opened together); None for key
+    kinds without a check."""
     check = _KEY_CHECKS.get(dataset.key_kind)
     if check is None:
         return None
+    if not dataset.columns or dataset.key_item_name not in dataset.columns:
+        return 0
+    key_item = dataset.key_item_name
+    fields = cipher()
     valid = 0
-    keys = (
-        Record.objects.filter(dataset_id=dataset.pk, deleted_at__isnull=True)
-        .values_list("key_enc", flat=True)
-        .iterator(chunk_size=5000)
-    )
-    for token in keys:
-        try:
-            valid += check(decrypt(token)) is None
-        except ValueError:  # a token that does not decrypt is not a valid key either
-            log.warning("quality: undecryptable key in dataset %s", dataset.pk)
+    for batch in reading.walk(dataset, items=[key_item], include_deleted=False):
+        for secret in reading.decrypted(batch, fields):
+            if secret is None:  # a token that does not decrypt is not a valid key either
+                log.warning("quality: undecryptable key in dataset %s", dataset.pk)
+                continue
+            key = secret.get(key_item)
+            valid += bool(key) and check(key) is None
     return valid
 
 
@@ -175,49 +162,64 @@ def consistency_candidates(dataset_ids=None) -> list[Comparison]:
     return [Comparison(a, b, sorted(items)) for (a, b), items in sorted(found.items())]
 
 
-def _plain(value, decrypt) -> str:
-    """A stored value as compared: decrypted when it is a token, stripped; '' when absent."""
-    if value is None:
-        return ""
-    text = str(value)
-    if is_encrypted(text):
-        try:
-            text = decrypt(text)
-        except ValueError:  # a token that does not authenticate is compared as absent
-            return ""
-    return text.strip()
+def _texts(layout: Layout, items: list[str], alias: str):
+    """The SQL text of each item on one side of the join (NULL where its value is only in the token, or the table
+    has no column for it), and the items to read from the token."""
+    from psycopg import sql
+
+    cells, secret = [], []
+    for name in items:
+        entry = layout.columns.get(name)
+        if entry and entry.get("col"):
+            cells.append(reading.item_sql(layout, name, alias=alias))
+        else:
+            cells.append(sql.NULL)
+            if entry:
+                secret.append(name)
+    return cells, secret
+
+
+def _opened(tokens: list, fields) -> list[dict]:
+    """Each token's items ({} for none, or one that does not authenticate: compared as absent)."""
+    rows = [reading.Row(0, b"", {}, t, {}, 0, None, None, None, None) for t in tokens]
+    return [secret or {} for secret in reading.decrypted(rows, fields)]
 
 
 def consistency_compare(comparison: Comparison) -> Comparison:
-    """Compare one pair of datasets (module docstring): join on the blind index in SQL, stream, decrypt, compare."""
-    decrypt = cipher().decrypt
-    table = _record_table()
+    """Compare one pair of datasets (module docstring): join the two tables on the blind index in SQL, stream, open
+    the tokens, compare."""
+    from psycopg import sql
+
+    fields = cipher()
     items = comparison.items
-    picks = ", ".join("a.data ->> %s, b.data ->> %s" for _ in items)
-    params: list = [name for name in items for _side in (0, 1)]
     per_item = comparison.per_item = {name: [0, 0] for name in items}
-    # The smaller dataset drives the join (one probe of the other's unique (dataset_id, key_hash) index per row): a
-    # 300-row list against 100 000 people is 300 probes, not 100 000 (the planner's estimate for a freshly loaded
-    # dataset is no guide).
-    sizes = dict(Dataset.objects.filter(pk__in=[comparison.a, comparison.b]).values_list("pk", "row_count"))
+    # The smaller dataset drives the join (one probe of the other's unique key_hash index per row): a 300-row list
+    # against 100 000 people is 300 probes, not 100 000 (the planner's estimate for a freshly loaded dataset is no
+    # guide).
+    datasets = Dataset.objects.in_bulk([comparison.a, comparison.b])
+    if comparison.a not in datasets or comparison.b not in datasets or not all(
+            datasets[pk].columns for pk in (comparison.a, comparison.b)):
+        return comparison
     outer, inner = comparison.a, comparison.b
-    swapped = sizes.get(outer, 0) > sizes.get(inner, 0)
+    swapped = (datasets[outer].row_count or 0) > (datasets[inner].row_count or 0)
     if swapped:
         outer, inner = inner, outer
+    la, lb = Layout.stored(datasets[outer]), Layout.stored(datasets[inner])
+    cells_a, secret_a = _texts(la, items, "a")
+    cells_b, secret_b = _texts(lb, items, "b")
+    picks = sql.SQL(", ").join(c for pair in zip(cells_a, cells_b, strict=True) for c in pair)
+    statement = sql.SQL(
+        "SELECT a.id, b.id, {ta}, {tb}, {picks} FROM {a} a JOIN {b} b ON b.key_hash = a.key_hash "
+        "AND b.deleted_at IS NULL WHERE a.deleted_at IS NULL ORDER BY a.id"
+    ).format(ta=sql.SQL("a.token") if secret_a else sql.NULL, tb=sql.SQL("b.token") if secret_b else sql.NULL,
+             picks=picks, a=la.table, b=lb.table)
     with transaction.atomic(), connection.chunked_cursor() as cur:
-        cur.execute(
-            f"""
-            SELECT a.id, b.id, {picks}
-              FROM {table} a
-              JOIN {table} b ON b.dataset_id = %s AND b.key_hash = a.key_hash AND b.deleted_at IS NULL
-             WHERE a.dataset_id = %s AND a.deleted_at IS NULL
-             ORDER BY a.id
-            """,  # noqa: S608 — the table name is the model's; item names are parameters
-            [*params, inner, outer],
-        )
+        cur.execute(statement.as_string(cur.connection))
         seen = 0
         while rows := cur.fetchmany(2000):
-            for row in rows:
+            opened_a = _opened([r[2] for r in rows], fields) if secret_a else None
+            opened_b = _opened([r[3] for r in rows], fields) if secret_b else None
+            for n, row in enumerate(rows):
                 seen += 1
                 if seen > CONSISTENCY_MAX_ROWS:
                     comparison.partial = True
@@ -225,10 +227,12 @@ def consistency_compare(comparison: Comparison) -> Comparison:
                 rec_a, rec_b = (row[1], row[0]) if swapped else (row[0], row[1])
                 any_compared = any_disagreeing = False
                 for i, name in enumerate(items):
-                    left, right = row[2 + 2 * i], row[3 + 2 * i]
-                    if left in (None, "") or right in (None, ""):
-                        continue
-                    left, right = _plain(left, decrypt), _plain(right, decrypt)
+                    left, right = row[4 + 2 * i], row[5 + 2 * i]
+                    if left is None and opened_a is not None:
+                        left = opened_a[n].get(name)
+                    if right is None and opened_b is not None:
+                        right = opened_b[n].get(name)
+                    left, right = (left or "").strip(), (right or "").strip()
                     if not left or not right:
                         continue
                     any_compared = True
@@ -442,27 +446,26 @@ def consistency_read(*, actor, reports) -> ConsistencyView:
     visible = set(datasets_visible(actor).filter(pk__in=dataset_ids).values_list("pk", flat=True))
     base = set(DataItem.objects.filter(entry__dataset__in=dataset_ids, is_base_item=True)
                .values_list("entry__dataset", "name"))
-    records = Record.objects.filter(pk__in={r for _d, p in stored for r in (p["record"], p["other_record"])},
-                                    deleted_at__isnull=True).in_bulk()
+    records = _pair_rows(datasets, stored)
     full: dict[int, bool] = {}
     pairs, hidden, shown = [], 0, []
     with transaction.atomic():
         for mine, p in stored:
             other = p["other_dataset"]
-            rec, other_rec = records.get(p["record"]), records.get(p["other_record"])
+            rec, other_rec = records.get((mine, p["record"])), records.get((other, p["other_record"]))
             if mine not in datasets or other not in datasets or rec is None or other_rec is None:
                 continue
             if not all(pk in visible or (pk, p["item"]) in base for pk in (mine, other)):
                 hidden += 1
                 continue
             sides = []
-            for pk, record in ((mine, rec), (other, other_rec)):
+            for pk, row in ((mine, rec), (other, other_rec)):
                 dataset = datasets[pk]
                 if pk not in full:
                     full[pk] = access.full_values_allowed(actor, dataset)
-                sides.append((dataset, access.display_value(dataset, p["item"], record.data.get(p["item"]),
-                                                            full=full[pk])))
-            key = access.key_display(datasets[mine], access.decrypt(rec.key_enc), full=full[mine])
+                sides.append((dataset, _shown(dataset, row, p["item"], full=full[pk])))
+            key = access.key_display(datasets[mine], _shown(datasets[mine], rec, datasets[mine].key_item_name,
+                                                            full=True), full=full[mine])
             pairs.append({"key": key, "item": p["item"], "a": sides[0][0], "a_value": sides[0][1],
                           "b": sides[1][0], "b_value": sides[1][1]})
             shown += [rec, other_rec]
@@ -471,5 +474,33 @@ def consistency_read(*, actor, reports) -> ConsistencyView:
             audit.record(actor=actor, action="aggregation.quality.pairs_viewed",
                          object_type="aggregation.qualityreport",
                          object_id=",".join(str(r.pk) for r in reports)[:64], object_repr=_("数据一致性"),
-                         data={"records": [r.pk for r in shown], "keys": keys, "masked": not all(full.values())})
+                         data={"records": [r.id for r in shown], "keys": keys, "masked": not all(full.values())})
     return ConsistencyView(comparisons=comparisons, pairs=pairs, pairs_total=total, hidden=hidden)
+
+
+def _pair_rows(datasets: dict, stored: list[tuple[int, dict]]) -> dict[tuple[int, int], reading.Row]:
+    """{(dataset id, row id): live row} of the stored pairs' rows (one statement per dataset), read with the pairs'
+    items and the subject key."""
+    wanted: dict[int, tuple[set[int], set[str]]] = defaultdict(lambda: (set(), set()))
+    for mine, p in stored:
+        for pk, rid in ((mine, p["record"]), (p["other_dataset"], p["other_record"])):
+            wanted[pk][0].add(rid)
+            wanted[pk][1].add(p["item"])
+    out = {}
+    for pk, (ids, items) in wanted.items():
+        dataset = datasets.get(pk)
+        if dataset is None or not dataset.columns:
+            continue
+        names = sorted(n for n in items | {dataset.key_item_name} if n in dataset.columns)
+        for row in reading.rows(dataset, items=names, ids=sorted(ids)):
+            out[(pk, row.id)] = row
+    return out
+
+
+def _shown(dataset, row: reading.Row, item: str, *, full: bool):
+    """One item of a row as the reader may see it (aggregation.access's masking kind unless `full`)."""
+    layout = Layout.stored(dataset)
+    if item not in layout.columns:
+        return None
+    kind = None if full else access.mask_kinds(dataset, [(item, "C")])[item]
+    return reading.rendered(layout, [row], [item], kinds={item: kind} if kind else None)[0][item]

@@ -32,6 +32,7 @@ from ..choices import ExtensionState, VerificationState
 from ..models import Record, RecordHistory, VerificationCase, VerificationEvidence
 from ..selectors.pools import datasets_visible, record_values
 from ..selectors.verification import open_case_for
+from ..storage import reading
 from .pools import records_upsert
 
 VERIFICATION_DAYS = 10  # R14.2
@@ -323,10 +324,15 @@ def verification_case_correct(*, actor, case_id: int, values: dict, explanation:
     explanation = (explanation or "").strip()
     with transaction.atomic():
         case = _answerable(actor, case_id)
-        record = Record.objects.select_for_update(of=("self",)).get(pk=case.record_id, dataset_id=case.dataset_id)
+        # The record's row lock holds the writers off (they write aggregation_record and mirror it into the table in
+        # the same transaction); the values are read from the table.
+        Record.objects.select_for_update(of=("self",)).filter(pk=case.record_id, dataset_id=case.dataset_id).first()
+        dataset = case.dataset
+        record = reading.get(dataset, case.record_id, include_deleted=True)
+        if record is None:
+            raise NotFound()
         if record.deleted_at is not None:  # an upsert would bring it back: the answer is an explanation instead
             raise InvalidTransition(_("该记录已被提供部门删除，请以“经核无误”说明处理情况"), code="record_deleted")
-        dataset = case.dataset
         item_names = set(dataset.entry.items.values_list("name", flat=True))
         values = {str(k).strip(): ("" if v is None else str(v)) for k, v in (values or {}).items()}
         values = {k: v for k, v in values.items() if k}
@@ -339,8 +345,7 @@ def verification_case_correct(*, actor, case_id: int, values: dict, explanation:
                 _("主体标识不能通过校核更正；如标识有误，请作废原记录后重新报送"), code="invalid",
                 errors={"values": [_("主体标识不能更正")]},
             )
-        row = {k: ("" if v is None else v) for k, v in record_values(record, decrypt=True).items()}
-        row[dataset.key_item_name] = access.decrypt(record.key_enc)
+        row = {k: ("" if v is None else v) for k, v in record_values(record).items()}  # (the subject key too)
         row.update(values)
         reason = _("数据校核 #%(id)s") % {"id": case.pk}
         result = records_upsert(actor=actor, dataset=dataset, rows=[row], reason=reason)
@@ -352,7 +357,7 @@ def verification_case_correct(*, actor, case_id: int, values: dict, explanation:
                 _("更正后的值与现有数据相同；如数据无误，请选择“经核无误”"), code="no_change",
                 errors={"values": [_("没有变化")]},
             )
-        change = next((c for c in result.changes if c.record_id == record.pk), None)
+        change = next((c for c in result.changes if c.record_id == record.id), None)
         history = RecordHistory.objects.filter(pk=change.history_id, dataset_id=dataset.pk).first() if change else None
         _finish(case, actor, VerificationState.CORRECTED, explanation or _("已按申请更正"))
         case.corrected_items, case.correction = sorted(values), history

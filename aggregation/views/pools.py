@@ -99,13 +99,12 @@ def record_detail(request, dataset_pk: int, pk: int):
     user = request.user
     dataset, record = visible_record(user, dataset_pk, pk)
     read = pool_services.record_read(actor=user, dataset=dataset, record=record)
-    newest = (RecordHistory.objects.filter(record_id=record.pk, dataset_id=dataset.pk)
+    newest = (RecordHistory.objects.filter(record_id=record.id, dataset_id=dataset.pk)
               .select_related("actor").order_by("-id")[:50])
     # An insert's history row may reference the inserted version instead of copying it (selectors.pools.history_rows).
-    history = [
-        {"h": h, "items": _changed_items(before, after)} for h, before, after in reversed(history_rows(record, newest))
-    ]
-    cases = VerificationCase.objects.restrict(user).filter(record_id=record.pk).select_related("requester")[:20]
+    history = [{"h": h, "items": _changed_items(before, after)}
+               for h, before, after in reversed(history_rows(record.id, newest))]
+    cases = VerificationCase.objects.restrict(user).filter(record_id=record.id).select_related("requester")[:20]
     can_file = (
         is_department_member(user) and user.department_id != dataset.department_id
         and not read.flags["under_verification"]

@@ -31,11 +31,12 @@ from ..forms.verification import (
     ExtensionRequestForm,
     VerificationFileForm,
 )
-from ..models import Record, VerificationCase
+from ..models import VerificationCase
 from ..selectors.pools import datasets_visible
 from ..selectors.verification import VERIFICATION_NOTICE, access_case_by_id, case_actions
 from ..services import verification
 from ..services.pools import record_read
+from ..storage import reading
 from .common import run_form, visible_record
 
 LIST_LIMIT = 100
@@ -52,7 +53,7 @@ def verification_create(request, dataset_pk: int, pk: int):
     form = VerificationFileForm(request.POST or None, request.FILES or None, item_names=item_names)
     if request.method == "POST" and form.is_valid():
         case = run_form(request, form, lambda: verification.verification_case_file(
-            actor=user, record_id=record.pk, dataset_id=dataset.pk, fields=form.cleaned_data["fields_"],
+            actor=user, record_id=record.id, dataset_id=dataset.pk, fields=form.cleaned_data["fields_"],
             description=form.cleaned_data["description"], evidence=form.cleaned_data["evidence"],
         ), _("已提交数据校核申请，提供部门应在 10 个工作日内答复"))
         if case is not None:
@@ -113,7 +114,7 @@ def verification_detail(request, pk: int, forms: dict | None = None):
     actions = case_actions(user, case)
     forms = forms or {}
     if "correct" in actions and "correct" not in forms:
-        record = Record.objects.get(pk=case.record_id, dataset_id=case.dataset_id)
+        record = reading.get(case.dataset, case.record_id, include_deleted=True)
         items = [n for n in case.fields if n != case.dataset.key_item_name]
         # The form shows the disputed values: a read like the record page, audited alike.
         read = record_read(actor=user, dataset=case.dataset, record=record, items=items,

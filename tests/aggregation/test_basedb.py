@@ -94,5 +94,5 @@ def test_the_api_refuses_a_bad_key_in_the_path_before_any_lookup(person_records,
     with CaptureQueriesContext(connection) as queries:
         response = api_as(other_staff).get(f"/api/v1/aggregation/subjects/population/{path_segment(bad)}/")
     assert_invalid(response, "key")
-    assert not any("aggregation_record" in q["sql"] for q in queries)
+    assert not any("aggregation_record" in q["sql"] or '"pool".' in q["sql"] for q in queries)
     assert not audit_log("aggregation.subject.viewed")

@@ -30,10 +30,11 @@ def test_gbk_crlf_quoted_newline_loads_and_encrypts(staff, people_entry, audit_l
     assert job.status == JobStatus.SUCCEEDED, job.log
     assert job.encoding == "gb18030"
     assert (job.total_rows, job.accepted_rows, job.inserted_rows, job.rejected_rows) == (3, 3, 3, 0)
-    record = record_get(dataset=job.dataset, key=keys[1])
+    row = record_get(dataset=job.dataset, key=keys[1])
+    record = Record.objects.get(pk=row.id)
     assert record.key_enc.startswith("test1:") and keys[1] not in json.dumps(record.data, ensure_ascii=False)
     assert "李娜" not in json.dumps(record.data, ensure_ascii=False)  # 姓名 is personal: encrypted
-    values = record_values(record, decrypt=True)
+    values = record_values(row, decrypt=True)
     assert values["姓名"] == "李娜" and values["户籍地址"] == "河南省焦作市解放区\n民主路12号"
     assert values["公民身份号码"] == keys[1] and values["性别"] == "男"
     assert job.dataset.encrypted_items == ["公民身份号码", "姓名", "户籍地址", "联系电话"]

@@ -3,13 +3,14 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from aggregation.models import IngestJob, QualityReport, Record, StaleNotice
+from aggregation.models import IngestJob, QualityReport, StaleNotice
 from aggregation.selectors import quality
 from aggregation.services import quality as quality_services
-from security.crypto import encrypt
+from aggregation.storage import reading, writing
 from tests.aggregation.builders import PERSON_ITEMS, id_number, load, make_dataset
 from tests.support import commit_before
 
@@ -28,10 +29,15 @@ def known_dataset(dept, staff):
 
 
 def test_quality_figures_on_a_known_dataset(known_dataset):
-    # One key made invalid around the pipeline (bad check digit), as a hand-made SQL change would.
-    record = Record.objects.filter(dataset=known_dataset).order_by("id").last()
+    # One key made invalid around the pipeline (bad check digit), as a hand-made SQL change would: the key inside
+    # the row's token of the resource table.
+    row = max(reading.rows(known_dataset, items=[known_dataset.key_item_name]), key=lambda r: r.id)
+    fields = writing.cipher()
+    (secret,) = reading.decrypted([row], fields)
     bad = id_number(14)[:17] + ("0" if id_number(14)[17] != "0" else "1")
-    Record.objects.filter(pk=record.pk, dataset=known_dataset).update(key_enc=encrypt(bad))
+    token = writing.seal_token(fields.encrypt, {**secret, known_dataset.key_item_name: bad})
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE pool.r{known_dataset.pk} SET token = %s WHERE id = %s", [token, row.id])  # noqa: S608
     IngestJob.objects.create(dataset=known_dataset, format="csv", status="succeeded", duplicate_rows=2,
                              finished_at=timezone.now())
     report = quality_services.quality_compute(dataset=known_dataset, day=dt.date(2026, 11, 25))

@@ -416,11 +416,14 @@ def test_the_reviewer_reads_the_refusal_row_by_row(dataset, staff, reviewer, cli
     assert "<br>「登记日期」记录" in page and "不详&lt;b&gt;" in page and "不详<b>" not in page
 
 
-def test_failed_migration_leaves_nothing_half_done(dataset, staff, reviewer, audit_log):
-    """The table holds a value the records do not (say, written by a load since): the migration itself refuses,
-    after it had already retyped another column — the approval is undone as a whole."""
+def test_failed_migration_leaves_nothing_half_done(dataset, staff, reviewer, audit_log, monkeypatch):
+    """The table holds a value the guard did not see (say, written by a load since it read): the migration itself
+    refuses, after it had already retyped another column — the approval is undone as a whole."""
+    from aggregation.storage import values
+
     entry = dataset.entry
     (row,) = put_rows(dataset, [person(ids(1)[0], 在册人数="三人")])
+    monkeypatch.setattr(values, "item_values", lambda dataset, item_name: iter(()))  # (the guard's read, earlier)
     table_before, columns_before = table_columns(dataset), dict(dataset.columns)
     case = submitted_update(staff, entry, current_items(entry, 婚姻状况={}, 登记日期={"data_type": "D", "length": 8},
                                                         在册人数={"data_type": "N"}))

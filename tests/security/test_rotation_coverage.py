@@ -141,7 +141,7 @@ def test_after_rotation_the_old_key_can_be_dropped_and_everything_still_works(
 
 @pytest.mark.django_db
 def test_a_blind_index_rotation_recomputes_theme_rows_and_verification_cases(everything, settings, other_staff):
-    record = record_get(dataset=everything["dataset"], key=id_number(1))
+    record = Record.objects.get(pk=record_get(dataset=everything["dataset"], key=id_number(1)).id)
     case = open_verification_case(record, other_staff)
     old = settings.BLIND_INDEX_KEY
     settings.BLIND_INDEX_KEY = BLIND_B

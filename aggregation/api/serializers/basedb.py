@@ -25,7 +25,7 @@ class SubjectSourceSerializer(serializers.Serializer):
     dataset = serializers.IntegerField(source="dataset.pk")
     dataset_name = serializers.CharField(source="dataset.entry.name")
     department = serializers.CharField()
-    record = serializers.IntegerField(source="record.pk")
+    record = serializers.IntegerField(source="record.id")
     updated_at = serializers.DateTimeField()
     under_verification = serializers.BooleanField()
     verification_notice = serializers.SerializerMethodField()

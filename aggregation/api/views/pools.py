@@ -74,6 +74,6 @@ class RecordReadView(APIView):
         dataset, record = found
         read = services.record_read(actor=request.user, dataset=dataset, record=record, context={"api": True})
         return Response(s.RecordReadSerializer({
-            "id": record.pk, "dataset": dataset.pk, "key": read.key, "values": read.values, "masked": not read.full,
+            "id": record.id, "dataset": dataset.pk, "key": read.key, "values": read.values, "masked": not read.full,
             "version": record.version, "updated_at": record.updated_at, **read.flags,
         }).data)
