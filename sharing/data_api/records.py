@@ -1,29 +1,31 @@
-"""Reading a data call's rows and rendering them: pages of the pull, the online query's subject (and, through
-records_queryset and RowRenderer, the download and the push).
+"""Reading a data call's rows and rendering them: pages of the pull and the online query's subject, from the dataset's
+resource table `pool.r<id>` (aggregation.storage.reading.shown: one prepared statement on the connection of reads —
+the replica inside `replica_reads()`). `records_queryset` and `RowRenderer` still read aggregation_record for the
+download and the push (sharing.export, sharing.push) until those move too.
 
 Masking (what "full" means): `Permission` has no masked/full notion, so an item is returned *in full* when
 the caller reads its own resource (basis "provider") or the item is named in the grant the call is made
 under. Personal items (those with a masking kind, `aggregation.access.mask_kind`) read on any other basis — an
 unconditional resource, base items read without a grant — are returned masked (`security.masking.mask`): every
-read (page, online query, download, push) takes the masked forms stored with each row (Record.masked) and decrypts
-only what it returns in full (or a row stored without the form: `RowRenderer.values`). Items the policy does not
-allow are never returned at all.
+read takes the masked form stored with each row (the table's m<n> column of that kind) and opens the row's one token
+only for what it returns in full (or a row stored without the form). Items the policy does not allow are never
+returned at all. An empty value is null.
 
-Pagination (keyset, no OFFSET; constant time per page however deep, migration aggregation 0004):
-- without `since`: live rows in id order, cursor = (dataset, id), index (dataset_id, id). Rows inserted
-  while a consumer pages get higher ids, so the rows that existed at the start are neither skipped nor
-  doubled; changes to a row do not move it.
+Pagination (keyset, no OFFSET; constant time per page however deep):
+- without `since`: live rows in id order, cursor = (dataset, id), the table's primary key. Rows inserted while a
+  consumer pages may land below its cursor (ids come from a cached sequence) and are then not in this walk; the rows
+  that existed at the start are neither skipped nor doubled; changes to a row do not move it.
 - with `since`: rows changed after `since` in (updated_at, id) order, deleted rows included (values
-  omitted, `deleted: true`), cursor = (dataset, updated_at, id), index (dataset_id, updated_at, id).
+  omitted, `deleted: true`), cursor = (dataset, updated_at, id), the table's (updated_at, id) index.
   A row changed while paging moves to the end and is delivered again (upserts by key are idempotent).
   For an incremental sync, pass the last `updated_at` received minus a minute (a transaction that commits
   late carries its start time).
 
 Filters: `?<item>=<value>` exact match on declared, readable items. The subject key goes through the
-blind index (`key_hash`, the unique B-tree); other encrypted items cannot be filtered (`invalid`); clear
-items compare `data->>'item'` as text. There is no GIN index on `data`, so a clear-item filter is
-evaluated while walking the dataset's id index (a selective filter on a huge dataset scans more rows
-per page; the key filter is always one index lookup).
+blind index (the unique key_hash index); other encrypted items cannot be filtered (`invalid`); clear
+items compare their canonical text (`?date=2024/1/31` matches nothing). A clear-item filter is evaluated while
+walking the id index (a selective filter on a huge dataset scans more rows per page; the key filter is always one
+index lookup).
 """
 
 from __future__ import annotations
