@@ -32,16 +32,15 @@ from catalog.models import CatalogEntry
 from portal import audit
 from portal.api.params import path_text
 from portal.choices import AuditResult
-from portal.db_router import replica_configured
 from portal.errors import NotFound, PortalError
 from portal.permissions import signed_in
 from portal.validators import safe_text
-from security import crypto, markers
+from security import markers
 from security.signing.principal import audit_actor
 from security.signing.scheme import purpose_of
 
 from ..policy import NoGrant, Permission, ReadFacts, authorize_read
-from .facts import entry_and_subject_for_read
+from .facts import entry_for_read
 from .params import DEFAULT_LIMIT, DataCallParams
 
 # --------------------------------------------------------------------------------------------- preparation
@@ -65,8 +64,6 @@ class DataCall:
     cursor_given: bool = False
     mask_kinds: dict[str, str] = field(default_factory=dict)
     encrypted: frozenset[str] = frozenset()
-    # The online query's record, read with the entry (prepare_call's `subject_key`): (key, row or None).
-    prefetched: tuple | None = None
     # The subject key the call looked up (online query); a pull filtered on the key item names it in `filters`.
     subject_key: str | None = None
 
@@ -103,26 +100,21 @@ def find_entry(resource: str) -> CatalogEntry | None:
     return entry_and_facts(resource, department_id=None)[0]
 
 
-def entry_and_facts(resource: str, *, department_id: int | None,
-                    key_hash: bytes | None = None) -> tuple[CatalogEntry | None, ReadFacts | None, tuple | None]:
-    """find_entry, and the ReadFacts of `department_id` on the entry, in ONE statement (entry_and_subject_for_read):
-    the entry with its provider, classification and dataset (every data call reads them), its declared items and the
-    department's grants on it — the policy's whole input, read at the moment of the call — and, with `key_hash`, the
-    record of that subject (see subject_record). (None, None, None): no entry.
+def entry_and_facts(resource: str, *, department_id: int | None) -> tuple[CatalogEntry | None, ReadFacts | None]:
+    """find_entry, and the ReadFacts of `department_id` on the entry, in ONE statement (entry_for_read): the entry
+    with its provider, classification and dataset (every data call reads them), its declared items and the
+    department's grants on it — the policy's whole input, read at the moment of the call. (None, None): no entry.
     """
-    from aggregation.choices import VerificationState
-
     resource = (resource or "").strip()
-    read = {"department_id": department_id, "key_hash": key_hash, "open_state": VerificationState.OPEN.value}
     if resource.isdigit():
         try:
             pk = int(resource)
         except ValueError:  # digits int() does not read (e.g. "²")
-            return None, None, None
-        return entry_and_subject_for_read(pk=pk, **read)
+            return None, None
+        return entry_for_read(pk=pk, department_id=department_id)
     if not resource or len(resource) > 100:
-        return None, None, None
-    return entry_and_subject_for_read(code=resource.replace("-", "/", 1), **read)
+        return None, None
+    return entry_for_read(code=resource.replace("-", "/", 1), department_id=department_id)
 
 
 def refuse(user, *, entry: CatalogEntry | None, resource: str, method: str, purpose: str, exc: PortalError,
@@ -152,8 +144,8 @@ def prepare_call(request, resource: str, *, method: str, params=None, paged: boo
     before any lookup). The parameters are read by DataCallParams (one serializer a call); its errors are raised in this
     order: `fields`, unsupported filters (or a filter name with NUL), then the grant policy and X-Purpose, then the
     filters' values, `since`, `limit`, `cursor`.
-    `subject_key` (the online query): the subject's record is read in the entry's statement and kept on the call for
-    subject_record, which hands it out only because this function returned (the policy allowed the call)."""
+    `subject_key` (the online query): checked as a path value here; its row is read by subject_record once this
+    function returned (the policy allowed the call)."""
     user = request.user
     purpose = purpose_of(request)
     try:
@@ -162,11 +154,7 @@ def prepare_call(request, resource: str, *, method: str, params=None, paged: boo
             path_text(subject_key, "key")
     except PortalError as exc:
         raise refuse(user, entry=None, resource=resource, method=method, purpose=purpose, exc=exc) from None
-    key_hash = crypto.blind_index(subject_key) if subject_key and len(subject_key) <= 100 else None
-    if replica_configured():
-        key_hash = None  # the subject is read from the replica (subject_record), the policy's facts from the primary
-    entry, facts, subject = entry_and_facts(resource, department_id=getattr(user, "department_id", None),
-                                            key_hash=key_hash)
+    entry, facts = entry_and_facts(resource, department_id=getattr(user, "department_id", None))
     if entry is None or not signed_in(user, clients=True):
         # A person with no role sees no data at all (as in the catalog); an unknown resource is 404 too.
         raise refuse(user, entry=entry, resource=resource, method=method, purpose=purpose, exc=NotFound())
@@ -212,8 +200,7 @@ def prepare_call(request, resource: str, *, method: str, params=None, paged: boo
 
     call = DataCall(user=user, entry=entry, dataset=dataset, permission=permission, method=method,
                     purpose=purpose, projection=projection, filters=filters, since=values["since"],
-                    cursor=values["cursor"], cursor_given=values["cursor_given"],
-                    prefetched=(subject_key, subject) if key_hash is not None else None, subject_key=subject_key)
+                    cursor=values["cursor"], cursor_given=values["cursor_given"], subject_key=subject_key)
     if values["limit"] is not None:
         call.limit = values["limit"]
     if dataset is not None:

@@ -1,6 +1,7 @@
 """The one statement of a data call: the entry with its provider, classification and dataset, its declared items and
-the calling department's grants on it (the read policy's whole input, sharing.policy.ReadFacts) — and, for the online
-query, the subject's record — read at the moment of the call; nothing is cached.
+the calling department's grants on it (the read policy's whole input, sharing.policy.ReadFacts) — read at the moment of
+the call; nothing is cached. (The online query's row is read after the policy allowed the call, from the dataset's
+resource table: sharing.data_api.records.subject_record.)
 """
 
 from __future__ import annotations
@@ -57,71 +58,37 @@ SELECT {columns},
                         ORDER BY g.valid_to DESC, g.id DESC)
           FROM sharing_grant g
          WHERE g.consumer_id = %s AND g.entry_id = e.id)
-{subject_columns}
   FROM catalog_catalogentry e
   JOIN catalog_classification c ON c.id = e.classification_id
   JOIN portal_department p ON p.id = e.provider_id
-  LEFT JOIN aggregation_dataset d ON d.entry_id = e.id{subject_join}
+  LEFT JOIN aggregation_dataset d ON d.entry_id = e.id
  WHERE {where}
  ORDER BY e.id
  LIMIT 1"""
 
-# The online query's record, read in the same statement (one round trip fewer per call): the subject's row by the unique
-# (dataset_id, key_hash) index and whether it has an open verification case (R14.4). It is only handed over after the
-# policy has allowed the call (sharing.data_api.subject_record); a refused call never sees it.
-# SUBJECT_SQL is also the online query's own lookup (sharing.data_api.subject_record) with `{dataset}` = %s; parameters:
-# the open state, [the dataset id,] the blind index.
-SUBJECT_SQL = """
-        SELECT r.id, r.data, r.updated_at, r.deleted_at,
-               EXISTS (SELECT 1 FROM aggregation_verificationcase v
-                        WHERE v.record_id = r.id AND v.state = %s) AS flagged,
-               r.masked
-          FROM aggregation_record r
-         WHERE r.dataset_id = {dataset} AND r.key_hash = %s
-         LIMIT 1"""
-_SUBJECT_COLUMNS = ",\n       s.id, s.data, s.updated_at, s.deleted_at, s.flagged, s.masked"
-_SUBJECT_JOIN = "\n  LEFT JOIN LATERAL (" + SUBJECT_SQL.format(dataset="d.id") + ") s ON true"
-
 
 @cache
-def _statement(by: str, subject: bool = False):
-    """(readers, SQL) of entry_for_read, built once per process; `by` is "id" or "code"; `subject`: with the record."""
+def _statement(by: str):
+    """(readers, SQL) of entry_for_read, built once per process; `by` is "id" or "code"."""
     from aggregation.models import Dataset
 
     readers = (_Reader(CatalogEntry, "e"), _Reader(Classification, "c"), _Reader(Department, "p"),
                _Reader(Dataset, "d"))
     where = {"id": "e.id = %s", "code": "e.code = %s"}[by]
-    return readers, _ENTRY_SQL.format(columns=", ".join(r.sql for r in readers), where=where,
-                                      subject_columns=_SUBJECT_COLUMNS if subject else "",
-                                      subject_join=_SUBJECT_JOIN if subject else "")
+    return readers, _ENTRY_SQL.format(columns=", ".join(r.sql for r in readers), where=where)
 
 
 def entry_for_read(*, pk: int | None = None, code: str | None = None,
                    department_id: int | None = None) -> tuple[CatalogEntry | None, ReadFacts | None]:
     """The entry by id or code, whatever its state, with its provider, classification and dataset loaded (as
     `select_related` would), and the ReadFacts of `department_id` on it — one statement, nothing cached."""
-    entry, facts, _subject = entry_and_subject_for_read(pk=pk, code=code, department_id=department_id)
-    return entry, facts
-
-
-def entry_and_subject_for_read(*, pk: int | None = None, code: str | None = None, department_id: int | None = None,
-                               key_hash: bytes | None = None, open_state: str = ""):
-    """entry_for_read, plus — when `key_hash` is given — the dataset's record of that blind index in the same statement:
-    (entry, facts, (id, data, updated_at, deleted_at, has an open case of state `open_state`, masked forms) or None).
-    The caller hands the record out only after the policy allowed the call."""
-    subject = key_hash is not None
-    readers, sql = _statement("id" if pk is not None else "code", subject)
-    params = [department_id, *((open_state, key_hash) if subject else ()), pk if pk is not None else code]
+    readers, sql = _statement("id" if pk is not None else "code")
+    params = [department_id, pk if pk is not None else code]
     with prepared_cursor(DEFAULT_DB_ALIAS) as cur:  # the policy's facts: always the primary (portal.db_router)
         cur.execute(sql, params)
         row = cur.fetchone()
     if row is None:
-        return None, None, None
-    record = None
-    if subject:
-        row, record = row[:-6], row[-6:]
-        if record[0] is None:
-            record = None
+        return None, None
     values, at = list(row), 0
     parts = []
     for reader in readers:
@@ -154,4 +121,4 @@ def entry_and_subject_for_read(*, pk: int | None = None, code: str | None = None
             for gid, g_items, purpose, methods, start, end, state in grants or ()
         ),
     )
-    return entry, facts, record
+    return entry, facts

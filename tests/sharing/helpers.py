@@ -176,3 +176,27 @@ def request_values(**overrides):
     }
     values.update(overrides)
     return values
+
+
+def tamper_rows(dataset, ids, *, updated_at=None, forms: dict | None = None, values: dict | None = None) -> None:
+    """Change rows behind the pipeline's back in the dataset's resource table `pool.r<id>`, the one the data API reads
+    (aggregation.storage.reading): `updated_at`, `forms` {item: stored masked form, None: none stored} and `values`
+    {clear item: value, None: empty}. The test changes `aggregation_record` alike for the readers still reading it
+    (the download, the push)."""
+    from aggregation.models import Dataset
+    from aggregation.storage.layout import Layout, column_ident
+
+    layout = Layout.stored(Dataset.objects.get(pk=dataset.pk))
+    sets, params = [], []
+    if updated_at is not None:
+        sets.append(sql.SQL("updated_at = %s"))
+        params.append(updated_at)
+    for item, form in (forms or {}).items():
+        sets.append(sql.SQL("{} = %s").format(column_ident(layout.columns[item]["mask"])))
+        params.append(form)
+    for item, value in (values or {}).items():
+        sets.append(sql.SQL("{} = %s").format(column_ident(layout.columns[item]["col"])))
+        params.append(value)
+    statement = sql.SQL("UPDATE {} SET {} WHERE id = ANY(%s)").format(layout.table, sql.SQL(", ").join(sets))
+    with connection.cursor() as cur:
+        cur.execute(statement.as_string(connection.connection), [*params, list(ids)])

@@ -288,32 +288,43 @@ def test_expired_grant_is_refused_by_the_next_query(people, call, api_client_row
     assert refused.status_code == 403 and refused.json()["code"] == "grant_expired"
 
 
-def test_online_query_is_two_statements(people, call, api_client_row, make_grant, django_assert_num_queries):
+def test_online_query_is_three_statements(people, call, api_client_row, make_grant, django_assert_num_queries):
     entry, keys = people
     client, _secret = api_client_row
     make_grant(client.department, entry, [n for n, *_ in PEOPLE], methods=("query",))
     assert call(query_url(entry, keys[2])).status_code == 200
-    # entry + items + grants + the record + its open verification case; the audit event.
-    with django_assert_num_queries(2):
+    # entry + items + grants; the subject's row in the dataset's resource table + its open verification case (read
+    # once the policy allowed the call); the audit event.
+    with django_assert_num_queries(3):
         row = call(query_url(entry, keys[2])).json()
     assert row["公民身份号码"] == keys[2] and row["under_verification"] is False
 
 
-def test_the_record_read_with_the_entry_is_the_subjects(people, other_dept, make_grant):
-    from aggregation.choices import VerificationState
-    from aggregation.models import Record
-    from security import crypto
-    from sharing.data_api.facts import entry_and_subject_for_read
+def test_a_refused_query_never_reads_the_subject(people, call, api_client_row):
+    """An item the resource does not have: the refusal is audited, and the subject's row is never read."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     entry, keys = people
-    make_grant(other_dept, entry, ["性别"], methods=("query",))
+    with CaptureQueriesContext(connection) as queries:
+        refused = call(query_url(entry, keys[1]) + "?fields=" + quote("不存在"))
+    assert refused.status_code == 400
+    assert queries.captured_queries and not any('"pool"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_subject_row_is_the_subjects(people, other_dept, make_grant):
+    from aggregation.models import Record
+    from sharing.data_api.calls import DataCall
+    from sharing.data_api.records import subject_record
+
+    entry, keys = people
     wanted = Record.objects.get(dataset=entry.dataset, key_hash=crypto.blind_index(keys[1]))
-    read = {"department_id": other_dept.pk, "open_state": VerificationState.OPEN.value}
-    fast, facts, record = entry_and_subject_for_read(code=entry.code, key_hash=crypto.blind_index(keys[1]), **read)
-    assert (fast.pk, facts.entry_id) == (entry.pk, entry.pk) and record[0] == wanted.pk
-    assert record[3] is None and record[4] is False  # not deleted, no open verification case
-    assert entry_and_subject_for_read(code=entry.code, key_hash=crypto.blind_index("nobody"), **read)[2] is None
-    assert entry_and_subject_for_read(code=entry.code, **read)[2] is None  # no key: no record read at all
+    permission = read_permission(department=entry.provider, entry=entry, items=None, method="query")
+    call = DataCall(user=None, entry=entry, dataset=entry.dataset, permission=permission, method="query",
+                    purpose="x", projection=list(permission.items))
+    subject = subject_record(call, keys[1])
+    assert subject.id == wanted.pk and subject.flagged is False and subject.values["公民身份号码"] == keys[1]
+    assert subject_record(call, "nobody") is None
 
 
 # ---------------------------------------------------------------- entry_for_read = the ORM's reads
