@@ -176,3 +176,14 @@ def request_values(**overrides):
     }
     values.update(overrides)
     return values
+
+
+def mirror_records(dataset_id: int, ids=None) -> None:
+    """Records a test wrote into aggregation_record directly, copied into the dataset's resource table as the
+    writers do (storage.moving.mirror, issue 18): the table is what the readers read."""
+    from django.db import transaction
+
+    from aggregation.storage.moving import mirror
+
+    with transaction.atomic():
+        mirror(dataset_id, ids=ids)

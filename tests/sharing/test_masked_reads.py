@@ -19,7 +19,7 @@ from security import crypto
 from security.masking import mask
 from sharing.push import run as push_engine
 from sharing.services import push as push_services
-from tests.sharing.helpers import body_of, export_url, get, pull_all, target_rows, url
+from tests.sharing.helpers import body_of, export_url, get, mirror_records, pull_all, target_rows, url
 
 STORED = "王*明"  # what the first row's stored form of 姓名 is changed to (its value masks to 张*明)
 
@@ -33,6 +33,7 @@ def people(make_people):
     assert records[0].masked["name"] == {"姓名": "张*明"}
     Record.objects.filter(pk=records[0].pk).update(masked={**records[0].masked, "name": {"姓名": STORED}})
     Record.objects.filter(pk=records[1].pk).update(masked={})
+    mirror_records(entry.dataset.pk, [records[0].pk, records[1].pk])
     return entry, [crypto.decrypt(r.key_enc) for r in records]
 
 
