@@ -1,43 +1,34 @@
 """The CSV body of a bulk download (sharing.export.download): one COPY of the slice, finished in blocks.
 
-The rows come from ONE `COPY (SELECT …) TO STDOUT (FORMAT csv)` of the slice in keyset order (the pull's
-query, `records_queryset`, deleted rows left out), read straight off the connection (`_copy_blocks`: libpq's
-CopyData messages — one per row — appended to one buffer, CHUNK_ROWS rows a block; a response write per row
-would cost more than the COPY itself). PostgreSQL selects each clear item as it is stored (`data ->> item`: the
-raw COPY's own work), and each block is then finished in a few passes over its bytes in C:
+The rows come from ONE `COPY (SELECT …) TO STDOUT (FORMAT csv)` of the slice off the dataset's resource table
+`pool.r<id>` in keyset order (storage.reading.select_sql: the pull's order and filters, deleted rows left out), on the
+read replica when one is configured (portal.db_router.replica_alias), read straight off the connection
+(`_copy_blocks`: libpq's CopyData messages — one per row — appended to one buffer, CHUNK_ROWS rows a block; a response
+write per row would cost more than the COPY itself). PostgreSQL selects each clear item as its canonical text and each
+item read masked as its stored masked form (the m<n> column: clear text like any other), the R14.4 flag (the open
+verification cases of the dataset, read once before the stream), and — when a cell has to be read from it — the row's
+ONE token (all its encrypted items) last. Each block is then finished in a few passes over its bytes in C:
 
 - CSV quoting is PostgreSQL's, which is the csv module's QUOTE_MINIMAL (a field holding `,` `"` CR or LF is
-  quoted), so a block whose bytes hold no `"` has nothing quoted, no empty string (PostgreSQL writes '' as `""`;
-  ours, like a missing value, is an empty unquoted field) and no line break inside a value: its LF line ends
-  become CRLF by one `bytes.replace`;
+  quoted), so a block whose bytes hold no `"` has nothing quoted and no line break inside a value (empty values are
+  NULL in the table: an empty unquoted field): its LF line ends become CRLF by one `bytes.replace`;
 - the formula-injection guard (portal.cells, the rule of every download: `'` before a string starting with
   = + - @ TAB CR, unless it is a plain negative number like `-5`) is needed only where a field starts with one
-  of those: one `bytes.translate` maps every field
-  separator (`,` and LF) to `,` and every such first character to `=`, so `,=` (or `=` first) finds them all;
+  of those: one `bytes.translate` maps every field separator (`,` and LF) to `,` and every such first character to
+  `=`, so `,=` (or `=` first) finds them all;
 - a block with either (a `"` anywhere, or a field starting with a guarded character — a negative number
   included) is rendered row by row instead (`_Blocks.careful`): parsed where a row holds a quote, guarded and
   re-quoted field by field, CRLF after each row.
 
-Items read masked come as their stored masked forms (`masked -> kind ->> item`, Record.masked, written with the row by
-the pipeline; security.masking): clear text like any other, nothing to decrypt — unless a row has none for that kind
-(stored before migration 0006 backfilled, or the item's kind changed since), whose cell then comes marked as below
-and is decrypted and masked in the block's row-by-row rendering.
-
-Items to decrypt come as stored too, each cell between two markers (`%s || value || %s`; the marker
-is random per download: `\x1f` + 12 hex digits + `\x1f`, nothing CSV quotes), so a block without quotes split
-on the marker holds the row-major cells at its odd positions and the clear text between them at its even ones
-(a marker count other than two per cell — a value holding the marker — sends the block row by row). Each
-column of cells is then rendered at once (`_Blocks.column`): when every non-empty value of the column is a token
-of the current key (crypto's pattern without `=` padding: checked on the joined column by `count`, `replace`
-and `translate`), the bodies go base64url → base64 in the same passes and are decrypted in one frame
-(`FieldCipher.open_many`: ≈ 1 µs a value, the bulk of the work), checked for the guard and quoting on
-the joined values, and put back; anything else (another key's token, plain text in an encrypted item, a value
-that does not authenticate) is rendered value by value exactly as before (`_Blocks.cell`:
-a token of a known key is decrypted, any other value shown as it is, a token that does not authenticate is an
-empty field). PostgreSQL does no per-value work beyond the raw COPY's (a guard, a token check or a base64 step
-in SQL cost more than the COPY itself: its regex ≈ 10 µs a token). The R14.4 flag column comes from the open
-verification cases of the dataset, read once before the stream. Stored values are the cleaned strings of
-ingestion and push (aggregation.validation).
+Cells finished in Python are marked (the marker is random per download: `\x1f` + 12 hex digits + `\x1f`, nothing CSV
+quotes; storage.reading.item_sql): an encrypted item read in full is the marker alone (its value is in the row's
+token), and so is an encrypted item read masked on a row without a stored form of that kind; a clear item read masked
+without one comes as marker ‖ value ‖ marker (masked here). When every encrypted item is read masked, the token is sent
+only on the rows holding such a cell. A block without quotes whose marker count is exactly one per encrypted item
+read in full and row (`_Blocks.rendered`) is split on the marker: the tokens of its rows are opened in one frame
+(storage.reading.decrypted: one token a row, the current key's tokens by `FieldCipher.open_many`), the values put in
+the marked places, checked for the guard and quoting on the joined values; any other block goes row by row. A token
+that does not authenticate reads as empty fields, as in every reader (storage.reading.rendered).
 
 Every finished block — minimal CSV, CRLF rows — then gets the download's fingerprint (sharing.export.fingerprint:
 per row, a keyed choice of one field written quoted, or none; the values a CSV reader reads are unchanged): a CRC-32
@@ -88,7 +79,7 @@ _ROW_SCAN = _scan_table(b",\n", _HEADS)
 _VALUE_SCAN = _scan_table(b"\x00", _HEADS, b',"\r\n')
 
 
-def _start(call: DataCall) -> dict:
+def slice_start(call: DataCall) -> dict:
     """Where the slice starts (the pull's cursor, when a call carries one): `after_id`, or with `since` the
     (updated_at, id) cursor."""
     if not call.cursor:
@@ -113,7 +104,7 @@ def _copy_sql(call: DataCall, marker: str) -> tuple[sql.Composed, list, bool]:
     names = list(call.projection)
     kinds = {n: call.mask_kinds[n] for n in names if n in call.mask_kinds}
     inner, params = reading.select_sql(dataset, names, kinds=kinds, marker=marker, since=call.since,
-                                       filters=call.filters or None, **_start(call))
+                                       filters=call.filters or None, **slice_start(call))
     flagged = sorted(VerificationCase.objects.filter(dataset_id=dataset.pk, state=VerificationState.OPEN)
                      .values_list("record_id", flat=True).distinct())
     flag = (sql.SQL("CASE WHEN s.id = ANY({}::bigint[]) THEN '是' END").format(

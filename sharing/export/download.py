@@ -66,7 +66,7 @@ from portal.db_router import replica_reads
 from portal.errors import PortalError
 
 from ..data_api.calls import DataCall
-from .csv_copy import CHUNK_ROWS, _start, csv_body
+from .csv_copy import CHUNK_ROWS, csv_body, slice_start
 
 BLOCK_BYTES = 64 * 1024
 FORMATS = {"csv": "text/csv; charset=utf-8",
@@ -112,7 +112,7 @@ def export_rows(call: DataCall):
     layout = Layout.stored(call.dataset)
     names = list(call.projection)
     kinds = {n: call.mask_kinds[n] for n in names if n in call.mask_kinds}
-    start = _start(call)
+    start = slice_start(call)
     while True:
         # The read replica when configured (portal.db_router): each page's statement by itself (these rows are read
         # while the response is sent); the trace's audit event is written on the primary.
