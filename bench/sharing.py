@@ -9,12 +9,13 @@ the migrations, creates one approved conditional 户籍人口信息 entry (the 1
 personal base items masked), and loads the rows in the storage format with COPY (aggregation.ingest's own
 RowProcessor: AES-GCM tokens, masked forms, blind index, row digest). Then, in the same run:
 
-- export: raw `COPY (SELECT <projection> … ORDER BY id) TO STDOUT (FORMAT csv)` of the same rows (the floor)
+- export: raw `COPY (SELECT <projection> … ORDER BY id) TO STDOUT (FORMAT csv)` of the same rows off the dataset's
+  table `pool.r<id>` (the floor: clear columns, stored masked forms, the row's token when an item is decrypted)
   against the real GET /api/v1/data/{resource}/export/?format=csv (signed client, grant check, masking, trace
   line, verification flags, audit at the end), consumed in-process through Django's test client; (a) clear
   items only (nothing to decrypt), (b) full grant, every item (3 decryptions a row), (c) masked grant, every
   item (the 3 personal base items masked: their stored masked forms, nothing to decrypt; its raw COPY reads
-  those forms too, `masked -> kind ->> item`, i.e. the same bytes). Reports MB/s, rows/s, ratio and the RSS of
+  those forms too, the table's m<n> columns, i.e. the same bytes). Reports MB/s, rows/s, ratio and the RSS of
   this process sampled while streaming. Each case runs again with the rows' fingerprint switched off (issue 15,
   sharing.export.fingerprint), so its cost is printed against the figure before it in the same run.
 - pull: the real GET …/records/?limit=1000 walking the cursor pages against a minimal raw-SQL JSON view
@@ -171,17 +172,18 @@ def setup(rows: int, extra_clients: int = 0) -> dict:
         " updated_at) SELECT %s, key_hash, key_enc, data, masked, row_hash, 1, now(), now() FROM stage ORDER BY row_no",
         [dataset.pk])
     raw.execute("DROP TABLE stage")
-    raw.execute("UPDATE aggregation_dataset SET row_count = %s WHERE id = %s", [done, dataset.pk])
-    # The resource table pool.r<id> the moved readers read (issue 18): what every writer does, storage.moving.mirror.
+    # The resource table `pool.r<id>` the readers move onto (issue 18): the records copied as the writers mirror them.
     from django.db import transaction
 
     from aggregation.storage.moving import mirror
 
     with transaction.atomic():
         mirror(dataset.pk)
+    raw.execute("UPDATE aggregation_dataset SET row_count = %s WHERE id = %s", [done, dataset.pk])
     connection.connection.commit() if not connection.get_autocommit() else None
-    raw.execute("VACUUM ANALYZE aggregation_record") if connection.get_autocommit() else None
-    raw.execute(f"VACUUM ANALYZE pool.r{int(dataset.pk)}") if connection.get_autocommit() else None
+    if connection.get_autocommit():
+        raw.execute("VACUUM ANALYZE aggregation_record")
+        raw.execute(f"VACUUM ANALYZE pool.r{int(dataset.pk)}")
     # The load wrote ≈ 1.5 GB of WAL: without a checkpoint now, the server spreads the next one over the minutes the
     # benches measure (seen: a 70 s checkpoint under the whole query run). Setup, not workload: flush it here.
     raw.execute("CHECKPOINT")
@@ -229,13 +231,23 @@ def bench_export(ctx: dict, repeat: int = 3) -> None:
     masked = {n: k for n, k in mask_kinds_of(plan_for(ds).items).items() if n in base}
 
     def raw_sql(fields: list[str], kinds: dict[str, str] | None = None) -> str:
-        def quoted(text: str) -> str:
-            return connection.ops.quote_name(text).replace('"', "'")
+        """The floor: the projection as the dataset's table stores it (storage.reading.item_sql: clear text, the
+        stored masked forms), and the row's token when an item is read from it — no marker, no flag."""
+        from psycopg import sql
 
-        cols = ", ".join(f"masked->{quoted(kinds[n])}->>{quoted(n)}" if kinds and n in kinds else f"data->>{quoted(n)}"
-                         for n in fields)
-        return (f"COPY (SELECT {cols} FROM aggregation_record WHERE dataset_id = {ds.pk} AND deleted_at IS NULL "
-                f"ORDER BY dataset_id, id) TO STDOUT (FORMAT csv, HEADER)")
+        from aggregation.storage.layout import Layout
+        from aggregation.storage.reading import item_sql
+
+        layout = Layout.stored(ds)
+        kinds = kinds or {}
+        cols = [item_sql(layout, n, masked=kinds.get(n, False)) for n in fields
+                if layout.columns[n].get("col") or n in kinds]
+        if any(not layout.columns[n].get("col") and n not in kinds for n in fields):
+            cols.append(sql.SQL("token"))
+        statement = sql.SQL("COPY (SELECT {} FROM {} WHERE deleted_at IS NULL ORDER BY id) TO STDOUT (FORMAT csv, "
+                            "HEADER)").format(sql.SQL(", ").join(cols), layout.table)
+        connection.ensure_connection()
+        return statement.as_string(connection.connection)
 
     def raw_copy(fields: list[str], kinds: dict[str, str] | None) -> tuple[float, int]:
         """The floor as psycopg reads it: `cursor.copy()`, iterated (one CopyData message, i.e. one row, a step)."""

@@ -77,7 +77,10 @@ class TableLock:
 
         params = {k: v for k, v in connection.get_connection_params().items() if k != "context"}
         self.conn = psycopg.connect(**params)
-        self.conn.execute(f'LOCK TABLE "{self.table}" IN ACCESS EXCLUSIVE MODE')
+        from psycopg import sql
+
+        name = sql.Identifier(*self.table.split("."))  # ("pool.r7": a resource table)
+        self.conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(name))
         self.pid = self.conn.info.backend_pid
         return self
 

@@ -450,10 +450,10 @@ def history_form(row: Row) -> dict[str, str]:
 def select_sql(dataset, items: Iterable[str], *, kinds: dict[str, str] | None = None, marker: str | None = None,
                after_id: int | None = None, since: dt.datetime | None = None, ids: Iterable[int] | None = None,
                filters: dict[str, str] | None = None, include_deleted: bool = False,
-               limit: int | None = None) -> tuple[sql.Composed, list]:
+               limit: int | None = None, after: tuple[dt.datetime, int] | None = None) -> tuple[sql.Composed, list]:
     """(statement, parameters) of a projection for the bulk export's COPY: columns v0…vn (`item_sql` of each item,
     masked by `kinds`, cells to finish in Python marked), `id`, and `token` last when a cell may need it; rows in
-    keyset order as `rows` gives them."""
+    keyset order as `rows` gives them (`after`: the (updated_at, id) cursor with `since`, as in `rows`)."""
     layout = Layout.stored(dataset)
     kinds = kinds or {}
     names = list(items)
@@ -461,7 +461,7 @@ def select_sql(dataset, items: Iterable[str], *, kinds: dict[str, str] | None = 
                                         sql.Identifier(f"v{i}")) for i, n in enumerate(names)]
     entries = [_entry(layout, n) for n in names]
     token = any(not e.get("col") for e in entries)
-    conds, params, order = _where(dataset, layout, after_id=after_id, after=None, since=since, ids=ids,
+    conds, params, order = _where(dataset, layout, after_id=after_id, after=after, since=since, ids=ids,
                                   key_hashes=None, filters=filters, include_deleted=include_deleted)
     statement = sql.SQL("SELECT {}, id{} FROM {}{} ORDER BY {}").format(
         sql.SQL(", ").join(cells) if cells else sql.SQL("NULL AS v"), sql.SQL(", token") if token else sql.SQL(""),

@@ -5,8 +5,9 @@ The caller's slice — the items the grant policy allows (`fields`, default all 
 
 - CSV: one `COPY (SELECT …) TO STDOUT` of the slice, read off the connection and written out 2 000 rows at a
   time (sharing.export.csv_copy), so memory does not grow with the number of rows;
-- XLSX: rows from a PostgreSQL server-side cursor (`QuerySet.iterator(chunk_size=…)`), 2 000 at a time, rendered
-  and flagged (R14.4) through openpyxl's write-only workbook (rows go to its temporary XML file, not to memory)
+- XLSX: rows of the dataset's table in keyset pages (storage.reading.rows, one short statement each), 2 000 at a
+  time, rendered (storage.reading.rendered) and flagged (R14.4) through openpyxl's write-only workbook (rows go to
+  its temporary XML file, not to memory)
   into a temporary file, which is then streamed in 64 KiB blocks.
 
 Masking is the pull's (sharing.data_api.records: items named in the grant in full, other personal items masked).
@@ -46,7 +47,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import itertools
 import re
 import tempfile
 import time
@@ -62,12 +62,11 @@ from rest_framework.response import Response
 from portal import context
 from portal.cells import csv_row, xlsx_row
 from portal.choices import AuditResult
-from portal.db_router import replica_alias
+from portal.db_router import replica_reads
 from portal.errors import PortalError
 
 from ..data_api.calls import DataCall
-from ..data_api.records import RowRenderer, records_queryset
-from .csv_copy import CHUNK_ROWS, csv_body
+from .csv_copy import CHUNK_ROWS, csv_body, slice_start
 
 BLOCK_BYTES = 64 * 1024
 FORMATS = {"csv": "text/csv; charset=utf-8",
@@ -102,27 +101,34 @@ def trace_line(trace: dict) -> str:
 
 
 def export_rows(call: DataCall):
-    """Yield lists of rendered rows (one list per chunk of CHUNK_ROWS), read through a server-side cursor."""
+    """Yield lists of rendered rows (one list per chunk of CHUNK_ROWS): the slice's rows off the dataset's table
+    (storage.reading.rows, keyset pages) on the read replica when configured, shown as storage.reading.rendered."""
     from aggregation.selectors.verification import records_under_verification
+    from aggregation.storage import reading
+    from aggregation.storage.layout import Layout
 
     if call.dataset is None:
         return
-    renderer = RowRenderer(call)
-    # The read replica when configured (portal.db_router): explicit, since these rows are read while the response is
-    # sent; the trace's audit event is written on the primary.
-    rows = records_queryset(call).using(replica_alias()).iterator(chunk_size=CHUNK_ROWS)
+    layout = Layout.stored(call.dataset)
+    names = list(call.projection)
+    kinds = {n: call.mask_kinds[n] for n in names if n in call.mask_kinds}
+    start = slice_start(call)
     while True:
-        chunk = list(itertools.islice(rows, CHUNK_ROWS))
-        if not chunk:
+        # The read replica when configured (portal.db_router): each page's statement by itself (these rows are read
+        # while the response is sent); the trace's audit event is written on the primary.
+        with replica_reads():
+            batch = reading.rows(call.dataset, items=names, since=call.since, filters=call.filters or None,
+                                 limit=CHUNK_ROWS, **start)
+        if not batch:
             return
-        flagged = records_under_verification([r[0] for r in chunk if r[3] is None])
-        out = []
-        for rid, data, _updated, deleted_at, masked in chunk:
-            if deleted_at is not None:
-                continue  # a download is the current slice: deleted rows are not part of it
-            values = renderer.values(data, masked)
-            out.append([*(values[n] for n in call.projection), "是" if rid in flagged else ""])
-        yield out
+        flagged = records_under_verification([r.id for r in batch])
+        shown = reading.rendered(layout, batch, names, kinds=kinds)
+        yield [[*(values[n] for n in names), "是" if row.id in flagged else ""]
+               for row, values in zip(batch, shown, strict=True)]
+        if len(batch) < CHUNK_ROWS:
+            return
+        last = batch[-1]
+        start = {"after_id": last.id} if call.since is None else {"after": (last.updated_at, last.id)}
 
 
 class _Counter:

@@ -200,3 +200,14 @@ def tamper_rows(dataset, ids, *, updated_at=None, forms: dict | None = None, val
     statement = sql.SQL("UPDATE {} SET {} WHERE id = ANY(%s)").format(layout.table, sql.SQL(", ").join(sets))
     with connection.cursor() as cur:
         cur.execute(statement.as_string(connection.connection), [*params, list(ids)])
+
+
+def mirror_records(dataset_id: int, ids=None) -> None:
+    """Records a test wrote into aggregation_record directly, copied into the dataset's resource table as the
+    writers do (storage.moving.mirror, issue 18): the table is what the readers read."""
+    from django.db import transaction
+
+    from aggregation.storage.moving import mirror
+
+    with transaction.atomic():
+        mirror(dataset_id, ids=ids)

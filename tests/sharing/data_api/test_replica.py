@@ -23,7 +23,7 @@ from portal.db_router import REPLICA, read_alias, replica_alias, replica_reads
 from sharing.choices import GrantState
 from sharing.models import Grant
 from tests.aggregation.builders import ids
-from tests.sharing.helpers import export_url, get, load, rows_for, server_dsn, url
+from tests.sharing.helpers import export_url, get, load, mirror_records, rows_for, server_dsn, url
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -118,3 +118,4 @@ def test_data_api_reads_records_from_the_replica_and_audits_on_the_primary(repli
         record.deleted_at = timezone.now()
         record.save(update_fields=["deleted_at"])
     assert records.filter(deleted_at__isnull=False).count() == 1
+    mirror_records(entry.dataset.pk, [record.pk])  # (written here directly: the resource table follows)

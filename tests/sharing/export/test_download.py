@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from aggregation.models import Record
 from security import crypto
 from tests.aggregation.builders import ids
-from tests.sharing.helpers import PEOPLE, PHONE, body_of, export_url, load
+from tests.sharing.helpers import PEOPLE, PHONE, body_of, export_url, load, mirror_records
 from tests.support import signed_headers
 
 pytestmark = pytest.mark.django_db
@@ -97,12 +97,13 @@ def test_formula_like_values_are_neutralised(make_entry, dept, staff, other_staf
 
 def _bulk_rows(dataset, start: int, count: int) -> None:
     cipher = crypto.cipher()
-    Record.objects.bulk_create(
+    made = Record.objects.bulk_create(
         [Record(dataset=dataset, key_hash=crypto.blind_index(f"K{n:08d}"), key_enc=cipher.encrypt(f"K{n:08d}"),
                 data={"公民身份号码": cipher.encrypt(f"K{n:08d}"), "姓名": cipher.encrypt("王小明"), "性别": "男"},
                 row_hash=b"\0" * 32) for n in range(start, start + count)],
         batch_size=5000,
     )
+    mirror_records(dataset.pk, [r.pk for r in made])
 
 
 def _measure(client, entry) -> tuple[int, int, int]:

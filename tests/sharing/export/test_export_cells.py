@@ -15,7 +15,7 @@ from aggregation.services import pools as agg
 from catalog.choices import ShareType
 from security import crypto
 from tests.aggregation.builders import ids
-from tests.sharing.helpers import PEOPLE, body_of, export_url
+from tests.sharing.helpers import PEOPLE, body_of, export_url, mirror_records
 from tests.support import HOSTILE_CELLS, assert_no_formula, unquoted_csv_cell, xlsx_text
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +36,7 @@ def hostile(make_entry, dept, other_staff, make_grant):
                    data={"公民身份号码": cipher.encrypt(key), **{name: value for name, *_ in items[1:]}},
                    row_hash=b"\0" * 32)
             for key in ids(2, start=90)])
+        mirror_records(dataset.pk)
         make_grant(other_staff.department, entry, [name for name, *_ in items], methods=("download",))
         return entry, [name for name, *_ in items]
 

@@ -6,7 +6,6 @@ import signal
 
 import pytest
 
-from aggregation.models import Record
 from sharing.models import PushRun, PushSubscription
 from sharing.push.errors import ERRORS
 from sharing.services import push as push_services
@@ -16,10 +15,10 @@ from tests.support import TableLock, pool_children, wait_for
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_push_run_whose_worker_process_is_killed_is_failed_at_once(prefork_worker, people_push, target_dsn,
                                                                      other_staff, audit_log):
-    _entry, grant, _keys = people_push
+    entry, grant, _keys = people_push
     sub = push_services.push_subscription_create(actor=other_staff, grant_id=grant.pk, dsn=target_dsn,
                                                  table="hj_people", interval_minutes=30)
-    with TableLock(Record._meta.db_table) as lock:  # the run, once started, waits for the pool's rows
+    with TableLock(f"pool.r{entry.dataset.pk}") as lock:  # the run, once started, waits for the pool's rows
         push_services.push_subscription_run_now(actor=other_staff, subscription_id=sub.pk)
         assert wait_for(lock.waiting, timeout=120)
         run = PushRun.objects.get(subscription=sub)
