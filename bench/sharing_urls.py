@@ -5,7 +5,7 @@
 - /bench/baseline/pull/?after=<id>&limit=n — a minimal raw-SQL JSON endpoint: keyset query + serialisation of
   the projected clear items, no auth, no audit (the pull baseline). `id > after` beside the row comparison makes
   (dataset_id, after) the index scan's start key (with `dataset_id = d` alone as the first column's key, the scan
-  starts at the dataset's first entry and its cost grows with the depth: see sharing.data_api.records.records_queryset).
+  starts at the dataset's first entry and its cost grows with the depth).
 """
 
 import json

@@ -25,7 +25,7 @@ def masked_forms(data: dict, kinds: dict[str, str], cipher: FieldCipher) -> dict
         value = data.get(name)
         if value is None or value == "":
             continue
-        text = str(value)  # as sharing.data_api.RowRenderer
+        text = str(value)  # as the data API renders a value
         if is_encrypted(text):
             try:
                 text = cipher.decrypt(text)

@@ -1,7 +1,7 @@
 """Reading a data call's rows and rendering them: pages of the pull and the online query's subject, from the dataset's
 resource table `pool.r<id>` (aggregation.storage.reading.shown: one prepared statement on the connection of reads —
-the replica inside `replica_reads()`). `records_queryset` and `RowRenderer` still read aggregation_record for the
-download and the push (sharing.export, sharing.push) until those move too.
+the replica inside `replica_reads()`). The download and the push read the same tables through storage.reading too
+(sharing.export, sharing.push).
 
 Masking (what "full" means): `Permission` has no masked/full notion, so an item is returned *in full* when
 the caller reads its own resource (basis "provider") or the item is named in the grant the call is made
@@ -34,93 +34,12 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models.fields.json import KT
-
-from aggregation.models import Record
 from aggregation.storage import reading
 from security import crypto
 from security.documents import attach_integrity
-from security.masking import mask
 
 from .calls import DataCall
 from .cursor import encode_cursor
-
-
-def records_queryset(call: DataCall):
-    """The call's rows in keyset order (no page bound): live rows by id, or changes since `since`.
-
-    A page's index scan must START at the cursor. PostgreSQL's B-tree scan takes its start key column by column
-    and prefers an equality: with `dataset_id = d` beside a row comparison `(dataset_id, …) > (d, …)` it starts at
-    the dataset's first entry and filters its way to the cursor (page 1 000 of a 1 M-row dataset read ≈ 3 900
-    index pages instead of ≈ 10, and the time grew with the depth). So:
-    - without `since`: `dataset_id = d AND id > n` — the equality and `id > n` together are the start key (d, n) of
-      the (dataset_id, id) index — plus the row comparison `(dataset_id, id) > (d, n)`, which only that index can
-      use: the planner then never picks the primary key to filter its way through other datasets' interleaved
-      rows. The first page is the same with n = 0 (ids start at 1).
-    - with `since` and a cursor (t, n): the row comparison `(dataset_id, updated_at, id) > (d, t, n)` is the start
-      key, bounded by `dataset_id <= d` (together: exactly the dataset's rows after the cursor), with no equality
-      and no `updated_at > since` beside it (either would start the scan earlier: at the dataset, or at `since` —
-      all rows of a bulk load share one `updated_at`, so even (d, t) is no start key).
-    - with `since` and no cursor: `dataset_id = d AND updated_at > since`, the start key (d, since).
-    A filter on the subject key is one lookup in the unique (dataset_id, key_hash) index (with the equality).
-    """
-    ds = call.dataset
-    if call.since is None:
-        last = call.cursor[0] if call.cursor else 0
-        qs = Record.objects.filter(dataset_id=ds.pk, id__gt=last, deleted_at__isnull=True).extra(
-            where=["(aggregation_record.dataset_id, aggregation_record.id) > (%s, %s)"], params=[ds.pk, last])
-        qs = qs.order_by("dataset_id", "id")
-    else:
-        if not call.cursor:
-            qs = Record.objects.filter(dataset_id=ds.pk, updated_at__gt=call.since)
-        else:
-            qs = Record.objects.extra(
-                where=["aggregation_record.dataset_id <= %s",
-                       "(aggregation_record.dataset_id, aggregation_record.updated_at, aggregation_record.id)"
-                       " > (%s, %s, %s)"],
-                params=[ds.pk, ds.pk, call.cursor[0], call.cursor[1]],
-            )
-        qs = qs.order_by("dataset_id", "updated_at", "id")
-    for n, (name, value) in enumerate(call.filters.items()):
-        if name == ds.key_item_name:
-            qs = qs.filter(dataset_id=ds.pk, key_hash=crypto.blind_index(value))
-        else:
-            alias = f"_f{n}"
-            qs = qs.alias(**{alias: KT(f"data__{name}")}).filter(**{alias: value})
-    return qs.values_list("id", "data", "updated_at", "deleted_at", "masked")
-
-
-class RowRenderer:
-    """Plain, projected, masked values of stored rows; decrypts only projected encrypted items."""
-
-    def __init__(self, call: DataCall):
-        self.call = call
-        self.cipher = crypto.cipher()
-        self.projection = call.projection
-        self.masks = call.mask_kinds
-
-    def values(self, data: dict, masked: dict | None = None) -> dict:
-        """`data` rendered. `masked`: the row's stored masked forms (Record.masked); an item read masked is its form of
-        that kind when the row has one (nothing to decrypt: the form is what masking the value gives)."""
-        out = {}
-        for name in self.projection:
-            kind = self.masks.get(name)
-            if kind and masked:
-                form = masked.get(kind, {}).get(name)
-                if form is not None:
-                    out[name] = form
-                    continue
-            value = data.get(name)
-            if value is not None and name in self.call.encrypted and isinstance(value, str) \
-                    and crypto.is_encrypted(value):
-                try:
-                    value = self.cipher.decrypt(value)
-                except crypto.DecryptionError:
-                    value = None
-            if kind and value not in (None, ""):
-                value = mask(str(value), kind)
-            out[name] = value
-        return out
 
 
 def verification_fields(flagged: bool) -> dict:
