@@ -34,33 +34,15 @@ Set-based SQL (composables for readers that stay in SQL)
   portal.cells); `completeness_sql`: non-empty count per item in one scan; `rows_sql`: a source subquery
   (key_hash, token, updated_at, item texts or a jsonb of them) for joins.
 
-Who will call what (next session's movers; today they read aggregation_record)
-- sharing/data_api/records.py `read_page` (pull): `rows(dataset, items=projection, after_id= / since=, after=,
-  filters=, include_deleted=since is not None, flagged=True, limit=limit + 1)` + `rendered(…, kinds=call.mask_kinds
-  of the projection)`; the cursor is (id) or (updated_at, id) of the last Row. `subject_record` / facts.SUBJECT_SQL
-  (online query): `by_key(dataset, key, items=…, flagged=True)` — the entry statement's LATERAL join on
-  aggregation_record has no per-dataset table to name: the online query becomes two statements (entry, then the
-  row), or facts builds its LATERAL from `rows_sql` once the dataset is known.
-- sharing/export/csv_copy.py: `select_sql(layout, projection, kinds=…, marker=…, since=…)` as the query of its
-  CSV COPY (columns v0…vn, id, token last when a cell may need it); a cell equal to the marker is read
-  from the row's token (masked when the column is), a cell wrapped in two markers is a clear value to mask. One
-  token per row (instead of one per cell) is opened per block with `decrypted`.
-- push (sharing/data_api push): `rows(dataset, key_hashes=…)` for the stored versions it compares against.
-- aggregation/services/basedb.py: `lookup(datasets, key_hash, items=base items)` → {dataset id: Row}, then
-  `rendered` per dataset (full or masked by access.full_values_allowed).
-- aggregation/services/themes.py `_BUILD_SQL`: UNION ALL of `rows_sql(layout, items, data_prefix=f"{id}:")` per
-  source instead of `jsonb_each(r.data)` (encrypted items come through the row's token).
-- aggregation/services/quality.py: `completeness(dataset)` (count(col) per item: typed columns hold NULL for empty);
-  duplicate keys are 0 by construction (UNIQUE key_hash); consistency pairs: `item_sql(la, item, alias="a")` and
-  `item_sql(lb, item, alias="b")` over `pool.ra a JOIN pool.rb b ON b.key_hash = a.key_hash`, the tokens of both
-  sides opened with `decrypted` for encrypted items.
-- aggregation/selectors/pools.py + views/pools.py: `rows(dataset, after_id=…, limit=…)` (dataset page),
-  `get(dataset, id)` (record page, visible_record), `by_key` (record_get), `history_form(row)` for the current
-  version in `history_rows` / the integrity check (a load writes no history row for an insert: the first update's
-  `before` is the inserted version), `decrypted` + ingest.encryption.row_digest over `values | secret` for the
-  digest check.
-- aggregation/ingest/rotation.py, encryption.remask, storage.values: `walk(dataset, include_deleted=True)` (keyset
-  batches by id, tokens and masked forms).
+Who calls what
+- On the tables now: the pull and the online query (`shown`, below: one prepared statement a page or a subject), the
+  CSV export (`select_sql` as its COPY's query), the XLSX export and the push (`rows` + `rendered`), the base
+  databases (`lookup` + `rendered`), quality (`completeness`, `walk` + `decrypted`, `item_sql` in the consistency
+  join), the dataset and record pages (`rows` / `get` / `by_key`), storage.values, the verification correction's read.
+- Still on aggregation_record (the writers write it and mirror into the tables: storage.moving.mirror): the integrity
+  check and the current version beside history rows (`history_form` is for them once the writer writes its own
+  history form), theme builds (`rows_sql` is for them once ThemeRow's tokens follow), key rotation and remask (they
+  re-mirror the tables; `walk` is for them once the writers write the tables).
 """
 
 from __future__ import annotations
