@@ -218,3 +218,15 @@ def resource_tables_mismatch(limit: int = 5) -> list[str]:
     except (DatabaseError, TransactionManagementError):
         return []
     return out
+
+
+def json_schema(node):
+    """OpenAPI 3.0's schema dialect as JSON Schema: `nullable` → a "null" type; x- extensions dropped."""
+    if isinstance(node, list):
+        return [json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: json_schema(v) for k, v in node.items() if not k.startswith("x-") and k != "nullable"}
+    if node.get("nullable") and "type" in node:
+        out["type"] = [node["type"], "null"]
+    return out

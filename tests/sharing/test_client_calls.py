@@ -30,6 +30,17 @@ def test_interface_spec_api_for_a_client(signed_get, make_entry):
     assert body["resource"] == entry.resource_key and [f["name"] for f in body["fields"]][:2] == ["统一社会信用代码",
                                                                                                  "企业名称"]
     assert body["example"]["headers"]["X-Signature"]
+    # the answer is what the OpenAPI document says it is (InterfaceSpec, no longer a bare object)
+    import jsonschema
+    from drf_spectacular.generators import SchemaGenerator
+
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    operation = document["paths"]["/api/v1/sharing/interface/{resource}/"]["get"]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/InterfaceSpec"}
+    from tests.support import json_schema
+
+    jsonschema.validate(body, json_schema({**schema, "components": document["components"]}))
 
 
 @pytest.mark.parametrize("bad", BAD_PATH_TEXTS)

@@ -16,6 +16,7 @@ from aggregation.services import pools as agg
 from catalog.choices import ShareType
 from tests.aggregation.builders import ids
 from tests.sharing.helpers import PEOPLE, get, load, pull_all, url
+from tests.support import json_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -30,18 +31,6 @@ def _rows(keys):
              "是否户主": "是"} for n, k in enumerate(keys)] + [
         {"公民身份号码": ids(1, start=990)[0], "登记日期": "", "登记时间": None, "月收入": "-0.5", "子女数": "",
          "是否户主": "否"}]
-
-
-def json_schema(node):
-    """OpenAPI 3.0's schema dialect as JSON Schema: `nullable` → a "null" type; x- extensions dropped."""
-    if isinstance(node, list):
-        return [json_schema(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: json_schema(v) for k, v in node.items() if not k.startswith("x-") and k != "nullable"}
-    if node.get("nullable") and "type" in node:
-        out["type"] = [node["type"], "null"]
-    return out
 
 
 def validator(document, name):
