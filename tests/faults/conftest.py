@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import uuid
 
-import psycopg
 import pytest
 from django.utils import timezone
-from psycopg import sql
 
 from aggregation.demo import id_number
 from sharing.choices import GrantState, Purpose, RequestState
 from sharing.models import Grant, SharingRequest
-from tests.sharing.helpers import PEOPLE, load, published_entry, server_dsn
+from tests.sharing.helpers import PEOPLE, fresh_database, load, published_entry
 
 
 @pytest.fixture(autouse=True)
@@ -26,15 +23,9 @@ def _city_bureau(bureau):
 
 @pytest.fixture
 def target_dsn():
-    """A fresh database on the tests' server: the consumer's 前置库 (tests/sharing/conftest.py's). Dropped after."""
-    name = f"jz_fault_target_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server_dsn(name)
-    finally:
-        with psycopg.connect(server_dsn("postgres"), autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    """A fresh database on the tests' server: the consumer's 前置库. Dropped after."""
+    with fresh_database("jz_fault_target") as dsn:
+        yield dsn
 
 
 @pytest.fixture

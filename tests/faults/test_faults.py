@@ -325,16 +325,21 @@ CUT_AFTER = 1 << 20
 ROWS_DOWNLOADED = 6000
 
 
-def test_a_download_cut_by_killed_gunicorn_is_detected_and_resumes_to_the_same_bytes(
-        started, tmp_path, people, other_dept, other_staff, reviewer, security_admin, small_window, audit_log):
-    long_address = "河南省焦作市解放区民主路" + "幸福里小区" * 120 + "1号"
-    entry, _dataset, _keys = people(ROWS_DOWNLOADED, ("api", "download"), address=long_address)
+def download_consumer(other_dept, entry, other_staff, reviewer, security_admin):
+    """A consumer granted downloads of three items, its API client and secret, and a free port with its base URL."""
     granted(other_dept, entry, ["性别", "联系电话", "户籍地址"], ("download",), by=other_staff, approver=reviewer)
     api_client, secret = client_services.api_client_register(
         actor=security_admin, department_id=other_dept.pk, name="民政业务系统", rate_per_minute=600,
         allowed_networks=LOOPBACK)
     port = processes.free_port()
-    base = f"http://127.0.0.1:{port}"
+    return api_client, secret, port, f"http://127.0.0.1:{port}"
+
+
+def test_a_download_cut_by_killed_gunicorn_is_detected_and_resumes_to_the_same_bytes(
+        started, tmp_path, people, other_dept, other_staff, reviewer, security_admin, small_window, audit_log):
+    long_address = "河南省焦作市解放区民主路" + "幸福里小区" * 120 + "1号"
+    entry, _dataset, _keys = people(ROWS_DOWNLOADED, ("api", "download"), address=long_address)
+    api_client, secret, port, base = download_consumer(other_dept, entry, other_staff, reviewer, security_admin)
     web = started(processes.gunicorn(port, tmp_path / "gunicorn.log"))
     until(lambda: processes.answers(f"{base}/healthz/"), 120, "gunicorn never served", web)
     client = JiaozuoClient(base, api_client.client_id, secret, purpose="低保审核", retries=2)
@@ -431,12 +436,7 @@ def test_a_download_slower_than_gunicorns_timeout_completes_as_deployed(
     # ≈ 7 MB: more than the server's socket buffer (4 MiB) holds, so the worker still writes after the timeout.
     long_address = "河南省焦作市解放区民主路" + "幸福里小区" * 240 + "1号"
     entry, _dataset, _keys = people(2000, ("api", "download"), address=long_address)
-    granted(other_dept, entry, ["性别", "联系电话", "户籍地址"], ("download",), by=other_staff, approver=reviewer)
-    api_client, secret = client_services.api_client_register(
-        actor=security_admin, department_id=other_dept.pk, name="民政业务系统", rate_per_minute=600,
-        allowed_networks=LOOPBACK)
-    port = processes.free_port()
-    base = f"http://127.0.0.1:{port}"
+    api_client, secret, port, base = download_consumer(other_dept, entry, other_staff, reviewer, security_admin)
     web = started(processes.Process(
         "gunicorn", [sys.executable, "-m", "gunicorn", *deployed_gunicorn_options(), "--bind",
                      f"127.0.0.1:{port}", "--workers", "1", "--timeout", "2"],

@@ -4,18 +4,15 @@ tests/conftest.py; signed calls: tests/support.signed_headers; plain helpers: te
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
-import psycopg
 import pytest
 from django.utils import timezone
-from psycopg import sql
 
 from sharing.choices import GrantState, Purpose, RequestState
 from sharing.models import Grant, SharingRequest
 from sharing.push import run as push_run
 from tests.aggregation.builders import ids
-from tests.sharing.helpers import PEOPLE, load, published_entry, rows_for, server_dsn
+from tests.sharing.helpers import PEOPLE, fresh_database, load, published_entry, rows_for
 
 
 @pytest.fixture(autouse=True)
@@ -77,15 +74,9 @@ def make_people(make_entry, dept, staff):
 
 @pytest.fixture
 def target_dsn():
-    """A fresh database (unique name) on the same server: the consumer's 前置库. Dropped afterwards."""
-    name = f"jz_push_target_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server_dsn(name)
-    finally:
-        with psycopg.connect(server_dsn("postgres"), autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    """A fresh database on the same server: the consumer's 前置库. Dropped afterwards."""
+    with fresh_database("jz_push_target") as dsn:
+        yield dsn
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,11 @@ request's values."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import re
+import uuid
 from urllib.parse import urlencode
 
 import psycopg
@@ -211,3 +213,16 @@ def mirror_records(dataset_id: int, ids=None) -> None:
 
     with transaction.atomic():
         mirror(dataset_id, ids=ids)
+
+
+@contextlib.contextmanager
+def fresh_database(prefix: str):
+    """A fresh database (unique name) on the tests' server, its DSN; dropped afterwards (a consumer's 前置库)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_dsn("postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server_dsn(name)
+    finally:
+        with psycopg.connect(server_dsn("postgres"), autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
