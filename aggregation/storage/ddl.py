@@ -232,6 +232,10 @@ def table_migrate(dataset: Dataset, *, actor) -> list[dict]:
             # Tokens and digests hold item names: a rename rewrites every token holding the item and every row's
             # digest; a retyped item held in the token is converted there (the same converters, the same refusal).
             renames = {c["from"]: c["item"] for c in changes if c["op"] == "rename"}
+            for source, name in renames.items():  # (the records too, while the writers mirror them: moving.mirror)
+                _run(cur, sql.SQL("UPDATE aggregation_record SET data = (data - %s) || jsonb_build_object(%s::text, "
+                                  "data -> %s) WHERE dataset_id = %s AND data ? %s"),
+                     [source, name, source, locked.pk, source])
             checks = {c["item"]: converter_of(locked, specs[c["item"]]) for c in changes
                       if c["op"] == "retype" and not c["column"]}
             if renames or checks:

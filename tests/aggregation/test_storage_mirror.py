@@ -95,3 +95,21 @@ def test_a_key_rotation_reseals_the_tables(settings, people_entry, staff):
     assert all(r.token.startswith("test2:") for r in reading.rows(dataset))
     assert reading.by_key(dataset, numbers[0]) is not None
     clean(dataset)
+
+
+def test_a_renamed_item_is_renamed_in_the_records_too(community, staff, reviewer):
+    """The table's migration renames the column's item; the records' JSON follows in the same transaction, so a
+    later write still mirrors (an item the layout does not know would refuse it)."""
+    numbers = ids(2)
+    load(community, [member(numbers[0], Grade等级="B"), member(numbers[1], Grade等级="C")])
+    case = submitted_update(staff, community.entry, current_items(community.entry, Grade等级={"name": "GRADE等级"}))
+    update_case_approve(actor=reviewer, case_id=case.pk)
+    community.refresh_from_db()
+    assert all("GRADE等级" in r.data and "Grade等级" not in r.data for r in Record.objects.filter(dataset=community))
+    with transaction.atomic():
+        from aggregation.storage.moving import mirror
+
+        assert mirror(community.pk) == 2
+    assert reading.by_key(community, numbers[0]).values["GRADE等级"] == "B"
+    clean(community)
+
