@@ -230,3 +230,27 @@ def json_schema(node):
     if node.get("nullable") and "type" in node:
         out["type"] = [node["type"], "null"]
     return out
+
+
+def closed_by_client(response) -> None:
+    """Close a streamed response as a client going away does: the test client disconnects close_old_connections
+    around a close, so the test's connection (and its transaction) survives it."""
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
+def answers(url: str) -> bool:
+    """Whether `url` (a loopback health check) answers 200 within 5 s."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our loopback URL
+            return response.status == 200
+    except OSError:
+        return False

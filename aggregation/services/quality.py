@@ -181,8 +181,7 @@ def _texts(layout: Layout, items: list[str], alias: str):
 
 def _opened(tokens: list, fields) -> list[dict]:
     """Each token's items ({} for none, or one that does not authenticate: compared as absent)."""
-    rows = [reading.Row(0, b"", {}, t, {}, 0, None, None, None, None) for t in tokens]
-    return [secret or {} for secret in reading.decrypted(rows, fields)]
+    return [secret or {} for secret in reading.tokens_opened(tokens, fields)]
 
 
 def consistency_compare(comparison: Comparison) -> Comparison:

@@ -26,7 +26,7 @@ token), and so is an encrypted item read masked on a row without a stored form o
 without one comes as marker ‖ value ‖ marker (masked here). When every encrypted item is read masked, the token is sent
 only on the rows holding such a cell. A block without quotes whose marker count is exactly one per encrypted item
 read in full and row (`_Blocks.rendered`) is split on the marker: the tokens of its rows are opened in one frame
-(storage.reading.decrypted: one token a row, the current key's tokens by `FieldCipher.open_many`), the values put in
+(storage.reading.tokens_opened: one token a row, the current key's tokens by `FieldCipher.open_many`), the values put in
 the marked places, checked for the guard and quoting on the joined values; any other block goes row by row. A token
 that does not authenticate reads as empty fields, as in every reader (storage.reading.rendered).
 
@@ -45,7 +45,7 @@ import select
 
 from psycopg import sql
 
-from aggregation.storage.reading import decrypted
+from aggregation.storage.reading import tokens_opened
 from portal.cells import FORMULA_HEAD_BYTES, csv_bytes
 
 from ..data_api.calls import DataCall
@@ -245,15 +245,6 @@ def _rows_of(block: bytes) -> list[bytes]:
     return rows
 
 
-class _Token:
-    """A row as storage.reading.decrypted reads it: its token only."""
-
-    __slots__ = ("token",)
-
-    def __init__(self, token: str):
-        self.token = token
-
-
 class _Blocks:
     """Turns the COPY's blocks into the download's CSV bytes (module docstring)."""
 
@@ -306,7 +297,7 @@ class _Blocks:
         scan = b"".join(parts).translate(_ROW_SCAN)
         if scan.startswith(b"=") or b",=" in scan:
             return self.careful(block)
-        opened = decrypted([_Token(t.decode()) for _h, _c, t in pairs], self.cipher)
+        opened = tokens_opened([t.decode() for _h, _c, t in pairs], self.cipher)
         names = self.full
         values = [(row.get(n) or "") if row else "" for row in opened for n in names]
         joined = "\x00".join(values).encode()
@@ -336,7 +327,7 @@ class _Blocks:
             if len(fields) != self.width + self.tokens:  # pragma: no cover — a column count PostgreSQL does not send
                 raise ValueError("unexpected COPY row")
             parsed.append(fields)
-        opened = (decrypted([_Token(f.pop().decode()) for f in parsed], self.cipher) if self.tokens
+        opened = (tokens_opened([f.pop().decode() for f in parsed], self.cipher) if self.tokens
                   else [{}] * len(parsed))
         out = []
         for fields, secret in zip(parsed, opened, strict=True):

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -145,14 +144,6 @@ def gunicorn(port: int, log: Path, **env: str) -> Process:
     """gunicorn serving the portal on 127.0.0.1:`port` with the deployment's settings (config/gunicorn.py)."""
     return Process("gunicorn", [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application",
                                 "--bind", f"127.0.0.1:{port}", "--workers", "1"], log, django_env(**env))
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our loopback URL
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def redis_server(port: int, log: Path) -> Process:

@@ -41,7 +41,7 @@ from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, make_entry, pers
 from tests.faults import processes
 from tests.faults.conftest import granted, keys
 from tests.faults.processes import Cluster, Gate, celery_worker, pool_child, rows_in, until
-from tests.support import LOOPBACK, TableLock, wait_for
+from tests.support import LOOPBACK, TableLock, answers, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -341,7 +341,7 @@ def test_a_download_cut_by_killed_gunicorn_is_detected_and_resumes_to_the_same_b
     entry, _dataset, _keys = people(ROWS_DOWNLOADED, ("api", "download"), address=long_address)
     api_client, secret, port, base = download_consumer(other_dept, entry, other_staff, reviewer, security_admin)
     web = started(processes.gunicorn(port, tmp_path / "gunicorn.log"))
-    until(lambda: processes.answers(f"{base}/healthz/"), 120, "gunicorn never served", web)
+    until(lambda: answers(f"{base}/healthz/"), 120, "gunicorn never served", web)
     client = JiaozuoClient(base, api_client.client_id, secret, purpose="低保审核", retries=2)
     url = client.url(f"/api/v1/data/{entry.resource_key}/export/", {"format": "csv"})
 
@@ -358,7 +358,7 @@ def test_a_download_cut_by_killed_gunicorn_is_detected_and_resumes_to_the_same_b
     # The kit's resumable downloader: cut after 1 MiB, the server started again while it backs off, the rest asked
     # with Range + If-Range, the file checked against the server's length and Repr-Digest.
     web.start()
-    until(lambda: processes.answers(f"{base}/healthz/"), 120, "gunicorn never served again", web)
+    until(lambda: answers(f"{base}/healthz/"), 120, "gunicorn never served again", web)
     dest = tmp_path / "people.csv"
     seen = {}
 
@@ -384,7 +384,7 @@ def test_a_download_cut_by_killed_gunicorn_is_detected_and_resumes_to_the_same_b
     def back_off(_seconds):
         seen["part"] = Path(str(dest) + ".part").stat().st_size
         web.start()
-        until(lambda: processes.answers(f"{base}/healthz/"), 120, "gunicorn never served again", web)
+        until(lambda: answers(f"{base}/healthz/"), 120, "gunicorn never served again", web)
 
     downloader = Cutting(base, api_client.client_id, secret, purpose="低保审核", retries=2, sleep=back_off)
     result = downloader.download(entry.resource_key, str(dest))
@@ -441,7 +441,7 @@ def test_a_download_slower_than_gunicorns_timeout_completes_as_deployed(
         "gunicorn", [sys.executable, "-m", "gunicorn", *deployed_gunicorn_options(), "--bind",
                      f"127.0.0.1:{port}", "--workers", "1", "--timeout", "2"],
         tmp_path / "gunicorn.log", processes.django_env()))
-    until(lambda: processes.answers(f"{base}/healthz/"), 120, "gunicorn never served", web)
+    until(lambda: answers(f"{base}/healthz/"), 120, "gunicorn never served", web)
     client = JiaozuoClient(base, api_client.client_id, secret, purpose="低保审核", retries=0)
     url = client.url(f"/api/v1/data/{entry.resource_key}/export/", {"format": "csv"})
     body, began = bytearray(), time.monotonic()

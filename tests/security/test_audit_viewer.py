@@ -12,7 +12,7 @@ from portal.choices import AuditResult, Role
 from portal.models import AuditEvent
 from tests.factories import make_user, user_fixture
 from tests.permissions import LOGIN, Row, SignedClient, check_matrix
-from tests.support import HOSTILE_CELLS, unquoted_csv_cell
+from tests.support import HOSTILE_CELLS, closed_by_client, unquoted_csv_cell
 
 pytestmark = pytest.mark.django_db
 
@@ -261,15 +261,8 @@ def test_the_export_event_keeps_the_request_source_address_and_id(web_as, audito
 
 
 def test_an_export_closed_unread_is_audited_as_incomplete(web_as, auditor, trail):
-    from django.core.signals import request_finished
-    from django.db import close_old_connections
-
     response = web_as(auditor).get(reverse("security:audit-export"))
-    request_finished.disconnect(close_old_connections)  # as the test client does around a close
-    try:
-        response.close()  # the client went away before the first block
-    finally:
-        request_finished.connect(close_old_connections)
+    closed_by_client(response)  # the client went away
     [event] = AuditEvent.objects.filter(action="security.audit.exported")
     assert event.result == AuditResult.FAILURE and event.data["completed"] is False and event.data["rows"] == 0
 

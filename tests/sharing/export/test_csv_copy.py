@@ -20,7 +20,7 @@ from aggregation.services import pools as agg
 from catalog.choices import ShareType
 from security import crypto
 from tests.sharing.helpers import open_verification_case, unmarked
-from tests.support import HOSTILE_CELLS
+from tests.support import HOSTILE_CELLS, closed_by_client
 
 pytestmark = pytest.mark.django_db
 
@@ -306,8 +306,7 @@ def test_a_download_closed_midway_leaves_the_connection_usable(make_entry, dept,
                                                               captured, audit_log, fields):
     """The stream reads the COPY off libpq itself: closed after its first block, psycopg still cancels and drains
     the COPY, and the connection serves the next statements (the audit event, then a query)."""
-    from django.core.signals import request_finished
-    from django.db import close_old_connections, connection
+    from django.db import connection
 
     entry = make_entry(provider=dept, items=ITEMS, name="半途资源")
     _load(agg.dataset_ensure(entry=entry), 3000)
@@ -316,11 +315,7 @@ def test_a_download_closed_midway_leaves_the_connection_usable(make_entry, dept,
     response = api_as(other_staff).get(f"/api/v1/data/{entry.resource_key}/export/?{query}", HTTP_X_PURPOSE="x")
     stream = iter(response.streaming_content)
     next(stream), next(stream)  # the header, then the first block of rows
-    request_finished.disconnect(close_old_connections)  # as the test client does around a close
-    try:
-        response.close()
-    finally:
-        request_finished.connect(close_old_connections)
+    closed_by_client(response)  # the client went away
     event = audit_log("sharing.data.read")[-1]
     assert event.data["completed"] is False and event.data["rows"] == 7
     with connection.cursor() as cur:

@@ -13,7 +13,7 @@ from aggregation.models import Record
 from security import crypto
 from tests.aggregation.builders import ids
 from tests.sharing.helpers import PEOPLE, PHONE, body_of, export_url, load, mirror_records
-from tests.support import signed_headers
+from tests.support import closed_by_client, signed_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -156,14 +156,7 @@ def test_signed_client_download(people, api_client_row, make_grant, client, audi
 def test_download_closed_unread_is_still_audited(people, other_staff, make_grant, api_as, audit_log):
     entry, _keys = people
     make_grant(other_staff.department, entry, ["性别"], methods=("download",))
-    from django.core.signals import request_finished
-    from django.db import close_old_connections
-
     response = api_as(other_staff).get(export_url(entry, "format=csv"), HTTP_X_PURPOSE="x")
-    request_finished.disconnect(close_old_connections)  # as the test client does around a close
-    try:
-        response.close()  # the client went away before the first block
-    finally:
-        request_finished.connect(close_old_connections)
+    closed_by_client(response)  # the client went away
     event = audit_log("sharing.data.read")[-1]
     assert event.data["completed"] is False and event.result == "failure" and event.data["rows"] == 0
