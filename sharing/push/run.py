@@ -9,10 +9,10 @@ an interval. A run (`push_run`, called by the Celery task `sharing.tasks.push_ru
 2. checks the grant at the moment of the run (revoked / not covering push → `no_grant`, run out →
    `grant_expired`; then `read_permission` for the entry itself); a refusal pauses the subscription;
 3. reads the rows changed after the watermark (updated_at, id) in (updated_at, id) order off the dataset's
-   table (storage.reading.rows), BATCH rows at a time (its (updated_at, id) index), up to a *horizon*: the start of
-   the oldest transaction still open in our database (minus SETTLE). Rows get `updated_at` = their transaction's
-   time, so a row committed late can never land below a watermark already passed;
-4. renders each row exactly as the pull does for that grant (sharing.data_api.records: granted items in full,
+   table (storage.reading.shown, the pull's reader), BATCH rows at a time (its (updated_at, id) index), up to a
+   *horizon*: the start of the oldest transaction still open in our database (minus SETTLE). Rows get `updated_at`
+   = their transaction's time, so a row committed late can never land below a watermark already passed;
+4. renders each row exactly as the pull does for that grant (the same reader: granted items in full,
    other personal items masked, only projected encrypted items decrypted, verification flags, the R26.1
    integrity signature of document resources);
 5. upserts each batch into the target (INSERT … ON CONFLICT (record_id) DO UPDATE, never over a newer row)
@@ -97,42 +97,34 @@ def _horizon() -> dt.datetime:
         return cur.fetchone()[0] - SETTLE
 
 
-def _batch(call, mark: tuple[dt.datetime, int] | None, horizon: dt.datetime) -> list:
+def _batch(call, mark: tuple[dt.datetime, int] | None, horizon: dt.datetime) -> list[tuple]:
     """The next rows changed after the watermark `mark` (updated_at, id), deleted ones included, in (updated_at, id)
-    order off the dataset's table (storage.reading.rows), BATCH at most, those stamped before `horizon` only (the
-    order is by updated_at: the rows at or past the horizon are the batch's tail)."""
+    order off the dataset's table, BATCH at most, those stamped before `horizon` only (the order is by updated_at: the
+    rows at or past the horizon are the batch's tail) — read and rendered by the pull's own reader
+    (storage.reading.shown: the call's items, masked as its grant says, the R14.4 flag): (id, updated_at, deleted,
+    flagged, values)."""
+    from aggregation.choices import VerificationState
     from aggregation.storage import reading
 
-    rows = reading.rows(call.dataset, items=call.projection, since=mark[0] if mark else _EPOCH, after=mark,
-                        include_deleted=True, limit=BATCH)
-    cut = next((i for i, r in enumerate(rows) if r.updated_at >= horizon), None)
+    rows = [(rid, dt.datetime.fromisoformat(reading.api_stamp(stamp)), deleted, flagged, values)
+            for rid, stamp, deleted, flagged, values in reading.shown(
+                call.dataset, call.projection, kinds=call.mask_kinds, since=mark[0] if mark else _EPOCH, after=mark,
+                include_deleted=True, limit=BATCH, open_state=VerificationState.OPEN.value)]
+    cut = next((i for i, r in enumerate(rows) if r[1] >= horizon), None)
     return rows if cut is None else rows[:cut]
 
 
 def _render_batch(call, rows) -> list[tuple]:
-    """Each row rendered as the pull renders it for the call's grant (storage.reading.rendered)."""
-    from aggregation.selectors.verification import records_under_verification
-    from aggregation.storage import reading
-    from aggregation.storage.layout import Layout
+    """Each row as the pull gives it for the call's grant (`_batch`), with its integrity signature (R26.1)."""
     from security.documents import attach_integrity
 
-    flagged = records_under_verification([r.id for r in rows])
-    names = list(call.projection)
-    kinds = {n: call.mask_kinds[n] for n in names if n in call.mask_kinds}
-    live = [r for r in rows if r.deleted_at is None]
-    shown = dict(zip((r.id for r in live), reading.rendered(Layout.stored(call.dataset), live, names, kinds=kinds),
-                     strict=True))
     out = []
-    for row in rows:
-        if row.deleted_at is not None:
-            values = {"deleted": True}
-        else:
-            values = shown[row.id]
-            values["deleted"] = False
-        values["updated_at"] = row.updated_at.isoformat()
-        values.update(verification_fields(row.id in flagged))
-        attach_integrity(call, values)
-        out.append((row.id, Jsonb(values), row.updated_at, row.deleted_at is not None))
+    for rid, updated_at, deleted, flagged, values in rows:
+        row = {"deleted": True} if deleted else {**values, "deleted": False}
+        row["updated_at"] = updated_at.isoformat()
+        row.update(verification_fields(bool(flagged)))
+        attach_integrity(call, row)
+        out.append((rid, Jsonb(row), updated_at, deleted))
     return out
 
 
@@ -301,8 +293,8 @@ def _deliver(sub: PushSubscription, run: PushRun, call) -> None:
                                  exc.sqlstate or "") from None
             # Acknowledged by the target: advance the watermark here (a crash before this re-sends the batch).
             last = rows[-1]
-            mark = (last.updated_at, last.id)
-            deleted = sum(1 for r in rows if r.deleted_at is not None)
+            mark = (last[1], last[0])
+            deleted = sum(1 for r in rows if r[2])
             counts = {"rows": run.rows + len(rows), "deleted_rows": run.deleted_rows + deleted,
                       "batches": run.batches + 1, "watermark_to_at": mark[0], "watermark_to_id": mark[1]}
             with transaction.atomic():
