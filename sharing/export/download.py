@@ -101,34 +101,31 @@ def trace_line(trace: dict) -> str:
 
 
 def export_rows(call: DataCall):
-    """Yield lists of rendered rows (one list per chunk of CHUNK_ROWS): the slice's rows off the dataset's table
-    (storage.reading.rows, keyset pages) on the read replica when configured, shown as storage.reading.rendered."""
-    from aggregation.selectors.verification import records_under_verification
+    """Yield lists of rendered rows (one list per chunk of CHUNK_ROWS): the slice's rows off the dataset's table in
+    keyset pages, read and shown by the pull's own reader (storage.reading.shown, the R14.4 flag in the same
+    statement) on the read replica when configured."""
+    from aggregation.choices import VerificationState
     from aggregation.storage import reading
-    from aggregation.storage.layout import Layout
 
     if call.dataset is None:
         return
-    layout = Layout.stored(call.dataset)
     names = list(call.projection)
-    kinds = {n: call.mask_kinds[n] for n in names if n in call.mask_kinds}
     start = slice_start(call)
     while True:
         # The read replica when configured (portal.db_router): each page's statement by itself (these rows are read
         # while the response is sent); the trace's audit event is written on the primary.
         with replica_reads():
-            batch = reading.rows(call.dataset, items=names, since=call.since, filters=call.filters or None,
-                                 limit=CHUNK_ROWS, **start)
+            batch = reading.shown(call.dataset, names, kinds=call.mask_kinds, since=call.since,
+                                  filters=call.filters or None, limit=CHUNK_ROWS,
+                                  open_state=VerificationState.OPEN.value, **start)
         if not batch:
             return
-        flagged = records_under_verification([r.id for r in batch])
-        shown = reading.rendered(layout, batch, names, kinds=kinds)
-        yield [[*(values[n] for n in names), "是" if row.id in flagged else ""]
-               for row, values in zip(batch, shown, strict=True)]
+        yield [[*(values[n] for n in names), "是" if flagged else ""] for _id, _at, _del, flagged, values in batch]
         if len(batch) < CHUNK_ROWS:
             return
-        last = batch[-1]
-        start = {"after_id": last.id} if call.since is None else {"after": (last.updated_at, last.id)}
+        rid, stamp = batch[-1][:2]
+        start = ({"after_id": rid} if call.since is None
+                 else {"after": (dt.datetime.fromisoformat(reading.api_stamp(stamp)), rid)})
 
 
 class _Counter:
