@@ -9,6 +9,7 @@ transactional test's flush would wipe that data for every transactional test aft
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from portal.choices import Role
@@ -116,7 +117,10 @@ def _resource_tables_mirror_records(request, _django_db_marker):
     (storage.moving.mirror). After every test that used the database, each dataset holding records must have a table
     row for each record, alike in key and row digest, version and timestamps (one SQL join per dataset; the values
     themselves are compared by storage.moving.dataset_verify in the storage tests). A test that writes
-    aggregation_record directly on purpose (tampering) says so with `@pytest.mark.records_tampered`."""
+    aggregation_record directly on purpose (tampering) says so with `@pytest.mark.records_tampered`.
+
+    The contract step: with AGGREGATION["WRITE_RECORDS"] off (the environment's AGGREGATION_WRITE_RECORDS=0 for a
+    whole run, `@pytest.mark.tables_only` for one test) the writers write the tables only, and nothing is checked."""
     # (the database fixture set up before this one, so that this one's check runs before its teardown)
     used = next((n for n in ("transactional_db", "db") if n in request.fixturenames), None)
     if used is None and not request.node.get_closest_marker("django_db"):
@@ -124,8 +128,14 @@ def _resource_tables_mirror_records(request, _django_db_marker):
         return
     if used:
         request.getfixturevalue(used)
+    if request.node.get_closest_marker("tables_only"):
+        from django.test import override_settings
+
+        with override_settings(AGGREGATION={**settings.AGGREGATION, "WRITE_RECORDS": False}):
+            yield
+        return
     yield
-    if request.node.get_closest_marker("records_tampered"):
+    if request.node.get_closest_marker("records_tampered") or not settings.AGGREGATION["WRITE_RECORDS"]:
         return
     from tests.support import resource_tables_mismatch
 

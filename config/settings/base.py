@@ -364,6 +364,9 @@ AGGREGATION = {
     # A theme whose source loaded new data is rebuilt this long after the first such load (seconds): the loads
     # that arrive meanwhile are in the same build (services.themes.themes_sources_loaded).
     "THEME_REBUILD_DEBOUNCE_SECONDS": env.int("AGGREGATION_THEME_REBUILD_DEBOUNCE_SECONDS", default=300),
+    # Issue 18's switch, contract step (transitional): True — the writers write `aggregation_record` and mirror it
+    # into the resource tables (storage.moving.mirror); False — they write the tables `pool.r<id>` only.
+    "WRITE_RECORDS": env.bool("AGGREGATION_WRITE_RECORDS", default=True),
 }
 
 PORTAL = {
