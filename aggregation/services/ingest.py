@@ -19,6 +19,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+import polars as pl
 from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
@@ -38,9 +39,11 @@ from ..ingest.errors import IngestError
 from ..ingest.mapping import auto_mapping, near_matches
 from ..ingest.planning import Plan
 from ..ingest.processing import RowProcessor
+from ..ingest.spilling import FrameSpill
 from ..models import Dataset, IngestJob
 from ..selectors.ingest import report_csv
-from ..storage import moving
+from ..storage import moving, reading, tables_written, writing
+from ..storage.layout import Layout
 from .pools import dataset_ensure, dataset_recount, one_source_problems, refresh_encrypted_items, require_loader
 from .themes import themes_sources_loaded
 
@@ -351,8 +354,12 @@ def ingest_job_run(*, job_id: int) -> IngestJob | None:
         done = _finish_if_loaded_before(job)
         if done is not None:
             return done
-        counts, report_path, duplicates, notes = _stage_file(job, plan, stage)
-        return _finish(job, counts, report_path, duplicates, stage, notes, plan)
+        counts, report_path, duplicates, notes, spill = _stage_file(job, plan, stage)
+        try:
+            return _finish(job, counts, report_path, duplicates, stage, notes, plan, spill)
+        finally:
+            if spill is not None:
+                spill.close()
     except IngestError as exc:
         return _end(job, JobStatus.REJECTED, str(exc), report_path)
     except Exception as exc:
@@ -368,20 +375,29 @@ def ingest_job_run(*, job_id: int) -> IngestJob | None:
 
 
 def _stage_file(job: IngestJob, plan: Plan, stage: str):
-    """Stream the file through the processor into the stage table; returns counts and the report file.
+    """Stream the file through the processor into the stage table — or, when the writers write the resource tables
+    (storage.tables_written), into a FrameSpill of canonical batches —; returns counts, the report file, the
+    duplicate rows (records' stage only: the table writer reports them when it writes) and the log notes, and the
+    spill (None for the stage).
 
     A large CSV file is processed by worker processes (aggregation.ingest.parallel); if one of their cuts turns out to
     lie inside a quoted field, what they staged is discarded and the file is read again by this process alone."""
     path = Path(job.file.path)
+    tables = tables_written()
     source = readers.open_source(path, job.format, encoding=job.encoding or None)
     report = tempfile.NamedTemporaryFile(  # noqa: SIM115 — handed to _finish / _end
         "w", suffix=".jsonl", delete=False, encoding="utf-8", newline=""
     )
+    spill = cur = None
     try:
-        processor = RowProcessor(plan, source.columns, job.mapping)
+        processor = RowProcessor(plan, source.columns, job.mapping, frames=tables)
         processor.pretranslated = source.pretranslated
-        cur = staging.raw_cursor()
-        staging.stage_create(cur, stage)
+        if tables:
+            spill = sink = FrameSpill()
+        else:
+            cur = staging.raw_cursor()
+            staging.stage_create(cur, stage)
+            sink = staging.StageWriter(cur, stage)
         started = time.monotonic()
         workers = parallel.worker_count(job.size) if job.format == JobFormat.CSV else 1
         the_layout = parallel.layout(path, source) if workers > 1 else None
@@ -389,30 +405,40 @@ def _stage_file(job: IngestJob, plan: Plan, stage: str):
             workers = min(workers, len(the_layout.ranges))
         how = _("%(w)d 个进程") % {"w": workers} if the_layout else _("单进程")
         if the_layout:
-            chunks = parallel.results(path, source, the_layout, plan, job.mapping, workers)
+            chunks = parallel.results(path, source, the_layout, plan, job.mapping, workers, frames=tables)
             try:
-                counts = _stage_results(job, plan, chunks, cur, stage, report)
+                counts = _stage_results(job, plan, chunks, sink, report)
             except parallel.Unsplittable:
                 how = _("单进程（文件的切分点落在引号内的字段中）")
-                cur.execute(f"TRUNCATE {stage}")
+                if spill is not None:
+                    spill.truncate()
+                else:
+                    cur.execute(f"TRUNCATE {stage}")
                 report.seek(0)
                 report.truncate()
                 the_layout = None
         if not the_layout:
             batches = processing.batched(source.rows(), first_row_no=2)
             chunks = (parallel.Chunk(processor.process(*batch), -1) for batch in batches)
-            counts = _stage_results(job, plan, chunks, cur, stage, report, source=source)
+            counts = _stage_results(job, plan, chunks, sink, report, source=source)
         read_s = time.monotonic() - started
-        duplicates = _report_duplicates(job, plan, cur, stage, report, counts)
+        duplicates = 0
+        if cur is not None:
+            duplicates = _report_duplicates(job, plan, cur, stage, report, counts)
+            staging.stage_dedupe(cur, stage)
+            cur.close()
         report.close()
-        staging.stage_dedupe(cur, stage)
-        cur.close()
         notes = [*source.notes, _("读取、清洗、校验、加密并暂存 %(n)d 行（%(how)s）：%(s).1f 秒；去重 %(d).1f 秒")
                  % {"n": counts.total, "how": how, "s": read_s, "d": time.monotonic() - started - read_s}]
-        return counts, report.name, duplicates, notes
+        if spill is not None:
+            notes[-1] = _("读取、清洗、校验 %(n)d 行（%(how)s）：%(s).1f 秒") % {
+                "n": counts.total, "how": how, "s": read_s}
+        return counts, report.name, duplicates, notes, spill
     except BaseException:
         report.close()
         Path(report.name).unlink(missing_ok=True)
+        if spill is not None:
+            spill.close()
         raise
     finally:
         source.close()
@@ -456,14 +482,13 @@ def _report_duplicates(job: IngestJob, plan: Plan, cur, stage: str, report, coun
 DUPLICATE_REASON = "文件内重复主键（第 %(rows)s 行），以第 %(n)d 行为准"
 
 
-def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, *, source=None) -> _Counts:
-    """COPY processed chunks into the stage table and their rejections into the report (_ReportWriter). Rows are
-    staged also when the job will load nothing (all-or-nothing with rejections), so that its report lists the
-    file's duplicate keys too."""
+def _stage_results(job: IngestJob, plan: Plan, chunks, stage_writer, report, *, source=None) -> _Counts:
+    """Processed chunks into `stage_writer` (the stage table's StageWriter, or a FrameSpill) and their rejections
+    into the report (_ReportWriter). Rows are staged also when the job will load nothing (all-or-nothing with
+    rejections), so that its report lists the file's duplicate keys too."""
     writer = _ReportWriter(report, plan, job.mapping)
     counts = _Counts()
     last = time.monotonic()
-    stage_writer = staging.StageWriter(cur, stage)
     try:
         for chunk in chunks:
             result = chunk.result
@@ -475,7 +500,9 @@ def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, 
                 counts.rejected += len({r[0] for r in result.rejections})
                 for row_no, column, value, reason in result.rejections:
                     writer.write(row_no, column, value, reason)
-            if result.copy_text:
+            if result.frame is not None:
+                stage_writer.write(result.frame)
+            elif result.copy_text:
                 stage_writer.write(result.copy_text)
             now = time.monotonic()
             if now - last >= PROGRESS_EVERY:
@@ -503,8 +530,6 @@ def _finish_if_loaded_before(job: IngestJob) -> IngestJob | None:
     record of the dataset was written since (a push, a correction, a deletion moves `updated_at`). Anything else
     goes through the row-digest comparison, which also writes nothing for unchanged rows, at the cost of reading
     and hashing them all (≈ 40 % of a first load). Audits aggregation.job.finished with `same_as`."""
-    from ..models import Record
-
     if not job.file_sha256:
         return None
     with transaction.atomic():
@@ -514,7 +539,7 @@ def _finish_if_loaded_before(job: IngestJob) -> IngestJob | None:
         if (last is None or last.file_sha256 != job.file_sha256 or last.mapping != job.mapping
                 or sorted(last.empty_items) != sorted(job.empty_items) or last.mode != job.mode
                 or (dataset.entry.approved_at and dataset.entry.approved_at > last.finished_at)
-                or Record.objects.filter(dataset_id=dataset.pk, updated_at__gt=last.finished_at).exists()):
+                or _written_since(dataset, last.finished_at)):
             return None
         locked = IngestJob.objects.select_for_update().get(pk=job.pk)
         if locked.status != JobStatus.RUNNING:
@@ -543,6 +568,15 @@ def _finish_if_loaded_before(job: IngestJob) -> IngestJob | None:
     return job
 
 
+def _written_since(dataset: Dataset, moment) -> bool:
+    """Whether a row of the dataset was written (a load, a push, a correction, a deletion) after `moment`."""
+    from ..models import Record
+
+    if not tables_written():
+        return Record.objects.filter(dataset_id=dataset.pk, updated_at__gt=moment).exists()
+    return bool(dataset.columns and reading.rows(dataset, items=[], since=moment, include_deleted=True, limit=1))
+
+
 def _attach_report(job: IngestJob, report_path: str | None, rejected: int) -> None:
     if not report_path:
         return
@@ -556,7 +590,7 @@ def _attach_report(job: IngestJob, report_path: str | None, rejected: int) -> No
 
 
 def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage: str, notes: list[str],
-            plan: Plan) -> IngestJob:
+            plan: Plan, spill: FrameSpill | None = None) -> IngestJob:
     job_heartbeat(IngestJob, job.pk, progress=92, **counts.fields())
     with transaction.atomic():
         locked = IngestJob.objects.select_for_update().get(pk=job.pk)
@@ -583,26 +617,26 @@ def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage
             missing = [i.name for i in plan.items if i.name not in mapped]
             job.kept_items = [n for n in missing if n not in job.empty_items]
             emptied = [n for n in missing if n in job.empty_items]
-            with connection.cursor() as cur:
+            if spill is not None:
+                inserted, updated, duplicates, kept_rows = _write_tables(job, dataset, plan, spill, report_path, now)
                 if job.kept_items:
-                    kept_rows = staging.stage_keep_items(
-                        cur, stage, dataset_id=dataset.pk, items=job.kept_items,
-                        cipher=FieldCipher(plan.keys_spec, plan.blind_key))
                     job.log += log_line(KEPT_LINE % {"items": "、".join(job.kept_items)}
                                         + _("（%(n)d 条已有记录保留了原值）") % {"n": kept_rows})
                 if emptied:
                     job.log += log_line(EMPTIED_LINE % {"items": "、".join(emptied)})
-                inserted, updated = staging.upsert_from_stage(
-                    cur, stage, dataset_id=dataset.pk, actor_id=job.created_by_id, job_id=job.pk,
-                    reason=_("导入任务 #%(id)d") % {"id": job.pk}, now=now,
-                )
-            if inserted or updated:
-                moving.mirror(dataset.pk, since=now)
+            else:
+                inserted, updated = _write_records(job, dataset, plan, stage, emptied, now)
             dataset_recount(dataset, now)
             # Themes built from this dataset become due (debounced) once the load is committed.
             transaction.on_commit(partial(themes_sources_loaded, dataset_ids=[dataset.pk]))
             job.log += log_line(_("写入（更新数据与历史）：%(s).1f 秒") % {"s": time.monotonic() - t0})
             status = JobStatus.SUCCEEDED
+        if status != JobStatus.SUCCEEDED and spill is not None and counts.accepted:
+            # Nothing is loaded; the report still lists the file's duplicate keys (as the stage's path does).
+            dataset = Dataset.objects.get(pk=job.dataset_id)
+            target = Layout.stored(dataset).target(dataset.key_item_name)
+            groups = writing.duplicate_rows(target, _spilled_batches(job, target, spill), cipher=writing.cipher())
+            duplicates = _report_duplicate_rows(job, plan, spill, report_path, groups)
         job.status = status
         job.progress = 100
         job.finished_at = timezone.now()
@@ -627,6 +661,79 @@ def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage
                   "empty_items": job.empty_items},
         )
     return job
+
+
+def _write_records(job: IngestJob, dataset: Dataset, plan: Plan, stage: str, emptied: list[str], now
+                   ) -> tuple[int, int]:
+    """The staged rows into aggregation_record (+ history), mirrored into the resource table (the records' path,
+    AGGREGATION["WRITE_RECORDS"] on)."""
+    with connection.cursor() as cur:
+        if job.kept_items:
+            kept_rows = staging.stage_keep_items(
+                cur, stage, dataset_id=dataset.pk, items=job.kept_items,
+                cipher=FieldCipher(plan.keys_spec, plan.blind_key))
+            job.log += log_line(KEPT_LINE % {"items": "、".join(job.kept_items)}
+                                + _("（%(n)d 条已有记录保留了原值）") % {"n": kept_rows})
+        if emptied:
+            job.log += log_line(EMPTIED_LINE % {"items": "、".join(emptied)})
+        inserted, updated = staging.upsert_from_stage(
+            cur, stage, dataset_id=dataset.pk, actor_id=job.created_by_id, job_id=job.pk,
+            reason=_("导入任务 #%(id)d") % {"id": job.pk}, now=now,
+        )
+    if inserted or updated:
+        moving.mirror(dataset.pk, since=now)
+    return inserted, updated
+
+
+def _spilled_batches(job: IngestJob, target: writing.Target, spill: FrameSpill):
+    """The spilled batches as the writer takes them: an item the file has no column for is empty (the clerk chose
+    to empty it), or — one of the job's kept items — keeps each stored row's value (`_keep`)."""
+    mapped = set(job.mapping.values())
+    kept = [c.item for c in target.columns if c.item in job.kept_items]
+    extra = [pl.lit(None, dtype=pl.Utf8).alias(c.item) for c in target.columns if c.item not in mapped]
+    if kept:
+        extra.append(pl.lit(kept, dtype=pl.List(pl.Utf8)).alias("_keep"))
+    for batch in spill.batches():
+        yield batch.with_columns(extra) if extra else batch
+
+
+def _write_tables(job: IngestJob, dataset: Dataset, plan: Plan, spill: FrameSpill, report_path: str, now
+                  ) -> tuple[int, int, int, int]:
+    """The spilled rows into the dataset's resource table (storage.writing: only what changed is written, updates
+    with history, inserts proven by the job); the keys given more than once listed in the report. Returns
+    (inserted, updated, rows dropped as duplicates, stored rows whose kept items were kept)."""
+    target = Layout.stored(dataset).target(dataset.key_item_name)
+    result = writing.write_batches(
+        target, _spilled_batches(job, target, spill), cipher=writing.cipher(), job_id=job.pk,
+        actor_id=job.created_by_id, reason=_("导入任务 #%(id)d") % {"id": job.pk}, now=now)
+    job.log += log_line(_("写入资源表：%(phases)s") % {"phases": "，".join(
+        f"{name} {seconds:.1f} 秒" for name, seconds in result.seconds.items() if name != "workers")})
+    dropped = _report_duplicate_rows(job, plan, spill, report_path, result.duplicates)
+    return result.inserted, result.updated, dropped, getattr(result, "kept", 0)
+
+
+def _report_duplicate_rows(job: IngestJob, plan: Plan, spill: FrameSpill, report_path: str,
+                           groups: list[list[int]]) -> int:
+    """List each key given more than once in the report (as _report_duplicates does for the stage): every earlier
+    row, with all the rows of that key and the one that wins (the last); the number of rows not loaded for that."""
+    if not groups:
+        return 0
+    key_column = next(c for c, n in job.mapping.items() if n == plan.key_item)
+    winners = [rows[-1] for rows in groups]
+    keys: dict[int, str] = {}
+    for batch in spill.batches(["row_no", plan.key_item]):
+        hit = batch.filter(pl.col("row_no").is_in(winners))
+        keys.update(zip(hit["row_no"].to_list(), hit[plan.key_item].to_list(), strict=True))
+    dropped = 0
+    with open(report_path, "a", encoding="utf-8", newline="") as fh:
+        writer = _ReportWriter(fh, plan, job.mapping)
+        for rows in groups:
+            reason = DUPLICATE_REASON % {"rows": "、".join(map(str, rows)), "n": rows[-1]}
+            token = writer.cipher.encrypt(keys[rows[-1]])
+            for row in rows[:-1]:
+                writer.write(row, key_column, "", reason, token=token)
+                dropped += 1
+    return dropped
 
 
 def _end(job: IngestJob, status: str, reason: str, report_path: str | None) -> IngestJob:

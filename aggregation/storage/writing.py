@@ -502,3 +502,12 @@ def _insert(cur, target: Target, *, job_id, now) -> int:
         stage=sql.Identifier(_STAGE), table=target.ident,
         columns=sql.SQL(", ").join(map(sql.Identifier, _written_columns(target)))), {"job": job_id, "now": now})
     return cur.rowcount
+
+
+def duplicate_rows(target: Target, batches: Iterable[pl.DataFrame], *, cipher: FieldCipher) -> list[list[int]]:
+    """Each key the batches give more than once, its row numbers in order — as write_batches reports them — without
+    writing anything (a load that refuses its file still lists its duplicate keys)."""
+    hasher, seen = _Hasher(cipher), _Keys()
+    for batch in batches:
+        _hashed(target, batch, hasher, seen)
+    return seen.duplicates()[0]
