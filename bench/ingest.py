@@ -222,9 +222,11 @@ def job_for(dataset, staff, header: list[str], p: Path):
 
     from aggregation.choices import JobFormat, JobMode
     from aggregation.models import IngestJob
+    from aggregation.services.ingest import file_sha256
 
     job = IngestJob(dataset=dataset, original_name=p.name, size=p.stat().st_size, format=JobFormat.CSV,
-                    header=header, mapping={h: h for h in header}, mode=JobMode.ALL_OR_NOTHING, created_by=staff)
+                    header=header, mapping={h: h for h in header}, mode=JobMode.ALL_OR_NOTHING, created_by=staff,
+                    file_sha256=file_sha256(p))  # as an upload has it (the very same file again is not read)
     with open(p, "rb") as fh:
         job.file.save(p.name, File(fh), save=False)
     job.save()

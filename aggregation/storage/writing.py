@@ -504,10 +504,14 @@ def _insert(cur, target: Target, *, job_id, now) -> int:
     return cur.rowcount
 
 
-def duplicate_rows(target: Target, batches: Iterable[pl.DataFrame], *, cipher: FieldCipher) -> list[list[int]]:
-    """Each key the batches give more than once, its row numbers in order — as write_batches reports them — without
-    writing anything (a load that refuses its file still lists its duplicate keys)."""
-    hasher, seen = _Hasher(cipher), _Keys()
-    for batch in batches:
-        _hashed(target, batch, hasher, seen)
+
+def duplicate_rows(keys: pl.DataFrame | None, key_item: str, *, cipher: FieldCipher) -> list[list[int]]:
+    """Each key given more than once among `keys` (row_no, and the key's canonical text under `key_item`), its row
+    numbers in order — the keys the writer's blind index equates, as write_batches reports them — without writing
+    anything (a load that refuses its file still lists its duplicate keys)."""
+    if keys is None or not keys.height:
+        return []
+    seen = _Keys()
+    seen.add(keys.select(pl.col("row_no").cast(pl.Int64),
+                         pl.Series("key_hash", _Hasher(cipher).blind(keys[key_item]), dtype=pl.Binary)))
     return seen.duplicates()[0]
