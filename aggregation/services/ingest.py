@@ -794,8 +794,9 @@ def _write_checked(job: IngestJob, plan: Plan, chunks, report, beat, how: str, *
             inserted, updated = result.inserted, result.updated
             job.kept_items = kept
             if kept:
+                # (every stored row the file gives keeps them: the ones it changed and the ones it left alone)
                 job.log += log_line(KEPT_LINE % {"items": "、".join(kept)} + _("（%(n)d 条已有记录保留了原值）")
-                                    % {"n": getattr(result, "kept", 0)})
+                                    % {"n": result.updated + result.unchanged})
             if emptied:
                 job.log += log_line(EMPTIED_LINE % {"items": "、".join(emptied)})
             job.log += log_line(_("写入资源表：%(phases)s") % {"phases": "，".join(
