@@ -168,9 +168,13 @@ def verification_cases_rotate(*, cipher, batch: int, recompute_blind_index: bool
 
 
 def masked_forms_sync(dataset: Dataset) -> int:
-    """Recompute the records' stored masked forms (Record.masked) when the masking kinds of the dataset's items have
-    changed since they were stored (a catalog update); the number of rows changed. Until then a read decrypts and
-    masks the values whose form is missing. Audits aggregation.dataset.remasked when the kinds changed.
+    """Recompute the stored masked forms when the masking kinds of the dataset's items have changed since they were
+    stored (a catalog update); the number of rows changed. Until then a read decrypts and masks the values whose form
+    is missing. Audits aggregation.dataset.remasked when the kinds changed.
+
+    Writing records: the records' forms (Record.masked: ingest.encryption.remask), then the table mirrored. Writing
+    the tables only: the table's masked columns (storage.rotating.table_remask), once its layout follows the catalog
+    (the table's migration recreates a changed kind's column empty; datasets_sync migrates before it remasks).
     """
     kinds = planning.mask_kinds_of(planning.plan_for(dataset).items)
     if kinds == dataset.mask_kinds:

@@ -41,8 +41,10 @@ Who calls what
   join), the dataset and record pages (`rows` / `get` / `by_key`), storage.values, the verification correction's read.
 - Still on aggregation_record (the writers write it and mirror into the tables: storage.moving.mirror): the integrity
   check and the current version beside history rows (`history_form` is for them once the writer writes its own
-  history form), theme builds (`rows_sql` is for them once ThemeRow's tokens follow), key rotation and remask (they
-  re-mirror the tables; `walk` is for them once the writers write the tables).
+  history form), theme builds (`rows_sql` is for them once ThemeRow's tokens follow), key rotation and remask while
+  records are written (they re-mirror the tables). Without records (AGGREGATION["WRITE_RECORDS"] off) they work on
+  the tables in place (storage.rotating: `rows` — `token_not_under` for the rows still under an old key — and
+  `open_tokens` / `decrypted`).
 """
 
 from __future__ import annotations
