@@ -21,16 +21,16 @@ class AggregationConfig(AppConfig):
         from portal.services.jobs import register_job_kind
         from security import rotation
 
-        from .ingest.rotation import COVERS, rotate_case_key_hashes
+        from .ingest.rotation import COVERS
         from .models import IngestJob, ThemeBuildJob, ThemeRow
         from .selectors.pools import data_arrivals
         from .services.ingest import lost_message, reaped_message
-        from .services.pools import records_rotate
+        from .services.pools import records_rotate, verification_cases_rotate
         from .services.themes import STALE_AFTER
         from .storage.ddl import item_change_refusal, items_changed
 
         rotation.register("aggregation.records", records_rotate, covers=COVERS)
-        rotation.register("aggregation.verification_cases", rotate_case_key_hashes)
+        rotation.register("aggregation.verification_cases", verification_cases_rotate)
         rotation.register_column(ThemeRow, "key_enc", blind_index="key_hash", name="aggregation.theme_rows.key")
         rotation.register_json(ThemeRow, "data", name="aggregation.theme_rows.data")
         hooks.register_data_arrivals(data_arrivals)

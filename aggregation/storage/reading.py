@@ -41,8 +41,10 @@ Who calls what
   join), the dataset and record pages (`rows` / `get` / `by_key`), storage.values, the verification correction's read.
 - Still on aggregation_record (the writers write it and mirror into the tables: storage.moving.mirror): the integrity
   check and the current version beside history rows (`history_form` is for them once the writer writes its own
-  history form), theme builds (`rows_sql` is for them once ThemeRow's tokens follow), key rotation and remask (they
-  re-mirror the tables; `walk` is for them once the writers write the tables).
+  history form), theme builds (`rows_sql` is for them once ThemeRow's tokens follow), key rotation and remask while
+  records are written (they re-mirror the tables). Without records (AGGREGATION["WRITE_RECORDS"] off) they work on
+  the tables in place (storage.rotating: `rows` — `token_not_under` for the rows still under an old key — and
+  `open_tokens` / `decrypted`).
 """
 
 from __future__ import annotations
@@ -246,13 +248,14 @@ def rows(dataset, *, items: Iterable[str] | None = None, after_id: int | None = 
          after: tuple[dt.datetime, int] | None = None, since: dt.datetime | None = None,
          ids: Iterable[int] | None = None, key_hashes: Iterable[bytes] | None = None,
          filters: dict[str, str] | None = None, include_deleted: bool = False, flagged: bool = False,
-         limit: int | None = None) -> list[Row]:
+         limit: int | None = None, token_not_under: str | None = None) -> list[Row]:
     """Rows of the dataset's table in keyset order: by id (after `after_id`), or — with `since` — the rows changed
     after it by (updated_at, id), after the cursor `after` = (updated_at, id) of the previous page's last row.
 
     `items`: the items read (default: the current ones); the token is read when one of them is encrypted, a stored
     masked form when one has it. `filters`: {item: canonical text} (module docstring; Unfilterable on an encrypted
-    item other than the subject key). `flagged`: with Row.flagged (an open verification case)."""
+    item other than the subject key). `flagged`: with Row.flagged (an open verification case). `token_not_under`: only
+    rows holding a token not sealed under that key id (key rotation's batches: storage.rotating)."""
     layout = Layout.stored(dataset)
     names = _items(layout, items)
     entries = [(n, _entry(layout, n)) for n in names]
@@ -261,6 +264,9 @@ def rows(dataset, *, items: Iterable[str] | None = None, after_id: int | None = 
     token = any(not e.get("col") for _n, e in entries)
     conds, params, order = _where(dataset, layout, after_id=after_id, after=after, since=since, ids=ids,
                                   key_hashes=key_hashes, filters=filters, include_deleted=include_deleted)
+    if token_not_under is not None:
+        conds.append(sql.SQL("token IS NOT NULL AND NOT starts_with(token, %s)"))
+        params.append(token_not_under + ":")
     # The timestamps as text, parsed by datetime.fromisoformat (≈ 0.1 µs): psycopg's timestamptz loader costs
     # ≈ 3.5 µs a value (7 of the 9 ms a 1 000-row page took to fetch).
     # (Renamed: ORDER BY updated_at would sort by an output column of that name, the text, and miss the index.)

@@ -89,6 +89,18 @@ def seal_token(encrypt, values: dict[str, str]) -> str:
     return encrypt(json.dumps(values, ensure_ascii=False, separators=(",", ":")))
 
 
+def resealer(cipher: FieldCipher):
+    """Key rotation's sealing (storage.rotating): `(many, one)` — `many(plain texts)` seals tokens' plain texts again
+    under the current key (the same bytes, a new nonce; an empty one gives None), `one(token)` opens any token (a
+    row's, or an old history row's per-item token) and seals its plain text again under the current key."""
+    encryptor = cipher.bulk_encryptor()
+
+    def one(token: str) -> str:
+        return encryptor(cipher.decrypt(token))
+
+    return encryptor.many, one
+
+
 def open_token(cipher: FieldCipher, token: str) -> dict[str, str]:
     """The encrypted items of a row, {item: value}, from its token (DecryptionError when it does not
     authenticate)."""
