@@ -540,27 +540,29 @@ def theme_sources_sql(sources: Iterable[tuple[Layout, Iterable[str]]], *, alias:
             continue
         entries = [(n, layout.columns[n]) for n in names]
         pairs: list[sql.Composable] = []
+        holds: list[sql.Composable] = []  # the row holds one of the selected items (its data is not {})
         for name, entry in entries:
             if entry.get("col"):
                 pairs.append(sql.SQL("%s::text, {}").format(item_sql(layout, name, alias=alias)))
                 params.append(f"{layout.dataset_id}:{name}")
+                holds.append(sql.SQL("{}.{} IS NOT NULL").format(a, column_ident(entry["col"])))
         sealed = [e for _n, e in entries if not e.get("col")]
         if sealed:
             if all(e.get("mask") for e in sealed):
-                held = sql.SQL(" OR ").join(sql.SQL("{}.{} IS NOT NULL").format(a, column_ident(e["mask"]))
-                                            for e in sealed)
-                pairs.append(sql.SQL("%s::text, CASE WHEN {} THEN {}.token END").format(held, a))
+                held = sql.SQL("({})").format(sql.SQL(" OR ").join(
+                    sql.SQL("{}.{} IS NOT NULL").format(a, column_ident(e["mask"])) for e in sealed))
             else:
-                pairs.append(sql.SQL("%s::text, {}.token").format(a))
+                held = sql.SQL("{}.token IS NOT NULL").format(a)
+            pairs.append(sql.SQL("%s::text, CASE WHEN {} THEN {}.token END").format(held, a))
             params.append(theme_token_key(layout.dataset_id))
+            holds.append(held)
         groups = [sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(pairs[i:i + _JSON_PAIRS]))
                   for i in range(0, len(pairs), _JSON_PAIRS)]
         parts.append(sql.SQL(
-            "SELECT * FROM (SELECT {a}.key_hash, {a}.token, {a}.updated_at, {ds}::bigint AS dataset_id, "
-            "jsonb_strip_nulls({data}) AS data FROM {table} {a} WHERE {a}.deleted_at IS NULL) {s} "
-            "WHERE {s}.data <> '{{}}'::jsonb").format(
+            "SELECT {a}.key_hash, {a}.token, {a}.updated_at, {ds}::bigint AS dataset_id, jsonb_strip_nulls({data}) "
+            "AS data FROM {table} {a} WHERE {a}.deleted_at IS NULL AND ({holds})").format(
             a=a, ds=sql.Literal(layout.dataset_id), data=sql.SQL(" || ").join(groups), table=layout.table,
-            s=sql.Identifier(f"{alias}_s")))
+            holds=sql.SQL(" OR ").join(holds)))
     if not parts:
         return None
     return sql.SQL(" UNION ALL ").join(sql.SQL("({})").format(p) for p in parts), params
