@@ -188,10 +188,12 @@ def test_a_blind_index_rotation_recomputes_theme_rows_and_verification_cases(eve
     settings.BLIND_INDEX_KEY = BLIND_B
     out = io.StringIO()
     call_command("rotate_field_keys", "--blind-index-from", old, stdout=out)
-    assert "1 verification case indexes" in out.getvalue()
-    theme = everything["theme"]
+    assert "1 verification case indexes" in out.getvalue() and "2 theme row indexes" in out.getvalue()
+    theme, dataset = everything["theme"], everything["dataset"]
     row = ThemeRow.objects.get(theme=theme, key_hash=crypto.blind_index(id_number(1)))
-    assert crypto.decrypt(row.key_enc) == id_number(1)
+    # key_enc is the source row's token: the key is its key item's value there
+    assert row.key_dataset == dataset.pk
+    assert json.loads(crypto.decrypt(row.key_enc))[dataset.key_item_name] == id_number(1)
     assert ThemeRow.objects.filter(theme=theme).count() == 2
     record = record_get(dataset=everything["dataset"], key=id_number(1))
     case.refresh_from_db()
