@@ -515,7 +515,7 @@ WITH chg AS MATERIALIZED (
 ), hist AS (
     INSERT INTO aggregation_recordhistory (record_id, dataset_id, op, before, after, actor_id, job_id, reason,
                                            changed_at)
-    SELECT id, %(ds)s, 'update', prior, after, %(actor)s, %(job)s, %(reason)s, %(now)s FROM up ORDER BY id
+    SELECT id, %(ds)s, 'update', prior, after, %(actor)s, %(job)s, %(reason)s, %(now)s FROM up
     RETURNING id, record_id
 )
 {tail}
