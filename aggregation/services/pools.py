@@ -2,6 +2,11 @@
 
 A file load goes through an ingest job (services.ingest); rows pushed or corrected from code go through
 `records_upsert`, the same COPY and set-based statement in the caller's transaction.
+
+Issue 18's contract step: with AGGREGATION["WRITE_RECORDS"] off the writers here write the resource table
+`pool.r<dataset id>` only, through storage.writing (records_upsert: write_batch with kept items, insert history
+rows and the changes; record_delete: writing.delete_row; dataset_recount: the table's live rows) — aggregation_record
+is not touched. On (the default until the lead flips it) the old path writes aggregation_record and mirrors it.
 """
 
 from __future__ import annotations
@@ -239,7 +244,12 @@ def records_upsert(
     Rows are numbered from 1; a row with an unknown item is rejected. An item a row leaves out keeps the subject's
     stored value (as a file without that column does); an item given as null or "" is emptied. With
     `all_or_nothing`, any rejection means nothing is written. Does not audit: the calling service does (push,
-    verification correction).
+    verification correction). `result.changes`: (record id, history id, op) of every insert and update — an insert
+    from code has its history row (op 'insert', after = the row) on both paths.
+
+    With AGGREGATION["WRITE_RECORDS"] off: the rows checked by the processor's checker (the same canonical text and
+    rejections) and written by storage.writing.write_batch into the resource table, the left-out items of each row
+    kept from the stored row (`_keep`), the dataset row locked first (as a load locks it).
     """
     result = UpsertResult()
     if not rows:

@@ -15,6 +15,11 @@ changed written, in one transaction.
    updated_at, undeleted) with one history row each (before/after: the stored row as JSON, {"token": …,
    item: value …}); one INSERT of the new keys with no history row (the row's job_id and the job's file digest
    prove an insert; storage contract).
+4. Writes from code (the push, verification corrections; storage contract): a batch may say per row which items keep
+   the subject's stored value (a `_keep` list column: merged from the stored row by the calling thread under the
+   table lock, before the digests), inserts then write a history row too (`history_inserts`: there is no file to
+   prove them), and the (row id, history id, op) of every row written come back (`changes`). `delete_row`
+   soft-deletes one row with its history row; `lock_row` holds one row for a use case (SELECT … FOR UPDATE).
 
 Typed columns (the table's, or the stage's) carry the SQL types, so a value that does not fit fails the load
 loudly (the converters of aggregation/ingest/validation.py have checked them before: a bug guard, not validation).
@@ -135,7 +140,8 @@ def write_batches(target: Target, batches: Iterable[pl.DataFrame], *, cipher: Fi
       value instead of the row's (null or []: none) — an item a pushed row leaves out. Merged from the stored live
       row (clear items as canonical text, encrypted ones from its opened token) by THIS thread under the table lock,
       before the digests; a key the table does not hold (or holds deleted) keeps nothing (empty). Batches with a
-      `_keep` column are held in memory (code writes are small); a load without it is streamed as before.
+      `_keep` column are held in memory (code writes are small); a load without it is streamed as before. The
+      first batch decides: a `_keep` column only in later batches is ignored.
     - `history_inserts`: each inserted row gets a history row too (op 'insert', before NULL, after the row in the
       writer's form) — there is no file to prove it. A load writes none.
     - `changes`: WriteResult.changes lists (row id, history id, op) of every row written.
@@ -470,6 +476,8 @@ def _stage_create(cur, target: Target) -> None:
              for c in target.columns if c.column]
     defs += [sql.SQL("{} text").format(sql.Identifier(c.mask)) for c in target.columns if c.mask]
     defs += [sql.SQL("row_hash bytea NOT NULL")]
+    # (IF EXISTS: an earlier write of this transaction — a data migration's stage_rows — may have left one)
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(_STAGE)))
     cur.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
         sql.Identifier(_STAGE), sql.SQL(", ").join(defs)))
 
