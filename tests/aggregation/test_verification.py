@@ -13,7 +13,7 @@ from aggregation.selectors.verification import open_case_for
 from aggregation.services import verification as v
 from aggregation.storage import reading
 from portal.choices import Clock, DeadlineState, Role
-from portal.errors import InvalidTransition, PermissionDenied, PortalError
+from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import Deadline, Notification
 from portal.services.deadlines import deadline_sweep
 from tests.aggregation.builders import id_number
@@ -295,3 +295,36 @@ def test_a_deleted_record_is_answered_not_corrected(case, staff, person_dataset)
         v.verification_case_correct(actor=staff, case_id=case.pk, values={"姓名": "张叁"})
     assert exc.value.code == "record_deleted"
     v.verification_case_confirm(actor=staff, case_id=case.pk, explanation="该记录系重复登记，已删除")
+
+
+@pytest.mark.tables_only
+def test_tables_only_a_case_on_a_table_row_is_corrected_in_the_table_with_its_history(
+    case, staff, person_record, person_dataset
+):
+    from aggregation.models import Record
+    from aggregation.storage.writing import cipher, open_token
+
+    assert case.record_id == person_record.id and case.key_hash == person_record.key_hash
+    before = reading.get(person_dataset, person_record.id)
+    v.verification_case_correct(actor=staff, case_id=case.pk, values={"姓名": "张叁"}, explanation="已更正")
+    case.refresh_from_db()
+    after = reading.get(person_dataset, person_record.id)
+    history = RecordHistory.objects.get(pk=case.correction_id)
+    assert (history.op, history.record_id, history.reason) == ("update", after.id, f"数据校核 #{case.pk}")
+    assert history.before == reading.history_form(before) and history.after == reading.history_form(after)
+    assert open_token(cipher(), history.after["token"])["姓名"] == "张叁" and after.version == before.version + 1
+    assert record_values(after)["户籍地址"] == "焦作市解放区民主路12号"
+    assert not Record.objects.exists()
+
+
+@pytest.mark.tables_only
+def test_tables_only_a_deleted_table_row_is_answered_not_corrected(case, staff, person_dataset):
+    from aggregation.services.pools import record_delete
+
+    record_delete(actor=staff, dataset=person_dataset, key=id_number(1), reason="重复登记")
+    with pytest.raises(InvalidTransition) as exc:
+        v.verification_case_correct(actor=staff, case_id=case.pk, values={"姓名": "张叁"})
+    assert exc.value.code == "record_deleted"
+    with pytest.raises(NotFound):  # a deleted row cannot be disputed
+        v.verification_case_file(actor=case.created_by, record_id=case.record_id, dataset_id=person_dataset.pk,
+                                 fields=["性别"], description="有误")
