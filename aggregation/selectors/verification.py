@@ -48,9 +48,10 @@ def records_under_verification(record_ids: Iterable[int]) -> set[int]:
 
 
 def access_case_by_id(user, case_id, *, for_update: bool = False) -> VerificationCase:
-    """The case if inside the user's view scope, else NotFound."""
+    """The case if inside the user's view scope, else NotFound. (Its record is not joined: the row lives in the
+    resource table, read by id through storage.reading.)"""
     return access_by_id(VerificationCase, user, case_id, "view", for_update=for_update,
-                        select_related=("dataset__entry", "provider", "requester", "record"))
+                        select_related=("dataset__entry", "provider", "requester"))
 
 
 def case_actions(user, case: VerificationCase) -> set[str]:

@@ -2,6 +2,11 @@
 
 A file load goes through an ingest job (services.ingest); rows pushed or corrected from code go through
 `records_upsert`, the same COPY and set-based statement in the caller's transaction.
+
+Issue 18's contract step: with AGGREGATION["WRITE_RECORDS"] off the writers here write the resource table
+`pool.r<dataset id>` only, through storage.writing (records_upsert: write_batch with kept items, insert history
+rows and the changes; record_delete: writing.delete_row; dataset_recount: the table's live rows) — aggregation_record
+is not touched. On (the default until the lead flips it) the old path writes aggregation_record and mirrors it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -33,7 +39,7 @@ from ..ingest.validation import key_kind_of
 from ..models import Dataset, Record, RecordHistory
 from ..selectors.pools import IntegrityReport, record_get, record_integrity, record_page
 from ..selectors.verification import verification_flags
-from ..storage import ddl, moving, reading, rotating
+from ..storage import ddl, moving, reading, rotating, writing
 from ..storage.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -244,12 +250,16 @@ def _require_data_staff(actor, entry_id: int, provider_id: int, refusal: str) ->
 
 
 def dataset_recount(dataset: Dataset, now) -> None:
-    """Store the dataset's live record count and its last load time `now`."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT count(*) FROM aggregation_record WHERE dataset_id = %s AND deleted_at IS NULL", [dataset.pk]
-        )
-        dataset.row_count = cur.fetchone()[0]
+    """Store the dataset's live record count and its last load time `now` (the live rows of its resource table when
+    the writers write the tables only: AGGREGATION["WRITE_RECORDS"] off)."""
+    if not _records_written():
+        dataset.row_count = reading.count(dataset) if dataset.columns else 0
+    else:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM aggregation_record WHERE dataset_id = %s AND deleted_at IS NULL", [dataset.pk]
+            )
+            dataset.row_count = cur.fetchone()[0]
     dataset.last_loaded_at = now
     dataset.save(update_fields=["row_count", "last_loaded_at"])
 
@@ -295,7 +305,12 @@ def records_upsert(
     Rows are numbered from 1; a row with an unknown item is rejected. An item a row leaves out keeps the subject's
     stored value (as a file without that column does); an item given as null or "" is emptied. With
     `all_or_nothing`, any rejection means nothing is written. Does not audit: the calling service does (push,
-    verification correction).
+    verification correction). `result.changes`: (record id, history id, op) of every insert and update — an insert
+    from code has its history row (op 'insert', after = the row) on both paths.
+
+    With AGGREGATION["WRITE_RECORDS"] off: the rows checked by the processor's checker (the same canonical text and
+    rejections) and written by storage.writing.write_batch into the resource table, the left-out items of each row
+    kept from the stored row (`_keep`), the dataset row locked first (as a load locks it).
     """
     result = UpsertResult()
     if not rows:
@@ -319,6 +334,9 @@ def records_upsert(
         table.append([row.get(n) for n in names])
         if left_out := [n for n in names if n not in row and n != plan.key_item]:
             omitted[number] = left_out
+    if not _records_written():
+        return _upsert_tables(actor=actor, dataset=dataset, plan=plan, processor=processor, table=table,
+                              omitted=omitted, result=result, reason=reason, job=job, all_or_nothing=all_or_nothing)
     batch = processor.process(1, table)
     result.rejected.extend(Rejection(r, c, v, why) for r, c, v, why in batch.rejections)
     result.rejected.sort(key=lambda r: r.row)
@@ -353,6 +371,46 @@ def records_upsert(
     return result
 
 
+def _records_written() -> bool:
+    """The transitional switch of issue 18's contract step: True — the old path (aggregation_record + mirror)."""
+    return bool(settings.AGGREGATION.get("WRITE_RECORDS", True))
+
+
+def _upsert_tables(*, actor, dataset: Dataset, plan: Plan, processor: RowProcessor, table: list[list],
+                   omitted: dict[int, list[str]], result: UpsertResult, reason: str, job,
+                   all_or_nothing: bool) -> UpsertResult:
+    """records_upsert into the resource table only (storage.writing): the processor's checker gives the canonical
+    text and the rejections; the items a row leaves out are kept per row (`_keep`), inserts and updates get their
+    history rows, in the caller's transaction."""
+    frame, rejections, _counted = processor.checker.check(1, table)
+    result.rejected.extend(Rejection(r, c, v, why) for r, c, v, why in rejections)
+    result.rejected.sort(key=lambda r: r.row)
+    if not frame.height or (all_or_nothing and result.rejected):
+        return result
+    with transaction.atomic():
+        locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        ddl.table_create(locked)  # (a no-op when it exists)
+        target = Layout.stored(locked).target(locked.key_item_name)
+        written = {c.item for c in target.columns}
+        # An item of the table the checker has no column for (the catalog changed, the table not yet migrated)
+        # keeps its stored value in every row; a checked item the table has no column for cannot be written.
+        absent = [c.item for c in target.columns if c.item not in frame.columns]
+        frame = frame.select("row_no", *[pl.col(n).cast(pl.Utf8) for n in frame.columns if n in written],
+                             *[pl.lit(None, dtype=pl.Utf8).alias(n) for n in absent])
+        keep = [[i for i in (*omitted.get(n, ()), *absent) if i in written] or None for n in frame["row_no"]]
+        frame = frame.with_columns(pl.Series("_keep", keep, dtype=pl.List(pl.Utf8)))
+        now = timezone.now()
+        written_result = writing.write_batch(
+            target, frame, cipher=writing.cipher(), job_id=getattr(job, "pk", job), actor_id=getattr(actor, "pk", None),
+            reason=reason, now=now, history_inserts=True, changes=True)
+        result.changes = [Change(r, h, op) for r, h, op in written_result.changes]
+        result.inserted, result.updated = written_result.inserted, written_result.updated
+        result.unchanged = written_result.unchanged
+        if result.inserted or result.updated:
+            dataset_recount(locked, now)
+    return result
+
+
 def records_push(*, actor, entry, rows: Any, purpose: str = "", all_or_nothing: bool = False) -> UpsertResult:
     """Provider push (SPEC §9.2 POST /data/{resource}/records/): only the provider's data staff.
 
@@ -382,15 +440,18 @@ def records_push(*, actor, entry, rows: Any, purpose: str = "", all_or_nothing: 
     return result
 
 
-def record_delete(*, actor, dataset: Dataset, key: str, reason: str) -> Record:
+def record_delete(*, actor, dataset: Dataset, key: str, reason: str) -> Record | reading.Row:
     """Mark a record deleted (soft: the row stays, a history row says who/when/why). Provider's data staff.
 
     Raises NotFound (no such key / outside scope), PermissionDenied, PortalError (no reason).
-    Audits aggregation.record.deleted.
+    Audits aggregation.record.deleted. Returns the deleted row: a Record on the old path, the table's row as
+    storage.reading reads it (id, deleted_at, version …) when the writers write the tables only.
     """
     require_loader(actor, dataset)
     if not (reason or "").strip():
         raise PortalError(_("删除数据须说明原因"), code="invalid")
+    if not _records_written():
+        return _delete_from_table(actor=actor, dataset=dataset, key=key, reason=reason.strip())
     with transaction.atomic():
         record = record_get(dataset=dataset, key=key)
         if record is None or record.deleted_at is not None:
@@ -408,6 +469,23 @@ def record_delete(*, actor, dataset: Dataset, key: str, reason: str) -> Record:
         audit.record(actor=actor, action="aggregation.record.deleted", obj=record, department=dataset.department,
                      data={"dataset": dataset.pk, "reason": reason.strip()})
     return record
+
+
+def _delete_from_table(*, actor, dataset: Dataset, key: str, reason: str) -> reading.Row:
+    with transaction.atomic():
+        row = record_get(dataset=dataset, key=key)
+        if row is None or row.deleted_at is not None:
+            raise NotFound()
+        now = timezone.now()
+        target = Layout.stored(dataset).target(dataset.key_item_name)
+        history_id = writing.delete_row(target, row.id, actor_id=getattr(actor, "pk", None), reason=reason, now=now)
+        if history_id is None:  # deleted meanwhile (the lock waited for that writer)
+            raise NotFound()
+        dataset_recount(dataset, dataset.last_loaded_at or now)
+        audit.record(actor=actor, action="aggregation.record.deleted", object_type="aggregation.record",
+                     object_id=row.id, object_repr=f"{dataset.pk}#{row.id}", department=dataset.department,
+                     data={"dataset": dataset.pk, "reason": reason})
+        return reading.get(dataset, row.id, include_deleted=True)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ its one audit event in that transaction and sends its messages after commit.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,10 +30,10 @@ from portal.uploads import DOCUMENT_TYPES, MAX_BYTES, upload_facts, upload_probl
 
 from .. import access
 from ..choices import ExtensionState, VerificationState
-from ..models import Record, RecordHistory, VerificationCase, VerificationEvidence
+from ..models import Dataset, Record, RecordHistory, VerificationCase, VerificationEvidence
 from ..selectors.pools import datasets_visible, record_values
 from ..selectors.verification import open_case_for
-from ..storage import reading
+from ..storage import reading, writing
 from .pools import records_upsert
 
 VERIFICATION_DAYS = 10  # R14.2
@@ -120,16 +121,22 @@ def verification_case_file(
 
 def _file(actor, record_id, dataset_id, fields, description, evidence, stored) -> VerificationCase:
     with transaction.atomic():
-        record = (
-            Record.objects.select_for_update(of=("self",))
-            .select_related("dataset__entry", "dataset__department")
-            .filter(pk=record_id, dataset_id=dataset_id, deleted_at__isnull=True)
-            .filter(dataset__in=datasets_visible(actor))
-            .first()
-        )
-        if record is None:
-            raise NotFound()
-        dataset = record.dataset
+        if settings.AGGREGATION.get("WRITE_RECORDS", True):
+            record = (
+                Record.objects.select_for_update(of=("self",))
+                .select_related("dataset__entry", "dataset__department")
+                .filter(pk=record_id, dataset_id=dataset_id, deleted_at__isnull=True)
+                .filter(dataset__in=datasets_visible(actor))
+                .first()
+            )
+            if record is None:
+                raise NotFound()
+            dataset = record.dataset
+        else:  # the writers write the resource tables only: the table's row is locked and read
+            dataset = datasets_visible(actor).select_related("entry", "department").filter(pk=dataset_id).first()
+            if dataset is None or not dataset.columns or not writing.lock_row(dataset.pk, record_id):
+                raise NotFound()
+            record = reading.get(dataset, record_id, items=())
         if dataset.department_id == actor.department_id:
             raise PermissionDenied(_("提供部门不能对本部门的数据申请校核，请直接更正"), code="own_data")
         item_names = list(dataset.entry.items.values_list("name", flat=True))
@@ -158,7 +165,7 @@ def _file(actor, record_id, dataset_id, fields, description, evidence, stored) -
         try:
             with transaction.atomic():
                 case = VerificationCase.objects.create(
-                    record=record, dataset=dataset, provider=dataset.department, requester=actor.department,
+                    record_id=record.id, dataset=dataset, provider=dataset.department, requester=actor.department,
                     key_hash=record.key_hash, fields=chosen, description=description,
                     received_on=local_today(), created_by=actor,
                 )
@@ -171,7 +178,7 @@ def _file(actor, record_id, dataset_id, fields, description, evidence, stored) -
         )
         audit.record(
             actor=actor, action="aggregation.verification.filed", obj=case,
-            data={"dataset": dataset.pk, "record": record.pk, "key": access.hash_hex(record.key_hash),
+            data={"dataset": dataset.pk, "record": record.id, "key": access.hash_hex(bytes(record.key_hash)),
                   "fields": chosen, "provider": dataset.department_id, "evidence": [e.sha256 for e in files],
                   "due_on": deadline.due_on},
         )
@@ -324,10 +331,17 @@ def verification_case_correct(*, actor, case_id: int, values: dict, explanation:
     explanation = (explanation or "").strip()
     with transaction.atomic():
         case = _answerable(actor, case_id)
-        # The record's row lock holds the writers off (they write aggregation_record and mirror it into the table in
-        # the same transaction); the values are read from the table.
-        Record.objects.select_for_update(of=("self",)).filter(pk=case.record_id, dataset_id=case.dataset_id).first()
         dataset = case.dataset
+        if settings.AGGREGATION.get("WRITE_RECORDS", True):
+            # The record's row lock holds the writers off (they write aggregation_record and mirror it into the table
+            # in the same transaction); the values are read from the table.
+            Record.objects.select_for_update(of=("self",)).filter(pk=case.record_id, dataset_id=case.dataset_id).first()
+        else:
+            # The writers write the table only: its row is locked (after the dataset's, the order a load and
+            # records_upsert take them in, so a correction and a load queue rather than deadlock).
+            Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+            if dataset.columns:
+                writing.lock_row(dataset.pk, case.record_id, include_deleted=True)
         record = reading.get(dataset, case.record_id, include_deleted=True)
         if record is None:
             raise NotFound()

@@ -15,6 +15,11 @@ changed written, in one transaction.
    updated_at, undeleted) with one history row each (before/after: the stored row as JSON, {"token": …,
    item: value …}); one INSERT of the new keys with no history row (the row's job_id and the job's file digest
    prove an insert; storage contract).
+4. Writes from code (the push, verification corrections; storage contract): a batch may say per row which items keep
+   the subject's stored value (a `_keep` list column: merged from the stored row by the calling thread under the
+   table lock, before the digests), inserts then write a history row too (`history_inserts`: there is no file to
+   prove them), and the (row id, history id, op) of every row written come back (`changes`). `delete_row`
+   soft-deletes one row with its history row; `lock_row` holds one row for a use case (SELECT … FOR UPDATE).
 
 Typed columns (the table's, or the stage's) carry the SQL types, so a value that does not fit fails the load
 loudly (the converters of aggregation/ingest/validation.py have checked them before: a bug guard, not validation).
@@ -47,7 +52,8 @@ from psycopg import sql
 
 from security.crypto import FieldCipher
 
-from . import preparing
+from . import preparing, reading
+from .layout import table_ident
 from .rowwork import Column, Target  # noqa: F401 (the writer's interface: re-exported)
 from .rowwork import Hasher as _Hasher
 from .rowwork import Keys as _Keys
@@ -71,6 +77,9 @@ class WriteResult:
     # Each key given more than once: its row numbers in batch order; the last one was written.
     duplicates: list[list[int]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # phase → seconds (the job's log, the bench)
+    # With `changes=True`: (row id, history id, op) of every row inserted or updated, in history order (an insert
+    # has a history id only with `history_inserts`, else None).
+    changes: list[tuple[int, int | None, str]] = field(default_factory=list)
 
     @property
     def dropped(self) -> int:
@@ -108,18 +117,22 @@ def open_token(cipher: FieldCipher, token: str) -> dict[str, str]:
 
 
 def write_batch(target: Target, batch: pl.DataFrame, *, cipher: FieldCipher, job_id: int | None = None,
-                actor_id: int | None = None, reason: str = "", now=None) -> WriteResult:
+                actor_id: int | None = None, reason: str = "", now=None, history_inserts: bool = False,
+                changes: bool = False) -> WriteResult:
     """Write a batch into its resource table: new keys inserted, changed ones updated (with history), unchanged ones
     untouched; all or nothing (one transaction, a savepoint inside the caller's).
 
     `batch`: `row_no` (the number the load reports rows by) and one Utf8 column per item of `target` holding the
     canonical text of aggregation/ingest/validation.py's converters ("" or null: empty). The key may not be empty.
+    Optional `_keep` (List[Utf8]): per row, the items that keep the stored value (write_batches).
     """
-    return write_batches(target, [batch], cipher=cipher, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
+    return write_batches(target, [batch], cipher=cipher, job_id=job_id, actor_id=actor_id, reason=reason, now=now,
+                         history_inserts=history_inserts, changes=changes)
 
 
 def write_batches(target: Target, batches: Iterable[pl.DataFrame], *, cipher: FieldCipher, job_id: int | None = None,
-                  actor_id: int | None = None, reason: str = "", now=None) -> WriteResult:
+                  actor_id: int | None = None, reason: str = "", now=None, history_inserts: bool = False,
+                  changes: bool = False) -> WriteResult:
     """write_batch over a stream of batches (e.g. 50 000 rows each, in row order), in one transaction: memory is
     bounded by a couple of batches, not by the file. A key given in two batches: the last row wins, as within one.
 
@@ -132,7 +145,20 @@ def write_batches(target: Target, batches: Iterable[pl.DataFrame], *, cipher: Fi
 
     `batches` is consumed by that producer thread: it must not use the database (Django's connection is per
     thread, so it would not see this transaction). A reload spills the hashed batches to temporary Arrow files
-    (≈ 300 MB a million 人口 rows, in tempfile's directory) between its two passes."""
+    (≈ 300 MB a million 人口 rows, in tempfile's directory) between its two passes.
+
+    Writes from code (the push, verification corrections: storage contract):
+    - `_keep`, an optional List[Utf8] column of the batches: per row, the items that keep the subject's stored
+      value instead of the row's (null or []: none) — an item a pushed row leaves out. Merged from the stored live
+      row (clear items as canonical text, encrypted ones from its opened token) by THIS thread under the table lock,
+      before the digests; a key the table does not hold (or holds deleted) keeps nothing (empty). Batches with a
+      `_keep` column are held in memory (code writes are small); a load without it is streamed as before. The
+      first batch decides: a `_keep` column only in later batches is ignored.
+    - `history_inserts`: each inserted row gets a history row too (op 'insert', before NULL, after the row in the
+      writer's form) — there is no file to prove it. A load writes none.
+    - `changes`: WriteResult.changes lists (row id, history id, op) of every row written.
+    Either option, or a `_keep` column, sends an empty table through the comparison path (no index drop, no
+    FREEZE: a code write is small and runs inside other work)."""
     now = now or timezone.now()
     result = WriteResult()
     clock = _Clock(result.seconds)
@@ -143,7 +169,13 @@ def write_batches(target: Target, batches: Iterable[pl.DataFrame], *, cipher: Fi
     if first is None:
         return result
     _check_columns(target, first)
-    stream = itertools.chain([first], batches)
+    keeping = _KEEP in first.columns
+    if keeping:  # (the merge reads the table: this thread, under the lock — so the batches are held)
+        batches = [first, *batches]
+        stream = iter(batches)
+    else:
+        stream = itertools.chain([first], batches)
+    small = keeping or history_inserts or changes
     with transaction.atomic(), connection.wrap_database_errors:
         # Django's error classes for the raw psycopg cursor too (COPY needs the raw one).
         connection.ensure_connection()
@@ -152,10 +184,13 @@ def write_batches(target: Target, batches: Iterable[pl.DataFrame], *, cipher: Fi
                         [settings.AGGREGATION.get("INGEST_WORK_MEM", "256MB")])  # (DateStyle: see _row_json)
             # Other writers wait (a second load of the same resource); readers do not.
             cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target.ident))
+            if keeping:
+                stream = iter([_kept(cur, target, batch, cipher, hasher) for batch in batches])
+                clock.lap("keep")
             cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(target.ident))
-            if cur.fetchone()[0]:
-                _reload(cur, target, stream, cipher, hasher, seen, result, clock,
-                        job_id=job_id, actor_id=actor_id, reason=reason, now=now)
+            if small or cur.fetchone()[0]:
+                _reload(cur, target, stream, cipher, hasher, seen, result, clock, job_id=job_id, actor_id=actor_id,
+                        reason=reason, now=now, history_inserts=history_inserts, changes=changes)
             else:
                 _first_load(cur, target, stream, cipher, hasher, seen, result, clock, job_id=job_id, now=now)
     return result
@@ -298,7 +333,7 @@ def _drop_secondary_indexes(cur, target: Target) -> list[str]:
 
 
 def _reload(cur, target: Target, stream, cipher, hasher, seen, result: WriteResult, clock, *, job_id, actor_id,
-            reason, now):
+            reason, now, history_inserts: bool = False, changes: bool = False):
     """Into a table that holds rows, in two passes over the batches:
 
     1. every batch hashed (by the producer thread, ahead) and its (row_no, key_hash, row_hash) streamed in ONE
@@ -374,10 +409,21 @@ def _reload(cur, target: Target, stream, cipher, hasher, seen, result: WriteResu
         result.seconds["encrypt+mask (thread)"] = prepared[0]
         cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(_STAGE)))
         clock.lap("stage")
-    result.updated = _update(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
-    clock.lap("update")
-    result.inserted = _insert(cur, target, job_id=job_id, now=now)
-    clock.lap("insert")
+    if changes or history_inserts:
+        updated = _update_changes(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
+        clock.lap("update")
+        inserted = _insert_changes(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now,
+                                   history=history_inserts)
+        clock.lap("insert")
+        result.updated, result.inserted = len(updated), len(inserted)
+        if changes:
+            result.changes = [(rid, hid, "update") for rid, hid in updated] + [
+                (rid, hid, "insert") for rid, hid in inserted]
+    else:
+        result.updated = _update(cur, target, job_id=job_id, actor_id=actor_id, reason=reason, now=now)
+        clock.lap("update")
+        result.inserted = _insert(cur, target, job_id=job_id, now=now)
+        clock.lap("insert")
     cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(_STAGE)))
 
 
@@ -442,6 +488,8 @@ def _stage_create(cur, target: Target) -> None:
              for c in target.columns if c.column]
     defs += [sql.SQL("{} text").format(sql.Identifier(c.mask)) for c in target.columns if c.mask]
     defs += [sql.SQL("row_hash bytea NOT NULL")]
+    # (IF EXISTS: an earlier write of this transaction — a data migration's stage_rows — may have left one)
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(_STAGE)))
     cur.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
         sql.Identifier(_STAGE), sql.SQL(", ").join(defs)))
 
@@ -488,9 +536,9 @@ WITH chg AS MATERIALIZED (
     INSERT INTO aggregation_recordhistory (record_id, dataset_id, op, before, after, actor_id, job_id, reason,
                                            changed_at)
     SELECT id, %(ds)s, 'update', prior, after, %(actor)s, %(job)s, %(reason)s, %(now)s FROM up
-    RETURNING 1
+    RETURNING id, record_id
 )
-SELECT count(*) FROM hist
+{tail}
 """
 
 # The new keys, in key-hash order (the unique index's pages fill one after the other); no history row.
@@ -501,12 +549,54 @@ SELECT key_hash, {columns}, %(job)s, 1, %(now)s, %(now)s FROM {stage} WHERE id I
 
 
 def _update(cur, target: Target, *, job_id, actor_id, reason: str, now) -> int:
+    _update_run(cur, target, sql.SQL("SELECT count(*) FROM hist"), job_id=job_id, actor_id=actor_id, reason=reason,
+                now=now)
+    return int(cur.fetchone()[0])
+
+
+def _update_changes(cur, target: Target, *, job_id, actor_id, reason: str, now) -> list[tuple[int, int]]:
+    """_update, giving (row id, history id) of each row updated."""
+    _update_run(cur, target, sql.SQL("SELECT record_id, id FROM hist ORDER BY id"), job_id=job_id,
+                actor_id=actor_id, reason=reason, now=now)
+    return [(int(r), int(h)) for r, h in cur.fetchall()]
+
+
+def _update_run(cur, target: Target, tail: sql.Composable, *, job_id, actor_id, reason: str, now) -> None:
     columns = _written_columns(target)
     cur.execute(sql.SQL(_UPDATE).format(
         stage=sql.Identifier(_STAGE), table=target.ident, before=_row_json(target, "t"), after=_row_json(target, "t"),
-        assign=sql.SQL(", ").join(sql.SQL("{0} = c.{0}").format(sql.Identifier(c)) for c in columns),
+        assign=sql.SQL(", ").join(sql.SQL("{0} = c.{0}").format(sql.Identifier(c)) for c in columns), tail=tail,
     ), {"job": job_id, "now": now, "ds": target.dataset_id, "actor": actor_id, "reason": reason})
-    return int(cur.fetchone()[0])
+
+
+# The new keys from code (the push, corrections): their ids, and with `history` an insert history row each (before
+# NULL, after the row in the writer's form: there is no file to prove it).
+_INSERT_CHANGES = """
+WITH ins AS (
+    INSERT INTO {table} AS t (key_hash, {columns}, job_id, version, created_at, updated_at)
+    SELECT key_hash, {columns}, %(job)s, 1, %(now)s, %(now)s FROM {stage} WHERE id IS NULL ORDER BY key_hash
+    RETURNING t.id, {after} AS after
+)
+{tail}
+"""
+_INSERT_HISTORY = """, hist AS (
+    INSERT INTO aggregation_recordhistory (record_id, dataset_id, op, before, after, actor_id, job_id, reason,
+                                           changed_at)
+    SELECT id, %(ds)s, 'insert', NULL, after, %(actor)s, %(job)s, %(reason)s, %(now)s FROM ins ORDER BY id
+    RETURNING id, record_id
+)
+SELECT record_id, id FROM hist ORDER BY id"""
+
+
+def _insert_changes(cur, target: Target, *, job_id, actor_id, reason: str, now, history: bool
+                    ) -> list[tuple[int, int | None]]:
+    """The new keys' rows inserted: (row id, history id — None without `history`) of each."""
+    cur.execute(sql.SQL(_INSERT_CHANGES).format(
+        stage=sql.Identifier(_STAGE), table=target.ident, after=_row_json(target, "t") if history else sql.NULL,
+        columns=sql.SQL(", ").join(map(sql.Identifier, _written_columns(target))),
+        tail=sql.SQL(_INSERT_HISTORY if history else "SELECT id, NULL FROM ins ORDER BY id"),
+    ), {"job": job_id, "now": now, "ds": target.dataset_id, "actor": actor_id, "reason": reason})
+    return [(int(r), None if h is None else int(h)) for r, h in cur.fetchall()]
 
 
 def _insert(cur, target: Target, *, job_id, now) -> int:
@@ -527,3 +617,95 @@ def duplicate_rows(keys: pl.DataFrame | None, key_item: str, *, cipher: FieldCip
     seen.add(keys.select(pl.col("row_no").cast(pl.Int64),
                          pl.Series("key_hash", _Hasher(cipher).blind(keys[key_item]), dtype=pl.Binary)))
     return seen.duplicates()[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Writes from code: kept items, one row locked, one row deleted
+
+_KEEP = "_keep"
+
+
+def _kept(cur, target: Target, batch: pl.DataFrame, cipher: FieldCipher, hasher: _Hasher) -> pl.DataFrame:
+    """The batch without its `_keep` column, each row's kept items holding the subject's stored value: the live row
+    of its key read here (under the writer's table lock, DateStyle ISO: clear columns as canonical text, encrypted
+    items from the opened token); a key the table does not hold live keeps nothing (empty). Code batches are small:
+    the cells are patched in Python."""
+    if _KEEP not in batch.columns:
+        return batch
+    keep = batch[_KEEP].to_list()
+    batch = batch.drop(_KEEP)
+    at = [i for i, items in enumerate(keep) if items]
+    if not at:
+        return batch
+    wanted = {item for i in at for item in keep[i]}
+    by_item = {c.item: c for c in target.columns}
+    if unknown := sorted(wanted - set(by_item)):
+        raise ValueError(f"kept items that are not written: {unknown}")
+    if target.key_item in wanted:
+        raise ValueError("the subject key cannot be kept")
+    keys = batch[target.key_item].cast(pl.Utf8).fill_null("").gather(at)
+    hashes = hasher.blind(keys)
+    plain = [by_item[n] for n in sorted(wanted) if by_item[n].column]
+    secret = any(by_item[n].encrypted for n in wanted)
+    cur.execute(sql.SQL("SELECT key_hash, {}{} FROM {} WHERE key_hash = ANY(%s) AND deleted_at IS NULL").format(
+        sql.SQL("token") if secret else sql.NULL,
+        sql.SQL("").join(sql.SQL(", {}::text").format(sql.Identifier(c.column)) for c in plain), target.ident),
+        [sorted(set(hashes))])
+    fetched = cur.fetchall()
+    opened = reading.tokens_opened([r[1] for r in fetched], cipher) if secret else [{}] * len(fetched)
+    stored: dict[bytes, dict[str, str]] = {}
+    for (key_hash, _token, *texts), values in zip(fetched, opened, strict=True):
+        if values is None:
+            raise ValueError(f"{target.table}: a stored row's token does not authenticate, its items cannot be kept")
+        stored[bytes(key_hash)] = {**values, **{c.item: t for c, t in zip(plain, texts, strict=True) if t is not None}}
+    columns = {n: batch[n].cast(pl.Utf8).to_list() for n in sorted(wanted)}
+    for i, key_hash in zip(at, hashes, strict=True):
+        values = stored.get(key_hash, {})
+        for item in keep[i]:
+            columns[item][i] = values.get(item, "")
+    return batch.with_columns(pl.Series(n, v, dtype=pl.Utf8) for n, v in columns.items())
+
+
+def lock_row(dataset_id: int, row_id: int, *, include_deleted: bool = False) -> bool:
+    """SELECT … FOR UPDATE of one row of `pool.r<dataset_id>` by id, in the caller's transaction (a writer of that
+    row waits until it ends); whether the row exists (and is live, unless `include_deleted`)."""
+    with transaction.atomic(), connection.wrap_database_errors:
+        connection.ensure_connection()
+        with connection.connection.cursor() as cur:
+            cur.execute(sql.SQL("SELECT 1 FROM {} WHERE id = %s{} FOR UPDATE").format(
+                table_ident(dataset_id), sql.SQL("" if include_deleted else " AND deleted_at IS NULL")), [row_id])
+            return cur.fetchone() is not None
+
+
+# One row soft-deleted (version + 1, updated_at, deleted_at) with its history row (before: the row in the writer's
+# form, after NULL), read and written in one statement.
+_DELETE = """
+WITH prior AS MATERIALIZED (
+    SELECT t.id, {before} AS prior FROM {table} t WHERE t.id = %(id)s AND t.deleted_at IS NULL
+), up AS (
+    UPDATE {table} t SET deleted_at = %(now)s, version = t.version + 1, updated_at = %(now)s
+      FROM prior p WHERE t.id = p.id
+    RETURNING t.id, p.prior
+), hist AS (
+    INSERT INTO aggregation_recordhistory (record_id, dataset_id, op, before, after, actor_id, job_id, reason,
+                                           changed_at)
+    SELECT id, %(ds)s, 'delete', prior, NULL, %(actor)s, NULL, %(reason)s, %(now)s FROM up
+    RETURNING id
+)
+SELECT id FROM hist
+"""
+
+
+def delete_row(target: Target, row_id: int, *, actor_id: int | None, reason: str, now=None) -> int | None:
+    """Soft-delete one live row by id, with its history row, in the caller's transaction (other writers of the table
+    wait: the writer's lock); the history row's id, or None when the row is not there live."""
+    now = now or timezone.now()
+    with transaction.atomic(), connection.wrap_database_errors:
+        connection.ensure_connection()
+        with connection.connection.cursor() as cur:
+            cur.execute("SELECT set_config('DateStyle', 'ISO, YMD', true)")  # (_row_json's text of dates)
+            cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target.ident))
+            cur.execute(sql.SQL(_DELETE).format(table=target.ident, before=_row_json(target, "t")),
+                        {"id": row_id, "now": now, "ds": target.dataset_id, "actor": actor_id, "reason": reason})
+            found = cur.fetchone()
+    return None if found is None else int(found[0])

@@ -158,9 +158,14 @@ def make_dataset(department, **kwargs):
 
 
 def load(dataset, rows, actor=None, reason="测试数据"):
-    """Upsert rows through the storage service; returns {normalised key: Record}."""
+    """Upsert rows through the storage service; returns {normalised key: Record} — or, when the writers write the
+    resource tables only (AGGREGATION["WRITE_RECORDS"] off), {key: storage.reading.Row} (both have id and
+    key_hash)."""
+    from django.conf import settings
+
     from aggregation.models import Record
     from aggregation.services.pools import records_upsert
+    from aggregation.storage import reading
 
     with transaction.atomic():
         result = records_upsert(actor=actor, dataset=dataset, rows=rows, reason=reason)
@@ -169,6 +174,8 @@ def load(dataset, rows, actor=None, reason="测试数据"):
     from security.crypto import blind_index
 
     keys = [row[dataset.key_item_name] for row in rows]
+    if not settings.AGGREGATION["WRITE_RECORDS"]:
+        return {key: reading.by_key(dataset, key) for key in keys}
     return {key: Record.objects.get(dataset=dataset, key_hash=blind_index(key)) for key in keys}
 
 
@@ -177,3 +184,13 @@ def report_rows(job, *, full: bool = False) -> list[list[str]]:
     masked (any other reader)."""
     text = b"".join(report_csv(job, full=full)).decode("utf-8-sig")
     return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def table_rows(dataset=None, *, include_deleted: bool = True) -> int:
+    """Rows of the resource table of `dataset` (default: of every dataset that has one): what both write paths leave
+    there (AGGREGATION["WRITE_RECORDS"] on: mirrored from aggregation_record; off: written directly)."""
+    from aggregation.models import Dataset
+    from aggregation.storage import reading
+
+    datasets = [dataset] if dataset is not None else Dataset.objects.order_by("pk")
+    return sum(reading.count(d, include_deleted=include_deleted) for d in datasets if d.columns)

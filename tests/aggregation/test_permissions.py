@@ -29,7 +29,7 @@ def world(person_dataset, person_record, dept, staff, head, other_staff, reviewe
     conditional = make_dataset(dept, name="在押人员信息", share_type="2", items=PERSON_ITEMS[:3])
     hidden = load(conditional, [{"身份证号码": id_number(5), "姓名": "赵六", "性别": "男"}], actor=staff)[id_number(5)]
     case = verification.verification_case_file(
-        actor=other_staff, record_id=person_record.pk, dataset_id=person_dataset.pk, fields=["姓名"],
+        actor=other_staff, record_id=person_record.id, dataset_id=person_dataset.pk, fields=["姓名"],
         description="有误", evidence=[SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\nxxxx")],
     )
     t = theme.theme_save(actor=staff, name="人口主题", key_kind="id_number",
@@ -50,14 +50,14 @@ def test_pages(world):
     theme_scope = {"anon": LOGIN, "own": 200, "other": 404, "third": 404, "bureau": 200, "county": 404}
     check_matrix(world["users"], [
         # an unconditional resource's record: every department may read it (masked); county bureau: outside region
-        Row("get", reverse("aggregation:record-detail", args=[d.pk, r.pk]),
+        Row("get", reverse("aggregation:record-detail", args=[d.pk, r.id]),
             {"anon": LOGIN, "own": 200, "other": 200, "third": 200, "bureau": 200, "county": 200}),
         # a conditional resource's record: the provider's scope only (grants come with the sharing chapter)
-        Row("get", reverse("aggregation:record-detail", args=[world["conditional"].pk, world["hidden"].pk]),
+        Row("get", reverse("aggregation:record-detail", args=[world["conditional"].pk, world["hidden"].id]),
             {"anon": LOGIN, "own": 200, "other": 404, "third": 404, "bureau": 200, "county": 404}),
-        Row("get", reverse("aggregation:verification-create", args=[world["conditional"].pk, world["hidden"].pk]),
+        Row("get", reverse("aggregation:verification-create", args=[world["conditional"].pk, world["hidden"].id]),
             {"anon": LOGIN, "own": 403, "other": 404, "third": 404, "bureau": 403}),
-        Row("get", reverse("aggregation:verification-create", args=[d.pk, r.pk]),
+        Row("get", reverse("aggregation:verification-create", args=[d.pk, r.id]),
             {"anon": LOGIN, "own": 403, "other": 200, "third": 200, "bureau": 403}),
         Row("get", reverse("aggregation:verification-list"), everyone),
         Row("get", reverse("aggregation:verification-detail", args=[c.pk]), case_scope),
@@ -79,7 +79,7 @@ def test_pages(world):
             {"anon": LOGIN, "own": 200, "other": 200, "bureau": 200, "county": 200, "admin": 404},
             body={"key": id_number(1)}),
         # the platform admins do not read citizens' data (三员分立)
-        Row("get", reverse("aggregation:record-detail", args=[d.pk, r.pk]), {"admin": 404}),
+        Row("get", reverse("aggregation:record-detail", args=[d.pk, r.id]), {"admin": 404}),
         Row("get", reverse("aggregation:basedb-index"), {"admin": 404}),
         Row("get", reverse("aggregation:subject-lookup", args=["population"]), {"admin": 404}),
         Row("get", reverse("aggregation:theme-list"), {"admin": 404}),
@@ -120,8 +120,8 @@ def test_api(world):
         Row("get", reverse("aggregation-verification-list"), everyone),
         Row("get", reverse("aggregation-verification-detail", args=[c.pk]),
             {"anon": API_ANON, "own": 200, "head": 200, "other": 200, "third": 404, "bureau": 200, "county": 404}),
-        Row("get", reverse("aggregation-record", args=[d.pk, r.pk]), {**everyone, "admin": 404}),
-        Row("get", reverse("aggregation-record", args=[world["conditional"].pk, world["hidden"].pk]),
+        Row("get", reverse("aggregation-record", args=[d.pk, r.id]), {**everyone, "admin": 404}),
+        Row("get", reverse("aggregation-record", args=[world["conditional"].pk, world["hidden"].id]),
             {"anon": API_ANON, "own": 200, "other": 404, "third": 404, "bureau": 200, "county": 404}),
         Row("get", reverse("aggregation-subject", args=["population", id_number(1)]), {**everyone, "admin": 404}),
         Row("post", reverse("aggregation-subject-lookup", args=["population"]), {**everyone, "admin": 404},
@@ -135,7 +135,7 @@ def test_api(world):
         # transitions (in order: the head decides the extension the head requested)
         Row("post", reverse("aggregation-verification-list"),
             {"anon": API_ANON, "own": 403, "bureau": 403, "county": 403},
-            body={"dataset": d.pk, "record": r.pk, "fields": ["姓名"], "description": "x"}),
+            body={"dataset": d.pk, "record": r.id, "fields": ["姓名"], "description": "x"}),
         Row("post", reverse("aggregation-verification-confirm", args=[c.pk]),
             {"anon": API_ANON, "other": 403, "third": 404, "bureau": 403, "county": 404}, body={"explanation": "无误"}),
         Row("post", reverse("aggregation-verification-request-extension", args=[c.pk]),

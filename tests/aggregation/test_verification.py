@@ -7,14 +7,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from aggregation.choices import ExtensionState, VerificationState
-from aggregation.models import Record, RecordHistory, VerificationCase
+from aggregation.models import RecordHistory, VerificationCase
+from aggregation.selectors.pools import record_values
 from aggregation.selectors.verification import open_case_for
 from aggregation.services import verification as v
+from aggregation.storage import reading
 from portal.choices import Clock, DeadlineState, Role
-from portal.errors import InvalidTransition, PermissionDenied, PortalError
+from portal.errors import InvalidTransition, NotFound, PermissionDenied, PortalError
 from portal.models import Deadline, Notification
 from portal.services.deadlines import deadline_sweep
-from security.crypto import decrypt
 from tests.aggregation.builders import id_number
 from tests.support import sign_in
 
@@ -35,7 +36,7 @@ def clock(case, kind=Clock.VERIFICATION):
 def case(person_record, person_dataset, other_staff, staff, head, freeze_today):
     freeze_today(FILED_ON)
     return v.verification_case_file(
-        actor=other_staff, record_id=person_record.pk, dataset_id=person_dataset.pk, fields=["姓名"],
+        actor=other_staff, record_id=person_record.id, dataset_id=person_dataset.pk, fields=["姓名"],
         description="姓名与户籍证明不一致", evidence=[pdf()],
     )
 
@@ -47,7 +48,7 @@ def test_filing_opens_the_10_day_clock_audits_and_notifies_after_commit(
     freeze_today(FILED_ON)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         case = v.verification_case_file(
-            actor=other_staff, record_id=person_record.pk, dataset_id=person_dataset.pk, fields=["姓名", "性别"],
+            actor=other_staff, record_id=person_record.id, dataset_id=person_dataset.pk, fields=["姓名", "性别"],
             description="姓名与户籍证明不一致", evidence=[pdf()],
         )
     assert len(callbacks) == 1
@@ -71,7 +72,7 @@ def test_filing_opens_the_10_day_clock_audits_and_notifies_after_commit(
 
 def test_provider_cannot_file_against_its_own_data(person_record, person_dataset, staff):
     with pytest.raises(PermissionDenied):
-        v.verification_case_file(actor=staff, record_id=person_record.pk, dataset_id=person_dataset.pk,
+        v.verification_case_file(actor=staff, record_id=person_record.id, dataset_id=person_dataset.pk,
                                  fields=["姓名"], description="x")
     assert not VerificationCase.objects.exists()
 
@@ -81,10 +82,10 @@ def test_one_open_case_per_record_and_input_checks(case, person_record, person_d
 
     third = make_user(Role.DEPT_STAFF, department=DepartmentFactory(), username="third")
     with pytest.raises(InvalidTransition) as exc:
-        v.verification_case_file(actor=third, record_id=person_record.pk, dataset_id=person_dataset.pk,
+        v.verification_case_file(actor=third, record_id=person_record.id, dataset_id=person_dataset.pk,
                                  fields=["姓名"], description="又一个")
     assert exc.value.code == "case_open"
-    other = Record.objects.filter(dataset=person_dataset).exclude(pk=person_record.pk).get()
+    (other,) = [r for r in reading.rows(person_dataset) if r.id != person_record.id]
     for fields, description, evidence, key in [
         ([], "说明", [], "fields"),
         (["不存在的项"], "说明", [], "fields"),
@@ -94,7 +95,7 @@ def test_one_open_case_per_record_and_input_checks(case, person_record, person_d
         (["姓名"], "说明", [pdf(size=10 * 1024 * 1024 + 1)], "evidence"),
     ]:
         with pytest.raises(PortalError) as exc:
-            v.verification_case_file(actor=other_staff, record_id=other.pk, dataset_id=person_dataset.pk,
+            v.verification_case_file(actor=other_staff, record_id=other.id, dataset_id=person_dataset.pk,
                                      fields=fields, description=description, evidence=evidence)
         assert key in exc.value.errors, (fields, description)
 
@@ -165,14 +166,15 @@ def test_extension_asked_in_time_and_approved_late_reopens_an_overdue_clock(case
 
 
 def test_correction_goes_through_upsert_with_history_linked_to_the_case(
-    case, staff, person_record, audit_log, django_capture_on_commit_callbacks
+    case, staff, person_record, person_dataset, audit_log, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         v.verification_case_correct(actor=staff, case_id=case.pk, values={"姓名": "张叁"}, explanation="已按证明更正")
     case.refresh_from_db()
-    record = Record.objects.get(pk=person_record.pk)
-    assert decrypt(record.data["姓名"]) == "张叁" and record.data["性别"] == "男"
-    history = RecordHistory.objects.filter(record_id=record.pk).order_by("-id").first()
+    record = reading.get(person_dataset, person_record.id)
+    values = record_values(record)
+    assert values["姓名"] == "张叁" and values["性别"] == "男" and values["户籍地址"] == "焦作市解放区民主路12号"
+    history = RecordHistory.objects.filter(record_id=record.id).order_by("-id").first()
     assert case.correction_id == history.pk and history.reason == f"数据校核 #{case.pk}" and history.actor == staff
     assert case.state == VerificationState.CORRECTED and case.corrected_items == ["姓名"]
     assert clock(case).state == DeadlineState.CLOSED and not clock(case).closed_late
@@ -207,16 +209,16 @@ def test_confirm_closes_a_pending_extension_request(case, staff, head):
 def test_record_under_verification_shows_the_notice_in_ui_and_api(
     case, person_record, person_dataset, other_staff, staff, reviewer, web_as, api_as, audit_log
 ):
-    url = reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.pk])
+    url = reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.id])
     for user in (other_staff, staff, reviewer):
         body = web_as(user).get(url).content.decode()
         assert "核校中" in body and "不得拒绝" in body
-    answer = api_as(other_staff).get(reverse("aggregation-record", args=[person_dataset.pk, person_record.pk])).json()
+    answer = api_as(other_staff).get(reverse("aggregation-record", args=[person_dataset.pk, person_record.id])).json()
     assert answer["under_verification"] is True and "合法有效证明材料" in answer["verification_notice"]
     assert answer["verification_case"] == case.pk
     assert answer["values"]["姓名"] == "张*" and answer["values"]["身份证号码"].startswith("410802")
     assert "*" in answer["values"]["身份证号码"]
-    own = api_as(staff).get(reverse("aggregation-record", args=[person_dataset.pk, person_record.pk])).json()
+    own = api_as(staff).get(reverse("aggregation-record", args=[person_dataset.pk, person_record.id])).json()
     assert own["values"]["姓名"] == "张三" and own["values"]["身份证号码"] == id_number(1)
     events = audit_log("aggregation.record.viewed")
     assert len(events) == 5 and all(e.data["key"] == bytes(person_record.key_hash).hex() for e in events)
@@ -228,7 +230,7 @@ def test_case_api_flow_with_clock_fields(person_record, person_dataset, other_st
     freeze_today(FILED_ON)
     created = api_as(other_staff).post(
         reverse("aggregation-verification-list"),
-        {"dataset": person_dataset.pk, "record": person_record.pk, "fields": ["性别"], "description": "性别有误",
+        {"dataset": person_dataset.pk, "record": person_record.id, "fields": ["性别"], "description": "性别有误",
          "evidence": [pdf()]},
         format="multipart",
     )
@@ -254,9 +256,9 @@ def test_case_api_flow_with_clock_fields(person_record, person_dataset, other_st
 def test_web_flow_file_extend_and_answer(person_record, person_dataset, other_staff, staff, head, client, freeze_today):
     freeze_today(FILED_ON)
     sign_in(client, other_staff)
-    form_url = reverse("aggregation:verification-create", args=[person_dataset.pk, person_record.pk])
+    form_url = reverse("aggregation:verification-create", args=[person_dataset.pk, person_record.id])
     assert "发起数据校核" in client.get(reverse("aggregation:record-detail",
-                                              args=[person_dataset.pk, person_record.pk])).content.decode()
+                                              args=[person_dataset.pk, person_record.id])).content.decode()
     refused = client.post(form_url, {"fields_": ["姓名"], "description": "有误",
                                      "evidence": [SimpleUploadedFile("a.exe", b"MZ")]})
     assert refused.status_code == 200 and "类型不允许" in refused.content.decode()
@@ -293,3 +295,36 @@ def test_a_deleted_record_is_answered_not_corrected(case, staff, person_dataset)
         v.verification_case_correct(actor=staff, case_id=case.pk, values={"姓名": "张叁"})
     assert exc.value.code == "record_deleted"
     v.verification_case_confirm(actor=staff, case_id=case.pk, explanation="该记录系重复登记，已删除")
+
+
+@pytest.mark.tables_only
+def test_tables_only_a_case_on_a_table_row_is_corrected_in_the_table_with_its_history(
+    case, staff, person_record, person_dataset
+):
+    from aggregation.models import Record
+    from aggregation.storage.writing import cipher, open_token
+
+    assert case.record_id == person_record.id and case.key_hash == person_record.key_hash
+    before = reading.get(person_dataset, person_record.id)
+    v.verification_case_correct(actor=staff, case_id=case.pk, values={"姓名": "张叁"}, explanation="已更正")
+    case.refresh_from_db()
+    after = reading.get(person_dataset, person_record.id)
+    history = RecordHistory.objects.get(pk=case.correction_id)
+    assert (history.op, history.record_id, history.reason) == ("update", after.id, f"数据校核 #{case.pk}")
+    assert history.before == reading.history_form(before) and history.after == reading.history_form(after)
+    assert open_token(cipher(), history.after["token"])["姓名"] == "张叁" and after.version == before.version + 1
+    assert record_values(after)["户籍地址"] == "焦作市解放区民主路12号"
+    assert not Record.objects.exists()
+
+
+@pytest.mark.tables_only
+def test_tables_only_a_deleted_table_row_is_answered_not_corrected(case, staff, person_dataset):
+    from aggregation.services.pools import record_delete
+
+    record_delete(actor=staff, dataset=person_dataset, key=id_number(1), reason="重复登记")
+    with pytest.raises(InvalidTransition) as exc:
+        v.verification_case_correct(actor=staff, case_id=case.pk, values={"姓名": "张叁"})
+    assert exc.value.code == "record_deleted"
+    with pytest.raises(NotFound):  # a deleted row cannot be disputed
+        v.verification_case_file(actor=case.created_by, record_id=case.record_id, dataset_id=person_dataset.pk,
+                                 fields=["性别"], description="有误")

@@ -20,7 +20,7 @@ CASES = "/api/v1/aggregation/verification-cases/"
 @pytest.fixture
 def case(person_record, person_dataset, other_staff, staff):
     return verification.verification_case_file(
-        actor=other_staff, record_id=person_record.pk, dataset_id=person_dataset.pk, fields=["姓名"],
+        actor=other_staff, record_id=person_record.id, dataset_id=person_dataset.pk, fields=["姓名"],
         description="姓名与户籍证明不一致",
         evidence=[SimpleUploadedFile("证明.pdf", b"%PDF-1.4\nevidence", content_type="application/pdf")],
     )
