@@ -68,7 +68,8 @@ INTEGRITY_SAMPLE = 20_000
 def dataset_integrity(request, pk: int):
     """R35.5: show changes and deletions made around the application (history / digest / missing rows).
 
-    The set-based checks cover every record; the digest check (decrypts) covers the first INTEGRITY_SAMPLE.
+    The per-row checks (digest, values against the last history row: they decrypt) cover the first
+    INTEGRITY_SAMPLE rows; the set-based ones (versions and deletions against history, missing rows) every row.
     """
     dataset = Dataset.objects.restrict(request.user, "view").select_related("entry", "department").filter(pk=pk).first()
     if dataset is None:

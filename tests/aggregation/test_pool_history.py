@@ -228,6 +228,30 @@ def test_integrity_check_shows_changes_made_around_the_application(writer, tampe
     assert found == {f: sorted(named[r] for r in expected.get(f, [])) for f in found}
 
 
+@pytest.mark.parametrize("writer", WRITERS)
+def test_record_page_shows_what_each_history_row_changed_in_either_form(writer, staff, people_entry, web_as):
+    from django.urls import reverse
+
+    dataset, (a, b, _c, d) = _four_people(writer, staff, people_entry)
+    client = web_as(staff)
+
+    def shown(row_id):
+        page = client.get(reverse("aggregation:record-detail", args=[dataset.pk, row_id]))
+        assert page.status_code == 200
+        return [(row["h"].op, row["items"]) for row in page.context["history"]]
+
+    everything = ["公民身份号码", "出生日期", "姓名", "家庭人口", "性别"]
+    inserted = [("insert", everything)] if writer == "records" else []  # (a load's insert writes none)
+    assert shown(a) == [("update", ["姓名"]), *inserted]  # clear values compared: no fresh token counts as a change
+    assert shown(b) == [("update", ["家庭人口", "性别"]), *inserted]
+    deleted = client.get(reverse("aggregation:record-detail", args=[dataset.pk, d]))
+    assert deleted.status_code == 404  # (the page shows live rows)
+    history = list(RecordHistory.objects.filter(record_id=d).order_by("id"))
+    from aggregation.selectors.pools import history_changes
+
+    assert [(h.op, items) for h, items in history_changes(d, history, dataset=dataset)][-1] == ("delete", everything)
+
+
 def test_datasets_sync_gives_every_approved_entry_a_dataset(dept, people_entry, audit_log):
     from aggregation.models import Dataset
     from tests.aggregation.builders import PEOPLE_ITEMS, make_entry
