@@ -39,10 +39,12 @@ Who calls what
   CSV export (`select_sql` as its COPY's query), the XLSX export and the push (`rows` + `rendered`), the base
   databases (`lookup` + `rendered`), quality (`completeness`, `walk` + `decrypted`, `item_sql` in the consistency
   join), the dataset and record pages (`rows` / `get` / `by_key`), storage.values, the verification correction's read.
-- Still on aggregation_record (the writers write it and mirror into the tables: storage.moving.mirror): the integrity
-  check and the current version beside history rows (`history_form` is for them once the writer writes its own
-  history form), theme builds (`rows_sql` is for them once ThemeRow's tokens follow), key rotation and remask (they
-  re-mirror the tables; `walk` is for them once the writers write the tables).
+- The integrity check (R35.5: `checked` / `checked_walk` — each row with its digest and last history row, compared
+  with the writer's history form `row_json_sql` in SQL —, `history_breaks`, `history_orphans`; `history_clear` reads
+  either history form as clear values) and the current version beside an insert's history row (`history_form`).
+- Still on aggregation_record (the writers write it and mirror into the tables: storage.moving.mirror): theme builds
+  (`rows_sql` is for them once ThemeRow's tokens follow), key rotation and remask (they re-mirror the tables; `walk`
+  is for them once the writers write the tables).
 """
 
 from __future__ import annotations
@@ -441,8 +443,8 @@ def rendered(layout: Layout, rows_: list[Row], items: Iterable[str], *, kinds: d
 
 def history_form(row: Row) -> dict[str, str]:
     """The row as a history row stores a version ({"token": …, item: text …}, empty values absent: storage.writing's
-    before/after), for the current version beside its history (the record page, the integrity check). `row` read
-    with its current items (the default)."""
+    before/after; `row_json_sql` in SQL), for the current version an insert's history row references
+    (selectors.pools.history_rows). `row` read with its current items (the default)."""
     return {**({"token": row.token} if row.token else {}), **row.values}
 
 
@@ -511,10 +513,12 @@ class Checked:
     after: dict | None
 
 
-_CHECKED = """SELECT {select} FROM {table} t LEFT JOIN LATERAL (
-    SELECT h.op, h.after FROM aggregation_recordhistory h
-     WHERE h.record_id = t.id AND h.dataset_id = %s ORDER BY h.id DESC LIMIT 1) h ON true{where} ORDER BY {order}
- LIMIT %s"""
+_CHECKED = """SELECT {select}, row_hash, h.op, h.after IS NULL, s.same, CASE WHEN s.same THEN NULL ELSE h.after END
+  FROM {table} t
+  LEFT JOIN LATERAL (SELECT h.op, h.after FROM aggregation_recordhistory h
+                      WHERE h.record_id = t.id AND h.dataset_id = %s ORDER BY h.id DESC LIMIT 1) h ON true
+ CROSS JOIN LATERAL (SELECT COALESCE({as_json} = h.after, false) AS same) s{where}
+ ORDER BY {order} LIMIT %s"""
 
 
 def checked(dataset, *, after_id: int | None = None, limit: int = BATCH) -> list[Checked]:
@@ -525,12 +529,9 @@ def checked(dataset, *, after_id: int | None = None, limit: int = BATCH) -> list
     select, plain_names, mask_names = _row_select(layout, _items(layout, None))
     select.insert(len(_FIXED) + 1, sql.NULL)
     as_json = row_json_sql([(n, _entry(layout, n)["col"]) for n in plain_names], "t")
-    same = sql.SQL("COALESCE({} = h.after, false)").format(as_json)
-    select += [sql.Identifier("row_hash"), sql.SQL("h.op"), sql.SQL("h.after IS NULL"), same,
-               sql.SQL("CASE WHEN {} THEN NULL ELSE h.after END").format(same)]
     conds, params, order = _where(dataset, layout, after_id=after_id, after=None, since=None, ids=None,
                                   key_hashes=None, filters=None, include_deleted=True, alias="t")
-    statement = sql.SQL(_CHECKED).format(select=sql.SQL(", ").join(select), table=layout.table,
+    statement = sql.SQL(_CHECKED).format(select=sql.SQL(", ").join(select), table=layout.table, as_json=as_json,
                                          where=_where_sql(conds), order=order)
     out = []
     for fetched in _run(statement, [dataset.pk, *params, int(limit)]):
