@@ -21,18 +21,21 @@ class AggregationConfig(AppConfig):
         from portal.services.jobs import register_job_kind
         from security import rotation
 
-        from .ingest.rotation import COVERS, rotate_case_key_hashes
+        from .ingest.rotation import COVERS
         from .models import IngestJob, ThemeBuildJob, ThemeRow
         from .selectors.pools import data_arrivals
         from .services.ingest import lost_message, reaped_message
-        from .services.pools import records_rotate
-        from .services.themes import STALE_AFTER
+        from .services.pools import records_rotate, verification_cases_rotate
+        from .services.themes import STALE_AFTER, theme_rows_rehash
         from .storage.ddl import item_change_refusal, items_changed
 
         rotation.register("aggregation.records", records_rotate, covers=COVERS)
-        rotation.register("aggregation.verification_cases", rotate_case_key_hashes)
-        rotation.register_column(ThemeRow, "key_enc", blind_index="key_hash", name="aggregation.theme_rows.key")
+        rotation.register("aggregation.verification_cases", verification_cases_rotate)
+        # Theme rows are re-sealed as they are (their tokens re-encrypted), their subject index recomputed from the key
+        # inside `key_enc` (services.themes.theme_rows_rehash): a token holds a row's JSON, not the key alone.
+        rotation.register_column(ThemeRow, "key_enc", name="aggregation.theme_rows.key")
         rotation.register_json(ThemeRow, "data", name="aggregation.theme_rows.data")
+        rotation.register("aggregation.theme_rows.key_hash", theme_rows_rehash)
         hooks.register_data_arrivals(data_arrivals)
         hooks.register_item_change_guard(item_change_refusal)
         hooks.register_items_changed(items_changed)

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 from django.conf import settings
 
 from .planning import Plan
@@ -181,14 +182,17 @@ def process_range(processor: RowProcessor, path: str, encoding: str, dialect: st
         return ("csv", index, reader.line_num, str(exc))
     del text
     base = (index + 1) << _SHIFT
-    out, rejections, accepted, counted = [], [], 0, 0
+    out, frames, rejections, accepted, counted = [], [], [], 0, 0
     for at in range(0, len(rows), BATCH_ROWS):
         result = processor.process(base + at, rows[at:at + BATCH_ROWS])
         out.append(result.copy_text)
+        if result.frame is not None:
+            frames.append(result.frame)
         rejections.extend(result.rejections)
         accepted += result.accepted
         counted += result.rows
-    return ("ok", index, len(rows), lines, BatchResult("".join(out), accepted, rejections, counted))
+    frame = pl.concat(frames, rechunk=True) if frames else None
+    return ("ok", index, len(rows), lines, BatchResult("".join(out), accepted, rejections, counted, frame=frame))
 
 
 def serve() -> None:
@@ -201,7 +205,7 @@ def serve() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     django.setup()
     task = pickle.load(sys.stdin.buffer)  # noqa: S301 — written by the parent job, through a pipe
-    processor = RowProcessor(task["plan"], task["columns"], task["mapping"])
+    processor = RowProcessor(task["plan"], task["columns"], task["mapping"], frames=task.get("frames", False))
     processor.pretranslated = True
     for index, start, end in task["ranges"]:
         payload = pickle.dumps(
@@ -223,8 +227,11 @@ class Chunk:
 
 
 def results(path: Path, source: CsvSource, the_layout: Layout, plan: Plan, mapping: dict[str, str],
-            workers: int) -> Iterator[Chunk]:
-    """Process the ranges in `workers` processes; yield them in file order. Raises Unsplittable or IngestError."""
+            workers: int, *, frames: bool = False) -> Iterator[Chunk]:
+    """Process the ranges in `workers` processes; yield them in file order. Raises Unsplittable or IngestError.
+
+    `frames`: the processors give canonical frames (RowProcessor(frames=True)), their row numbers turned into the
+    file's record numbers here."""
     ranges = the_layout.ranges
     workers = min(workers, len(ranges))
     procs = []
@@ -238,7 +245,7 @@ def results(path: Path, source: CsvSource, the_layout: Layout, plan: Plan, mappi
                 # one polars thread each: the workers already are the parallelism (one per core)
                 env={**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "POLARS_MAX_THREADS": "1"}))
         for w, proc in enumerate(procs):  # after starting them all: a task larger than a pipe waits for its reader
-            task = {"plan": plan, "columns": source.columns, "mapping": mapping, "path": str(path),
+            task = {"plan": plan, "columns": source.columns, "mapping": mapping, "path": str(path), "frames": frames,
                     "encoding": the_layout.encoding, "dialect": the_layout.dialect, "last": len(ranges) - 1,
                     "ranges": [(i, *ranges[i]) for i in range(w, len(ranges), workers)]}
             proc.stdin.write(pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL))
@@ -258,6 +265,9 @@ def results(path: Path, source: CsvSource, the_layout: Layout, plan: Plan, mappi
             base = (index + 1) << _SHIFT
             shift = first_row - base
             result.rejections = [(row + shift, *rest) for row, *rest in result.rejections]
+            if result.frame is not None:
+                result.frame = result.frame.with_columns(pl.col("row_no") + shift)
+                shift = 0
             first_row += records
             line += lines
             yield Chunk(result, ranges[index][1], shift, index + 1)

@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import polars as pl
+
 from security.crypto import FieldCipher
 from security.masking import mask_many
 
@@ -26,6 +28,9 @@ class BatchResult:
     accepted: int
     rejections: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, column, value, reason
     rows: int = 0
+    # RowProcessor(frames=True): the accepted rows' canonical text (row_no + a String column per mapped item, null =
+    # no value) for storage.writing, instead of `copy_text`.
+    frame: pl.DataFrame | None = None
 
 
 _CONVERTED_TYPES = frozenset("DTNYBFIL")
@@ -44,10 +49,14 @@ class RowProcessor:
     AES-GCM tokens, masked forms, the stored JSON from pre-escaped names, blind index, keyed BLAKE2b row digest —
     runs column by column over the accepted rows' canonical text (nonces from a counter:
     FieldCipher.bulk_encryptor).
+
+    `frames=True` (the resource tables' writer, issue 18): only the clean + validate step — the batch's result is the
+    accepted rows' canonical frame; storage.writing does the rest.
     """
 
-    def __init__(self, plan: Plan, columns: list[str], mapping: dict[str, str]):
+    def __init__(self, plan: Plan, columns: list[str], mapping: dict[str, str], *, frames: bool = False):
         self.plan = plan
+        self.frames = frames
         self.cipher = FieldCipher(plan.keys_spec, plan.blind_key)
         self.checker = Checker(plan, columns, mapping)  # (refuses a mapping without the key's column)
         by_name = plan.by_name
@@ -70,6 +79,9 @@ class RowProcessor:
     def process(self, first_row_no: int, rows: list[list]) -> BatchResult:
         """Clean and validate the batch (columnar), then column at a time over the accepted rows, and one pass to
         assemble the COPY lines."""
+        if self.frames:
+            frame, rejections, counted = self.checker.check(first_row_no, rows, translated=self.pretranslated)
+            return BatchResult("", frame.height, rejections, counted, frame=frame)
         if self._encrypt is None:  # created lazily: each worker process draws its own nonce field
             self._encrypt = self.cipher.bulk_encryptor()
         if not rows:

@@ -117,14 +117,21 @@ class ThemeBuildJob(Job):
 
 
 class ThemeRow(models.Model):
-    """One subject of a built theme database: values as stored in the pool (encrypted items stay encrypted).
+    """One subject of a built theme database, copied from the sources' resource tables (encrypted items stay
+    encrypted: a source's row token is copied as it is).
 
-    `data` maps "<dataset id>:<item name>" to the stored value, so equal item names of two sources never clash.
+    `data`: {"<dataset id>:<item name>": canonical text} of the selected clear items (empty ones absent), so equal
+    item names of two sources never clash, and {"<dataset id>#token": that source's row token} when one of its
+    selected items is encrypted (storage.reading.theme_token_key) — the token holds every encrypted item of the
+    source's row: a reader keeps only the selected ones (services.themes.theme_rows_page). `key_enc`: the row token
+    of the source that changed the subject last, `key_dataset` that source: the subject key is the value of that
+    dataset's key item in the token.
     """
 
     theme = models.ForeignKey(ThemeDatabase, verbose_name=_("主题库"), on_delete=models.CASCADE, related_name="rows")
     key_hash = models.BinaryField(_("主体标识索引"))
-    key_enc = models.TextField(_("主体标识(密文)"))
+    key_enc = models.TextField(_("主体标识所在来源行的密文"))
+    key_dataset = models.BigIntegerField(_("主体标识所在来源"), null=True, blank=True)
     data = models.JSONField(_("数据"), default=dict)
     updated_at = models.DateTimeField(_("来源最近更新"), null=True, blank=True)
 

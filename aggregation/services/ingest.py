@@ -19,6 +19,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+import polars as pl
 from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
@@ -28,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from portal import audit
 from portal.errors import InvalidTransition, NotFound, PortalError
-from portal.services.jobs import enqueue, job_heartbeat, log_line
+from portal.services.jobs import OutOfBandHeartbeat, enqueue, job_heartbeat, log_line
 from security.crypto import FieldCipher
 
 from ..access import report_in_full
@@ -40,7 +41,8 @@ from ..ingest.planning import Plan
 from ..ingest.processing import RowProcessor
 from ..models import Dataset, IngestJob
 from ..selectors.ingest import report_csv
-from ..storage import moving
+from ..storage import moving, reading, tables_written, writing
+from ..storage.layout import Layout
 from .pools import dataset_ensure, dataset_recount, one_source_problems, refresh_encrypted_items, require_loader
 from .themes import themes_sources_loaded
 
@@ -332,7 +334,9 @@ def ingest_job_claim(job_id: int) -> IngestJob | None:
 
 
 def ingest_job_run(*, job_id: int) -> IngestJob | None:
-    """Run a queued job: stream, validate, stage, then one transaction for the upsert + history + result.
+    """Run a queued job: stream, validate, stage, then one transaction for the upsert + history + result — or,
+    when the writers write the resource tables (storage.tables_written), stream the checked rows into the dataset's
+    table in the job's one transaction (`_load_table`).
 
     Ends the job succeeded, rejected (file unreadable; or rows rejected in all-or-nothing mode; nothing
     loaded) or failed (unexpected error; nothing loaded; may be re-run). Audits aggregation.job.started and
@@ -351,6 +355,8 @@ def ingest_job_run(*, job_id: int) -> IngestJob | None:
         done = _finish_if_loaded_before(job)
         if done is not None:
             return done
+        if tables_written():
+            return _load_table(job, plan)
         counts, report_path, duplicates, notes = _stage_file(job, plan, stage)
         return _finish(job, counts, report_path, duplicates, stage, notes, plan)
     except IngestError as exc:
@@ -456,33 +462,43 @@ def _report_duplicates(job: IngestJob, plan: Plan, cur, stage: str, report, coun
 DUPLICATE_REASON = "文件内重复主键（第 %(rows)s 行），以第 %(n)d 行为准"
 
 
+def _checked(job: IngestJob, plan: Plan, chunks, report, counts: _Counts, beat, *, source=None):
+    """The processed chunks' results in file order, their rejections written into the report (_ReportWriter) and
+    counted in `counts`; `beat(position)` (0–1 of the file) every PROGRESS_EVERY seconds."""
+    writer = _ReportWriter(report, plan, job.mapping)
+    last = time.monotonic()
+    for chunk in chunks:
+        result = chunk.result
+        if chunk.part:
+            counts.shifts[chunk.part] = chunk.shift
+        counts.total += result.rows
+        counts.accepted += result.accepted
+        if result.rejections:
+            counts.rejected += len({r[0] for r in result.rejections})
+            for row_no, column, value, reason in result.rejections:
+                writer.write(row_no, column, value, reason)
+        yield result
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY:
+            last = now
+            beat(source.position() if source is not None else chunk.end / max(job.size, 1))
+
+
 def _stage_results(job: IngestJob, plan: Plan, chunks, cur, stage: str, report, *, source=None) -> _Counts:
-    """COPY processed chunks into the stage table and their rejections into the report (_ReportWriter). Rows are
+    """COPY processed chunks into the stage table and their rejections into the report (_checked). Rows are
     staged also when the job will load nothing (all-or-nothing with rejections), so that its report lists the
     file's duplicate keys too."""
-    writer = _ReportWriter(report, plan, job.mapping)
     counts = _Counts()
-    last = time.monotonic()
     stage_writer = staging.StageWriter(cur, stage)
+
+    def beat(position: float) -> None:
+        stage_writer.pause()
+        job_heartbeat(IngestJob, job.pk, progress=int(position * 90), **counts.fields())
+
     try:
-        for chunk in chunks:
-            result = chunk.result
-            if chunk.part:
-                counts.shifts[chunk.part] = chunk.shift
-            counts.total += result.rows
-            counts.accepted += result.accepted
-            if result.rejections:
-                counts.rejected += len({r[0] for r in result.rejections})
-                for row_no, column, value, reason in result.rejections:
-                    writer.write(row_no, column, value, reason)
+        for result in _checked(job, plan, chunks, report, counts, beat, source=source):
             if result.copy_text:
                 stage_writer.write(result.copy_text)
-            now = time.monotonic()
-            if now - last >= PROGRESS_EVERY:
-                last = now
-                stage_writer.pause()
-                position = source.position() if source is not None else chunk.end / max(job.size, 1)
-                job_heartbeat(IngestJob, job.pk, progress=int(position * 90), **counts.fields())
         stage_writer.pause()
     except (IngestError, parallel.Unsplittable):
         stage_writer.pause()  # what was written is well-formed; the stage is emptied or dropped next
@@ -503,8 +519,6 @@ def _finish_if_loaded_before(job: IngestJob) -> IngestJob | None:
     record of the dataset was written since (a push, a correction, a deletion moves `updated_at`). Anything else
     goes through the row-digest comparison, which also writes nothing for unchanged rows, at the cost of reading
     and hashing them all (≈ 40 % of a first load). Audits aggregation.job.finished with `same_as`."""
-    from ..models import Record
-
     if not job.file_sha256:
         return None
     with transaction.atomic():
@@ -514,7 +528,7 @@ def _finish_if_loaded_before(job: IngestJob) -> IngestJob | None:
         if (last is None or last.file_sha256 != job.file_sha256 or last.mapping != job.mapping
                 or sorted(last.empty_items) != sorted(job.empty_items) or last.mode != job.mode
                 or (dataset.entry.approved_at and dataset.entry.approved_at > last.finished_at)
-                or Record.objects.filter(dataset_id=dataset.pk, updated_at__gt=last.finished_at).exists()):
+                or _written_since(dataset, last.finished_at)):
             return None
         locked = IngestJob.objects.select_for_update().get(pk=job.pk)
         if locked.status != JobStatus.RUNNING:
@@ -543,6 +557,15 @@ def _finish_if_loaded_before(job: IngestJob) -> IngestJob | None:
     return job
 
 
+def _written_since(dataset: Dataset, moment) -> bool:
+    """Whether a row of the dataset was written (a load, a push, a correction, a deletion) after `moment`."""
+    from ..models import Record
+
+    if not tables_written():
+        return Record.objects.filter(dataset_id=dataset.pk, updated_at__gt=moment).exists()
+    return bool(dataset.columns and reading.rows(dataset, items=[], since=moment, include_deleted=True, limit=1))
+
+
 def _attach_report(job: IngestJob, report_path: str | None, rejected: int) -> None:
     if not report_path:
         return
@@ -555,34 +578,50 @@ def _attach_report(job: IngestJob, report_path: str | None, rejected: int) -> No
         path.unlink(missing_ok=True)
 
 
+def _refusal(job: IngestJob, counts: _Counts) -> str | None:
+    """Why a read file loads nothing (the log line), or None: it loads its valid rows."""
+    if counts.total == 0:
+        return _("文件中没有数据行")
+    if counts.rejected and job.mode == JobMode.ALL_OR_NOTHING:
+        return _("%(r)d 行未通过校验；按“全部有效才导入”未导入任何数据。可下载问题行报告修正后重新上传，"
+                 "或选择“仅导入有效行”重新运行") % {"r": counts.rejected}
+    if counts.accepted == 0:
+        return _("没有可导入的有效行")
+    return None
+
+
+def _locked_running(job: IngestJob) -> IngestJob:
+    """The job's row, locked, while it still runs (else the reaper failed it meanwhile: IngestError, the caller's
+    transaction rolls back)."""
+    locked = IngestJob.objects.select_for_update().get(pk=job.pk)
+    if locked.status != JobStatus.RUNNING:
+        raise IngestError(_("任务已被标记为失败（心跳超时），本次运行结果未写入；请重新运行"))
+    return locked
+
+
+def _missing_items(job: IngestJob, plan: Plan) -> tuple[list[str], list[str]]:
+    """The items the file has no column for: (kept — each stored row keeps its value —, emptied by the clerk's
+    choice)."""
+    mapped = set(job.mapping.values())
+    missing = [i.name for i in plan.items if i.name not in mapped]
+    return [n for n in missing if n not in job.empty_items], [n for n in missing if n in job.empty_items]
+
+
 def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage: str, notes: list[str],
             plan: Plan) -> IngestJob:
     job_heartbeat(IngestJob, job.pk, progress=92, **counts.fields())
     with transaction.atomic():
-        locked = IngestJob.objects.select_for_update().get(pk=job.pk)
-        if locked.status != JobStatus.RUNNING:
-            raise IngestError(_("任务已被标记为失败（心跳超时），本次运行结果未写入；请重新运行"))
+        locked = _locked_running(job)
         job.log = locked.log + "".join(log_line(n) for n in notes)
-        if counts.total == 0:
-            status, inserted, updated = JobStatus.REJECTED, 0, 0
-            job.log += log_line(_("文件中没有数据行"))
-        elif counts.rejected and job.mode == JobMode.ALL_OR_NOTHING:
-            status, inserted, updated = JobStatus.REJECTED, 0, 0
-            job.log += log_line(
-                _("%(r)d 行未通过校验；按“全部有效才导入”未导入任何数据。可下载问题行报告修正后重新上传，"
-                  "或选择“仅导入有效行”重新运行") % {"r": counts.rejected}
-            )
-        elif counts.accepted == 0:
-            status, inserted, updated = JobStatus.REJECTED, 0, 0
-            job.log += log_line(_("没有可导入的有效行"))
+        refusal = _refusal(job, counts)
+        inserted = updated = 0
+        if refusal:
+            job.log += log_line(refusal)
         else:
             dataset = Dataset.objects.select_for_update().get(pk=job.dataset_id)
             now = timezone.now()
             t0 = time.monotonic()
-            mapped = set(job.mapping.values())
-            missing = [i.name for i in plan.items if i.name not in mapped]
-            job.kept_items = [n for n in missing if n not in job.empty_items]
-            emptied = [n for n in missing if n in job.empty_items]
+            job.kept_items, emptied = _missing_items(job, plan)
             with connection.cursor() as cur:
                 if job.kept_items:
                     kept_rows = staging.stage_keep_items(
@@ -598,35 +637,210 @@ def _finish(job: IngestJob, counts: _Counts, report_path, duplicates: int, stage
                 )
             if inserted or updated:
                 moving.mirror(dataset.pk, since=now)
-            dataset_recount(dataset, now)
-            # Themes built from this dataset become due (debounced) once the load is committed.
-            transaction.on_commit(partial(themes_sources_loaded, dataset_ids=[dataset.pk]))
+            _loaded(dataset, now)
             job.log += log_line(_("写入（更新数据与历史）：%(s).1f 秒") % {"s": time.monotonic() - t0})
-            status = JobStatus.SUCCEEDED
-        job.status = status
-        job.progress = 100
-        job.finished_at = timezone.now()
-        job.total_rows, job.accepted_rows, job.rejected_rows = counts.total, counts.accepted, counts.rejected
-        job.duplicate_rows = duplicates
-        job.inserted_rows, job.updated_rows = inserted, updated
-        job.unchanged_rows = max(counts.accepted - duplicates - inserted - updated, 0) if status == "succeeded" else 0
-        if status == JobStatus.SUCCEEDED:
-            job.log += log_line(
-                _("完成：共 %(t)d 行，有效 %(a)d 行，问题 %(r)d 行，重复 %(d)d 行（以最后一次出现为准）；"
-                  "新增 %(i)d，更新 %(u)d，未变化 %(n)d")
-                % {"t": counts.total, "a": counts.accepted, "r": counts.rejected, "d": duplicates, "i": inserted,
-                   "u": updated, "n": job.unchanged_rows}
-            )
-        _attach_report(job, report_path, counts.rejected + duplicates)
-        job.save()
-        audit.record(
-            actor=job.created_by, action="aggregation.job.finished", obj=job, department=job.dataset.department,
-            data={"status": status, "total": counts.total, "accepted": counts.accepted, "rejected": counts.rejected,
-                  "duplicates": duplicates, "inserted": inserted, "updated": updated,
-                  "unchanged": job.unchanged_rows, "mode": job.mode, "kept_items": job.kept_items,
-                  "empty_items": job.empty_items},
-        )
+        _record_result(job, JobStatus.REJECTED if refusal else JobStatus.SUCCEEDED, counts, inserted, updated,
+                       duplicates, report_path)
     return job
+
+
+def _loaded(dataset: Dataset, now) -> None:
+    """After a load's write: the dataset's count and load time; the themes built from it due once committed."""
+    dataset_recount(dataset, now)
+    transaction.on_commit(partial(themes_sources_loaded, dataset_ids=[dataset.pk]))
+
+
+def _record_result(job: IngestJob, status: str, counts: _Counts, inserted: int, updated: int, duplicates: int,
+                   report_path) -> None:
+    """The job's end (in the caller's transaction, its row locked): counts, log, report, audit."""
+    job.status = status
+    job.progress = 100
+    job.finished_at = timezone.now()
+    job.total_rows, job.accepted_rows, job.rejected_rows = counts.total, counts.accepted, counts.rejected
+    job.duplicate_rows = duplicates
+    job.inserted_rows, job.updated_rows = inserted, updated
+    job.unchanged_rows = max(counts.accepted - duplicates - inserted - updated, 0) if status == "succeeded" else 0
+    if status == JobStatus.SUCCEEDED:
+        job.log += log_line(
+            _("完成：共 %(t)d 行，有效 %(a)d 行，问题 %(r)d 行，重复 %(d)d 行（以最后一次出现为准）；"
+              "新增 %(i)d，更新 %(u)d，未变化 %(n)d")
+            % {"t": counts.total, "a": counts.accepted, "r": counts.rejected, "d": duplicates, "i": inserted,
+               "u": updated, "n": job.unchanged_rows}
+        )
+    _attach_report(job, report_path, counts.rejected + duplicates)
+    job.save()
+    audit.record(
+        actor=job.created_by, action="aggregation.job.finished", obj=job, department=job.dataset.department,
+        data={"status": status, "total": counts.total, "accepted": counts.accepted, "rejected": counts.rejected,
+              "duplicates": duplicates, "inserted": inserted, "updated": updated,
+              "unchanged": job.unchanged_rows, "mode": job.mode, "kept_items": job.kept_items,
+              "empty_items": job.empty_items},
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# A load into the resource table (issue 18: AGGREGATION["WRITE_RECORDS"] off)
+
+
+class _NothingLoaded(Exception):
+    """Rolls back what the writer wrote of a file that turned out to load nothing (all-or-nothing)."""
+
+
+def _load_table(job: IngestJob, plan: Plan) -> IngestJob:
+    """Read, check and write in one pass: the checked batches (canonical frames) stream into the dataset's resource
+    table (storage.writing.write_batches) in the job's one transaction while the file is still being read — the
+    writer's producer thread runs the reading, so parsing and the database write overlap. Memory holds a few
+    batches and each row's (row number, key), not the file.
+
+    All or nothing: at the first rejected row the stream stops feeding the writer (the rest of the file is still
+    read for the report) and what was written is rolled back to a savepoint. Progress and heartbeats go through a
+    connection of their own (OutOfBandHeartbeat): this transaction's writes are invisible until it commits. A cut
+    of the parallel reading that lies inside a quoted field rolls the transaction back and the file is read again
+    by this process alone."""
+    path = Path(job.file.path)
+    source = readers.open_source(path, job.format, encoding=job.encoding or None)
+    report = tempfile.NamedTemporaryFile(  # noqa: SIM115 — closed below, attached by _record_result
+        "w", suffix=".jsonl", delete=False, encoding="utf-8", newline="")
+    beat = OutOfBandHeartbeat(IngestJob, job.pk)
+    try:
+        processor = RowProcessor(plan, source.columns, job.mapping, frames=True)
+        processor.pretranslated = source.pretranslated
+        workers = parallel.worker_count(job.size) if job.format == JobFormat.CSV else 1
+        the_layout = parallel.layout(path, source) if workers > 1 else None
+        if the_layout:
+            workers = min(workers, len(the_layout.ranges))
+            try:
+                chunks = parallel.results(path, source, the_layout, plan, job.mapping, workers, frames=True)
+                return _write_checked(job, plan, chunks, report, beat, _("%(w)d 个进程") % {"w": workers},
+                                      notes=source.notes)
+            except parallel.Unsplittable:
+                report.seek(0)
+                report.truncate()
+                how = _("单进程（文件的切分点落在引号内的字段中）")
+        else:
+            how = _("单进程")
+        chunks = (parallel.Chunk(processor.process(*batch), -1)
+                  for batch in processing.batched(source.rows(), first_row_no=2))
+        return _write_checked(job, plan, chunks, report, beat, how, notes=source.notes, source=source)
+    finally:
+        beat.close()
+        report.close()
+        Path(report.name).unlink(missing_ok=True)
+        source.close()
+
+
+def _write_checked(job: IngestJob, plan: Plan, chunks, report, beat, how: str, *, notes: list[str],
+                   source=None) -> IngestJob:
+    counts = _Counts()
+    keys: list[pl.DataFrame] = []  # (row_no, key) of every accepted row: the duplicate keys' report
+    stopped = [False]
+    refuse_at_first = job.mode == JobMode.ALL_OR_NOTHING
+    started = time.monotonic()
+    kept, emptied = _missing_items(job, plan)
+
+    def batches(extra: list[pl.Expr]):
+        """Runs in the writer's producer thread: no database here (the heartbeat has its own connection)."""
+        def progress(position: float) -> None:
+            beat(progress=int(position * 90), **counts.fields())
+
+        pending: list[pl.DataFrame] = []
+        rows = 0
+        for result in _checked(job, plan, chunks, report, counts, progress, source=source):
+            frame = result.frame
+            if frame is not None and frame.height:
+                keys.append(frame.select("row_no", plan.key_item))
+                pending.append(frame)
+                rows += frame.height
+            stopped[0] = stopped[0] or (refuse_at_first and counts.rejected > 0)
+            if stopped[0]:
+                pending, rows = [], 0
+            elif rows >= WRITE_BATCH_ROWS:
+                yield _batch(pending, extra)
+                pending, rows = [], 0
+        if pending:
+            yield _batch(pending, extra)
+
+    with transaction.atomic():
+        dataset = Dataset.objects.select_for_update().get(pk=job.dataset_id)
+        target = Layout.stored(dataset).target(dataset.key_item_name)
+        mapped = set(job.mapping.values())
+        extra = [pl.lit(None, dtype=pl.Utf8).alias(c.item) for c in target.columns if c.item not in mapped]
+        if kept:
+            extra.append(pl.lit(kept, dtype=pl.List(pl.Utf8)).alias("_keep"))
+        now = timezone.now()
+        result = None
+        try:
+            with transaction.atomic():
+                result = writing.write_batches(
+                    target, batches(extra), cipher=writing.cipher(), job_id=job.pk, actor_id=job.created_by_id,
+                    reason=_("导入任务 #%(id)d") % {"id": job.pk}, now=now)
+                if _refusal(job, counts):
+                    raise _NothingLoaded
+        except _NothingLoaded:
+            result = None
+        report.flush()
+        locked = _locked_running(job)
+        job.log = locked.log + "".join(log_line(n) for n in notes) + log_line(
+            _("读取、清洗、校验并写入 %(n)d 行（%(how)s）：%(s).1f 秒") % {
+                "n": counts.total, "how": how, "s": time.monotonic() - started})
+        refusal = _refusal(job, counts)
+        groups = result.duplicates if result is not None else _duplicate_groups(keys, plan.key_item)
+        duplicates = _report_duplicate_rows(job, plan, report, keys, groups)
+        report.close()
+        inserted = updated = 0
+        if refusal:
+            job.log += log_line(refusal)
+        else:
+            inserted, updated = result.inserted, result.updated
+            job.kept_items = kept
+            if kept:
+                # (every stored row the file gives keeps them: the ones it changed and the ones it left alone)
+                job.log += log_line(KEPT_LINE % {"items": "、".join(kept)} + _("（%(n)d 条已有记录保留了原值）")
+                                    % {"n": result.updated + result.unchanged})
+            if emptied:
+                job.log += log_line(EMPTIED_LINE % {"items": "、".join(emptied)})
+            job.log += log_line(_("写入资源表：%(phases)s") % {"phases": "，".join(
+                f"{name} {seconds:.1f} 秒" for name, seconds in result.seconds.items() if name != "workers")})
+            _loaded(dataset, now)
+        _record_result(job, JobStatus.REJECTED if refusal else JobStatus.SUCCEEDED, counts, inserted, updated,
+                       duplicates, report.name)
+    return job
+
+
+# Rows per batch handed to the writer (the processor checks 4 000 at a time; the writer's worker processes take
+# batches from storage.preparing's WRITE_PARALLEL_MIN_ROWS on).
+WRITE_BATCH_ROWS = 50_000
+
+
+def _batch(frames: list[pl.DataFrame], extra: list[pl.Expr]) -> pl.DataFrame:
+    frame = pl.concat(frames, how="vertical_relaxed", rechunk=True) if len(frames) > 1 else frames[0]
+    return frame.with_columns(extra) if extra else frame
+
+
+def _duplicate_groups(keys: list[pl.DataFrame], key_item: str) -> list[list[int]]:
+    """Each key given more than once, its row numbers in order (as the writer reports them): for a file that loads
+    nothing, whose rows the writer did not all see."""
+    return writing.duplicate_rows(pl.concat(keys) if keys else None, key_item, cipher=writing.cipher())
+
+
+def _report_duplicate_rows(job: IngestJob, plan: Plan, report, keys: list[pl.DataFrame],
+                           groups: list[list[int]]) -> int:
+    """List each key given more than once in the report (as _report_duplicates does for the stage): every earlier
+    row, with all the rows of that key and the one that wins (the last); the number of rows not loaded for that."""
+    if not groups:
+        return 0
+    key_column = next(c for c, n in job.mapping.items() if n == plan.key_item)
+    winners = pl.concat(keys).filter(pl.col("row_no").is_in([rows[-1] for rows in groups]))
+    key_of = dict(zip(winners["row_no"].to_list(), winners[plan.key_item].to_list(), strict=True))
+    writer = _ReportWriter(report, plan, job.mapping)
+    dropped = 0
+    for rows in groups:
+        reason = DUPLICATE_REASON % {"rows": "、".join(map(str, rows)), "n": rows[-1]}
+        token = writer.cipher.encrypt(key_of[rows[-1]])
+        for row in rows[:-1]:
+            writer.write(row, key_column, "", reason, token=token)
+            dropped += 1
+    return dropped
 
 
 def _end(job: IngestJob, status: str, reason: str, report_path: str | None) -> IngestJob:

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,12 +28,12 @@ from .. import access
 from ..ingest import encryption, planning, staging
 from ..ingest.planning import Plan
 from ..ingest.processing import RowProcessor
-from ..ingest.rotation import rotate_records
+from ..ingest.rotation import rotate_case_key_hashes, rotate_records
 from ..ingest.validation import key_kind_of
 from ..models import Dataset, Record, RecordHistory
 from ..selectors.pools import IntegrityReport, record_get, record_integrity, record_page
 from ..selectors.verification import verification_flags
-from ..storage import ddl, moving, reading
+from ..storage import ddl, moving, reading, rotating
 from ..storage.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,12 @@ def datasets_sync() -> int:
         except PortalError:
             log.warning("entry %s: no dataset", entry.pk)
     for dataset in Dataset.objects.select_related("entry", "department").order_by("pk"):
-        masked_forms_sync(dataset)
-        tables_sync(dataset)
+        if _write_records():
+            masked_forms_sync(dataset)
+            tables_sync(dataset)
+        else:  # the masked columns are remasked once the table's layout follows the catalog
+            tables_sync(dataset)
+            masked_forms_sync(dataset)
     return created
 
 
@@ -112,10 +117,31 @@ def tables_sync(dataset: Dataset) -> None:
         log.warning("dataset %s: table not migrated: %s", dataset.pk, exc.code)
 
 
+def _write_records() -> bool:
+    """The contract step's switch (settings.AGGREGATION["WRITE_RECORDS"]): True, the writers write aggregation_record
+    and mirror it into the resource tables; False, they write the tables only."""
+    return bool(settings.AGGREGATION.get("WRITE_RECORDS", True))
+
+
 def records_rotate(**kwargs) -> dict[str, int]:
-    """Key rotation of the records (ingest.rotation.rotate_records, registered with security.rotation), then every
-    dataset's resource table copied again from its records (storage.moving.mirror: the tables' tokens and blind
-    indexes are re-made under the current keys) — one transaction per dataset."""
+    """Key rotation of the pool (registered with security.rotation as "aggregation.records"): {"records": rows,
+    "history": history rows} changed (or that would change, with `dry_run`).
+
+    Writing the tables only: every dataset's resource table and its history rows re-sealed in place
+    (storage.rotating.table_rotate), one transaction per dataset holding the dataset's row locked, as a load does.
+    Writing records: ingest.rotation.rotate_records on aggregation_record and its history, then every dataset's table
+    copied again from its records (storage.moving.mirror) — one transaction per dataset."""
+    if not _write_records():
+        counts = {"records": 0, "history": 0}
+        for dataset_id in Dataset.objects.exclude(columns={}).order_by("pk").values_list("pk", flat=True):
+            with transaction.atomic():
+                locked = Dataset.objects.select_for_update().get(pk=dataset_id)
+                if not locked.columns:
+                    continue
+                done = rotating.table_rotate(locked, **kwargs)
+            for name, n in done.items():
+                counts[name] += n
+        return counts
     counts = rotate_records(**kwargs)
     if not kwargs.get("dry_run"):
         for dataset_id in Dataset.objects.order_by("pk").values_list("pk", flat=True):
@@ -124,14 +150,50 @@ def records_rotate(**kwargs) -> dict[str, int]:
     return counts
 
 
+def verification_cases_rotate(*, cipher, batch: int, recompute_blind_index: bool, dry_run: bool,
+                              on_batch=None) -> dict[str, int]:
+    """On a blind-index rotation, each verification case's copy of its record's key hash (registered with
+    security.rotation after "aggregation.records", which recomputed them); {"verification case indexes": n}. Writing
+    records: copied from aggregation_record (ingest.rotation.rotate_case_key_hashes); writing the tables only: from
+    the dataset's resource table (storage.rotating.case_key_hashes)."""
+    hook = {} if on_batch is None else {"on_batch": on_batch}
+    if _write_records():
+        return rotate_case_key_hashes(cipher=cipher, batch=batch, recompute_blind_index=recompute_blind_index,
+                                      dry_run=dry_run, **hook)
+    count = 0
+    if recompute_blind_index:
+        for dataset in Dataset.objects.exclude(columns={}).order_by("pk"):
+            count += rotating.case_key_hashes(dataset, batch=batch, dry_run=dry_run, **hook)
+    return {"verification case indexes": count}
+
+
 def masked_forms_sync(dataset: Dataset) -> int:
-    """Recompute the records' stored masked forms (Record.masked) when the masking kinds of the dataset's items have
-    changed since they were stored (a catalog update); the number of rows changed. Until then a read decrypts and
-    masks the values whose form is missing. Audits aggregation.dataset.remasked when the kinds changed.
+    """Recompute the stored masked forms when the masking kinds of the dataset's items have changed since they were
+    stored (a catalog update); the number of rows changed. Until then a read decrypts and masks the values whose form
+    is missing. Audits aggregation.dataset.remasked when the kinds changed.
+
+    Writing records: the records' forms (Record.masked: ingest.encryption.remask), then the table mirrored. Writing
+    the tables only: the table's masked columns (storage.rotating.table_remask), once its layout follows the catalog
+    (the table's migration recreates a changed kind's column empty; datasets_sync migrates before it remasks).
     """
     kinds = planning.mask_kinds_of(planning.plan_for(dataset).items)
     if kinds == dataset.mask_kinds:
         return 0
+    if not _write_records():
+        # The table's masked columns follow its layout, which the table's migration (ddl.table_migrate: a changed
+        # kind's column recreated empty) brings in line with the catalog: until it has, nothing is remasked and the
+        # kinds stay as they were, so the next sync tries again (meanwhile a read masks what has no stored form).
+        if not dataset.columns or Layout.stored(dataset).masked(retired=False) != Layout.of(dataset).masked(
+                retired=False):
+            return 0
+        changed = rotating.table_remask(dataset)
+        with transaction.atomic():
+            Dataset.objects.filter(pk=dataset.pk).update(mask_kinds=kinds)
+            audit.record(actor=None, action="aggregation.dataset.remasked", obj=dataset,
+                         department=dataset.department,
+                         data={"kinds": kinds, "previous": dataset.mask_kinds, "rows": changed})
+        dataset.mask_kinds = kinds
+        return changed
     changed = encryption.remask(dataset.pk, kinds)
     with transaction.atomic():
         Dataset.objects.filter(pk=dataset.pk).update(mask_kinds=kinds)

@@ -16,23 +16,26 @@ minute sweep `themes_rebuild_due` queues one build per due theme. Each build rec
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg import sql
 
 from portal import audit
 from portal.errors import InvalidTransition, PermissionDenied, PortalError
 from portal.permissions import is_department_member
 from portal.services.jobs import enqueue, enqueue_many
+from security import crypto
 
 from .. import access
 from ..choices import JobStatus, JoinMode, KeyKind, ThemeJobStatus, ThemeTrigger
-from ..models import IngestJob, Record, ThemeBuildJob, ThemeDatabase, ThemeRow, ThemeSource
+from ..models import Dataset, IngestJob, ThemeBuildJob, ThemeDatabase, ThemeRow, ThemeSource
 from ..selectors.themes import access_theme_by_id, source_choices, theme_columns
+from ..storage import reading
+from ..storage.layout import Layout
 
 MAX_SOURCES = 10
 PAGE_SIZE = 50
@@ -166,18 +169,19 @@ def theme_rebuild_request(*, actor, theme_id: int) -> ThemeBuildJob:
     return job
 
 
-# Set-based materialisation: flatten every selected (record, item) of every source into (key_hash, column,
-# value), then aggregate per subject. Stored values are copied as they are (ciphertext stays ciphertext).
+# Set-based materialisation: the sources' live rows (storage.reading.theme_sources_sql: selected clear items as text,
+# a row's token where a selected item is encrypted), aggregated per subject. The newest source row's token is the
+# key's (key_enc, key_dataset); one row per source and subject (key_hash is unique in a table), so count(*) counts
+# the sources that hold the subject. The data objects are merged by one scalar subquery over the group's array.
 _BUILD_SQL = """
-INSERT INTO {row_table} (theme_id, key_hash, key_enc, data, updated_at)
-SELECT %(theme)s, r.key_hash, (array_agg(r.key_enc ORDER BY r.updated_at DESC))[1],
-       jsonb_object_agg(r.dataset_id::text || ':' || e.key, e.value), max(r.updated_at)
-  FROM jsonb_to_recordset(%(sources)s::jsonb) AS s(dataset_id bigint, items text[])
-  JOIN {record_table} r ON r.dataset_id = s.dataset_id AND r.deleted_at IS NULL
-  CROSS JOIN LATERAL jsonb_each(r.data) e
- WHERE e.key = ANY(s.items)
- GROUP BY r.key_hash
-HAVING %(all)s = false OR count(DISTINCT r.dataset_id) = %(n)s
+INSERT INTO {row_table} (theme_id, key_hash, key_enc, key_dataset, data, updated_at)
+SELECT %s, s.key_hash, (array_agg(s.token ORDER BY s.updated_at DESC, s.dataset_id))[1],
+       (array_agg(s.dataset_id ORDER BY s.updated_at DESC, s.dataset_id))[1],
+       (SELECT jsonb_object_agg(e.key, e.value) FROM unnest(array_agg(s.data)) AS d(data), jsonb_each(d.data) AS e),
+       max(s.updated_at)
+  FROM ({sources}) s
+ GROUP BY s.key_hash
+HAVING %s = false OR count(*) = %s
 """
 
 
@@ -213,13 +217,7 @@ def theme_build(*, job_id: int) -> ThemeBuildJob:
             skipped = [s.dataset.entry.name for s in all_sources if s.pk not in usable]
             job.source_loads = _latest_loads([s["dataset_id"] for s in sources])
             ThemeRow.objects.filter(theme=theme).delete()
-            with connection.cursor() as cur:
-                cur.execute(
-                    _BUILD_SQL.format(row_table=ThemeRow._meta.db_table, record_table=Record._meta.db_table),
-                    {"theme": theme.pk, "sources": json.dumps(sources), "all": theme.join_mode == JoinMode.ALL,
-                     "n": len(sources)},
-                )
-                count = cur.rowcount
+            count = _insert_rows(theme, sources)
             theme.row_count, theme.built_at = count, timezone.now()
             theme.save(update_fields=["row_count", "built_at"])
             job.status, job.progress, job.row_count = ThemeJobStatus.SUCCEEDED, 100, count
@@ -241,6 +239,20 @@ def theme_build(*, job_id: int) -> ThemeBuildJob:
     return job
 
 
+def _insert_rows(theme: ThemeDatabase, sources: list[dict]) -> int:
+    """The theme's rows from its usable `sources` in one INSERT … SELECT over their tables; how many."""
+    datasets = {d.pk: d for d in Dataset.objects.filter(pk__in=[s["dataset_id"] for s in sources])}
+    built = reading.theme_sources_sql([(Layout.stored(datasets[s["dataset_id"]]), s["items"]) for s in sources])
+    if built is None:  # no source (left), or none holds a selected item
+        return 0
+    union, params = built
+    statement = sql.SQL(_BUILD_SQL).format(row_table=sql.Identifier(ThemeRow._meta.db_table), sources=union)
+    with connection.cursor() as cur:
+        cur.execute(statement.as_string(connection.connection),
+                    [theme.pk, *params, theme.join_mode == JoinMode.ALL, len(sources)])
+        return cur.rowcount
+
+
 def _latest_loads(dataset_ids: list[int]) -> list[dict]:
     """Per dataset, its latest succeeded ingest job: [{"job", "dataset", "finished_at" (ISO)}], in dataset order."""
     loads = (
@@ -251,6 +263,40 @@ def _latest_loads(dataset_ids: list[int]) -> list[dict]:
     by_dataset = {dataset: (pk, finished) for pk, dataset, finished in loads}
     return [{"job": by_dataset[d][0], "dataset": d, "finished_at": by_dataset[d][1].isoformat()}
             for d in dataset_ids if d in by_dataset]
+
+
+def theme_rows_rehash(*, cipher, batch: int, recompute_blind_index: bool, dry_run: bool,
+                      on_batch=lambda table, column, count: None) -> dict[str, int]:
+    """Key rotation of the theme rows' subject index (registered with security.rotation after the generic rotators
+    of `key_enc` and `data`, which re-seal the rows' tokens under the current key as they are): on a blind-index
+    rotation each row's `key_hash` is recomputed from its key — the value of `key_dataset`'s key item in `key_enc` —
+    batch by batch, one transaction each; {"theme row indexes": rows changed}. A field-key rotation leaves the index
+    alone. A row whose key does not read (its token does not open) keeps its index until the theme's next build."""
+    count = 0
+    if not recompute_blind_index:
+        return {"theme row indexes": count}
+    key_items = dict(Dataset.objects.values_list("pk", "key_item_name"))
+    table = ThemeRow._meta.db_table
+    last = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(f"SELECT id, key_hash, key_enc, key_dataset FROM {table} WHERE id > %s "  # noqa: S608
+                        "ORDER BY id LIMIT %s FOR UPDATE", [last, batch])
+            rows = cur.fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            opened = reading.tokens_opened([r[2] for r in rows], cipher)
+            updates = []
+            for (rid, key_hash, _token, key_dataset), secret in zip(rows, opened, strict=True):
+                key = (secret or {}).get(key_items.get(key_dataset))
+                if key and (new := cipher.blind_index(key)) != bytes(key_hash):
+                    updates.append((new, rid))
+            if updates and not dry_run:
+                cur.executemany(f"UPDATE {table} SET key_hash = %s WHERE id = %s", updates)  # noqa: S608
+                on_batch(table, "key_hash", len(updates))
+            count += len(updates)
+    return {"theme row indexes": count}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -333,28 +379,44 @@ def themes_rebuild_due(*, now: dt.datetime | None = None) -> list[int]:
 def theme_rows_page(*, actor, theme: ThemeDatabase, after: int | None = None, limit: int = PAGE_SIZE) -> dict:
     """One keyset page of the built theme, masked for the reader; writes aggregation.theme.viewed.
 
+    A selected clear item is read from the row's text, a selected encrypted one from its source's row token (the
+    page's tokens opened in one frame, storage.reading.tokens_opened); only the theme's selected items are shown —
+    the token's other items never leave this function. The key: the value of the key item of `key_dataset` in
+    `key_enc`. A token that does not open reads as empty.
+
     Returns {"columns", "rows": [{"id", "key", "values": {column key: shown value}, "updated_at"}], "next"}.
     """
     limit = max(1, min(int(limit or PAGE_SIZE), 500))
     columns = theme_columns(theme)
     full = {c["dataset"].pk: access.full_values_allowed(actor, c["dataset"]) for c in columns}
     key_source = columns[0]["dataset"] if columns else None
+    sealed = {ds.pk: {n for n, e in (ds.columns or {}).items() if not e.get("col")}
+              for ds in {c["dataset"].pk: c["dataset"] for c in columns}.values()}
+    # Per column: (key, dataset id, item, encrypted, masking kind or None when shown in full).
+    plan = []
+    for c in columns:
+        ds = c["dataset"]
+        kind = None if full[ds.pk] else access.mask_kinds(ds, [(c["item"], c["data_type"])])[c["item"]]
+        plan.append((c["key"], ds.pk, c["item"], c["item"] in sealed[ds.pk], kind))
     qs = ThemeRow.objects.filter(theme=theme).order_by("id")
     if after:
         qs = qs.filter(id__gt=after)
     rows = list(qs[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
+    key_items = dict(Dataset.objects.filter(pk__in={r.key_dataset for r in rows}).values_list("pk", "key_item_name"))
+    token_of = {ds_id: reading.theme_token_key(ds_id) for ds_id in {p[1] for p in plan if p[3]}}
+    tokens = list(dict.fromkeys(t for r in rows for t in (r.key_enc, *(r.data.get(k) for k in token_of.values()))
+                                if t))
+    opened = dict(zip(tokens, reading.tokens_opened(tokens, crypto.cipher()), strict=True))
+    key_full = all(full.values()) if full else False
     shown = []
     for row in rows:
         values = {}
-        for c in columns:
-            ds = c["dataset"]
-            values[c["key"]] = access.display_value(
-                ds, c["item"], row.data.get(c["key"]), full=full[ds.pk], data_type=c["data_type"]
-            )
-        key_plain = access.decrypt(row.key_enc)
-        key_full = all(full.values()) if full else False
+        for key, ds_id, item, encrypted, kind in plan:
+            value = (opened.get(row.data.get(token_of[ds_id])) or {}).get(item) if encrypted else row.data.get(key)
+            values[key] = access.mask(value, kind) if kind else value
+        key_plain = (opened.get(row.key_enc) or {}).get(key_items.get(row.key_dataset), "")
         shown.append({
             "id": row.pk,
             "key": access.key_display(key_source, key_plain, full=key_full) if key_source else "",

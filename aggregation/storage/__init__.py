@@ -10,3 +10,11 @@
             completeness): the one place the SQL over `pool.r<id>` is written;
 - `moving`  the move of a dataset's `aggregation_record` rows into its table, ids kept (the switch's data migration).
 """
+
+
+def tables_written() -> bool:
+    """Issue 18's contract step (transitional): whether the writers write the resource tables themselves
+    (settings.AGGREGATION["WRITE_RECORDS"] off) instead of `aggregation_record` and its mirror (storage.moving)."""
+    from django.conf import settings
+
+    return not settings.AGGREGATION["WRITE_RECORDS"]

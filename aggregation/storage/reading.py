@@ -32,19 +32,22 @@ Set-based SQL (composables for readers that stay in SQL)
 - `item_sql`: one item's text (clear canonical text, stored masked form, a marker where Python must decrypt or
   mask); `select_sql`: a whole projection for the bulk export's COPY (the export writes the cells, through
   portal.cells); `completeness_sql`: non-empty count per item in one scan; `rows_sql`: a source subquery
-  (key_hash, token, updated_at, item texts or a jsonb of them) for joins.
+  (key_hash, token, updated_at, item texts or a jsonb of them) for joins; `theme_sources_sql`: a theme build's
+  sources (clear items as text, a row's token where a selected item is encrypted) for its one INSERT … SELECT.
 
 Who calls what
 - On the tables now: the pull and the online query (`shown`, below: one prepared statement a page or a subject), the
   CSV export (`select_sql` as its COPY's query), the XLSX export and the push (`rows` + `rendered`), the base
-  databases (`lookup` + `rendered`), quality (`completeness`, `walk` + `decrypted`, `item_sql` in the consistency
-  join), the dataset and record pages (`rows` / `get` / `by_key`), storage.values, the verification correction's read.
+  databases (`lookup` + `rendered`), theme builds (`theme_sources_sql`) and the theme pages (`tokens_opened`),
+  quality (`completeness`, `walk` + `decrypted`, `item_sql` in the consistency join), the dataset and record pages
+  (`rows` / `get` / `by_key`), storage.values, the verification correction's read.
 - The integrity check (R35.5: `checked` / `checked_walk` — each row with its digest and last history row, compared
   with the writer's history form `row_json_sql` in SQL —, `history_breaks`, `history_orphans`; `history_clear` reads
   either history form as clear values) and the current version beside an insert's history row (`history_form`).
-- Still on aggregation_record (the writers write it and mirror into the tables: storage.moving.mirror): theme builds
-  (`rows_sql` is for them once ThemeRow's tokens follow), key rotation and remask (they re-mirror the tables; `walk`
-  is for them once the writers write the tables).
+- Still on aggregation_record (the writers write it and mirror into the tables: storage.moving.mirror): key rotation
+  and remask while records are written (they re-mirror the tables). Without records (AGGREGATION["WRITE_RECORDS"]
+  off) they work on the tables in place (storage.rotating: `rows` — `token_not_under` for the rows still under an old
+  key — and `open_tokens` / `decrypted`).
 """
 
 from __future__ import annotations
@@ -248,17 +251,21 @@ def rows(dataset, *, items: Iterable[str] | None = None, after_id: int | None = 
          after: tuple[dt.datetime, int] | None = None, since: dt.datetime | None = None,
          ids: Iterable[int] | None = None, key_hashes: Iterable[bytes] | None = None,
          filters: dict[str, str] | None = None, include_deleted: bool = False, flagged: bool = False,
-         limit: int | None = None) -> list[Row]:
+         limit: int | None = None, token_not_under: str | None = None) -> list[Row]:
     """Rows of the dataset's table in keyset order: by id (after `after_id`), or — with `since` — the rows changed
     after it by (updated_at, id), after the cursor `after` = (updated_at, id) of the previous page's last row.
 
     `items`: the items read (default: the current ones); the token is read when one of them is encrypted, a stored
     masked form when one has it. `filters`: {item: canonical text} (module docstring; Unfilterable on an encrypted
-    item other than the subject key). `flagged`: with Row.flagged (an open verification case)."""
+    item other than the subject key). `flagged`: with Row.flagged (an open verification case). `token_not_under`: only
+    rows holding a token not sealed under that key id (key rotation's batches: storage.rotating)."""
     layout = Layout.stored(dataset)
     select, plain_names, mask_names = _row_select(layout, _items(layout, items))
     conds, params, order = _where(dataset, layout, after_id=after_id, after=after, since=since, ids=ids,
                                   key_hashes=key_hashes, filters=filters, include_deleted=include_deleted)
+    if token_not_under is not None:
+        conds.append(sql.SQL("token IS NOT NULL AND NOT starts_with(token, %s)"))
+        params.append(token_not_under + ":")
     flag_params: list = []
     if flagged:
         from ..choices import VerificationState
@@ -638,10 +645,10 @@ def completeness(dataset, items: Iterable[str] | None = None) -> tuple[int, dict
 
 def rows_sql(layout: Layout, items: Iterable[str], *, alias: str = "t", masked: dict[str, str] | None = None,
              data_prefix: str | None = None) -> sql.Composed:
-    """A subquery of the live rows for joins (themes, consistency pairs): id, key_hash, token, updated_at, then
-    v0…vn — `item_sql` of each item (masked by `masked`, {item: kind}; an encrypted item read in full is NULL: its
-    value is in `token`) — or, with `data_prefix`, one jsonb `data` {prefix + item: text} of the non-empty ones
-    instead (what theme rows store, e.g. prefix "17:")."""
+    """A subquery of the live rows for joins (consistency pairs): id, key_hash, token, updated_at, then v0…vn —
+    `item_sql` of each item (masked by `masked`, {item: kind}; an encrypted item read in full is NULL: its value is
+    in `token`) — or, with `data_prefix`, one jsonb `data` {prefix + item: text} of the non-empty ones instead (item
+    names as quoted literals: run it without parameters; theme builds use `theme_sources_sql`)."""
     masked = masked or {}
     names = list(items)
     texts = [item_sql(layout, n, masked=masked.get(n, False), alias=alias) for n in names]
@@ -657,6 +664,60 @@ def rows_sql(layout: Layout, items: Iterable[str], *, alias: str = "t", masked: 
         fixed, sql.SQL("").join(sql.SQL(", {}").format(c) for c in cells), layout.table, sql.Identifier(alias),
         sql.Identifier(alias))
 
+
+
+def theme_token_key(dataset_id: int) -> str:
+    """The key under which a theme row's `data` holds a source's row token: "<dataset id>#token" — never equal to an
+    item's key "<dataset id>:<item>", whatever the item's name."""
+    return f"{int(dataset_id)}#token"
+
+
+def theme_sources_sql(sources: Iterable[tuple[Layout, Iterable[str]]], *, alias: str = "t") -> tuple[sql.Composed,
+                                                                                                     list] | None:
+    """(statement, parameters) of a theme build's sources, or None when none has a selected item in its layout: the
+    UNION ALL over `sources` ((layout, selected items)) of each table's live rows whose selected items are not all
+    empty — key_hash, token (the row's one token: it holds the subject key), updated_at, dataset_id, and `data`,
+    one jsonb of what a theme row stores of the row: {"<dataset id>:<item>": canonical text} of the selected clear
+    items (empty ones absent) and, when a selected item is encrypted, {`theme_token_key`: the row's token} (its
+    reader keeps only the selected items of it). The row counts as holding a selected encrypted item when that item's
+    stored masked form is there (written exactly when the value is not empty), or — an item without one — when it has
+    a token. Items not in the layout are left out; item names reach the statement as parameters only (positional
+    %s: the caller's statement uses positional parameters too)."""
+    parts: list[sql.Composable] = []
+    params: list = []
+    a = sql.Identifier(alias)
+    for layout, items in sources:
+        names = [n for n in dict.fromkeys(items) if n in layout.columns]
+        if not names:
+            continue
+        entries = [(n, layout.columns[n]) for n in names]
+        pairs: list[sql.Composable] = []
+        holds: list[sql.Composable] = []  # the row holds one of the selected items (its data is not {})
+        for name, entry in entries:
+            if entry.get("col"):
+                pairs.append(sql.SQL("%s::text, {}").format(item_sql(layout, name, alias=alias)))
+                params.append(f"{layout.dataset_id}:{name}")
+                holds.append(sql.SQL("{}.{} IS NOT NULL").format(a, column_ident(entry["col"])))
+        sealed = [e for _n, e in entries if not e.get("col")]
+        if sealed:
+            if all(e.get("mask") for e in sealed):
+                held = sql.SQL("({})").format(sql.SQL(" OR ").join(
+                    sql.SQL("{}.{} IS NOT NULL").format(a, column_ident(e["mask"])) for e in sealed))
+            else:
+                held = sql.SQL("{}.token IS NOT NULL").format(a)
+            pairs.append(sql.SQL("%s::text, CASE WHEN {} THEN {}.token END").format(held, a))
+            params.append(theme_token_key(layout.dataset_id))
+            holds.append(held)
+        groups = [sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(pairs[i:i + _JSON_PAIRS]))
+                  for i in range(0, len(pairs), _JSON_PAIRS)]
+        parts.append(sql.SQL(
+            "SELECT {a}.key_hash, {a}.token, {a}.updated_at, {ds}::bigint AS dataset_id, jsonb_strip_nulls({data}) "
+            "AS data FROM {table} {a} WHERE {a}.deleted_at IS NULL AND ({holds})").format(
+            a=a, ds=sql.Literal(layout.dataset_id), data=sql.SQL(" || ").join(groups), table=layout.table,
+            holds=sql.SQL(" OR ").join(holds)))
+    if not parts:
+        return None
+    return sql.SQL(" UNION ALL ").join(sql.SQL("({})").format(p) for p in parts), params
 
 # --------------------------------------------------------------------------------------------------
 # The data API (sharing.data_api): the pull's pages and the online query's subject, rendered

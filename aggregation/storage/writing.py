@@ -89,6 +89,18 @@ def seal_token(encrypt, values: dict[str, str]) -> str:
     return encrypt(json.dumps(values, ensure_ascii=False, separators=(",", ":")))
 
 
+def resealer(cipher: FieldCipher):
+    """Key rotation's sealing (storage.rotating): `(many, one)` — `many(plain texts)` seals tokens' plain texts again
+    under the current key (the same bytes, a new nonce; an empty one gives None), `one(token)` opens any token (a
+    row's, or an old history row's per-item token) and seals its plain text again under the current key."""
+    encryptor = cipher.bulk_encryptor()
+
+    def one(token: str) -> str:
+        return encryptor(cipher.decrypt(token))
+
+    return encryptor.many, one
+
+
 def open_token(cipher: FieldCipher, token: str) -> dict[str, str]:
     """The encrypted items of a row, {item: value}, from its token (DecryptionError when it does not
     authenticate)."""
@@ -494,3 +506,16 @@ def _insert(cur, target: Target, *, job_id, now) -> int:
         stage=sql.Identifier(_STAGE), table=target.ident,
         columns=sql.SQL(", ").join(map(sql.Identifier, _written_columns(target)))), {"job": job_id, "now": now})
     return cur.rowcount
+
+
+
+def duplicate_rows(keys: pl.DataFrame | None, key_item: str, *, cipher: FieldCipher) -> list[list[int]]:
+    """Each key given more than once among `keys` (row_no, and the key's canonical text under `key_item`), its row
+    numbers in order — the keys the writer's blind index equates, as write_batches reports them — without writing
+    anything (a load that refuses its file still lists its duplicate keys)."""
+    if keys is None or not keys.height:
+        return []
+    seen = _Keys()
+    seen.add(keys.select(pl.col("row_no").cast(pl.Int64),
+                         pl.Series("key_hash", _Hasher(cipher).blind(keys[key_item]), dtype=pl.Binary)))
+    return seen.duplicates()[0]

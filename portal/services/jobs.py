@@ -71,6 +71,40 @@ def job_heartbeat(model: type[Job], pk: int, *, progress: int | None = None, **f
     return bool(model.objects.filter(pk=pk, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now(), **fields))
 
 
+class OutOfBandHeartbeat:
+    """job_heartbeat for a worker whose work runs inside one long transaction (an ingest job streaming into its
+    table): the same update, through a connection of its own in autocommit, so that the job's page and the reaper
+    see the progress while that transaction runs (its own writes are invisible until it commits). Called by one
+    thread at a time — the one doing the work, which may not be the thread that made this object; `close()` when
+    done. The connection is opened on the first beat."""
+
+    def __init__(self, model: type[Job], pk: int):
+        self.table = model._meta.db_table
+        self.pk = pk
+        self.params = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
+        self.conn = None
+
+    def __call__(self, *, progress: int | None = None, **fields) -> bool:
+        import psycopg
+        from psycopg import sql
+
+        if progress is not None:
+            fields["progress"] = max(0, min(progress, 99))
+        if self.conn is None:
+            self.conn = psycopg.connect(**self.params, autocommit=True)
+        sets = [sql.SQL("heartbeat_at = %s")] + [sql.SQL("{} = %s").format(sql.Identifier(name)) for name in fields]
+        cur = self.conn.execute(
+            sql.SQL("UPDATE {} SET {} WHERE id = %s AND status = %s").format(
+                sql.Identifier(self.table), sql.SQL(", ").join(sets)),
+            [timezone.now(), *fields.values(), self.pk, JobStatus.RUNNING])
+        return bool(cur.rowcount)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
 @dataclass(frozen=True)
 class JobKind:
     """How the reaper treats one job model (see `register_job_kind`)."""

@@ -1,18 +1,20 @@
 """Theme databases: definition, rebuild job, masked keyset browsing, the page read from one snapshot."""
 
 import datetime as dt
+import json
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from aggregation.models import ThemeBuildJob, ThemeRow, ThemeSource
+from aggregation.models import Dataset, ThemeBuildJob, ThemeRow, ThemeSource
 from aggregation.selectors.themes import access_theme_by_id
 from aggregation.services import themes as theme
+from aggregation.storage.reading import theme_token_key
 from catalog.models import CatalogEntry
 from portal.errors import NotFound, PermissionDenied, PortalError
 from portal.services.jobs import reap_stale_jobs
-from security.crypto import blind_index
+from security.crypto import blind_index, decrypt
 from tests.aggregation.builders import PERSON_ITEMS, id_number, load, make_dataset
 from tests.support import commit_before
 
@@ -50,7 +52,11 @@ def test_theme_definition_build_and_masked_browse(
     assert t.row_count == 3 and t.built_at is not None
     row = ThemeRow.objects.get(theme=t, key_hash=blind_index(id_number(1)))
     assert row.data[f"{marriage.pk}:婚姻状况"] == "已婚"
-    assert row.data[f"{person_dataset.pk}:姓名"].startswith("test1:")  # ciphertext stays ciphertext
+    # an encrypted item stays encrypted: only inside its source's row token, copied as it is
+    assert f"{person_dataset.pk}:姓名" not in row.data and "张三" not in json.dumps(row.data, ensure_ascii=False)
+    assert "王芳" not in json.dumps(row.data, ensure_ascii=False)  # 配偶姓名: in the marriage row's token
+    assert row.data[theme_token_key(person_dataset.pk)].startswith("test1:")
+    assert json.loads(decrypt(row.key_enc))[Dataset.objects.get(pk=row.key_dataset).key_item_name] == id_number(1)
     page = theme.theme_rows_page(actor=staff, theme=t, limit=2)
     assert len(page["rows"]) == 2 and page["next"] is not None
     rest = theme.theme_rows_page(actor=staff, theme=t, after=page["next"], limit=2)

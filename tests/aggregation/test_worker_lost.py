@@ -17,10 +17,10 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def an_import(request, staff):
-    """-> a function starting the job (called while the records table is held)."""
+    """-> (a function starting the job, called while the table it writes is held; that table)."""
     entry = request.getfixturevalue("people_entry")
-    return lambda: ingest_services.ingest_job_create(actor=staff, entry=entry,
-                                                     upload=upload(csv_bytes([person(k) for k in ids(5)])))
+    return lambda: ingest_services.ingest_job_create(actor=staff, entry=entry, upload=upload(
+        csv_bytes([person(k) for k in ids(5)]))), Record._meta.db_table
 
 
 def a_theme_build(request, staff):
@@ -28,7 +28,8 @@ def a_theme_build(request, staff):
     request.getfixturevalue("person_records")
     theme = themes.theme_save(actor=staff, name="人口", key_kind="id_number",
                               sources=[{"dataset": dataset.pk, "items": ["姓名", "性别"]}])
-    return lambda: themes.theme_rebuild_request(actor=staff, theme_id=theme.pk)
+    # a build reads its sources' resource tables
+    return lambda: themes.theme_rebuild_request(actor=staff, theme_id=theme.pk), f"pool.r{dataset.pk}"
 
 
 @pytest.mark.parametrize(("start", "action", "reason"), [
@@ -37,9 +38,10 @@ def a_theme_build(request, staff):
 ], ids=["ingest", "theme"])
 def test_a_job_whose_worker_process_is_killed_is_failed_at_once_with_the_reason(
         prefork_worker, request, staff, audit_log, start, action, reason):
-    go = start(request, staff)
-    # The pool's records table is held by another session: the job, once running, waits there in the worker's child.
-    with TableLock(Record._meta.db_table) as lock:
+    go, table = start(request, staff)
+    # The table the job reads or writes is held by another session: the job, once running, waits there in the
+    # worker's child.
+    with TableLock(table) as lock:
         job = go()  # queued on commit, picked up by the real worker
         assert wait_for(lock.waiting, timeout=120)
         model = type(job)

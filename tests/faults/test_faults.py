@@ -3,11 +3,11 @@ production runs it) killed with SIGKILL mid-import, mid-build and mid-push, a Re
 during a push, the consumer's PostgreSQL cluster stopped during a push, gunicorn killed during a streamed export.
 Each job ends failed-and-resumable or completes, with no row lost or doubled and a visible status.
 
-How a job is caught mid-way, whatever the machine's speed: an import or a theme build waits for the pool's records
-table held by another session (tests.support.TableLock); a push of two batches (push.run.BATCH + 1 000 rows) delivers
-its first and is caught writing its second by a gate in the consumer's own database (tests.faults.processes.Gate);
-a download is read 1 MiB, then the server is killed (the client's receive window is pinned small, so the server
-cannot have sent the whole file ahead).
+How a job is caught mid-way, whatever the machine's speed: an import waits for the pool's records table, a theme
+build for its source's resource table, held by another session (tests.support.TableLock); a push of two batches
+(push.run.BATCH + 1 000 rows) delivers its first and is caught writing its second by a gate in the consumer's own
+database (tests.faults.processes.Gate); a download is read 1 MiB, then the server is killed (the client's receive
+window is pinned small, so the server cannot have sent the whole file ahead).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def test_a_theme_build_whose_pool_child_is_killed_fails_at_once_and_the_next_bui
     theme = themes.theme_save(actor=staff, name="人口", key_kind="id_number",
                               sources=[{"dataset": dataset.pk, "items": ["姓名", "性别"]}])
     worker = started(celery_worker(tmp_path / "worker.log"))
-    with TableLock(RECORDS) as lock:
+    with TableLock(f"pool.r{dataset.pk}") as lock:  # a build reads its sources' resource tables
         job = themes.theme_rebuild_request(actor=staff, theme_id=theme.pk)
         until(lock.waiting, 120, "the build never reached the pool", worker)
         child = pool_child(worker)

@@ -191,3 +191,40 @@ def test_a_lost_worker_fails_the_running_job_of_its_task_at_once(job_model, dept
     assert jobs.worker_lost("portal.tests.unknown", (other.pk,), {}) == 0
     unregister_job_kind(job_model)
     assert jobs.worker_lost("portal.tests.run_job", (other.pk,), {}) == 0  # the task is forgotten with its kind
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_out_of_band_heartbeat_is_seen_while_the_workers_transaction_runs():
+    """A load streaming into its table runs in one long transaction: its progress must still reach the job's page
+    and the reaper (jobs.OutOfBandHeartbeat: a connection of its own)."""
+    import psycopg
+    from django.db import transaction
+
+    with isolate_apps("portal"):
+
+        class StreamingJob(Job):
+            class Meta:
+                app_label = "portal"
+                db_table = "portal_test_streamingjob"
+
+    with connection.schema_editor() as editor:
+        editor.create_model(StreamingJob)
+    try:
+        job = StreamingJob.objects.create(status=JobStatus.RUNNING, started_at=timezone.now(), log="")
+        beat = jobs.OutOfBandHeartbeat(StreamingJob, job.pk)
+        params = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
+        with transaction.atomic(), psycopg.connect(**params, autocommit=True) as page:
+            StreamingJob.objects.create(status=JobStatus.PENDING, log="written by the worker's transaction")
+            assert beat(progress=140)
+            seen = page.execute("SELECT progress, heartbeat_at IS NOT NULL, (SELECT count(*) FROM "
+                                "portal_test_streamingjob) FROM portal_test_streamingjob WHERE id = %s",
+                                [job.pk]).fetchone()
+            assert seen == (99, True, 1)  # the beat is visible, the transaction's own row is not
+        StreamingJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED)  # the reaper got there first
+        assert not beat(progress=50)
+        beat.close()
+        job.refresh_from_db()
+        assert job.progress == 99
+    finally:
+        with connection.schema_editor() as editor:
+            editor.delete_model(StreamingJob)

@@ -9,17 +9,21 @@ import json
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from aggregation.models import Record, RecordHistory, ThemeRow
 from aggregation.selectors.pools import record_get, record_integrity, record_values
 from aggregation.services import pools
 from aggregation.services import themes as theme_services
+from aggregation.storage import reading
 from security import crypto, rotation
 from sharing.push import run as push_engine
 from sharing.services import push as push_services
 from tests.aggregation.builders import id_number
+from tests.aggregation.test_storage_rotating import assert_digests_verify, history_plain
 from tests.sharing.conftest import (  # noqa: F401 — fixtures of the sharing tests, used here by name
     _no_settle,
     make_entry,
@@ -28,7 +32,6 @@ from tests.sharing.conftest import (  # noqa: F401 — fixtures of the sharing t
     people_push,
     target_dsn,
 )
-from tests.sharing.helpers import open_verification_case
 
 from .test_crypto import KEY_A, KEY_B
 
@@ -80,15 +83,37 @@ def _tokens(table: str, column: str) -> list[str]:
     return found
 
 
+def _covered() -> set[tuple[str, str]]:
+    """The registered columns holding this mode's data: without the records path (AGGREGATION["WRITE_RECORDS"] off)
+    aggregation_record is neither written nor rotated — the resource tables are (`_table_tokens`)."""
+    if settings.AGGREGATION["WRITE_RECORDS"]:
+        return rotation.covered()
+    return {(t, c) for t, c in rotation.covered() if t != "aggregation_record"}
+
+
+def _datasets() -> list:
+    from aggregation.models import Dataset
+
+    return list(Dataset.objects.exclude(columns={}).order_by("pk"))
+
+
+def _table_tokens() -> list[str]:
+    """Every row token of every resource table (deleted rows too)."""
+    return [r.token for d in _datasets() for r in reading.rows(d, include_deleted=True) if r.token]
+
+
 @pytest.mark.django_db
 def test_after_rotation_the_old_key_can_be_dropped_and_everything_still_works(
         everything, settings, api_client, signed_get, api_client_row, staff, audit_log):
     # Data under the old key in every registered column.
-    for table, column in rotation.covered():
+    for table, column in _covered():
         tokens = _tokens(table, column)
         assert tokens and all(t.startswith("test1:") for t in tokens), f"{table}.{column} has no test1 data"
+    assert _table_tokens() and all(t.startswith("test1:") for t in _table_tokens())
 
     settings.FIELD_ENCRYPTION_KEYS = f"{KEY_B},{KEY_A}"
+    rotated = (Record.objects.count() if settings.AGGREGATION["WRITE_RECORDS"]
+               else sum(reading.count(d, include_deleted=True) for d in _datasets()))
     dry = io.StringIO()
     call_command("rotate_field_keys", "--dry-run", stdout=dry)
     assert "would re-encrypt" in dry.getvalue() and "1 row of sharing_apiclient.secret_enc" in dry.getvalue()
@@ -96,9 +121,10 @@ def test_after_rotation_the_old_key_can_be_dropped_and_everything_still_works(
     assert audit_log("security.keys.rotated_batch") == []
 
     call_command("rotate_field_keys", "--batch", "1", stdout=io.StringIO())
-    for table, column in rotation.covered():
+    for table, column in _covered():
         tokens = _tokens(table, column)
         assert tokens and all(t.startswith("test2:") for t in tokens), f"{table}.{column} still under test1"
+    assert all(t.startswith("test2:") for t in _table_tokens())
     batches = audit_log("security.keys.rotated_batch")
     per_column = {}
     for event in batches:
@@ -110,10 +136,15 @@ def test_after_rotation_the_old_key_can_be_dropped_and_everything_still_works(
     assert per_column[("sharing_pushsubscription", "target_dsn_enc")] == 1
     assert per_column[("aggregation_themerow", "key_enc")] == ThemeRow.objects.count() == 2
     assert per_column[("aggregation_themerow", "data")] == 2
-    assert per_column[("aggregation_record", "key_enc, data")] == Record.objects.count()
+    if settings.AGGREGATION["WRITE_RECORDS"]:
+        assert per_column[("aggregation_record", "key_enc, data")] == rotated == Record.objects.count()
+    else:  # each resource table's rows, one batch each (--batch 1)
+        for d in _datasets():
+            assert per_column.get((f"pool.r{d.pk}", "token, key_hash, row_hash"), 0) == reading.count(
+                d, include_deleted=True)
     [summary] = audit_log("security.field_keys.rotated")
     assert summary.data["key"] == "test2" and summary.data["sharing_apiclient.secret_enc"] == 1
-    assert summary.data["records"] == Record.objects.count()
+    assert summary.data["records"] == rotated
     assert summary.data["history"] == RecordHistory.objects.count()
 
     # Run again: nothing left (an interrupted run is resumed the same way), no batch audited.
@@ -136,21 +167,32 @@ def test_after_rotation_the_old_key_can_be_dropped_and_everything_still_works(
     # Every record reads, and the pool's integrity check holds.
     dataset = everything["dataset"]
     assert record_values(record_get(dataset=dataset, key=id_number(1)), decrypt=True)["姓名"] == "张三"
-    assert record_integrity(dataset=dataset).ok
+    assert record_integrity(dataset=dataset).ok  # (the resource table, in either mode)
+    for d in _datasets():
+        assert_digests_verify(d)
+        history_plain(d)  # every history row opens
 
 
 @pytest.mark.django_db
 def test_a_blind_index_rotation_recomputes_theme_rows_and_verification_cases(everything, settings, other_staff):
-    record = Record.objects.get(pk=record_get(dataset=everything["dataset"], key=id_number(1)).id)
-    case = open_verification_case(record, other_staff)
+    from aggregation.models import VerificationCase
+
+    dataset = everything["dataset"]
+    row = record_get(dataset=dataset, key=id_number(1))  # a table row: with records or without
+    case = VerificationCase.objects.create(
+        record_id=row.id, dataset=dataset, provider=dataset.entry.provider, requester=other_staff.department,
+        key_hash=row.key_hash, fields=["性别"], description="有疑义", received_on=timezone.localdate(),
+        created_by=other_staff)
     old = settings.BLIND_INDEX_KEY
     settings.BLIND_INDEX_KEY = BLIND_B
     out = io.StringIO()
     call_command("rotate_field_keys", "--blind-index-from", old, stdout=out)
-    assert "1 verification case indexes" in out.getvalue()
-    theme = everything["theme"]
+    assert "1 verification case indexes" in out.getvalue() and "2 theme row indexes" in out.getvalue()
+    theme, dataset = everything["theme"], everything["dataset"]
     row = ThemeRow.objects.get(theme=theme, key_hash=crypto.blind_index(id_number(1)))
-    assert crypto.decrypt(row.key_enc) == id_number(1)
+    # key_enc is the source row's token: the key is its key item's value there
+    assert row.key_dataset == dataset.pk
+    assert json.loads(crypto.decrypt(row.key_enc))[dataset.key_item_name] == id_number(1)
     assert ThemeRow.objects.filter(theme=theme).count() == 2
     record = record_get(dataset=everything["dataset"], key=id_number(1))
     case.refresh_from_db()
