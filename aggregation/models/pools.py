@@ -18,7 +18,8 @@ plain row, so "unchanged" is one 32-byte comparison although the stored cipherte
 - `aggregation_recordhistory` is append-only: a trigger refuses UPDATE and DELETE (key rotation is the one
   exception, under a transaction-local switch), and a trigger refuses DELETE on records (a deletion is
   `deleted_at` plus a history row). A change made around the application (SQL by hand) cannot produce a
-  matching keyed `row_hash` nor a history row; `record_integrity` shows such rows (R35.5).
+  matching keyed `row_hash` nor a history row; `record_integrity` shows such rows (R35.5) — in the
+  resource tables `pool.r<id>` now (issue 18: selectors.pools, storage.reading).
 """
 
 from __future__ import annotations

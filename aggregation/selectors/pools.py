@@ -1,26 +1,25 @@
 """Read side of the resource pool: datasets in scope, records by key, plain values, history, integrity check.
 
 Records are the rows of the dataset's resource table `pool.r<id>` (storage.reading: a `Row`; row ids = record ids).
-The integrity check and the history's current version still read `aggregation_record`: history rows store
-before/after in the record's JSON form (a token per personal item), which the table's rows (one token per row) are
-not comparable with until the writer writes its own history form (issue 18).
+The integrity check (R35.5) and the history's current version read the table too (issue 18): the table mirrors the
+records while the old path writes them, and is all there is once it does not. History rows hold before/after in
+two forms — the writer's ({"token": the row's one token, item: text …}) and, written by the records path, the
+record's JSON (a token per personal item); they are compared as clear {item: value} (storage.reading.history_clear).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
 from django.db.models import QuerySet
 
 from security import crypto
 
 from ..access import dataset_scope_q
 from ..ingest.encryption import row_digest
-from ..models import Dataset, Record
+from ..models import Dataset
 from ..storage import reading
 
 
@@ -102,77 +101,99 @@ class IntegrityReport:
 
 
 def record_integrity(*, dataset: Dataset, limit: int | None = None) -> IntegrityReport:
-    """Show unauthorised changes and deletions of a dataset's records (R35.5).
+    """Show unauthorised changes and deletions of a dataset's rows (R35.5), read from its resource table.
 
-    Every change made by the application writes a history row in the same statement and a keyed row digest;
-    SQL by hand can do neither, so: digest ≠ keyed digest of the plain values, or the plain subject key ≠ the
-    blind index the row is filed under (a row copied from another record); current data ≠ what the last history
-    row says the record became — its `after`, or for an insert recorded without a copy, the inserted version
-    (version 1, sealed by the row digest written in the same statement); or a history row pointing at a record
-    that no longer exists.
+    Every change made by the application writes a history row in the same transaction and a keyed row digest;
+    SQL by hand can do neither, so, per row (the first `limit` in id order, walked in batches):
+    - digest_mismatch: the keyed digest of its plain values (clear columns as canonical text, the opened token)
+      ≠ row_hash, or its plain subject key's blind index ≠ key_hash (a row copied from another);
+      undecryptable: its token does not authenticate;
+    - history_mismatch: a live row whose values differ from what its last history row says it became (its after,
+      compared as clear values); a row with no history row, or whose last one is an insert without a copy, must
+      be the inserted version (its digest sound; its version 1, below). And over the whole table without
+      decrypting (storage.reading.history_breaks): a version other than 1 + its changes in history, a live row
+      whose last history row is a deletion (restored around the application), a deleted row whose last is not;
+    - missing_records: history rows naming a record the table no longer holds (deleted around the application).
+    A load's insert leaves no history row, so a row inserted by a load and never changed, then deleted by SQL,
+    leaves no trace here.
     """
-    cipher = crypto.cipher()
     report = IntegrityReport(0, [], [], [], [])
-    with connection.cursor() as cur:
-        cur.execute(
-            """
-            SELECT r.id FROM aggregation_record r
-              LEFT JOIN LATERAL (SELECT h.op, h.after FROM aggregation_recordhistory h
-                                  WHERE h.record_id = r.id ORDER BY h.id DESC LIMIT 1) h ON true
-             WHERE r.dataset_id = %s AND r.deleted_at IS NULL
-               AND CASE WHEN h.op = 'insert' AND h.after IS NULL THEN r.version <> 1
-                        ELSE r.data IS DISTINCT FROM h.after END
-            """,
-            [dataset.pk],
-        )
-        history_mismatch = {r[0] for r in cur.fetchall()}
-        cur.execute(
-            """
-            SELECT DISTINCT h.record_id FROM aggregation_recordhistory h
-             WHERE h.dataset_id = %s AND NOT EXISTS (SELECT 1 FROM aggregation_record r WHERE r.id = h.record_id)
-            """,
-            [dataset.pk],
-        )
-        report.missing_records = [r[0] for r in cur.fetchall()]
+    if not dataset.columns:
+        return report
+    cipher = crypto.cipher()
     key_item = dataset.key_item_name
-    qs = Record.objects.filter(dataset=dataset).order_by("id").values_list("id", "data", "row_hash", "key_hash",
-                                                                           "version", "deleted_at")
-    for n, (rid, data, stored_hash, key_hash, version, deleted_at) in enumerate(qs.iterator(chunk_size=5000)):
-        if limit is not None and n >= limit:
-            break
-        report.checked += 1
-        try:
-            plain = {k: (cipher.decrypt(v) if crypto.is_encrypted(v) else v) for k, v in data.items()}
-        except crypto.DecryptionError:
-            report.undecryptable.append(rid)
-            continue
-        plain = {k: v if isinstance(v, str) else json.dumps(v) for k, v in plain.items() if v not in (None, "")}
-        key_ok = key_item in plain and cipher.blind_index(plain[key_item]) == bytes(key_hash)
-        if bytes(row_digest(cipher, plain)) != bytes(stored_hash) or not key_ok:
-            report.digest_mismatch.append(rid)
-            if version == 1 and deleted_at is None:
-                # Still the inserted version: its history row references it (sealed by the digest), so the values
-                # no longer being what was inserted is a change without history as well.
-                history_mismatch.add(rid)
+    live = {name for name, e in dataset.columns.items() if not e.get("retired")}  # (retired since: not compared)
+    history_mismatch = set(reading.history_breaks(dataset))
+    report.missing_records = reading.history_orphans(dataset)
+    for batch in reading.checked_walk(dataset, limit=limit):
+        secrets = reading.decrypted([c.row for c in batch], cipher)
+        compared = [c for c in batch if c.after is not None and c.row.deleted_at is None]
+        afters = dict(zip((c.row.id for c in compared), reading.history_clear([c.after for c in compared], cipher),
+                          strict=True))
+        for c, secret in zip(batch, secrets, strict=True):
+            row = c.row
+            report.checked += 1
+            if secret is None:
+                report.undecryptable.append(row.id)
+                continue
+            plain = {**row.values, **{k: v for k, v in secret.items() if v not in (None, "")}}
+            key_ok = key_item in plain and cipher.blind_index(plain[key_item]) == row.key_hash
+            sound = key_ok and bytes(row_digest(cipher, plain)) == c.row_hash
+            if not sound:
+                report.digest_mismatch.append(row.id)
+            if row.deleted_at is not None or c.op == "delete" or c.same:
+                continue  # (deletions: history_breaks; `same`: byte for byte what the history says)
+            if c.op is None or (c.op == "insert" and c.no_copy):
+                if not sound:  # no longer the inserted version its job / history row references
+                    history_mismatch.add(row.id)
+                continue
+            became = afters.get(row.id)
+            if became is None or {k: v for k, v in became.items() if k in live} != plain:
+                history_mismatch.add(row.id)
     report.history_mismatch = sorted(history_mismatch)
     return report
 
 
-def history_rows(record_id: int, rows) -> list[tuple[Any, dict | None, dict | None]]:
+def history_rows(record_id: int, rows, *, dataset: Dataset | None = None
+                 ) -> list[tuple[Any, dict | None, dict | None]]:
     """(history row, before, after) for `rows` (history rows of record `record_id`, any order, ending with its
-    newest).
+    newest), before/after as stored (either form: module docstring).
 
-    An insert written by the bulk statements does not copy the row (`after` is NULL): it references the inserted
-    version, which is the `before` of the record's next history row, or the record's current data while there is
-    no next row. Other rows carry their own before/after. (The current data in the history's form — the record's
-    JSON, a token per personal item — is read from aggregation_record: module docstring.)
+    An insert written without a copy (`after` NULL: the records path's bulk statements) references the inserted
+    version: the `before` of the record's next history row, or — while there is none — the current row, read from
+    the dataset's table in the writer's form (storage.reading.history_form; `dataset`: default the history row's).
+    Other rows carry their own before/after.
     """
     ordered = sorted(rows, key=lambda h: h.pk)
     out = []
     for i, h in enumerate(ordered):
         after = h.after
         if after is None and h.op == "insert":
-            after = (ordered[i + 1].before if i + 1 < len(ordered) else
-                     Record.objects.filter(pk=record_id).values_list("data", flat=True).first())
+            if i + 1 < len(ordered):
+                after = ordered[i + 1].before
+            else:
+                dataset = dataset or Dataset.objects.filter(pk=h.dataset_id).first()
+                row = reading.get(dataset, record_id, include_deleted=True) if dataset and dataset.columns else None
+                after = reading.history_form(row) if row is not None else None
         out.append((h, h.before, after))
+    return out
+
+
+def history_changes(record_id: int, rows, *, dataset: Dataset) -> list[tuple[Any, list[str]]]:
+    """(history row, the items it changed) for `rows` as `history_rows` takes them, in the same order: before and
+    after compared as clear values (either form, storage.reading.history_clear; the record page shows item names,
+    never values). A version that cannot be read counts all its items as changed."""
+    resolved = history_rows(record_id, rows, dataset=dataset)
+    forms = [f for _h, before, after in resolved for f in (before, after)]
+    clear = reading.history_clear(forms, crypto.cipher())
+    out = []
+    for n, (h, before, after) in enumerate(resolved):
+        b, a = clear[2 * n] or {}, clear[2 * n + 1] or {}
+        keys = set(b) | set(a)
+        if (before is not None and clear[2 * n] is None) or (after is not None and clear[2 * n + 1] is None):
+            # A version that cannot be read: every item it names counts as changed.
+            keys |= {k for form in (before, after) for k in (form or {}) if k != "token"}
+            out.append((h, sorted(keys)))
+            continue
+        out.append((h, sorted(k for k in keys if b.get(k) != a.get(k))))
     return out

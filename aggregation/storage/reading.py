@@ -41,11 +41,13 @@ Who calls what
   databases (`lookup` + `rendered`), theme builds (`theme_sources_sql`) and the theme pages (`tokens_opened`),
   quality (`completeness`, `walk` + `decrypted`, `item_sql` in the consistency join), the dataset and record pages
   (`rows` / `get` / `by_key`), storage.values, the verification correction's read.
-- Still on aggregation_record (the writers write it and mirror into the tables: storage.moving.mirror): the integrity
-  check and the current version beside history rows (`history_form` is for them once the writer writes its own
-  history form), key rotation and remask while records are written (they re-mirror the tables). Without records
-  (AGGREGATION["WRITE_RECORDS"] off) they work on the tables in place (storage.rotating: `rows` — `token_not_under`
-  for the rows still under an old key — and `open_tokens` / `decrypted`).
+- The integrity check (R35.5: `checked` / `checked_walk` — each row with its digest and last history row, compared
+  with the writer's history form `row_json_sql` in SQL —, `history_breaks`, `history_orphans`; `history_clear` reads
+  either history form as clear values) and the current version beside an insert's history row (`history_form`).
+- Still on aggregation_record (the writers write it and mirror into the tables: storage.moving.mirror): key rotation
+  and remask while records are written (they re-mirror the tables). Without records (AGGREGATION["WRITE_RECORDS"]
+  off) they work on the tables in place (storage.rotating: `rows` — `token_not_under` for the rows still under an old
+  key — and `open_tokens` / `decrypted`).
 """
 
 from __future__ import annotations
@@ -258,50 +260,57 @@ def rows(dataset, *, items: Iterable[str] | None = None, after_id: int | None = 
     item other than the subject key). `flagged`: with Row.flagged (an open verification case). `token_not_under`: only
     rows holding a token not sealed under that key id (key rotation's batches: storage.rotating)."""
     layout = Layout.stored(dataset)
-    names = _items(layout, items)
-    entries = [(n, _entry(layout, n)) for n in names]
-    plain = [(n, e) for n, e in entries if e.get("col")]
-    masks = [(n, e) for n, e in entries if e.get("mask")]
-    token = any(not e.get("col") for _n, e in entries)
+    select, plain_names, mask_names = _row_select(layout, _items(layout, items))
     conds, params, order = _where(dataset, layout, after_id=after_id, after=after, since=since, ids=ids,
                                   key_hashes=key_hashes, filters=filters, include_deleted=include_deleted)
     if token_not_under is not None:
         conds.append(sql.SQL("token IS NOT NULL AND NOT starts_with(token, %s)"))
         params.append(token_not_under + ":")
+    flag_params: list = []
+    if flagged:
+        from ..choices import VerificationState
+
+        select.insert(len(_FIXED) + 1, sql.SQL("EXISTS (SELECT 1 FROM aggregation_verificationcase v "
+                                               "WHERE v.record_id = {}.id AND v.state = %s)").format(layout.table))
+        flag_params.append(VerificationState.OPEN.value)
+    else:
+        select.insert(len(_FIXED) + 1, sql.NULL)
+    statement = sql.SQL("SELECT {} FROM {}{} ORDER BY {}").format(
+        sql.SQL(", ").join(select), layout.table, _where_sql(conds), order)
+    if limit is not None:
+        statement += sql.SQL(" LIMIT %s")
+        params.append(int(limit))
+    return [_make_row(fetched, plain_names, mask_names) for fetched in _run(statement, flag_params + params)]
+
+
+def _row_select(layout: Layout, names: list[str]) -> tuple[list[sql.Composable], list[str], list[str]]:
+    """The projection of a Row without its flag: the fixed columns, the token (NULL when no item of `names` is
+    encrypted), the clear items' canonical texts, the stored masked forms; and the names of those two groups. The
+    caller puts the flag's cell (or NULL) at position len(_FIXED) + 1 and may append cells of its own."""
+    entries = [(n, _entry(layout, n)) for n in names]
+    plain = [(n, e) for n, e in entries if e.get("col")]
+    masks = [(n, e) for n, e in entries if e.get("mask")]
+    token = any(not e.get("col") for _n, e in entries)
     # The timestamps as text, parsed by datetime.fromisoformat (≈ 0.1 µs): psycopg's timestamptz loader costs
     # ≈ 3.5 µs a value (7 of the 9 ms a 1 000-row page took to fetch).
     # (Renamed: ORDER BY updated_at would sort by an output column of that name, the text, and miss the index.)
     select = [sql.SQL("{} AS {}").format(_stamp_sql(sql.Identifier(c)), sql.Identifier(f"{c}_text"))
               if c.endswith("_at") else sql.Identifier(c) for c in _FIXED]
     select.append(sql.SQL("token") if token else sql.NULL)
-    flag_params: list = []
-    if flagged:
-        from ..choices import VerificationState
-
-        select.append(sql.SQL("EXISTS (SELECT 1 FROM aggregation_verificationcase v "
-                              "WHERE v.record_id = {}.id AND v.state = %s)").format(layout.table))
-        flag_params.append(VerificationState.OPEN.value)
-    else:
-        select.append(sql.NULL)
     select += [text_sql(column_ident(e["col"]), e["type"]) for _n, e in plain]
     select += [column_ident(e["mask"]) for _n, e in masks]
-    statement = sql.SQL("SELECT {} FROM {}{} ORDER BY {}").format(
-        sql.SQL(", ").join(select), layout.table, _where_sql(conds), order)
-    if limit is not None:
-        statement += sql.SQL(" LIMIT %s")
-        params.append(int(limit))
-    plain_names = [n for n, _e in plain]
-    mask_names = [n for n, _e in masks]
-    width = len(plain_names)
-    out = []
+    return select, [n for n, _e in plain], [n for n, _e in masks]
+
+
+def _make_row(fetched: tuple, plain_names: list[str], mask_names: list[str]) -> Row:
+    """A Row from a tuple of `_row_select`'s projection (with the flag's cell); cells after it are not read."""
     stamp = dt.datetime.fromisoformat
-    for rid, key_hash, version, job_id, created, updated, deleted, tok, flag, *texts in _run(
-            statement, flag_params + params):
-        values = {n: v for n, v in zip(plain_names, texts[:width], strict=True) if v is not None}
-        forms = {n: v for n, v in zip(mask_names, texts[width:], strict=True) if v is not None}
-        out.append(Row(rid, bytes(key_hash), values, tok, forms, version, job_id, stamp(created), stamp(updated),
-                       deleted and stamp(deleted), flag))
-    return out
+    rid, key_hash, version, job_id, created, updated, deleted, tok, flag, *texts = fetched
+    width = len(plain_names)
+    values = {n: v for n, v in zip(plain_names, texts[:width], strict=True) if v is not None}
+    forms = {n: v for n, v in zip(mask_names, texts[width:width + len(mask_names)], strict=True) if v is not None}
+    return Row(rid, bytes(key_hash), values, tok, forms, version, job_id, stamp(created), stamp(updated),
+               deleted and stamp(deleted), flag)
 
 
 def count(dataset, *, after_id: int | None = None, after: tuple[dt.datetime, int] | None = None,
@@ -441,9 +450,147 @@ def rendered(layout: Layout, rows_: list[Row], items: Iterable[str], *, kinds: d
 
 def history_form(row: Row) -> dict[str, str]:
     """The row as a history row stores a version ({"token": …, item: text …}, empty values absent: storage.writing's
-    before/after), for the current version beside its history (the record page, the integrity check). `row` read
-    with its current items (the default)."""
+    before/after; `row_json_sql` in SQL), for the current version an insert's history row references
+    (selectors.pools.history_rows). `row` read with its current items (the default)."""
     return {**({"token": row.token} if row.token else {}), **row.values}
+
+
+def row_json_sql(plain: Iterable[tuple[str, str]], alias: str) -> sql.Composable:
+    """The stored row as JSON, {"token": …, item: value …} (empty values absent): a history row's before/after
+    (storage.writing writes it; the integrity check compares a row with it). `plain`: (item, c<n>) of the clear
+    items written. Values as `::text`: under DateStyle ISO (the writer sets it in its transaction) PostgreSQL's text
+    output of date, timestamp, numeric, bigint and boolean is the canonical text the converters produce and the
+    row digest is computed over, so a history row can be checked against its digest as it is. Item names are
+    literals (jsonb keys), never identifiers. jsonb_build_object takes at most 100 arguments: pairs go in groups."""
+    a = sql.Identifier(alias)
+    pairs = [sql.SQL("'token', {}.token").format(a)] + [
+        sql.SQL("{}, {}.{}::text").format(sql.Literal(item), a, column_ident(column)) for item, column in plain]
+    groups = [sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(pairs[i:i + _JSON_PAIRS]))
+              for i in range(0, len(pairs), _JSON_PAIRS)]
+    return sql.SQL("jsonb_strip_nulls({})").format(sql.SQL(" || ").join(groups))
+
+
+def history_clear(forms: list[dict | None], cipher: FieldCipher) -> list[dict[str, str] | None]:
+    """Each history before/after (or `history_form`) as clear {item: text}, empty values absent, in order — of
+    either form: the writer's ({"token": the row's one token, item: text …}: the token opened) or the one the
+    records path wrote (the record's JSON: each personal item a token of its own, security.crypto.is_encrypted;
+    a value that is not text as its JSON). None for None, and for a form one of whose tokens does not
+    authenticate (its values cannot be read). Every token through `open_tokens` (one frame per call)."""
+    row_tokens = [f.get("token") if f and "token" in f else None for f in forms]
+    opened = tokens_opened(row_tokens, cipher)
+    cells = [(i, k, v) for i, f in enumerate(forms) if f and "token" not in f
+             for k, v in f.items() if crypto.is_encrypted(v)]
+    texts = open_tokens([v for _i, _k, v in cells], cipher)
+    secret: dict[int, dict[str, str | None]] = {}
+    for (i, k, _v), text in zip(cells, texts, strict=True):
+        secret.setdefault(i, {})[k] = text
+    out: list[dict[str, str] | None] = []
+    for i, form in enumerate(forms):
+        if form is None or opened[i] is None or None in secret.get(i, {}).values():
+            out.append(None)
+            continue
+        values = {k: v for k, v in form.items() if k != "token"}
+        values.update(opened[i])
+        values.update(secret.get(i, {}))
+        out.append({k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                    for k, v in values.items() if v not in (None, "")})
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# The integrity check (R35.5): rows beside their history
+#
+# Every change the application makes writes a history row in the same transaction (storage.writing: updates; the
+# records path: every change) and the row's keyed digest; a load's insert writes none (the row is version 1, its
+# job_id and the job's file digest prove it). SQL by hand can do neither.
+
+
+@dataclass(slots=True)
+class Checked:
+    """A row (deleted ones too) with its digest and its LAST history row: `op` (None: the row has none), whether
+    that row's after is NULL (`no_copy`: a deletion, or an insert referencing the inserted version), whether the row
+    as `row_json_sql` equals that after (`same`: byte for byte the version the history says it became), and the
+    after itself when it is not NULL and not `same` (else None)."""
+
+    row: Row
+    row_hash: bytes
+    op: str | None
+    no_copy: bool
+    same: bool
+    after: dict | None
+
+
+_CHECKED = """SELECT {select}, row_hash, h.op, h.after IS NULL, s.same, CASE WHEN s.same THEN NULL ELSE h.after END
+  FROM {table} t
+  LEFT JOIN LATERAL (SELECT h.op, h.after FROM aggregation_recordhistory h
+                      WHERE h.record_id = t.id AND h.dataset_id = %s ORDER BY h.id DESC LIMIT 1) h ON true
+ CROSS JOIN LATERAL (SELECT COALESCE({as_json} = h.after, false) AS same) s{where}
+ ORDER BY {order} LIMIT %s"""
+
+
+def checked(dataset, *, after_id: int | None = None, limit: int = BATCH) -> list[Checked]:
+    """A keyset page (id order, after `after_id`) of the table's rows, deleted ones included, each with its digest
+    and last history row (`Checked`), in ONE statement (the row and its history as of the same moment). The row is
+    read with its current items (as the writer's history form holds them)."""
+    layout = Layout.stored(dataset)
+    select, plain_names, mask_names = _row_select(layout, _items(layout, None))
+    select.insert(len(_FIXED) + 1, sql.NULL)
+    as_json = row_json_sql([(n, _entry(layout, n)["col"]) for n in plain_names], "t")
+    conds, params, order = _where(dataset, layout, after_id=after_id, after=None, since=None, ids=None,
+                                  key_hashes=None, filters=None, include_deleted=True, alias="t")
+    statement = sql.SQL(_CHECKED).format(select=sql.SQL(", ").join(select), table=layout.table, as_json=as_json,
+                                         where=_where_sql(conds), order=order)
+    out = []
+    for fetched in _run(statement, [dataset.pk, *params, int(limit)]):
+        *cells, row_hash, op, no_copy, is_same, after = fetched
+        after = json.loads(after) if isinstance(after, str) else after
+        out.append(Checked(_make_row(tuple(cells), plain_names, mask_names), bytes(row_hash), op, bool(no_copy),
+                           bool(is_same), after))
+    return out
+
+
+def checked_walk(dataset, *, size: int = BATCH, limit: int | None = None) -> Iterator[list[Checked]]:
+    """`checked` over the whole table (or its first `limit` rows) in batches of `size`: one short statement each."""
+    last, left = None, limit
+    while left is None or left > 0:
+        batch = checked(dataset, after_id=last, limit=size if left is None else min(size, left))
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].row.id
+        if left is not None:
+            left -= len(batch)
+
+
+def history_breaks(dataset) -> list[int]:
+    """Ids of the rows whose version and state contradict their history, over the whole table in one statement
+    (no decryption): a version other than 1 + the number of the row's update and delete history rows (each change
+    of the application bumps it once, with its history row; a row without history, or with its insert's alone, is
+    version 1), a live row whose last history row is a deletion (restored around the application), a deleted row
+    whose last one is not."""
+    layout = Layout.stored(dataset)
+    statement = sql.SQL("""
+        SELECT t.id FROM {table} t
+         CROSS JOIN LATERAL (
+               SELECT (array_agg(h.op ORDER BY h.id DESC))[1] AS op,
+                      count(*) FILTER (WHERE h.op <> 'insert') AS changes
+                 FROM aggregation_recordhistory h WHERE h.record_id = t.id AND h.dataset_id = %s) h
+         WHERE t.version <> 1 + h.changes
+            OR (t.deleted_at IS NULL AND h.op = 'delete')
+            OR (t.deleted_at IS NOT NULL AND h.op IS DISTINCT FROM 'delete')
+         ORDER BY t.id""").format(table=layout.table)
+    return [r[0] for r in _run(statement, [dataset.pk])]
+
+
+def history_orphans(dataset) -> list[int]:
+    """Record ids the dataset's history names that its table does not hold (deleted around the application: the
+    application never deletes a row)."""
+    layout = Layout.stored(dataset)
+    statement = sql.SQL("""
+        SELECT DISTINCT h.record_id FROM aggregation_recordhistory h
+         WHERE h.dataset_id = %s AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = h.record_id)
+         ORDER BY 1""").format(table=layout.table)
+    return [r[0] for r in _run(statement, [dataset.pk])]
 
 
 # --------------------------------------------------------------------------------------------------

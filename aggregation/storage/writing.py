@@ -505,17 +505,9 @@ def _stage_copy_sql(target: Target) -> sql.Composable:
 
 
 def _row_json(target: Target, alias: str) -> sql.Composable:
-    """The stored row as JSON, {"token": …, item: value …} (empty values absent): a history row's before/after.
-    Values as text: PostgreSQL's text output of date, timestamp, numeric, bigint and boolean (DateStyle ISO) is the
-    canonical text the converters produce and the row digest is computed over, so a history row can be checked
-    against its digest as it is. jsonb_build_object takes at most 100 arguments, so the pairs go in groups."""
-    a = sql.Identifier(alias)
-    pairs = [sql.SQL("'token', {}.token").format(a)] + [
-        sql.SQL("{}, {}.{}::text").format(sql.Literal(c.item), a, sql.Identifier(c.column))
-        for c in target.columns if c.column]
-    groups = [sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(pairs[i:i + 40]))
-              for i in range(0, len(pairs), 40)]
-    return sql.SQL("jsonb_strip_nulls({})").format(sql.SQL(" || ").join(groups))
+    """The stored row as JSON, {"token": …, item: value …} (empty values absent): a history row's before/after —
+    reading.row_json_sql, the one builder of that form (the integrity check compares rows with it)."""
+    return reading.row_json_sql([(c.item, c.column) for c in target.columns if c.column], alias)
 
 
 # The changed rows (stage rows with the stored row's id): updated from the stage, their history written from the

@@ -16,7 +16,7 @@ from portal.permissions import is_department_member, signed_in
 from ..models import Dataset, RecordHistory, VerificationCase
 from ..selectors import ingest as ingest_selectors
 from ..selectors import pools as pool_selectors
-from ..selectors.pools import history_rows
+from ..selectors.pools import history_changes
 from ..services import pools as pool_services
 from .common import is_data_staff_of, may_load, visible_record
 
@@ -68,7 +68,8 @@ INTEGRITY_SAMPLE = 20_000
 def dataset_integrity(request, pk: int):
     """R35.5: show changes and deletions made around the application (history / digest / missing rows).
 
-    The set-based checks cover every record; the digest check (decrypts) covers the first INTEGRITY_SAMPLE.
+    The per-row checks (digest, values against the last history row: they decrypt) cover the first
+    INTEGRITY_SAMPLE rows; the set-based ones (versions and deletions against history, missing rows) every row.
     """
     dataset = Dataset.objects.restrict(request.user, "view").select_related("entry", "department").filter(pk=pk).first()
     if dataset is None:
@@ -88,11 +89,6 @@ def _has_record_page() -> bool:
     return True
 
 
-def _changed_items(before, after) -> list[str]:
-    before, after = before or {}, after or {}
-    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-
-
 @login_required
 def record_detail(request, dataset_pk: int, pk: int):
     """One record: values (masked unless full_values_allowed), history, R14.4 banner, verification cases."""
@@ -101,9 +97,10 @@ def record_detail(request, dataset_pk: int, pk: int):
     read = pool_services.record_read(actor=user, dataset=dataset, record=record)
     newest = (RecordHistory.objects.filter(record_id=record.id, dataset_id=dataset.pk)
               .select_related("actor").order_by("-id")[:50])
-    # An insert's history row may reference the inserted version instead of copying it (selectors.pools.history_rows).
-    history = [{"h": h, "items": _changed_items(before, after)}
-               for h, before, after in reversed(history_rows(record.id, newest))]
+    # An insert's history row may reference the inserted version instead of copying it (selectors.pools.history_rows);
+    # the versions are compared as clear values, whichever form they are stored in (the page shows item names only).
+    history = [{"h": h, "items": items}
+               for h, items in reversed(history_changes(record.id, newest, dataset=dataset))]
     cases = VerificationCase.objects.restrict(user).filter(record_id=record.id).select_related("requester")[:20]
     can_file = (
         is_department_member(user) and user.department_id != dataset.department_id

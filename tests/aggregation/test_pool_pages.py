@@ -141,9 +141,15 @@ def test_integrity_page_shows_tampering(web_as, reviewer, other_staff, loaded, a
     assert web_as(other_staff).get(url).status_code == 404
     client = web_as(reviewer)
     assert 'data-testid="integrity-ok"' in client.get(url).content.decode()
-    with connection.cursor() as cur:
-        cur.execute("UPDATE aggregation_record SET data = data || '{\"性别\": \"女\"}' WHERE dataset_id = %s",
-                    [loaded.dataset_id])
+    from psycopg import sql
+
+    from aggregation.models import Dataset
+    from aggregation.storage.layout import Layout
+
+    layout = Layout.stored(Dataset.objects.get(pk=loaded.dataset_id))
+    with connection.cursor() as cur:  # around the application, in the resource table the check reads
+        cur.execute(sql.SQL("UPDATE {} SET {} = '女'").format(
+            layout.table, sql.Identifier(layout.columns["性别"]["col"])).as_string(connection.connection))
     html = client.get(url).content.decode()
     assert 'data-testid="integrity-problems"' in html and "行摘要不符" in html
     assert audit_log("aggregation.dataset.integrity_checked")[-1].data["ok"] is False
