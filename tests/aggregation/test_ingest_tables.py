@@ -1,0 +1,84 @@
+"""A load written by the resource tables' writer (issue 18, contract step: AGGREGATION["WRITE_RECORDS"] off): the
+job's checked rows spilled as canonical frames (ingest.spilling) and written by storage.writing in the job's one
+transaction — inserts proven by the job (no history row), reloads writing only what changed, duplicates reported."""
+
+import pytest
+
+from aggregation.choices import JobStatus
+from aggregation.models import RecordHistory
+from aggregation.selectors.pools import record_get, record_values
+from aggregation.storage import reading, tables_written
+from security import crypto
+from tests.aggregation.builders import csv_bytes, ids, person, report_rows, submit
+
+pytestmark = [pytest.mark.django_db, pytest.mark.tables_only]
+
+
+def stored(dataset) -> dict[str, reading.Row]:
+    """The table's rows (deleted ones too) by their plain subject key."""
+    out = {}
+    for batch in reading.walk(dataset, include_deleted=True):
+        for row, secret in zip(batch, reading.decrypted(batch, crypto.cipher()), strict=True):
+            out[{**row.values, **(secret or {})}[dataset.key_item_name]] = row
+    return out
+
+
+def test_a_first_load_writes_the_table_and_no_history(staff, people_entry):
+    assert tables_written()
+    keys = ids(3)
+    job = submit(staff, people_entry, csv_bytes([person(k) for k in keys]))
+    assert job.status == JobStatus.SUCCEEDED, job.log
+    assert (job.inserted_rows, job.updated_rows, job.unchanged_rows) == (3, 0, 0)
+    rows = stored(job.dataset)
+    assert sorted(rows) == sorted(keys)
+    assert {(r.version, r.job_id) for r in rows.values()} == {(1, job.pk)}  # the job proves the insert
+    assert not RecordHistory.objects.filter(dataset=job.dataset).exists()
+    assert "写入资源表" in job.log
+    job.dataset.refresh_from_db()
+    assert job.dataset.row_count == 3
+
+
+def test_a_reload_writes_only_what_changed_with_history_in_the_writers_form(staff, people_entry):
+    keys = ids(4)
+    first = submit(staff, people_entry, csv_bytes([person(k) for k in keys]))
+    before = stored(first.dataset)
+    # The same rows in another order and with CRLF (another file): nothing written.
+    again = submit(staff, people_entry, csv_bytes([person(k) for k in reversed(keys)], newline="\r\n"))
+    assert (again.inserted_rows, again.updated_rows, again.unchanged_rows) == (0, 0, 4), again.log
+    assert {k: (r.version, r.updated_at, r.job_id) for k, r in stored(first.dataset).items()} == {
+        k: (r.version, r.updated_at, r.job_id) for k, r in before.items()}
+    # One name changed, one key new.
+    new = ids(5)[4]
+    changed = submit(staff, people_entry, csv_bytes(
+        [person(keys[0], "改名"), *[person(k) for k in keys[1:]], person(new)]))
+    assert (changed.inserted_rows, changed.updated_rows, changed.unchanged_rows) == (1, 1, 3), changed.log
+    after = stored(first.dataset)
+    assert (after[keys[0]].version, after[keys[0]].job_id) == (2, changed.pk)
+    assert (after[new].version, after[new].job_id) == (1, changed.pk)
+    assert after[keys[1]].job_id == first.pk
+    (history,) = RecordHistory.objects.filter(dataset=first.dataset)
+    assert (history.record_id, history.op, history.job_id) == (after[keys[0]].id, "update", changed.pk)
+    assert set(history.before) >= {"token", "性别"} and "姓名" not in history.before  # personal: inside the token
+    assert history.after == reading.history_form(after[keys[0]])
+    assert record_values(record_get(dataset=first.dataset, key=keys[0]))["姓名"] == "改名"
+
+
+def test_duplicate_keys_are_reported_and_the_last_row_wins(staff, people_entry):
+    keys = ids(2)
+    job = submit(staff, people_entry, csv_bytes(
+        [person(keys[0], "旧名"), person(keys[1]), person(keys[0], "中名"), person(keys[0], "新名")]))
+    assert job.status == JobStatus.SUCCEEDED, job.log
+    assert (job.duplicate_rows, job.inserted_rows) == (2, 2)
+    assert record_values(record_get(dataset=job.dataset, key=keys[0]))["姓名"] == "新名"
+    assert report_rows(job, full=True)[1:] == [  # the earlier rows of the key (the header is row 1)
+        [str(n), "公民身份号码", keys[0], "文件内重复主键（第 2、4、5 行），以第 5 行为准"] for n in (2, 4)]
+
+
+def test_a_refused_file_writes_nothing_and_still_lists_its_duplicate_keys(staff, people_entry):
+    keys = ids(2)
+    bad = keys[1][:-1] + ("0" if keys[1][-1] != "0" else "1")  # a wrong check digit
+    job = submit(staff, people_entry, csv_bytes([person(keys[0]), person(keys[0]), person(bad)]))
+    assert job.status == JobStatus.REJECTED, job.log
+    assert job.inserted_rows == 0 and job.duplicate_rows == 1 and job.rejected_rows == 1
+    assert reading.count(job.dataset, include_deleted=True) == 0
+    assert any("重复主键" in r[3] for r in report_rows(job)[1:])
