@@ -11,8 +11,10 @@ from django.urls import reverse
 from aggregation.ingest.validation import HALF_WIDTH, converter, memoised
 from aggregation.models import Record, RecordHistory
 from aggregation.selectors.pools import history_rows, record_get, record_integrity
+from aggregation.storage import tables_written
 from portal.validators import id_number_problem
 from tests.aggregation.builders import csv_bytes, ids, person, submit
+from tests.support import stored_row
 
 
 def _variants(number: str) -> list[str]:
@@ -74,6 +76,9 @@ def test_bulk_insert_history_references_the_inserted_version(staff, people_entry
     a, b = ids(2)
     job = submit(staff, people_entry, csv_bytes([person(a, "张三"), person(b, "李四")]))
     assert job.status == "succeeded" and job.inserted_rows == 2, job.log
+    if tables_written():
+        _tables_insert_history(staff, people_entry, web_as, job, a, b)
+        return
     record = Record.objects.get(pk=record_get(dataset=job.dataset, key=a).id)  # (history: the record's JSON form)
     inserted_version = record.data
     (insert,) = RecordHistory.objects.filter(record=record)
@@ -108,3 +113,33 @@ def test_bulk_insert_history_references_the_inserted_version(staff, people_entry
                     "FROM aggregation_record s WHERE r.id = %s AND s.id = %s", [other.pk, record.pk])
     report = record_integrity(dataset=job.dataset)
     assert other.pk in report.digest_mismatch
+
+
+def _tables_insert_history(staff, people_entry, web_as, job, a, b):
+    """The same once the tables are written (issue 18): a load's insert writes no history row — the row's job (and
+    its file's SHA-256) proves it —, an update writes one whose before is the inserted row in the writer's form."""
+    from aggregation.storage import reading
+    from tests.sharing.helpers import tamper_rows
+
+    row = stored_row(job.dataset, a)
+    assert row.job_id == job.pk and not RecordHistory.objects.filter(record_id=row.id).exists()
+    inserted_version = reading.history_form(row)
+    assert record_integrity(dataset=job.dataset).ok
+
+    job2 = submit(staff, people_entry, csv_bytes([person(a, "张三丰"), person(b, "李四")]))
+    assert (job2.inserted_rows, job2.updated_rows, job2.unchanged_rows) == (0, 1, 1), job2.log
+    row = stored_row(job.dataset, a)
+    (update,) = RecordHistory.objects.filter(record_id=row.id)
+    assert (update.op, update.actor, update.job) == ("update", staff, job2)
+    assert update.before == inserted_version and update.after == reading.history_form(row)
+    assert record_integrity(dataset=job.dataset).ok
+
+    page = web_as(staff).get(reverse("aggregation:record-detail", args=[job.dataset.pk, row.id]))
+    assert page.status_code == 200
+    shown = page.context["history"]
+    assert [r["h"].op for r in shown] == ["update"]
+    assert "姓名" in shown[0]["items"] and "性别" not in shown[0]["items"]
+
+    other = stored_row(job.dataset, b)
+    tamper_rows(job.dataset, [other.id], values={"性别": "女"})  # by hand, around the application
+    assert record_integrity(dataset=job.dataset).digest_mismatch == [other.id]
