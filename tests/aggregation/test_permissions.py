@@ -29,7 +29,7 @@ def world(person_dataset, person_record, dept, staff, head, other_staff, reviewe
     conditional = make_dataset(dept, name="在押人员信息", share_type="2", items=PERSON_ITEMS[:3])
     hidden = load(conditional, [{"身份证号码": id_number(5), "姓名": "赵六", "性别": "男"}], actor=staff)[id_number(5)]
     case = verification.verification_case_file(
-        actor=other_staff, record_id=person_record.pk, dataset_id=person_dataset.pk, fields=["姓名"],
+        actor=other_staff, record_id=person_record.id, dataset_id=person_dataset.pk, fields=["姓名"],
         description="有误", evidence=[SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\nxxxx")],
     )
     t = theme.theme_save(actor=staff, name="人口主题", key_kind="id_number",
@@ -53,9 +53,9 @@ def test_pages(world):
         Row("get", reverse("aggregation:record-detail", args=[d.pk, r.pk]),
             {"anon": LOGIN, "own": 200, "other": 200, "third": 200, "bureau": 200, "county": 200}),
         # a conditional resource's record: the provider's scope only (grants come with the sharing chapter)
-        Row("get", reverse("aggregation:record-detail", args=[world["conditional"].pk, world["hidden"].pk]),
+        Row("get", reverse("aggregation:record-detail", args=[world["conditional"].pk, world["hidden"].id]),
             {"anon": LOGIN, "own": 200, "other": 404, "third": 404, "bureau": 200, "county": 404}),
-        Row("get", reverse("aggregation:verification-create", args=[world["conditional"].pk, world["hidden"].pk]),
+        Row("get", reverse("aggregation:verification-create", args=[world["conditional"].pk, world["hidden"].id]),
             {"anon": LOGIN, "own": 403, "other": 404, "third": 404, "bureau": 403}),
         Row("get", reverse("aggregation:verification-create", args=[d.pk, r.pk]),
             {"anon": LOGIN, "own": 403, "other": 200, "third": 200, "bureau": 403}),
@@ -121,7 +121,7 @@ def test_api(world):
         Row("get", reverse("aggregation-verification-detail", args=[c.pk]),
             {"anon": API_ANON, "own": 200, "head": 200, "other": 200, "third": 404, "bureau": 200, "county": 404}),
         Row("get", reverse("aggregation-record", args=[d.pk, r.pk]), {**everyone, "admin": 404}),
-        Row("get", reverse("aggregation-record", args=[world["conditional"].pk, world["hidden"].pk]),
+        Row("get", reverse("aggregation-record", args=[world["conditional"].pk, world["hidden"].id]),
             {"anon": API_ANON, "own": 200, "other": 404, "third": 404, "bureau": 200, "county": 404}),
         Row("get", reverse("aggregation-subject", args=["population", id_number(1)]), {**everyone, "admin": 404}),
         Row("post", reverse("aggregation-subject-lookup", args=["population"]), {**everyone, "admin": 404},

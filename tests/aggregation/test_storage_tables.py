@@ -235,8 +235,8 @@ def test_retype_converts_the_stored_values(dataset, staff, reviewer, audit_log):
                              person(numbers[1], 登记日期="2023年5月6日", 在册人数="1,024"),
                              person(numbers[2], 登记日期="不详", 在册人数="3")])
     record_delete(actor=staff, dataset=dataset, key=numbers[2], reason="迁出")
-    live = [records[numbers[0]].pk, records[numbers[1]].pk]
-    gone = records[numbers[2]].pk
+    live = [records[numbers[0]].id, records[numbers[1]].id]
+    gone = records[numbers[2]].id
     before = stored(dataset, live[1], "登记日期")[1]
     case = submitted_update(staff, entry, current_items(entry, 登记日期={"data_type": "D", "length": 8},
                                                         在册人数={"data_type": "I", "length": 6}))
@@ -388,7 +388,7 @@ def test_retype_refused_lists_the_rows_and_changes_nothing(dataset, staff, revie
     message = str(refused.value.detail)
     assert "不能批准本次目录更新" in message
     first = records[numbers[0]]
-    assert f"「登记日期」记录 {first.pk}" in message and "日期格式无法识别" in message
+    assert f"「登记日期」记录 {first.id}" in message and "日期格式无法识别" in message
     assert numbers[0] not in message and numbers[0][:6] in message  # the subject key masked
     assert "13812345678" not in message and "长度 11 超过信息项长度 5" in message  # a personal value masked
     assert "已归集的数据中有 30 个值" in message and "另有 10 个值未列出" in message
