@@ -220,6 +220,64 @@ def resource_tables_mismatch(limit: int = 5) -> list[str]:
     return out
 
 
+def stored_rows(dataset, *, include_deleted: bool = True, **kwargs) -> list:
+    """The rows of `dataset`'s resource table as the readers read them (aggregation.storage.reading.Row, id order),
+    deleted ones included unless told: what the product wrote, in both modes of issue 18's switch (records written
+    and mirrored, or the tables written themselves)."""
+    from aggregation.storage import reading
+
+    return reading.rows(dataset, include_deleted=include_deleted, **kwargs)
+
+
+def stored_row(dataset, key: str, *, include_deleted: bool = True):
+    """The table row of subject key `key` (reading.Row; deleted included unless told), None when there is none."""
+    from aggregation.storage import reading
+
+    return reading.by_key(dataset, key, include_deleted=include_deleted)
+
+
+def row_values(row) -> dict[str, str]:
+    """A reading.Row's values in clear {item: canonical text} (its token opened; empty values absent)."""
+    from aggregation.storage import reading
+    from security import crypto
+
+    (secret,) = reading.decrypted([row], crypto.cipher())
+    assert secret is not None, f"row {row.id}: its token does not authenticate"
+    return {**row.values, **secret}
+
+
+def stored_values(dataset, key: str, *, include_deleted: bool = True) -> dict[str, str] | None:
+    """The clear {item: value} stored for subject key `key` (token opened), None when the table has no such row."""
+    row = stored_row(dataset, key, include_deleted=include_deleted)
+    return None if row is None else row_values(row)
+
+
+def live_count(dataset) -> int:
+    """How many live (not deleted) rows `dataset`'s resource table holds."""
+    from aggregation.storage import reading
+
+    return reading.count(dataset)
+
+
+def stored_count(*, include_deleted: bool = True) -> int:
+    """How many rows all resource tables hold together (deleted ones included unless told): what
+    `Record.objects.count()` told while the records were the rows."""
+    from aggregation.models import Dataset
+    from aggregation.storage import reading
+    from aggregation.storage.ddl import table_exists
+
+    return sum(reading.count(d, include_deleted=include_deleted)
+               for d in Dataset.objects.order_by("pk") if table_exists(d.pk))
+
+
+def load_inserts(n: int) -> int:
+    """The insert history rows a load of `n` new rows writes: none once the tables are written (the row's job_id and
+    the job's file_sha256 prove it, issue 18), one a row on the records path."""
+    from aggregation.storage import tables_written
+
+    return 0 if tables_written() else n
+
+
 def json_schema(node):
     """OpenAPI 3.0's schema dialect as JSON Schema: `nullable` → a "null" type; x- extensions dropped."""
     if isinstance(node, list):

@@ -12,10 +12,10 @@ from aggregation.ingest import parallel
 from aggregation.ingest.planning import plan_for
 from aggregation.ingest.processing import RowProcessor, batched
 from aggregation.ingest.readers import CsvSource
-from aggregation.models import Record
 from aggregation.selectors.pools import record_get, record_values
 from aggregation.services.pools import dataset_ensure
 from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, ids, person, report_rows, submit
+from tests.support import stored_count
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_a_job_read_by_two_processes(two_workers, staff, people_entry):
     assert job.status == JobStatus.SUCCEEDED, job.log
     assert "2 个进程" in job.log
     assert (job.total_rows, job.accepted_rows, job.rejected_rows, job.duplicate_rows) == (119, 117, 2, 1)
-    assert Record.objects.count() == 116
+    assert stored_count() == 116
     assert record_values(record_get(dataset=job.dataset, key=keys[3]), decrypt=True)["姓名"] == "张99"
     assert record_values(record_get(dataset=job.dataset, key=keys[17]), decrypt=True)["户籍地址"] == \
         "河南省焦作市解放区\n民主路12号"
@@ -118,7 +118,7 @@ def test_bad_bytes_in_a_later_range_name_the_files_line(two_workers, staff, peop
     job = submit(staff, people_entry, b"\n".join(lines))
     assert job.status == JobStatus.REJECTED
     assert "第 15001 行附近无法按 utf-8 解码" in job.log, job.log
-    assert Record.objects.count() == 0
+    assert stored_count() == 0
 
 
 def _in_pool_child(path: str, plan) -> tuple:

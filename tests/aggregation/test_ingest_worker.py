@@ -14,12 +14,12 @@ from django.utils import timezone
 
 from aggregation.choices import JobStatus
 from aggregation.demo import POPULATION_ITEMS, generated_rows
-from aggregation.models import IngestJob, Record, RecordHistory
+from aggregation.models import IngestJob, RecordHistory
 from aggregation.services import ingest as services
 from config.celery import app
 from portal.services.jobs import reap_stale_jobs
 from tests.aggregation.builders import csv_bytes, ids, make_entry, person, upload
-from tests.support import wait_for
+from tests.support import live_count, load_inserts, stored_count, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def test_upload_runs_on_the_worker(staff, people_entry):
         job = services.ingest_job_create(actor=staff, entry=people_entry,
                                          upload=upload(csv_bytes([person(k) for k in ids(5)])))
         assert wait_for(lambda: IngestJob.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED)
-    assert Record.objects.filter(dataset=job.dataset).count() == 5
+    assert live_count(job.dataset) == 5
 
 
 def _parallel_children(media_root: str) -> list[int]:
@@ -95,7 +95,7 @@ def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, mon
     # Killed while running, before the job's one commit: every row may already be parsed and staged
     # (the parser got fast), but none may be in the pool.
     assert job.status == JobStatus.RUNNING and 0 < job.total_rows <= 60_000
-    assert Record.objects.count() == 0 and RecordHistory.objects.count() == 0  # nothing half-written
+    assert stored_count() == 0 and RecordHistory.objects.count() == 0  # nothing half-written
 
     # The dead worker's server backend keeps its row locks until PostgreSQL notices the lost client
     # (at the end of the statement it was running); the reaper skips locked jobs and gets it next round.
@@ -105,4 +105,4 @@ def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, mon
     services.ingest_job_rerun(actor=staff, job_id=job.pk)
     job = services.ingest_job_run(job_id=job.pk)
     assert job.status == JobStatus.SUCCEEDED and job.inserted_rows == 60_000
-    assert Record.objects.count() == 60_000 and RecordHistory.objects.count() == 60_000
+    assert stored_count() == 60_000 and RecordHistory.objects.count() == load_inserts(60_000)

@@ -173,6 +173,7 @@ def test_dataset_page_reads_one_snapshot_while_a_load_commits(web_as, staff, peo
     body = _page_while_another_session_commits(
         monkeypatch, web_as(staff), staff, people_entry, selectors, "record_page",
         lambda job: [("UPDATE aggregation_record SET deleted_at = now() WHERE dataset_id = %s", [job.dataset_id]),
+                     (f"UPDATE pool.r{int(job.dataset_id)} SET deleted_at = now()", []),  # noqa: S608 (an int)
                      ("UPDATE aggregation_dataset SET row_count = 0 WHERE id = %s", [job.dataset_id])],
         lambda job: reverse("aggregation:dataset-detail", args=[job.dataset_id]))
     assert "2 条记录" in body and body.count('data-testid="record-row"') == 2

@@ -114,7 +114,7 @@ def test_consistency_counts_and_lists_the_disagreeing_pairs(two_sources, person_
     assert mine.inconsistent_subjects == theirs.inconsistent_subjects == 1
     assert mine.consistency_pairs_total == theirs.consistency_pairs_total == 1
     record = person_records[id_number(1)]
-    assert mine.consistency_pairs == [{"item": "姓名", "record": record.pk, "other_dataset": relief.pk,
+    assert mine.consistency_pairs == [{"item": "姓名", "record": record.id, "other_dataset": relief.pk,
                                        "other_record": theirs.consistency_pairs[0]["record"]}]
     assert theirs.consistency[0]["other_dataset"] == people.pk
     # Stored as record ids, never values.

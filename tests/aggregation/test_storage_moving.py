@@ -26,6 +26,13 @@ from tests.aggregation.builders import csv_bytes, ids, person, submit
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def records_written(settings):
+    """What this file tests is the records' path (the records moved into the tables), which lives until the contract
+    step deletes it: its writers write aggregation_record here whatever the run's AGGREGATION_WRITE_RECORDS."""
+    settings.AGGREGATION = {**settings.AGGREGATION, "WRITE_RECORDS": True}
+
+
 def cipher() -> FieldCipher:
     return FieldCipher(settings.FIELD_ENCRYPTION_KEYS, settings.BLIND_INDEX_KEY)
 

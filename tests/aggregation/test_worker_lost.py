@@ -10,17 +10,18 @@ import pytest
 from aggregation.models import IngestJob, Record, ThemeBuildJob
 from aggregation.services import ingest as ingest_services
 from aggregation.services import themes
+from aggregation.services.pools import dataset_ensure
 from tests.aggregation.builders import csv_bytes, ids, person, upload
-from tests.support import TableLock, pool_children, wait_for
+from tests.support import TableLock, pool_children, stored_count, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def an_import(request, staff):
-    """-> (a function starting the job, called while the table it writes is held; that table)."""
+    """-> (the dataset, a function starting the job (called while the pool's tables are held))."""
     entry = request.getfixturevalue("people_entry")
-    return lambda: ingest_services.ingest_job_create(actor=staff, entry=entry, upload=upload(
-        csv_bytes([person(k) for k in ids(5)]))), Record._meta.db_table
+    return dataset_ensure(entry=entry), lambda: ingest_services.ingest_job_create(actor=staff, entry=entry,
+                                                     upload=upload(csv_bytes([person(k) for k in ids(5)])))
 
 
 def a_theme_build(request, staff):
@@ -28,8 +29,7 @@ def a_theme_build(request, staff):
     request.getfixturevalue("person_records")
     theme = themes.theme_save(actor=staff, name="人口", key_kind="id_number",
                               sources=[{"dataset": dataset.pk, "items": ["姓名", "性别"]}])
-    # a build reads its sources' resource tables
-    return lambda: themes.theme_rebuild_request(actor=staff, theme_id=theme.pk), f"pool.r{dataset.pk}"
+    return dataset, lambda: themes.theme_rebuild_request(actor=staff, theme_id=theme.pk)
 
 
 @pytest.mark.parametrize(("start", "action", "reason"), [
@@ -38,12 +38,12 @@ def a_theme_build(request, staff):
 ], ids=["ingest", "theme"])
 def test_a_job_whose_worker_process_is_killed_is_failed_at_once_with_the_reason(
         prefork_worker, request, staff, audit_log, start, action, reason):
-    go, table = start(request, staff)
-    # The table the job reads or writes is held by another session: the job, once running, waits there in the
-    # worker's child.
-    with TableLock(table) as lock:
+    dataset, go = start(request, staff)
+    # The pool's tables (the records and the dataset's resource table, whichever the job reads or writes) are held by
+    # other sessions: the job, once running, waits there in the worker's child.
+    with TableLock(Record._meta.db_table) as records, TableLock(f"pool.r{dataset.pk}") as rows:
         job = go()  # queued on commit, picked up by the real worker
-        assert wait_for(lock.waiting, timeout=120)
+        assert wait_for(lambda: records.waiting() or rows.waiting(), timeout=120)
         model = type(job)
         assert model.objects.get(pk=job.pk).status == "running"
         (child,) = pool_children(prefork_worker.pid)
@@ -56,6 +56,6 @@ def test_a_job_whose_worker_process_is_killed_is_failed_at_once_with_the_reason(
     event = audit_log(action)[-1]
     assert event.data["reason"] == "worker_lost" and event.actor_label == "system"
     if isinstance(job, IngestJob):
-        assert job.inserted_rows == 0 and not Record.objects.filter(dataset=job.dataset).exists()
+        assert job.inserted_rows == 0 and stored_count() == 0
     else:
         assert isinstance(job, ThemeBuildJob) and not job.theme.rows.exists()

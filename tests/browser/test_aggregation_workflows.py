@@ -11,13 +11,14 @@ from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 
 from aggregation import tasks  # noqa: F401 — registers the theme task before the worker starts
-from aggregation.models import IngestJob, Record
+from aggregation.models import IngestJob
 from aggregation.selectors.pools import record_get, record_values
 from config.celery import app
 from portal.choices import Role
 from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, id_number, ids, load, make_dataset, submit
 from tests.aggregation.builders import make_entry as storage_entry
 from tests.factories import DepartmentFactory, make_user
+from tests.support import live_count, stored_count
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -54,7 +55,7 @@ def test_clerk_imports_a_gbk_csv_maps_a_column_and_loads_the_valid_rows(live_ser
     page.wait_for_selector("[data-testid=job-progress][data-finished]", timeout=60_000)
     assert status.inner_text() == "未导入（存在问题行）"
     assert "仅导入有效行" in page.locator("[data-testid=job-log]").inner_text()
-    assert Record.objects.count() == 0  # all or nothing
+    assert stored_count() == 0  # all or nothing
     screenshot("import-rejected", of=page)
 
     with page.expect_download() as download:
@@ -74,7 +75,7 @@ def test_clerk_imports_a_gbk_csv_maps_a_column_and_loads_the_valid_rows(live_ser
 
     job = IngestJob.objects.get()
     assert (job.inserted_rows, job.rejected_rows, job.encoding.lower()) == (3, 1, "gb18030")
-    assert Record.objects.filter(dataset=job.dataset).count() == 3
+    assert live_count(job.dataset) == 3
 
 
 def test_clerk_uploads_a_file_with_a_missing_and_a_near_matching_column(live_server, live_worker, signed_in,
@@ -167,7 +168,7 @@ def test_verification_case_filed_extended_by_the_head_and_answered(live_server, 
     evidence = tmp_path / "户籍证明.png"
     evidence.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     consumer = signed_in(other_staff.username)
-    consumer.goto(live_server.url + reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.pk]))
+    consumer.goto(live_server.url + reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.id]))
     with consumer.expect_navigation():
         consumer.get_by_role("link", name="发起数据校核").click()
     consumer.get_by_label("姓名").check()
@@ -177,7 +178,7 @@ def test_verification_case_filed_extended_by_the_head_and_answered(live_server, 
         consumer.get_by_role("button", name="提交").click()
     case_url = consumer.url
     assert "户籍证明.png" in consumer.content()
-    consumer.goto(live_server.url + reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.pk]))
+    consumer.goto(live_server.url + reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.id]))
     assert consumer.locator("[data-testid=under-verification]").is_visible()  # R14.4: every reader sees it
 
     # The provider asks for 5 more working days; its head approves.
@@ -203,7 +204,7 @@ def test_verification_case_filed_extended_by_the_head_and_answered(live_server, 
     screenshot("verification-answered", of=provider)
     body = provider.locator("body").inner_text()
     assert "经核对纸质户籍档案，姓名登记无误" in body
-    consumer.goto(live_server.url + reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.pk]))
+    consumer.goto(live_server.url + reverse("aggregation:record-detail", args=[person_dataset.pk, person_record.id]))
     assert consumer.locator("[data-testid=under-verification]").count() == 0
 
 

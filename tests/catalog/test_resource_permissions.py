@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from aggregation.choices import ExtensionState
-from aggregation.models import IngestJob, Record, VerificationCase
+from aggregation.models import IngestJob, VerificationCase
 from aggregation.services import verification as v
 from aggregation.services.ingest import ingest_job_create, ingest_job_rerun
 from aggregation.services.pools import records_push
@@ -29,6 +29,7 @@ from tests.catalog.helpers import entry_items, entry_values
 from tests.factories import DepartmentFactory, make_user
 from tests.permissions import Row, check_matrix
 from tests.sharing.helpers import published_entry, request_values
+from tests.support import stored_rows
 
 ALL = set(rp.RESOURCE_PERMS)
 PAGE = reverse("catalog:resource-permissions")
@@ -54,7 +55,7 @@ def grant(actor, user, entry, perms, department=None):
 def world(person_dataset, person_record, staff, head, other_staff, bureau):
     """市公安局's population resource with data, an open verification case on it, a conditional resource with a
     sharing request under review — and `clerk`, a data staff member who joined after all of it (holds nothing)."""
-    case = v.verification_case_file(actor=other_staff, record_id=person_record.pk, dataset_id=person_dataset.pk,
+    case = v.verification_case_file(actor=other_staff, record_id=person_record.id, dataset_id=person_dataset.pk,
                                     fields=["姓名"], description="姓名有误")
     firm = published_entry(staff.department)
     req = sharing_request_submit(actor=other_staff, entry_id=firm.pk, values=request_values())
@@ -118,7 +119,7 @@ def test_load_refused_without_load_data_on_page_api_and_service(world, web_as, a
                                   format="json")
     assert response.status_code == 403 and response.json()["code"] == "no_resource_permission"
     assert "负责人" in response.json()["detail"]
-    assert not IngestJob.objects.exists() and Record.objects.filter(dataset=dataset).count() == 2
+    assert not IngestJob.objects.exists() and len(stored_rows(dataset)) == 2
 
 
 def test_load_allowed_once_assigned_and_rerun_refused_once_revoked(world, head, web_as):

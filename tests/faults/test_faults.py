@@ -3,8 +3,8 @@ production runs it) killed with SIGKILL mid-import, mid-build and mid-push, a Re
 during a push, the consumer's PostgreSQL cluster stopped during a push, gunicorn killed during a streamed export.
 Each job ends failed-and-resumable or completes, with no row lost or doubled and a visible status.
 
-How a job is caught mid-way, whatever the machine's speed: an import waits for the pool's records table, a theme
-build for its source's resource table, held by another session (tests.support.TableLock); a push of two batches
+How a job is caught mid-way, whatever the machine's speed: an import or a theme build waits for the pool's tables
+(the records and the dataset's resource table) held by other sessions (pool_held); a push of two batches
 (push.run.BATCH + 1 000 rows) delivers its first and is caught writing its second by a gate in the consumer's own
 database (tests.faults.processes.Gate); a download is read 1 MiB, then the server is killed (the client's receive
 window is pinned small, so the server cannot have sent the whole file ahead).
@@ -12,6 +12,7 @@ window is pinned small, so the server cannot have sent the whole file ahead).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import http.client
@@ -22,13 +23,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from kombu import Connection
 
 from aggregation.models import IngestJob, Record, ThemeBuildJob
 from aggregation.services import ingest as ingest_services
 from aggregation.services import themes
+from aggregation.services.pools import dataset_ensure
 from clients.jiaozuo_client import JiaozuoClient
 from portal.services.jobs import reap_stale_jobs
 from security.crypto import blind_index
@@ -41,7 +42,7 @@ from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, make_entry, pers
 from tests.faults import processes
 from tests.faults.conftest import granted, keys
 from tests.faults.processes import Cluster, Gate, celery_worker, pool_child, rows_in, until
-from tests.support import LOOPBACK, TableLock, answers, wait_for
+from tests.support import LOOPBACK, TableLock, answers, stored_rows, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -49,11 +50,29 @@ RECORDS = Record._meta.db_table
 
 
 def records_of(dataset) -> tuple[int, int]:
-    """(live rows, distinct subjects) of a dataset in the pool."""
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT count(*), count(DISTINCT key_hash) FROM {RECORDS}"  # noqa: S608
-                    " WHERE dataset_id = %s AND deleted_at IS NULL", [dataset.pk])
-        return cur.fetchone()
+    """(live rows, distinct subjects) of a dataset in the pool (its resource table)."""
+    rows = stored_rows(dataset, include_deleted=False, items=[])
+    return len(rows), len({r.key_hash for r in rows})
+
+
+class pool_held:
+    """The pool's tables a load or a build reads or writes — the records and the dataset's resource table — held by
+    other sessions (tests.support.TableLock); `waiting()`: some session waits for one of them."""
+
+    def __init__(self, dataset):
+        self.locks = [TableLock(RECORDS), TableLock(f"pool.r{dataset.pk}")]
+        self.stack = contextlib.ExitStack()
+
+    def __enter__(self):
+        for lock in self.locks:
+            self.stack.enter_context(lock)
+        return self
+
+    def waiting(self) -> bool:
+        return any(lock.waiting() for lock in self.locks)
+
+    def __exit__(self, *exc):
+        return self.stack.__exit__(*exc)
 
 
 def status(model, pk) -> str:
@@ -73,7 +92,7 @@ def test_an_import_whose_whole_worker_is_killed_is_reaped_and_reruns_to_exactly_
     subjects = keys(4000, seed=7)
     content = csv_bytes([person(k, name=f"李{n}") for n, k in enumerate(subjects)])
     worker = started(celery_worker(tmp_path / "worker.log"))
-    with TableLock(RECORDS) as lock:
+    with pool_held(dataset_ensure(entry=entry)) as lock:
         job = ingest_services.ingest_job_create(actor=staff, entry=entry, upload=upload(content))
         until(lock.waiting, 120, "the import never reached the pool", worker)
         assert status(IngestJob, job.pk) == "running"
@@ -103,8 +122,7 @@ def test_an_import_whose_whole_worker_is_killed_is_reaped_and_reruns_to_exactly_
     assert job.status == "succeeded", job.log
     assert (job.total_rows, job.inserted_rows, job.rejected_rows, job.attempts) == (4000, 4000, 0, 2)
     assert records_of(job.dataset) == (4000, 4000)
-    assert set(Record.objects.filter(dataset=job.dataset).values_list("key_hash", flat=True)) == {
-        blind_index(k) for k in subjects}
+    assert {r.key_hash for r in stored_rows(job.dataset, items=[])} == {blind_index(k) for k in subjects}
     actions = [e.action for e in audit_log() if e.action.startswith("aggregation.job.")]
     assert actions[-5:] == ["aggregation.job.started", "aggregation.job.failed", "aggregation.job.rerun",
                             "aggregation.job.started", "aggregation.job.finished"], actions
@@ -118,7 +136,7 @@ def test_a_theme_build_whose_pool_child_is_killed_fails_at_once_and_the_next_bui
     theme = themes.theme_save(actor=staff, name="人口", key_kind="id_number",
                               sources=[{"dataset": dataset.pk, "items": ["姓名", "性别"]}])
     worker = started(celery_worker(tmp_path / "worker.log"))
-    with TableLock(f"pool.r{dataset.pk}") as lock:  # a build reads its sources' resource tables
+    with pool_held(dataset) as lock:
         job = themes.theme_rebuild_request(actor=staff, theme_id=theme.pk)
         until(lock.waiting, 120, "the build never reached the pool", worker)
         child = pool_child(worker)
@@ -154,13 +172,13 @@ def push_world(people, other_dept, other_staff, reviewer):
     def _make(dsn: str, table: str = "hj_people"):
         entry, dataset, _keys = people(ROWS, ("api", "push"))
         grant = granted(other_dept, entry, ["性别", "联系电话"], ("push",), by=other_staff, approver=reviewer)
-        ordered = Record.objects.filter(dataset=dataset).order_by("updated_at", "id")
-        first_batch_end = ordered.values_list("updated_at", "id")[push_run.BATCH - 1]
+        ordered = sorted(stored_rows(dataset, items=[]), key=lambda r: (r.updated_at, r.id))
+        first_batch_end = (ordered[push_run.BATCH - 1].updated_at, ordered[push_run.BATCH - 1].id)
         gate = Gate(dsn, table, first_batch_end)
         sub = push_services.push_subscription_create(actor=other_staff, grant_id=grant.pk, dsn=dsn, table=table,
                                                      interval_minutes=30)
         # The run reads rows stamped before its horizon less push.run.SETTLE (2 s): the rows are older by then.
-        newest = ordered.last().updated_at
+        newest = ordered[-1].updated_at
         wait_for(lambda: timezone.now() - newest > push_run.SETTLE + dt.timedelta(seconds=1), timeout=10)
         return sub, gate
 
@@ -291,8 +309,8 @@ def test_a_push_whose_consumer_database_stops_fails_resumable_and_completes_when
     until(lambda: len(runs(sub)) == 3 and runs(sub)[-1][0] != "running", 120, "the run never ended", worker)
     assert runs(sub)[-1] == ("succeeded", "", 1000)
     assert rows_in(dsn, "hj_people") == (ROWS, ROWS)
-    assert PushSubscription.objects.get(pk=sub.pk).watermark_id == Record.objects.filter(
-        dataset__entry=sub.grant.entry).order_by("updated_at", "id").last().pk
+    assert PushSubscription.objects.get(pk=sub.pk).watermark_id == max(
+        stored_rows(sub.grant.entry.dataset, items=[]), key=lambda r: (r.updated_at, r.id)).id
 
 
 # ---------------------------------------------------------------------------------------------- streamed export

@@ -110,13 +110,14 @@ def pull_all(client, first):
         response = get(client, body["next"])
 
 
-def open_verification_case(record, requester):
-    """A real open verification case (R14) on `record`, filed by `requester` (a user of the consuming side)."""
+def open_verification_case(record, requester, dataset=None):
+    """A real open verification case (R14) on `record` — a table row (aggregation.storage.reading.Row) of `dataset`,
+    or a Record —, filed by `requester` (a user of the consuming side)."""
     from aggregation.models import VerificationCase
 
-    dataset = record.dataset
+    dataset = dataset or record.dataset
     return VerificationCase.objects.create(
-        record=record, dataset=dataset, provider=dataset.entry.provider, requester=requester.department,
+        record_id=record.id, dataset=dataset, provider=dataset.entry.provider, requester=requester.department,
         key_hash=record.key_hash, fields=["性别"], description="有疑义", received_on=timezone.localdate(),
         created_by=requester)
 

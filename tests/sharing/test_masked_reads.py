@@ -1,6 +1,6 @@
-"""Every exchange method reads a masked item as the row's stored masked form (the resource table's masked column;
-for the readers not moved yet, Record.masked) — the pull, the online query (API and counter page), the XLSX download
-and the database push — and decrypts and masks the stored value only for a row stored without a form of that kind.
+"""Every exchange method reads a masked item as the row's stored masked form (the resource table's masked column) —
+the pull, the online query (API and counter page), the XLSX download and the database push — and decrypts and
+masks the stored value only for a row stored without a form of that kind.
 The CSV download's own test is test_export_csv_identity.test_a_masked_download_reads_the_stored_masked_forms.
 
 A form changed behind the pipeline's back shows as changed: that is how these tests tell a stored form from a value
@@ -14,13 +14,13 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from aggregation.models import Dataset, Record
+from aggregation.models import Dataset
 from aggregation.storage.layout import Layout
-from security import crypto
 from security.masking import mask
 from sharing.push import run as push_engine
 from sharing.services import push as push_services
 from tests.sharing.helpers import body_of, export_url, get, pull_all, tamper_rows, target_rows, url
+from tests.support import row_values, stored_rows
 
 STORED = "王*明"  # what the first row's stored form of 姓名 is changed to (its value masks to 张*明)
 
@@ -30,15 +30,13 @@ def people(make_people):
     """(entry with 3 people; their keys in record id order): the first with a changed stored form of 姓名, the second
     stored before masked forms were (none at all)."""
     entry, _keys = make_people(3, start=500, methods=("api", "query", "download", "push"))
-    records = list(Record.objects.filter(dataset=entry.dataset).order_by("id"))
-    assert records[0].masked["name"] == {"姓名": "张*明"}
-    Record.objects.filter(pk=records[0].pk).update(masked={**records[0].masked, "name": {"姓名": STORED}})
-    Record.objects.filter(pk=records[1].pk).update(masked={})
-    # The same in the resource table (the pull and the online query read it).
-    tamper_rows(entry.dataset, [records[0].pk], forms={"姓名": STORED})
+    rows = stored_rows(entry.dataset)
+    assert rows[0].masked["姓名"] == "张*明"
+    # In the resource table every exchange method reads (aggregation.storage.reading).
+    tamper_rows(entry.dataset, [rows[0].id], forms={"姓名": STORED})
     masked_items = [item for item, _column, _kind in Layout.stored(Dataset.objects.get(pk=entry.dataset.pk)).masked()]
-    tamper_rows(entry.dataset, [records[1].pk], forms=dict.fromkeys(masked_items))
-    return entry, [crypto.decrypt(r.key_enc) for r in records]
+    tamper_rows(entry.dataset, [rows[1].id], forms=dict.fromkeys(masked_items))
+    return entry, [row_values(r)["公民身份号码"] for r in rows]
 
 
 def _names(rows) -> list[str]:

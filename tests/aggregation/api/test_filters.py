@@ -8,10 +8,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from aggregation.models import QualityReport, Record
+from aggregation.models import QualityReport
 from aggregation.services import quality, themes, verification
 from tests.aggregation.builders import ids
 from tests.api_params import BAD_CHOICES, BAD_INTEGERS, assert_invalid
+from tests.support import stored_count
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_2026_11_25")]
 CASES = "/api/v1/aggregation/verification-cases/"
@@ -89,4 +90,4 @@ def test_push_refuses_a_bad_mode_and_writes_nothing(people_entry, api_as, staff,
     response = api_as(staff).post(f"/api/v1/data/{people_entry.resource_key}/records/?{query}",
                                   [{"公民身份号码": ids(1)[0]}], format="json")
     assert_invalid(response, "mode")
-    assert Record.objects.count() == 0
+    assert stored_count() == 0

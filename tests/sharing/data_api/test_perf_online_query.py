@@ -24,7 +24,7 @@ from sharing.services.clients import api_client_register, api_client_resume, api
 from sharing.services.grants import grant_revoke
 from tests.aggregation.builders import ids
 from tests.sharing.helpers import PEOPLE, PHONE
-from tests.support import LOOPBACK, signed_headers
+from tests.support import LOOPBACK, signed_headers, stored_row
 
 pytestmark = pytest.mark.django_db
 
@@ -313,17 +313,16 @@ def test_a_refused_query_never_reads_the_subject(people, call, api_client_row):
 
 
 def test_the_subject_row_is_the_subjects(people, other_dept, make_grant):
-    from aggregation.models import Record
     from sharing.data_api.calls import DataCall
     from sharing.data_api.records import subject_record
 
     entry, keys = people
-    wanted = Record.objects.get(dataset=entry.dataset, key_hash=crypto.blind_index(keys[1]))
+    wanted = stored_row(entry.dataset, keys[1])
     permission = read_permission(department=entry.provider, entry=entry, items=None, method="query")
     call = DataCall(user=None, entry=entry, dataset=entry.dataset, permission=permission, method="query",
                     purpose="x", projection=list(permission.items))
     subject = subject_record(call, keys[1])
-    assert subject.id == wanted.pk and subject.flagged is False and subject.values["公民身份号码"] == keys[1]
+    assert subject.id == wanted.id and subject.flagged is False and subject.values["公民身份号码"] == keys[1]
     assert subject_record(call, "nobody") is None
 
 

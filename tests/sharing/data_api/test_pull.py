@@ -20,7 +20,7 @@ from sharing.choices import GrantState
 from tests.aggregation.builders import ids
 from tests.factories import make_user
 from tests.sharing.helpers import PEOPLE, PHONE, get, load, open_verification_case, pull_all, rows_for, tamper_rows, url
-from tests.support import signed_headers
+from tests.support import row_values, signed_headers, stored_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -90,21 +90,20 @@ def test_cursor_pagination_stable_under_concurrent_inserts(people, other_staff, 
 
 def test_since_incremental_pull_orders_by_change_and_reports_deletions(people, other_staff, make_grant, api_as,
                                                                          staff):
-    from security import crypto
 
     entry, _keys = people
     make_grant(other_staff.department, entry, ["公民身份号码", "性别"])
     base = timezone.now() - dt.timedelta(days=1)
-    records = list(Record.objects.filter(dataset=entry.dataset).order_by("id"))
+    records = stored_rows(entry.dataset)
     for n, record in enumerate(records):
         moment = base + dt.timedelta(minutes=n // 2)  # ties in pairs
-        Record.objects.filter(pk=record.pk).update(updated_at=moment)
-        tamper_rows(entry.dataset, [record.pk], updated_at=moment)
-    agg.record_delete(actor=staff, dataset=entry.dataset, key=crypto.decrypt(records[0].key_enc), reason="注销")
+        Record.objects.filter(pk=record.id).update(updated_at=moment)  # (the records too, while they are written)
+        tamper_rows(entry.dataset, [record.id], updated_at=moment)
+    agg.record_delete(actor=staff, dataset=entry.dataset, key=row_values(records[0])["公民身份号码"], reason="注销")
     since = (base + dt.timedelta(minutes=1) - dt.timedelta(seconds=1)).isoformat()
     # limit 3 splits the (minute 2) tie between pages: the (updated_at, id) cursor keeps it whole.
     rows, pages = pull_all(api_as(other_staff), url(entry, since=since, limit=3))
-    expected = [crypto.decrypt(r.key_enc) for r in records[2:]]
+    expected = [row_values(r)["公民身份号码"] for r in records[2:]]
     assert [r["公民身份号码"] for r in rows[:-1]] == expected and pages == 2
     assert rows[-1] == {"deleted": True, "updated_at": rows[-1]["updated_at"], "under_verification": False}
     stamps = [dt.datetime.fromisoformat(r["updated_at"]) for r in rows]
@@ -238,14 +237,12 @@ def test_online_query_api(people, other_staff, make_grant, api_as, audit_log, st
 def test_rows_under_verification_carry_the_notice(people, other_staff, make_grant, api_as):
     entry, _keys = people
     make_grant(other_staff.department, entry, ["性别"], methods=("api", "query"))
-    first = Record.objects.filter(dataset=entry.dataset).order_by("id").first()
-    open_verification_case(first, other_staff)
+    first = stored_rows(entry.dataset, limit=1)[0]
+    open_verification_case(first, other_staff, entry.dataset)
     rows = get(api_as(other_staff), url(entry)).json()["results"]
     assert rows[0]["under_verification"] is True and "核校" in rows[0]["verification_notice"]
     assert rows[1]["under_verification"] is False and "verification_notice" not in rows[1]
-    from security import crypto
-
-    one = get(api_as(other_staff), url(entry, crypto.decrypt(first.key_enc))).json()
+    one = get(api_as(other_staff), url(entry, row_values(first)["公民身份号码"])).json()
     assert one["under_verification"] is True and one["verification_notice"]
 
 
@@ -336,7 +333,7 @@ def test_cursor_pages_while_another_connection_inserts(make_people, staff, other
         stop.set()
         thread.join()
     assert not errors, errors
-    assert Record.objects.filter(dataset=entry.dataset).count() > len(keys)  # the writer did write meanwhile
+    assert len(stored_rows(entry.dataset)) > len(keys)  # the writer did write meanwhile
     assert all(seen.count(k) == 1 for k in keys) and len(seen) == len(set(seen))
 
 

@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from aggregation.models import Record
 from tests.sharing.helpers import get, open_verification_case, pull_all, rows_for, tamper_rows, url
+from tests.support import row_values, stored_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +19,10 @@ pytestmark = pytest.mark.django_db
 def mixed(make_people, staff):
     """Seven people; the fourth a woman, the sixth without 联系电话 (an empty value)."""
     from aggregation.services import pools as agg
-    from security import crypto
 
     entry, _keys = make_people(7, start=70)
-    records = list(Record.objects.filter(dataset=entry.dataset).order_by("id"))
-    woman, lacking = crypto.decrypt(records[3].key_enc), crypto.decrypt(records[5].key_enc)
+    records = stored_rows(entry.dataset)
+    woman, lacking = row_values(records[3])["公民身份号码"], row_values(records[5])["公民身份号码"]
     rows = [*rows_for([woman], sex="女"), {**rows_for([lacking])[0], "联系电话": ""}]
     result = agg.records_upsert(actor=staff, dataset=entry.dataset, rows=rows)
     assert not result.rejected, result.rejected
@@ -50,26 +49,24 @@ def test_values_are_text_in_projection_order(mixed, other_staff, make_grant, api
 def test_masked_items_deletions_and_flags(mixed, other_staff, make_grant, api_as, staff):
     """Masked and decrypted items, deletions under `since`, the R14.4 flag."""
     from aggregation.services import pools as agg
-    from security import crypto
     from security.masking import mask
 
     entry, records = mixed
     make_grant(other_staff.department, entry, ["性别", "联系电话"])
-    open_verification_case(records[1], other_staff)
-    agg.record_delete(actor=staff, dataset=entry.dataset, key=crypto.decrypt(records[6].key_enc), reason="注销")
+    open_verification_case(records[1], other_staff, entry.dataset)
+    agg.record_delete(actor=staff, dataset=entry.dataset, key=row_values(records[6])["公民身份号码"], reason="注销")
     client = api_as(other_staff)
     since = (timezone.now() - dt.timedelta(days=1)).isoformat()
     live, changed = _pages(client, entry, limit=2), _pages(client, entry, since=since, limit=4)
     assert live[1]["under_verification"] is True and "verification_notice" in live[1]
     assert live[0]["under_verification"] is False and "verification_notice" not in live[0]
-    assert live[0]["公民身份号码"] == mask(crypto.decrypt(records[0].key_enc), "id_number")
+    assert live[0]["公民身份号码"] == mask(row_values(records[0])["公民身份号码"], "id_number")
     assert live[0]["姓名"] == "张*明" and live[5]["联系电话"] is None
     assert changed[-1] == {"deleted": True, "updated_at": changed[-1]["updated_at"], "under_verification": False}
     assert len(live) == 6 and len(changed) == 7 and all(r["deleted"] is False for r in changed[:-1])
 
 
 def test_clear_filter_and_key_filter(mixed, other_staff, make_grant, api_as):
-    from security import crypto
 
     entry, records = mixed
     make_grant(other_staff.department, entry, ["公民身份号码", "性别", "联系电话"])
@@ -77,7 +74,7 @@ def test_clear_filter_and_key_filter(mixed, other_staff, make_grant, api_as):
     rows = _pages(client, entry, 性别="男", limit=2)
     assert len(rows) == 6 and all(r["性别"] == "男" for r in rows)
     assert [r["性别"] for r in _pages(client, entry, 性别="女")] == ["女"]
-    key = crypto.decrypt(records[4].key_enc)
+    key = row_values(records[4])["公民身份号码"]
     one = get(client, url(entry, 公民身份号码=key)).json()["results"]
     assert [r["公民身份号码"] for r in one] == [key]
 
@@ -88,14 +85,14 @@ def test_masked_items_are_read_from_the_stored_masked_forms(make_people, other_s
     from security.masking import mask
 
     entry, keys = make_people(3, start=90)
-    records = list(Record.objects.filter(dataset=entry.dataset).order_by("id"))
+    records = stored_rows(entry.dataset)
     make_grant(other_staff.department, entry, ["性别", "联系电话"])
     client = api_as(other_staff)
     rows = _pages(client, entry, limit=2)
     assert sorted(r["公民身份号码"] for r in rows) == sorted(mask(k, "id_number") for k in keys)  # rows in id order
     assert [r["姓名"] for r in rows] == ["张*明"] * 3 and rows[0]["联系电话"] == "13903910000"
 
-    tamper_rows(entry.dataset, [records[0].pk], forms={"姓名": "王*明"})
-    tamper_rows(entry.dataset, [records[1].pk], forms={"姓名": None, "公民身份号码": None})  # stored before forms were
+    tamper_rows(entry.dataset, [records[0].id], forms={"姓名": "王*明"})
+    tamper_rows(entry.dataset, [records[1].id], forms={"姓名": None, "公民身份号码": None})  # stored before forms were
     again = _pages(client, entry, limit=2)
     assert again[0]["姓名"] == "王*明" and again[1:] == rows[1:]  # (the stored form, masked again: unchanged)

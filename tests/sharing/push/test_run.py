@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from aggregation.models import Record
 from aggregation.services import pools as agg
 from portal.services.jobs import reap_stale_jobs
 from security import crypto
@@ -18,6 +17,7 @@ from sharing.push import run as push_engine
 from sharing.push.errors import ERRORS
 from sharing.services import push as push_services
 from tests.sharing.helpers import PHONE, refused_dsn, rows_for, target_rows
+from tests.support import stored_row, stored_rows
 
 TABLE = "hj_people"
 
@@ -47,9 +47,9 @@ def test_push_changes_only_survives_a_refusing_target_and_resumes_without_duplic
     assert "*" in data["公民身份号码"] and data["姓名"].startswith("张*")  # base items, not granted: masked
     assert "户籍地址" not in data and data["under_verification"] is False and "integrity" not in data
     sub.refresh_from_db()
-    last = Record.objects.filter(dataset=entry.dataset).order_by("updated_at", "id").last()
-    assert (sub.watermark_at, sub.watermark_id) == (last.updated_at, last.pk)
-    assert (run.watermark_to_at, run.watermark_to_id) == (last.updated_at, last.pk) and run.watermark_from_at is None
+    last = max(stored_rows(entry.dataset), key=lambda r: (r.updated_at, r.id))
+    assert (sub.watermark_at, sub.watermark_id) == (last.updated_at, last.id)
+    assert (run.watermark_to_at, run.watermark_to_id) == (last.updated_at, last.id) and run.watermark_from_at is None
     delivered = audit_log("sharing.push.delivered")
     assert len(delivered) == 1 and delivered[0].data["rows"] == 7 and delivered[0].department_id == grant.consumer_id
     assert delivered[0].data["masked"] == ["公民身份号码", "姓名"] and delivered[0].data["grant"] == grant.pk
@@ -64,10 +64,9 @@ def test_push_changes_only_survives_a_refusing_target_and_resumes_without_duplic
     assert (run.status, run.rows, run.deleted_rows) == ("succeeded", 2, 1)
     rows = target_rows(target_dsn, TABLE)
     assert len(rows) == 7
-    changed = Record.objects.get(dataset=entry.dataset, key_hash=crypto.blind_index(keys[1]))
-    gone = Record.objects.get(dataset=entry.dataset, key_hash=crypto.blind_index(keys[2]))
-    assert rows[changed.pk][0]["性别"] == "女"
-    assert rows[gone.pk][1] is True and "联系电话" not in rows[gone.pk][0] and rows[gone.pk][0]["deleted"] is True
+    changed, gone = stored_row(entry.dataset, keys[1]), stored_row(entry.dataset, keys[2])
+    assert rows[changed.id][0]["性别"] == "女"
+    assert rows[gone.id][1] is True and "联系电话" not in rows[gone.id][0] and rows[gone.id][0]["deleted"] is True
 
     # 4. The target refuses connections: a receipt with a stable code, the watermark stays, nothing leaks.
     sub.refresh_from_db()
