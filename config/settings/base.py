@@ -364,9 +364,10 @@ AGGREGATION = {
     # A theme whose source loaded new data is rebuilt this long after the first such load (seconds): the loads
     # that arrive meanwhile are in the same build (services.themes.themes_sources_loaded).
     "THEME_REBUILD_DEBOUNCE_SECONDS": env.int("AGGREGATION_THEME_REBUILD_DEBOUNCE_SECONDS", default=300),
-    # Issue 18's switch, contract step (transitional): True — the writers write `aggregation_record` and mirror it
-    # into the resource tables (storage.moving.mirror); False — they write the tables `pool.r<id>` only.
-    "WRITE_RECORDS": env.bool("AGGREGATION_WRITE_RECORDS", default=True),
+    # Issue 18's switch, contract step (transitional): False (the default) — the writers write the resource tables
+    # `pool.r<id>` only; True — the old path: they write `aggregation_record` and mirror it into the tables
+    # (storage.moving.mirror), kept for one release as the way back on switch day (docs/operator-guide.md).
+    "WRITE_RECORDS": env.bool("AGGREGATION_WRITE_RECORDS", default=False),
 }
 
 PORTAL = {
