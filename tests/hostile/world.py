@@ -50,13 +50,13 @@ class World:
             "catalog:update-case-transition": {"pk": r["update_case"].pk, "action": "submit"},
             "aggregation:dataset-detail": {"pk": r["dataset"].pk},
             "aggregation:dataset-integrity": {"pk": r["dataset"].pk},
-            "aggregation:record-detail": {"dataset_pk": r["dataset"].pk, "pk": r["record"].pk},
+            "aggregation:record-detail": {"dataset_pk": r["dataset"].pk, "pk": r["record"].id},
             "aggregation:upload": {"entry_id": r["entry"].pk},
             "aggregation:job-detail": {"pk": r["job"].pk},
             "aggregation:job-progress": {"pk": r["job"].pk},
             "aggregation:job-report": {"pk": r["job"].pk},
             "aggregation:job-rerun": {"pk": r["job"].pk},
-            "aggregation:verification-create": {"dataset_pk": r["dataset"].pk, "pk": r["record"].pk},
+            "aggregation:verification-create": {"dataset_pk": r["dataset"].pk, "pk": r["record"].id},
             "aggregation:verification-detail": {"pk": r["case"].pk},
             "aggregation:verification-extension": {"pk": r["case"].pk},
             "aggregation:verification-decide": {"pk": r["case"].pk},
@@ -187,7 +187,7 @@ def api_path_values(world: World) -> dict[str, dict]:
     dept = r["entry"].provider
     return {
         "/api/v1/aggregation/datasets/{dataset_pk}/records/{id}/": {"dataset_pk": r["dataset"].pk,
-                                                                    "id": r["record"].pk},
+                                                                    "id": r["record"].id},
         "/api/v1/aggregation/jobs/{id}/": {"id": r["job"].pk},
         "/api/v1/aggregation/jobs/{id}/mapping/": {"id": r["job"].pk},
         "/api/v1/aggregation/jobs/{id}/report/": {"id": r["job"].pk},
@@ -291,6 +291,7 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
     """The world, built as its people would build it (ORM only where a test helper of the chapter does the same)."""
     from aggregation.models import IngestJob
     from aggregation.services import themes, verification
+    from aggregation.storage import reading
     from catalog.choices import EntryState, ShareType, UpdateTrigger
     from catalog.services.demands import demand_item_save
     from catalog.services.update_cases import update_case_open
@@ -316,7 +317,7 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
     rows["other_entry"] = published_entry(other_dept, name="企业登记" + XSS)
     keys = ids(2, start=900)
     dataset = rows["dataset"] = load(entry, staff, rows_for(keys))
-    rows["record"] = dataset.records.order_by("pk").first()
+    rows["record"] = reading.rows(dataset, limit=1)[0]  # the first row of its resource table
     rows["keys"] = keys
     csv = ("公民身份号码,姓名,性别,联系电话,户籍地址\n" + f"{keys[0]},王{XSS},男,13903910000,{XSS}\n").encode()
     job = submit(staff, entry, csv)
@@ -350,7 +351,7 @@ def build(*, dept, other_dept, bureau, staff, head, other_staff, reviewer, secur
         methods=["api", "push"], valid_from=granted.valid_from, valid_to=granted.valid_to, state=GrantState.ACTIVE,
         approved_by=reviewer)
     case = rows["case"] = verification.verification_case_file(
-        actor=other_staff, record_id=rows["record"].pk, dataset_id=dataset.pk, fields=["姓名"],
+        actor=other_staff, record_id=rows["record"].id, dataset_id=dataset.pk, fields=["姓名"],
         description="有疑义" + XSS, evidence=[pdf("证明" + XSS + ".pdf")])
     rows["evidence"] = case.evidence.first()
     rows["api_client"], rows["api_secret"] = client_services.api_client_register(
