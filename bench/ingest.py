@@ -132,7 +132,8 @@ def run(args) -> None:
               f"{s / raw_s:.1f}× raw COPY, {raw_s / s:.1%} of it)")
         return job, s
 
-    print(f"writers: {'the resource tables (WRITE_RECORDS off)' if tables_written() else 'aggregation_record + mirror'}")
+    writers = "the resource tables (WRITE_RECORDS off)" if tables_written() else "aggregation_record + mirror"
+    print(f"writers: {writers}")
     _job, first_s = timed("pipeline, first load:", path)
     if args.floor:
         floor(dataset.pk, raw_s, args.rows)
