@@ -705,6 +705,13 @@ def _load_table(job: IngestJob, plan: Plan) -> IngestJob:
     try:
         processor = RowProcessor(plan, source.columns, job.mapping, frames=True)
         processor.pretranslated = source.pretranslated
+        if job.format == JobFormat.CSV and settings.AGGREGATION["INGEST_CSV_READER"] == "polars":
+            try:
+                return _write_checked(job, plan, _polars_chunks(job, source, processor), report, beat,
+                                      _("polars 多线程读取"), notes=source.notes)
+            except readers.FastReadRefused:
+                report.seek(0)  # (nothing was written: the transaction rolled back; the file is read again)
+                report.truncate()
         workers = parallel.worker_count(job.size) if job.format == JobFormat.CSV else 1
         the_layout = parallel.layout(path, source) if workers > 1 else None
         if the_layout:
@@ -727,6 +734,16 @@ def _load_table(job: IngestJob, plan: Plan) -> IngestJob:
         report.close()
         Path(report.name).unlink(missing_ok=True)
         source.close()
+
+
+def _polars_chunks(job: IngestJob, source, processor: RowProcessor):
+    """A CSV file read by polars' reader (readers.CsvSource.frames; FastReadRefused when it cannot stand in for the
+    csv module) and checked a batch at a time; each chunk's `end` estimates the bytes read, for the progress."""
+    per_row = max(job.size / max(source.size_estimate_rows(), 1), 1)
+    for first, frame in source.frames(Path(job.file.path), WRITE_BATCH_ROWS):
+        checked, rejections, counted = processor.checker.check(first, frame, translated=False)
+        yield parallel.Chunk(processing.BatchResult("", checked.height, rejections, counted, frame=checked),
+                             int(min((first - 2 + frame.height) * per_row, job.size)))
 
 
 def _write_checked(job: IngestJob, plan: Plan, chunks, report, beat, how: str, *, notes: list[str],

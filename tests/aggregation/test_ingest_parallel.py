@@ -25,7 +25,8 @@ HEADER = [i[0] for i in PEOPLE_ITEMS]
 @pytest.fixture
 def two_workers(settings, monkeypatch):
     """Every file is read by 2 processes, in ranges of about 1 KB (many cuts in a small file)."""
-    settings.AGGREGATION = {**settings.AGGREGATION, "INGEST_WORKERS": 2, "INGEST_PARALLEL_MIN_BYTES": 0}
+    settings.AGGREGATION = {**settings.AGGREGATION, "INGEST_WORKERS": 2, "INGEST_PARALLEL_MIN_BYTES": 0,
+                            "INGEST_CSV_READER": "csv"}  # (a UTF-8 file would be read by polars' reader)
     monkeypatch.setattr(parallel, "CHUNK_BYTES", 1024)
 
 

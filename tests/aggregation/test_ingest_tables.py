@@ -82,3 +82,41 @@ def test_a_refused_file_writes_nothing_and_still_lists_its_duplicate_keys(staff,
     assert job.inserted_rows == 0 and job.duplicate_rows == 1 and job.rejected_rows == 1
     assert reading.count(job.dataset, include_deleted=True) == 0
     assert any("重复主键" in r[3] for r in report_rows(job)[1:])
+
+
+def _bad(key: str) -> str:
+    return key[:-1] + ("0" if key[-1] != "0" else "1")  # a wrong check digit
+
+
+def test_a_utf8_file_is_read_by_polars_with_the_csv_modules_rows_and_numbers(staff, people_entry):
+    keys = ids(4)
+    content = csv_bytes([person(keys[0]), person(_bad(keys[1])), person(keys[2], 户籍地址="解放区\r\n民主路1号"),
+                         person(keys[3], "Ｚｈａｎｇ　三")], newline="\r\n", bom=True)
+    job = submit(staff, people_entry, content, mode="load_valid")
+    assert job.status == JobStatus.SUCCEEDED, job.log
+    assert "polars 多线程读取" in job.log
+    assert (job.total_rows, job.accepted_rows, job.rejected_rows, job.inserted_rows) == (4, 3, 1, 3)
+    assert [r[0] for r in report_rows(job)[1:]] == ["3"]  # the file's record number (the header is 1)
+    assert record_values(record_get(dataset=job.dataset, key=keys[2]))["户籍地址"] == "解放区\r\n民主路1号"
+    assert record_values(record_get(dataset=job.dataset, key=keys[3]))["姓名"] == "Zhang 三"  # half-width
+
+
+@pytest.mark.parametrize("shape", ["a blank line", "an extra field", "GBK"])
+def test_a_file_polars_would_read_otherwise_is_read_by_the_csv_module(staff, people_entry, shape):
+    keys = ids(3)
+    rows = [person(keys[0]), person(_bad(keys[1])), person(keys[2])]
+    if shape == "a blank line":  # the csv module counts it as a record: the rows after it keep their numbers
+        content = csv_bytes(rows[:1]) + b"\n" + csv_bytes(rows[1:]).split(b"\n", 1)[1]
+        bad_row = "4"
+    elif shape == "an extra field":  # polars refuses the ragged record mid-way; nothing is half-written
+        content = csv_bytes([*rows[:2], [*rows[2], "多余"]])
+        bad_row = "3"
+    else:
+        content = csv_bytes(rows, encoding="gbk")
+        bad_row = "3"
+    job = submit(staff, people_entry, content, mode="load_valid")
+    assert job.status == JobStatus.SUCCEEDED, job.log
+    assert "polars" not in job.log and "单进程" in job.log
+    assert (job.inserted_rows, job.rejected_rows) == (2, 1)
+    assert [r[0] for r in report_rows(job)[1:]] == [bad_row]
+    assert reading.count(job.dataset) == 2

@@ -73,6 +73,7 @@ def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, mon
            "DATABASE_URL": f"postgres://{connection.settings_dict['USER']}@{connection.settings_dict['HOST']}:"
                            f"{connection.settings_dict['PORT']}/{connection.settings_dict['NAME']}",
            "AGGREGATION_INGEST_WORKERS": workers, "AGGREGATION_INGEST_PARALLEL_MIN_BYTES": "0",
+           "AGGREGATION_INGEST_CSV_READER": "csv",  # the csv module's way: the parser processes are the point here
            "PYTHONPATH": str(ROOT)}
     code = ("import django; django.setup(); from aggregation.services.ingest import ingest_job_run; "
             f"ingest_job_run(job_id={job.pk})")
