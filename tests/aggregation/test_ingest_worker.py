@@ -19,7 +19,7 @@ from aggregation.services import ingest as services
 from config.celery import app
 from portal.services.jobs import reap_stale_jobs
 from tests.aggregation.builders import csv_bytes, ids, make_entry, person, upload
-from tests.support import live_count, load_inserts, stored_count, wait_for
+from tests.support import TableLock, live_count, load_inserts, stored_count, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,25 +77,28 @@ def test_killed_worker_leaves_nothing_and_rerun_does_not_double(staff, dept, mon
            "PYTHONPATH": str(ROOT)}
     code = ("import django; django.setup(); from aggregation.services.ingest import ingest_job_run; "
             f"ingest_job_run(job_id={job.pk})")
-    child = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)  # noqa: S603
-    try:
-        seen: set[int] = set()  # parser processes seen while the job runs (each lives ≥ 1 s: Django's setup)
+    # The job's resource table is held by another session: the job, once it has read its first batch, waits there
+    # to write it — caught mid-way whatever the machine's speed (the load got too fast to catch by its progress).
+    with TableLock(f"pool.r{job.dataset_id}") as lock:
+        child = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)  # noqa: S603
+        try:
+            seen: set[int] = set()  # parser processes seen while the job runs
 
-        def running() -> bool:
-            seen.update(_parallel_children(str(settings.MEDIA_ROOT)))
-            return IngestJob.objects.get(pk=job.pk).total_rows > 0
+            def running() -> bool:
+                seen.update(_parallel_children(str(settings.MEDIA_ROOT)))
+                return lock.waiting()
 
-        assert wait_for(running, timeout=60)
-        assert len(seen) == (2 if workers == "2" else 0)
-        os.kill(child.pid, signal.SIGKILL)  # the worker dies mid-job
-    finally:
-        child.wait(timeout=30)
+            assert wait_for(running, timeout=60)
+            assert len(seen) == (2 if workers == "2" else 0)
+            os.kill(child.pid, signal.SIGKILL)  # the worker dies mid-job
+        finally:
+            child.wait(timeout=30)
     # Its parser processes (2 workers: any file size) end too: their next write finds the pipe closed.
     assert wait_for(lambda: not _parallel_children(str(settings.MEDIA_ROOT)), timeout=60)
     job.refresh_from_db()
     # Killed while running, before the job's one commit: every row may already be parsed and staged
     # (the parser got fast), but none may be in the pool.
-    assert job.status == JobStatus.RUNNING and 0 < job.total_rows <= 60_000
+    assert job.status == JobStatus.RUNNING and job.total_rows <= 60_000
     assert stored_count() == 0 and RecordHistory.objects.count() == 0  # nothing half-written
 
     # The dead worker's server backend keeps its row locks until PostgreSQL notices the lost client
