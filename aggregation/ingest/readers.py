@@ -1,7 +1,8 @@
 """The three readers (CSV, XLSX, JSON): streamed, never loaded whole.
 
 CSV through the csv module over a decoding text stream (a large file is read by several processes instead:
-aggregation.ingest.parallel), XLSX through openpyxl's read-only reader, JSON through an incremental
+aggregation.ingest.parallel) — or, for a UTF-8 file that polars reads exactly as the csv module does, by polars' own
+reader (`CsvSource.frames`), XLSX through openpyxl's read-only reader, JSON through an incremental
 array/JSON-Lines decoder. Each gives `columns` (the cleaned header), `rows()` and `position()` for progress.
 """
 
@@ -126,7 +127,8 @@ class CsvSource(Source):
         buffered = io.BufferedReader(self._counter, buffer_size=1 << 20)
         self._text = io.TextIOWrapper(buffered, encoding=detected, newline="", errors="strict")
         first_line = sample[:65536].decode(detected, errors="ignore").split("\n", 1)[0]
-        self._line_bytes = max(len(sample) / max(sample.count(b"\n"), 1), 1.0)
+        # Bytes a line in the first block: where a record number lies in the file, for progress only.
+        self.line_bytes = max(len(sample) / max(sample.count(b"\n"), 1), 1.0)
         self.dialect = "excel-tab" if first_line.count("\t") > first_line.count(",") else "excel"
         # Full-width digits/letters/spaces become half-width before parsing, a text block at a time: one regex
         # search over 64 KB finds whether the block has any at all (str.translate with a mapping costs ≈ 4 µs a
@@ -157,10 +159,6 @@ class CsvSource(Source):
 
     def close(self) -> None:
         self._raw.close()
-
-    def size_estimate_rows(self) -> int:
-        """About how many records the file holds (from its first block's line length): for progress only."""
-        return max(int(self.size / self._line_bytes), 1)
 
     def frames(self, path: Path, rows: int) -> Iterator[tuple[int, pl.DataFrame]]:
         """The data records as frames of up to `rows` (String columns in the file's order; the first record number

@@ -739,11 +739,10 @@ def _load_table(job: IngestJob, plan: Plan) -> IngestJob:
 def _polars_chunks(job: IngestJob, source, processor: RowProcessor):
     """A CSV file read by polars' reader (readers.CsvSource.frames; FastReadRefused when it cannot stand in for the
     csv module) and checked a batch at a time; each chunk's `end` estimates the bytes read, for the progress."""
-    per_row = max(job.size / max(source.size_estimate_rows(), 1), 1)
     for first, frame in source.frames(Path(job.file.path), WRITE_BATCH_ROWS):
         checked, rejections, counted = processor.checker.check(first, frame, translated=False)
         yield parallel.Chunk(processing.BatchResult("", checked.height, rejections, counted, frame=checked),
-                             int(min((first - 2 + frame.height) * per_row, job.size)))
+                             int(min((first - 2 + frame.height) * source.line_bytes, job.size)))
 
 
 def _write_checked(job: IngestJob, plan: Plan, chunks, report, beat, how: str, *, notes: list[str],
