@@ -284,3 +284,14 @@ def prefork_worker(django_db_setup, tmp_path):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         log.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The rule in this module's docstring, enforced: one transactional test without serialized_rollback empties the
+    reference data and every transactional test after it errors at setup, far from the cause."""
+    plain = [item.nodeid for item in items
+             if (marker := item.get_closest_marker("django_db")) is not None
+             and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback")]
+    if plain:
+        raise pytest.UsageError(
+            "transactional tests must use django_db(transaction=True, serialized_rollback=True): " + ", ".join(plain))

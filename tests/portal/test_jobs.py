@@ -193,7 +193,7 @@ def test_a_lost_worker_fails_the_running_job_of_its_task_at_once(job_model, dept
     assert jobs.worker_lost("portal.tests.run_job", (other.pk,), {}) == 0  # the task is forgotten with its kind
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_out_of_band_heartbeat_is_seen_while_the_workers_transaction_runs():
     """A load streaming into its table runs in one long transaction: its progress must still reach the job's page
     and the reaper (jobs.OutOfBandHeartbeat: a connection of its own)."""
