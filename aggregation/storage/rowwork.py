@@ -16,7 +16,7 @@ import polars as pl
 from psycopg import sql
 
 from security.crypto import FieldCipher, normalise
-from security.masking import mask_many
+from security.masking import mask_column
 
 from ..ingest.encryption import row_digests
 
@@ -206,7 +206,7 @@ def csv_lines(target: Target, batch: pl.DataFrame, encrypt_many, *, lead=(), tai
         tokens = encrypt_many(batch.select(payload.alias("p"))["p"].to_list())
     else:
         tokens = [None] * batch.height
-    masks = [pl.Series(c.mask, _masked(batch[c.item], c.mask_kind), dtype=pl.Utf8) for c in masked]
+    masks = [mask_column(batch[c.item], c.mask_kind).alias(c.mask) for c in masked]
 
     def empty_null(expr: pl.Expr) -> pl.Expr:
         return pl.when(expr != "").then(expr)
@@ -236,14 +236,6 @@ def _json_member(batch: pl.DataFrame, item: str) -> pl.Expr:
     if batch[item].str.contains(_JSON_SPECIAL).any():
         return pl.struct(pl.col(item)).struct.json_encode().str.strip_prefix("{").str.strip_suffix("}")
     return pl.lit(json.dumps(item, ensure_ascii=False) + ':"') + pl.col(item) + pl.lit('"')
-
-
-def _masked(values: pl.Series, kind: str) -> list[str] | pl.Series:
-    """mask_many of a column; a column of few distinct values (性别, a date) masks each distinct value once."""
-    distinct = values.unique()
-    if distinct.len() * 2 > values.len():
-        return mask_many(values.to_list(), kind)
-    return values.replace_strict(distinct, pl.Series(mask_many(distinct.to_list(), kind), dtype=pl.Utf8))
 
 
 def written_columns(target: Target) -> list[str]:
