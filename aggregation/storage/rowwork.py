@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 from dataclasses import dataclass
 
@@ -179,6 +180,28 @@ def first_load_work(target: Target, cipher: FieldCipher, *, job_id, stamp: str):
         if batch.height:
             data = csv_lines(target, batch, encrypt_many, lead=(hex_text("key_hash"),), tail=consts)
         return batch.height, (given.parts[0] if given.parts else None), data
+
+    return work
+
+
+def reload_work(target: Target, cipher: FieldCipher, *, spill: str, name: str):
+    """The first pass of a reload over a batch, as a function batch → (rows compared, the (key_hash, row_no) of every
+    row given — None for an empty batch —, the (row_no, key_hash, row_hash) CSV lines of the digest table's COPY,
+    the path of the hashed batch spilled as Arrow IPC under `spill` — None when empty). `name` makes the spill files
+    of this process's batches unique. Run by the writer's producer thread or by storage.preparing's workers."""
+    hasher = Hasher(cipher)
+    count = iter(range(1 << 62))
+
+    def work(batch: pl.DataFrame):
+        given = Keys()
+        batch = hashed(target, batch, hasher, given)
+        if not batch.height:
+            return 0, (given.parts[0] if given.parts else None), b"", None
+        path = os.path.join(spill, f"{name}-{next(count)}.arrow")
+        batch.write_ipc(path)
+        buf = io.BytesIO()
+        batch.select("row_no", hex_text("key_hash"), hex_text("row_hash")).write_csv(buf, include_header=False)
+        return batch.height, given.parts[0], buf.getvalue(), path
 
     return work
 

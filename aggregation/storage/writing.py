@@ -33,7 +33,6 @@ index drop: a reader then waits for the load rather than seeing an empty table.
 from __future__ import annotations
 
 import contextlib
-import io
 import itertools
 import json
 import os
@@ -60,8 +59,8 @@ from .rowwork import Keys as _Keys
 from .rowwork import check_columns as _check_columns
 from .rowwork import csv_lines as _csv
 from .rowwork import first_load_work as _first_load_work
-from .rowwork import hashed as _hashed
 from .rowwork import hex_text as _hex
+from .rowwork import reload_work as _reload_work
 from .rowwork import written_columns as _written_columns
 
 # The Python work of the next batch is done by a producer thread while this one streams (False: inline, one
@@ -189,10 +188,10 @@ def write_batches(target: Target, batches: Iterable[pl.DataFrame], *, cipher: Fi
                 clock.lap("keep")
             cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(target.ident))
             if small or cur.fetchone()[0]:
-                _reload(cur, target, stream, cipher, hasher, seen, result, clock, job_id=job_id, actor_id=actor_id,
+                _reload(cur, target, stream, cipher, seen, result, clock, job_id=job_id, actor_id=actor_id,
                         reason=reason, now=now, history_inserts=history_inserts, changes=changes)
             else:
-                _first_load(cur, target, stream, cipher, hasher, seen, result, clock, job_id=job_id, now=now)
+                _first_load(cur, target, stream, cipher, seen, result, clock, job_id=job_id, now=now)
     return result
 
 
@@ -241,7 +240,7 @@ def _ahead(work, items: Iterator, depth: int = 2) -> Iterator:
         thread.join()
 
 
-def _first_load(cur, target: Target, stream, cipher, hasher, seen, result: WriteResult, clock, *, job_id, now):
+def _first_load(cur, target: Target, stream, cipher, seen, result: WriteResult, clock, *, job_id, now):
     """Every row into the empty table: one COPY straight into it, secondary indexes dropped before and built after
     (in this transaction). Rows of a key given in an earlier batch too are deleted before the build (the latest
     id, i.e. the last row given, stays).
@@ -332,12 +331,13 @@ def _drop_secondary_indexes(cur, target: Target) -> list[str]:
     return rebuild
 
 
-def _reload(cur, target: Target, stream, cipher, hasher, seen, result: WriteResult, clock, *, job_id, actor_id,
+def _reload(cur, target: Target, stream, cipher, seen, result: WriteResult, clock, *, job_id, actor_id,
             reason, now, history_inserts: bool = False, changes: bool = False):
     """Into a table that holds rows, in two passes over the batches:
 
-    1. every batch hashed (by the producer thread, ahead) and its (row_no, key_hash, row_hash) streamed in ONE
-       COPY into a digest temp table, the batch itself spilled to a temporary Arrow IPC file (memory stays a batch);
+    1. every batch hashed (rowwork.reload_work: by storage.preparing's worker processes for a large reload, else by
+       the producer thread, ahead) and its (row_no, key_hash, row_hash) streamed in ONE COPY into a digest temp
+       table, the batch itself spilled to a temporary Arrow IPC file (memory stays a batch);
        then ONE join with the table finds the rows to write: new keys, changed digests, soft-deleted keys. (A join
        per batch probes or scans the table once per batch: 0.26–0.48 s per 50 000 rows on 1 M stored rows.)
     2. only if some row is to be written: the spilled batches read back, their rows to write encrypted, masked
@@ -349,26 +349,35 @@ def _reload(cur, target: Target, stream, cipher, hasher, seen, result: WriteResu
     prepared = [0.0]
     spill = tempfile.TemporaryDirectory(prefix="pool-writer-")
     parts: list[str] = []
-
-    def hash_and_spill(batch):
-        t = time.perf_counter()
-        batch = _hashed(target, batch, hasher, seen)
-        data = b""
-        if batch.height:
-            path = os.path.join(spill.name, f"{len(parts)}.arrow")
-            batch.write_ipc(path)
-            parts.append(path)
-            buf = io.BytesIO()
-            batch.select("row_no", _hex("key_hash"), _hex("row_hash")).write_csv(buf, include_header=False)
-            data = buf.getvalue()
-        prepared[0] += time.perf_counter() - t
-        return data
-
     with spill:
+        first = next(stream)
+        stream = itertools.chain([first], stream)
+        workers = preparing.worker_count()
+        if workers > 1 and first.height >= settings.AGGREGATION.get("WRITE_PARALLEL_MIN_ROWS", 50_000):
+            # A large reload: the hashing and the spill in worker processes too (storage.preparing).
+            preparers = preparing.Preparers(workers, target, cipher, spill=spill.name)
+            results = preparers.run(stream)
+            result.seconds["workers"] = workers
+        else:
+            work = _reload_work(target, cipher, spill=spill.name, name="thread")
+            preparers = contextlib.nullcontext()
+
+            def hash_and_spill(batch):
+                t = time.perf_counter()
+                out = work(batch)
+                prepared[0] += time.perf_counter() - t
+                return out
+
+            results = _ahead(hash_and_spill, stream)
+
         cur.execute("CREATE TEMP TABLE pool_digests (row_no bigint NOT NULL, key_hash bytea NOT NULL, "
                     "row_hash bytea NOT NULL) ON COMMIT DROP")
-        with cur.copy("COPY pool_digests FROM STDIN (FORMAT csv)") as copy:
-            for data in _ahead(hash_and_spill, stream):
+        with preparers, cur.copy("COPY pool_digests FROM STDIN (FORMAT csv)") as copy:
+            for _height, keys, data, path in results:
+                if keys is not None:
+                    seen.parts.append(keys)
+                if path is not None:
+                    parts.append(path)
                 if data:
                     copy.write(data)
         result.seconds["hash (thread)"] = prepared[0]

@@ -62,7 +62,8 @@ def cipher():
 
 @pytest.fixture(params=["thread", "processes"])
 def preparing(request, settings):
-    """A first load's per-row work by the producer thread, or by worker processes (storage.preparing)."""
+    """The per-row work (a first load's, a reload's hashing and spill) by the producer thread, or by worker processes
+    (storage.preparing)."""
     if request.param == "processes":
         settings.AGGREGATION = {**settings.AGGREGATION, "WRITE_WORKERS": 2, "WRITE_PARALLEL_MIN_ROWS": 1}
     else:
@@ -155,7 +156,7 @@ def test_the_blind_index_and_digest_are_todays(table, cipher):
         "\x1e".join(f"{k}\x1f{row[k]}" for k in sorted(row)).encode(), key=cipher.blind_key, digest_size=32).digest()
 
 
-def test_the_same_batch_again_writes_nothing(table, cipher):
+def test_the_same_batch_again_writes_nothing(table, cipher, preparing):
     rows = [person(n) for n in range(4)]
     write_batch(table, frame(rows), cipher=cipher, job_id=1)
     before = stored()
@@ -166,13 +167,14 @@ def test_the_same_batch_again_writes_nothing(table, cipher):
     assert history() == []
 
 
-def test_changed_rows_are_updated_with_history_and_new_keys_inserted(table, cipher):
+def test_changed_rows_are_updated_with_history_and_new_keys_inserted(table, cipher, preparing):
     rows = [person(n) for n in range(4)]
     write_batch(table, frame(rows), cipher=cipher, job_id=1)
     before = stored()
     changed = [person(0), person(1, 文化程度="研究生"), person(2, 姓名="李四"), person(3), person(9)]
     result = write_batch(table, frame(changed), cipher=cipher, job_id=2, actor_id=5, reason="导入任务 #2")
     assert (result.inserted, result.updated, result.unchanged) == (1, 2, 2)
+    assert result.seconds.get("workers") == (2 if preparing == "processes" else None)  # (the reload's first pass)
     after = stored()
     for n in (0, 3):
         key = blind_index(person(n)["公民身份号码"])
@@ -208,7 +210,7 @@ def test_changed_rows_are_updated_with_history_and_new_keys_inserted(table, ciph
     assert open_token(cipher, two.after["token"])["姓名"] == "李四"
 
 
-def test_a_soft_deleted_key_comes_back_as_an_update(table, cipher):
+def test_a_soft_deleted_key_comes_back_as_an_update(table, cipher, preparing):
     write_batch(table, frame([person(1)]), cipher=cipher, job_id=1)
     with connection.cursor() as cur:
         cur.execute(f"UPDATE {TARGET.table} SET deleted_at = now()")  # noqa: S608 — our own table name
@@ -219,7 +221,7 @@ def test_a_soft_deleted_key_comes_back_as_an_update(table, cipher):
     assert len(history()) == 1
 
 
-def test_a_key_given_twice_keeps_its_last_row_and_reports_the_others(table, cipher):
+def test_a_key_given_twice_keeps_its_last_row_and_reports_the_others(table, cipher, preparing):
     rows = [person(1, 文化程度="小学"), person(2), person(1, 文化程度="初中"), person(3), person(1, 文化程度="高中"),
             person(2, 公民身份号码=person(2)["公民身份号码"].lower())]  # same key once upper-cased
     result = write_batch(table, frame(rows, first_row_no=10), cipher=cipher)
