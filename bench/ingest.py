@@ -112,7 +112,12 @@ def run(args) -> None:
     print(f"raw COPY FROM:             {raw_s:6.2f} s  {args.rows / raw_s:>10,.0f} rows/s")
 
     def timed(label: str, p: Path):
+        from bench.writer import _children_cpu, _cpu, _own_cpu  # (writer.py imports this module)
+
         job = job_for(dataset, staff, header, p)
+        connection.ensure_connection()
+        backend = connection.connection.info.backend_pid  # the job runs in this process, on this connection
+        cpu = (_own_cpu(), _children_cpu(), _cpu(backend))
         t = time.perf_counter()
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
@@ -130,6 +135,9 @@ def run(args) -> None:
         print(f"{label:<26} {s:6.2f} s  {args.rows / s:>10,.0f} rows/s   "
               f"(inserted {job.inserted_rows:,}, updated {job.updated_rows:,}, unchanged {job.unchanged_rows:,}; "
               f"{s / raw_s:.1f}× raw COPY, {raw_s / s:.1%} of it)")
+        mine, kids, server = _own_cpu() - cpu[0], _children_cpu() - cpu[1], _cpu(backend) - cpu[2]
+        print(f"  CPU seconds: this process {mine:.1f} (all threads), its worker processes {kids:.1f}, "
+              f"the server's backend {server:.1f} — {mine + kids + server:.1f} in all on {os.cpu_count()} cores")
         return job, s
 
     writers = "the resource tables (WRITE_RECORDS off)" if tables_written() else "aggregation_record + mirror"

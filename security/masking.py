@@ -38,8 +38,8 @@ def item_mask_kind(name: str, data_type: str = "C", *, key_kind: str | None = No
     return sensitivity_of(name, "C") or "generic"
 
 
-# The administrative head of an address: up to the first 省/自治区, then 市, then 区/县/市, then 街道/镇/乡, each only when
-# no digit comes before it.
+# The administrative head of an address: up to the first 省/自治区, then 市, then 区/县/市, then 街道/镇/乡,
+# each only when no digit comes before it.
 _ADDRESS_HEAD_PATTERN = r"(?:[^\d]*?(?:省|自治区))?(?:[^\d]*?市)?(?:[^\d]*?(?:区|县|市))?(?:[^\d]*?(?:街道|镇|乡))?"
 _ADDRESS_HEAD = re.compile(f"^({_ADDRESS_HEAD_PATTERN})")
 

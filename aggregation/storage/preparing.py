@@ -62,11 +62,11 @@ class Preparers:
     (rows written, (key_hash, row_no) frame of every row given, CSV bytes) — what storage.rowwork.first_load_work
     returns. Use as a context manager: the processes end with it (killed if still running)."""
 
-    def __init__(self, workers: int, target, cipher, *, job_id=None, stamp: str = "", spill: str | None = None):
+    def __init__(self, workers: int, target, cipher, *, spill: str | None = None):
         """A first load's workers; with `spill` (a directory), a reload's first pass (rowwork.reload_work)."""
         settings_module = os.environ.get("DJANGO_SETTINGS_MODULE") or settings.SETTINGS_MODULE
         self.procs = []
-        init = pickle.dumps({"target": target, "spec": cipher.spec, "job_id": job_id, "stamp": stamp, "spill": spill},
+        init = pickle.dumps({"target": target, "spec": cipher.spec, "spill": spill},
                             protocol=pickle.HIGHEST_PROTOCOL)
         for _w in range(workers):
             proc = subprocess.Popen(  # our own interpreter and module, no shell
@@ -155,7 +155,7 @@ def serve() -> None:
     init = pickle.loads(_receive(inp))  # noqa: S301 — written by the parent load, through a pipe
     cipher = FieldCipher(*init["spec"])
     if init["spill"] is None:
-        work = first_load_work(init["target"], cipher, job_id=init["job_id"], stamp=init["stamp"])
+        work = first_load_work(init["target"], cipher)
     else:
         work = reload_work(init["target"], cipher, spill=init["spill"], name=str(os.getpid()))
     while (data := _receive(inp)) not in (None, _END):

@@ -163,22 +163,20 @@ class Keys:
         return groups["row_no"].to_list(), groups.filter(pl.col("parts") > 1)["key_hash"].to_list()
 
 
-def first_load_work(target: Target, cipher: FieldCipher, *, job_id, stamp: str):
+def first_load_work(target: Target, cipher: FieldCipher):
     """The per-row work of a first load's batch, as a function batch → (rows to write, the (key_hash, row_no) of
-    every row given — None for an empty batch —, the CSV lines to COPY): the blind index and row digest, one token per
-    row, the masked forms. Run by the producer thread, or by the worker processes of storage.preparing (the same
-    function: the same bytes)."""
+    every row given — None for an empty batch —, the CSV lines to COPY: key_hash and written_columns): the blind
+    index and row digest, one token per row, the masked forms. Run by the producer thread, or by the worker processes
+    of storage.preparing (the same function: the same bytes)."""
     hasher = Hasher(cipher)
     encrypt_many = cipher.bulk_encryptor().many
-    consts = (pl.lit(None if job_id is None else str(job_id), dtype=pl.Utf8).alias("job_id"),
-              pl.lit(stamp).alias("created_at"), pl.lit(stamp).alias("updated_at"))
 
     def work(batch: pl.DataFrame):
         given = Keys()
         batch = hashed(target, batch, hasher, given)
         data = b""
         if batch.height:
-            data = csv_lines(target, batch, encrypt_many, lead=(hex_text("key_hash"),), tail=consts)
+            data = csv_lines(target, batch, encrypt_many, lead=(hex_text("key_hash"),))
         return batch.height, (given.parts[0] if given.parts else None), data
 
     return work

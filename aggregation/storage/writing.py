@@ -255,21 +255,21 @@ def _first_load(cur, target: Target, stream, cipher, seen, result: WriteResult, 
     if freeze:
         cur.execute(sql.SQL("TRUNCATE {}").format(target.ident))
     rebuild = _drop_secondary_indexes(cur, target)
+    rebuild += _stamp_defaults(cur, target, job_id=job_id, now=now)
     clock.lap("drop indexes")
-    columns = [*_written_columns(target), "job_id", "created_at", "updated_at"]
     copy_sql = sql.SQL("COPY {} (key_hash, {}) FROM STDIN (FORMAT csv{})").format(
-        target.ident, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(", FREEZE" if freeze else ""))
-    stamp = now.isoformat()
+        target.ident, sql.SQL(", ").join(map(sql.Identifier, _written_columns(target))),
+        sql.SQL(", FREEZE" if freeze else ""))
     first = next(stream)
     stream = itertools.chain([first], stream)
     workers = preparing.worker_count()
     if workers > 1 and first.height >= settings.AGGREGATION.get("WRITE_PARALLEL_MIN_ROWS", 50_000):
         # A large load: the per-row work in worker processes (storage.preparing), this process only streams.
-        preparers = preparing.Preparers(workers, target, cipher, job_id=job_id, stamp=stamp)
+        preparers = preparing.Preparers(workers, target, cipher)
         results = preparers.run(stream)
         result.seconds["workers"] = workers
     else:
-        work = _first_load_work(target, cipher, job_id=job_id, stamp=stamp)
+        work = _first_load_work(target, cipher)
         preparers = contextlib.nullcontext()
 
         def prepare(batch):
@@ -329,6 +329,30 @@ def _drop_secondary_indexes(cur, target: Target) -> list[str]:
             cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(target.table.split(".")[0], index)))
             rebuild.append(sql.SQL(definition))
     return rebuild
+
+
+def _stamp_defaults(cur, target: Target, *, job_id, now) -> list[sql.Composable]:
+    """The loading job and the load's time as the defaults of job_id, created_at and updated_at, for a first load's
+    COPY: the same for every row, so the server fills them in instead of parsing ≈ 56 bytes a row of CSV (0.8 of its
+    4.5 CPU-seconds a million rows). The table is held exclusively (its indexes are dropped): nothing else sees
+    them; the statements that put the declared defaults back are returned (run before the load commits)."""
+    cur.execute("SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
+                "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                "WHERE a.attrelid = %s::regclass AND a.attname IN ('job_id', 'created_at', 'updated_at')",
+                [target.table])
+    declared = dict(cur.fetchall())
+    if len(declared) != 3:
+        raise ValueError(f"{target.table} lacks job_id, created_at or updated_at")
+    values = {"job_id": sql.Literal(job_id), "created_at": sql.Literal(now), "updated_at": sql.Literal(now)}
+
+    def alter(defaults: dict[str, sql.Composable]) -> sql.Composable:
+        return sql.SQL("ALTER TABLE {} ").format(target.ident) + sql.SQL(", ").join(
+            sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(sql.Identifier(name), value) if value is not None
+            else sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(sql.Identifier(name))
+            for name, value in defaults.items())
+
+    cur.execute(alter(values))
+    return [alter({name: None if expr is None else sql.SQL(expr) for name, expr in declared.items()})]
 
 
 def _reload(cur, target: Target, stream, cipher, seen, result: WriteResult, clock, *, job_id, actor_id,

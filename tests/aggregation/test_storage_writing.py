@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from aggregation.ingest.encryption import row_digest, row_digests
 from aggregation.models import RecordHistory
@@ -308,6 +309,29 @@ def test_a_first_load_in_batches_leaves_the_indexes_as_they_were_and_valid(table
             cur.execute(f"INSERT INTO {TARGET.table} (key_hash, row_hash) SELECT key_hash, row_hash "  # noqa: S608
                         f"FROM {TARGET.table} LIMIT 1")
     assert {r["job_id"] for r in stored().values()} == {7}
+
+
+def test_a_first_load_stamps_its_job_and_time_and_leaves_the_declared_defaults(table, cipher, preparing):
+    """The job and time of a first load are the columns' defaults during its COPY only."""
+    def defaults():
+        with connection.cursor() as cur:
+            cur.execute("SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
+                        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                        "WHERE a.attrelid = %s::regclass AND a.attname IN ('job_id', 'created_at', 'updated_at')",
+                        [TARGET.table])
+            return dict(cur.fetchall())
+
+    declared = defaults()
+    assert declared == {"job_id": None, "created_at": "now()", "updated_at": "now()"}
+    now = timezone.now() - dt.timedelta(days=3)
+    write_batches(table, iter([frame([person(n) for n in range(3)], 2), frame([person(n) for n in range(3, 5)], 5)]),
+                  cipher=cipher, job_id=8, now=now)
+    assert {(r["job_id"], r["created_at"], r["updated_at"]) for r in stored().values()} == {(8, now, now)}
+    assert defaults() == declared
+    with connection.cursor() as cur:  # a row written afterwards gets the declared defaults again
+        cur.execute(f"INSERT INTO {TARGET.table} (key_hash, row_hash) VALUES ('\\x01', '\\x01') "  # noqa: S608
+                    "RETURNING job_id, created_at > %s", [now])
+        assert cur.fetchone() == (None, True)
 
 
 @pytest.mark.parametrize("loaded", [False, True], ids=["into an empty table", "into a loaded table"])
