@@ -355,6 +355,10 @@ AGGREGATION = {
     # the csv module does (ingest.readers.CsvSource.frames; else the csv module's way below); "csv" — always the csv
     # module (in the parser processes for large files). bench/README.md, issue 18 session 14.
     "INGEST_CSV_READER": env.str("AGGREGATION_INGEST_CSV_READER", default="polars"),
+    # …but only for files up to this size (bytes): polars' streaming reader runs ahead of the load and holds what it
+    # has read (measured: ≈ 250 MB of a 168 MB file held by its second batch), so memory would grow with the file;
+    # larger files go the csv module's way, whose memory is a few batches (bench/README.md, issue 18 session 15).
+    "INGEST_POLARS_MAX_BYTES": env.int("AGGREGATION_INGEST_POLARS_MAX_BYTES", default=256 << 20),
     # CSV files from this size on are read by those processes; smaller ones by the job's own process, since each
     # parser process first pays Django's start-up (≈ 1.25 s on a 2-core box: break-even ≈ 12–15 MB there).
     "INGEST_PARALLEL_MIN_BYTES": env.int("AGGREGATION_INGEST_PARALLEL_MIN_BYTES", default=16 << 20),

@@ -101,6 +101,21 @@ def test_a_utf8_file_is_read_by_polars_with_the_csv_modules_rows_and_numbers(sta
     assert record_values(record_get(dataset=job.dataset, key=keys[3]))["姓名"] == "Zhang 三"  # half-width
 
 
+def test_a_file_over_the_polars_bound_is_read_by_the_csv_module(staff, people_entry, settings):
+    """polars' reader holds what it has read ahead: files over INGEST_POLARS_MAX_BYTES go the csv module's way."""
+    keys = ids(3)
+    at_bound = csv_bytes([person(keys[0]), person(_bad(keys[1])), person(keys[2])])
+    settings.AGGREGATION = {**settings.AGGREGATION, "INGEST_POLARS_MAX_BYTES": len(at_bound)}
+    job = submit(staff, people_entry, at_bound, mode="load_valid")
+    assert "polars 多线程读取" in job.log
+    over = csv_bytes([person(keys[2], 姓名="欧阳娜娜"), person(_bad(keys[1])), person(keys[0])])
+    assert len(over) > len(at_bound)
+    job = submit(staff, people_entry, over, mode="load_valid")
+    assert job.status == JobStatus.SUCCEEDED, job.log
+    assert "polars" not in job.log and "单进程" in job.log
+    assert (job.inserted_rows, job.updated_rows, job.rejected_rows) == (0, 1, 1)
+
+
 @pytest.mark.parametrize("shape", ["a blank line", "an extra field", "GBK"])
 def test_a_file_polars_would_read_otherwise_is_read_by_the_csv_module(staff, people_entry, shape):
     keys = ids(3)
