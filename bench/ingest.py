@@ -57,6 +57,30 @@ def main() -> None:
         run(args)
 
 
+class _RssSampler:
+    """This process's current RSS every 20 ms in a thread, until stop() — which gives the highest (MB). (ru_maxrss
+    is the peak of the whole run: it cannot tell one step from another.)"""
+
+    def __init__(self):
+        import threading
+
+        self.peak = 0.0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self.done.wait(0.02):
+            with open("/proc/self/statm") as fh:
+                self.peak = max(self.peak, int(fh.read().split()[1]) * page / 2**20)
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        return self.peak
+
+
 @contextmanager
 def bench_database(name: str, *, keep: bool = False):
     """A fresh database `name` on the server of DATABASE_URL (DATABASE_URL pointed at it) and a scratch MEDIA_ROOT
@@ -118,6 +142,7 @@ def run(args) -> None:
         connection.ensure_connection()
         backend = connection.connection.info.backend_pid  # the job runs in this process, on this connection
         cpu = (_own_cpu(), _children_cpu(), _cpu(backend))
+        sampler = _RssSampler()
         t = time.perf_counter()
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
@@ -129,6 +154,7 @@ def run(args) -> None:
         else:
             job = ingest_job_run(job_id=job.pk)
         s = time.perf_counter() - t
+        peak = sampler.stop()
         assert job.status == JobStatus.SUCCEEDED, job.log
         if os.environ.get("BENCH_LOG"):
             print(job.log)
@@ -137,7 +163,8 @@ def run(args) -> None:
               f"{s / raw_s:.1f}× raw COPY, {raw_s / s:.1%} of it)")
         mine, kids, server = _own_cpu() - cpu[0], _children_cpu() - cpu[1], _cpu(backend) - cpu[2]
         print(f"  CPU seconds: this process {mine:.1f} (all threads), its worker processes {kids:.1f}, "
-              f"the server's backend {server:.1f} — {mine + kids + server:.1f} in all on {os.cpu_count()} cores")
+              f"the server's backend {server:.1f} — {mine + kids + server:.1f} in all on {os.cpu_count()} cores; "
+              f"RSS of this process at most {peak:.0f} MB during this step")
         return job, s
 
     writers = "the resource tables (WRITE_RECORDS off)" if tables_written() else "aggregation_record + mirror"
