@@ -163,11 +163,13 @@ class CsvSource(Source):
     def frames(self, path: Path, rows: int) -> Iterator[tuple[int, pl.DataFrame]]:
         """The data records as frames of up to `rows` (String columns in the file's order; the first record number
         of each, the header being 1), read by polars' own multi-threaded CSV reader — for a file it reads exactly as
-        the csv module does. Otherwise FastReadRefused: before the first frame when a guard sees what the two read
-        differently (not UTF-8, a quoted header, NUL, blank lines, bare CR line ends), or mid-way when polars refuses
+        the csv module does; a GB2312/GBK/GB18030 file transcoded to UTF-8 a block at a time. Otherwise
+        FastReadRefused: before the first frame when a guard sees what the two read differently (another encoding,
+        a quoted header, NUL, blank lines, bare CR line ends), or mid-way when polars refuses
         a record (a ragged row, a quote inside an unquoted field, bytes that are not UTF-8): the caller then reads
         the file the csv module's way (`rows()`), which gives the error's line and words, or its rows."""
-        if self.encoding not in ("utf-8", "utf-8-sig") or not _fast_readable(path):
+        transcode = _GB_CODECS.get(_codec_name(self.encoding))
+        if (self.encoding not in ("utf-8", "utf-8-sig") and not transcode) or not _fast_readable(path):
             raise FastReadRefused
         width = len(self.columns)
         options = {"has_header": False, "separator": "\t" if self.dialect == "excel-tab" else ",", "quote_char": '"',
@@ -180,6 +182,8 @@ class CsvSource(Source):
             # and a batch, whatever the file's size. (pl.scan_csv reads the whole file into memory first: ≈ 250 MB
             # held for a 168 MB file by its second batch, measured.)
             for block in _record_blocks(path, READ_BLOCK_BYTES):
+                if transcode:  # (strict: a byte that does not decode sends the file the csv module's way)
+                    block = block.decode(transcode).encode()
                 frame = pl.read_csv(block, **options)
                 pending.append(frame)
                 held += frame.height
@@ -191,19 +195,34 @@ class CsvSource(Source):
                     first += batch.height
             if held:
                 yield first, pl.concat(pending)
-        except (pl.exceptions.PolarsError, OSError) as exc:
+        except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
             raise FastReadRefused from exc
 
 
-# Bytes read at a time by CsvSource.frames (cut back to the last whole record).
+# Bytes read at a time by CsvSource.frames (cut back to the last whole record), and the most it holds looking for a
+# record's end.
 READ_BLOCK_BYTES = 16 << 20
+MAX_RECORD_BYTES = 64 << 20
+
+# The GB encodings CsvSource.frames transcodes a block at a time: in them a line end or a quote byte is never part of
+# a multi-byte character (their second and later bytes are ≥ 0x30), so blocks are cut on the raw bytes as in UTF-8.
+_GB_CODECS = {"gb2312": "gb2312", "gbk": "gbk", "gb18030": "gb18030"}
+
+
+def _codec_name(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return ""
 
 
 def _record_blocks(path: Path, size: int) -> Iterator[bytes]:
     """The data records of a CSV file (after its one-line header) in blocks of about `size` bytes, each cut after
     the last line end that lies outside quotes: where the number of quote characters since the block's start — a
     record's start — is even (a quoted field's quotes, "" inside it included, come in pairs; a line end inside one
-    is data). A record longer than a block makes the block grow until it ends."""
+    is data). A record longer than a block makes the block grow until it ends — up to MAX_RECORD_BYTES: beyond,
+    FastReadRefused (no real record is that long; a stray quote early in a file would otherwise have the rest of the
+    file read into memory)."""
     with open(path, "rb") as fh:
         fh.readline()
         carry = b""
@@ -213,6 +232,8 @@ def _record_blocks(path: Path, size: int) -> Iterator[bytes]:
             carry = data[cut:]
             if cut:
                 yield data[:cut]
+            elif len(carry) > MAX_RECORD_BYTES:
+                raise FastReadRefused
         if carry:
             yield carry
 

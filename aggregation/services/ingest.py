@@ -705,8 +705,7 @@ def _load_table(job: IngestJob, plan: Plan) -> IngestJob:
     try:
         processor = RowProcessor(plan, source.columns, job.mapping, frames=True)
         processor.pretranslated = source.pretranslated
-        if (job.format == JobFormat.CSV and settings.AGGREGATION["INGEST_CSV_READER"] == "polars"
-                and job.size <= settings.AGGREGATION["INGEST_POLARS_MAX_BYTES"]):
+        if job.format == JobFormat.CSV and settings.AGGREGATION["INGEST_CSV_READER"] == "polars":
             try:
                 return _write_checked(job, plan, _polars_chunks(job, source, processor), report, beat,
                                       _("polars 多线程读取"), notes=source.notes)

@@ -351,14 +351,10 @@ AGGREGATION = {
     "STALE_JOB_SECONDS": env.int("AGGREGATION_STALE_JOB_SECONDS", default=300),
     # Processes that parse/validate/encrypt beside the one that COPYs (1 = all in the job's process).
     "INGEST_WORKERS": env.int("AGGREGATION_INGEST_WORKERS", default=0),  # 0: one per core (aggregation.ingest.parallel)
-    # How a UTF-8 CSV file is read: "polars" — polars' own multi-threaded reader, whenever it reads the file exactly as
-    # the csv module does (ingest.readers.CsvSource.frames; else the csv module's way below); "csv" — always the csv
-    # module (in the parser processes for large files). bench/README.md, issue 18 session 14.
+    # How a UTF-8 or GB CSV file is read: "polars" — polars' own multi-threaded reader, a block of records at a time,
+    # whenever it reads the file exactly as the csv module does (ingest.readers.CsvSource.frames; else the csv module's
+    # way below); "csv" — always the csv module (in the parser processes for large files). bench/README.md, issue 18.
     "INGEST_CSV_READER": env.str("AGGREGATION_INGEST_CSV_READER", default="polars"),
-    # …but only for files up to this size (bytes): polars' streaming reader runs ahead of the load and holds what it
-    # has read (measured: ≈ 250 MB of a 168 MB file held by its second batch), so memory would grow with the file;
-    # larger files go the csv module's way, whose memory is a few batches (bench/README.md, issue 18 session 15).
-    "INGEST_POLARS_MAX_BYTES": env.int("AGGREGATION_INGEST_POLARS_MAX_BYTES", default=256 << 20),
     # CSV files from this size on are read by those processes; smaller ones by the job's own process, since each
     # parser process first pays Django's start-up (≈ 1.25 s on a 2-core box: break-even ≈ 12–15 MB there).
     "INGEST_PARALLEL_MIN_BYTES": env.int("AGGREGATION_INGEST_PARALLEL_MIN_BYTES", default=16 << 20),

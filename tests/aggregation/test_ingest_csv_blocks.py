@@ -67,6 +67,15 @@ def test_a_record_longer_than_a_block_grows_the_block(tmp_path):
     assert sum(b.count(b'"') % 2 for b in blocks) == 0  # each block holds whole records
 
 
+def test_a_quote_that_never_closes_stops_the_blocks_early(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "MAX_RECORD_BYTES", 1000)
+    path = tmp_path / "stray.csv"
+    path.write_bytes(b'h1,h2\na,"b\n' + b"c,d\n" * 1000)
+    blocks = readers._record_blocks(path, 64)
+    with pytest.raises(readers.FastReadRefused):
+        list(blocks)
+
+
 def test_memory_does_not_grow_with_the_file(tmp_path, monkeypatch):
     """Blocks are read as the batches are taken: after the first batch, only a block's worth of the file was read."""
     path = _file(tmp_path, [[str(n), "张三", "焦作市解放区民主路12号"] for n in range(20_000)], newline="\n")
@@ -89,3 +98,20 @@ def test_memory_does_not_grow_with_the_file(tmp_path, monkeypatch):
         frames.close()
     finally:
         source.close()
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030"])
+def test_a_gb_file_is_transcoded_a_block_at_a_time(tmp_path, monkeypatch, encoding):
+    rng = random.Random(3)
+    rows = [[str(n), rng.choice(VALUES), rng.choice(VALUES) + "𠀀" * (encoding == "gb18030")] for n in range(200)]
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\r\n").writerows([["编号", "姓名", "地址"], *rows])
+    path = tmp_path / "rows.csv"
+    path.write_bytes(text.getvalue().encode(encoding))
+    monkeypatch.setattr(readers, "READ_BLOCK_BYTES", 100)
+    source = readers.open_source(path, "csv", encoding=encoding)
+    try:
+        got = [list(r) for _, frame in source.frames(path, 64) for r in frame.fill_null("").iter_rows()]
+    finally:
+        source.close()
+    assert got == rows
