@@ -7,14 +7,16 @@ the migrations, creates one approved 户籍人口信息 entry (12 items, 公民�
 户籍地址 encrypted), writes a UTF-8 CSV of generated people (valid check digits, 4108xx area codes), then times:
 
 1. raw `COPY … FROM STDIN (FORMAT csv, HEADER)` of the file into an all-text table (the floor);
-2. the pipeline, first load: encoding detection, CSV parse, cleaning, GB 11643 validation, AES-GCM of
-   the key and personal items, blind index, row digest, COPY into a temp stage table, dedupe, then in one
-   transaction the UPDATE of changed keys → their history rows and the INSERT of new keys → theirs
-   (`services.ingest_job_run`);
-3. the pipeline again on the same file (every row unchanged: nothing written, nothing doubled);
-4. the pipeline on the file with 10 % of rows changed (update + history).
+2. the pipeline, first load (`services.ingest_job_run`): encoding detection, the file read by polars a block at a
+   time, cleaning and GB 11643 validation as column expressions, then the resource-table writer — blind index, row
+   digest, one AES-GCM token a row, masked forms — in worker processes, COPY FREEZE into the empty `pool.r<id>`,
+   its indexes built after; no history rows for a load's inserts;
+3. the very same file again (its SHA-256 and "nothing written since": not read);
+4. the same rows in another file (CRLF line ends): every row read, checked, hashed and compared, nothing written;
+5. the file with 10 % of rows changed (those rows updated, with their history rows).
 
-Prints rows/s for each and the peak RSS of this process (memory flat in file size: compare --rows runs).
+Prints rows/s for each, the CPU seconds of this process, its worker processes and the server's backend, the highest
+RSS of this process during each step (memory flat in file size: compare --rows runs) and its peak over the run.
 The database is dropped at the end unless --keep is given.
 """
 
