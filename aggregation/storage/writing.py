@@ -374,6 +374,8 @@ def _reload(cur, target: Target, stream, cipher, seen, result: WriteResult, cloc
     spill = tempfile.TemporaryDirectory(prefix="pool-writer-")
     parts: list[str] = []
     with spill:
+        cur.execute("CREATE TEMP TABLE pool_digests (row_no bigint NOT NULL, key_hash bytea NOT NULL, "
+                    "row_hash bytea NOT NULL) ON COMMIT DROP")
         first = next(stream)
         stream = itertools.chain([first], stream)
         workers = preparing.worker_count()
@@ -393,9 +395,6 @@ def _reload(cur, target: Target, stream, cipher, seen, result: WriteResult, cloc
                 return out
 
             results = _ahead(hash_and_spill, stream)
-
-        cur.execute("CREATE TEMP TABLE pool_digests (row_no bigint NOT NULL, key_hash bytea NOT NULL, "
-                    "row_hash bytea NOT NULL) ON COMMIT DROP")
         with preparers, cur.copy("COPY pool_digests FROM STDIN (FORMAT csv)") as copy:
             for _height, keys, data, path in results:
                 if keys is not None:
