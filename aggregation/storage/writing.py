@@ -260,26 +260,7 @@ def _first_load(cur, target: Target, stream, cipher, seen, result: WriteResult, 
     copy_sql = sql.SQL("COPY {} (key_hash, {}) FROM STDIN (FORMAT csv{})").format(
         target.ident, sql.SQL(", ").join(map(sql.Identifier, _written_columns(target))),
         sql.SQL(", FREEZE" if freeze else ""))
-    first = next(stream)
-    stream = itertools.chain([first], stream)
-    workers = preparing.worker_count()
-    if workers > 1 and first.height >= settings.AGGREGATION.get("WRITE_PARALLEL_MIN_ROWS", 50_000):
-        # A large load: the per-row work in worker processes (storage.preparing), this process only streams.
-        preparers = preparing.Preparers(workers, target, cipher)
-        results = preparers.run(stream)
-        result.seconds["workers"] = workers
-    else:
-        work = _first_load_work(target, cipher)
-        preparers = contextlib.nullcontext()
-
-        def prepare(batch):
-            t = time.perf_counter()
-            out = work(batch)
-            prepared[0] += time.perf_counter() - t
-            return out
-
-        results = _ahead(prepare, stream)
-    prepared = [0.0]
+    preparers, results = _per_row_work(target, cipher, stream, result)
     written = 0
     waited = 0.0  # this thread waiting for the server (sending, and the end of the COPY)
     with preparers, cur.copy(copy_sql) as copy:
@@ -293,7 +274,6 @@ def _first_load(cur, target: Target, stream, cipher, seen, result: WriteResult, 
                 waited += time.perf_counter() - t
         t = time.perf_counter()
     waited += time.perf_counter() - t
-    result.seconds["prepare (thread)"] = prepared[0]
     result.seconds["server wait"] = waited
     clock.lap("copy")
     result.duplicates, across = seen.duplicates()
@@ -309,6 +289,34 @@ def _first_load(cur, target: Target, stream, cipher, seen, result: WriteResult, 
         cur.execute(statement)
     clock.lap("build indexes")
     result.inserted = written
+
+
+def _per_row_work(target: Target, cipher, stream: Iterator[pl.DataFrame], result: WriteResult, *,
+                  spill: str | None = None) -> tuple[contextlib.AbstractContextManager, Iterator[tuple]]:
+    """(context, results) of the batches' per-row work — a first load's (rowwork.first_load_work) or, with `spill`
+    (a directory), a reload's first pass (rowwork.reload_work): by storage.preparing's worker processes when the first
+    batch is large (this process then only streams), else by the producer thread ahead of this one (its seconds in
+    `result.seconds`). Enter the context around the iteration: it ends the processes."""
+    first = next(stream)
+    stream = itertools.chain([first], stream)
+    workers = preparing.worker_count()
+    if workers > 1 and first.height >= settings.AGGREGATION.get("WRITE_PARALLEL_MIN_ROWS", 50_000):
+        preparers = preparing.Preparers(workers, target, cipher, spill=spill)
+        result.seconds["workers"] = workers
+        return preparers, preparers.run(stream)
+    if spill is None:
+        work, label = _first_load_work(target, cipher), "prepare (thread)"
+    else:
+        work, label = _reload_work(target, cipher, spill=spill, name="thread"), "hash (thread)"
+    result.seconds[label] = 0.0
+
+    def timed(batch):
+        t = time.perf_counter()
+        out = work(batch)
+        result.seconds[label] += time.perf_counter() - t
+        return out
+
+    return contextlib.nullcontext(), _ahead(timed, stream)
 
 
 def _drop_secondary_indexes(cur, target: Target) -> list[str]:
@@ -376,25 +384,7 @@ def _reload(cur, target: Target, stream, cipher, seen, result: WriteResult, cloc
     with spill:
         cur.execute("CREATE TEMP TABLE pool_digests (row_no bigint NOT NULL, key_hash bytea NOT NULL, "
                     "row_hash bytea NOT NULL) ON COMMIT DROP")
-        first = next(stream)
-        stream = itertools.chain([first], stream)
-        workers = preparing.worker_count()
-        if workers > 1 and first.height >= settings.AGGREGATION.get("WRITE_PARALLEL_MIN_ROWS", 50_000):
-            # A large reload: the hashing and the spill in worker processes too (storage.preparing).
-            preparers = preparing.Preparers(workers, target, cipher, spill=spill.name)
-            results = preparers.run(stream)
-            result.seconds["workers"] = workers
-        else:
-            work = _reload_work(target, cipher, spill=spill.name, name="thread")
-            preparers = contextlib.nullcontext()
-
-            def hash_and_spill(batch):
-                t = time.perf_counter()
-                out = work(batch)
-                prepared[0] += time.perf_counter() - t
-                return out
-
-            results = _ahead(hash_and_spill, stream)
+        preparers, results = _per_row_work(target, cipher, stream, result, spill=spill.name)
         with preparers, cur.copy("COPY pool_digests FROM STDIN (FORMAT csv)") as copy:
             for _height, keys, data, path in results:
                 if keys is not None:
@@ -403,7 +393,6 @@ def _reload(cur, target: Target, stream, cipher, seen, result: WriteResult, cloc
                     parts.append(path)
                 if data:
                     copy.write(data)
-        result.seconds["hash (thread)"] = prepared[0]
         clock.lap("digests")
         result.duplicates, across = seen.duplicates()
         if across:
@@ -432,7 +421,6 @@ def _reload(cur, target: Target, stream, cipher, seen, result: WriteResult, cloc
             prepared[0] += time.perf_counter() - t
             return data
 
-        prepared[0] = 0.0
         _stage_create(cur, target)
         with cur.copy(_stage_copy_sql(target)) as copy:
             for data in _ahead(stage_rows, iter(list(parts))):
