@@ -470,6 +470,8 @@ def test_a_download_slower_than_gunicorns_timeout_completes_as_deployed(
         while block := response.read(1 << 16):
             body += block
             time.sleep(0.08)  # a slow client: about 800 KiB/s
+    served = len(web.log.read_text(errors="replace"))
     assert time.monotonic() - began > 4, "not much slower than the timeout: the test proves nothing"
     assert body.count(b"\r\n") == 2000 + 2, web.output()
-    assert "WORKER TIMEOUT" not in web.log.read_text(errors="replace")[booted:], web.output()
+    # (while it served: an idle worker that misses its 2 s beat on a loaded box after the download is not the point)
+    assert "WORKER TIMEOUT" not in web.log.read_text(errors="replace")[booted:served], web.output()
