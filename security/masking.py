@@ -86,8 +86,8 @@ def mask_many(values: list[str], kind: str) -> list[str]:
 
 def mask_column(values, kind: str):
     """`mask` of every value of a polars Utf8 Series (null: ""), as column expressions — the same strings (tested
-    against `mask` on generated text), ≈ 10× less CPU than mask_many for the writer, which masks every personal
-    value it stores."""
+    against `mask` on generated text), 2–5× less CPU than mask_many (measured on 人口 columns: addresses 1.15 →
+    0.27 µs a value) for the writer, which masks every personal value it stores."""
     import polars as pl
 
     text = pl.col("v").fill_null("")

@@ -1,9 +1,10 @@
 """The three readers (CSV, XLSX, JSON): streamed, never loaded whole.
 
 CSV through the csv module over a decoding text stream (a large file is read by several processes instead:
-aggregation.ingest.parallel) — or, for a UTF-8 file that polars reads exactly as the csv module does, by polars' own
-reader (`CsvSource.frames`), XLSX through openpyxl's read-only reader, JSON through an incremental
-array/JSON-Lines decoder. Each gives `columns` (the cleaned header), `rows()` and `position()` for progress.
+aggregation.ingest.parallel) — or, for a UTF-8 or GB file that polars reads exactly as the csv module does, by
+polars' own reader a block of records at a time (`CsvSource.frames`); XLSX through openpyxl's read-only reader;
+JSON through an incremental array/JSON-Lines decoder. Each gives `columns` (the cleaned header), `rows()` and
+`position()` for progress.
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ class CsvSource(Source):
         a quoted header, NUL, blank lines, bare CR line ends), or mid-way when polars refuses
         a record (a ragged row, a quote inside an unquoted field, bytes that are not UTF-8): the caller then reads
         the file the csv module's way (`rows()`), which gives the error's line and words, or its rows."""
-        transcode = _GB_CODECS.get(_codec_name(self.encoding))
+        codec = _codec_name(self.encoding)
+        transcode = codec if codec in _GB_CODECS else None
         if (self.encoding not in ("utf-8", "utf-8-sig") and not transcode) or not _fast_readable(path):
             raise FastReadRefused
         width = len(self.columns)
@@ -206,7 +208,7 @@ MAX_RECORD_BYTES = 64 << 20
 
 # The GB encodings CsvSource.frames transcodes a block at a time: in them a line end or a quote byte is never part of
 # a multi-byte character (their second and later bytes are ≥ 0x30), so blocks are cut on the raw bytes as in UTF-8.
-_GB_CODECS = {"gb2312": "gb2312", "gbk": "gbk", "gb18030": "gb18030"}
+_GB_CODECS = frozenset({"gb2312", "gbk", "gb18030"})
 
 
 def _codec_name(encoding: str) -> str:

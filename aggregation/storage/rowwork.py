@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -188,7 +189,7 @@ def reload_work(target: Target, cipher: FieldCipher, *, spill: str, name: str):
     the path of the hashed batch spilled as Arrow IPC under `spill` — None when empty). `name` makes the spill files
     of this process's batches unique. Run by the writer's producer thread or by storage.preparing's workers."""
     hasher = Hasher(cipher)
-    count = iter(range(1 << 62))
+    count = itertools.count()
 
     def work(batch: pl.DataFrame):
         given = Keys()
@@ -209,9 +210,9 @@ def hex_text(name: str) -> pl.Expr:
     return (pl.lit("\\x") + pl.col(name).bin.encode("hex")).alias(name)
 
 
-def csv_lines(target: Target, batch: pl.DataFrame, encrypt_many, *, lead=(), tail=()) -> bytes:
-    """The CSV lines of the rows to write: `lead` columns, then written_columns (token, plain, masked, row_hash),
-    then `tail` columns; tokens encrypted and masks made here.
+def csv_lines(target: Target, batch: pl.DataFrame, encrypt_many, *, lead=()) -> bytes:
+    """The CSV lines of the rows to write: `lead` columns, then written_columns (token, plain, masked, row_hash);
+    tokens encrypted and masks made here.
 
     CSV made by polars: as fast as psycopg's binary `write_row` (bench/writer.py --formats) without turning each
     value into a Python date or number first. Empty values are NULL (unquoted empty fields), bytea in hex."""
@@ -238,7 +239,6 @@ def csv_lines(target: Target, batch: pl.DataFrame, encrypt_many, *, lead=(), tai
         *(empty_null(pl.col(c.item)).alias(c.column) for c in plain),
         *(empty_null(pl.lit(m)).alias(m.name) for m in masks),
         hex_text("row_hash"),
-        *tail,
     )
     del tokens, masks
     buf = io.BytesIO()

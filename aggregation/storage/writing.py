@@ -254,8 +254,7 @@ def _first_load(cur, target: Target, stream, cipher, seen, result: WriteResult, 
     freeze = cur.fetchone()[0]
     if freeze:
         cur.execute(sql.SQL("TRUNCATE {}").format(target.ident))
-    rebuild = _drop_secondary_indexes(cur, target)
-    rebuild += _stamp_defaults(cur, target, job_id=job_id, now=now)
+    restore = _drop_secondary_indexes(cur, target) + _stamp_defaults(cur, target, job_id=job_id, now=now)
     clock.lap("drop indexes")
     copy_sql = sql.SQL("COPY {} (key_hash, {}) FROM STDIN (FORMAT csv{})").format(
         target.ident, sql.SQL(", ").join(map(sql.Identifier, _written_columns(target))),
@@ -285,7 +284,7 @@ def _first_load(cur, target: Target, stream, cipher, seen, result: WriteResult, 
         written -= cur.rowcount
     cur.execute("SELECT set_config('maintenance_work_mem', %s, true)",
                 [settings.AGGREGATION.get("INGEST_MAINTENANCE_WORK_MEM", "512MB")])
-    for statement in rebuild:
+    for statement in restore:
         cur.execute(statement)
     clock.lap("build indexes")
     result.inserted = written
