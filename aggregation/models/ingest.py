@@ -59,6 +59,12 @@ class IngestJob(Job):
     inserted_rows = models.PositiveBigIntegerField(_("新增"), default=0)
     updated_rows = models.PositiveBigIntegerField(_("更新"), default=0)
     unchanged_rows = models.PositiveBigIntegerField(_("未变化"), default=0)
+    # The moment the load wrote its rows: every row it inserted carries it as created_at (an update never changes
+    # it), so the integrity check counts what each load inserted against the table — a row a load inserted and
+    # nothing changed since has no history row, and its deletion around the application shows only as that count.
+    written_at = models.DateTimeField(
+        _("写入时间"), null=True, blank=True,
+        help_text=_("本任务写入资源表的时刻：它新增的行的创建时间均为此值（完整性核查据此清点）"))
     report = models.FileField(_("问题行报告"), upload_to="aggregation/reports/%Y/%m/", blank=True)
     attempts = models.PositiveSmallIntegerField(_("运行次数"), default=0)
     created_by = models.ForeignKey(

@@ -10,7 +10,7 @@ record's JSON (a token per personal item); they are compared as clear {item: val
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
@@ -19,7 +19,7 @@ from security import crypto
 
 from ..access import dataset_scope_q
 from ..ingest.encryption import row_digest
-from ..models import Dataset
+from ..models import Dataset, IngestJob
 from ..storage import reading
 
 
@@ -94,10 +94,14 @@ class IntegrityReport:
     history_mismatch: list[int]  # current values differ from the last history row (changed without history)
     missing_records: list[int]  # record ids in history but no longer in the table (deleted around the app)
     undecryptable: list[int]
+    # (load job id, rows it inserted, rows the table holds with its stamp) where the two differ: rows a load inserted
+    # and nothing changed since have no history row, so their deletion around the application shows only here
+    load_shortfalls: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.digest_mismatch or self.history_mismatch or self.missing_records or self.undecryptable)
+        return not (self.digest_mismatch or self.history_mismatch or self.missing_records or self.undecryptable
+                    or self.load_shortfalls)
 
 
 def record_integrity(*, dataset: Dataset, limit: int | None = None) -> IntegrityReport:
@@ -113,9 +117,10 @@ def record_integrity(*, dataset: Dataset, limit: int | None = None) -> Integrity
       be the inserted version (its digest sound; its version 1, below). And over the whole table without
       decrypting (storage.reading.history_breaks): a version other than 1 + its changes in history, a live row
       whose last history row is a deletion (restored around the application), a deleted row whose last is not;
-    - missing_records: history rows naming a record the table no longer holds (deleted around the application).
-    A load's insert leaves no history row, so a row inserted by a load and never changed, then deleted by SQL,
-    leaves no trace here.
+    - missing_records: history rows naming a record the table no longer holds (deleted around the application);
+    - load_shortfalls: a load's insert leaves no history row, so a row a load inserted and nothing changed since,
+      deleted by SQL, is named by nothing: each succeeded load's inserted count is compared with the rows holding
+      its stamp as created_at (IngestJob.written_at; loads from before the stamp existed are not counted).
     """
     report = IntegrityReport(0, [], [], [], [])
     if not dataset.columns:
@@ -125,6 +130,8 @@ def record_integrity(*, dataset: Dataset, limit: int | None = None) -> Integrity
     live = {name for name, e in dataset.columns.items() if not e.get("retired")}  # (retired since: not compared)
     history_mismatch = set(reading.history_breaks(dataset))
     report.missing_records = reading.history_orphans(dataset)
+    loads = IngestJob.objects.filter(dataset=dataset, written_at__isnull=False, inserted_rows__gt=0)
+    report.load_shortfalls = reading.inserted_counts(dataset, loads.values_list("pk", "written_at", "inserted_rows"))
     for batch in reading.checked_walk(dataset, limit=limit):
         secrets = reading.decrypted([c.row for c in batch], cipher)
         compared = [c for c in batch if c.after is not None and c.row.deleted_at is None]

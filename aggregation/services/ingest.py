@@ -808,6 +808,7 @@ def _write_checked(job: IngestJob, plan: Plan, chunks, report, beat, how: str, *
             job.log += log_line(refusal)
         else:
             inserted, updated = result.inserted, result.updated
+            job.written_at = now  # (the created_at of every row it inserted: selectors.pools.record_integrity)
             job.kept_items = kept
             if kept:
                 # (every stored row the file gives keeps them: the ones it changed and the ones it left alone)

@@ -586,5 +586,6 @@ def dataset_integrity_check(*, actor, dataset: Dataset, limit: int | None = None
         audit.record(actor=actor, action="aggregation.dataset.integrity_checked", obj=dataset,
                      department=dataset.department,
                      data={"checked": report.checked, "ok": report.ok, "digest_mismatch": report.digest_mismatch[:100],
-                           "history_mismatch": report.history_mismatch[:100], "missing": report.missing_records[:100]})
+                           "history_mismatch": report.history_mismatch[:100], "missing": report.missing_records[:100],
+                           "load_shortfalls": [list(s) for s in report.load_shortfalls[:100]]})
     return report

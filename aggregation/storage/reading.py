@@ -42,8 +42,9 @@ Who calls what
   quality (`completeness`, `walk` + `decrypted`, `item_sql` in the consistency join), the dataset and record pages
   (`rows` / `get` / `by_key`), storage.values, the verification correction's read.
 - The integrity check (R35.5: `checked` / `checked_walk` — each row with its digest and last history row, compared
-  with the writer's history form `row_json_sql` in SQL —, `history_breaks`, `history_orphans`; `history_clear` reads
-  either history form as clear values) and the current version beside an insert's history row (`history_form`).
+  with the writer's history form `row_json_sql` in SQL —, `history_breaks`, `history_orphans`, `inserted_counts`;
+  `history_clear` reads either history form as clear values) and the current version beside an insert's history
+  row (`history_form`).
 - Still on aggregation_record (the writers write it and mirror into the tables: storage.moving.mirror): key rotation
   and remask while records are written (they re-mirror the tables). Without records (AGGREGATION["WRITE_RECORDS"]
   off) they work on the tables in place (storage.rotating: `rows` — `token_not_under` for the rows still under an old
@@ -591,6 +592,26 @@ def history_orphans(dataset) -> list[int]:
          WHERE h.dataset_id = %s AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = h.record_id)
          ORDER BY 1""").format(table=layout.table)
     return [r[0] for r in _run(statement, [dataset.pk])]
+
+
+def inserted_counts(dataset, loads: Iterable[tuple[int, dt.datetime, int]]) -> list[tuple[int, int, int]]:
+    """(load, inserted, held) of each load — (id, the moment it wrote, the rows it inserted) — whose inserted rows
+    the table does not hold in that number: its rows carry the moment as created_at (never changed after), so fewer
+    means rows deleted around the application (a load's insert leaves no history row to orphan), more means rows
+    inserted around it with a load's stamp. One scan of the table."""
+    loads = list(loads)
+    if not loads:
+        return []
+    layout = Layout.stored(dataset)
+    ids, moments, inserted = (list(column) for column in zip(*loads, strict=True))
+    statement = sql.SQL("""
+        SELECT j.id, j.inserted, count(t.created_at)::int AS held
+          FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[]) AS j(id, at, inserted)
+          LEFT JOIN {table} t ON t.created_at = j.at
+         GROUP BY j.id, j.inserted
+        HAVING count(t.created_at) <> j.inserted
+         ORDER BY j.id""").format(table=layout.table)
+    return [tuple(r) for r in _run(statement, [ids, moments, inserted])]
 
 
 # --------------------------------------------------------------------------------------------------

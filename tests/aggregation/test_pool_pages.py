@@ -155,6 +155,50 @@ def test_integrity_page_shows_tampering(web_as, reviewer, other_staff, loaded, a
     assert audit_log("aggregation.dataset.integrity_checked")[-1].data["ok"] is False
 
 
+def test_a_loaded_row_deleted_around_the_application_is_counted_against_its_load(
+        web_as, reviewer, staff, people_entry, audit_log):
+    """A row a load inserted and nothing changed since has no history row: deleted by SQL, nothing names it — the
+    check counts each load's inserted rows (their created_at is the load's written_at) against the table."""
+    from django.db import connection
+    from psycopg import sql
+
+    from aggregation.models import Dataset
+    from aggregation.selectors.pools import record_get, record_integrity
+    from aggregation.storage.layout import Layout
+
+    keys = ids(5)
+    first = submit(staff, people_entry, csv_bytes([person(k) for k in keys[:3]]))
+    second = submit(staff, people_entry, csv_bytes([person(keys[0], "李四"), *(person(k) for k in keys[1:])]))
+    assert (first.inserted_rows, second.inserted_rows, second.updated_rows) == (3, 2, 1)
+    assert first.written_at and second.written_at and first.written_at != second.written_at
+    dataset = Dataset.objects.get(pk=first.dataset_id)
+    assert record_integrity(dataset=dataset).ok
+
+    def delete(key):
+        row_id = record_get(dataset=dataset, key=key).id
+        with connection.cursor() as cur:  # around the application
+            cur.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(Layout.stored(dataset).table)
+                        .as_string(connection.connection), [row_id])
+        return row_id
+
+    delete(keys[1])  # inserted by the first load, never changed: no history row names it
+    report = record_integrity(dataset=dataset)
+    assert (report.ok, report.missing_records, report.load_shortfalls) == (False, [], [(first.pk, 3, 2)])
+    changed = delete(keys[0])  # inserted by the first, updated by the second: its history names it too
+    delete(keys[4])  # inserted by the second
+    report = record_integrity(dataset=dataset)
+    assert report.missing_records == [changed]
+    assert report.load_shortfalls == [(first.pk, 3, 1), (second.pk, 2, 1)]
+
+    html = web_as(reviewer).get(reverse("aggregation:dataset-integrity", args=[dataset.pk])).content.decode()
+    assert 'data-testid="integrity-problems"' in html
+    assert html.count('data-testid="load-shortfall"') == 2
+    assert f"导入任务 #{first.pk}</a> 新增 3 行，资源表中现有其新增的行 1 行" in html
+    assert reverse("aggregation:job-detail", args=[second.pk]) in html
+    assert audit_log("aggregation.dataset.integrity_checked")[-1].data["load_shortfalls"] == [
+        [first.pk, 3, 1], [second.pk, 2, 1]]
+
+
 def _page_while_another_session_commits(monkeypatch, client, staff, entry, owner, name: str, statements, page) -> str:
     """The body of `page(job)` after staff loaded two rows into `entry` by a job, when another session commits
     `statements(job)` (SQL, params) just before the page calls `owner.name` (tests.support.commit_before)."""
