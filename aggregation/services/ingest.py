@@ -41,7 +41,7 @@ from ..ingest.planning import Plan
 from ..ingest.processing import RowProcessor
 from ..models import Dataset, IngestJob
 from ..selectors.ingest import report_csv
-from ..storage import moving, reading, tables_written, writing
+from ..storage import moving, reading, rowwork, tables_written, writing
 from ..storage.layout import Layout
 from .pools import dataset_ensure, dataset_recount, one_source_problems, refresh_encrypted_items, require_loader
 from .themes import themes_sources_loaded
@@ -748,7 +748,8 @@ def _polars_chunks(job: IngestJob, source, processor: RowProcessor):
 def _write_checked(job: IngestJob, plan: Plan, chunks, report, beat, how: str, *, notes: list[str],
                    source=None) -> IngestJob:
     counts = _Counts()
-    keys: list[pl.DataFrame] = []  # (row_no, key) of every accepted row: the duplicate keys' report
+    # (row_no, key) of every accepted row, for the duplicate keys' report: on disk (rowwork.Spilled), opened below
+    keys: rowwork.Spilled
     stopped = [False]
     refuse_at_first = job.mode == JobMode.ALL_OR_NOTHING
     started = time.monotonic()
@@ -776,7 +777,7 @@ def _write_checked(job: IngestJob, plan: Plan, chunks, report, beat, how: str, *
         if pending:
             yield _batch(pending, extra)
 
-    with transaction.atomic():
+    with rowwork.Spilled("ingest-keys-") as keys, transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=job.dataset_id)
         target = Layout.stored(dataset).target(dataset.key_item_name)
         mapped = set(job.mapping.values())
@@ -834,20 +835,21 @@ def _batch(frames: list[pl.DataFrame], extra: list[pl.Expr]) -> pl.DataFrame:
     return frame.with_columns(extra) if extra else frame
 
 
-def _duplicate_groups(keys: list[pl.DataFrame], key_item: str) -> list[list[int]]:
+def _duplicate_groups(keys: rowwork.Spilled, key_item: str) -> list[list[int]]:
     """Each key given more than once, its row numbers in order (as the writer reports them): for a file that loads
     nothing, whose rows the writer did not all see."""
-    return writing.duplicate_rows(pl.concat(keys) if keys else None, key_item, cipher=writing.cipher())
+    given = keys.scan()
+    return writing.duplicate_rows(given.collect() if given is not None else None, key_item, cipher=writing.cipher())
 
 
-def _report_duplicate_rows(job: IngestJob, plan: Plan, report, keys: list[pl.DataFrame],
+def _report_duplicate_rows(job: IngestJob, plan: Plan, report, keys: rowwork.Spilled,
                            groups: list[list[int]]) -> int:
     """List each key given more than once in the report (as _report_duplicates does for the stage): every earlier
     row, with all the rows of that key and the one that wins (the last); the number of rows not loaded for that."""
     if not groups:
         return 0
     key_column = next(c for c, n in job.mapping.items() if n == plan.key_item)
-    winners = pl.concat(keys).filter(pl.col("row_no").is_in([rows[-1] for rows in groups]))
+    winners = keys.scan().filter(pl.col("row_no").is_in([rows[-1] for rows in groups])).collect()
     key_of = dict(zip(winners["row_no"].to_list(), winners[plan.key_item].to_list(), strict=True))
     writer = _ReportWriter(report, plan, job.mapping)
     dropped = 0

@@ -161,7 +161,6 @@ def write_batches(target: Target, batches: Iterable[pl.DataFrame], *, cipher: Fi
     now = now or timezone.now()
     result = WriteResult()
     clock = _Clock(result.seconds)
-    seen = _Keys()
     hasher = _Hasher(cipher)
     batches = iter(batches)
     first = next(batches, None)
@@ -175,7 +174,8 @@ def write_batches(target: Target, batches: Iterable[pl.DataFrame], *, cipher: Fi
     else:
         stream = itertools.chain([first], batches)
     small = keeping or history_inserts or changes
-    with transaction.atomic(), connection.wrap_database_errors:
+    seen = _Keys(spill=not small)  # (a load's keys on disk: its memory stays a few batches however long the file)
+    with contextlib.closing(seen), transaction.atomic(), connection.wrap_database_errors:
         # Django's error classes for the raw psycopg cursor too (COPY needs the raw one).
         connection.ensure_connection()
         with connection.connection.cursor() as cur:
@@ -266,7 +266,7 @@ def _first_load(cur, target: Target, stream, cipher, seen, result: WriteResult, 
         for height, keys, data in results:
             written += height
             if keys is not None:
-                seen.parts.append(keys)
+                seen.add(keys)
             if data:
                 t = time.perf_counter()
                 copy.write(data)
@@ -387,7 +387,7 @@ def _reload(cur, target: Target, stream, cipher, seen, result: WriteResult, cloc
         with preparers, cur.copy("COPY pool_digests FROM STDIN (FORMAT csv)") as copy:
             for _height, keys, data, path in results:
                 if keys is not None:
-                    seen.parts.append(keys)
+                    seen.add(keys)
                 if path is not None:
                     parts.append(path)
                 if data:

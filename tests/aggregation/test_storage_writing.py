@@ -335,12 +335,24 @@ def test_a_first_load_stamps_its_job_and_time_and_leaves_the_declared_defaults(t
 
 
 @pytest.mark.parametrize("loaded", [False, True], ids=["into an empty table", "into a loaded table"])
-def test_a_key_given_in_two_batches_keeps_its_last_row_and_is_reported(table, cipher, loaded, preparing):
+def test_a_key_given_in_two_batches_keeps_its_last_row_and_is_reported(
+        table, cipher, loaded, preparing, tmp_path, monkeypatch):
+    import tempfile
+
     if loaded:
         write_batch(table, frame([person(1), person(9)]), cipher=cipher, job_id=1)
     batches = [frame([person(1, 文化程度="小学"), person(2)], 10),
                frame([person(3), person(1, 文化程度="高中"), person(2, 姓名="王二")], 12)]
-    result = write_batches(table, batches, cipher=cipher, job_id=2)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spilled = []
+
+    def given():  # (the load's keys are on disk while it runs — its memory does not grow with the file — then gone)
+        yield batches[0]
+        spilled.extend(p.name.split("-")[1] for p in tmp_path.glob("pool-keys-*"))
+        yield batches[1]
+
+    result = write_batches(table, given(), cipher=cipher, job_id=2)
+    assert spilled == ["keys"] and not list(tmp_path.glob("pool-keys-*"))
     assert result.duplicates == [[10, 13], [11, 14]]
     assert result.dropped == 2
     if loaded:  # 1 changed (one update, one history row), 2 and 3 new, 9 not given
