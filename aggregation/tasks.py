@@ -9,7 +9,7 @@ died are failed by the kernel (kinds registered in apps.py: at once on a lost wo
 from celery import shared_task
 
 from .services.ingest import ingest_job_run
-from .services.pools import datasets_sync
+from .services.pools import datasets_integrity_sweep, datasets_sync
 from .services.quality import quality_compute_all
 from .services.themes import theme_build, themes_rebuild_due, themes_schedule
 
@@ -18,6 +18,13 @@ from .services.themes import theme_build, themes_rebuild_due, themes_schedule
 def ingest_job_run_task(job_id: int) -> str | None:
     job = ingest_job_run(job_id=job_id)
     return job.status if job else None
+
+
+@shared_task(name="aggregation.integrity_sweep")
+def integrity_sweep_task() -> dict:
+    """Nightly: every resource table checked whole for changes made around the application (R35.5)."""
+    checked, failed = datasets_integrity_sweep()
+    return {"checked": checked, "failed": failed}
 
 
 @shared_task(name="aggregation.tasks.datasets_sync")

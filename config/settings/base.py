@@ -308,6 +308,9 @@ CELERY_BEAT_SCHEDULE = {
     "aggregation.datasets_sync": {"task": "aggregation.tasks.datasets_sync", "schedule": timedelta(minutes=10)},
     # R15.1 data quality figures, nightly (after the day's loads; set-based, idempotent per dataset and day).
     "aggregation.quality_nightly": {"task": "aggregation.quality_nightly", "schedule": crontab(hour=2, minute=30)},
+    # R35.5: every resource table checked whole for changes made around the application, before the violations'
+    # detection files what it found (supervision.violations_detect at 02:30).
+    "aggregation.integrity_sweep": {"task": "aggregation.integrity_sweep", "schedule": crontab(hour=1, minute=50)},
     # Theme databases (R13.2) stay fresh: every theme is due nightly; a source's load makes it due after the debounce
     # window; the sweep queues one build per due theme (set-based, race-safe).
     "aggregation.themes_schedule": {"task": "aggregation.themes_schedule", "schedule": crontab(hour=3, minute=30)},

@@ -213,6 +213,41 @@ def detect_audit_breaks(today: dt.date) -> Found:
                           "t_break": _("审计日志校验发现异常，位置 "), "e_break": _("审计日志校验：")})
 
 
+def detect_data_tampering(today: dt.date) -> Found:
+    """35.5: a resource table changed around the application — what the nightly integrity sweep found
+    (aggregation.integrity_sweep: its `aggregation.dataset.integrity_checked` events by the system with ok false).
+    One violation per dataset and set of findings (the same tampering found night after night is filed once; a new
+    one, once more), on the city's big data bureau as the platform's keeper (as audit breaks: nothing records who
+    wrote beneath the application); the evidence names the dataset, its department and the counts, linked to its
+    integrity page."""
+    bureau = (Department.objects.filter(is_bureau=True, region__kind="city").order_by("pk")
+              .values_list("pk", flat=True).first())
+    url, url_params = _url_sql("aggregation:dataset-integrity", "e.object_id", "pool")
+    findings = {  # (the lists of an integrity check's audit event, as the evidence counts them)
+        "digest_mismatch": _("行摘要不符 "), "history_mismatch": _("修改未留历史 "),
+        "missing": _("有历史但记录被删除 "), "undecryptable": _("无法解密 "), "load_shortfalls": _("导入任务行数不符 ")}
+    counts = " || ".join(
+        f"%(l_{key})s || jsonb_array_length(coalesce(e.data -> '{key}', '[]')) || '；'" for key in findings)
+    select = f"""
+        SELECT DISTINCT ON (cause)
+               %(c_pool)s, 'pool:' || e.object_id || ':' || md5((e.data - 'checked' - 'ok')::text) AS cause,
+               %(bureau)s::bigint, left(%(t_pool)s || e.object_repr, 300),
+               jsonb_build_array(jsonb_build_object(
+                   'type', 'aggregation.dataset', 'id', e.object_id, 'url', {url},
+                   'text', %(e_pool)s || coalesce(d.name, '') || '：' || {counts}
+                           || %(checked)s || (e.data ->> 'checked')))
+          FROM portal_auditevent e
+          LEFT JOIN portal_department d ON d.id = e.department_id
+         WHERE e.action = 'aggregation.dataset.integrity_checked' AND e.actor_id IS NULL
+           AND e.actor_label = 'system' AND e.data -> 'ok' = 'false'::jsonb AND %(bureau)s::bigint IS NOT NULL
+         ORDER BY cause, e.id
+    """  # noqa: S608 — the URL and the counts are built from reverse() and constants, never from input
+    return Found(select, {"c_pool": ViolationCategory.CHANGE_DELETE.value, "bureau": bureau, **url_params,
+                          "t_pool": _("资源表数据被绕过平台修改或删除："), "e_pool": _("完整性核查（每晚全量）："),
+                          "checked": _("已核对行数 "),
+                          **{f"l_{key}": label for key, label in findings.items()}})
+
+
 def detect_access_anomalies(today: dt.date) -> Found:
     """35.6: an abnormal access the security administrator confirmed (security.LeakAnomaly, state confirmed, R28.4):
     one violation per anomaly, on the caller's department (an anomaly of one subject looked up by many callers names
@@ -238,6 +273,7 @@ DETECTORS: list[Callable[[dt.date], Found]] = [
     detect_data_quality,
     detect_late_answers,
     detect_audit_breaks,
+    detect_data_tampering,
     detect_access_anomalies,
 ]
 

@@ -224,3 +224,53 @@ def test_data_under_the_quality_red_line_files_one_violation_per_dataset_and_mon
                                  completeness_avg=0.97, validity=0.99)
     violations_detect(today=dt.date(2026, 11, 25))
     assert Violation.objects.filter(category=ViolationCategory.DATA).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_resource_table_changed_around_the_application_is_filed_once_per_finding(
+        today, dept, staff, bureau, settings, tmp_path):
+    """The nightly integrity sweep checks every resource table whole; what it finds is filed as 35.5 on the bureau,
+    once per set of findings: the same tampering night after night once, a new one once more."""
+    from psycopg import sql
+
+    from aggregation.models import Dataset
+    from aggregation.selectors.pools import record_get
+    from aggregation.storage.layout import Layout
+    from aggregation.tasks import integrity_sweep_task
+    from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, ids, make_entry, person, submit
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    keys = ids(4)
+    job = submit(staff, make_entry(dept, "户籍人口信息", PEOPLE_ITEMS), csv_bytes([person(k) for k in keys]))
+    dataset = Dataset.objects.get(pk=job.dataset_id)
+    make_entry(dept, "空目录", PEOPLE_ITEMS)  # (a dataset without rows is checked too, and is sound)
+    assert integrity_sweep_task() == {"checked": 1, "failed": 0}
+    violations_detect(today=today)
+    assert not Violation.objects.filter(category=ViolationCategory.CHANGE_DELETE).exists()
+
+    def around(statement, key):
+        with connection.cursor() as cur:
+            cur.execute(sql.SQL(statement).format(t=Layout.stored(dataset).table).as_string(connection.connection),
+                        [record_get(dataset=dataset, key=key).id])
+
+    around("DELETE FROM {t} WHERE id = %s", keys[0])  # a loaded row never changed: only its load's count shows it
+    for _night in range(2):
+        assert integrity_sweep_task() == {"checked": 1, "failed": 1}
+        violations_detect(today=today)
+    v = Violation.objects.get(category=ViolationCategory.CHANGE_DELETE)
+    assert (v.department, v.source, v.cause[:len(f"pool:{dataset.pk}:")]) == (
+        bureau, ViolationSource.DETECTED, f"pool:{dataset.pk}:")
+    assert v.title == "资源表数据被绕过平台修改或删除：户籍人口信息"
+    (evidence,) = v.evidence
+    assert evidence["url"].endswith(f"/datasets/{dataset.pk}/integrity/"), evidence
+    assert evidence["text"].startswith(f"完整性核查（每晚全量）：{dept.name}："), evidence
+    assert "导入任务行数不符 1；" in evidence["text"] and "行摘要不符 0；" in evidence["text"]
+    sweeps = AuditEvent.objects.filter(action="aggregation.dataset.integrity_checked", actor__isnull=True)
+    assert sweeps.count() == 3 and sweeps.latest("id").data["load_shortfalls"] == [[job.pk, 4, 3]]
+
+    around("UPDATE {t} SET row_hash = 'x'::bytea WHERE id = %s", keys[1])  # a second, different tampering
+    integrity_sweep_task()
+    violations_detect(today=today)
+    assert Violation.objects.filter(category=ViolationCategory.CHANGE_DELETE).count() == 2
+    newest = Violation.objects.filter(category=ViolationCategory.CHANGE_DELETE).latest("id")
+    assert "行摘要不符 1；" in newest.evidence[0]["text"]
