@@ -1,6 +1,6 @@
 """Benchmark: ingesting a 1 M-row 人口 CSV through the real pipeline, next to raw COPY FROM of the same file.
 
-    .venv/bin/python bench/ingest.py [--rows 1000000] [--workers N] [--keep] [--encoding gb18030]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--workers N] [--keep] [--encoding gb18030] [--integrity]
 
 Creates its own database (`jz_bench_ingest` on the server of DATABASE_URL, default the local server), runs
 the migrations, creates one approved 户籍人口信息 entry (12 items, 公民身份号码 key; 公民身份号码, 姓名 and
@@ -13,7 +13,10 @@ the migrations, creates one approved 户籍人口信息 entry (12 items, 公民�
    its indexes built after; no history rows for a load's inserts;
 3. the very same file again (its SHA-256 and "nothing written since": not read);
 4. the same rows in another file (CRLF line ends): every row read, checked, hashed and compared, nothing written;
-5. the file with 10 % of rows changed (those rows updated, with their history rows).
+5. the file with 10 % of rows changed (those rows updated, with their history rows);
+6. with --integrity: the integrity check of the whole table (R35.5, what the nightly aggregation.integrity_sweep
+   runs on every resource table: each row's digest recomputed from its opened token, its last history row
+   compared, version and deletion against the history, each load's inserted rows counted).
 
 Prints rows/s for each, the CPU seconds of this process, its worker processes and the server's backend, the highest
 RSS of this process during each step (memory flat in file size: compare --rows runs) and its peak over the run.
@@ -54,6 +57,8 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true",
                         help="after the first load, time what its write costs without the parse (see floor())")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--integrity", action="store_true",
+                        help="then time the integrity check of the whole table (aggregation.integrity_sweep's)")
     parser.add_argument("--encoding", default="utf-8", choices=["utf-8", "gb18030"],
                         help="the files' encoding (gb18030: the generated file transcoded; raw COPY with ENCODING)")
     args = parser.parse_args()
@@ -215,6 +220,15 @@ def run(args) -> None:
     print(f"peak RSS of this process (parser, validator, COPY writer): "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
           f"(workers: {settings.AGGREGATION['INGEST_WORKERS']}, cores: {os.cpu_count()})")
+    if args.integrity:
+        from aggregation.selectors.pools import record_integrity
+
+        t = time.perf_counter()
+        report = record_integrity(dataset=dataset)
+        s = time.perf_counter() - t
+        assert report.ok, report
+        print(f"integrity check of the whole table (the nightly sweep's, R35.5): {s:6.2f} s  "
+              f"{report.checked / s:>10,.0f} rows/s")
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)
