@@ -53,12 +53,13 @@ Who calls what
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db import connections
+from django.db import connections, transaction
 from psycopg import sql
 
 from portal.db_router import read_alias
@@ -231,11 +232,14 @@ def _where_sql(conds: list[sql.Composable]) -> sql.Composable:
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds) if conds else sql.SQL("")
 
 
-def _run(statement: sql.Composable, params: list) -> list[tuple]:
+def _run(statement: sql.Composable, params: list, *, jit: bool = True) -> list[tuple]:
     """Runs on the connection of reads (portal.db_router.read_alias: the replica inside `replica_reads()`, the replica
-    rule of docs/architecture.md), never `django.db.connection` itself."""
+    rule of docs/architecture.md), never `django.db.connection` itself. `jit=False`: without PostgreSQL's JIT, in a
+    transaction (SET LOCAL) — for short statements whose estimated cost misleads the planner into compiling them."""
     db = connections[read_alias()]
-    with db.cursor() as cur:
+    with transaction.atomic(using=db.alias) if not jit else contextlib.nullcontext(), db.cursor() as cur:
+        if not jit:
+            cur.execute("SET LOCAL jit = off")
         cur.execute(statement.as_string(db.connection), params)
         return cur.fetchall()
 
@@ -542,7 +546,9 @@ def checked(dataset, *, after_id: int | None = None, limit: int = BATCH) -> list
     statement = sql.SQL(_CHECKED).format(select=sql.SQL(", ").join(select), table=layout.table, as_json=as_json,
                                          where=_where_sql(conds), order=order)
     out = []
-    for fetched in _run(statement, [dataset.pk, *params, int(limit)]):
+    # (without JIT: the lateral's estimate makes a 5 000-row page look like millions, and compiling it took ≈ 230 of
+    # its ≈ 300 ms — measured on 200 000 rows: the whole walk 15.2 → 6.0 s, the integrity check 19.4 → 10 s)
+    for fetched in _run(statement, [dataset.pk, *params, int(limit)], jit=False):
         *cells, row_hash, op, no_copy, is_same, after = fetched
         after = json.loads(after) if isinstance(after, str) else after
         out.append(Checked(_make_row(tuple(cells), plain_names, mask_names), bytes(row_hash), op, bool(no_copy),
