@@ -219,7 +219,7 @@ def detect_data_tampering(today: dt.date) -> Found:
     One violation per dataset and set of findings (the same tampering found night after night is filed once; a new
     one, once more), on the city's big data bureau as the platform's keeper (as audit breaks: nothing records who
     wrote beneath the application); the evidence names the dataset, its department and the counts, linked to its
-    integrity page."""
+    integrity page (or the error that stopped the check: a table dropped)."""
     bureau = (Department.objects.filter(is_bureau=True, region__kind="city").order_by("pk")
               .values_list("pk", flat=True).first())
     url, url_params = _url_sql("aggregation:dataset-integrity", "e.object_id", "pool")
@@ -234,8 +234,8 @@ def detect_data_tampering(today: dt.date) -> Found:
                %(bureau)s::bigint, left(%(t_pool)s || e.object_repr, 300),
                jsonb_build_array(jsonb_build_object(
                    'type', 'aggregation.dataset', 'id', e.object_id, 'url', {url},
-                   'text', %(e_pool)s || coalesce(d.name, '') || '：' || {counts}
-                           || %(checked)s || (e.data ->> 'checked')))
+                   'text', %(e_pool)s || coalesce(d.name, '') || '：' || coalesce(e.data ->> 'error', {counts}
+                           || %(checked)s || (e.data ->> 'checked'))))
           FROM portal_auditevent e
           LEFT JOIN portal_department d ON d.id = e.department_id
          WHERE e.action = 'aggregation.dataset.integrity_checked' AND e.actor_id IS NULL

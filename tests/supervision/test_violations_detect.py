@@ -237,7 +237,7 @@ def test_a_resource_table_changed_around_the_application_is_filed_once_per_findi
     from aggregation.selectors.pools import record_get
     from aggregation.storage.layout import Layout
     from aggregation.tasks import integrity_sweep_task
-    from tests.aggregation.builders import PEOPLE_ITEMS, csv_bytes, ids, make_entry, person, submit
+    from tests.aggregation.builders import FIRM_ITEMS, PEOPLE_ITEMS, codes, csv_bytes, ids, make_entry, person, submit
 
     settings.MEDIA_ROOT = tmp_path / "media"
     keys = ids(4)
@@ -274,3 +274,18 @@ def test_a_resource_table_changed_around_the_application_is_filed_once_per_findi
     assert Violation.objects.filter(category=ViolationCategory.CHANGE_DELETE).count() == 2
     newest = Violation.objects.filter(category=ViolationCategory.CHANGE_DELETE).latest("id")
     assert "行摘要不符 1；" in newest.evidence[0]["text"]
+
+    # A table dropped beneath the application: the check cannot run — a finding too, and the other tables are checked.
+    firms = [[code, "焦作某某有限公司", "100", "2020-01-01", "焦作市"] for code in codes(2)]
+    second = submit(staff, make_entry(dept, "企业登记信息", FIRM_ITEMS, cls="102"),
+                    csv_bytes(firms, header=[i[0] for i in FIRM_ITEMS]))
+    assert second.status == "succeeded", second.log
+    dropped = Dataset.objects.get(pk=second.dataset_id)
+    with connection.cursor() as cur:
+        cur.execute(sql.SQL("DROP TABLE {}").format(Layout.stored(dropped).table).as_string(connection.connection))
+    assert integrity_sweep_task() == {"checked": 2, "failed": 2}
+    violations_detect(today=today)
+    gone = Violation.objects.get(cause__startswith=f"pool:{dropped.pk}:")
+    assert f"pool.r{dropped.pk}" in gone.evidence[0]["text"] and gone.department == bureau
+    assert AuditEvent.objects.filter(action="aggregation.dataset.integrity_checked", object_id=str(dropped.pk),
+                                     result="failure").count() == 1
