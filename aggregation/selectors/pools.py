@@ -97,11 +97,12 @@ class IntegrityReport:
     # (load job id, rows it inserted, rows the table holds with its stamp) where the two differ: rows a load inserted
     # and nothing changed since have no history row, so their deletion around the application shows only here
     load_shortfalls: list[tuple[int, int, int]] = field(default_factory=list)
+    error: str = ""  # the check could not run (the table dropped or unreadable beneath the application)
 
     @property
     def ok(self) -> bool:
         return not (self.digest_mismatch or self.history_mismatch or self.missing_records or self.undecryptable
-                    or self.load_shortfalls)
+                    or self.load_shortfalls or self.error)
 
 
 def record_integrity(*, dataset: Dataset, limit: int | None = None) -> IntegrityReport:

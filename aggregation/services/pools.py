@@ -581,15 +581,26 @@ def dataset_rows_page(*, actor, dataset: Dataset, after_id: int | None = None, l
 
 def dataset_integrity_check(*, actor, dataset: Dataset, limit: int | None = None) -> IntegrityReport:
     """selectors.pools.record_integrity (R35.5) with its `aggregation.dataset.integrity_checked` event (actor None:
-    the nightly sweep, labelled system — supervision files what such a check finds as a 35.5 violation)."""
-    with transaction.atomic():
-        report = record_integrity(dataset=dataset, limit=limit)
-        audit.record(actor=actor, actor_label=None if actor else "system",
-                     action="aggregation.dataset.integrity_checked", obj=dataset, department=dataset.department,
-                     data={"checked": report.checked, "ok": report.ok, "digest_mismatch": report.digest_mismatch[:100],
-                           "history_mismatch": report.history_mismatch[:100], "missing": report.missing_records[:100],
-                           "undecryptable": report.undecryptable[:100],
-                           "load_shortfalls": [list(s) for s in report.load_shortfalls[:100]]})
+    the nightly sweep, labelled system — supervision files what such a check finds as a 35.5 violation). A table
+    that cannot be checked (dropped or unreadable beneath the application) is a finding too: the report's `error`,
+    a failed event naming it."""
+    label = None if actor else "system"
+    try:
+        with transaction.atomic():
+            report = record_integrity(dataset=dataset, limit=limit)
+            audit.record(actor=actor, actor_label=label, action="aggregation.dataset.integrity_checked", obj=dataset,
+                         department=dataset.department,
+                         data={"checked": report.checked, "ok": report.ok,
+                               "digest_mismatch": report.digest_mismatch[:100],
+                               "history_mismatch": report.history_mismatch[:100],
+                               "missing": report.missing_records[:100], "undecryptable": report.undecryptable[:100],
+                               "load_shortfalls": [list(s) for s in report.load_shortfalls[:100]]})
+    except DatabaseError as exc:
+        report = IntegrityReport(0, [], [], [], [], error=str(exc).strip()[:300])
+        with transaction.atomic():
+            audit.record(actor=actor, actor_label=label, action="aggregation.dataset.integrity_checked", obj=dataset,
+                         department=dataset.department, result=AuditResult.FAILURE,
+                         data={"checked": 0, "ok": False, "error": report.error})
     return report
 
 
@@ -600,12 +611,5 @@ def datasets_integrity_sweep() -> tuple[int, int]:
     checked = failed = 0
     for dataset in Dataset.objects.exclude(columns={}).select_related("entry", "department").order_by("pk").iterator():
         checked += 1
-        try:
-            failed += not dataset_integrity_check(actor=None, dataset=dataset).ok
-        except DatabaseError as exc:  # the table itself dropped or unreadable: a finding too, and the others go on
-            failed += 1
-            with transaction.atomic():
-                audit.record(actor=None, actor_label="system", action="aggregation.dataset.integrity_checked",
-                             obj=dataset, department=dataset.department, result=AuditResult.FAILURE,
-                             data={"checked": 0, "ok": False, "error": str(exc).strip()[:300]})
+        failed += not dataset_integrity_check(actor=None, dataset=dataset).ok
     return checked, failed

@@ -198,6 +198,13 @@ def test_a_loaded_row_deleted_around_the_application_is_counted_against_its_load
     assert audit_log("aggregation.dataset.integrity_checked")[-1].data["load_shortfalls"] == [
         [first.pk, 3, 1], [second.pk, 2, 1]]
 
+    with connection.cursor() as cur:  # the table itself dropped: the page says the check could not run
+        cur.execute(sql.SQL("DROP TABLE {}").format(Layout.stored(dataset).table).as_string(connection.connection))
+    page = web_as(reviewer).get(reverse("aggregation:dataset-integrity", args=[dataset.pk]))
+    assert page.status_code == 200 and 'data-testid="integrity-error"' in page.content.decode()
+    event = audit_log("aggregation.dataset.integrity_checked")[-1]
+    assert (event.result, event.data["ok"], f"pool.r{dataset.pk}" in event.data["error"]) == ("failure", False, True)
+
 
 def _page_while_another_session_commits(monkeypatch, client, staff, entry, owner, name: str, statements, page) -> str:
     """The body of `page(job)` after staff loaded two rows into `entry` by a job, when another session commits
