@@ -584,23 +584,21 @@ def dataset_integrity_check(*, actor, dataset: Dataset, limit: int | None = None
     the nightly sweep, labelled system — supervision files what such a check finds as a 35.5 violation). A table
     that cannot be checked (dropped or unreadable beneath the application) is a finding too: the report's `error`,
     a failed event naming it."""
-    label = None if actor else "system"
-    try:
-        with transaction.atomic():
-            report = record_integrity(dataset=dataset, limit=limit)
-            audit.record(actor=actor, actor_label=label, action="aggregation.dataset.integrity_checked", obj=dataset,
-                         department=dataset.department,
-                         data={"checked": report.checked, "ok": report.ok,
-                               "digest_mismatch": report.digest_mismatch[:100],
-                               "history_mismatch": report.history_mismatch[:100],
-                               "missing": report.missing_records[:100], "undecryptable": report.undecryptable[:100],
-                               "load_shortfalls": [list(s) for s in report.load_shortfalls[:100]]})
-    except DatabaseError as exc:
-        report = IntegrityReport(0, [], [], [], [], error=str(exc).strip()[:300])
-        with transaction.atomic():
-            audit.record(actor=actor, actor_label=label, action="aggregation.dataset.integrity_checked", obj=dataset,
-                         department=dataset.department, result=AuditResult.FAILURE,
-                         data={"checked": 0, "ok": False, "error": report.error})
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # (a savepoint: the table's failure leaves this transaction usable)
+                report = record_integrity(dataset=dataset, limit=limit)
+        except DatabaseError as exc:
+            report = IntegrityReport(0, [], [], [], [], error=str(exc).strip()[:300])
+        data = {"checked": report.checked, "ok": report.ok, "digest_mismatch": report.digest_mismatch[:100],
+                "history_mismatch": report.history_mismatch[:100], "missing": report.missing_records[:100],
+                "undecryptable": report.undecryptable[:100],
+                "load_shortfalls": [list(s) for s in report.load_shortfalls[:100]]}
+        if report.error:
+            data["error"] = report.error
+        audit.record(actor=actor, actor_label=None if actor else "system",
+                     action="aggregation.dataset.integrity_checked", obj=dataset, department=dataset.department,
+                     result=AuditResult.FAILURE if report.error else AuditResult.SUCCESS, data=data)
     return report
 
 

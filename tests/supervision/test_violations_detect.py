@@ -243,7 +243,7 @@ def test_a_resource_table_changed_around_the_application_is_filed_once_per_findi
     keys = ids(4)
     job = submit(staff, make_entry(dept, "户籍人口信息", PEOPLE_ITEMS), csv_bytes([person(k) for k in keys]))
     dataset = Dataset.objects.get(pk=job.dataset_id)
-    make_entry(dept, "空目录", PEOPLE_ITEMS)  # (a dataset without rows is checked too, and is sound)
+    make_entry(dept, "空目录", PEOPLE_ITEMS)  # (an entry nothing was loaded into has no table: not counted)
     assert integrity_sweep_task() == {"checked": 1, "failed": 0}
     violations_detect(today=today)
     assert not Violation.objects.filter(category=ViolationCategory.CHANGE_DELETE).exists()
